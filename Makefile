@@ -1,0 +1,38 @@
+# Every target builds its own virtual environment, so a fresh machine needs only python3 and make.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+CBM     := $(VENV)/bin/cbm
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup test lint demo bench clean tools
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) tools
+
+# The real minisign binary verifies detached bundle signatures in the tests and the demo.
+tools:
+	@command -v minisign >/dev/null 2>&1 || { \
+	  echo "installing minisign (Debian package)" >&2; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq minisign >/dev/null; }
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check cbm tests bench
+	$(VENV)/bin/mypy
+
+demo: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash sample-data/demo.sh
+
+bench: setup
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-out

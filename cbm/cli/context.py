@@ -1,0 +1,76 @@
+"""Process-wide CLI state (global options) and helpers to open the store with the right passphrase."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cbm.core.errors import UsageError
+from cbm.store import paths
+from cbm.store.db import Store
+
+
+@dataclass
+class State:
+    store: str | None = None
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    passphrase_file: str | None = None
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+state = State()
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def passphrase_from_env_or_file() -> str | None:
+    """The passphrase from ``--passphrase-file`` or ``$CBM_PASSPHRASE``, or None."""
+    if state.passphrase_file:
+        try:
+            return Path(state.passphrase_file).read_text("utf-8").rstrip("\r\n")
+        except OSError as e:
+            raise UsageError(f"cannot read the passphrase file {state.passphrase_file}: {e.strerror}") from e
+    return os.environ.get("CBM_PASSPHRASE")
+
+
+def unlock_passphrase() -> str:
+    """The passphrase to unlock existing keys: file, environment, or a prompt on a terminal."""
+    given = passphrase_from_env_or_file()
+    if given is not None:
+        return given
+    if interactive():
+        return getpass.getpass("Passphrase for the cbm private keys: ", stream=sys.stderr)
+    raise UsageError("the private keys are passphrase-protected and no passphrase was given",
+                     hint="set CBM_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal")
+
+
+def new_passphrase() -> str:
+    """A passphrase for new keys: file, environment, or asked twice on a terminal."""
+    given = passphrase_from_env_or_file()
+    if given is not None:
+        return given
+    if interactive():
+        first = getpass.getpass("New passphrase for the private keys: ", stream=sys.stderr)
+        if first != getpass.getpass("Repeat it: ", stream=sys.stderr):
+            raise UsageError("the two passphrases differ")
+        return first
+    raise UsageError("no passphrase for the new keys",
+                     hint="set CBM_PASSPHRASE or --passphrase-file, or --no-passphrase for automation")
+
+
+def store_path(for_init: bool = False) -> Path:
+    return paths.resolve(state.store, for_init=for_init)
+
+
+def open_store() -> Store:
+    """Open the store chosen by the global options; passphrase asked only if a key is needed."""
+    return Store.open(store_path(), unlock_passphrase)

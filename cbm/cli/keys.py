@@ -1,0 +1,188 @@
+"""``cbm keys``: our party card, trusted peers, rotation and revocation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cbm.cli.context import interactive, open_store
+from cbm.cli.output import cell, emit, note, warn
+from cbm.core.errors import NotFound, UsageError
+from cbm.store import trust
+
+app = typer.Typer(help="Party cards and keys: show, export, import (trust a peer), list, rotate, revoke.",
+                  no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
+
+
+def _write(data: bytes, output: str) -> None:
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as e:
+        raise UsageError(f"cannot write {output}: {e.strerror}") from e
+
+
+def _card_doc(card: trust.PartyCard) -> dict[str, object]:
+    return {"party": card.party, "name": card.name, "keyid": card.keyid, "fingerprint": card.fingerprint,
+            "serial": card.serial, "first_seq": card.first_seq, "created": card.created}
+
+
+@app.command()
+def show(json_flag: JsonFlag = False) -> None:
+    """Show our own party card: code, name, key fingerprint.
+
+    Example:  cbm keys show
+    """
+    with open_store() as store:
+        card = trust.own_card(store)
+
+    def human(out: Console) -> None:
+        out.print(Text(f"party        {card.party}"))
+        out.print(Text(f"name         {card.name}"))
+        out.print(Text(f"fingerprint  {card.fingerprint}"))
+        out.print(Text(f"key id       {card.keyid} (serial {card.serial}, signs from seq {card.first_seq})"))
+
+    emit("keys.show", _card_doc(card), human, json_flag=json_flag)
+
+
+@app.command()
+def export(
+    output: Annotated[str, typer.Option("-o", "--output", help="File to write ('-' for stdout).")] = "-",
+    party: Annotated[str | None, typer.Option("--party", help="Export a peer's card instead of ours.")]
+    = None,
+) -> None:
+    """Write our self-signed public party card, for peers to import.
+
+    Example:  cbm keys export -o us.card
+    """
+    with open_store() as store:
+        card = trust.card_of(store, party) if party else trust.own_card(store)
+    _write(card.envelope + b"\n", output)
+    if output != "-":
+        note(f"wrote {card.party}'s card to {output}; fingerprint {card.fingerprint}")
+
+
+@app.command("import")
+def import_(
+    card_file: Annotated[str, typer.Argument(help="The peer's card file ('-' for stdin).")],
+    fingerprint: Annotated[str | None, typer.Option(
+        "--fingerprint", help="The fingerprint the peer read to you out of band.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Trust a peer's party card. Refused unless the fingerprint matches.
+
+    A card cross-signed by the peer's current key (a rotation) needs no fingerprint. On a terminal,
+    without --fingerprint, you are shown the fingerprint and asked to confirm it.
+
+    Example:  cbm keys import ru.card --fingerprint "3F2A 9C1B 0D4E ..."
+    """
+    try:
+        data = sys.stdin.buffer.read() if card_file == "-" else Path(card_file).read_bytes()
+    except OSError as e:
+        raise NotFound(f"cannot read {card_file}: {e.strerror}") from e
+    with open_store() as store:
+        if fingerprint is None and interactive():
+            from cbm.core.cards import parse_card
+
+            card = parse_card(data)
+            if not store.party_exists(card.party):
+                sys.stderr.write(f"{card.party} ({card.name}) fingerprint:\n  {card.fingerprint}\n")
+                if not typer.confirm("Does it match what the peer read to you?", err=True):
+                    raise UsageError("not confirmed; nothing imported")
+                fingerprint = card.fingerprint
+        result = trust.import_card(store, data, fingerprint)
+    note(result.message)
+    emit("keys.import", {"action": result.action, **_card_doc(result.card)},
+         lambda out: out.print(Text(f"{result.action}: {result.card.party} {result.card.fingerprint}")),
+         json_flag=json_flag)
+
+
+@app.command("list")
+def list_(json_flag: JsonFlag = False) -> None:
+    """List every party we know (ourselves first), each key and its status: active, rotated, revoked.
+
+    Example:  cbm keys list --json
+    """
+    with open_store() as store:
+        rows = trust.list_keys(store)
+
+    def human(out: Console) -> None:
+        table = Table(box=None, pad_edge=False)
+        table.add_column("party", no_wrap=True)
+        table.add_column("name", overflow="ellipsis", max_width=18)
+        table.add_column("fingerprint", no_wrap=True)
+        table.add_column("seqs", no_wrap=True)
+        table.add_column("status")
+        for r in rows:
+            seqs = f"{r.first_seq}-{r.last_seq if r.last_seq is not None else ''}"
+            style = {"active": "green", "rotated": "dim", "revoked": "red"}[r.status]
+            status = r.status + (f" ({r.reason})" if r.reason else "") + (" (us)" if r.is_self else "")
+            table.add_row(cell(r.party), cell(r.name), cell(r.fingerprint), cell(seqs), cell(status, style))
+        out.print(table)
+
+    emit("keys.list", {"keys": rows}, human, json_flag=json_flag)
+
+
+@app.command()
+def rotate(
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Also write the new card here.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Replace our signing key with a new one, cross-signed by the old key.
+
+    Peers learn the new key from our next bundle (a keys.rotate record); no phone call needed.
+
+    Example:  cbm keys rotate -o us-new.card
+    """
+    with open_store() as store:
+        card = trust.rotate(store)
+    if output:
+        _write(card.envelope + b"\n", output)
+    note(f"now signing with {card.fingerprint} from seq {card.first_seq}")
+    emit("keys.rotate", _card_doc(card), lambda out: out.print(Text(card.fingerprint)), json_flag=json_flag)
+
+
+@app.command()
+def revoke(
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the signed revocation).")],
+    party: Annotated[str | None, typer.Option(
+        "--party", help="Stop trusting this peer's current key (a local decision).")] = None,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Write our new card here.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Revoke a key. Without --party: our own (e.g. compromised), replaced by a new key that peers must
+    confirm by fingerprint. With --party: stop accepting anything more signed by that peer's key.
+
+    Examples:  cbm keys revoke --reason "laptop lost" --yes -o us-new.card
+               cbm keys revoke --party RU --reason "compromise reported by phone"
+    """
+    with open_store() as store:
+        if party:
+            last = trust.revoke_peer(store, party, reason)
+            warn(f"{party}'s key revoked: records after seq {last} will be refused")
+            emit("keys.revoke", {"party": party, "last_seq": last, "reason": reason},
+                 lambda out: out.print(Text(f"revoked {party} after seq {last}")), json_flag=json_flag)
+            return
+        if not yes:
+            if not interactive():
+                raise UsageError("revoking our own key needs --yes")
+            if not typer.confirm("Revoke our signing key? Peers must re-confirm the new one by phone", err=True):
+                raise UsageError("not confirmed; nothing revoked")
+        card = trust.revoke_own(store, reason)
+    if output:
+        _write(card.envelope + b"\n", output)
+    warn(f"old key revoked. Send the new card and read its fingerprint to every peer: {card.fingerprint}")
+    emit("keys.revoke", {"party": card.party, "reason": reason, "new": _card_doc(card)},
+         lambda out: out.print(Text(card.fingerprint)), json_flag=json_flag)

@@ -1,0 +1,66 @@
+"""Rendering: results to stdout, everything else to stderr; ``--json`` documents; peer text kept literal."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from cbm.cli.context import state
+
+
+def stdout() -> Console:
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=False)
+
+
+def stderr() -> Console:
+    return Console(file=sys.stderr, markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
+def literal(value: object) -> str:
+    """Text from a peer made safe for a terminal: control characters and escapes shown, not obeyed."""
+    text = str(value)
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" if ord(ch) < 256
+                   else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def cell(value: object, style: str | None = None) -> Text:
+    """A table cell holding literal text (never parsed as markup)."""
+    return Text("" if value is None else literal(value), style=style or "")
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def emit(schema: str, data: Any, human: Callable[[Console], None], *, json_flag: bool = False) -> None:
+    """Print a result: one JSON document (``{"schema": ..., ...}``) or the human rendering."""
+    if json_flag or state.json:
+        doc = {"schema": f"cbm.{schema}/1", **to_jsonable(data)}
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+        return
+    human(stdout())
+
+
+def note(message: str) -> None:
+    """A status line on stderr (hidden by -q)."""
+    if not state.quiet:
+        stderr().print(Text(message))
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (-q does not hide it)."""
+    stderr().print(Text("warning: " + message, style="yellow"))

@@ -1,0 +1,10 @@
+"""``cbm whitepaper``: not available yet (issue #7)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Not available yet: this measure lands with issue #7. It has no commands in this version.",
+    no_args_is_help=True,
+)

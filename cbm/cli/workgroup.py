@@ -1,0 +1,10 @@
+"""``cbm workgroup``: not available yet (issue #8)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Not available yet: this measure lands with issue #8. It has no commands in this version.",
+    no_args_is_help=True,
+)

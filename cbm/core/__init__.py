@@ -1,0 +1,1 @@
+"""Records, canonical JSON, DSSE envelopes, keys and party cards, errors: no I/O beyond key files."""

@@ -1,0 +1,128 @@
+"""DSSE envelopes (https://github.com/secure-systems-lab/dsse, protocol v1) signed with Ed25519.
+
+The signature covers PAE(payloadType, payload) over the payload bytes exactly as carried. Verification
+returns the verified payload bytes; callers parse those, never the file again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+import nacl.exceptions
+import nacl.signing
+
+from cbm.core.canonical import loads
+from cbm.core.errors import BadSignature, MalformedInput, UnknownSigner
+
+MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE pre-authentication encoding: ``DSSEv1 SP LEN(type) SP type SP LEN(body) SP body``."""
+    type_bytes = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %s %d %s" % (len(type_bytes), type_bytes, len(payload), payload)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as e:
+        raise MalformedInput(f"{what} is not valid base64") from e
+
+
+@dataclass(frozen=True)
+class Signature:
+    keyid: str
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed, not yet verified, envelope."""
+
+    payload_type: str
+    payload: bytes
+    signatures: tuple[Signature, ...]
+
+    def to_json_bytes(self) -> bytes:
+        """Compact JSON with a fixed key order, so equal envelopes have equal bytes."""
+        doc = {
+            "payload": b64(self.payload),
+            "payloadType": self.payload_type,
+            "signatures": [{"keyid": s.keyid, "sig": b64(s.sig)} for s in self.signatures],
+        }
+        return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("ascii")
+
+
+def sign(payload_type: str, payload: bytes, signers: list[tuple[str, nacl.signing.SigningKey]]) -> Envelope:
+    """Sign with one or more (keyid, key) pairs."""
+    message = pae(payload_type, payload)
+    sigs = tuple(Signature(keyid, key.sign(message).signature) for keyid, key in signers)
+    return Envelope(payload_type, payload, sigs)
+
+
+def parse(data: bytes) -> Envelope:
+    """Parse envelope JSON. Raises MalformedInput/OversizedInput; checks no signature."""
+    from cbm.core.errors import OversizedInput
+
+    if len(data) > MAX_ENVELOPE_BYTES:
+        raise OversizedInput(f"envelope of {len(data)} bytes exceeds the {MAX_ENVELOPE_BYTES}-byte limit")
+    doc = loads(data)
+    if not isinstance(doc, dict):
+        raise MalformedInput("envelope is not a JSON object")
+    payload_type, payload, sigs = doc.get("payloadType"), doc.get("payload"), doc.get("signatures")
+    if not isinstance(payload_type, str) or not isinstance(payload, str) or not isinstance(sigs, list):
+        raise MalformedInput("envelope needs payloadType, payload and signatures")
+    signatures = []
+    for item in sigs:
+        if not isinstance(item, dict) or not isinstance(item.get("sig"), str):
+            raise MalformedInput("envelope signature entry is malformed")
+        keyid = item.get("keyid", "")
+        if not isinstance(keyid, str):
+            raise MalformedInput("envelope keyid is not a string")
+        signatures.append(Signature(keyid, unb64(item["sig"], "signature")))
+    return Envelope(payload_type, unb64(payload, "payload"), tuple(signatures))
+
+
+def verify(
+    envelope: Envelope,
+    keys: dict[str, nacl.signing.VerifyKey],
+    *,
+    threshold: int = 1,
+) -> set[str]:
+    """Verify ``envelope`` against ``keys`` (keyid -> key). Returns the keyids that signed.
+
+    Only distinct trusted keys count toward ``threshold``; a duplicated signature counts once.
+    Raises UnknownSigner when no signature names a key we hold, BadSignature when the valid
+    signatures from distinct trusted keys fall short of the threshold.
+    """
+    message = pae(envelope.payload_type, envelope.payload)
+    verified: set[str] = set()
+    known = False
+    for signature in envelope.signatures:
+        key = keys.get(signature.keyid)
+        if key is None:
+            continue
+        known = True
+        if signature.keyid in verified:
+            continue
+        try:
+            key.verify(message, signature.sig)
+        except (nacl.exceptions.BadSignatureError, ValueError):
+            continue
+        verified.add(signature.keyid)
+    if not known:
+        names = ", ".join(s.keyid[:16] for s in envelope.signatures) or "none"
+        raise UnknownSigner(f"signed by no trusted key (signature key ids: {names})")
+    if len(verified) < threshold:
+        raise BadSignature(
+            f"signature does not verify ({len(verified)} of {threshold} required valid signatures)"
+        )
+    return verified

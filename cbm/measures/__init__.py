@@ -1,0 +1,53 @@
+"""The five measures: domain logic over records. One module per measure, discovered here.
+
+A measure module may define, besides its own API:
+
+- ``on_import(store, records) -> list[Record]``: react to records that just landed from a peer (e.g. answer a
+  link test, acknowledge delivery). Runs after the import transaction committed; returns records it appended.
+- ``attention(store) -> list[Attention]``: what needs an operator now, for ``cbm status``.
+
+Modules must stay light to import (defer stix2 and the like into the functions that need them).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cbm.core.records import Record
+    from cbm.measures.base import Attention
+    from cbm.store.db import Store
+
+
+@cache
+def measure_modules() -> tuple[ModuleType, ...]:
+    import cbm.measures as package
+
+    skip = {"base", "status"}
+    return tuple(importlib.import_module(f"cbm.measures.{info.name}")
+                 for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name)
+                 if info.name not in skip and not info.name.startswith("_"))
+
+
+def after_import(store: Store, records: list[Record]) -> list[Record]:
+    """Let every measure react to newly landed peer records. Returns the records they appended."""
+    appended: list[Record] = []
+    for module in measure_modules():
+        hook = getattr(module, "on_import", None)
+        if hook is not None:
+            appended.extend(hook(store, records) or [])
+    return appended
+
+
+def attention(store: Store) -> list[Attention]:
+    """Everything the measures say needs an operator, most urgent first."""
+    items: list[Attention] = []
+    for module in measure_modules():
+        hook = getattr(module, "attention", None)
+        if hook is not None:
+            items.extend(hook(store))
+    return sorted(items, key=lambda a: (a.rank, a.due or "9999"))

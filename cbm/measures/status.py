@@ -1,0 +1,50 @@
+"""``cbm status``: one screen of who we are, who we trust, what we hold, and what needs attention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cbm.measures import attention
+from cbm.measures.base import Attention
+from cbm.store.db import Store
+from cbm.store.ingest import missing_ranges
+from cbm.store.trust import list_keys
+
+
+@dataclass
+class StatusReport:
+    party: str
+    name: str
+    store: str
+    fingerprint: str
+    peers: list[dict[str, Any]]
+    counts: dict[str, Any]
+    missing: dict[str, tuple[int, int]]
+    attention: list[Attention] = field(default_factory=list)
+
+
+def collect(store: Store) -> StatusReport:
+    keys = list_keys(store)
+    own = next(k for k in keys if k.is_self and k.status == "active")
+    peers: dict[str, dict[str, Any]] = {}
+    for k in keys:
+        if k.is_self:
+            continue
+        entry = peers.setdefault(k.party, {"party": k.party, "name": k.name, "status": k.status,
+                                           "fingerprint": k.fingerprint})
+        if k.status == "active" or entry["status"] != "active":
+            entry.update(status=k.status, fingerprint=k.fingerprint)
+    counts = store.counts()
+    for peer in peers.values():
+        peer["records"] = counts["by_author"].get(peer["party"], 0)
+    items = list(attention(store))
+    missing = missing_ranges(store)
+    for author, (first, last) in missing.items():
+        items.insert(0, Attention("store", 0, f"{author} records {first}-{last} are missing; later ones are held",
+                                  ref=author))
+    if counts["equivocations"]:
+        items.insert(0, Attention("store", 0, f"{counts['equivocations']} equivocating record(s) kept as "
+                                              "evidence: a peer signed two versions of one log position"))
+    return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
+                        counts, missing, items)

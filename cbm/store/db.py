@@ -1,0 +1,418 @@
+"""The Store: open, transact, append, land verified records, query.
+
+Every change is one SQLite transaction (``BEGIN IMMEDIATE``; WAL; ``synchronous=FULL``), so an import lands
+whole or not at all, a ``kill -9`` loses nothing already committed, and concurrent processes serialise on the
+write lock (waiting up to ``busy_timeout``) instead of corrupting each other.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cbm.core import clock, dsse
+from cbm.core.errors import (
+    CbmError,
+    Equivocation,
+    MalformedInput,
+    NotFound,
+    StoreCorrupt,
+    StoreError,
+    StoreLocked,
+    StoreMissing,
+    UsageError,
+)
+from cbm.core.keys import KeyPair, PassphraseSource, read_secret_keys
+from cbm.core.records import (
+    Record,
+    TrustedKey,
+    build_payload,
+    parse_verified_payload,
+    sign_record,
+)
+from cbm.core.tlp import check_tlp
+from cbm.store import indexes, paths
+from cbm.store.blobs import BlobStore
+from cbm.store.schema import FORMAT_VERSION, SCHEMA
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A record to be appended by the local party: the store fills author, seq, prev, created."""
+
+    kind: str
+    body: Mapping[str, Any]
+    to: tuple[str, ...] = ("*",)
+    tlp: str = "GREEN"
+    created: str | None = None
+
+
+def _no_passphrase() -> str:
+    raise UsageError(
+        "the private keys are passphrase-protected and no passphrase was given",
+        hint="set CBM_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked",
+    )
+
+
+def record_from_row(envelope: bytes, keyid: str) -> Record:
+    """Rebuild a Record from stored bytes (verified when they landed; ``store verify`` re-checks)."""
+    try:
+        return parse_verified_payload(envelope, dsse.parse(envelope).payload, keyid)
+    except MalformedInput as e:
+        raise StoreCorrupt(f"a stored record no longer parses: {e}") from e
+
+
+class Store:
+    """An open store. Use :func:`Store.open`; close with :meth:`close` or as a context manager."""
+
+    def __init__(self, root: Path, conn: sqlite3.Connection, config: dict[str, Any],
+                 passphrase: PassphraseSource | None) -> None:
+        self.root = root
+        self.conn = conn
+        self.config = config
+        self._passphrase = passphrase or _no_passphrase
+        self._pairs: list[KeyPair] | None = None
+        self._key_cache: dict[str, TrustedKey | None] = {}
+        self.party: str = config["party"]["code"]
+        self.name: str = config["party"]["name"]
+        self.blobs = BlobStore(root / paths.BLOBS)
+
+    # -- opening ---------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path, passphrase: PassphraseSource | None = None) -> Store:
+        """Open the store at ``root``. Raises StoreMissing, StoreCorrupt, StoreLocked."""
+        config_path = root / paths.CONFIG
+        if not config_path.is_file():
+            raise StoreMissing(f"no cbm store at {root}",
+                               hint="create one with `cbm init --party XX --name NAME`, or pass --store DIR")
+        try:
+            config = tomllib.loads(config_path.read_text("utf-8"))
+            config["party"]["code"]
+        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as e:
+            raise StoreCorrupt(f"{config_path} is damaged: {e}") from e
+        conn = connect(root / paths.DATABASE)
+        store = cls(root, conn, config, passphrase)
+        store._ensure_indexes()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything inside lands together or not at all."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise _wrap(e) from e
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._key_cache.clear()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            self.conn.execute("ROLLBACK")
+            raise _wrap(e) from e
+
+    # -- keys ------------------------------------------------------------------------------------------
+
+    def key_pairs(self) -> list[KeyPair]:
+        """Every key pair of ours, oldest first (unlocks the key file once per process)."""
+        if self._pairs is None:
+            self._pairs = read_secret_keys(self.root / paths.SECRET_KEYS, self._passphrase)
+        return self._pairs
+
+    def signer(self) -> KeyPair:
+        """Our active signing key pair."""
+        row = self.conn.execute(
+            "SELECT keyid FROM party_keys WHERE party = ? AND status = 'active'", (self.party,)
+        ).fetchone()
+        if row is None:
+            raise StoreCorrupt("the store has no active key for its own party")
+        for pair in self.key_pairs():
+            if pair.keyid == row[0]:
+                return pair
+        raise StoreCorrupt(f"the private key {row[0]} is missing from {paths.SECRET_KEYS}")
+
+    def trusted_key(self, keyid: str) -> TrustedKey | None:
+        """The trusted key with this id, or None (implements core.records.TrustedKeyLookup)."""
+        if keyid not in self._key_cache:
+            row = self.conn.execute(
+                "SELECT party, keyid, verify_key, enc_key, first_seq, last_seq, status, reason "
+                "FROM party_keys WHERE keyid = ?", (keyid,)).fetchone()
+            self._key_cache[keyid] = TrustedKey(*row) if row else None
+        return self._key_cache[keyid]
+
+    def forget_cached_keys(self) -> None:
+        self._key_cache.clear()
+
+    def party_keys(self, party: str) -> list[TrustedKey]:
+        rows = self.conn.execute(
+            "SELECT party, keyid, verify_key, enc_key, first_seq, last_seq, status, reason "
+            "FROM party_keys WHERE party = ? ORDER BY serial", (party,)).fetchall()
+        return [TrustedKey(*row) for row in rows]
+
+    def active_key(self, party: str) -> TrustedKey:
+        """The key a party signs with now. Raises NotFound for an unknown party."""
+        for key in reversed(self.party_keys(party)):
+            if key.status == "active":
+                return key
+        if not self.party_exists(party):
+            raise NotFound(f"unknown party {party}", hint="see `cbm keys list`; import its card first")
+        raise NotFound(f"party {party} has no active key (revoked)",
+                       hint=f"import {party}'s new party card with `cbm keys import`")
+
+    def party_exists(self, party: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM parties WHERE party = ?", (party,)).fetchone() is not None
+
+    def peers(self) -> list[str]:
+        """Codes of every trusted peer (not ourselves), sorted."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT party FROM parties WHERE is_self = 0 ORDER BY party")]
+
+    def check_recipients(self, to: Iterable[str]) -> tuple[str, ...]:
+        """Validate an audience: ``*`` or known peers. Raises NotFound for an unknown party."""
+        result = []
+        for party in to:
+            if party != "*" and party != self.party and not self.party_exists(party):
+                raise NotFound(f"unknown party {party}", hint="see `cbm keys list`; import its card first")
+            result.append(party)
+        if not result:
+            raise UsageError("a record needs an audience", hint="--to PARTY or --to '*'")
+        return tuple(dict.fromkeys(result))
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def head(self, author: str) -> tuple[int, str] | None:
+        """(seq, hash) of the newest record we hold or know as withheld in ``author``'s log."""
+        row = self.conn.execute(
+            "SELECT seq, hash FROM records WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)).fetchone()
+        stub = self.conn.execute(
+            "SELECT last_seq, last_hash FROM withheld WHERE author = ? ORDER BY last_seq DESC LIMIT 1",
+            (author,)).fetchone()
+        best = max([r for r in (row, stub) if r], default=None, key=lambda r: r[0])
+        return (best[0], best[1]) if best else None
+
+    def append(self, kind: str, body: Mapping[str, Any], *, to: Iterable[str] = ("*",),
+               tlp: str = "GREEN", created: str | None = None) -> Record:
+        """Sign and append one record by the local party; returns it once committed."""
+        return self.append_many([Draft(kind, body, tuple(to), tlp, created)])[0]
+
+    def append_many(self, drafts: Iterable[Draft]) -> list[Record]:
+        """Sign and append records in one transaction (all or none). Returns them in seq order."""
+        pair = self.signer()
+        drafts = list(drafts)
+        normalised = [(d, self.check_recipients(d.to), check_tlp(d.tlp)) for d in drafts]
+        with self.transaction():
+            head = self.head(self.party)
+            seq, prev = (head[0], head[1]) if head else (0, None)
+            made = []
+            for draft, to, tlp in normalised:
+                seq += 1
+                payload = build_payload(author=self.party, seq=seq, prev=prev,
+                                        created=draft.created or clock.now_iso(), kind=draft.kind,
+                                        to=to, tlp=tlp, body=draft.body)
+                record = parse_verified_payload(sign_record(payload, draft.kind, pair), payload, pair.keyid)
+                made.append(record)
+                prev = record.hash
+            self.land(made)
+        return made
+
+    def land(self, records: list[Record]) -> None:
+        """Insert verified records and feed the indexes. Call inside :meth:`transaction`.
+
+        The caller has checked signatures and chain links. A record whose (author, seq) is taken by a
+        different record raises Equivocation (the transaction rolls back; record the evidence afterwards
+        with :meth:`record_equivocation`).
+        """
+        received = clock.now_iso()
+        rows = []
+        for r in records:
+            ref = r.body.get("ref")
+            rows.append((r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
+                         r.keyid, ref if isinstance(ref, str) else None, received, r.envelope))
+        try:
+            self.conn.executemany(
+                "INSERT INTO records (hash, author, seq, prev, kind, created, tlp, audience, keyid, subject,"
+                " received, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.IntegrityError as e:
+            for r in records:
+                other = self.conn.execute("SELECT hash FROM records WHERE author = ? AND seq = ?",
+                                          (r.author, r.seq)).fetchone()
+                if other and other[0] != r.hash:
+                    raise Equivocation(f"{r.author} signed two different records with seq {r.seq} "
+                                       f"({other[0][:12]} and {r.hash[:12]})") from e
+            raise StoreCorrupt(f"cannot insert records: {e}") from e
+        indexes.apply(self.conn, records)
+
+    def record_equivocation(self, record: Record, source: str | None = None) -> None:
+        """Keep a conflicting record as evidence, in its own transaction (survives a refused import)."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR IGNORE INTO equivocations (author, seq, hash, envelope, detected, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record.author, record.seq, record.hash, record.envelope, clock.now_iso(), source))
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def get(self, ref: str) -> Record:
+        """A record by full hash or a unique hash prefix (at least 6 hex digits). Raises NotFound."""
+        ref = ref.strip().lower()
+        if len(ref) < 6 or any(c not in "0123456789abcdef" for c in ref):
+            raise NotFound(f"{ref!r} is not a record id", hint="give at least 6 hex digits of its hash")
+        rows = self.conn.execute(
+            "SELECT envelope, keyid FROM records WHERE hash >= ? AND hash < ? LIMIT 2",
+            (ref, ref + "g")).fetchall()
+        if not rows:
+            raise NotFound(f"no record {ref}")
+        if len(rows) > 1:
+            raise UsageError(f"record id {ref} is ambiguous", hint="give more hex digits")
+        return record_from_row(rows[0][0], rows[0][1])
+
+    def records(self, *, kind: str | None = None, kind_prefix: str | None = None, author: str | None = None,
+                subject: str | None = None, after_id: int = 0) -> Iterator[Record]:
+        """Records matching every given filter, in landing order. Streams; does not load all at once."""
+        where, args = ["id > ?"], [after_id]
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        if kind_prefix is not None:
+            where.append("kind >= ? AND kind < ?")
+            args.extend([kind_prefix, kind_prefix + "\U0010ffff"])
+        if author is not None:
+            where.append("author = ?")
+            args.append(author)
+        if subject is not None:
+            where.append("subject = ?")
+            args.append(subject)
+        sql = f"SELECT envelope, keyid FROM records WHERE {' AND '.join(where)} ORDER BY id"
+        for envelope, keyid in self.conn.execute(sql, args):
+            yield record_from_row(envelope, keyid)
+
+    def log(self, author: str, first_seq: int = 1, last_seq: int | None = None) -> Iterator[Record]:
+        """One author's records in seq order."""
+        sql = "SELECT envelope, keyid FROM records WHERE author = ? AND seq >= ?"
+        args: list[Any] = [author, first_seq]
+        if last_seq is not None:
+            sql += " AND seq <= ?"
+            args.append(last_seq)
+        for envelope, keyid in self.conn.execute(sql + " ORDER BY seq", args):
+            yield record_from_row(envelope, keyid)
+
+    def counts(self) -> dict[str, Any]:
+        """Record counts by author and by measure, plus held and equivocation counts."""
+        by_author = dict(self.conn.execute("SELECT author, COUNT(*) FROM records GROUP BY author").fetchall())
+        by_measure: dict[str, int] = {}
+        for kind, n in self.conn.execute("SELECT kind, COUNT(*) FROM records GROUP BY kind"):
+            measure = kind.split(".", 1)[0]
+            by_measure[measure] = by_measure.get(measure, 0) + n
+        held = self.conn.execute("SELECT COUNT(*) FROM held").fetchone()[0]
+        equivocations = self.conn.execute("SELECT COUNT(*) FROM equivocations").fetchone()[0]
+        return {"by_author": by_author, "by_measure": by_measure, "held": held,
+                "equivocations": equivocations}
+
+    # -- indexes ---------------------------------------------------------------------------------------
+
+    def _ensure_indexes(self) -> None:
+        current = dict(self.conn.execute("SELECT name, version FROM index_versions").fetchall())
+        stale = [ix for ix in indexes.all_indexes() if current.get(ix.name) != ix.version]
+        if stale:
+            with self.transaction():
+                for index in stale:
+                    self._rebuild_index(index)
+
+    def _rebuild_index(self, index: indexes.Index) -> int:
+        for table in index.tables:
+            self.conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        for statement in _statements(index.schema):
+            self.conn.execute(statement)
+        count = 0
+        batch: list[Record] = []
+        for prefix in index.kinds:
+            for record in self.records(kind_prefix=prefix):
+                batch.append(record)
+                if len(batch) >= 1000:
+                    index.add(self.conn, batch)
+                    count += len(batch)
+                    batch = []
+        if batch:
+            index.add(self.conn, batch)
+            count += len(batch)
+        self.conn.execute("INSERT OR REPLACE INTO index_versions (name, version) VALUES (?, ?)",
+                          (index.name, index.version))
+        return count
+
+    def rebuild(self) -> dict[str, int]:
+        """Regenerate the derived record columns and every index from the stored envelopes."""
+        with self.transaction():
+            for row_id, envelope, keyid in self.conn.execute(
+                    "SELECT id, envelope, keyid FROM records").fetchall():
+                r = record_from_row(envelope, keyid)
+                ref = r.body.get("ref")
+                self.conn.execute(
+                    "UPDATE records SET hash=?, author=?, seq=?, prev=?, kind=?, created=?, tlp=?, audience=?,"
+                    " subject=? WHERE id=?",
+                    (r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
+                     ref if isinstance(ref, str) else None, row_id))
+            return {index.name: self._rebuild_index(index) for index in indexes.all_indexes()}
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements (comments dropped; no ';' inside literals)."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [s.strip() for s in code.split(";") if s.strip()]
+
+
+def _wrap(e: sqlite3.Error) -> CbmError:
+    text = str(e)
+    if "locked" in text or "busy" in text:
+        return StoreLocked(f"the store is locked by another cbm process ({text})",
+                           hint="wait for it to finish, or find it with `fuser store.sqlite`")
+    if "malformed" in text or "not a database" in text:
+        return StoreCorrupt(f"the store database is damaged ({text})")
+    return StoreError(f"store error: {text}")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (or create) the database with the durability and concurrency settings cbm relies on."""
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise StoreError(f"cannot use WAL journal mode on {path} (got {mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            conn.execute("BEGIN IMMEDIATE")
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                for statement in _statements(SCHEMA):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+            conn.execute("COMMIT")
+        elif version > FORMAT_VERSION:
+            raise StoreError(f"the store was written by a newer cbm (format {version})",
+                             hint="upgrade cbm")
+        return conn
+    except sqlite3.DatabaseError as e:
+        raise _wrap(e) from e

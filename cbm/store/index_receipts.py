@@ -1,0 +1,56 @@
+"""Derived index of bundle receipts: how far each party has acknowledged each author's log.
+
+A ``bundle.receipt`` record by party P says: "I hold every record of author A up to ``seq`` (whose hash is
+``hash``)", per author in ``body["logs"]``. From it: what a peer still needs (bundle export), and whether a
+given record was delivered (inquiry, hotline, white paper states).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from cbm.core.records import Record
+from cbm.store.indexes import Index
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS receipts (
+    by_party TEXT NOT NULL,
+    author   TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    hash     TEXT NOT NULL,
+    receipt  TEXT NOT NULL,
+    created  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_by ON receipts (by_party, author, seq);
+"""
+
+
+def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+    rows = []
+    for r in records:
+        logs = r.body.get("logs")
+        if not isinstance(logs, dict):
+            continue
+        for author, pos in logs.items():
+            if isinstance(pos, dict) and isinstance(pos.get("seq"), int) and isinstance(pos.get("hash"), str):
+                rows.append((r.author, author, pos["seq"], pos["hash"], r.hash, r.created))
+    conn.executemany("INSERT INTO receipts (by_party, author, seq, hash, receipt, created)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+INDEX = Index(name="receipts", version=1, kinds=("bundle.receipt",), tables=("receipts",), schema=SCHEMA,
+              add=_add)
+
+
+def acknowledged(conn: sqlite3.Connection, by_party: str, author: str) -> tuple[int, str | None, str | None]:
+    """(highest seq of ``author``'s log that ``by_party`` has acknowledged, its hash, when) or (0, None, None)."""
+    row = conn.execute("SELECT seq, hash, created FROM receipts WHERE by_party = ? AND author = ?"
+                       " ORDER BY seq DESC LIMIT 1", (by_party, author)).fetchone()
+    return (row[0], row[1], row[2]) if row else (0, None, None)
+
+
+def delivered_at(conn: sqlite3.Connection, by_party: str, author: str, seq: int) -> str | None:
+    """When ``by_party`` first acknowledged holding ``author``'s record ``seq`` (its receipt's created time)."""
+    row = conn.execute("SELECT MIN(created) FROM receipts WHERE by_party = ? AND author = ? AND seq >= ?",
+                       (by_party, author, seq)).fetchone()
+    return row[0] if row and row[0] else None

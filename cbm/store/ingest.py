@@ -1,0 +1,162 @@
+"""Land records received from elsewhere: verify each, check its chain link, hold gaps, keep evidence.
+
+:func:`ingest` is what ``cbm bundle import`` calls with a bundle's contents in (author, seq) order. Everything
+lands in one transaction or nothing does; the only write that survives a refusal is equivocation evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cbm.core import clock
+from cbm.core.errors import ChainBroken, Equivocation
+from cbm.core.records import Record, verify_record
+from cbm.store.db import Store, record_from_row
+from cbm.store.trust import apply_key_record
+
+
+@dataclass(frozen=True)
+class WithheldRange:
+    """Records the sender may not show us: known only by position, and the hash of the last one."""
+
+    author: str
+    first_seq: int
+    last_seq: int
+    last_hash: str
+
+
+@dataclass
+class IngestReport:
+    landed: list[Record] = field(default_factory=list)
+    duplicates: int = 0
+    withheld_new: int = 0
+    held: list[tuple[str, int]] = field(default_factory=list)
+    # author -> (first missing seq, last missing seq) for records held behind a gap
+    missing: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.landed or self.withheld_new or self.held)
+
+
+def _known_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int], str]) -> str | None:
+    """Hash of (author, seq) as far as we know it: landed, withheld, or landed earlier in this batch."""
+    if (author, seq) in batch:
+        return batch[(author, seq)]
+    row = store.conn.execute("SELECT hash FROM records WHERE author = ? AND seq = ?", (author, seq)).fetchone()
+    if row:
+        return str(row[0])
+    row = store.conn.execute("SELECT last_hash FROM withheld WHERE author = ? AND last_seq = ?",
+                             (author, seq)).fetchone()
+    return str(row[0]) if row else None
+
+
+def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None) -> IngestReport:
+    """Verify and land ``items`` (envelope bytes or withheld ranges, in (author, seq) order) atomically.
+
+    Raises (and lands nothing): UnknownSigner/RevokedKey (3), BadSignature/ChainBroken/Equivocation (1),
+    MalformedInput (4). Equivocation evidence is kept even though the import is refused.
+    """
+    try:
+        with store.transaction():
+            return _ingest(store, items)
+    except Equivocation as e:
+        evidence = getattr(e, "record", None)
+        if isinstance(evidence, Record):
+            store.record_equivocation(evidence, source)
+        raise
+
+
+def _ingest(store: Store, items: Iterable[bytes | WithheldRange]) -> IngestReport:
+    report = IngestReport()
+    batch: dict[tuple[str, int], str] = {}
+    now = clock.now_iso()
+    for item in items:
+        if isinstance(item, WithheldRange):
+            have = store.conn.execute(
+                "SELECT COUNT(*) FROM records WHERE author = ? AND seq BETWEEN ? AND ?",
+                (item.author, item.first_seq, item.last_seq)).fetchone()[0]
+            known = _known_hash(store, item.author, item.last_seq, batch)
+            if known is not None and known != item.last_hash:
+                raise ChainBroken(f"withheld range {item.author} {item.first_seq}-{item.last_seq} "
+                                  f"contradicts the record we hold at seq {item.last_seq}")
+            if have == 0 and known is None:
+                store.conn.execute(
+                    "INSERT OR IGNORE INTO withheld (author, first_seq, last_seq, last_hash) VALUES (?, ?, ?, ?)",
+                    (item.author, item.first_seq, item.last_seq, item.last_hash))
+                report.withheld_new += 1
+            batch[(item.author, item.last_seq)] = item.last_hash
+            continue
+        record = verify_record(item, store)
+        existing = _known_hash(store, record.author, record.seq, batch)
+        if existing == record.hash:
+            report.duplicates += 1
+            continue
+        if existing is not None:
+            error = Equivocation(f"{record.author} signed two different records with seq {record.seq} "
+                                 f"({existing[:12]} and {record.hash[:12]})",
+                                 hint="both are kept as evidence; see `cbm status`")
+            error.record = record  # type: ignore[attr-defined]
+            raise error
+        if _land_or_hold(store, record, batch, report, now):
+            _release_held(store, record.author, batch, report)
+    _report_gaps(store, report)
+    return report
+
+
+def _land_or_hold(store: Store, record: Record, batch: dict[tuple[str, int], str], report: IngestReport,
+                  now: str) -> bool:
+    """Land ``record`` if its predecessor is known (checking the link), else hold it. True if landed."""
+    if record.seq > 1:
+        before = _known_hash(store, record.author, record.seq - 1, batch)
+        if before is None:
+            store.conn.execute(
+                "INSERT OR IGNORE INTO held (author, seq, hash, envelope, received) VALUES (?, ?, ?, ?, ?)",
+                (record.author, record.seq, record.hash, record.envelope, now))
+            report.held.append((record.author, record.seq))
+            return False
+        if before != record.prev:
+            raise ChainBroken(f"{record.author} record {record.seq} does not link to record {record.seq - 1} "
+                              f"(prev {str(record.prev)[:12]}, expected {before[:12]})")
+    store.land([record])
+    if record.kind.startswith("keys."):
+        apply_key_record(store, record)
+    batch[(record.author, record.seq)] = record.hash
+    report.landed.append(record)
+    return True
+
+
+def _release_held(store: Store, author: str, batch: dict[tuple[str, int], str], report: IngestReport) -> None:
+    """Land held records of ``author`` whose gap has just closed, in seq order."""
+    while True:
+        head = store.head(author)
+        if head is None:
+            return
+        row = store.conn.execute("SELECT envelope, received FROM held WHERE author = ? AND seq = ?",
+                                 (author, head[0] + 1)).fetchone()
+        if row is None:
+            return
+        store.conn.execute("DELETE FROM held WHERE author = ? AND seq = ?", (author, head[0] + 1))
+        record = verify_record(row[0], store)
+        if (record.author, record.seq) in report.held:
+            report.held.remove((record.author, record.seq))
+        _land_or_hold(store, record, batch, report, row[1])
+
+
+def _report_gaps(store: Store, report: IngestReport) -> None:
+    report.missing = missing_ranges(store)
+
+
+def missing_ranges(store: Store) -> dict[str, tuple[int, int]]:
+    """For each author with held records: the exact seq range still missing before the first held one."""
+    result = {}
+    for author, first_held in store.conn.execute("SELECT author, MIN(seq) FROM held GROUP BY author"):
+        head = store.head(author)
+        result[author] = ((head[0] if head else 0) + 1, first_held - 1)
+    return result
+
+
+def held_records(store: Store) -> list[Record]:
+    return [record_from_row(env, "") for (env,) in store.conn.execute(
+        "SELECT envelope FROM held ORDER BY author, seq")]

@@ -1,0 +1,14 @@
+# Two national CERTs set up their stores and trust each other after reading fingerprints aloud.
+step "US and RU create their stores (keys encrypted with a passphrase)"
+show us init --party US --name "US-CERT"
+show ru init --party RU --name "RU-CERT"
+
+step "they swap party cards and confirm fingerprints out of band"
+us keys export -o "$OUT/us.card"
+ru keys export -o "$OUT/ru.card"
+US_FPR=$(us keys show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+RU_FPR=$(ru keys show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+show us keys import "$OUT/ru.card" --fingerprint "$RU_FPR"
+show ru keys import "$OUT/us.card" --fingerprint "$US_FPR"
+show us keys list
+show ru keys list

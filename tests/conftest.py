@@ -1,0 +1,108 @@
+"""Shared fixtures: every test gets its own HOME, store directories and a clean environment; no network."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cbm.cli.main import app
+from cbm.store.db import Store
+from cbm.store.trust import create_store, import_card, own_card
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    for var in ("CBM_STORE", "CBM_PASSPHRASE", "CBM_NOW", "COLUMNS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Party:
+    """A real store on disk for one party, with a CLI bound to it."""
+
+    code: str
+    root: Path
+
+    def open(self) -> Store:
+        return Store.open(self.root)
+
+    def cli(self, *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+        return run_cli("--store", str(self.root), *args, input=input, env=env)
+
+    def card(self) -> bytes:
+        with self.open() as store:
+            return own_card(store).envelope
+
+    def fingerprint(self) -> str:
+        with self.open() as store:
+            return own_card(store).fingerprint
+
+
+def run_cli(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+    """Invoke ``cbm`` in-process with stdout and stderr kept apart."""
+    result = CliRunner().invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    return run_cli
+
+
+@pytest.fixture
+def make_party(tmp_path: Path) -> Callable[..., Party]:
+    """``make_party("US")`` creates a store with unencrypted keys under tmp_path/stores/US."""
+
+    def make(code: str, name: str | None = None, passphrase: str | None = None) -> Party:
+        root = tmp_path / "stores" / code
+        create_store(root, code, name or f"{code}-CERT", passphrase)
+        return Party(code, root)
+
+    return make
+
+
+def introduce(*parties: Party) -> None:
+    """Every party trusts every other one, fingerprints confirmed as over the phone."""
+    for a in parties:
+        for b in parties:
+            if a is not b:
+                with a.open() as store:
+                    import_card(store, b.card(), b.fingerprint())
+
+
+@pytest.fixture
+def us_ru(make_party: Callable[..., Party]) -> tuple[Party, Party]:
+    us, ru = make_party("US"), make_party("RU")
+    introduce(us, ru)
+    return us, ru
+
+
+@pytest.fixture
+def three(make_party: Callable[..., Party]) -> tuple[Party, Party, Party]:
+    us, ru, cn = make_party("US"), make_party("RU"), make_party("CN")
+    introduce(us, ru, cn)
+    return us, ru, cn
