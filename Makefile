@@ -25,7 +25,7 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check cbm tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 demo: setup

@@ -292,7 +292,8 @@ class Store:
     def records(self, *, kind: str | None = None, kind_prefix: str | None = None, author: str | None = None,
                 subject: str | None = None, after_id: int = 0) -> Iterator[Record]:
         """Records matching every given filter, in landing order. Streams; does not load all at once."""
-        where, args = ["id > ?"], [after_id]
+        where: list[str] = ["id > ?"]
+        args: list[Any] = [after_id]
         if kind is not None:
             where.append("kind = ?")
             args.append(kind)

@@ -11,7 +11,6 @@ from cbm.core.errors import MalformedInput
 from cbm.core.parallel import SignatureCheck, failed_signatures
 from cbm.store.db import Store
 
-
 CHUNK = 50_000  # signatures checked per batch: bounds memory whatever the store size
 
 
