@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import interactive, open_store
-from cbm.cli.output import cell, emit, note, warn
+from cbm.cli.output import cell, emit, literal, note, warn
 from cbm.core.errors import NotFound, UsageError
 from cbm.store import trust
 
@@ -97,7 +97,8 @@ def import_(
 
             card = parse_card(data)
             if not store.party_exists(card.party):
-                sys.stderr.write(f"{card.party} ({card.name}) fingerprint:\n  {card.fingerprint}\n")
+                # the peer's name is shown literally: escapes must not redraw the fingerprint being confirmed
+                sys.stderr.write(f"{card.party} ({literal(card.name)}) fingerprint:\n  {card.fingerprint}\n")
                 if not typer.confirm("Does it match what the peer read to you?", err=True):
                     raise UsageError("not confirmed; nothing imported")
                 fingerprint = card.fingerprint

@@ -58,9 +58,9 @@ def emit(schema: str, data: Any, human: Callable[[Console], None], *, json_flag:
 def note(message: str) -> None:
     """A status line on stderr (hidden by -q)."""
     if not state.quiet:
-        stderr().print(Text(message))
+        stderr().print(Text(literal(message)))  # messages quote peer text (names): never obey escapes
 
 
 def warn(message: str) -> None:
     """A warning on stderr (-q does not hide it)."""
-    stderr().print(Text("warning: " + message, style="yellow"))
+    stderr().print(Text("warning: " + literal(message), style="yellow"))

@@ -19,7 +19,7 @@ from cbm.core.errors import BadSignature, MalformedInput, UsageError
 from cbm.core.keys import KeyPair, fingerprint, keyid
 
 CARD_TYPE = "application/vnd.cbm.party-card.v1+json"
-PARTY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
+PARTY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,15}\Z")  # \Z, not $: "US\n" is not a code
 
 
 def check_party_code(code: str) -> str:

@@ -31,8 +31,13 @@ def b64(data: bytes) -> str:
 
 
 def unb64(text: str, what: str) -> bytes:
+    """Standard base64, or URL-safe base64 (DSSE: verifiers MUST accept either). Raises MalformedInput."""
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        data = text.encode("ascii")
+        try:
+            return base64.b64decode(data, validate=True)
+        except binascii.Error:
+            return base64.b64decode(data, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError) as e:
         raise MalformedInput(f"{what} is not valid base64") from e
 
@@ -103,24 +108,30 @@ def verify(
     Raises UnknownSigner when no signature names a key we hold, BadSignature when the valid
     signatures from distinct trusted keys fall short of the threshold.
     """
+    if not envelope.signatures:
+        raise BadSignature("the envelope carries no signature")
     message = pae(envelope.payload_type, envelope.payload)
     verified: set[str] = set()
     known = False
     for signature in envelope.signatures:
-        key = keys.get(signature.keyid)
-        if key is None:
-            continue
-        known = True
-        if signature.keyid in verified:
-            continue
-        try:
-            key.verify(message, signature.sig)
-        except (nacl.exceptions.BadSignatureError, ValueError):
-            continue
-        verified.add(signature.keyid)
+        # the keyid only narrows which keys to try (DSSE); without one, try every key not yet counted
+        names = [signature.keyid] if signature.keyid else [k for k in keys if k not in verified]
+        for name in names:
+            key = keys.get(name)
+            if key is None:
+                continue
+            known = True
+            if name in verified:
+                break
+            try:
+                key.verify(message, signature.sig)
+            except (nacl.exceptions.BadSignatureError, ValueError):
+                continue
+            verified.add(name)
+            break
     if not known:
-        names = ", ".join(s.keyid[:16] for s in envelope.signatures) or "none"
-        raise UnknownSigner(f"signed by no trusted key (signature key ids: {names})")
+        ids = ", ".join(s.keyid[:16] or "(none)" for s in envelope.signatures)
+        raise UnknownSigner(f"signed by no trusted key (signature key ids: {ids})")
     if len(verified) < threshold:
         raise BadSignature(
             f"signature does not verify ({len(verified)} of {threshold} required valid signatures)"

@@ -19,11 +19,20 @@ class CbmError(Exception):
             self.hint = hint
 
     def diagnostics(self) -> str:
-        """What happened and, where we know, what to do about it."""
-        text = str(self)
+        """What happened and, where we know, what to do about it.
+
+        Messages may quote peer text (a revocation reason, a key id): control characters, newlines included,
+        are shown escaped so they can neither drive the terminal nor forge extra lines.
+        """
+        text = _printable(str(self))
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_printable(self.hint)}"
         return text
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+                   for ch in text)
 
 
 # exit 1 — the bytes do not verify

@@ -23,12 +23,13 @@ import nacl.signing
 
 from cbm.core import dsse
 from cbm.core.canonical import canonical_bytes, loads
-from cbm.core.errors import MalformedInput, RevokedKey, UnknownSigner
+from cbm.core.errors import BadSignature, MalformedInput, RevokedKey, UnknownSigner
 from cbm.core.keys import KeyPair
 from cbm.core.tlp import ALL_PEERS, TLP_LABELS
 
 MEASURES = ("keys", "bundle", "indicators", "inquiry", "hotline", "whitepaper", "workgroup")
 KIND = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
+TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # [0-9]: \d takes any script
 MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 
 
@@ -100,7 +101,7 @@ def sign_record(payload: bytes, kind: str, pair: KeyPair) -> bytes:
 
 
 def check_header(author: str, seq: Any, prev: Any, created: Any, kind: Any, to: Any, tlp: Any) -> None:
-    if not isinstance(author, str) or not re.match(r"^[A-Z][A-Z0-9-]{1,15}$", author):
+    if not isinstance(author, str) or not re.fullmatch(r"[A-Z][A-Z0-9-]{1,15}", author):
         raise MalformedInput(f"record author {author!r} is not a party code")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
         raise MalformedInput("record seq must be a positive integer")
@@ -108,13 +109,13 @@ def check_header(author: str, seq: Any, prev: Any, created: Any, kind: Any, to: 
         raise MalformedInput("the first record of a log has no prev")
     if seq > 1 and (not isinstance(prev, str) or not re.fullmatch(r"[0-9a-f]{64}", prev)):
         raise MalformedInput("record prev must be a SHA-256 hex digest")
-    if not isinstance(created, str) or not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created):
+    if not isinstance(created, str) or not TIME.fullmatch(created):
         raise MalformedInput("record created must be an ISO 8601 UTC time like 2026-11-23T05:13:00Z")
-    if not isinstance(kind, str) or not KIND.match(kind) or kind.split(".")[0] not in MEASURES:
+    if not isinstance(kind, str) or not KIND.fullmatch(kind) or kind.split(".")[0] not in MEASURES:
         raise MalformedInput(f"unknown record kind {kind!r}")
     if not isinstance(to, list) or not to or not all(isinstance(p, str) for p in to):
         raise MalformedInput("record audience 'to' must be a non-empty list of party codes or '*'")
-    if any(p != ALL_PEERS and not re.match(r"^[A-Z][A-Z0-9-]{1,15}$", p) for p in to):
+    if any(p != ALL_PEERS and not re.fullmatch(r"[A-Z][A-Z0-9-]{1,15}", p) for p in to):
         raise MalformedInput("record audience names an invalid party code")
     if tlp not in TLP_LABELS:
         raise MalformedInput(f"record TLP {tlp!r} is not a TLP 2.0 label")
@@ -144,6 +145,8 @@ def verify_record(envelope_bytes: bytes, keys: TrustedKeyLookup) -> Record:
     Raises UnknownSigner / RevokedKey (exit 3), BadSignature (1), MalformedInput (4).
     """
     envelope = dsse.parse(envelope_bytes)
+    if not envelope.signatures:
+        raise BadSignature("record carries no signature")
     candidates: dict[str, TrustedKey] = {}
     for signature in envelope.signatures:
         key = keys.trusted_key(signature.keyid)

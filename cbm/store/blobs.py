@@ -18,7 +18,7 @@ from typing import BinaryIO
 from cbm.core.errors import NotFound, TamperedContent, UsageError
 
 CHUNK = 1024 * 1024
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # \Z, not $: no trailing newline
 
 
 class BlobStore:

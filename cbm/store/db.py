@@ -101,7 +101,11 @@ class Store:
             raise StoreCorrupt(f"{config_path} is damaged: {e}") from e
         conn = connect(root / paths.DATABASE)
         store = cls(root, conn, config, passphrase)
-        store._ensure_indexes()
+        try:
+            store._ensure_indexes()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise _wrap(e) from e
         return store
 
     def close(self) -> None:
@@ -149,9 +153,12 @@ class Store:
         ).fetchone()
         if row is None:
             raise StoreCorrupt("the store has no active key for its own party")
-        for pair in self.key_pairs():
-            if pair.keyid == row[0]:
-                return pair
+        for attempt in range(2):
+            for pair in self.key_pairs():
+                if pair.keyid == row[0]:
+                    return pair
+            if attempt == 0:
+                self._pairs = None  # another process may have rotated our key since we read the file
         raise StoreCorrupt(f"the private key {row[0]} is missing from {paths.SECRET_KEYS}")
 
     def trusted_key(self, keyid: str) -> TrustedKey | None:
@@ -220,22 +227,32 @@ class Store:
 
     def append_many(self, drafts: Iterable[Draft]) -> list[Record]:
         """Sign and append records in one transaction (all or none). Returns them in seq order."""
-        pair = self.signer()
         drafts = list(drafts)
-        normalised = [(d, self.check_recipients(d.to), check_tlp(d.tlp)) for d in drafts]
+        self.key_pairs()  # unlock (perhaps a prompt) before taking the write lock
         with self.transaction():
-            head = self.head(self.party)
-            seq, prev = (head[0], head[1]) if head else (0, None)
-            made = []
-            for draft, to, tlp in normalised:
-                seq += 1
-                payload = build_payload(author=self.party, seq=seq, prev=prev,
-                                        created=draft.created or clock.now_iso(), kind=draft.kind,
-                                        to=to, tlp=tlp, body=draft.body)
-                record = parse_verified_payload(sign_record(payload, draft.kind, pair), payload, pair.keyid)
-                made.append(record)
-                prev = record.hash
-            self.land(made)
+            return self.append_locked(drafts)
+
+    def append_locked(self, drafts: Iterable[Draft]) -> list[Record]:
+        """:meth:`append_many` for a caller already inside :meth:`transaction` (e.g. a key rotation that
+        must land its record and its key change together).
+
+        The signing key is read under the write lock: a rotation by another process cannot slip in
+        between choosing the key and landing the record (which would sign past the key's last seq).
+        """
+        normalised = [(d, self.check_recipients(d.to), check_tlp(d.tlp)) for d in drafts]
+        pair = self.signer()
+        head = self.head(self.party)
+        seq, prev = (head[0], head[1]) if head else (0, None)
+        made = []
+        for draft, to, tlp in normalised:
+            seq += 1
+            payload = build_payload(author=self.party, seq=seq, prev=prev,
+                                    created=draft.created or clock.now_iso(), kind=draft.kind,
+                                    to=to, tlp=tlp, body=draft.body)
+            record = parse_verified_payload(sign_record(payload, draft.kind, pair), payload, pair.keyid)
+            made.append(record)
+            prev = record.hash
+        self.land(made)
         return made
 
     def land(self, records: list[Record]) -> None:

@@ -28,7 +28,7 @@ from cbm.core.errors import (
 from cbm.core.keys import KeyPair, normalise_fingerprint, write_secret_keys
 from cbm.core.records import Record
 from cbm.store import paths
-from cbm.store.db import Store, connect
+from cbm.store.db import Draft, Store, connect
 from cbm.store.schema import FORMAT_VERSION
 
 
@@ -181,30 +181,35 @@ def apply_key_record(store: Store, record: Record) -> None:
         _insert_key(store.conn, card, clock.now_iso())
         store.forget_cached_keys()
     elif record.kind == "keys.revoke":
+        # only the author's own keys: a peer must never be able to revoke a third party's key for us
         store.conn.execute(
-            "UPDATE party_keys SET status = 'revoked', last_seq = ?, reason = ? WHERE keyid = ?",
-            (record.seq, str(record.body.get("reason", "")), record.body.get("keyid")))
+            "UPDATE party_keys SET status = 'revoked', last_seq = ?, reason = ? WHERE keyid = ? AND party = ?",
+            (record.seq, str(record.body.get("reason", "")), record.body.get("keyid"), record.author))
         store.forget_cached_keys()
 
 
 def rotate(store: Store) -> PartyCard:
-    """Replace our key: a new card cross-signed by the old key, announced in our log. Returns the card."""
-    old = store.signer()
-    pairs = store.key_pairs()
+    """Replace our key: a new card cross-signed by the old key, announced in our log. Returns the card.
+
+    The ``keys.rotate`` record and the key change land in one transaction: a crash (or another process
+    appending) can never leave the old key signing past the seq where peers will have it retired.
+    """
+    store.key_pairs()  # unlock, and ask for the passphrase, before taking the write lock
+    passphrase = _secret_passphrase(store)
     new = KeyPair.generate(clock.now_iso())
-    old_key = store.active_key(store.party)
-    serial = len(store.party_keys(store.party)) + 1
-    head = store.head(store.party)
-    rotate_seq = (head[0] if head else 0) + 1
-    card = make_card(store.party, store.name, new, serial=serial, first_seq=rotate_seq + 1, previous=old)
-    # the key file first: a crash after this leaves an unused key, never a card without its secret
-    _rewrite_secret(store, pairs + [new])
-    record = store.append("keys.rotate", {"card": card.envelope.decode("ascii"), "keyid": old.keyid},
-                          to=("*",), tlp="CLEAR")
-    assert record.seq == rotate_seq
     with store.transaction() as conn:
+        old = store.signer()
+        old_key = store.active_key(store.party)
+        serial = len(store.party_keys(store.party)) + 1
+        head = store.head(store.party)
+        rotate_seq = (head[0] if head else 0) + 1
+        card = make_card(store.party, store.name, new, serial=serial, first_seq=rotate_seq + 1, previous=old)
+        # the key file first: a crash after this leaves an unused key, never a card without its secret
+        _rewrite_secret(store, store.key_pairs() + [new], passphrase)
+        store.append_locked([Draft("keys.rotate", {"card": card.envelope.decode("ascii"), "keyid": old.keyid},
+                                   ("*",), "CLEAR")])
         conn.execute("UPDATE party_keys SET status = 'rotated', last_seq = ? WHERE keyid = ?",
-                     (record.seq, old_key.keyid))
+                     (rotate_seq, old_key.keyid))
         _insert_key(conn, card, clock.now_iso())
         store.forget_cached_keys()
     return card
@@ -214,23 +219,24 @@ def revoke_own(store: Store, reason: str) -> PartyCard:
     """Revoke our current key (e.g. compromised) and start a new one that peers must confirm by fingerprint.
 
     The revocation is a signed ``keys.revoke`` record: records up to it stay valid, nothing later signed by
-    the old key is accepted. Returns the new, not cross-signed, card.
+    the old key is accepted. Returns the new, not cross-signed, card. Record and key change land together.
     """
     if not reason.strip():
         raise UsageError("say why the key is revoked", hint='--reason "laptop lost"')
-    old = store.signer()
-    pairs = store.key_pairs()
+    store.key_pairs()  # unlock, and ask for the passphrase, before taking the write lock
+    passphrase = _secret_passphrase(store)
     new = KeyPair.generate(clock.now_iso())
-    serial = len(store.party_keys(store.party)) + 1
-    head = store.head(store.party)
-    revoke_seq = (head[0] if head else 0) + 1
-    card = make_card(store.party, store.name, new, serial=serial, first_seq=revoke_seq + 1)
-    _rewrite_secret(store, pairs + [new])
-    record = store.append("keys.revoke", {"keyid": old.keyid, "reason": reason,
-                                          "new_card": card.envelope.decode("ascii")}, to=("*",), tlp="CLEAR")
     with store.transaction() as conn:
+        old = store.signer()
+        serial = len(store.party_keys(store.party)) + 1
+        head = store.head(store.party)
+        revoke_seq = (head[0] if head else 0) + 1
+        card = make_card(store.party, store.name, new, serial=serial, first_seq=revoke_seq + 1)
+        _rewrite_secret(store, store.key_pairs() + [new], passphrase)
+        store.append_locked([Draft("keys.revoke", {"keyid": old.keyid, "reason": reason,
+                                                   "new_card": card.envelope.decode("ascii")}, ("*",), "CLEAR")])
         conn.execute("UPDATE party_keys SET status = 'revoked', last_seq = ?, reason = ? WHERE keyid = ?",
-                     (record.seq, reason, old.keyid))
+                     (revoke_seq, reason, old.keyid))
         _insert_key(conn, card, clock.now_iso())
         store.forget_cached_keys()
     return card
@@ -255,12 +261,15 @@ def revoke_peer(store: Store, party: str, reason: str) -> int:
     return last
 
 
-def _rewrite_secret(store: Store, pairs: list[KeyPair]) -> None:
+def _secret_passphrase(store: Store) -> str | None:
+    """The passphrase to re-encrypt the key file with (asked before taking the write lock), or None."""
     from cbm.core.keys import is_protected
 
-    secret = store.root / paths.SECRET_KEYS
-    passphrase = store._passphrase() if is_protected(secret) else None
-    write_secret_keys(secret, pairs, passphrase)
+    return store._passphrase() if is_protected(store.root / paths.SECRET_KEYS) else None
+
+
+def _rewrite_secret(store: Store, pairs: list[KeyPair], passphrase: str | None) -> None:
+    write_secret_keys(store.root / paths.SECRET_KEYS, pairs, passphrase)
     store._pairs = pairs
 
 

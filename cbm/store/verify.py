@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cbm.core import dsse
-from cbm.core.errors import MalformedInput
+from cbm.core.errors import MalformedInput, StoreCorrupt
 from cbm.core.parallel import SignatureCheck, failed_signatures
+from cbm.core.records import parse_verified_payload, payload_type_for
 from cbm.store.db import Store
 
 CHUNK = 50_000  # signatures checked per batch: bounds memory whatever the store size
@@ -46,7 +49,35 @@ def verify_store(store: Store, progress: Callable[[int, int], None] | None = Non
     """Check every record: bytes match their hash, fields match the row, the signing key was valid for
     that seq, every ``prev`` links to the record (or withheld range) before it, and every signature verifies
     (on all cores). Faults are collected, not raised, so one run reports them all.
+
+    Raises StoreCorrupt when the database itself cannot be read (the check could not run).
     """
+    try:
+        return _verify_store(store, progress)
+    except sqlite3.DatabaseError as e:
+        raise StoreCorrupt(f"the store database cannot be read ({e})",
+                           hint="restore store.sqlite from a backup; records are also held by your peers") from e
+
+
+def _row_mismatch(envelope: bytes, payload_type: str, payload: bytes, row: tuple[object, ...]) -> str | None:
+    """Which derived column disagrees with the signed payload, if any (queries and exports trust them)."""
+    try:
+        record = parse_verified_payload(envelope, payload, "")
+    except MalformedInput as e:
+        return f"payload does not parse: {e}"
+    if payload_type != payload_type_for(record.kind):
+        return f"payload type {payload_type!r} does not match kind {record.kind}"
+    ref = record.body.get("ref")
+    expected = (record.author, record.seq, record.prev, record.kind, record.created, record.tlp,
+                json.dumps(list(record.to)), ref if isinstance(ref, str) else None)
+    names = ("author", "seq", "prev", "kind", "created", "tlp", "audience", "subject")
+    for name, want, have in zip(names, expected, row, strict=True):
+        if want != have:
+            return f"stored {name} column differs from the signed record (run `cbm store rebuild`?)"
+    return None
+
+
+def _verify_store(store: Store, progress: Callable[[int, int], None] | None) -> StoreVerification:
     result = StoreVerification()
     total = store.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
     stubs = {(a, last): h for a, last, h in store.conn.execute(
@@ -59,8 +90,9 @@ def verify_store(store: Store, progress: Callable[[int, int], None] | None = Non
     last: tuple[str, int, str] | None = None
     authors: set[str] = set()
     rows = store.conn.execute(
-        "SELECT author, seq, prev, hash, keyid, envelope FROM records ORDER BY author, seq")
-    for n, (author, seq, prev, digest, keyid, envelope) in enumerate(rows, 1):
+        "SELECT author, seq, prev, hash, keyid, envelope, kind, created, tlp, audience, subject"
+        " FROM records ORDER BY author, seq")
+    for n, (author, seq, prev, digest, keyid, envelope, *columns) in enumerate(rows, 1):
         authors.add(author)
         if progress and n % 5000 == 0:
             progress(n, total)
@@ -71,6 +103,10 @@ def verify_store(store: Store, progress: Callable[[int, int], None] | None = Non
             continue
         if hashlib.sha256(env.payload).hexdigest() != digest:
             result.faults.append(Fault(author, seq, "payload bytes do not match the record hash"))
+        else:
+            mismatch = _row_mismatch(envelope, env.payload_type, env.payload, (author, seq, prev, *columns))
+            if mismatch:
+                result.faults.append(Fault(author, seq, mismatch))
         key = keys.get(keyid)
         if key is None or key[0] != author:
             result.faults.append(Fault(author, seq, f"signed by key {keyid} which is not {author}'s"))
