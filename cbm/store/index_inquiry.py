@@ -1,0 +1,99 @@
+"""Derived index of inquiries: which opening record carries which reference number, and its aliases.
+
+Only facts that never change are indexed (an ``inquiry.open`` record's number, sender, recipient, year and
+serial; the recipient's own reference from an ``inquiry.ack``). The state of an inquiry is a fold over its
+thread, computed on read by :mod:`cbm.measures.inquiry_model`; overdue is derived from deadlines and the clock,
+never stored (docs/adr/0031-inquiry-states-and-deadlines.md).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from cbm.core.records import Record
+from cbm.store.indexes import Index
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inquiry_threads (
+    open_hash     TEXT PRIMARY KEY,
+    number        TEXT NOT NULL,
+    author        TEXT NOT NULL,
+    recipient     TEXT NOT NULL,
+    year          INTEGER NOT NULL,
+    serial        INTEGER NOT NULL,
+    draft         INTEGER NOT NULL,
+    released_from TEXT,
+    created       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inquiry_threads_number ON inquiry_threads (number);
+CREATE INDEX IF NOT EXISTS inquiry_threads_serial ON inquiry_threads (author, year, serial);
+CREATE TABLE IF NOT EXISTS inquiry_aliases (
+    alias     TEXT NOT NULL,
+    open_hash TEXT NOT NULL,
+    PRIMARY KEY (alias, open_hash)
+);
+"""
+
+NUMBER_TAIL = re.compile(r"/(\d{4})/(\d{1,9})$")
+
+
+def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+    for r in records:
+        body = r.body
+        if r.kind == "inquiry.open":
+            number = body.get("number")
+            recipient = body.get("recipient")
+            if not isinstance(number, str) or not isinstance(recipient, str):
+                continue
+            tail = NUMBER_TAIL.search(number)
+            if tail is None:
+                continue
+            released = body.get("released_from")
+            conn.execute(
+                "INSERT OR IGNORE INTO inquiry_threads (open_hash, number, author, recipient, year, serial, draft,"
+                " released_from, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (r.hash, number.upper(), r.author, recipient, int(tail.group(1)), int(tail.group(2)),
+                 1 if body.get("draft") is True else 0, released if isinstance(released, str) else None,
+                 r.created))
+        elif r.kind == "inquiry.ack":
+            alias, ref = body.get("own_ref"), body.get("ref")
+            if isinstance(alias, str) and alias.strip() and isinstance(ref, str):
+                conn.execute("INSERT OR IGNORE INTO inquiry_aliases (alias, open_hash) VALUES (?, ?)",
+                             (alias.strip().upper(), ref))
+
+
+INDEX = Index(name="inquiry", version=1, kinds=("inquiry.open", "inquiry.ack"),
+              tables=("inquiry_threads", "inquiry_aliases"), schema=SCHEMA, add=_add)
+
+
+def last_serial(conn: sqlite3.Connection, author: str, year: int) -> int:
+    """The highest serial ``author`` has used in ``year`` (drafts included), or 0."""
+    row = conn.execute("SELECT MAX(serial) FROM inquiry_threads WHERE author = ? AND year = ?",
+                       (author, year)).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def by_number(conn: sqlite3.Connection, number: str) -> list[tuple[str, int]]:
+    """(open hash, is_draft) of every opening record with this number or recipient's alias, oldest first."""
+    key = number.strip().upper()
+    rows = conn.execute(
+        "SELECT open_hash, draft FROM inquiry_threads WHERE number = ? ORDER BY created, open_hash",
+        (key,)).fetchall()
+    if not rows:
+        rows = conn.execute(
+            "SELECT t.open_hash, t.draft FROM inquiry_aliases a JOIN inquiry_threads t ON t.open_hash = a.open_hash"
+            " WHERE a.alias = ? ORDER BY t.created", (key,)).fetchall()
+    return [(str(h), int(d)) for h, d in rows]
+
+
+def all_threads(conn: sqlite3.Connection) -> list[tuple[str, int, str | None]]:
+    """(open hash, is_draft, released_from) of every opening record, oldest first."""
+    return [(str(h), int(d), r) for h, d, r in conn.execute(
+        "SELECT open_hash, draft, released_from FROM inquiry_threads ORDER BY created, open_hash")]
+
+
+def received_at(conn: sqlite3.Connection, record_hash: str) -> str | None:
+    """When this store first held the record (the receiver's own clock), or None."""
+    row = conn.execute("SELECT received FROM records WHERE hash = ?", (record_hash,)).fetchone()
+    return str(row[0]) if row else None
