@@ -344,7 +344,7 @@ def version_by_hash(conn: sqlite3.Connection, hash_: str) -> VersionRow | None:
 
 def translations(conn: sqlite3.Connection, doc: str) -> list[TranslationRow]:
     return [_translation(row) for row in conn.execute(
-        f"SELECT {_TRANSLATION_COLS} FROM wp_translations WHERE doc = ? ORDER BY created, hash", (doc,))]
+        f"SELECT {_TRANSLATION_COLS} FROM wp_translations WHERE doc = ? ORDER BY created, rowid", (doc,))]
 
 
 def translation_by_hash(conn: sqlite3.Connection, hash_: str) -> TranslationRow | None:
@@ -355,7 +355,7 @@ def translation_by_hash(conn: sqlite3.Connection, hash_: str) -> TranslationRow 
 def acks(conn: sqlite3.Connection, doc: str) -> list[AckRow]:
     return [AckRow(*row) for row in conn.execute(
         "SELECT hash, doc, by_party, of_hash, version, sha256, created FROM wp_acks WHERE doc = ?"
-        " ORDER BY created, hash", (doc,))]
+        " ORDER BY created, rowid", (doc,))]
 
 
 def acked_by(conn: sqlite3.Connection, of_hash: str, by_party: str) -> bool:
