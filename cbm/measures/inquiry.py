@@ -479,4 +479,4 @@ def attention(store: Store) -> list[Attention]:
             items.append(Attention("inquiry", 2, f"{thread.number}: {thread.awaiting} is late ({countdown}); "
                                                  f"consider escalation: {subject}", ref=thread.number,
                                    due=thread.due))
-    return items
+    return sorted(items, key=lambda a: (a.rank, a.due or "9999"))
