@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The CSV layout `cbm indicators import` documents (docs/readme/indicators.md).
-HEADER = ("type", "value", "tlp", "confidence", "labels", "valid_from", "valid_until", "sectors", "description")
+HEADER = ("type", "value", "tlp", "confidence", "valid_from", "valid_until", "sectors", "labels", "indicator_types",
+          "name", "description")
 
 # (indicator type, share of the feed)
 TYPE_MIX = (
@@ -37,8 +38,11 @@ TYPE_MIX = (
     ("ipv6-addr", 0.04),
 )
 TLP_MIX = (("CLEAR", 0.10), ("GREEN", 0.50), ("AMBER", 0.30), ("AMBER+STRICT", 0.05), ("RED", 0.05))
-LABELS = ("malicious-activity", "anomalous-activity", "compromised", "anonymization", "attribution", "benign")
-LABEL_WEIGHTS = (60, 10, 15, 8, 5, 2)
+INDICATOR_TYPES = ("malicious-activity", "anomalous-activity", "compromised", "anonymization", "attribution",
+                   "benign")
+TYPE_WEIGHTS = (60, 10, 15, 8, 5, 2)
+TAGS = ("botnet", "phishing", "ransomware", "c2", "scanner", "apt", "spam", "exploit")
+FAMILIES = ("Emotet", "QakBot", "IcedID", "AgentTesla", "Cobalt Strike", "Mirai", "LockBit", "RedLine")
 SECTORS = ("energy", "water", "finance", "telecommunications", "transport", "health", "government")
 WORDS = ("update", "secure", "login", "cdn", "mail", "portal", "cloud", "static", "api", "account", "verify",
          "service", "news", "files", "docs", "sync", "auth", "media", "shop", "bank", "support", "online")
@@ -57,15 +61,17 @@ class Row:
     value: str
     tlp: str
     confidence: int
-    labels: str
     valid_from: str
     valid_until: str
     sectors: str
+    labels: str
+    indicator_types: str
+    name: str
     description: str
 
     def cells(self) -> tuple[str, ...]:
-        return (self.type, self.value, self.tlp, str(self.confidence), self.labels, self.valid_from,
-                self.valid_until, self.sectors, self.description)
+        return (self.type, self.value, self.tlp, str(self.confidence), self.valid_from, self.valid_until,
+                self.sectors, self.labels, self.indicator_types, self.name, self.description)
 
 
 def _pick(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
@@ -141,17 +147,20 @@ def rows(size: int, *, seed: int = 2013, party_salt: int = 0, corroborate: list[
             if kind in ("domain-name", "url") and rng.random() < DEFANG_SHARE:
                 value = _defang(kind, value)
         tlp = _pick(rng, TLP_MIX)
-        labels = rng.choices(LABELS, LABEL_WEIGHTS)[0]
+        types = rng.choices(INDICATOR_TYPES, TYPE_WEIGHTS)[0]
         if rng.random() < 0.15:
-            labels += ";" + rng.choice(LABELS)
+            other = rng.choice(INDICATOR_TYPES)
+            types += "" if other == types else ";" + other
+        labels = ";".join(sorted(set(rng.sample(TAGS, rng.randrange(1, 3))))) if rng.random() < 0.3 else ""
+        name = rng.choice(FAMILIES) if rng.random() < 0.2 else ""
         day = base_day + rng.randrange(365)
         valid_from = f"2026-{1 + day % 12:02d}-{1 + day % 28:02d}T{rng.randrange(24):02d}:00:00Z"
         valid_until = "" if rng.random() < 0.3 else f"2027-{1 + day % 12:02d}-{1 + day % 28:02d}T00:00:00Z"
         sectors = ""
         if rng.random() < 0.25:
             sectors = ";".join(sorted(set(rng.sample(SECTORS, rng.randrange(1, 3)))))
-        yield Row(kind, value, tlp, rng.choice((30, 50, 60, 70, 80, 85, 90, 95, 100)), labels, valid_from,
-                  valid_until, sectors, rng.choice(DESCRIPTIONS))
+        yield Row(kind, value, tlp, rng.choice((30, 50, 60, 70, 80, 85, 90, 95, 100)), valid_from, valid_until,
+                  sectors, labels, types, name, rng.choice(DESCRIPTIONS))
 
 
 def sample_values(path: Path, count: int, total: int, seed: int) -> list[tuple[str, str]]:

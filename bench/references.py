@@ -69,14 +69,23 @@ def plain_indicator(row: dict[str, str], i: int, identity: str, markings: dict[s
         "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid5(NAMESPACE, row['value'])}",
         "created": CREATED, "modified": CREATED, "created_by_ref": identity, "pattern": pattern_of(row),
         "pattern_type": "stix", "valid_from": row["valid_from"], "confidence": int(row["confidence"]),
-        "indicator_types": row["labels"].split(";"), "description": row["description"],
+        "indicator_types": row["indicator_types"].split(";"), "description": row["description"],
         "object_marking_refs": [markings[row["tlp"]]],
     }
     if row["valid_until"]:
         doc["valid_until"] = row["valid_until"]
-    if row["sectors"]:
-        doc["labels"] = [f"sector:{s}" for s in row["sectors"].split(";")]
+    if row["name"]:
+        doc["name"] = row["name"]
+    labels = _labels(row)
+    if labels:
+        doc["labels"] = labels
     return doc
+
+
+def _labels(row: dict[str, str]) -> list[str]:
+    """Tags, and the critical-infrastructure sectors as ``sector:NAME`` labels."""
+    tags = [t for t in row["labels"].split(";") if t]
+    return tags + [f"sector:{s}" for s in row["sectors"].split(";") if s]
 
 
 def _clock() -> tuple[float, float]:
@@ -101,11 +110,14 @@ def ref_stix2(csv_path: Path, limit: int, out: Path) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if row["valid_until"]:
             kwargs["valid_until"] = row["valid_until"]
-        if row["sectors"]:
-            kwargs["labels"] = [f"sector:{s}" for s in row["sectors"].split(";")]
+        if row["name"]:
+            kwargs["name"] = row["name"]
+        labels = _labels(row)
+        if labels:
+            kwargs["labels"] = labels
         objects.append(stix2.Indicator(
             pattern=pattern_of(row), pattern_type="stix", valid_from=row["valid_from"],
-            indicator_types=row["labels"].split(";"), confidence=int(row["confidence"]),
+            indicator_types=row["indicator_types"].split(";"), confidence=int(row["confidence"]),
             description=row["description"], created_by_ref=identity.id,
             object_marking_refs=[getattr(stix2, TLP1[row["tlp"]])], **kwargs))
     build = _since(t)
@@ -190,12 +202,12 @@ def ref_sqlite(csv_path: Path, db: Path) -> dict[str, Any]:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE indicators (id INTEGER PRIMARY KEY, type TEXT, value TEXT, tlp TEXT, "
-                 "confidence INTEGER, labels TEXT, valid_from TEXT, valid_until TEXT, sectors TEXT, "
-                 "description TEXT)")
+                 "confidence INTEGER, valid_from TEXT, valid_until TEXT, sectors TEXT, labels TEXT, "
+                 "indicator_types TEXT, name TEXT, description TEXT)")
     conn.execute("CREATE INDEX indicators_value ON indicators(value)")
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO indicators (type, value, tlp, confidence, labels, valid_from, valid_until, "
-                     "sectors, description) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany("INSERT INTO indicators (type, value, tlp, confidence, valid_from, valid_until, sectors, "
+                     "labels, indicator_types, name, description) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
     conn.execute("COMMIT")
     conn.close()
     insert = _since(t)
