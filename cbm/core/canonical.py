@@ -40,7 +40,10 @@ def _check(value: Any, path: str) -> None:
 def canonical_bytes(value: Any) -> bytes:
     """Encode ``value`` canonically as UTF-8. Raises MalformedInput for floats, non-ASCII keys, odd types."""
     _check(value, "$")
-    return _encoder.encode(value).encode("utf-8")
+    try:
+        return _encoder.encode(value).encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, e.g. from undecodable bytes in a file name
+        raise MalformedInput("text is not valid Unicode (a lone surrogate cannot be signed)") from e
 
 
 def loads(data: bytes | str) -> Any:
