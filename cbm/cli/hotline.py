@@ -1,10 +1,346 @@
-"""``cbm hotline``: not available yet (issue #6)."""
+"""``cbm hotline``: end-to-end encrypted, signed crisis messages with receipts, translations and link tests."""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cbm.cli.context import open_store
+from cbm.cli.output import cell, emit, literal, note, warn
+from cbm.core import clock
+from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
+from cbm.measures import hotline
+from cbm.measures import hotline_transcript as transcripts
+from cbm.measures.hotline_state import LinkTest, Message
 
 app = typer.Typer(
-    help="Not available yet: this measure lands with issue #6. It has no commands in this version.",
-    no_args_is_help=True,
-)
+    help="The crisis hotline: end-to-end encrypted, signed messages with delivered/read receipts, "
+         "unofficial translations, precedence deadlines and link tests.",
+    no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
+Body = Annotated[str | None, typer.Option("--body", help="The text (else --body-file, else stdin).")]
+BodyFile = Annotated[str | None, typer.Option("--body-file", metavar="FILE",
+                                              help="Read the text from FILE (UTF-8; '-' for stdin).")]
+
+
+def _text(body: str | None, body_file: str | None) -> str:
+    if body is not None and body_file is not None:
+        raise UsageError("give the text once: --body or --body-file, not both")
+    if body is not None:
+        return body
+    if body_file is None and sys.stdin.isatty():
+        raise UsageError("no message text", hint="give --body TEXT, --body-file FILE, or pipe it on stdin")
+    try:
+        data = sys.stdin.buffer.read() if body_file in (None, "-") else Path(str(body_file)).read_bytes()
+    except OSError as e:
+        raise NotFound(f"cannot read {body_file}: {e.strerror}") from e
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MalformedInput(f"the text in {body_file or 'stdin'} is not UTF-8") from e
+
+
+def _age(created: str, now: datetime | None = None) -> str:
+    seconds = int(((now or clock.now()) - clock.parse_time(created)).total_seconds())
+    return _span(seconds)
+
+
+def _span(seconds: int) -> str:
+    if seconds < 0:
+        return "0s"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            rest = seconds % size
+            sub = {"d": 3600, "h": 60, "m": 1}[unit]
+            small = {"d": "h", "h": "m", "m": "s"}[unit]
+            return f"{seconds // size}{unit}" + (f"{rest // sub}{small}" if rest // sub else "")
+    return f"{seconds}s"
+
+
+def _msg_doc(m: Message) -> dict[str, Any]:
+    return {**dataclasses.asdict(m), "state": m.state}
+
+
+def _state_cell(m: Message) -> Text:
+    if m.overdue:
+        return cell(f"{m.state}, OVERDUE", "red")
+    return cell(m.state, "yellow" if m.state in ("unread", "sent") else "green")
+
+
+@app.command()
+def send(
+    to: Annotated[str, typer.Option("--to", help="The peer party (one).")],
+    body: Body = None,
+    body_file: BodyFile = None,
+    precedence: Annotated[str, typer.Option("--precedence", "-p",
+                                            help="FLASH, IMMEDIATE, PRIORITY or ROUTINE.")] = "ROUTINE",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the text (BCP 47: en, ru...).")] = "en",
+    json_flag: JsonFlag = False,
+) -> None:
+    """Encrypt a message to one peer (and to us), sign it, and queue it for the next bundle.
+
+    The text comes from --body, --body-file, or stdin. It is sealed end to end: bundles and stores hold
+    only ciphertext. The peer must acknowledge (read) it within the precedence's deadline.
+
+    Example:  cbm hotline send --to RU --precedence FLASH --lang en --body "Call me on the secure line now."
+    """
+    text = _text(body, body_file)
+    with open_store() as store:
+        sent = hotline.send(store, to, text, precedence=precedence, lang=lang)
+    note(f"queued for {sent.to}: it travels with the next `cbm bundle export --to {sent.to}`")
+    emit("hotline.send", sent, lambda out: out.print(Text(
+        f"{sent.id[:12]}  {sent.to} #{sent.dseq}  {sent.precedence}  acknowledge by {sent.deadline}")),
+        json_flag=json_flag)
+
+
+@app.command()
+def inbox(
+    unread: Annotated[bool, typer.Option("--unread", help="Only unread messages.")] = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Messages addressed to us: unread first (by precedence, oldest first), with precedence and age.
+
+    Listing needs no passphrase: nothing is decrypted. Read one with `cbm hotline read ID`.
+
+    Example:  cbm hotline inbox --unread
+    """
+    with open_store() as store:
+        messages = hotline.inbox(store, unread_only=unread)
+    now = clock.now()
+
+    def human(out: Console) -> None:
+        if not messages:
+            out.print(Text("no hotline messages" + (" unread" if unread else "")))
+            return
+        table = Table(box=None, pad_edge=False)
+        for column in ("id", "from", "#", "precedence", "age", "lang", "state", "translations"):
+            table.add_column(column, no_wrap=True)
+        for m in messages:
+            style = "bold red" if m.precedence == "FLASH" else "bold" if m.precedence == "IMMEDIATE" else None
+            table.add_row(cell(m.id[:12]), cell(m.sender), cell(m.dseq), cell(m.precedence, style),
+                          cell(_age(m.created, now)), cell(m.lang), _state_cell(m),
+                          cell(", ".join(t.lang for t in m.translations) or "-"))
+        out.print(table)
+
+    emit("hotline.inbox", {"now": clock.iso(now), "messages": [_msg_doc(m) for m in messages]}, human,
+         json_flag=json_flag)
+
+
+def _print_message(out: Console, m: Message) -> None:
+    out.print(Text(f"message {m.id}", style="bold"))
+    out.print(Text(f"{m.sender} → {m.recipient}  #{m.dseq}  {m.precedence}  language {literal(m.lang)}"))
+    out.print(Text(f"written {m.created}  acknowledge by {m.deadline}  delivered {m.delivered or '-'}  "
+                   f"read {m.read or '-'}"))
+    out.print(Text(""))
+    out.print(cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
+    for t in m.translations:
+        out.print(Text(""))
+        out.print(Text(f"translation ({literal(t.lang)}, unofficial, by {t.by}, {t.created}):", style="bold"))
+        out.print(cell(t.text if t.text is not None else f"(cannot be decrypted: {t.problem})"))
+
+
+@app.command()
+def read(
+    message_id: Annotated[str, typer.Argument(metavar="ID", help="The message id (at least 6 hex digits).")],
+    no_receipt: Annotated[bool, typer.Option("--no-receipt",
+                                             help="Show it without writing a read receipt.")] = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Decrypt and show a message (text printed literally) with its translations, and queue a signed
+    'read' receipt for the sender if the message is addressed to us.
+
+    Example:  cbm hotline read 3f2a9c1b0d4e
+    """
+    with open_store() as store:
+        result = hotline.read(store, message_id, receipt=not no_receipt)
+    m = result.message
+    if result.receipt:
+        note(f"read receipt {result.receipt[:12]} queued for {m.sender}")
+    emit("hotline.read", {**_msg_doc(m), "receipt": result.receipt, "already_read": result.already_read},
+         lambda out: _print_message(out, m), json_flag=json_flag)
+
+
+@app.command()
+def translate(
+    message_id: Annotated[str, typer.Argument(metavar="ID", help="The message translated.")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the translation (BCP 47).")],
+    body: Body = None,
+    body_file: BodyFile = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Add an unofficial translation of a message, encrypted to both parties and linked to the original.
+
+    Example:  cbm hotline translate 3f2a9c1b0d4e --lang ru --body "Позвоните мне по защищённой линии."
+    """
+    text = _text(body, body_file)
+    with open_store() as store:
+        t = hotline.translate(store, message_id, text, lang=lang)
+    note("translation queued; it is marked unofficial and travels with the next bundle")
+    emit("hotline.translate", t, lambda out: out.print(Text(f"{t.id[:12]}  translation ({t.lang}, unofficial)")),
+         json_flag=json_flag)
+
+
+def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bool) -> None:
+    if not ts:
+        out.print(Text("no hotline conversations"))
+    for t in ts:
+        out.print(Text(f"== hotline conversation with {t.peer}: {len(t.messages)} message(s)", style="bold"))
+        for m in t.messages:
+            out.print(Text(""))
+            out.print(Text(f"[{m.sender} #{m.dseq}] {m.sender} → {m.recipient}  {m.precedence}  {m.created}  "
+                           f"{m.state}  {m.id[:12]}", style="bold"))
+            out.print(cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
+            for tr in m.translations:
+                out.print(Text(f"  translation ({literal(tr.lang)}, unofficial, by {tr.by}):", style="dim"))
+                out.print(cell(tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})"))
+        out.print(Text(""))
+        for a in t.anomalies:
+            out.print(Text(f"ANOMALY ({a.kind}): ", style="red") + cell(a.text))
+        for f in t.faults:
+            out.print(Text(f"FAULT {f.author} record {f.seq}: ", style="red") + cell(f.problem))
+        if verify:
+            verdict = "verified" if t.ok else "DOES NOT VERIFY"
+            out.print(Text(f"{verdict}: {t.records_checked} records of {t.peer} and us checked, "
+                           f"{len(t.faults)} fault(s), {len(t.anomalies)} anomaly(ies)",
+                           style="green" if t.ok else "bold red"))
+
+
+@app.command()
+def transcript(
+    with_: Annotated[str | None, typer.Option("--with", metavar="PARTY", help="Only the conversation with PARTY.")]
+    = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Check chains, signatures, encryption and sequence "
+                                                          "numbers; exit 1 on any problem.")] = False,
+    export: Annotated[str | None, typer.Option("--export", metavar="FILE",
+                                               help="Write a signed, bilingual Markdown transcript of one "
+                                                    "conversation to FILE (signature: FILE.sig).")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """The whole conversation, both directions in one order both sides share, decrypted.
+
+    Gaps, replays and reordering in either direction are reported. --verify also re-checks every chain
+    link and signature of both logs. --export writes FILE and FILE.sig (our signed record of its SHA-256;
+    check it with `cbm hotline check-export FILE`).
+
+    Example:  cbm hotline transcript --with RU --verify --export transcript.md
+    """
+    with open_store() as store:
+        if export is not None:
+            done = transcripts.export(store, Path(export), with_)
+            note(f"wrote {done.path} ({done.messages} messages) and its signature {done.signature}")
+            if done.anomalies:
+                warn(f"{done.anomalies} sequence anomaly(ies) are listed in the transcript")
+            emit("hotline.export", done, lambda out: out.print(Text(f"{done.path}  sha256 {done.sha256}")),
+                 json_flag=json_flag)
+            return
+        ts = transcripts.transcript(store, with_, verify=verify)
+    docs = [{"peer": t.peer, "messages": [_msg_doc(m) for m in t.messages], "anomalies": t.anomalies,
+             "faults": t.faults, "verified": t.verified, "records_checked": t.records_checked} for t in ts]
+    emit("hotline.transcript", {"conversations": docs}, lambda out: _print_transcript(out, ts, verify),
+         json_flag=json_flag)
+    bad = [t for t in ts if not t.ok]
+    if verify and bad:
+        raise VerificationError(
+            "; ".join(f"the conversation with {t.peer} does not verify ({len(t.faults)} fault(s), "
+                      f"{len(t.anomalies)} anomaly(ies))" for t in bad))
+    for t in ts:
+        if t.anomalies and not verify:
+            warn(f"{len(t.anomalies)} sequence anomaly(ies) in the conversation with {t.peer}")
+
+
+@app.command("check-export")
+def check_export(
+    file: Annotated[str, typer.Argument(help="An exported transcript (Markdown).")],
+    signature: Annotated[str | None, typer.Option("--sig", metavar="FILE",
+                                                  help="The signature file (default: FILE.sig).")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Check an exported transcript against its signature with the keys this store trusts (exit 1 if changed).
+
+    Example:  cbm hotline check-export transcript.md
+    """
+    with open_store() as store:
+        done = transcripts.check_export(store, Path(file), Path(signature) if signature else None)
+    emit("hotline.check-export", done, lambda out: out.print(Text(
+        f"OK: {done.path} signed by {done.signed_by} at {done.created} "
+        f"({done.messages} messages with {done.peer}; record {done.record[:12]})")), json_flag=json_flag)
+
+
+@app.command("test")
+def test_(
+    to: Annotated[str, typer.Option("--to", help="The peer whose line is tested.")],
+    json_flag: JsonFlag = False,
+) -> None:
+    """Queue a link test for a peer. Its store answers automatically when it imports our bundle; when the
+    answer comes back, the round-trip time is shown by `cbm hotline status`.
+
+    Example:  cbm hotline test --to RU
+    """
+    with open_store() as store:
+        t = hotline.link_test(store, to)
+    note(f"link test queued for {t.to}: send a bundle; the answer returns with {t.to}'s next bundle")
+    emit("hotline.test", t, lambda out: out.print(Text(f"{t.id[:12]}  link test to {t.to} at {t.created}")),
+         json_flag=json_flag)
+
+
+def _test_line(t: LinkTest) -> Text:
+    if t.rtt_seconds is not None:
+        detail = f"round trip {_span(t.rtt_seconds)} (answered by {t.to} at {t.answered})"
+    elif t.status == "failed":
+        detail = "no answer (failed)"
+    else:
+        detail = "waiting for the answer"
+    style = {"answered": "green", "late": "yellow", "failed": "red"}.get(t.status, "")
+    return Text(f"    {t.created}  {t.id[:12]}  ") + cell(f"{t.status}: {detail}", style)
+
+
+@app.command()
+def status(
+    with_: Annotated[str | None, typer.Option("--with", metavar="PARTY", help="Only this peer.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Per peer: last contact, unread and unacknowledged messages (overdue first), link-test history.
+
+    Example:  cbm hotline status --with RU
+    """
+    with open_store() as store:
+        rows = hotline.status(store, with_)
+    now = clock.now()
+
+    def human(out: Console) -> None:
+        if not rows:
+            out.print(Text("no hotline traffic yet: `cbm hotline send --to PEER ...` or `cbm hotline test --to PEER`"))
+        for r in rows:
+            contact = f"last contact {r.last_contact} (arrived {r.last_contact_received}, " \
+                      f"{_age(r.last_contact, now)} ago)" if r.last_contact else "no contact yet"
+            out.print(Text(f"{r.peer}  {contact}  sent {r.sent}, received {r.received}", style="bold"))
+            for title, items in (("unread", r.unread), (f"not yet acknowledged by {r.peer}", r.unacknowledged)):
+                overdue = sum(1 for m in items if m.overdue)
+                out.print(Text(f"  {title}: {len(items)}" + (f" ({overdue} OVERDUE)" if overdue else ""),
+                               style="red" if overdue else ""))
+                for m in items:
+                    out.print(Text(f"    {m.id[:12]}  #{m.dseq}  {m.precedence}  written {m.created}  "
+                                   f"acknowledge by {m.deadline}  ") + _state_cell(m))
+            answered = [t for t in r.tests if t.rtt_seconds is not None]
+            failed = sum(1 for t in r.tests if t.status == "failed")
+            summary = f"  link tests: {len(r.tests)} sent, {len(answered)} answered, {failed} failed"
+            if answered:
+                summary += f"; last round trip {_span(answered[0].rtt_seconds or 0)}"
+            out.print(Text(summary + f"; {r.answered_for_peer} of {r.peer}'s answered by us"))
+            for t in r.tests[:10]:
+                out.print(_test_line(t))
+            for a in r.anomalies:
+                out.print(Text("  ANOMALY: ", style="red") + cell(a.text))
+
+    docs = [{**dataclasses.asdict(r), "unread": [_msg_doc(m) for m in r.unread],
+             "unacknowledged": [_msg_doc(m) for m in r.unacknowledged]} for r in rows]
+    emit("hotline.status", {"now": clock.iso(now), "peers": docs}, human, json_flag=json_flag)

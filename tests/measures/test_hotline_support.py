@@ -1,0 +1,68 @@
+"""Helpers for the hotline tests (no tests here): a direct transport between two real stores.
+
+``carry(src, dst)`` lands in ``dst`` every record of ``src``'s log that ``dst`` may see (the rest as withheld
+ranges), then runs the hotline's import hook as ``cbm bundle import`` does. It is the bundle's job without the
+file, so the domain tests do not depend on the bundle format; tests/e2e/test_hotline_e2e.py goes through real
+bundle files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from cbm.core.records import Record
+from cbm.core.tlp import may_see
+from cbm.measures import hotline
+from cbm.store.ingest import WithheldRange, ingest
+from tests.conftest import Party
+
+
+@contextmanager
+def at(moment: str) -> Iterator[None]:
+    """Run with the clock fixed at ``moment`` (CBM_NOW)."""
+    before = os.environ.get("CBM_NOW")
+    os.environ["CBM_NOW"] = moment
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CBM_NOW"]
+        else:
+            os.environ["CBM_NOW"] = before
+
+
+def carry(src: Party, dst: Party, *, everything: bool = False) -> list[Record]:
+    """Deliver ``src``'s log to ``dst`` (``everything``: ignore the audience, as a hostile forwarder would),
+    run the hotline import hook, and return the records the hook appended in ``dst``."""
+    with src.open() as s, dst.open() as d:
+        items: list[bytes | WithheldRange] = []
+        for r in s.log(src.code):
+            if everything or may_see(dst.code, r.author, r.to, r.tlp):
+                items.append(r.envelope)
+            else:
+                items.append(WithheldRange(r.author, r.seq, r.seq, r.hash))
+        report = ingest(d, items)
+        return hotline.on_import(d, report.landed)
+
+
+def exchange(a: Party, b: Party) -> None:
+    """a -> b, then b -> a."""
+    carry(a, b)
+    carry(b, a)
+
+
+def send(party: Party, to: str, text: str, precedence: str = "ROUTINE", lang: str = "en") -> str:
+    with party.open() as store:
+        return hotline.send(store, to, text, precedence=precedence, lang=lang).id
+
+
+def record_count(party: Party) -> int:
+    with party.open() as store:
+        return sum(store.counts()["by_author"].values())
+
+
+def store_bytes(party: Party) -> bytes:
+    """Every byte of every file in the store directory (SQLite database, write-ahead log, blobs, keys)."""
+    return b"".join(p.read_bytes() for p in sorted(party.root.rglob("*")) if p.is_file())
