@@ -6,7 +6,7 @@ lands in one transaction or nothing does; the only write that survives a refusal
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from cbm.core import clock
@@ -52,15 +52,21 @@ def _known_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int]
     return str(row[0]) if row else None
 
 
-def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None) -> IngestReport:
+def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None,
+           finish: Callable[[IngestReport], None] | None = None) -> IngestReport:
     """Verify and land ``items`` (envelope bytes or withheld ranges, in (author, seq) order) atomically.
 
+    ``finish``, if given, runs inside the same transaction after the last item (e.g. to write a receipt), so
+    it commits with the records or not at all.
     Raises (and lands nothing): UnknownSigner/RevokedKey (3), BadSignature/ChainBroken/Equivocation (1),
     MalformedInput (4). Equivocation evidence is kept even though the import is refused.
     """
     try:
         with store.transaction():
-            return _ingest(store, items)
+            report = _ingest(store, items)
+            if finish is not None:
+                finish(report)
+            return report
     except Equivocation as e:
         evidence = getattr(e, "record", None)
         if isinstance(evidence, Record):

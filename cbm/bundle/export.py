@@ -1,0 +1,254 @@
+"""Export: everything a peer may see and has not acknowledged, as one deterministic bundle.
+
+Per log (sorted by author; the recipient's own log is skipped): the positions after the recipient's
+acknowledged seq, each as the record when the recipient may see it (``cbm.core.tlp.may_see``), else folded
+into a withheld range with the hash of its last record; then the attachments those records list in
+``body["blobs"]``. The bytes depend only on the manifest header fields and the records (no timestamps; gzip with
+mtime 0), encryption aside.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from cbm.bundle import armor, encryption, minisign, receipts, signing
+from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line, withheld_line
+from cbm.bundle.streams import COPY_CHUNK, HashingWriter
+from cbm.core import clock, dsse
+from cbm.core.errors import NotFound, UsageError
+from cbm.core.keys import KeyPair
+from cbm.core.records import Record
+from cbm.core.tlp import may_see
+from cbm.store import index_bundles, index_receipts
+from cbm.store.db import Store
+
+
+@dataclass
+class ExportResult:
+    recipient: str
+    number: int
+    bundle: str  # the bundle id: SHA-256 of its manifest payload
+    previous: str | None
+    records: int
+    withheld: int
+    blobs: int
+    logs: list[dict[str, Any]]
+    size: int
+    layers: list[str]
+    receipt: str | None  # hash of the receipt we wrote for this export, if one was due
+    output: str
+    minisig: str | None = None
+    missing_blobs: list[str] = field(default_factory=list)
+
+
+def _positions(store: Store, recipient: str, author: str, after: int) -> Iterator[tuple[int, int, str, Record | None]]:
+    """(first, last, last hash, record or None for withheld) in seq order after ``after``."""
+    stubs = index_bundles.withheld_ranges(store.conn, author, after)
+    records = store.log(author, after + 1)
+    record = next(records, None)
+    i = 0
+    while record is not None or i < len(stubs):
+        if record is not None and (i >= len(stubs) or record.seq < stubs[i][0]):
+            yield record.seq, record.seq, record.hash, record
+            record = next(records, None)
+        else:
+            first, last, digest = stubs[i]
+            yield max(first, after + 1), last, digest, None
+            i += 1
+
+
+def _write_log(store: Store, recipient: str, author: str, after: int, out: HashingWriter,
+               blobs: dict[str, None]) -> LogRange | None:
+    expect = after + 1
+    records = withheld = 0
+    pending: tuple[int, int, str] | None = None
+    last_hash = None
+
+    def flush() -> None:
+        nonlocal pending, withheld
+        if pending is not None:
+            out.write(withheld_line(author, pending[0], pending[1], pending[2]) + b"\n")
+            withheld += pending[1] - pending[0] + 1
+            pending = None
+
+    for first, last, digest, record in _positions(store, recipient, author, after):
+        if first != expect:
+            break  # a hole in what we hold (cannot happen for landed records): stop this log there
+        if record is not None and may_see(recipient, record.author, record.to, record.tlp):
+            flush()
+            envelope = record.envelope
+            if b"\n" in envelope:
+                envelope = dsse.parse(envelope).to_json_bytes()
+            out.write(envelope + b"\n")
+            records += 1
+            listed = record.body.get("blobs")
+            if isinstance(listed, list):
+                for digest_ in listed:
+                    if isinstance(digest_, str):
+                        blobs.setdefault(digest_, None)
+        else:
+            pending = (pending[0], last, digest) if pending else (first, last, digest)
+        expect, last_hash = last + 1, digest
+    flush()
+    if last_hash is None:
+        return None
+    return LogRange(author, after + 1, expect - 1, last_hash, records, withheld)
+
+
+def _write_blob(store: Store, digest: str, out: HashingWriter) -> BlobEntry:
+    size = store.blobs.path(digest).stat().st_size
+    entry = BlobEntry(digest, size)
+    out.write(blob_line(entry) + b"\n")
+    buffer = b""
+    for chunk in store.blobs.read(digest):
+        buffer += chunk
+        while len(buffer) >= BLOB_CHUNK:
+            out.write(base64.b64encode(buffer[:BLOB_CHUNK]) + b"\n")
+            buffer = buffer[BLOB_CHUNK:]
+    if buffer:
+        out.write(base64.b64encode(buffer) + b"\n")
+    return entry
+
+
+def _signers(store: Store, recipient: str) -> list[KeyPair]:
+    """Our active key, plus a rotated-out key while the recipient may not know the rotation yet."""
+    pairs = {p.keyid: p for p in store.key_pairs()}
+    active = store.signer()
+    acknowledged = index_receipts.acknowledged(store.conn, recipient, store.party)[0]
+    extra = [pairs[k.keyid] for k in store.party_keys(store.party)
+             if k.status == "rotated" and k.last_seq is not None and k.last_seq >= acknowledged
+             and k.keyid in pairs]
+    return [active] + extra[-1:]
+
+
+def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
+                 encrypt: bool = False, compress: bool = False, armored: bool = False,
+                 sign_minisig: bool = False) -> tuple[ExportResult, bytes | None]:
+    """Write a bundle for ``recipient`` to the binary writer ``out``; journal it. Returns the result and, with
+    ``sign_minisig``, the detached minisign signature of exactly the bytes written.
+
+    ``number`` overrides the bundle number (reproducibility tests); ``everything`` ignores acknowledgements.
+    Raises NotFound for an unknown recipient, UsageError for ourselves.
+    """
+    if recipient == store.party:
+        raise UsageError("a bundle goes to a peer, not to ourselves")
+    recipient_key = store.active_key(recipient)
+    if not store.party_exists(recipient):
+        raise NotFound(f"unknown party {recipient}")
+    pair = store.signer()
+    receipt = receipts.write_receipt(store, recipient)
+    with store.transaction(), tempfile.TemporaryFile(prefix="cbm-body-") as body_file:
+        last = index_bundles.last_sent(store.conn, recipient)
+        number = number or ((last[0] + 1) if last else 1)
+        previous = last[1] if last and last[0] < number else None
+        body = HashingWriter(body_file)
+        logs, wanted = [], {}
+        for author in index_bundles.authors(store.conn):
+            if author == recipient:
+                continue
+            after = 0 if everything else index_receipts.acknowledged(store.conn, recipient, author)[0]
+            log = _write_log(store, recipient, author, after, body, wanted)
+            if log is not None:
+                logs.append(log)
+        entries, missing = [], []
+        for digest in wanted:
+            if store.blobs.has(digest):
+                entries.append(_write_blob(store, digest, body))
+            else:
+                missing.append(digest)
+        manifest = Manifest(store.party, (recipient,), number, previous, tuple(logs), tuple(entries),
+                            body.sha256.hexdigest(), body.size)
+        payload = manifest.payload()
+        bundle_id = hashlib.sha256(payload).hexdigest()
+        header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, _signers(store, recipient)) + b"\n"
+        body_file.seek(0)
+        final = HashingWriter(out, blake2b=sign_minisig)
+        layers = _write_layers(header, body_file, final, store=store, recipient=recipient,
+                               recipient_enc=recipient_key.enc_key, number=number, encrypt=encrypt,
+                               compress=compress, armored=armored, signers=_signers(store, recipient))
+        final.flush()
+        index_bundles.record_sent(store.conn, recipient, number, bundle_id, clock.now_iso(), manifest.records,
+                                  manifest.withheld, len(entries))
+    signature = None
+    if sign_minisig:
+        assert final.blake2b is not None
+        trusted = f"cbm bundle {number} from {store.party} to {recipient} id {bundle_id}"
+        signature = minisign.signature_file(final.blake2b.digest(), pair, trusted)
+    result = ExportResult(recipient, number, bundle_id, previous, manifest.records, manifest.withheld,
+                          len(entries), [log.doc() for log in logs], final.size, layers,
+                          receipt.hash if receipt else None, "-", missing_blobs=missing)
+    return result, signature
+
+
+def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: Store, recipient: str,
+                  recipient_enc: bytes, number: int, encrypt: bool, compress: bool, armored: bool,
+                  signers: list[KeyPair]) -> list[str]:
+    """plain -> [gzip] -> [encrypt] -> [armor] -> out, each stage through a temporary file."""
+    layers: list[str] = []
+    with tempfile.TemporaryFile(prefix="cbm-layer-") as stage:
+        if compress:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=stage, mtime=0, compresslevel=6) as zipped:
+                zipped.write(header)
+                while chunk := body.read(COPY_CHUNK):
+                    zipped.write(chunk)
+            layers.append("gzip")
+        else:
+            stage.write(header)
+            while chunk := body.read(COPY_CHUNK):
+                stage.write(chunk)
+        stage.seek(0)
+        current: IO[bytes] = stage
+        if encrypt:
+            sealed = tempfile.TemporaryFile(prefix="cbm-layer-")
+            me = store.signer()
+            encryption.encrypt(current, sealed, sender=store.party,
+                               recipients=[(recipient, recipient_enc), (store.party, me.public_enc_key)],
+                               number=number, signers=signers)
+            sealed.seek(0)
+            current = sealed
+            layers.append("encrypted")
+        try:
+            if armored:
+                armor.armor(current, out)
+                layers.append("armor")
+            else:
+                while chunk := current.read(COPY_CHUNK):
+                    out.write(chunk)
+        finally:
+            if current is not stage:
+                current.close()
+    return layers[::-1]
+
+
+def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = True,
+                   **options: Any) -> ExportResult:
+    """Write the bundle to ``path`` atomically (temporary file, fsync, rename) and ``path.minisig`` beside it."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as out:
+            result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    result.output = str(path)
+    if signature is not None:
+        sig_path = Path(str(path) + ".minisig")
+        try:
+            sig_path.write_bytes(signature)
+        except OSError as e:
+            raise UsageError(f"cannot write {sig_path}: {e.strerror}") from e
+        result.minisig = str(sig_path)
+    return result

@@ -1,0 +1,107 @@
+"""Import: verify a bundle, land every record in one transaction with our signed receipt, then let the
+measures react (``cbm.measures.after_import``) once it has committed.
+
+Refused with nothing changed (equivocation evidence excepted): bad or missing signatures, unknown, revoked or
+rotated-out signers, tampered or truncated bytes, a bundle for another party, malformed or oversized content,
+chains that do not link. Records whose predecessors are missing are held; re-importing is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from cbm.bundle import receipts
+from cbm.bundle.format import BlobEntry
+from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
+from cbm.bundle.streams import stream_of
+from cbm.core.errors import InputRejected, WrongRecipient
+from cbm.core.records import Record
+from cbm.store import index_bundles
+from cbm.store.db import Store
+from cbm.store.ingest import IngestReport, WithheldRange, ingest
+
+
+@dataclass
+class ImportResult:
+    sender: str
+    number: int
+    bundle: str
+    layers: list[str]
+    landed: dict[str, int] = field(default_factory=dict)  # author -> records landed
+    duplicates: int = 0
+    withheld_new: int = 0
+    held: int = 0
+    missing: dict[str, tuple[int, int]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # author we do not know -> records not taken
+    blobs: int = 0
+    receipt: str | None = None
+    already_imported: str | None = None  # when we first acknowledged this very bundle
+    bundles_missing: list[int] = field(default_factory=list)  # earlier bundle numbers we never acknowledged
+    reactions: int = 0  # records the measures appended in response
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.landed or self.withheld_new or self.held or self.receipt)
+
+
+def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = None) -> ImportResult:
+    """Verify and import one bundle. See the module docstring for what is refused (error classes carry the
+    exit codes). Returns what landed, what is held and the exact missing ranges.
+    """
+    store.signer()  # unlock our key first: a wrong passphrase must fail before anything is read
+    try:
+        opened = open_bundle(source, store, party=store.party, decrypt_with=store.key_pairs)
+    except EncryptedOnly as e:  # pragma: no cover - open_bundle decrypts when given our keys
+        raise WrongRecipient(f"this bundle is encrypted for {', '.join(e.header.recipients)}") from e
+    with opened:
+        manifest = opened.manifest
+        if manifest.sender == store.party:
+            raise InputRejected("this bundle was made by us; import it at the store of its recipient")
+        if store.party not in manifest.recipients:
+            raise WrongRecipient(f"this bundle is for {', '.join(manifest.recipients)}, not for {store.party}",
+                                 hint="import it at the store of the party it names")
+        result = ImportResult(manifest.sender, manifest.number, opened.bundle_id, opened.layers)
+        earlier = index_bundles.receipt_for_bundle(store.conn, store.party, opened.bundle_id)
+        seen = index_bundles.numbers_received(store.conn, store.party, manifest.sender)
+        result.bundles_missing = sorted(set(range(1, manifest.number)) - set(seen)) if manifest.number > 1 else []
+        unknown = {log.author for log in manifest.logs
+                   if log.author != store.party and not store.party_exists(log.author)}
+
+        def blob_sink(entry: BlobEntry, chunks: Iterator[bytes]) -> None:
+            if store.blobs.has(entry.sha256):
+                return
+            store.blobs.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)
+            result.blobs += 1
+
+        def feed() -> Iterator[bytes | WithheldRange]:
+            item: Item
+            for item in items(opened, blob_sink):
+                if isinstance(item, RecordItem):
+                    if item.record.author in unknown:
+                        result.skipped[item.record.author] = result.skipped.get(item.record.author, 0) + 1
+                        continue
+                    yield item.envelope
+                elif item.author not in unknown:
+                    yield item
+
+        def finish(report: IngestReport) -> None:
+            if report.changed or receipts.needs_receipt(store, manifest.sender):
+                body = {"logs": receipts.holdings(store), "bundle": opened.bundle_id, "from": manifest.sender,
+                        "number": manifest.number}
+                result.receipt = receipts.append_in_transaction(store, manifest.sender, body).hash
+
+        report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish)
+    landed: list[Record] = [r for r in report.landed if r.author != store.party]
+    for record in landed:
+        result.landed[record.author] = result.landed.get(record.author, 0) + 1
+    result.duplicates, result.withheld_new = report.duplicates, report.withheld_new
+    result.held, result.missing = len(report.held), dict(report.missing)
+    if earlier and not result.changed:
+        result.already_imported = earlier[1]
+    if landed:
+        from cbm.measures import after_import
+
+        result.reactions = len(after_import(store, landed))
+    return result

@@ -1,0 +1,242 @@
+"""Open a bundle from any stream: unwrap its layers, verify the signed manifest and the body hash, then
+iterate its items with every structural check (the *quick* check), in constant memory.
+
+Order (DSSE's rule, STYLE.md "verify, then parse"): the manifest's signature is checked before the manifest
+is parsed; the body's SHA-256 and size are checked against the signed manifest before any item is parsed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import hashlib
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import IO, BinaryIO
+
+from cbm.bundle import armor, encryption, signing
+from cbm.bundle.format import (
+    BLOB_CHUNK,
+    MAGIC,
+    MANIFEST_TYPE,
+    MAX_ITEM_LINE,
+    MAX_MANIFEST_LINE,
+    BlobEntry,
+    LogRange,
+    Manifest,
+    parse_manifest,
+    parse_withheld,
+    read_line,
+)
+from cbm.bundle.streams import chunks_of, read_exact, spool, stream_of
+from cbm.core import dsse
+from cbm.core.canonical import loads
+from cbm.core.errors import ChainBroken, MalformedInput, TamperedContent
+from cbm.core.keys import KeyPair
+from cbm.core.records import Record, TrustedKeyLookup, parse_verified_payload, payload_type_for
+from cbm.store.ingest import WithheldRange
+
+_HEAD = 32
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class Opened:
+    """A bundle whose manifest signature and body hash have been checked; items not yet read."""
+
+    manifest: Manifest
+    bundle_id: str  # SHA-256 of the manifest payload
+    signed_by: str  # keyid of the sender's key that signed
+    layers: list[str]
+    body: IO[bytes] | None  # None when encrypted and we cannot decrypt
+    encrypted: encryption.EncryptedHeader | None = None
+    _open: list[IO[bytes]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for f in self._open:
+            f.close()
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EncryptedOnly(Exception):
+    """Raised internally: the outer layer verified, but we hold no key to look inside."""
+
+    def __init__(self, header: encryption.EncryptedHeader, layers: list[str]) -> None:
+        super().__init__("encrypted")
+        self.header = header
+        self.layers = layers
+
+
+def _peek(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    head = read_exact(stream, _HEAD)
+    return head, stream_of(chain([head], chunks_of(stream)))
+
+
+def _gunzip(stream: BinaryIO) -> Iterator[bytes]:
+    with gzip.GzipFile(fileobj=stream, mode="rb") as inflated:
+        while True:
+            try:
+                chunk = inflated.read(1024 * 1024)
+            except EOFError as e:
+                raise TamperedContent("the compressed bundle is truncated") from e
+            except (OSError, zlib.error) as e:
+                raise TamperedContent(f"the compressed bundle is damaged: {e}") from e
+            if not chunk:
+                return
+            yield chunk
+
+
+def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None = None,
+                decrypt_with: Callable[[], list[KeyPair]] | None = None) -> Opened:
+    """Unwrap layers (armor, encryption, gzip), verify the manifest signature and the body hash.
+
+    For an encrypted bundle, ``party`` and ``decrypt_with`` (our key pairs) open it; without them, or when the
+    bundle is not encrypted to us, :class:`EncryptedOnly` carries the verified outer header.
+    Raises the error classes of the bundle refusals (see docs/readme/bundle.md, "Exit codes").
+    """
+    layers: list[str] = []
+    held: list[IO[bytes]] = []
+    stream = source
+    encrypted_header: encryption.EncryptedHeader | None = None
+    try:
+        while True:
+            head, stream = _peek(stream)
+            if head.startswith(armor.BEGIN) and not layers:
+                layers.append("armor")
+                stream = stream_of(armor.dearmor(stream))
+            elif head.startswith(encryption.MAGIC) and "encrypted" not in layers and "gzip" not in layers:
+                layers.append("encrypted")
+                header, cipher = encryption.open_header(stream, keys)
+                held.append(cipher)
+                if party is None or decrypt_with is None:
+                    raise EncryptedOnly(header, layers)
+                if party not in header.recipients and party != header.sender:
+                    from cbm.core.errors import WrongRecipient
+
+                    raise WrongRecipient(f"this bundle is for {', '.join(header.recipients)}, not for {party}",
+                                         hint="import it at the store of the party it names")
+                stream = stream_of(encryption.decrypt(header, cipher, party, decrypt_with()))
+                encrypted_header = header
+            elif head.startswith(GZIP_MAGIC) and "gzip" not in layers:
+                layers.append("gzip")
+                stream = stream_of(_gunzip(stream))
+            elif head.startswith(MAGIC):
+                break
+            elif not head:
+                raise TamperedContent("the bundle is empty")
+            else:
+                raise MalformedInput("not a cbm bundle (unrecognised first bytes)",
+                                     hint="a bundle starts with CBM-BUNDLE/1, CBM-ENCRYPTED/1 or an armor line")
+        read_exact(stream, len(MAGIC))
+        line = read_line(stream, MAX_MANIFEST_LINE, "the manifest")
+        verified = signing.verify_header(line, MANIFEST_TYPE, keys, "the bundle manifest")
+        manifest = parse_manifest(verified.payload)
+        signing.check_sender(verified, manifest.sender, "the bundle manifest")
+        enc = encrypted_header
+        if enc is not None and (enc.sender != manifest.sender or enc.number != manifest.number
+                                or set(enc.recipients) != set(manifest.recipients)):
+            raise TamperedContent("the encrypted bundle's outer header does not match its inner manifest")
+        body = spool(stream, manifest.body_size, manifest.body_sha256, "the bundle body")
+        held.append(body)
+        return Opened(manifest, hashlib.sha256(verified.payload).hexdigest(), verified.key.keyid, layers, body,
+                      enc, held)
+    except BaseException:
+        for f in held:
+            f.close()
+        raise
+
+
+@dataclass(frozen=True)
+class RecordItem:
+    envelope: bytes
+    record: Record  # parsed, signature NOT yet checked
+    signatures: tuple[dsse.Signature, ...]
+    payload_type: str
+
+
+Item = RecordItem | WithheldRange
+
+
+def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None] | None = None,
+          on_log: Callable[[LogRange], None] | None = None) -> Iterator[Item]:
+    """Every record and withheld range in (author, seq) order, checked against the manifest as they pass:
+    order, positions, hashes and chain links within each log, each log's last hash; then the blobs, each
+    streamed to ``blob_sink`` (or just hash-checked) — before this generator finishes.
+
+    Raises ChainBroken (1) for links or hashes that disagree with the signed manifest, MalformedInput (4) for
+    items that do not parse, OversizedInput (4) for lines past the limits.
+    """
+    assert opened.body is not None
+    body = opened.body
+    for log in opened.manifest.logs:
+        if on_log is not None:
+            on_log(log)
+        yield from _log_items(body, log)
+    for entry in opened.manifest.blobs:
+        header = read_line(body, MAX_ITEM_LINE, "a blob header")
+        expected = {"blob": {"sha256": entry.sha256, "size": entry.size}}
+        if loads(header) != expected:
+            raise MalformedInput(f"attachment {entry.sha256[:12]} is not where the manifest says")
+        chunks = _blob_chunks(body, entry)
+        if blob_sink is not None:
+            blob_sink(entry, chunks)
+        for _ in chunks:  # drain whatever the sink left (and hash-check when there is no sink)
+            pass
+    if body.read(1):
+        raise MalformedInput("the bundle has bytes after its last item")
+
+
+def _blob_chunks(body: IO[bytes], entry: BlobEntry) -> Iterator[bytes]:
+    hasher, remaining = hashlib.sha256(), entry.size
+    while remaining > 0:
+        line = read_line(body, (BLOB_CHUNK + 2) // 3 * 4, "an attachment line")
+        try:
+            data = base64.b64decode(line, validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise MalformedInput(f"attachment {entry.sha256[:12]} is not valid base64") from e
+        if len(data) != min(BLOB_CHUNK, remaining):
+            raise MalformedInput(f"attachment {entry.sha256[:12]} has a chunk of the wrong size")
+        remaining -= len(data)
+        hasher.update(data)
+        yield data
+    if hasher.hexdigest() != entry.sha256:
+        raise TamperedContent(f"attachment {entry.sha256[:12]} does not match its hash")
+
+
+def _log_items(body: IO[bytes], log: LogRange) -> Iterator[Item]:
+    expect, prev_hash, records, withheld = log.first, None, 0, 0
+    while expect <= log.last:
+        line = read_line(body, MAX_ITEM_LINE, f"{log.author} item {expect}")
+        if line.startswith(b'{"withheld":'):
+            author, first, last, last_hash = parse_withheld(loads(line))
+            if author != log.author or first != expect or last > log.last:
+                raise ChainBroken(f"withheld range {author} {first}-{last} is out of place "
+                                  f"(expected {log.author} from {expect})")
+            withheld += last - first + 1
+            expect, prev_hash = last + 1, last_hash
+            yield WithheldRange(author, first, last, last_hash)
+            continue
+        envelope = dsse.parse(line)
+        record = parse_verified_payload(line, envelope.payload, "")
+        if payload_type_for(record.kind) != envelope.payload_type:
+            raise MalformedInput(f"{record.author} record {record.seq}: payload type does not match its kind")
+        if record.author != log.author or record.seq != expect:
+            raise ChainBroken(f"record {record.author} {record.seq} is out of place "
+                              f"(expected {log.author} {expect})")
+        if prev_hash is not None and record.prev != prev_hash:
+            raise ChainBroken(f"{record.author} record {record.seq} does not link to the item before it")
+        records += 1
+        expect, prev_hash = expect + 1, record.hash
+        yield RecordItem(line, record, envelope.signatures, envelope.payload_type)
+    if prev_hash != log.last_hash:
+        raise ChainBroken(f"{log.author}'s log in the bundle does not end at the hash its manifest signs")
+    if records != log.records or withheld != log.withheld:
+        raise MalformedInput(f"{log.author}'s log in the bundle does not match the counts in its manifest")

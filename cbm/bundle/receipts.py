@@ -1,0 +1,103 @@
+"""Receipts: the signed ``bundle.receipt`` records that say how far we hold each log.
+
+Contract (cbm/store/index_receipts.py): a ``bundle.receipt`` by P with ``body["logs"] = {author: {"seq": N,
+"hash": H}}`` means P holds author's log up to N. We add ``bundle`` (the acknowledged bundle's id), ``from``
+and ``number`` when the receipt answers an import. A receipt is addressed to the party it informs
+(docs/adr/0012-bundle-numbers-and-receipts.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cbm.core import clock
+from cbm.core.records import Record, build_payload, parse_verified_payload, sign_record
+from cbm.store import index_bundles, index_receipts
+from cbm.store.db import Store
+
+KIND = "bundle.receipt"
+
+
+def holdings(store: Store) -> dict[str, dict[str, Any]]:
+    """Our contiguous position in every log but our own: ``{author: {"seq": N, "hash": H}}``."""
+    result: dict[str, dict[str, Any]] = {}
+    for author in index_bundles.authors(store.conn):
+        if author == store.party:
+            continue
+        head = store.head(author)
+        if head is not None:
+            result[author] = {"seq": head[0], "hash": head[1]}
+    return result
+
+
+def needs_receipt(store: Store, peer: str) -> bool:
+    """Whether our newest receipt addressed to ``peer`` is behind what we hold now."""
+    logs = holdings(store)
+    if not logs:
+        return False
+    return index_bundles.last_receipt_to(store.conn, store.party, peer) != logs
+
+
+def append_in_transaction(store: Store, to: str, body: dict[str, Any]) -> Record:
+    """Sign and land a receipt by us, inside the caller's open transaction (so it commits with the import)."""
+    pair = store.signer()
+    head = store.head(store.party)
+    seq, prev = (head[0] + 1, head[1]) if head else (1, None)
+    payload = build_payload(author=store.party, seq=seq, prev=prev, created=clock.now_iso(), kind=KIND,
+                            to=(to,), tlp="GREEN", body=body)
+    record = parse_verified_payload(sign_record(payload, KIND, pair), payload, pair.keyid)
+    store.land([record])
+    return record
+
+
+def write_receipt(store: Store, to: str) -> Record | None:
+    """Our receipt for ``to`` if ours is stale (its own transaction). None when nothing changed."""
+    if not needs_receipt(store, to):
+        return None
+    with store.transaction():
+        return append_in_transaction(store, to, {"logs": holdings(store)})
+
+
+@dataclass
+class LogAck:
+    author: str
+    held: int  # our position in that log
+    acknowledged: int  # the peer's acknowledged position
+    hash_matches: bool  # the peer acknowledges the same record at that position as we hold (or nothing yet)
+    when: str | None
+
+    @property
+    def pending(self) -> int:
+        return max(0, self.held - self.acknowledged)
+
+
+@dataclass
+class PeerAck:
+    peer: str
+    logs: list[LogAck]
+    bundles_sent: int
+    last_sent: int | None
+    last_receipt: str | None  # when the peer's newest receipt was written
+
+    @property
+    def pending(self) -> int:
+        return sum(log.pending for log in self.logs)
+
+
+def peer_status(store: Store, peer: str) -> PeerAck:
+    """What ``peer`` has acknowledged of every log we hold (except its own)."""
+    logs = []
+    for author in index_bundles.authors(store.conn):
+        if author == peer:
+            continue
+        head = store.head(author)
+        if head is None:
+            continue
+        seq, digest, when = index_receipts.acknowledged(store.conn, peer, author)
+        ours = index_bundles.hash_at(store.conn, author, seq) if seq else None
+        logs.append(LogAck(author, head[0], seq, seq == 0 or ours is None or ours == digest, when))
+    last = index_bundles.last_sent(store.conn, peer)
+    newest = index_bundles.last_receipt_from(store.conn, peer)
+    return PeerAck(peer, logs, index_bundles.sent_count(store.conn, peer), last[0] if last else None,
+                   newest[1] if newest else None)

@@ -1,0 +1,102 @@
+"""Stream plumbing for bundle layers: chunk iterators as file objects, spooling with a hash, hashing writers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any, BinaryIO
+
+from cbm.core.errors import TamperedContent
+
+COPY_CHUNK = 1024 * 1024
+
+
+class _IterRaw(io.RawIOBase):
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+def stream_of(chunks: Iterator[bytes]) -> BinaryIO:
+    """A readable binary file object over an iterator of byte chunks (errors surface on read)."""
+    return io.BufferedReader(_IterRaw(chunks), buffer_size=COPY_CHUNK)  # type: ignore[return-value]
+
+
+def chunks_of(stream: BinaryIO, size: int = COPY_CHUNK) -> Iterator[bytes]:
+    while chunk := stream.read(size):
+        yield chunk
+
+
+def read_exact(stream: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes, fewer only at the end of the stream."""
+    parts, got = [], 0
+    while got < n:
+        chunk = stream.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def spool(stream: BinaryIO, declared_size: int, declared_sha256: str, what: str) -> IO[bytes]:
+    """Copy the rest of ``stream`` to a temporary file, checking its size and SHA-256 against the signed values.
+
+    Constant memory. Raises TamperedContent when the bytes are longer, shorter (truncated) or different.
+    Returns the file positioned at its start.
+    """
+    out = tempfile.TemporaryFile(prefix="cbm-bundle-")
+    try:
+        hasher, size = hashlib.sha256(), 0
+        while chunk := stream.read(min(COPY_CHUNK, declared_size - size + 1)):
+            size += len(chunk)
+            if size > declared_size:
+                raise TamperedContent(f"{what} is longer than its signed manifest says ({declared_size} bytes)")
+            hasher.update(chunk)
+            out.write(chunk)
+        if size < declared_size:
+            raise TamperedContent(f"{what} is truncated: {size} of {declared_size} bytes")
+        if hasher.hexdigest() != declared_sha256:
+            raise TamperedContent(f"{what} does not match its signed hash: the bytes were altered")
+        out.seek(0)
+        return out
+    except BaseException:
+        out.close()
+        raise
+
+
+class HashingWriter:
+    """Writes through to ``target`` while hashing (SHA-256 and, optionally, BLAKE2b-512 for minisign)."""
+
+    def __init__(self, target: BinaryIO | IO[bytes], blake2b: bool = False) -> None:
+        self.target = target
+        self.sha256 = hashlib.sha256()
+        self.blake2b = hashlib.blake2b(digest_size=64) if blake2b else None
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.target.write(data)
+        self.sha256.update(data)
+        if self.blake2b is not None:
+            self.blake2b.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.target.flush()
