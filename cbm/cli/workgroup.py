@@ -47,7 +47,7 @@ def _short(record_id: str | None) -> str:
 
 def _indent(out: Console, text: str) -> None:
     for line in text.splitlines() or [""]:
-        out.print(Text("    " + literal(line)))
+        out.print(Text("    " + literal(line)), soft_wrap=True)
 
 
 # -- members -----------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def _show_meeting(out: Console, m: Meeting, actions: dict[str, Action], *, full_
     line = f"minutes  draft {current.number} (sha256 {current.digest}) {m.minutes_state}; approved by {approved}"
     if m.awaiting_approval:
         line += "; awaiting " + ", ".join(m.awaiting_approval)
-    out.print(Text(line, style="bold"))
+    out.print(Text(line, style="bold"), soft_wrap=True)
     if full_minutes:
         _indent(out, current.text)
 
@@ -255,7 +255,7 @@ def minutes(
                 raise NotFound(f"meeting {_short(m.id)} has no minutes yet")
         actions = wg.load(store).actions
     emit("workgroup.meeting", _meeting_doc(m, actions),
-         lambda out: _show_meeting(out, m, actions, full_minutes=True), json_flag=json_flag)
+         lambda out: _show_meeting(out, m, actions, full_minutes=text is None and not approve), json_flag=json_flag)
 
 
 # -- action items ------------------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def _show_proposal(out: Console, p: Proposal, rev: Revision, me: str, *, text: b
     out.print(Text(f"proposer {p.proposer}; members {', '.join(p.members)}"))
     out.print(Text(f"sha256   {rev.digest}"))
     for s in rev.signatures:
-        out.print(Text(f"signed   {s.party}  {s.time}  key {s.fingerprint}", style="green"))
+        out.print(Text(f"signed   {s.party}  {s.time}  key {s.fingerprint}", style="green"), soft_wrap=True)
     if rev is p.current and p.awaiting and p.state == "proposed":
         out.print(Text("awaiting " + ", ".join(p.awaiting)))
     for o in p.objections:
@@ -576,7 +576,7 @@ def report(
         result = workgroup_report.build(store, start, end)
     as_json = json_flag or state.json
     if output is None:
-        emit("workgroup.report", result, lambda out: out.print(Text(workgroup_report.markdown(result))),
+        emit("workgroup.report", result, lambda out: out.print(Text(workgroup_report.markdown(result)), soft_wrap=True),
              json_flag=json_flag)
         return
     if as_json:
@@ -590,5 +590,5 @@ def report(
         Path(output).write_text(content, "utf-8")
     except OSError as e:
         raise UsageError(f"cannot write {output}: {e.strerror}") from e
-    note(f"wrote the {result.period['from']} to {result.period['to']} report to {output}: "
+    note(f"wrote the {start} to {end} report to {output}: "
          f"{len(result.meetings)} meeting(s), {len(result.adopted)} adopted measure(s)")

@@ -102,7 +102,7 @@ def read_text(data: bytes, what: str) -> tuple[str, str]:
 def _record(store: Store, ref: str, kinds: tuple[str, ...], what: str) -> Record:
     record = store.get(ref)
     if record.kind not in kinds:
-        raise NotFound(f"{ref} is a {record.kind} record, not a {what}")
+        raise NotFound(f"{ref} is a {record.kind} record, not {what}")
     return record
 
 
@@ -115,7 +115,7 @@ def _allowed(options: list[str]) -> str:
 
 def find_meeting(store: Store, ref: str, wg: Workgroup | None = None) -> tuple[Workgroup, Meeting]:
     wg = wg or load(store)
-    record = _record(store, ref, ("workgroup.meeting",), "meeting")
+    record = _record(store, ref, ("workgroup.meeting",), "a meeting")
     meeting = wg.meetings.get(record.hash)
     if meeting is None:
         raise MalformedInput(f"meeting {record.short} is malformed and was skipped")
@@ -206,7 +206,7 @@ def approve_minutes(store: Store, ref: str, digest: str | None = None) -> Meetin
 
 def find_action(store: Store, ref: str, wg: Workgroup | None = None) -> Action:
     wg = wg or load(store)
-    record = _record(store, ref, ("workgroup.action",), "action item")
+    record = _record(store, ref, ("workgroup.action",), "an action item")
     action = wg.actions.get(record.hash)
     if action is None:
         raise MalformedInput(f"action {record.short} is malformed and was skipped")
@@ -280,7 +280,7 @@ class ProposalRef:
 def find_proposal(store: Store, ref: str, wg: Workgroup | None = None) -> ProposalRef:
     """Resolve a revision id (any revision, including the first, whose id is the proposal's id)."""
     wg = wg or load(store)
-    record = _record(store, ref, ("workgroup.proposal",), "proposal")
+    record = _record(store, ref, ("workgroup.proposal",), "a proposal")
     pid = wg.revision_of.get(record.hash)
     if pid is None:
         raise MalformedInput(f"proposal {record.short} is malformed and was skipped")

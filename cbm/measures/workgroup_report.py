@@ -33,7 +33,7 @@ from cbm.store.db import Store
 @dataclass
 class Report:
     party: str
-    period: dict[str, str]  # from, to (inclusive days), as_of (overdue is judged at this instant)
+    period: dict[str, str]  # from, until (exclusive), as_of (overdue is judged at this instant)
     generated: str
     members: list[str]
     meetings: list[dict[str, Any]] = field(default_factory=list)
@@ -69,7 +69,7 @@ def build(store: Store, start: str, end: str) -> Report:
     now = clock.now()
     as_of = min(now, stop)
     state = wg.load(store, as_of)
-    report = Report(store.party, {"from": clock.iso(first), "to": clock.iso(stop), "as_of": clock.iso(as_of)},
+    report = Report(store.party, {"from": clock.iso(first), "until": clock.iso(stop), "as_of": clock.iso(as_of)},
                     clock.iso(now), wg.members(store))
     actions = state.actions
 
@@ -243,7 +243,7 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
 
 def markdown(r: Report) -> str:
     """The report as Markdown for the commission (peer text escaped)."""
-    out = [f"# Working group report, {r.period['from'][:10]} to {_last_day(r.period['to'])}", "",
+    out = [f"# Working group report, {r.period['from'][:10]} to {_last_day(r.period['until'])}", "",
            f"Prepared by {r.party} on {r.generated} from its signed cbm store. Members: {', '.join(r.members)}. "
            f"Overdue is judged at {r.period['as_of']}.", ""]
     out += ["## Meetings", ""]
