@@ -185,9 +185,12 @@ def blob_line(entry: BlobEntry) -> bytes:
 
 
 def read_line(stream: BinaryIO, limit: int, what: str) -> bytes:
-    """One ``\\n``-terminated line (without it). OversizedInput past ``limit``; TamperedContent if cut short."""
-    line = stream.readline(limit + 1)
-    if len(line) > limit:
+    """One ``\\n``-terminated line (without it), of at most ``limit`` bytes before the newline.
+
+    OversizedInput past ``limit``; TamperedContent if the stream ends before the newline.
+    """
+    line = stream.readline(limit + 2)
+    if len(line) > limit + 1 or (len(line) == limit + 1 and not line.endswith(b"\n")):
         raise OversizedInput(f"{what} is longer than the {limit}-byte limit")
     if not line.endswith(b"\n"):
         raise TamperedContent(f"the bundle ends in the middle of {what} (truncated)")

@@ -38,7 +38,6 @@ class ImportResult:
     blobs: int = 0
     receipt: str | None = None
     already_imported: str | None = None  # when we first acknowledged this very bundle
-    bundles_missing: list[int] = field(default_factory=list)  # earlier bundle numbers we never acknowledged
     reactions: int = 0  # records the measures appended in response
 
     @property
@@ -64,8 +63,6 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                                  hint="import it at the store of the party it names")
         result = ImportResult(manifest.sender, manifest.number, opened.bundle_id, opened.layers)
         earlier = index_bundles.receipt_for_bundle(store.conn, store.party, opened.bundle_id)
-        seen = index_bundles.numbers_received(store.conn, store.party, manifest.sender)
-        result.bundles_missing = sorted(set(range(1, manifest.number)) - set(seen)) if manifest.number > 1 else []
         unknown = {log.author for log in manifest.logs
                    if log.author != store.party and not store.party_exists(log.author)}
 
@@ -87,7 +84,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                     yield item
 
         def finish(report: IngestReport) -> None:
-            if report.changed or receipts.needs_receipt(store, manifest.sender):
+            if receipts.needs_receipt(store, manifest.sender):
                 body = {"logs": receipts.holdings(store), "bundle": opened.bundle_id, "from": manifest.sender,
                         "number": manifest.number}
                 result.receipt = receipts.append_in_transaction(store, manifest.sender, body).hash

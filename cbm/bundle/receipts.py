@@ -32,11 +32,19 @@ def holdings(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def needs_receipt(store: Store, peer: str) -> bool:
-    """Whether our newest receipt addressed to ``peer`` is behind what we hold now."""
-    logs = holdings(store)
-    if not logs:
-        return False
-    return index_bundles.last_receipt_to(store.conn, store.party, peer) != logs
+    """Whether our newest receipt addressed to ``peer`` is behind what we hold now, by more than receipts.
+
+    Progress made only of receipts is acknowledged with the next substantive receipt, never on its own, so
+    two peers never acknowledge each other's acknowledgements forever.
+    """
+    last = index_bundles.last_receipt_to(store.conn, store.party, peer) or {}
+    for author, position in holdings(store).items():
+        before = last.get(author, {}).get("seq", 0)
+        if not isinstance(before, int) or position["seq"] < before:
+            return True
+        if position["seq"] > before and index_bundles.substantive(store.conn, author, before, position["seq"]):
+            return True
+    return False
 
 
 def append_in_transaction(store: Store, to: str, body: dict[str, Any]) -> Record:

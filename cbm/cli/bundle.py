@@ -113,10 +113,6 @@ def import_(
     for author, n in sorted(result.skipped.items()):
         warn(f"{n} record(s) by {author} not taken: {author} is not a party we trust "
              f"(import its card with `cbm keys import`)")
-    if result.bundles_missing:
-        listed = ", ".join(str(n) for n in result.bundles_missing[:10])
-        note(f"earlier bundle(s) {listed} from {result.sender} never arrived here; nothing is lost: "
-             "unacknowledged records travel again")
 
     def human(out: Console) -> None:
         total = sum(result.landed.values())

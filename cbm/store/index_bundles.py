@@ -133,3 +133,18 @@ def hash_at(conn: sqlite3.Connection, author: str, seq: int) -> str | None:
         return str(row[0])
     row = conn.execute("SELECT last_hash FROM withheld WHERE author = ? AND last_seq = ?", (author, seq)).fetchone()
     return str(row[0]) if row else None
+
+
+def substantive(conn: sqlite3.Connection, author: str, after: int, upto: int) -> bool:
+    """Whether ``author``'s positions ``after+1..upto`` hold anything but receipts (withheld ranges count).
+
+    Receipts are not acknowledged for their own sake: that would make two peers acknowledge each other's
+    acknowledgements forever.
+    """
+    row = conn.execute("SELECT 1 FROM records WHERE author = ? AND seq > ? AND seq <= ? AND kind != 'bundle.receipt'"
+                       " LIMIT 1", (author, after, upto)).fetchone()
+    if row:
+        return True
+    row = conn.execute("SELECT 1 FROM withheld WHERE author = ? AND last_seq > ? AND first_seq <= ? LIMIT 1",
+                       (author, after, upto)).fetchone()
+    return row is not None
