@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import cell, emit, literal, note, warn
+from cbm.cli.output import emit, literal, note, warn
 from cbm.core.errors import UsageError
 from cbm.core.records import Record
 from cbm.measures import whitepaper as wp
@@ -166,15 +165,13 @@ def list_(
         if not papers:
             note("no white papers match")
             return
-        table = Table(box=None, pad_edge=False)
-        for name in ("paper", "from", "v", "lang", "date", "title", "issuer", "status"):
-            table.add_column(name, overflow="fold")
+        # fixed-width columns first, free text last: nothing is dropped or wrapped on a narrow terminal
+        _say(out, Text(f"{'paper':<12}  {'from':<5} {'v':>3}  {'lang':<8} {'date':<10}  {'status':<9}  title / issuer"))
         for p in papers:
             langs = p.lang + ("+" + ",".join(p.translations) if p.translations else "")
-            table.add_row(cell(p.doc[:12]), cell(p.author), cell(p.version), cell(langs), cell(p.date),
-                          cell(p.title), cell(p.issuer),
-                          cell(p.status, "red" if p.status == "withdrawn" else None))
-        out.print(table)
+            line = Text(f"{p.doc[:12]:<12}  {p.author:<5} {p.version:>3}  {langs:<8} {p.date:<10}  ")
+            line.append(f"{p.status:<9}", style="red" if p.status == "withdrawn" else "")
+            _say(out, line + Text("  " + literal(p.title) + " / " + literal(p.issuer)))
 
     emit("whitepaper.list", {"papers": papers}, human, json_flag=json_flag)
 
