@@ -61,13 +61,26 @@ def export(
     output: Annotated[str, typer.Option("-o", "--output", help="File to write ('-' for stdout).")] = "-",
     party: Annotated[str | None, typer.Option("--party", help="Export a peer's card instead of ours.")]
     = None,
+    format_: Annotated[str, typer.Option(
+        "--format", help="card (cbm party card) or minisign (public key for `minisign -V`).")] = "card",
 ) -> None:
-    """Write our self-signed public party card, for peers to import.
+    """Write our self-signed public party card, for peers to import; or, with --format minisign, our
+    bundle-signing key in minisign's format, so `minisign -Vm BUNDLE -p FILE` checks our bundles.
 
-    Example:  cbm keys export -o us.card
+    Examples:  cbm keys export -o us.card
+               cbm keys export --format minisign -o us.pub
     """
+    if format_ not in ("card", "minisign"):
+        raise UsageError(f"unknown format {format_!r}", hint="--format card or --format minisign")
     with open_store() as store:
         card = trust.card_of(store, party) if party else trust.own_card(store)
+    if format_ == "minisign":
+        from cbm.bundle.minisign import public_key_file
+
+        _write(public_key_file(card.verify_key, card.keyid, card.party), output)
+        if output != "-":
+            note(f"wrote {card.party}'s minisign public key to {output}")
+        return
     _write(card.envelope + b"\n", output)
     if output != "-":
         note(f"wrote {card.party}'s card to {output}; fingerprint {card.fingerprint}")
