@@ -66,6 +66,11 @@ def _span(seconds: int) -> str:
     return f"{seconds}s"
 
 
+def _say(out: Console, text: Text) -> None:
+    """One line (or a peer's text) as is: never re-wrapped or cropped to the terminal width."""
+    out.print(text, soft_wrap=True)
+
+
 def _msg_doc(m: Message) -> dict[str, Any]:
     return {**dataclasses.asdict(m), "state": m.state}
 
@@ -97,7 +102,7 @@ def send(
     with open_store() as store:
         sent = hotline.send(store, to, text, precedence=precedence, lang=lang)
     note(f"queued for {sent.to}: it travels with the next `cbm bundle export --to {sent.to}`")
-    emit("hotline.send", sent, lambda out: out.print(Text(
+    emit("hotline.send", sent, lambda out: _say(out, Text(
         f"{sent.id[:12]}  {sent.to} #{sent.dseq}  {sent.precedence}  acknowledge by {sent.deadline}")),
         json_flag=json_flag)
 
@@ -119,7 +124,7 @@ def inbox(
 
     def human(out: Console) -> None:
         if not messages:
-            out.print(Text("no hotline messages" + (" unread" if unread else "")))
+            _say(out, Text("no hotline messages" + (" unread" if unread else "")))
             return
         table = Table(box=None, pad_edge=False)
         for column in ("id", "from", "#", "precedence", "age", "lang", "state", "translations"):
@@ -136,16 +141,16 @@ def inbox(
 
 
 def _print_message(out: Console, m: Message) -> None:
-    out.print(Text(f"message {m.id}", style="bold"))
-    out.print(Text(f"{m.sender} → {m.recipient}  #{m.dseq}  {m.precedence}  language {literal(m.lang)}"))
-    out.print(Text(f"written {m.created}  acknowledge by {m.deadline}  delivered {m.delivered or '-'}  "
+    _say(out, Text(f"message {m.id}", style="bold"))
+    _say(out, Text(f"{m.sender} → {m.recipient}  #{m.dseq}  {m.precedence}  language {literal(m.lang)}"))
+    _say(out, Text(f"written {m.created}  acknowledge by {m.deadline}  delivered {m.delivered or '-'}  "
                    f"read {m.read or '-'}"))
-    out.print(Text(""))
-    out.print(cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
+    _say(out, Text(""))
+    _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
     for t in m.translations:
-        out.print(Text(""))
-        out.print(Text(f"translation ({literal(t.lang)}, unofficial, by {t.by}, {t.created}):", style="bold"))
-        out.print(cell(t.text if t.text is not None else f"(cannot be decrypted: {t.problem})"))
+        _say(out, Text(""))
+        _say(out, Text(f"translation ({literal(t.lang)}, unofficial, by {t.by}, {t.created}):", style="bold"))
+        _say(out, cell(t.text if t.text is not None else f"(cannot be decrypted: {t.problem})"))
 
 
 @app.command()
@@ -185,31 +190,31 @@ def translate(
     with open_store() as store:
         t = hotline.translate(store, message_id, text, lang=lang)
     note("translation queued; it is marked unofficial and travels with the next bundle")
-    emit("hotline.translate", t, lambda out: out.print(Text(f"{t.id[:12]}  translation ({t.lang}, unofficial)")),
+    emit("hotline.translate", t, lambda out: _say(out, Text(f"{t.id[:12]}  translation ({t.lang}, unofficial)")),
          json_flag=json_flag)
 
 
 def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bool) -> None:
     if not ts:
-        out.print(Text("no hotline conversations"))
+        _say(out, Text("no hotline conversations"))
     for t in ts:
-        out.print(Text(f"== hotline conversation with {t.peer}: {len(t.messages)} message(s)", style="bold"))
+        _say(out, Text(f"== hotline conversation with {t.peer}: {len(t.messages)} message(s)", style="bold"))
         for m in t.messages:
-            out.print(Text(""))
-            out.print(Text(f"[{m.sender} #{m.dseq}] {m.sender} → {m.recipient}  {m.precedence}  {m.created}  "
+            _say(out, Text(""))
+            _say(out, Text(f"[{m.sender} #{m.dseq}] {m.sender} → {m.recipient}  {m.precedence}  {m.created}  "
                            f"{m.state}  {m.id[:12]}", style="bold"))
-            out.print(cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
+            _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
             for tr in m.translations:
-                out.print(Text(f"  translation ({literal(tr.lang)}, unofficial, by {tr.by}):", style="dim"))
-                out.print(cell(tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})"))
-        out.print(Text(""))
+                _say(out, Text(f"  translation ({literal(tr.lang)}, unofficial, by {tr.by}):", style="dim"))
+                _say(out, cell(tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})"))
+        _say(out, Text(""))
         for a in t.anomalies:
-            out.print(Text(f"ANOMALY ({a.kind}): ", style="red") + cell(a.text))
+            _say(out, Text(f"ANOMALY ({a.kind}): ", style="red") + cell(a.text))
         for f in t.faults:
-            out.print(Text(f"FAULT {f.author} record {f.seq}: ", style="red") + cell(f.problem))
+            _say(out, Text(f"FAULT {f.author} record {f.seq}: ", style="red") + cell(f.problem))
         if verify:
             verdict = "verified" if t.ok else "DOES NOT VERIFY"
-            out.print(Text(f"{verdict}: {t.records_checked} records of {t.peer} and us checked, "
+            _say(out, Text(f"{verdict}: {t.records_checked} records of {t.peer} and us checked, "
                            f"{len(t.faults)} fault(s), {len(t.anomalies)} anomaly(ies)",
                            style="green" if t.ok else "bold red"))
 
@@ -239,7 +244,7 @@ def transcript(
             note(f"wrote {done.path} ({done.messages} messages) and its signature {done.signature}")
             if done.anomalies:
                 warn(f"{done.anomalies} sequence anomaly(ies) are listed in the transcript")
-            emit("hotline.export", done, lambda out: out.print(Text(f"{done.path}  sha256 {done.sha256}")),
+            emit("hotline.export", done, lambda out: _say(out, Text(f"{done.path}  sha256 {done.sha256}")),
                  json_flag=json_flag)
             return
         ts = transcripts.transcript(store, with_, verify=verify)
@@ -270,7 +275,7 @@ def check_export(
     """
     with open_store() as store:
         done = transcripts.check_export(store, Path(file), Path(signature) if signature else None)
-    emit("hotline.check-export", done, lambda out: out.print(Text(
+    emit("hotline.check-export", done, lambda out: _say(out, Text(
         f"OK: {done.path} signed by {done.signed_by} at {done.created} "
         f"({done.messages} messages with {done.peer}; record {done.record[:12]})")), json_flag=json_flag)
 
@@ -288,7 +293,7 @@ def test_(
     with open_store() as store:
         t = hotline.link_test(store, to)
     note(f"link test queued for {t.to}: send a bundle; the answer returns with {t.to}'s next bundle")
-    emit("hotline.test", t, lambda out: out.print(Text(f"{t.id[:12]}  link test to {t.to} at {t.created}")),
+    emit("hotline.test", t, lambda out: _say(out, Text(f"{t.id[:12]}  link test to {t.to} at {t.created}")),
          json_flag=json_flag)
 
 
@@ -318,28 +323,28 @@ def status(
 
     def human(out: Console) -> None:
         if not rows:
-            out.print(Text("no hotline traffic yet: `cbm hotline send --to PEER ...` or `cbm hotline test --to PEER`"))
+            _say(out, Text("no hotline traffic yet: `cbm hotline send --to PEER ...` or `cbm hotline test --to PEER`"))
         for r in rows:
             contact = f"last contact {r.last_contact} (arrived {r.last_contact_received}, " \
                       f"{_age(r.last_contact, now)} ago)" if r.last_contact else "no contact yet"
-            out.print(Text(f"{r.peer}  {contact}  sent {r.sent}, received {r.received}", style="bold"))
+            _say(out, Text(f"{r.peer}  {contact}  sent {r.sent}, received {r.received}", style="bold"))
             for title, items in (("unread", r.unread), (f"not yet acknowledged by {r.peer}", r.unacknowledged)):
                 overdue = sum(1 for m in items if m.overdue)
-                out.print(Text(f"  {title}: {len(items)}" + (f" ({overdue} OVERDUE)" if overdue else ""),
+                _say(out, Text(f"  {title}: {len(items)}" + (f" ({overdue} OVERDUE)" if overdue else ""),
                                style="red" if overdue else ""))
                 for m in items:
-                    out.print(Text(f"    {m.id[:12]}  #{m.dseq}  {m.precedence}  written {m.created}  "
+                    _say(out, Text(f"    {m.id[:12]}  #{m.dseq}  {m.precedence}  written {m.created}  "
                                    f"acknowledge by {m.deadline}  ") + _state_cell(m))
             answered = [t for t in r.tests if t.rtt_seconds is not None]
             failed = sum(1 for t in r.tests if t.status == "failed")
             summary = f"  link tests: {len(r.tests)} sent, {len(answered)} answered, {failed} failed"
             if answered:
                 summary += f"; last round trip {_span(answered[0].rtt_seconds or 0)}"
-            out.print(Text(summary + f"; {r.answered_for_peer} of {r.peer}'s answered by us"))
+            _say(out, Text(summary + f"; {r.answered_for_peer} of {r.peer}'s answered by us"))
             for t in r.tests[:10]:
-                out.print(_test_line(t))
+                _say(out, _test_line(t))
             for a in r.anomalies:
-                out.print(Text("  ANOMALY: ", style="red") + cell(a.text))
+                _say(out, Text("  ANOMALY: ", style="red") + cell(a.text))
 
     docs = [{**dataclasses.asdict(r), "unread": [_msg_doc(m) for m in r.unread],
              "unacknowledged": [_msg_doc(m) for m in r.unacknowledged]} for r in rows]
