@@ -167,7 +167,10 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
 def apply_key_record(store: Store, record: Record) -> None:
     """Fold a ``keys.*`` record from a peer's log into the trusted keys (inside the import transaction)."""
     if record.kind == "keys.rotate":
-        card = parse_card(str(record.body["card"]).encode("ascii"))
+        text = record.body.get("card")
+        if not isinstance(text, str) or not text.isascii():
+            raise MalformedInput(f"{record.author} rotation record {record.seq} carries no party card")
+        card = parse_card(text.encode("ascii"))
         if card.party != record.author or card.first_seq != record.seq + 1:
             raise MalformedInput(f"{record.author} rotation record {record.seq} carries an inconsistent card")
         if store.trusted_key(card.keyid) is not None:
@@ -181,6 +184,8 @@ def apply_key_record(store: Store, record: Record) -> None:
         _insert_key(store.conn, card, clock.now_iso())
         store.forget_cached_keys()
     elif record.kind == "keys.revoke":
+        if not isinstance(record.body.get("keyid"), str):
+            raise MalformedInput(f"{record.author} revocation record {record.seq} names no key")
         # only the author's own keys: a peer must never be able to revoke a third party's key for us
         store.conn.execute(
             "UPDATE party_keys SET status = 'revoked', last_seq = ?, reason = ? WHERE keyid = ? AND party = ?",
