@@ -150,7 +150,8 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
         number = number or ((last[0] + 1) if last else 1)
         previous = last[1] if last and last[0] < number else None
         body = HashingWriter(body_file)
-        logs, wanted = [], {}
+        logs: list[LogRange] = []
+        wanted: dict[str, None] = {}
         for author in index_bundles.authors(store.conn):
             if author == recipient:
                 continue

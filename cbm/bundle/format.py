@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import MalformedInput, OversizedInput, TamperedContent
@@ -184,7 +184,7 @@ def blob_line(entry: BlobEntry) -> bytes:
     return canonical_bytes({"blob": {"sha256": entry.sha256, "size": entry.size}})
 
 
-def read_line(stream: BinaryIO, limit: int, what: str) -> bytes:
+def read_line(stream: BinaryIO | IO[bytes], limit: int, what: str) -> bytes:
     """One ``\\n``-terminated line (without it), of at most ``limit`` bytes before the newline.
 
     OversizedInput past ``limit``; TamperedContent if the stream ends before the newline.

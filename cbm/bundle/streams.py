@@ -35,7 +35,7 @@ class _IterRaw(io.RawIOBase):
 
 def stream_of(chunks: Iterator[bytes]) -> BinaryIO:
     """A readable binary file object over an iterator of byte chunks (errors surface on read)."""
-    return io.BufferedReader(_IterRaw(chunks), buffer_size=COPY_CHUNK)  # type: ignore[return-value]
+    return io.BufferedReader(_IterRaw(chunks), buffer_size=COPY_CHUNK)
 
 
 def chunks_of(stream: BinaryIO, size: int = COPY_CHUNK) -> Iterator[bytes]:

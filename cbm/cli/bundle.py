@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import emit, note, warn
-from cbm.core.errors import NotFound
+from cbm.cli.output import cell, emit, note, to_jsonable, warn
+from cbm.core.errors import NotFound, StoreMissing, UsageError
 
 app = typer.Typer(help="Signed bundles: export for a peer, import, verify (also without a store), inspect, "
                        "and what each peer has acknowledged.", no_args_is_help=True)
@@ -61,10 +64,10 @@ def export(
     with open_store() as store:
         code = to.strip().upper()
         if output == "-":
-            result, _ = write_bundle(store, code, sys.stdout.buffer, **options)  # type: ignore[arg-type]
+            result, _ = write_bundle(store, code, sys.stdout.buffer, **options)
             sys.stdout.buffer.flush()
         else:
-            result = export_to_path(store, code, Path(output), minisig=minisig, **options)  # type: ignore[arg-type]
+            result = export_to_path(store, code, Path(output), minisig=minisig, **options)
     for digest in result.missing_blobs:
         warn(f"attachment {digest[:12]} is listed by a record but not in this store; not included")
     layers = f" ({', '.join(result.layers)})" if result.layers else ""
@@ -129,3 +132,185 @@ def import_(
             out.print(Text(f"receipt {result.receipt[:12]} will travel with our next bundle to {result.sender}"))
 
     emit("bundle.import", result, human, json_flag=json_flag)
+
+
+@contextmanager
+def _trust(keyring: str | None, key: list[str] | None) -> Iterator[tuple[Any, str | None, Any]]:
+    """(trusted key lookup, our party or None, getter of our key pairs or None) for verify and inspect:
+    a keyring of cards when given (no store touched), else the store's trusted keys and our own keys."""
+    if keyring is not None or key:
+        from cbm.bundle.keyring import load_keyring
+
+        yield load_keyring(keyring, key), None, None
+        return
+    try:
+        store = open_store()
+    except StoreMissing as e:
+        raise UsageError(f"{e}; and no --keyring or --key given",
+                         hint="pass --keyring DIR (a folder of party cards) or --key CARDFILE") from e
+    with store:
+        yield store, store.party, store.key_pairs
+
+
+@app.command()
+def verify(
+    bundle_file: Annotated[str, typer.Argument(help="The bundle file ('-' for stdin).")],
+    keyring: Annotated[str | None, typer.Option(
+        "--keyring", metavar="DIR", help="Trust the party cards in this folder (no store needed).")] = None,
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", metavar="CARDFILE", help="Trust this party card (repeatable; no store needed).")] = None,
+    deep: Annotated[bool, typer.Option("--deep", help="Also check every record's own signature (all cores).")]
+    = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Check a bundle without importing it: exit 0 if it verifies, else the refusal's exit code.
+
+    Quick (default): the manifest signature, the body hash, every record's hash and chain link. --deep: also
+    every record's signature. Without --keyring/--key the store's trusted keys are used. An encrypted bundle
+    we cannot open is checked as far as its outer signature and ciphertext hash ("contents_checked": false).
+
+    Example:  cbm bundle verify us-to-ru.cbm --keyring cards/ --deep --json
+    """
+    from cbm.bundle.verify import verify_bundle
+    from cbm.core.errors import CbmError
+
+    source = _open_input(bundle_file)
+    try:
+        with _trust(keyring, key) as (keys, party, pairs):
+            try:
+                result = verify_bundle(source, keys, deep=deep, party=party, decrypt_with=pairs)
+            except CbmError as e:
+                if json_flag or _json():
+                    emit("bundle.verify", {"ok": False, "exit_code": e.exit_code, "error": str(e)},
+                         lambda out: None, json_flag=True)
+                raise
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+    def human(out: Console) -> None:
+        if not result.contents_checked:
+            out.print(Text(f"OK (outer layer only): encrypted bundle {result.number} from {result.sender} for "
+                           f"{', '.join(result.recipients)}; signature and ciphertext hash verify; contents not "
+                           "checked (no key to open it)"))
+            return
+        out.print(Text(f"OK ({result.depth}): bundle {result.number} from {result.sender} for "
+                       f"{', '.join(result.recipients)}: {result.records} records, {result.withheld} withheld, "
+                       f"{result.blobs} attachments" + (f", {result.signatures_checked} record signatures"
+                                                        if result.depth == "deep" else "")))
+
+    emit("bundle.verify", result, human, json_flag=json_flag)
+
+
+def _json() -> bool:
+    from cbm.cli.context import state
+
+    return state.json
+
+
+@app.command()
+def inspect(
+    bundle_file: Annotated[str, typer.Argument(help="The bundle file ('-' for stdin).")],
+    keyring: Annotated[str | None, typer.Option(
+        "--keyring", metavar="DIR", help="Trust the party cards in this folder (no store needed).")] = None,
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", metavar="CARDFILE", help="Trust this party card (repeatable; no store needed).")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="List at most this many records (0: all).")] = 50,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show what is inside a bundle without importing it: header, logs, records, attachments.
+
+    The bundle is checked first (as `cbm bundle verify`); nothing from an unverified bundle is shown.
+
+    Example:  cbm bundle inspect us-to-ru.cbm
+    """
+    from cbm.bundle.reader import RecordItem
+    from cbm.bundle.verify import verify_bundle
+
+    rows: list[dict[str, Any]] = []
+
+    def collect(item: RecordItem) -> None:
+        if limit == 0 or len(rows) < limit:
+            r = item.record
+            rows.append({"author": r.author, "seq": r.seq, "kind": r.kind, "created": r.created,
+                         "tlp": r.tlp, "to": list(r.to), "hash": r.hash,
+                         "ref": r.body.get("ref") if isinstance(r.body.get("ref"), str) else None})
+
+    source = _open_input(bundle_file)
+    try:
+        with _trust(keyring, key) as (keys, party, pairs):
+            result = verify_bundle(source, keys, party=party, decrypt_with=pairs, on_item=collect)
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    doc = {"bundle": result, "records": rows, "listed": len(rows), "more": max(0, result.records - len(rows))}
+
+    def human(out: Console) -> None:
+        out.print(Text(f"bundle {result.number} from {result.sender} to {', '.join(result.recipients)}",
+                       style="bold"))
+        if result.layers:
+            out.print(Text(f"layers    {', '.join(result.layers)}"))
+        out.print(Text(f"signed by {result.signed_by}"))
+        if not result.contents_checked:
+            out.print(Text("encrypted: no key here to open it; outer signature and ciphertext hash verify"))
+            return
+        out.print(Text(f"id        {result.bundle}"))
+        out.print(Text(f"previous  {result.previous or '(none)'}"))
+        logs = Table(box=None, pad_edge=False)
+        for column in ("log", "seqs", "records", "withheld", "last hash"):
+            logs.add_column(column)
+        for log in result.logs:
+            logs.add_row(cell(log["author"]), cell(f"{log['first']}-{log['last']}"), cell(log["records"]),
+                         cell(log["withheld"]), cell(log["last_hash"][:12]))
+        out.print(logs)
+        table = Table(box=None, pad_edge=False)
+        for column in ("author", "seq", "kind", "tlp", "to", "ref", "created", "hash"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(cell(r["author"]), cell(r["seq"]), cell(r["kind"]), cell(r["tlp"]),
+                          cell(",".join(r["to"])), cell(r["ref"]), cell(r["created"]), cell(r["hash"][:12]))
+        if rows:
+            out.print(table)
+        if doc["more"]:
+            out.print(Text(f"... and {doc['more']} more record(s) (--limit 0 lists all)"))
+        out.print(Text(f"{result.blobs} attachment(s)"))
+
+    emit("bundle.inspect", doc, human, json_flag=json_flag)
+
+
+@app.command()
+def status(
+    peer: Annotated[str | None, typer.Option("--peer", help="Only this peer.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """What each peer has acknowledged of every log we hold, and what still waits to reach it.
+
+    Example:  cbm bundle status --peer RU
+    """
+    from cbm.bundle.receipts import peer_status
+
+    with open_store() as store:
+        peers = [peer.strip().upper()] if peer else store.peers()
+        for code in peers:
+            store.active_key(code)  # NotFound for an unknown party
+        report = [peer_status(store, code) for code in peers]
+
+    def human(out: Console) -> None:
+        if not report:
+            out.print(Text("no peers yet: `cbm keys import CARD --fingerprint FPR`"))
+        for p in report:
+            sent = f"{p.bundles_sent} bundle(s) sent" + (f", last #{p.last_sent}" if p.last_sent else "")
+            seen = f"last receipt {p.last_receipt}" if p.last_receipt else "no receipt yet"
+            out.print(Text(f"{p.peer}: {p.pending} record(s) not yet acknowledged; {sent}; {seen}", style="bold"))
+            table = Table(box=None, pad_edge=False)
+            for column in ("log", "we hold", "acknowledged", "pending", "since"):
+                table.add_column(column)
+            for log in p.logs:
+                ack = str(log.acknowledged) + ("" if log.hash_matches else " (DIFFERENT HASH)")
+                table.add_row(cell(log.author), cell(log.held), cell(ack, None if log.hash_matches else "red"),
+                              cell(log.pending), cell(log.when or ""))
+            if p.logs:
+                out.print(table)
+
+    emit("bundle.status", {"peers": [{**to_jsonable(p), "pending": p.pending} for p in report]}, human,
+         json_flag=json_flag)
