@@ -126,9 +126,11 @@ def _show_meeting(out: Console, m: Meeting, actions: dict[str, Action], *, full_
         out.print(Text(f"minutes  none yet ({m.convener} drafts them)"))
         return
     approved = ", ".join(a.party for a in current.approvals) or "nobody yet"
-    line = f"minutes  draft {current.number} (sha256 {current.digest}) {m.minutes_state}; approved by {approved}"
-    if m.awaiting_approval:
-        line += "; awaiting " + ", ".join(m.awaiting_approval)
+    if m.minutes_state == "approved":
+        line = f"minutes  approved {m.approved_at} by {approved} (draft {current.number}, sha256 {current.digest})"
+    else:
+        line = f"minutes  draft {current.number} (sha256 {current.digest}); approved by {approved}; awaiting " + \
+            ", ".join(m.awaiting_approval)
     out.print(Text(line, style="bold"), soft_wrap=True)
     if full_minutes:
         _indent(out, current.text)

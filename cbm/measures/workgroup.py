@@ -166,6 +166,9 @@ def draft_minutes(store: Store, ref: str, text_bytes: bytes) -> Meeting:
     if meeting.minutes_state == "approved":
         raise IllegalTransition(f"the minutes of meeting {meeting.id[:12]} are approved by every member and "
                                 "final", hint=_allowed(["meeting show"]))
+    if clock.parse_time(meeting.at) > clock.now():
+        raise IllegalTransition(f"meeting {meeting.id[:12]} has not taken place yet (it is at {meeting.at})",
+                                hint="draft the minutes after the meeting; " + _allowed(["meeting attend"]))
     text, digest = read_text(text_bytes, "the minutes")
     current = meeting.current_minutes
     if current is not None and current.digest == digest:

@@ -62,6 +62,7 @@ def test_bad_input_exit_codes_and_store_unchanged(us_ru, tmp_path):
         (("meeting", "show", "xyz"), 5, "not a record id"),
         (("minutes", m, "--file", agenda, "--approve"), 2, "one of them"),
         (("minutes", m), 5, "no minutes yet"),
+        (("minutes", m, "--file", agenda), 4, "has not taken place yet"),
         (("minutes", m, "--approve"), 4, "no minutes to approve"),
         (("action", "add", "x", "--owner", "CN", "--due", "2027-01-01"), 2, "not a member"),
         (("action", "add", "x", "--owner", "RU", "--due", "15/01/2027"), 2, "ISO 8601"),

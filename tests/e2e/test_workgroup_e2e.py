@@ -173,7 +173,7 @@ def test_actions_carried_forward_to_the_next_meeting(us_ru, tmp_path, monkeypatc
 
 def test_minutes_approved_by_both_through_bundles(us_ru, tmp_path):
     us, ru = us_ru
-    m = ok(us, "workgroup", "meeting", "new", "--at", "2026-12-10T09:00Z", "--place", "Geneva",
+    m = ok(us, "workgroup", "meeting", "new", "--at", "2026-11-20T09:00Z", "--place", "Geneva",
            "--agenda-file", str(SAMPLES / "agenda.md"))["meeting"]["id"]
     ok(us, "workgroup", "meeting", "attend", m, "--name", "J. Smith")
     ok(us, "workgroup", "minutes", m, "--file", str(SAMPLES / "minutes.md"))

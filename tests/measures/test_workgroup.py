@@ -196,10 +196,15 @@ def test_configured_members_and_non_member_refused(three):
             wg.find_proposal(s, pid)
 
 
-def test_minutes_approved_by_every_member_once(us_ru):
+def test_minutes_approved_by_every_member_once(us_ru, monkeypatch):
     us, ru = us_ru
+    monkeypatch.setenv("CBM_NOW", "2026-12-09T10:00:00Z")
     with us.open() as s:
         m = wg.new_meeting(s, at="2026-12-10T09:00Z", place="Geneva", agenda=AGENDA)
+        with pytest.raises(IllegalTransition, match="has not taken place"):
+            wg.draft_minutes(s, m.id, b"written in advance\n")
+    monkeypatch.setenv("CBM_NOW", "2026-12-11T10:00:00Z")
+    with us.open() as s:
         with pytest.raises(IllegalTransition, match="no minutes"):
             wg.approve_minutes(s, m.id)
         wg.draft_minutes(s, m.id, b"draft one\n")
