@@ -63,7 +63,11 @@ def dearmor(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def _decode(text: bytes) -> bytes:
+    """Strict base64: the text must be the one canonical encoding of the bytes it decodes to."""
     try:
-        return base64.b64decode(text, validate=True)
+        data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:
         raise TamperedContent("the armored bundle's base64 is damaged") from e
+    if base64.b64encode(data) != text:
+        raise TamperedContent("the armored bundle's base64 is not in canonical form (altered)")
+    return data

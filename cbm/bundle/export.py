@@ -23,7 +23,7 @@ from cbm.bundle import armor, encryption, minisign, receipts, signing
 from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line, withheld_line
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter
 from cbm.core import clock, dsse
-from cbm.core.errors import NotFound, UsageError
+from cbm.core.errors import UsageError
 from cbm.core.keys import KeyPair
 from cbm.core.records import Record
 from cbm.core.tlp import may_see
@@ -140,9 +140,7 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
     """
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
-    recipient_key = store.active_key(recipient)
-    if not store.party_exists(recipient):
-        raise NotFound(f"unknown party {recipient}")
+    recipient_key = store.active_key(recipient)  # NotFound for a party we do not know
     pair = store.signer()
     receipt = receipts.write_receipt(store, recipient)
     with store.transaction(), tempfile.TemporaryFile(prefix="cbm-body-") as body_file:
@@ -165,17 +163,28 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
                 entries.append(_write_blob(store, digest, body))
             else:
                 missing.append(digest)
-        manifest = Manifest(store.party, (recipient,), number, previous, tuple(logs), tuple(entries),
-                            body.sha256.hexdigest(), body.size)
-        payload = manifest.payload()
-        bundle_id = hashlib.sha256(payload).hexdigest()
-        header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, _signers(store, recipient)) + b"\n"
+        body_sha256, body_size, encoding = body.sha256.hexdigest(), body.size, "identity"
         body_file.seek(0)
-        final = HashingWriter(out, blake2b=sign_minisig)
-        layers = _write_layers(header, body_file, final, store=store, recipient=recipient,
-                               recipient_enc=recipient_key.enc_key, number=number, encrypt=encrypt,
-                               compress=compress, armored=armored, signers=_signers(store, recipient))
-        final.flush()
+        with tempfile.TemporaryFile(prefix="cbm-gzip-") as zipped_file:
+            if compress:
+                zipped = HashingWriter(zipped_file)
+                with gzip.GzipFile(filename="", mode="wb", fileobj=zipped, mtime=0, compresslevel=6) as gz:
+                    while chunk := body_file.read(COPY_CHUNK):
+                        gz.write(chunk)
+                body_sha256, body_size, encoding = zipped.sha256.hexdigest(), zipped.size, "gzip"
+                zipped_file.seek(0)
+            manifest = Manifest(store.party, (recipient,), number, previous, tuple(logs), tuple(entries),
+                                body_sha256, body_size, encoding)
+            payload = manifest.payload()
+            bundle_id = hashlib.sha256(payload).hexdigest()
+            signers = _signers(store, recipient)
+            header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, signers) + b"\n"
+            final = HashingWriter(out, blake2b=sign_minisig)
+            layers = _write_layers(header, zipped_file if compress else body_file, final, store=store,
+                                   recipient=recipient, recipient_enc=recipient_key.enc_key, number=number,
+                                   encrypt=encrypt, armored=armored, signers=signers)
+            layers += ["gzip"] if compress else []
+            final.flush()
         index_bundles.record_sent(store.conn, recipient, number, bundle_id, clock.now_iso(), manifest.records,
                                   manifest.withheld, len(entries))
     signature = None
@@ -190,21 +199,14 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
 
 
 def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: Store, recipient: str,
-                  recipient_enc: bytes, number: int, encrypt: bool, compress: bool, armored: bool,
+                  recipient_enc: bytes, number: int, encrypt: bool, armored: bool,
                   signers: list[KeyPair]) -> list[str]:
-    """plain -> [gzip] -> [encrypt] -> [armor] -> out, each stage through a temporary file."""
+    """plain bundle -> [encrypt] -> [armor] -> out, each stage through a temporary file."""
     layers: list[str] = []
     with tempfile.TemporaryFile(prefix="cbm-layer-") as stage:
-        if compress:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=stage, mtime=0, compresslevel=6) as zipped:
-                zipped.write(header)
-                while chunk := body.read(COPY_CHUNK):
-                    zipped.write(chunk)
-            layers.append("gzip")
-        else:
-            stage.write(header)
-            while chunk := body.read(COPY_CHUNK):
-                stage.write(chunk)
+        stage.write(header)
+        while chunk := body.read(COPY_CHUNK):
+            stage.write(chunk)
         stage.seek(0)
         current: IO[bytes] = stage
         if encrypt:
@@ -226,7 +228,7 @@ def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: 
         finally:
             if current is not stage:
                 current.close()
-    return layers[::-1]
+    return layers[::-1]  # outermost first, as the reader reports them
 
 
 def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = True,

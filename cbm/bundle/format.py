@@ -11,16 +11,18 @@ A plain bundle is ASCII text, one item per line::
 
 The manifest names the format version, sender, recipients, bundle number and the previous bundle's hash, every
 log range carried (author, first, last seq, hash of the last item, counts), the blobs, and the SHA-256 and size
-of everything after the manifest line (the *body*). The body hash binds every record, withheld range and blob
+of everything after the manifest line (the *body*), and the body's encoding: ``identity`` (the lines above) or
+``gzip`` (those lines gzip-compressed, mtime 0). The hash is over the body bytes as carried, so every byte of a
+compressed body is covered by the signature too. The body hash binds every record, withheld range and blob
 byte to the signature; the per-log last hash, with the chain links, binds each log to it as well.
 
-Layers around it, outermost first, each recognised by its first bytes: armor (text), encryption, gzip.
+Layers around it, outermost first, each recognised by its first bytes: armor (text), encryption.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 from cbm.core.canonical import canonical_bytes, loads
@@ -41,6 +43,7 @@ MAX_BLOBS = 100_000
 MAX_BLOB_BYTES = 4 * 1024 * 1024 * 1024
 MAX_BODY_BYTES = 256 * 1024 * 1024 * 1024
 
+ENCODINGS = ("identity", "gzip")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PARTY = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
 
@@ -77,7 +80,7 @@ class Manifest:
     blobs: tuple[BlobEntry, ...]
     body_sha256: str
     body_size: int
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    encoding: str = "identity"  # identity | gzip: how the body bytes (as hashed) encode the item lines
 
     @property
     def records(self) -> int:
@@ -98,7 +101,7 @@ class Manifest:
             "previous": self.previous,
             "logs": [log.doc() for log in self.logs],
             "blobs": [{"sha256": b.sha256, "size": b.size} for b in self.blobs],
-            "body": {"sha256": self.body_sha256, "size": self.body_size},
+            "body": {"encoding": self.encoding, "sha256": self.body_sha256, "size": self.body_size},
         })
 
 
@@ -170,10 +173,10 @@ def parse_manifest(payload: bytes) -> Manifest:
         blobs.append(BlobEntry(_hash(item["sha256"], "blob"), _int(item, "size", 0, MAX_BLOB_BYTES, "blob")))
     if len({b.sha256 for b in blobs}) != len(blobs):
         raise MalformedInput("bundle manifest: an attachment is listed twice")
-    if set(body) != {"sha256", "size"}:
-        raise MalformedInput("bundle manifest: body entry is malformed")
+    if set(body) != {"encoding", "sha256", "size"} or body["encoding"] not in ENCODINGS:
+        raise MalformedInput("bundle manifest: body entry is malformed or uses an unknown encoding")
     return Manifest(sender, recipients, number, previous, tuple(logs), tuple(blobs),
-                    _hash(body["sha256"], "body"), _int(body, "size", 0, MAX_BODY_BYTES, "body"))
+                    _hash(body["sha256"], "body"), _int(body, "size", 0, MAX_BODY_BYTES, "body"), body["encoding"])
 
 
 def withheld_line(author: str, first: int, last: int, last_hash: str) -> bytes:

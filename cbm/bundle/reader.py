@@ -96,7 +96,7 @@ def _gunzip(stream: BinaryIO) -> Iterator[bytes]:
 
 def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None = None,
                 decrypt_with: Callable[[], list[KeyPair]] | None = None) -> Opened:
-    """Unwrap layers (armor, encryption, gzip), verify the manifest signature and the body hash.
+    """Unwrap layers (armor, encryption), verify the manifest signature and the body hash (gzip inside it).
 
     For an encrypted bundle, ``party`` and ``decrypt_with`` (our key pairs) open it; without them, or when the
     bundle is not encrypted to us, :class:`EncryptedOnly` carries the verified outer header.
@@ -112,7 +112,7 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
             if head.startswith(armor.BEGIN) and not layers:
                 layers.append("armor")
                 stream = stream_of(armor.dearmor(stream))
-            elif head.startswith(encryption.MAGIC) and "encrypted" not in layers and "gzip" not in layers:
+            elif head.startswith(encryption.MAGIC) and "encrypted" not in layers:
                 layers.append("encrypted")
                 header, cipher = encryption.open_header(stream, keys)
                 held.append(cipher)
@@ -125,15 +125,13 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
                                          hint="import it at the store of the party it names")
                 stream = stream_of(encryption.decrypt(header, cipher, party, decrypt_with()))
                 encrypted_header = header
-            elif head.startswith(GZIP_MAGIC) and "gzip" not in layers:
-                layers.append("gzip")
-                stream = stream_of(_gunzip(stream))
             elif head.startswith(MAGIC):
                 break
             elif not head:
                 raise TamperedContent("the bundle is empty")
             else:
-                raise MalformedInput("not a cbm bundle (unrecognised first bytes)",
+                raise MalformedInput("not a cbm bundle (unrecognised first bytes)" + (
+                    "; it looks gzip-compressed: decompress it first" if head.startswith(GZIP_MAGIC) else ""),
                                      hint="a bundle starts with CBM-BUNDLE/1, CBM-ENCRYPTED/1 or an armor line")
         read_exact(stream, len(MAGIC))
         line = read_line(stream, MAX_MANIFEST_LINE, "the manifest")
@@ -144,8 +142,12 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
         if enc is not None and (enc.sender != manifest.sender or enc.number != manifest.number
                                 or set(enc.recipients) != set(manifest.recipients)):
             raise TamperedContent("the encrypted bundle's outer header does not match its inner manifest")
-        body = spool(stream, manifest.body_size, manifest.body_sha256, "the bundle body")
-        held.append(body)
+        spooled = spool(stream, manifest.body_size, manifest.body_sha256, "the bundle body")
+        held.append(spooled)
+        body: IO[bytes] = spooled
+        if manifest.encoding == "gzip":
+            layers.append("gzip")
+            body = stream_of(_gunzip(spooled))  # type: ignore[arg-type]
         return Opened(manifest, hashlib.sha256(verified.payload).hexdigest(), verified.key.keyid, layers, body,
                       enc, held)
     except BaseException:
