@@ -63,7 +63,7 @@ def _done(schema: str, thread: Thread, verb: str, json_flag: bool) -> None:
     data = summary(thread)
 
     def human(out: Console) -> None:
-        line = f"{thread.number} {verb}: {thread.state}"
+        line = f"{thread.number} {verb}; now {thread.state}"
         if thread.awaiting and thread.state not in ("closed", "withdrawn"):
             line += f", waiting for {thread.awaiting}"
         countdown = thread.countdown()
@@ -160,17 +160,19 @@ def list_(
             out.print(Text("no inquiries" + ("" if all_ else " open (use --all to include closed ones)")))
             return
         table = Table(box=None, pad_edge=False)
-        for column in ("ref", "dir", "prec", "state", "waiting on", "due", "subject"):
-            table.add_column(column, no_wrap=column != "subject", overflow="fold")
+        for column in ("ref", "prec", "state", "waiting", "due"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("subject", overflow="fold", min_width=24)
         for t in rows:
-            direction = f"to {t.recipient}" if t.sender == party else f"from {t.sender}"
             waiting = t.awaiting or ("transport" if t.state == "sent" else "")
             if t.awaiting == party:
                 waiting = f"{party} (us)"
             state_text = t.state + (f" ({t.outcome})" if t.outcome else "")
-            table.add_row(cell(t.number), cell(direction), cell(t.precedence), cell(state_text),
+            table.add_row(cell(t.number), cell(t.precedence), cell(state_text),
                           cell(waiting, "bold" if t.awaiting == party else None), _due_cell(t),
                           cell(t.body.get("subject")))
+        if not out.is_terminal:  # piped: do not squeeze the subject into a sliver of 80 columns
+            out.width = max(out.width, 132)
         out.print(table)
 
     emit("inquiry.list", {"now": clock.iso(now), "party": party, "inquiries": [summary(t, now) for t in rows]},
@@ -230,7 +232,7 @@ def show(
                 if m.get(key):
                     out.print(Text(f"   {key.replace('_', ' ')}: ") + cell(m[key]))
             if m.get("text"):
-                out.print(Text(literal(str(m["text"]).rstrip("\n"))))
+                out.print(Text(literal(str(m["text"]).rstrip("\n"))), soft_wrap=True)
             for item in m.get("indicators") or []:
                 out.print(Text("   indicator ") + cell(item))
             for item in m.get("attachments") or []:

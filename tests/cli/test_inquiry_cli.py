@@ -58,7 +58,7 @@ def test_open_list_show_json_and_human(us_ru, tmp_path):
         ("US-RU/2026/0001", "sent", "AMBER", "2026-12-01T12:00:00Z")
     assert "export a bundle for RU" in r.stderr
     r = us.cli("inquiry", "list", env=T0)
-    assert r.exit_code == 0 and "US-RU/2026/0001" in r.stdout and "to RU" in r.stdout and r.stderr == ""
+    assert r.exit_code == 0 and "US-RU/2026/0001" in r.stdout and "transport" in r.stdout and r.stderr == ""
     fingerprint = us.fingerprint()
     r = us.cli("inquiry", "show", "US-RU/2026/0001", env=T0)
     assert r.exit_code == 0, r.stderr
@@ -85,7 +85,7 @@ def test_two_stores_ack_reply_close_and_status(us_ru, tmp_path):
     r = ru.cli("inquiry", "ack", number, "--note", "routed to competent authority", "--their-ref", "RU-US/2026/31",
                env=LATER)
     assert r.exit_code == 0, r.stderr
-    assert "acknowledged, waiting for RU" in r.stdout
+    assert "acknowledged; now acknowledged, waiting for RU" in r.stdout
     (tmp_path / "answer.md").write_text("The host was isolated at 07:40Z.\n")
     r = ru.cli("inquiry", "reply", "RU-US/2026/31", "--body-file", str(tmp_path / "answer.md"), env=LATER)
     assert r.exit_code == 0, r.stderr
@@ -165,11 +165,11 @@ def test_other_usage_errors(us_ru):
 def test_draft_then_send(us_ru):
     us, ru = us_ru
     r = us.cli("inquiry", "open", "--to", "RU", "--subject", "draft", "--body", "b", "--draft", env=T0)
-    assert r.exit_code == 0 and "drafted: draft" in r.stdout and "export a bundle" not in r.stderr
+    assert r.exit_code == 0 and "drafted; now draft" in r.stdout and "export a bundle" not in r.stderr
     carry(us, ru)
     assert ru.cli("inquiry", "show", "US-RU/2026/0001").exit_code == 5
     r = us.cli("inquiry", "send", "US-RU/2026/0001", env=T0)
-    assert r.exit_code == 0 and "released: sent" in r.stdout
+    assert r.exit_code == 0 and "released; now sent" in r.stdout
     assert us.cli("inquiry", "send", "US-RU/2026/0001").exit_code == 4
     carry(us, ru)
     assert ru.cli("inquiry", "show", "US-RU/2026/0001").exit_code == 0
