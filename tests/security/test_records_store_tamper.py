@@ -140,7 +140,8 @@ def test_flipped_payload_byte(stores):
     verify_ok(us)
     envelope, _, _ = row(us, "RU", 2)
     put(us, "RU", 2, edit(envelope, lambda d: d.update(payload=flip(d["payload"], 30))))
-    verify_fails(us, "FAULT RU #2: payload bytes do not match the record hash", "FAULT RU #2: signature does not verify")
+    verify_fails(us, "FAULT RU #2: payload bytes do not match the record hash",
+                 "FAULT RU #2: signature does not verify")
 
 
 def test_flipped_signature(stores):
@@ -192,7 +193,8 @@ def test_resigned_with_the_right_key_breaks_the_chain(stores):
     _, _, prev = row(us, "RU", 2)
     twin = resign(ru_pair(ru), 2, prev)  # a validly signed second version of RU #2 swapped in
     put(us, "RU", 2, twin, hash=payload_hash(twin), created=CREATED)
-    assert verify_fails(us, "FAULT RU #3: prev does not link") == ["FAULT RU #3: prev does not link to the record before"]
+    assert verify_fails(us, "FAULT RU #3: prev does not link") == \
+        ["FAULT RU #3: prev does not link to the record before"]
 
 
 def test_resigned_with_the_right_key_claiming_another_author(stores):
