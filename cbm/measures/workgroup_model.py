@@ -429,6 +429,8 @@ def fold(records: Iterable[Record], fingerprint_of: Callable[[str], str], now: d
     def reject(r: Record) -> None:
         p, rev = target(r)
         reason = _str(r.body, "reason") or ""
+        if any(s.party == r.author for s in rev.signatures):
+            raise ValueError("a signature is final for its text")
         if rev is p.current and r.author != p.proposer and (p.closing is None or p.closing.kind != "withdrawn"):
             p.closing = Closing("rejected", r.author, r.created, r.hash, reason)
         else:
