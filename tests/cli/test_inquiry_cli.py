@@ -207,3 +207,24 @@ def test_peer_text_is_printed_literally(us_ru):
     assert "\x1b" not in r.stdout and "\\x1b[31mred [bold]x[/bold]" in r.stdout and "\\x07" in r.stdout
     r = ru.cli("inquiry", "list")
     assert "\x1b" not in r.stdout
+
+
+def test_linked_indicators_must_exist_in_the_store(us_ru):
+    us, ru = us_ru
+    r = us.cli("indicators", "add", "--value", "198.51.100.7", "--tlp", "AMBER", "--to", "RU", "--json", env=T0)
+    assert r.exit_code == 0, r.stderr
+    indicator = r.json()["id"]
+    doc = _open(us, "--indicator", indicator)
+    shown = us.cli("inquiry", "show", doc["number"], "--json").json()
+    assert shown["indicators"] == [indicator]
+    with at(T0["CBM_NOW"]):
+        carry(us, ru)
+    assert ru.cli("inquiry", "ack", doc["number"], env=T0).exit_code == 0
+    # RU may link the indicator it received from US, but not one it has never seen
+    r = ru.cli("inquiry", "reply", doc["number"], "--body", "known to us", "--indicator", indicator, env=T0)
+    assert r.exit_code == 0, r.stderr
+    r = ru.cli("inquiry", "reply", doc["number"], "--body", "x", "--indicator",
+               "indicator--00000000-0000-4000-8000-000000000000", env=T0)
+    assert r.exit_code == 5 and "unknown indicator" in r.stderr
+    r = ru.cli("inquiry", "reply", doc["number"], "--body", "x", "--indicator", "198.51.100.7", env=T0)
+    assert r.exit_code == 2 and "not a STIX indicator id" in r.stderr
