@@ -214,7 +214,7 @@ def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bo
             _say(out, Text(f"FAULT {f.author} record {f.seq}: ", style="red") + cell(f.problem))
         if verify:
             verdict = "verified" if t.ok else "DOES NOT VERIFY"
-            _say(out, Text(f"{verdict}: {t.records_checked} records of {t.peer} and us checked, "
+            _say(out, Text(f"{verdict}: {t.records_checked} records in both logs checked, "
                            f"{len(t.faults)} fault(s), {len(t.anomalies)} anomaly(ies)",
                            style="green" if t.ok else "bold red"))
 
