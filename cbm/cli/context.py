@@ -7,10 +7,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cbm.core.errors import UsageError
 from cbm.store import paths
-from cbm.store.db import Store
+
+if TYPE_CHECKING:
+    from cbm.store.db import Store
 
 
 @dataclass
@@ -73,4 +76,6 @@ def store_path(for_init: bool = False) -> Path:
 
 def open_store() -> Store:
     """Open the store chosen by the global options; passphrase asked only if a key is needed."""
+    from cbm.store.db import Store
+
     return Store.open(store_path(), unlock_passphrase)

@@ -39,3 +39,7 @@ def init(
 
     emit("init", {"store": str(root), "party": card.party, "name": card.name, "keyid": card.keyid,
                   "fingerprint": card.fingerprint, "protected": not no_passphrase}, human, json_flag=json_flag)
+
+
+app = typer.Typer(add_completion=False)
+app.command("init")(init)

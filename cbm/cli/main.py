@@ -2,22 +2,79 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from cbm import __version__
-from cbm.cli import bundle, hotline, indicators, inquiry, keys, status, store, whitepaper, workgroup
-from cbm.cli import init as init_cmd
 from cbm.cli.context import state
 from cbm.core.errors import CbmError
 
+# Subcommands load on first use, so `cbm --help` and `cbm status` do not import every measure (and stix2).
+# name -> (module under cbm.cli, one-line help shown by `cbm --help`)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "Create a new store with fresh keys for one party."),
+    "status": ("status", "Who we are, peers, record counts, and what needs attention."),
+    "keys": ("keys", "Party cards and keys: show, export, import, list, rotate, revoke."),
+    "store": ("store", "The local store: verify every signature and chain; rebuild."),
+    "bundle": ("bundle", "Signed bundles: export for a peer, import, verify, inspect."),
+    "indicators": ("indicators", "CERT-to-CERT threat indicators (STIX 2.1): import, search, export."),
+    "inquiry": ("inquiry", "Formal inquiries about ICT incidents, acknowledged and answered."),
+    "hotline": ("hotline", "Encrypted, signed crisis messages with receipts and link tests."),
+    "whitepaper": ("whitepaper", "Unclassified strategy papers: publish, versions, translations."),
+    "workgroup": ("workgroup", "Working group: meetings, minutes, actions, joint proposals."),
+}
+
+
+def _load(name: str) -> Any:
+    module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
+    command = typer.main.get_command(module.app)
+    command.name = name
+    return command
+
+
+class LazyCommands(dict[str, Any]):
+    """The root's command table: every name is known up front; a command's module loads when it is used."""
+
+    def __init__(self, eager: dict[str, Any]) -> None:
+        super().__init__(eager)
+        for name in SUBCOMMANDS:
+            super().setdefault(name, None)
+
+    def __getitem__(self, name: str) -> Any:
+        value = super().__getitem__(name)
+        if value is None:
+            value = _load(name)
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[name] if name in self else default
+
+    def values(self) -> Iterator[Any]:  # type: ignore[override]
+        return (self[name] for name in self)
+
+    def items(self) -> Iterator[tuple[str, Any]]:  # type: ignore[override]
+        return ((name, self[name]) for name in self)
+
 
 class CbmGroup(TyperGroup):
-    """Turns every CbmError raised below into a one-line message on stderr and its exit code."""
+    """The root command: lazy subcommands, and the one handler that turns every CbmError raised below into a
+    one-line message on stderr and its exit code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, text) for name, (_, text) in SUBCOMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -83,16 +140,6 @@ def root(
     state.passphrase_file = passphrase_file
 
 
-app.command("init")(init_cmd.init)
-app.command("status")(status.status)
-app.add_typer(keys.app, name="keys")
-app.add_typer(store.app, name="store")
-app.add_typer(bundle.app, name="bundle")
-app.add_typer(indicators.app, name="indicators")
-app.add_typer(inquiry.app, name="inquiry")
-app.add_typer(hotline.app, name="hotline")
-app.add_typer(whitepaper.app, name="whitepaper")
-app.add_typer(workgroup.app, name="workgroup")
 
 
 def main() -> None:

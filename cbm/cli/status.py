@@ -47,3 +47,7 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
             out.print(Text("nothing needs attention"))
 
     emit("status", report, human, json_flag=json_flag)
+
+
+app = typer.Typer(add_completion=False)
+app.command("status")(status)
