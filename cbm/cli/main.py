@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -41,7 +41,7 @@ def _load(name: str) -> Any:
 class LazyCommands(dict[str, Any]):
     """The root's command table: every name is known up front; a command's module loads when it is used."""
 
-    def __init__(self, eager: dict[str, Any]) -> None:
+    def __init__(self, eager: Mapping[str, Any]) -> None:
         super().__init__(eager)
         for name in SUBCOMMANDS:
             super().setdefault(name, None)
@@ -53,7 +53,7 @@ class LazyCommands(dict[str, Any]):
             super().__setitem__(name, value)
         return value
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self[name] if name in self else default
 
     def values(self) -> Iterator[Any]:  # type: ignore[override]
