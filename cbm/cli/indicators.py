@@ -1,10 +1,455 @@
-"""``cbm indicators``: not available yet (issue #4)."""
+"""``cbm indicators``: threat indicators between CERTs, in STIX 2.1 — add, import, list, search, show, revoke,
+sighting, export, stats."""
 
 from __future__ import annotations
 
-import typer
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Annotated, Any
 
-app = typer.Typer(
-    help="Not available yet: this measure lands with issue #4. It has no commands in this version.",
-    no_args_is_help=True,
-)
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from cbm.cli.context import open_store, state
+from cbm.cli.output import cell, emit, literal, note, to_jsonable, warn
+from cbm.cli.progress import Progress
+from cbm.core.errors import UsageError
+from cbm.measures.indicators import model
+from cbm.measures.indicators import service as svc
+
+app = typer.Typer(help="Threat indicators in STIX 2.1: add, import feeds, search, share, sight, export for "
+                       "firewalls and IDS.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
+TlpOpt = Annotated[str | None, typer.Option("--tlp", help="TLP 2.0 label (default GREEN, or config "
+                                                           "[indicators] default_tlp); overrides the input's.")]
+ToOpt = Annotated[list[str] | None, typer.Option("--to", help="Audience: a peer code, repeatable ('*' = all).")]
+SectorOpt = Annotated[list[str] | None, typer.Option(
+    "--sector", help="Critical-infrastructure sector, repeatable: " + ", ".join(model.SECTORS) + ".")]
+TypeFilter = Annotated[list[str] | None, typer.Option("--type", "-t", help="Only this type, repeatable.")]
+FromFilter = Annotated[list[str] | None, typer.Option("--from", help="Only indicators by this party, repeatable.")]
+TlpFilter = Annotated[list[str] | None, typer.Option("--tlp", help="Only this TLP label, repeatable.")]
+TlpMax = Annotated[str | None, typer.Option("--tlp-max", help="Nothing above this TLP label.")]
+SectorFilter = Annotated[list[str] | None, typer.Option("--sector", help="Only indicators naming this sector.")]
+Active = Annotated[bool, typer.Option("--active", help="Only live ones (not revoked, not expired).")]
+Expired = Annotated[bool, typer.Option("--expired", help="Only expired ones.")]
+Revoked = Annotated[bool, typer.Option("--revoked", help="Only revoked ones.")]
+Since = Annotated[str | None, typer.Option("--since", help="Only versions since this time (ISO 8601).")]
+
+TYPE_SHORT = {"ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain", "url": "url",
+              "email-addr": "email", "file-md5": "md5", "file-sha1": "sha1", "file-sha256": "sha256",
+              "pattern": "pattern"}
+
+
+def _state(active: bool, expired: bool, revoked: bool) -> str | None:
+    chosen = [name for name, on in (("active", active), ("expired", expired), ("revoked", revoked)) if on]
+    if len(chosen) > 1:
+        raise UsageError("choose one of --active, --expired, --revoked")
+    return chosen[0] if chosen else None
+
+
+def _short(sid: str) -> str:
+    return sid.split("--", 1)[-1][:8]
+
+
+def _fit(text: str | None, width: int) -> str:
+    text = literal(text or "")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _progress_writer(bar: Progress) -> Any:
+    return lambda n: bar.update(n)
+
+
+# -- add -------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def add(
+    kind: Annotated[str | None, typer.Option("--type", "-t", help="ipv4-addr, ipv6-addr, domain-name, url, "
+                                                                     "email-addr, file-md5/sha1/sha256 "
+                                                                     "(recognised if omitted).")] = None,
+    value: Annotated[str | None, typer.Option("--value", help="The value (defanged forms are accepted).")]
+    = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help="A STIX 2.1 pattern instead of a value.")]
+    = None,
+    name: Annotated[str | None, typer.Option("--name", help="Short name.")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="What it is, why it matters.")]
+    = None,
+    tlp: TlpOpt = None,
+    to: ToOpt = None,
+    confidence: Annotated[int | None, typer.Option("--confidence", help="0-100.")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Label, repeatable.")] = None,
+    indicator_type: Annotated[list[str] | None, typer.Option(
+        "--indicator-type", help="STIX indicator type (malicious-activity, anomalous-activity...).")] = None,
+    valid_from: Annotated[str | None, typer.Option("--valid-from", help="ISO 8601 (default now).")] = None,
+    valid_until: Annotated[str | None, typer.Option("--valid-until", help="ISO 8601 expiry.")] = None,
+    sector: SectorOpt = None,
+    kill_chain: Annotated[list[str] | None, typer.Option(
+        "--kill-chain", help="KILL_CHAIN:PHASE, e.g. lockheed-martin-cyber-kill-chain:command-and-control.")]
+    = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Add one indicator (or a new version of ours with the same pattern), signed by us.
+
+    Example:  cbm indicators add --type ipv4-addr --value 203.0.113.5 --tlp GREEN --confidence 80
+    --label malicious-activity --valid-until 2027-01-01 --sector energy --description "C2 server"
+    """
+    phases = []
+    for item in kill_chain or []:
+        chain, _, phase = item.partition(":")
+        if not chain or not phase:
+            raise UsageError(f"--kill-chain {item!r} is not KILL_CHAIN:PHASE")
+        phases.append({"kill_chain_name": chain, "phase_name": phase})
+    opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
+                       sectors=tuple(sector or []), labels=tuple(label or []),
+                       indicator_types=tuple(indicator_type or []))
+    with open_store() as store:
+        result = svc.add(store, opts, kind=kind, value=value, pattern=pattern, name=name,
+                         description=description, valid_from=valid_from, kill_chain=phases or None)
+
+    def human(out: Console) -> None:
+        out.print(Text(f"{result.action} {result.id} ({TYPE_SHORT.get(result.type, result.type)} ") +
+                  cell(result.value or "pattern") + Text(f", TLP:{result.tlp})"))
+
+    emit("indicators.add", result, human, json_flag=json_flag)
+
+
+# -- import ----------------------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(help="Feed file: CSV, plain list, STIX 2.1 bundle, MISP event "
+                                             "('-' for stdin).")],
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, txt, stix or misp (guessed from the "
+                                                                    "name and content).")] = None,
+    kind: Annotated[str | None, typer.Option("--type", "-t", help="For plain lists: every line is this type.")]
+    = None,
+    tlp: TlpOpt = None,
+    to: ToOpt = None,
+    confidence: Annotated[int | None, typer.Option("--confidence", help="Default confidence, 0-100.")] = None,
+    valid_until: Annotated[str | None, typer.Option("--valid-until", help="Default expiry, ISO 8601.")] = None,
+    sector: SectorOpt = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Label added to each, repeatable.")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the good lines even if some are "
+                                                                      "bad (each bad one is reported).")]
+    = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Import a feed: every bad line is reported with its number; with any, nothing is imported unless
+    --skip-invalid. Unchanged indicators are skipped; changed ones become new versions.
+
+    Example:  cbm indicators import feed.csv --tlp AMBER --to RU --sector energy
+    """
+    opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
+                       sectors=tuple(sector or []), labels=tuple(label or []))
+    try:
+        with open_store() as store, Progress(f"importing {Path(file).name}") as bar:
+            result = svc.import_file(store, file, opts, fmt=fmt.lower() if fmt else None,
+                                     skip_invalid=skip_invalid, kind=kind, on_progress=_progress_writer(bar))
+    except svc.BadLines as e:
+        for error in e.errors:
+            typer.echo(f"cbm: {literal(file)}: {literal(error)}", err=True)
+        if e.total > len(e.errors):
+            typer.echo(f"cbm: ... and {e.total - len(e.errors)} more bad lines", err=True)
+        raise
+    for error in result.errors:
+        warn(f"skipped {literal(error)}")
+    if result.invalid > len(result.errors):
+        warn(f"... and {result.invalid - len(result.errors)} more bad lines")
+    for what, n in result.skipped.items():
+        note(f"skipped {n} {what}")
+    if result.kept_objects:
+        note("kept related STIX objects: " + ", ".join(f"{k} {v}" for k, v in sorted(result.kept_objects.items())))
+    if result.ignored_columns:
+        note("ignored CSV columns: " + ", ".join(result.ignored_columns))
+
+    def human(out: Console) -> None:
+        tlps = ", ".join(f"{k} {v}" for k, v in result.by_tlp.items()) or "-"
+        out.print(Text(f"imported {result.created} new, {result.updated} updated, {result.unchanged} unchanged"
+                       f" ({result.read} read, {result.invalid} invalid) in {result.records} record(s);"
+                       f" TLP: {tlps}"))
+
+    emit("indicators.import", result, human, json_flag=json_flag)
+
+
+# -- list ------------------------------------------------------------------------------------------------
+
+
+@app.command("list")
+def list_(
+    kind: TypeFilter = None,
+    party: FromFilter = None,
+    tlp: TlpFilter = None,
+    tlp_max: TlpMax = None,
+    sector: SectorFilter = None,
+    active: Active = False,
+    expired: Expired = False,
+    revoked: Revoked = False,
+    expiring: Annotated[int | None, typer.Option("--expiring", metavar="DAYS",
+                                                 help="Only live ones expiring within DAYS days.")] = None,
+    since: Since = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (0 = all).")] = 1000,
+    json_flag: JsonFlag = False,
+) -> None:
+    """List current indicators (newest version of each), oldest first, streamed.
+
+    Example:  cbm indicators list --from RU --type ipv4-addr --active --sector energy
+    """
+    if limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    with open_store() as store:
+        f = svc.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
+                            state=_state(active, expired, revoked), since=since, limit=limit or None,
+                            expiring_days=expiring)
+        rows = svc.listing(store, f)
+        if json_flag or state.json:
+            _stream_json(sys.stdout, "indicators.list", "indicators", rows)
+            return
+        out = sys.stdout
+        shown = 0
+        out.write(f"{'id':8} {'type':7} {'value':26} {'from':4} {'tlp':12} {'until':10} state\n")
+        for item in rows:
+            until = (item.valid_until or "")[:10]
+            out.write(f"{_short(item.id):8} {TYPE_SHORT.get(item.type, item.type):7} {_fit(item.value, 26):26} "
+                      f"{item.author:4} {item.tlp:12} {until:10} {item.state}\n")
+            shown += 1
+        if limit and shown == limit:
+            total = svc.count(store, svc.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max,
+                                                     sectors=sector, state=_state(active, expired, revoked),
+                                                     since=since, expiring_days=expiring))
+            if total > shown:
+                note(f"showing {shown} of {total}; --limit 0 for all, or `cbm indicators export`")
+        elif shown == 0:
+            note("no indicators match")
+
+
+def _stream_json(out: IO[str], schema: str, key: str, items: Iterator[Any]) -> None:
+    out.write('{"schema": "cbm.' + schema + '/1", "' + key + '": [')
+    first = True
+    for item in items:
+        out.write(("\n  " if first else ",\n  ") + json.dumps(to_jsonable(item), ensure_ascii=False))
+        first = False
+    out.write("\n]}\n" if not first else "]}\n")
+
+
+# -- search ----------------------------------------------------------------------------------------------
+
+
+@app.command()
+def search(
+    value: Annotated[str, typer.Argument(help="A value (defanged is fine), a CIDR range, an id, or text with "
+                                              "--substring.")],
+    substring: Annotated[bool, typer.Option("--substring", help="Match values containing the text.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many hits.")] = 200,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Find indicators by value and show which parties reported it (more than one = corroborated).
+
+    An IP address also finds reported CIDR ranges that contain it; a CIDR range finds the addresses in it.
+    Exit code 5 when nothing matches.
+
+    Example:  cbm indicators search 203.0.113.5
+    """
+    with open_store() as store:
+        result = svc.search(store, value, substring=substring, limit=limit)
+
+    def human(out: Console) -> None:
+        if not result.hits:
+            return
+        for h in result.hits:
+            line = (f"{_short(h.id):8} {TYPE_SHORT.get(h.type, h.type):7} {_fit(h.value, 30):30} {h.author:4} "
+                    f"{h.tlp:12} {h.state}")
+            extras = [m for m in (h.match if h.match != "exact" else "",
+                                  f"{h.sightings} sighted" if h.sightings else "") if m]
+            out.print(Text(line + (f" ({', '.join(extras)})" if extras else "")))
+        who = ", ".join(result.reported_by)
+        out.print(Text(f"reported by {who}" + (" (corroborated)" if result.corroborated else "")))
+
+    emit("indicators.search", {**to_jsonable(result), "corroborated": result.corroborated}, human,
+         json_flag=json_flag)
+    if not result.hits:
+        note(f"no indicator matches {literal(result.normalised)}")
+        raise typer.Exit(5)
+
+
+# -- show ------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(help="Indicator id (indicator--UUID, or 6+ hex digits of the UUID).")],
+    party: Annotated[str | None, typer.Option("--from", help="Only the version by this party.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show an indicator: its STIX object, author and signature, TLP and audience, versions, sightings.
+
+    Example:  cbm indicators show 1a2b3c4d
+    """
+    with open_store() as store:
+        shown = svc.show(store, ref, party)
+
+    def human(out: Console) -> None:
+        for s in shown:
+            out.print(Text(f"{s.id}", style="bold"))
+            out.print(Text(f"author     {s.author}   state {s.state}   TLP:{s.tlp}   to {', '.join(s.audience)}"))
+            out.print(Text(f"signed     record {s.record[:16]} (seq {s.seq}, key {s.keyid}) at {s.signed}"))
+            out.print(Text(f"versions   {len(s.versions) + 1}"))
+            for r in s.revocations:
+                out.print(Text("revoked    ") + cell(f"{r['at']} by {r['by']}: {r['reason'] or '-'}"))
+            for x in s.sightings:
+                out.print(Text("sighting   ") + cell(f"{x['by']} x{x['count']} {x['first_seen'] or ''}.."
+                                                     f"{x['last_seen'] or ''} (reported {x['reported']})"))
+            if s.also_reported_by:
+                out.print(Text(f"also reported by {', '.join(s.also_reported_by)} (corroborated)"))
+            out.print(cell(json.dumps(s.stix, indent=2, ensure_ascii=False)))
+
+    emit("indicators.show", {"indicators": shown}, human, json_flag=json_flag)
+
+
+# -- revoke and sighting ---------------------------------------------------------------------------------
+
+
+@app.command()
+def revoke(
+    ref: Annotated[str, typer.Argument(help="Id of one of our indicators.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, e.g. 'false positive'.")],
+    json_flag: JsonFlag = False,
+) -> None:
+    """Revoke one of our indicators; the revocation goes to everyone who received it.
+
+    Exit code 4 if it is not ours or already revoked.
+
+    Example:  cbm indicators revoke 1a2b3c4d --reason "false positive: CDN address"
+    """
+    with open_store() as store:
+        result = svc.revoke(store, ref, reason)
+    emit("indicators.revoke", result, lambda out: out.print(Text(f"revoked {result.id} (record "
+                                                                f"{result.record[:12]})")), json_flag=json_flag)
+
+
+@app.command()
+def sighting(
+    ref: Annotated[str, typer.Argument(help="Id of the indicator seen.")],
+    count: Annotated[int, typer.Option("--count", help="How many times it was seen.")] = 1,
+    first_seen: Annotated[str | None, typer.Option("--first-seen", help="ISO 8601.")] = None,
+    last_seen: Annotated[str | None, typer.Option("--last-seen", help="ISO 8601.")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="Context for the author.")] = None,
+    party: Annotated[str | None, typer.Option("--from", help="Whose indicator, if several parties hold the id.")]
+    = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Report a sighting of an indicator back to its author (a STIX Sighting, at the indicator's TLP).
+
+    Example:  cbm indicators sighting 1a2b3c4d --count 3 --first-seen 2026-11-20T08:00Z
+    --last-seen 2026-11-22T17:30Z
+    """
+    with open_store() as store:
+        result = svc.sighting(store, ref, count=count, first_seen=first_seen, last_seen=last_seen,
+                              description=description, author=party)
+    emit("indicators.sighting", result,
+         lambda out: out.print(Text(f"sighting of {result.id} recorded for {result.author} (record "
+                                    f"{result.record[:12]}); it travels in the next bundle")),
+         json_flag=json_flag)
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _output(path: str) -> Iterator[IO[str]]:
+    """stdout for '-', else a temporary file renamed into place only when the export succeeded."""
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".cbm-export-")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="stix, csv, txt (one value per line, for "
+                                                             "firewalls), suricata or misp.")] = "stix",
+    output: Annotated[str, typer.Option("-o", "--output", help="File to write ('-' for stdout).")] = "-",
+    kind: TypeFilter = None,
+    party: FromFilter = None,
+    tlp: TlpFilter = None,
+    tlp_max: TlpMax = None,
+    sector: SectorFilter = None,
+    active: Active = False,
+    expired: Expired = False,
+    revoked: Revoked = False,
+    since: Since = None,
+    sid_base: Annotated[int | None, typer.Option("--sid-base", help="First Suricata rule id.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Export indicators for other tools: a STIX 2.1 bundle, CSV, plain lists, Suricata rules, a MISP event.
+
+    Warns when AMBER or RED indicators go to a file; --tlp-max keeps them out.
+
+    Example:  cbm indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o blocklist.txt
+    """
+    with open_store() as store:
+        f = svc.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
+                            state=_state(active, expired, revoked), since=since)
+        from cbm.store.index_indicators import tlps_present
+
+        sensitive = [t for t in tlps_present(store.conn, f) if t in ("AMBER", "AMBER+STRICT", "RED")]
+        if sensitive:
+            warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "
+                 f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "
+                 "them out)")
+        with Progress(f"exporting {fmt}") as bar, _output(output) as out:
+            result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, on_progress=_progress_writer(bar))
+    for what, n in result.skipped.items():
+        note(f"skipped {n} indicator(s): {what} have no {fmt} form")
+    if output != "-":
+        note(f"wrote {result.written} indicator(s) to {output}")
+        emit("indicators.export", result, lambda out: None, json_flag=json_flag)
+    elif json_flag:
+        note("--json is ignored when the export itself goes to stdout")
+
+
+# -- stats -----------------------------------------------------------------------------------------------
+
+
+@app.command()
+def stats(
+    days: Annotated[int, typer.Option("--days", help="'Expiring soon' horizon in days.")] = 7,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Counts by type, party, TLP and age; how many are active, expired, revoked, expiring soon, sighted.
+
+    Example:  cbm indicators stats --days 14
+    """
+    with open_store() as store:
+        result = svc.stats(store, days)
+
+    def human(out: Console) -> None:
+        out.print(Text(f"{result['total']} indicators: {result['active']} active, {result['expired']} expired, "
+                       f"{result['revoked']} revoked; {result['expiring_soon']} expire within {days} days; "
+                       f"{result['sighted']} sighted"))
+        for title, key in (("by type", "by_type"), ("by party", "by_party"), ("by TLP", "by_tlp"),
+                           ("by age (last version)", "by_age")):
+            parts = ", ".join(f"{TYPE_SHORT.get(k, k)} {v}" for k, v in result[key].items())
+            out.print(Text(f"{title}: ") + cell(parts or "-"))
+
+    emit("indicators.stats", result, human, json_flag=json_flag)

@@ -1,0 +1,38 @@
+"""Indicators: CERT-to-CERT threat indicators in STIX 2.1, at national-feed scale.
+
+Records (docs/adr/0020-indicator-records.md): ``indicators.batch`` carries up to 5,000 indicators, each with
+its own STIX id; ``indicators.revoke`` revokes ids of the author's own indicators; ``indicators.sighting`` is
+feedback (a STIX Sighting) to an indicator's author. The logic lives in the submodules; this module only holds
+the hooks the store and ``cbm status`` call, and stays light to import.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cbm.measures.base import Attention
+    from cbm.store.db import Store
+
+EXPIRY_WARNING_DAYS = 7
+
+
+def attention(store: Store) -> list[Attention]:
+    """Our live indicators that expire soon; sightings peers reported on our indicators in the last week."""
+    from cbm.core import clock
+    from cbm.measures.base import Attention
+    from cbm.store import index_indicators as ix
+
+    now = clock.now()
+    days = store.config.get("indicators", {}).get("expiry_warning_days", EXPIRY_WARNING_DAYS)
+    items = []
+    count, first = ix.expiring(store.conn, store.party, clock.iso(now), clock.iso(now + timedelta(days=days)))
+    if count:
+        items.append(Attention("indicators", 1, f"{count} of our indicators expire within {days} days "
+                                                "(`cbm indicators list --expiring`)", due=first))
+    records, sighted = ix.new_sightings(store.conn, store.party, clock.iso(now - timedelta(days=7)))
+    if records:
+        items.append(Attention("indicators", 2, f"{records} sighting(s) of {sighted} of our indicators reported "
+                                                "by peers this week (`cbm indicators stats`)"))
+    return items

@@ -1,0 +1,180 @@
+"""Import and export formats: one module each (csv, plain, stix, misp; suricata is export only).
+
+Readers yield :class:`Item` (a row ready for a batch, with its TLP) or :class:`LineError` (with the line, or
+the object's position for JSON formats); they never touch the store. Writers take rows and stream text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from cbm.core import clock
+from cbm.core.errors import CbmError
+from cbm.core.tlp import check_tlp
+from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
+
+FORMATS = ("csv", "txt", "stix", "misp")
+EXPORT_FORMATS = ("stix", "csv", "txt", "suricata", "misp")
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+    where: str = "line"
+
+    def __str__(self) -> str:
+        return f"{self.where} {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Item:
+    row: list[Any]
+    tlp: str
+
+
+@dataclass
+class ReadNotes:
+    """What a reader skipped on purpose (not errors), e.g. STIX objects it does not keep, MISP types."""
+
+    skipped: dict[str, int] = field(default_factory=dict)
+    kept_objects: dict[str, int] = field(default_factory=dict)
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def skip(self, what: str, n: int = 1) -> None:
+        self.skipped[what] = self.skipped.get(what, 0) + n
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Values the user gave on the command line, applied where the input has none."""
+
+    author: str
+    tlp: str
+    tlp_forced: bool = False  # --tlp given: overrides labels in the input
+    confidence: int | None = None
+    valid_until: str | None = None
+    sectors: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    indicator_types: tuple[str, ...] = ()
+    now: str = ""
+
+
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$")
+
+
+@lru_cache(maxsize=4096)
+def parse_time(text: str, what: str) -> str:
+    """An input time as ``YYYY-MM-DDTHH:MM:SSZ``; raises model.BadValue. Cached: feeds repeat dates."""
+    raw = text.strip()
+    if not _DATE.match(raw):
+        raise model.BadValue(f"{what} {text!r} is not an ISO 8601 UTC time")
+    try:
+        if "T" in raw and raw[-1] != "Z" and "+" not in raw[10:] and "-" not in raw[10:]:
+            raw += "Z"
+        return clock.iso(clock.parse_time(raw, what=what))
+    except CbmError as e:
+        raise model.BadValue(f"{what} {text!r} is not an ISO 8601 UTC time") from e
+
+
+def parse_confidence(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise model.BadValue(f"confidence {value!r} is not a whole number 0-100") from None
+    if not 0 <= number <= 100:
+        raise model.BadValue(f"confidence {number} is outside 0-100")
+    return number
+
+
+def split_list(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[;,|]", value) if part.strip()]
+
+
+@lru_cache(maxsize=64)
+def tlp_of(text: str) -> str:
+    try:
+        return check_tlp(text)
+    except CbmError as e:
+        raise model.BadValue(str(e)) from e
+
+
+def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None, sid: str | None = None,
+              name: str | None = None, description: str | None = None, confidence: int | None = None,
+              valid_from: str | None = None, valid_until: str | None = None,
+              sectors: list[str] | None = None, labels: list[str] | None = None,
+              indicator_types: list[str] | None = None, kill_chain: list[Any] | None = None,
+              created: str | None = None, extra: dict[str, Any] | None = None) -> list[Any]:
+    """A batch row for one indicator, with defaults applied and every field checked (raises BadValue).
+
+    ``kind`` ``""`` means recognise the type from ``value``. For ``kind == "pattern"`` give ``pattern``.
+    """
+    if kind == model.PATTERN_TYPE:
+        if pattern is None:
+            raise model.BadValue("a pattern indicator needs a pattern")
+        from cbm.measures.indicators import patterns
+
+        patterns.validate(pattern)
+        simple = patterns.simple(pattern)
+        if simple is not None and sid is None:
+            kind, value = simple  # a plain pattern is a plain indicator: one id whichever way it came
+            pattern = None
+        else:
+            found = patterns.values(pattern)
+            value = found[0][1] if found else ""
+            if simple is not None:
+                kind = simple[0]
+    else:
+        kind, value = model.normalise(kind, value)
+    if pattern is None:
+        pattern_text = model.pattern_for(kind, value)
+    else:
+        pattern_text = pattern
+    sectors = _sectors(tuple(sectors or ()) + d.sectors) if sectors or d.sectors else None
+    until = valid_until or d.valid_until
+    start = valid_from
+    if until is not None and until <= (start or d.now):
+        raise model.BadValue(f"valid_until {until} is not after valid_from {start or d.now}"
+                             if start else f"valid_until {until} is already past")
+    row: list[Any] = [None] * len(R.FIELDS)
+    row[R.ID] = sid or model.indicator_id(d.author, pattern_text)
+    row[R.TYPE] = kind
+    row[R.VALUE] = value or None
+    row[R.VALID_UNTIL] = until
+    row[R.CONFIDENCE] = confidence if confidence is not None else d.confidence
+    row[R.SECTORS] = sectors
+    row[R.NAME] = name or None
+    row[R.DESCRIPTION] = description or None
+    row[R.VALID_FROM] = start
+    row[R.PATTERN] = pattern
+    if indicator_types or d.indicator_types:
+        row[R.INDICATOR_TYPES] = sorted(set(indicator_types or []) | set(d.indicator_types))
+    if labels or d.labels:
+        row[R.LABELS] = sorted(set(labels or []) | set(d.labels))
+    row[R.KILL_CHAIN] = kill_chain or None
+    row[R.CREATED] = created
+    row[R.EXTRA] = extra or None
+    return row
+
+
+@lru_cache(maxsize=1024)
+def _sector_tuple(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({model.check_sector(s) for s in names}))
+
+
+def _sectors(names: tuple[str, ...]) -> list[str]:
+    return list(_sector_tuple(names))
+
+
+def stix_time(iso_seconds: str) -> str:
+    """STIX created/modified with millisecond precision."""
+    if iso_seconds.endswith("Z") and len(iso_seconds) == 20:
+        return iso_seconds[:-1] + ".000Z"
+    return iso_seconds

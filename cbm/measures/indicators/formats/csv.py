@@ -1,0 +1,166 @@
+"""CSV feeds: cbm's own header and the usual feed layouts (header names are matched through aliases).
+
+cbm's header (every column optional except ``value``)::
+
+    type,value,tlp,confidence,valid_from,valid_until,sectors,labels,indicator_types,name,description
+
+Lists inside a cell (sectors, labels) are separated by ``;`` ``,`` or ``|``. Leading ``#`` comment lines are
+skipped; a commented header such as abuse.ch's ``# id,dateadded,url,...`` is recognised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import IO, Any
+
+from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.formats import (
+    Defaults,
+    Item,
+    LineError,
+    ReadNotes,
+    build_row,
+    parse_confidence,
+    parse_time,
+    split_list,
+    tlp_of,
+)
+
+HEADER = ("type", "value", "tlp", "confidence", "valid_from", "valid_until", "sectors", "labels",
+          "indicator_types", "name", "description")
+ALIASES: dict[str, str] = {
+    "value": "value", "indicator": "value", "ioc": "value", "observable": "value", "indicator_value": "value",
+    "url": "value", "domain": "value", "ip": "value", "hash": "value", "data": "value",
+    "type": "type", "indicator_type": "type", "ioc_type": "type", "kind": "type", "observable_type": "type",
+    "tlp": "tlp", "tlp_level": "tlp", "confidence": "confidence", "score": "confidence",
+    "valid_from": "valid_from", "first_seen": "valid_from", "firstseen": "valid_from",
+    "valid_until": "valid_until", "expires": "valid_until", "expiry": "valid_until", "expiration": "valid_until",
+    "sectors": "sectors", "sector": "sectors", "labels": "labels", "tags": "labels", "label": "labels",
+    "indicator_types": "indicator_types", "name": "name", "title": "name", "app": "name", "malware": "name",
+    "family": "name", "threat": "name", "malware_printable": "name",
+    "description": "description", "comment": "description", "comments": "description", "notes": "description",
+    "revoked": "revoked", "id": "id", "author": "author",
+}
+_QUIET = {"id", "author", "modified", "created", "sightings"}  # columns of our own export: not reported
+
+
+def _header(cells: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        key = ALIASES.get(cell.strip().lower().lstrip("#").strip().replace(" ", "_"))
+        if key and key not in found:
+            found[key] = i
+    return found
+
+
+def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+    """Yield an Item per good data line and a LineError per bad one (line numbers are the file's)."""
+    reader = csv.reader(stream)
+    columns: dict[str, int] | None = None
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if columns is None:
+                if cells[0].lstrip().startswith("#"):
+                    candidate = _header([cells[0].lstrip().lstrip("#")] + cells[1:])
+                    if "value" in candidate:
+                        columns = candidate
+                        notes.ignored_columns = _unused(cells, columns)
+                    continue
+                columns = _header(cells)
+                if "value" not in columns:
+                    yield LineError(line, "no value column in the CSV header (expected e.g. "
+                                          "'type,value,tlp,...'; 'indicator' and 'ioc' also work)")
+                    return
+                notes.ignored_columns = _unused(cells, columns)
+                continue
+            if cells[0].lstrip().startswith("#"):
+                continue
+            item = _row(cells, columns, line, d, notes)
+            if item is not None:
+                yield item
+    except csv.Error as e:
+        yield LineError(reader.line_num, f"not valid CSV: {e}")
+    except UnicodeDecodeError as e:
+        yield LineError(reader.line_num + 1, f"not UTF-8 text: {e.reason}")
+    if columns is None:
+        yield LineError(1, "empty CSV: no header and no indicators")
+
+
+def _unused(cells: list[str], columns: dict[str, int]) -> list[str]:
+    used = set(columns.values())
+    return [c.strip() for i, c in enumerate(cells) if i not in used and c.strip()
+            and c.strip().lower().lstrip("# ") not in _QUIET]
+
+
+_KEYS = ("revoked", "value", "type", "tlp", "sectors", "labels", "indicator_types", "valid_from", "valid_until",
+         "name", "description", "confidence")
+
+
+def _cells(cells: list[str], where: list[int]) -> list[str]:
+    n = len(cells)
+    return [cells[i].strip() if 0 <= i < n else "" for i in where]
+
+
+def _row(cells: list[str], columns: dict[str, int], line: int, d: Defaults,
+         notes: ReadNotes) -> Item | LineError | None:
+    where = [columns.get(k, -1) for k in _KEYS]
+    revoked, value, kind_text, tlp_text, sectors, labels, types, start, until, name, description, confidence = \
+        _cells(cells, where)
+    try:
+        if revoked and revoked.lower() in ("true", "yes", "1", "revoked"):
+            notes.skip("revoked rows")
+            return None
+        kind = model.canonical_type(kind_text) if kind_text else ""
+        tlp = d.tlp if d.tlp_forced or not tlp_text else tlp_of(tlp_text)
+        row = build_row(
+            d, kind, value, pattern=value if kind == model.PATTERN_TYPE else None, name=name,
+            description=description, confidence=parse_confidence(confidence) if confidence else None,
+            valid_from=parse_time(start, "valid_from") if start else None,
+            valid_until=parse_time(until, "valid_until") if until else None,
+            sectors=_list(sectors) if sectors else None, labels=_list(labels) if labels else None,
+            indicator_types=_list(types) if types else None)
+        return Item(row, tlp)
+    except model.BadValue as e:
+        return LineError(line, str(e))
+
+
+@lru_cache(maxsize=1024)
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(split_list(text))
+
+
+def _list(text: str) -> list[str]:
+    return list(_split(text))
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+EXPORT_HEADER = ("id", "author", *HEADER, "revoked")
+
+
+def header_line() -> str:
+    return _line(EXPORT_HEADER)
+
+
+def _line(values: tuple[Any, ...] | list[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def export_line(author: str, tlp: str, row: list[Any], revoked: bool) -> str:
+    def joined(value: Any) -> str:
+        return ";".join(str(v) for v in value) if isinstance(value, list) else ""
+
+    return _line([row[R.ID], author, row[R.TYPE], row[R.VALUE] or row[R.PATTERN] or "", tlp,
+                  "" if row[R.CONFIDENCE] is None else row[R.CONFIDENCE], row[R.VALID_FROM] or "",
+                  row[R.VALID_UNTIL] or "", joined(row[R.SECTORS]), joined(row[R.LABELS]),
+                  joined(row[R.INDICATOR_TYPES]), row[R.NAME] or "", row[R.DESCRIPTION] or "",
+                  "true" if revoked else ""])

@@ -1,0 +1,170 @@
+"""MISP event JSON: attributes (top level and inside objects) mapped to indicators; an event written back.
+
+Accepted shapes: ``{"Event": {...}}``, a bare event, ``{"response": [{"Event": ...}, ...]}`` and
+``{"response": {"Attribute": [...]}}``. Attributes with ``to_ids: false`` are context, not indicators, and are
+skipped (counted); so are types with no indicator form (AS, filename, text...). An event's ``tlp:`` tag gives
+its TLP unless ``--tlp`` is given; the event's ``info`` becomes the indicators' name.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import IO, Any
+
+from cbm.core.canonical import loads
+from cbm.core.errors import MalformedInput
+from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
+
+MISP_TYPES: dict[str, str] = {
+    "ip-dst": "", "ip-src": "", "ip-dst|port": "", "ip-src|port": "",
+    "domain": "domain-name", "hostname": "domain-name", "hostname|port": "domain-name",
+    "url": "url", "uri": "url", "email": "email-addr", "email-src": "email-addr", "email-dst": "email-addr",
+    "md5": "file-md5", "sha1": "file-sha1", "sha256": "file-sha256",
+    "filename|md5": "file-md5", "filename|sha1": "file-sha1", "filename|sha256": "file-sha256",
+    "domain|ip": "domain|ip", "stix2-pattern": model.PATTERN_TYPE,
+}
+TLP_TAGS = {"tlp:clear": "CLEAR", "tlp:white": "CLEAR", "tlp:green": "GREEN", "tlp:amber": "AMBER",
+            "tlp:amber+strict": "AMBER+STRICT", "tlp:red": "RED"}
+
+
+def _events(doc: Any) -> list[dict[str, Any]] | None:
+    if isinstance(doc, dict) and isinstance(doc.get("Event"), dict):
+        return [doc["Event"]]
+    if isinstance(doc, dict) and "response" in doc:
+        response = doc["response"]
+        if isinstance(response, dict):
+            return [response]
+        if isinstance(response, list):
+            return [e.get("Event", e) for e in response if isinstance(e, dict)]
+        return None
+    if isinstance(doc, dict) and ("Attribute" in doc or "Object" in doc):
+        return [doc]
+    if isinstance(doc, list):
+        return [e.get("Event", e) for e in doc if isinstance(e, dict)]
+    return None
+
+
+def _tlp(tags: Any) -> str | None:
+    for tag in tags or []:
+        name = tag.get("name") if isinstance(tag, dict) else None
+        if isinstance(name, str) and name.strip().lower() in TLP_TAGS:
+            return TLP_TAGS[name.strip().lower()]
+    return None
+
+
+def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+    try:
+        doc = loads(stream.read())
+    except MalformedInput as e:
+        yield LineError(1, str(e), "file")
+        return
+    events = _events(doc)
+    if events is None:
+        yield LineError(1, "not a MISP event (expected {\"Event\": ...} or a MISP API response)", "file")
+        return
+    n = 0
+    for event in events:
+        info = event.get("info") if isinstance(event.get("info"), str) else None
+        event_tlp = _tlp(event.get("Tag"))
+        attributes: list[tuple[Any, str | None]] = [(a, None) for a in event.get("Attribute") or []]
+        objects = event.get("Object") or []
+        for obj in [objects] if isinstance(objects, dict) else objects:
+            if isinstance(obj, dict):
+                attributes.extend((a, obj.get("name")) for a in obj.get("Attribute") or [])
+        for attribute, object_name in attributes:
+            n += 1
+            if not isinstance(attribute, dict):
+                yield LineError(n, "not a MISP attribute", "attribute")
+                continue
+            yield from _attribute(n, attribute, object_name, info, event_tlp, d, notes)
+
+
+def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | None, event_tlp: str | None,
+               d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+    misp_type, value = a.get("type"), a.get("value")
+    if not isinstance(misp_type, str) or not isinstance(value, str):
+        yield LineError(n, "attribute without type or value", "attribute")
+        return
+    if a.get("to_ids") is False:
+        notes.skip("attributes not marked for IDS (to_ids false)")
+        return
+    if misp_type not in MISP_TYPES:
+        notes.skip(f"MISP {misp_type} attributes (no indicator form)")
+        return
+    kind = MISP_TYPES[misp_type]
+    tlp = d.tlp if d.tlp_forced else (_tlp(a.get("Tag")) or event_tlp or d.tlp)
+    comment = a.get("comment") if isinstance(a.get("comment"), str) and a.get("comment") else None
+    name = info or object_name
+    if misp_type.startswith("filename|"):
+        value = value.split("|", 1)[1]
+    elif misp_type.endswith("|port"):
+        value = value.rsplit("|", 1)[0]
+    pairs = [("domain-name", value.split("|", 1)[0]), ("", value.split("|", 1)[1] if "|" in value else "")] \
+        if kind == "domain|ip" else [(kind, value)]
+    for pair_kind, pair_value in pairs:
+        try:
+            if pair_kind == "" and misp_type.startswith("ip") is False and not pair_value:
+                raise model.BadValue(f"{misp_type} value {value!r} has no IP part")
+            if pair_kind == model.PATTERN_TYPE:
+                row = build_row(d, pair_kind, "", pattern=pair_value, name=name, description=comment)
+            else:
+                row = build_row(d, pair_kind, pair_value, name=name, description=comment)
+            if pair_kind == "" and row[R.TYPE] not in ("ipv4-addr", "ipv6-addr"):
+                raise model.BadValue(f"{pair_value!r} is not an IP address")
+            yield Item(row, tlp)
+        except model.BadValue as e:
+            where = a.get("uuid") if isinstance(a.get("uuid"), str) else ""
+            yield LineError(n, f"{misp_type} {where}: {e}".replace("  ", " "), "attribute")
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+_TO_MISP = {"ipv4-addr": ("ip-dst", "Network activity"), "ipv6-addr": ("ip-dst", "Network activity"),
+            "domain-name": ("domain", "Network activity"), "url": ("url", "Network activity"),
+            "email-addr": ("email-src", "Payload delivery"), "file-md5": ("md5", "Payload delivery"),
+            "file-sha1": ("sha1", "Payload delivery"), "file-sha256": ("sha256", "Payload delivery"),
+            "pattern": ("stix2-pattern", "External analysis")}
+
+
+def attribute(author: str, tlp: str, row: list[Any], modified: str) -> dict[str, Any]:
+    misp_type, category = _TO_MISP[row[R.TYPE]]
+    value = row[R.PATTERN] if row[R.TYPE] == model.PATTERN_TYPE else row[R.VALUE]
+    attr: dict[str, Any] = {"uuid": row[R.ID].split("--", 1)[1], "type": misp_type, "category": category,
+                            "value": value, "to_ids": True, "timestamp": str(_epoch(modified)),
+                            "comment": row[R.DESCRIPTION] or "",
+                            "Tag": [{"name": f"tlp:{tlp.lower()}"}, {"name": f"cbm:author=\"{author}\""}]}
+    if row[R.VALID_UNTIL]:
+        attr["last_seen"] = row[R.VALID_UNTIL]
+    return attr
+
+
+def _epoch(iso: str) -> int:
+    from cbm.core.clock import parse_time
+
+    return int(parse_time(iso).timestamp())
+
+
+class EventWriter:
+    """Streams one MISP event ``{"Event": {..., "Attribute": [...]}}``."""
+
+    def __init__(self, out: IO[str], party: str, info: str, date: str, tlp: str) -> None:
+        self.out = out
+        self.count = 0
+        event = {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cbm:{party}:{info}:{date}")), "info": info,
+                 "date": date[:10], "threat_level_id": "2", "analysis": "2", "distribution": "0",
+                 "published": False, "Orgc": {"name": party}, "Tag": [{"name": f"tlp:{tlp.lower()}"}]}
+        head = json.dumps({"Event": event}, ensure_ascii=False)
+        out.write(head[:-2] + ', "Attribute": [\n')
+
+    def write(self, attr: dict[str, Any]) -> None:
+        if self.count:
+            self.out.write(",\n")
+        self.out.write(json.dumps(attr, ensure_ascii=False, separators=(",", ":")))
+        self.count += 1
+
+    def close(self) -> None:
+        self.out.write("\n]}}\n")

@@ -1,0 +1,47 @@
+"""Plain lists: one value per line, type recognised (IPv4/IPv6/CIDR, domain, URL, e-mail, MD5/SHA-1/SHA-256).
+
+Blank lines and lines starting with ``#`` or ``;`` are skipped, as is a trailing `` # comment``. Hosts-file
+lines (``0.0.0.0 example.com``) give their host names. Defanged values (``hxxp``, ``[.]``) are refanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any
+
+from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
+
+_SINKS = {"0.0.0.0", "127.0.0.1", "::", "::1", "::0"}
+
+
+def read(stream: IO[str], d: Defaults, notes: ReadNotes, kind: str = "") -> Iterator[Item | LineError]:
+    line = 0
+    try:
+        for line, text in enumerate(stream, 1):
+            text = text.strip()
+            if not text or text[0] in "#;" or text.startswith("//"):
+                continue
+            if " #" in text or "\t#" in text:
+                text = text.split("#", 1)[0].strip()
+            words = text.split()
+            if len(words) > 1 and words[0] in _SINKS:
+                values = words[1:]
+            elif len(words) > 1:
+                yield LineError(line, f"more than one value on the line: {text[:80]!r}")
+                continue
+            else:
+                values = words
+            for value in values:
+                try:
+                    yield Item(build_row(d, kind, value), d.tlp)
+                except model.BadValue as e:
+                    yield LineError(line, str(e))
+    except UnicodeDecodeError as e:
+        yield LineError(line + 1, f"not UTF-8 text: {e.reason}")
+
+
+def export_line(row: list[Any]) -> str | None:
+    value = row[R.VALUE]
+    return value + "\n" if isinstance(value, str) and row[R.TYPE] != model.PATTERN_TYPE else None

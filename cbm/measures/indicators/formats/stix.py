@@ -1,0 +1,196 @@
+"""STIX 2.1: read a bundle (or one object); write a bundle as a stream of dicts, no ``stix2`` objects.
+
+Reading keeps each indicator's STIX id, ``created``, pattern and properties; the importing party becomes its
+``created_by_ref``. Related objects (malware, relationships, identities, attack patterns, reports...) are kept
+verbatim in the batch record and exported again; sightings and non-TLP marking definitions are skipped and
+counted. Every pattern that is not a plain equality is checked by the OASIS pattern validator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+from cbm.core.canonical import loads
+from cbm.core.errors import MalformedInput
+from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.formats import (
+    Defaults,
+    Item,
+    LineError,
+    ReadNotes,
+    build_row,
+    parse_confidence,
+    parse_time,
+    stix_time,
+)
+
+_MAPPED = {"type", "spec_version", "id", "created", "modified", "created_by_ref", "object_marking_refs", "pattern",
+           "pattern_type", "name", "description", "valid_from", "valid_until", "confidence", "indicator_types",
+           "labels", "kill_chain_phases", "revoked", "x_cbm_sectors", "granular_markings"}
+_SKIPPED_TYPES = {"sighting": "sightings (record them with `cbm indicators sighting`)",
+                  "marking-definition": "marking definitions (TLP is kept as each indicator's label)"}
+
+
+def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+    """Yield an Item per indicator and a LineError per bad object ("object N"); related objects go to notes."""
+    try:
+        doc = loads(stream.read())
+    except MalformedInput as e:
+        yield LineError(1, str(e), "file")
+        return
+    if isinstance(doc, dict) and doc.get("type") == "bundle":
+        objects = doc.get("objects")
+        if not isinstance(objects, list):
+            yield LineError(1, "the bundle has no objects list", "file")
+            return
+    elif isinstance(doc, dict) and isinstance(doc.get("type"), str):
+        objects = [doc]
+    else:
+        yield LineError(1, "not a STIX 2.1 bundle or object", "file")
+        return
+    for n, obj in enumerate(objects, 1):
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            yield LineError(n, "not a STIX object", "object")
+            continue
+        kind = obj["type"]
+        if kind == "indicator":
+            item = _indicator(n, obj, d, notes)
+            if item is not None:
+                yield item
+        elif kind in _SKIPPED_TYPES:
+            notes.skip(_SKIPPED_TYPES[kind])
+        elif not isinstance(obj.get("id"), str) or not obj["id"].startswith(kind + "--"):
+            yield LineError(n, f"{kind} object has no valid STIX id", "object")
+        else:
+            notes.objects.append(obj)
+            notes.kept_objects[kind] = notes.kept_objects.get(kind, 0) + 1
+
+
+def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> Item | LineError | None:
+    sid = obj.get("id")
+    where = f"indicator {sid}" if isinstance(sid, str) else "indicator"
+    try:
+        if not isinstance(sid, str) or not model.is_stix_id(sid, "indicator"):
+            raise model.BadValue("no valid STIX id")
+        if obj.get("pattern_type", "stix") != "stix":
+            notes.skip(f"indicators with pattern_type {obj.get('pattern_type')!r} (only STIX patterns)")
+            return None
+        pattern = obj.get("pattern")
+        if not isinstance(pattern, str):
+            raise model.BadValue("no pattern")
+        if not isinstance(obj.get("valid_from"), str):
+            raise model.BadValue("no valid_from")
+        tlp = d.tlp
+        if not d.tlp_forced:
+            for ref in obj.get("object_marking_refs") or []:
+                if ref in model.TLP_BY_MARKING:
+                    tlp = model.TLP_BY_MARKING[ref]
+        extra = {k: v for k, v in obj.items() if k not in _MAPPED}
+        if obj.get("revoked") is True:
+            extra["revoked"] = True
+        until = obj.get("valid_until")
+        created = obj.get("created")
+        row = build_row(
+            d, model.PATTERN_TYPE, "", pattern=pattern, sid=sid, name=_text(obj.get("name")),
+            description=_text(obj.get("description")), confidence=parse_confidence(obj.get("confidence")),
+            valid_from=parse_time(obj["valid_from"], "valid_from"),
+            valid_until=parse_time(until, "valid_until") if until else None,
+            sectors=_strings(obj.get("x_cbm_sectors")), labels=_strings(obj.get("labels")),
+            indicator_types=_strings(obj.get("indicator_types")),
+            kill_chain=obj.get("kill_chain_phases") if isinstance(obj.get("kill_chain_phases"), list) else None,
+            created=created if isinstance(created, str) else None, extra=extra)
+        return Item(row, tlp)
+    except model.BadValue as e:
+        return LineError(n, f"{where}: {e}", "object")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _strings(value: Any) -> list[str] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def identity(party: str, name: str) -> dict[str, Any]:
+    return {"type": "identity", "spec_version": "2.1", "id": model.identity_id(party),
+            "created": "2013-06-17T00:00:00.000Z", "modified": "2013-06-17T00:00:00.000Z",
+            "name": name, "identity_class": "organization", "x_cbm_party": party}
+
+
+def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: bool) -> dict[str, Any]:
+    """The STIX 2.1 indicator for a batch row (dict in a fixed key order: deterministic output)."""
+    created = row[R.CREATED] or modified
+    kind, value = row[R.TYPE], row[R.VALUE]
+    obj: dict[str, Any] = {
+        "type": "indicator", "spec_version": "2.1", "id": row[R.ID], "created": stix_time(created),
+        "modified": stix_time(modified), "created_by_ref": model.identity_id(author),
+        "name": row[R.NAME] or (f"{kind} {value}" if value else "STIX pattern"),
+    }
+    if row[R.DESCRIPTION]:
+        obj["description"] = row[R.DESCRIPTION]
+    if row[R.INDICATOR_TYPES]:
+        obj["indicator_types"] = row[R.INDICATOR_TYPES]
+    obj["pattern"] = row[R.PATTERN] or model.pattern_for(kind, value)
+    obj["pattern_type"] = "stix"
+    obj["valid_from"] = row[R.VALID_FROM] or modified
+    if row[R.VALID_UNTIL]:
+        obj["valid_until"] = row[R.VALID_UNTIL]
+    if row[R.KILL_CHAIN]:
+        obj["kill_chain_phases"] = row[R.KILL_CHAIN]
+    if row[R.CONFIDENCE] is not None:
+        obj["confidence"] = row[R.CONFIDENCE]
+    if row[R.LABELS]:
+        obj["labels"] = row[R.LABELS]
+    if revoked:
+        obj["revoked"] = True
+    obj["object_marking_refs"] = [model.TLP_MARKING_IDS[tlp]]
+    if row[R.SECTORS]:
+        obj["x_cbm_sectors"] = row[R.SECTORS]
+    extra = row[R.EXTRA]
+    if isinstance(extra, dict):
+        for key, item in extra.items():
+            if key not in obj and key != "revoked":
+                obj[key] = item
+    return obj
+
+
+def sighting(sighting_id: str, by: str, sid: str, body: dict[str, Any], created: str, tlp: str) -> dict[str, Any]:
+    obj: dict[str, Any] = {"type": "sighting", "spec_version": "2.1", "id": sighting_id,
+                           "created": stix_time(created), "modified": stix_time(created),
+                           "created_by_ref": model.identity_id(by), "sighting_of_ref": sid,
+                           "count": body.get("count", 1)}
+    for key in ("first_seen", "last_seen", "description"):
+        if isinstance(body.get(key), str):
+            obj[key] = body[key]
+    obj["where_sighted_refs"] = [model.identity_id(by)]
+    obj["object_marking_refs"] = [model.TLP_MARKING_IDS[tlp]]
+    return obj
+
+
+class BundleWriter:
+    """Writes ``{"type": "bundle", "id": ..., "objects": [...]}`` one object per line, streaming."""
+
+    def __init__(self, out: IO[str], bundle_id: str) -> None:
+        self.out = out
+        self.count = 0
+        out.write('{"type":"bundle","id":' + _encode(bundle_id) + ',"objects":[\n')
+
+    def write(self, obj: dict[str, Any]) -> None:
+        if self.count:
+            self.out.write(",\n")
+        self.out.write(_encode(obj))
+        self.count += 1
+
+    def close(self) -> None:
+        self.out.write("\n]}\n")

@@ -1,0 +1,314 @@
+"""The indicator model: types, value normalisation (refanging), type recognition, patterns, STIX ids.
+
+Pure functions over strings, no store and no stix2: these run once per line of a million-line feed.
+
+An indicator of a *simple* type has a ``(type, value)`` pair and its STIX pattern is derived from it
+(:func:`pattern_for`); an indicator given as a free STIX pattern has type ``pattern`` and the first literal
+compared for equality as its searchable value (see :mod:`cbm.measures.indicators.patterns`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import socket
+from typing import Any
+
+# type -> STIX object path used in its pattern
+SIMPLE_TYPES: dict[str, str] = {
+    "ipv4-addr": "ipv4-addr:value",
+    "ipv6-addr": "ipv6-addr:value",
+    "domain-name": "domain-name:value",
+    "url": "url:value",
+    "email-addr": "email-addr:value",
+    "file-md5": "file:hashes.MD5",
+    "file-sha1": "file:hashes.'SHA-1'",
+    "file-sha256": "file:hashes.'SHA-256'",
+}
+PATTERN_TYPE = "pattern"
+TYPES = (*SIMPLE_TYPES, PATTERN_TYPE)
+
+TYPE_ALIASES: dict[str, str] = {
+    "ip": "", "ip-dst": "", "ip-src": "", "ip-addr": "", "ipaddress": "", "cidr": "", "network": "",
+    "ipv4": "ipv4-addr", "ipv4-addr": "ipv4-addr", "ip4": "ipv4-addr",
+    "ipv6": "ipv6-addr", "ipv6-addr": "ipv6-addr", "ip6": "ipv6-addr",
+    "domain": "domain-name", "domain-name": "domain-name", "hostname": "domain-name", "host": "domain-name",
+    "fqdn": "domain-name", "url": "url", "uri": "url", "link": "url",
+    "email": "email-addr", "email-addr": "email-addr", "email-src": "email-addr", "email-dst": "email-addr",
+    "md5": "file-md5", "file-md5": "file-md5", "sha1": "file-sha1", "sha-1": "file-sha1", "file-sha1": "file-sha1",
+    "sha256": "file-sha256", "sha-256": "file-sha256", "file-sha256": "file-sha256",
+    "hash": "", "pattern": PATTERN_TYPE, "stix": PATTERN_TYPE,
+}
+
+# Critical-infrastructure sectors an indicator may name (`--sector`); see docs/readme/indicators.md.
+SECTORS = ("energy", "water", "finance", "telecommunications", "transport", "health", "government",
+           "chemical", "nuclear", "food", "emergency-services", "manufacturing", "defense",
+           "information-technology")
+SECTOR_ALIASES = {"financial-services": "finance", "financial": "finance", "banking": "finance",
+                  "telecom": "telecommunications", "telecoms": "telecommunications",
+                  "transportation": "transport", "healthcare": "health", "it": "information-technology",
+                  "defence": "defense", "dams": "water", "electricity": "energy"}
+
+# TLP 2.0 marking definitions, official STIX ids (OASIS cti-stix-common-objects, TLP 2.0 extension).
+TLP_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+TLP_MARKING_IDS: dict[str, str] = {
+    "CLEAR": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "GREEN": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "AMBER": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "AMBER+STRICT": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "RED": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+TLP_BY_MARKING = {v: k for k, v in TLP_MARKING_IDS.items()}
+# TLP 1.0 ids that older feeds still carry, mapped to their TLP 2.0 equivalent
+TLP_BY_MARKING.update({
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "CLEAR",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "GREEN",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "AMBER",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "RED",
+})
+
+
+def tlp_marking(label: str) -> dict[str, Any]:
+    """The TLP 2.0 marking-definition object for ``label`` (as published by OASIS)."""
+    return {"type": "marking-definition", "spec_version": "2.1", "id": TLP_MARKING_IDS[label],
+            "created": "2022-10-01T00:00:00.000Z", "name": f"TLP:{label}",
+            "extensions": {TLP_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": label.lower()}}}
+
+
+class BadValue(ValueError):
+    """A value that is not a valid indicator of the claimed (or any) type; the message says why."""
+
+
+# -- refanging -------------------------------------------------------------------------------------------
+
+_DEFANG = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\[:\]|\[://\]|\[@\]|\[at\]|\(at\)|\[/\]",
+                     re.IGNORECASE)
+_DEFANG_MAP = {"[.]": ".", "(.)": ".", "{.}": ".", "[dot]": ".", "(dot)": ".", "[:]": ":", "[://]": "://",
+               "[@]": "@", "[at]": "@", "(at)": "@", "[/]": "/"}
+_HXXP = re.compile(r"^(hxxp|hxxps|hXXp|hXXps|meow|fxp)(?=s?(\[:\]|:))", re.IGNORECASE)
+
+
+def refang(text: str) -> str:
+    """Undo the usual defanging: ``hxxp``, ``[.]``, ``(.)``, ``[dot]``, ``[:]``, ``[@]``, ``[at]``."""
+    if "[" in text or "(" in text or "{" in text:
+        text = _DEFANG.sub(lambda m: _DEFANG_MAP[m.group(0).lower()], text)
+    if text[:1] in "hHfFmM":
+        match = _HXXP.match(text)
+        if match:
+            word = match.group(1).lower()
+            text = {"hxxp": "http", "hxxps": "https", "meow": "http", "fxp": "ftp"}[word] + text[len(word):]
+    return text
+
+
+def defang(value: str) -> str:
+    """A defanged form for reports and messages: ``hxxp://example[.]com``."""
+    if value.startswith("http"):
+        value = "hxxp" + value[4:]
+    return value.replace(".", "[.]")
+
+
+# -- normalisation per type ------------------------------------------------------------------------------
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-_]{1,63}(?<!-)$")
+_TLD = re.compile(r"^(xn--[a-z0-9-]{1,59}|[a-z]{2,63})$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+$")
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\s]+)([^\s]*)$")
+_HASH_TYPES = {32: "file-md5", 40: "file-sha1", 64: "file-sha256"}
+
+
+def _domain(value: str) -> str:
+    value = value.lower().rstrip(".")
+    if not value.isascii():
+        try:
+            value = value.encode("idna").decode("ascii")
+        except UnicodeError as e:
+            raise BadValue(f"{value!r} is not a valid domain name") from e
+    if len(value) > 253 or "." not in value:
+        raise BadValue(f"{value!r} is not a domain name (needs a dot)")
+    labels = value.split(".")
+    if not all(_LABEL.match(label) for label in labels) or not _TLD.match(labels[-1]):
+        raise BadValue(f"{value!r} is not a valid domain name")
+    return value
+
+
+_IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$")
+
+
+def _ip(value: str, version: int | None) -> tuple[str, str]:
+    if version != 6 and _IPV4.match(value):  # the common case, without the ipaddress module's cost
+        return "ipv4-addr", value
+    if version != 4 and "/" not in value and ":" in value:
+        try:
+            return "ipv6-addr", socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
+        except (OSError, ValueError):
+            pass
+    try:
+        if "/" in value:
+            net = ipaddress.ip_network(value, strict=False)
+            text = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+            found = net.version
+        else:
+            addr = ipaddress.ip_address(value)
+            text, found = str(addr), addr.version
+    except ValueError as e:
+        raise BadValue(f"{value!r} is not a valid IP address or CIDR range") from e
+    if version is not None and found != version:
+        raise BadValue(f"{value!r} is an IPv{found} address, not IPv{version}")
+    return ("ipv4-addr" if found == 4 else "ipv6-addr"), text
+
+
+def _url(value: str) -> str:
+    match = _URL.match(value)
+    if not match:
+        raise BadValue(f"{value!r} is not a URL (scheme://host/...)")
+    scheme, host, rest = match.groups()
+    host = host.lower()
+    hostname = host.rsplit("@", 1)[-1]
+    port = ""
+    if hostname.startswith("["):
+        pass
+    elif ":" in hostname:
+        hostname, port = hostname.rsplit(":", 1)
+        if not port.isdigit():
+            raise BadValue(f"{value!r} has an invalid port")
+        port = ":" + port
+    if not hostname.startswith("["):
+        try:
+            _ip(hostname, None)
+        except BadValue:
+            hostname = _domain(hostname)
+    userinfo = host.rsplit("@", 1)[0] + "@" if "@" in host else ""
+    return f"{scheme.lower()}://{userinfo}{hostname}{port}{rest}"
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise BadValue(f"{value!r} is not an e-mail address")
+    local, domain = value.rsplit("@", 1)
+    return f"{local}@{_domain(domain)}"
+
+
+def _hash(value: str, kind: str) -> str:
+    want = {"file-md5": 32, "file-sha1": 40, "file-sha256": 64}[kind]
+    if len(value) != want or not _HEX.match(value):
+        raise BadValue(f"{value!r} is not a {kind[5:].upper()} hash ({want} hex digits)")
+    return value.lower()
+
+
+def normalise(kind: str, raw: str) -> tuple[str, str]:
+    """``(type, normalised value)`` for a value of a known type (``kind`` may be ``""`` = recognise).
+
+    Refangs first. Raises BadValue with a one-line reason.
+    """
+    value = raw.strip()
+    if not value:
+        raise BadValue("empty value")
+    value = refang(value)
+    if not kind:
+        return recognise(value)
+    if kind == "ipv4-addr":
+        return _ip(value, 4)
+    if kind == "ipv6-addr":
+        return _ip(value, 6)
+    if kind == "domain-name":
+        return kind, _domain(value)
+    if kind == "url":
+        return kind, _url(value)
+    if kind == "email-addr":
+        return kind, _email(value)
+    if kind in ("file-md5", "file-sha1", "file-sha256"):
+        return kind, _hash(value, kind)
+    raise BadValue(f"unknown indicator type {kind!r}")
+
+
+def recognise(value: str) -> tuple[str, str]:
+    """Guess the type of an already refanged value: hash, IP/CIDR, e-mail, URL, domain. Raises BadValue."""
+    if len(value) in _HASH_TYPES and _HEX.match(value):
+        return _HASH_TYPES[len(value)], value.lower()
+    first = value[0]
+    if first.isdigit() or ":" in value[:5]:
+        try:
+            return _ip(value, None)
+        except BadValue:
+            if "://" not in value and not first.isdigit():
+                raise
+    if "://" in value:
+        return "url", _url(value)
+    if "@" in value and "/" not in value:
+        return "email-addr", _email(value)
+    if "/" in value:
+        return "url", _url("http://" + value)
+    try:
+        return "domain-name", _domain(value)
+    except BadValue:
+        raise BadValue(f"{value!r} is not a recognised indicator (IP, CIDR, domain, URL, e-mail, hash)") \
+            from None
+
+
+def canonical_type(name: str) -> str:
+    """Map ``ip``, ``domain``, ``sha256``... to a cbm type; ``""`` means "recognise from the value".
+
+    Raises BadValue for an unknown name.
+    """
+    key = name.strip().lower()
+    if key in TYPE_ALIASES:
+        return TYPE_ALIASES[key]
+    raise BadValue(f"unknown indicator type {name!r} (known: {', '.join(TYPES)})")
+
+
+def check_sector(name: str) -> str:
+    """Normalise a sector name; raises BadValue for one outside :data:`SECTORS`."""
+    key = name.strip().lower().replace(" ", "-").replace("_", "-")
+    key = SECTOR_ALIASES.get(key, key)
+    if key not in SECTORS:
+        raise BadValue(f"unknown sector {name!r} (known: {', '.join(SECTORS)})")
+    return key
+
+
+# -- patterns and ids ------------------------------------------------------------------------------------
+
+
+def quote(value: str) -> str:
+    """A STIX pattern string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def pattern_for(kind: str, value: str) -> str:
+    """The STIX pattern of a simple indicator (normalised type and value)."""
+    if kind == "ipv4-addr" or kind == "ipv6-addr":
+        return f"[{kind}:value = {quote(value)}]"
+    return f"[{SIMPLE_TYPES[kind]} = {quote(value)}]"
+
+
+def _uuid4_shaped(text: str) -> str:
+    """A deterministic UUID with the version-4 layout (STIX asks SDO ids to be v4-shaped)."""
+    h = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+def indicator_id(author: str, pattern: str) -> str:
+    """The STIX id of ``author``'s indicator with this pattern: the same pattern keeps one id (versions)."""
+    return "indicator--" + _uuid4_shaped(f"cbm indicator\n{author}\n{pattern}")
+
+
+def identity_id(party: str) -> str:
+    """The stable STIX identity id of a party (``created_by_ref``)."""
+    return "identity--" + _uuid4_shaped(f"cbm party\n{party}")
+
+
+def sighting_id(record_hash: str) -> str:
+    return "sighting--" + _uuid4_shaped(f"cbm sighting\n{record_hash}")
+
+
+def object_id(kind: str, seed: str) -> str:
+    return f"{kind}--" + _uuid4_shaped(f"cbm {kind}\n{seed}")
+
+
+_STIX_ID = re.compile(r"^[a-z0-9-]+--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_stix_id(text: str, kind: str | None = None) -> bool:
+    return bool(_STIX_ID.match(text)) and (kind is None or text.startswith(kind + "--"))

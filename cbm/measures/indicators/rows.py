@@ -1,0 +1,88 @@
+"""The row layout of an ``indicators.batch`` record (see docs/adr/0020-indicator-records.md).
+
+A batch body is ``{"fields": [...], "rows": [[...], ...], "source": str?, "objects": [STIX object, ...]?}``.
+Each row is a list in ``fields`` order with trailing nulls dropped, so a plain feed line costs a few dozen
+bytes and no per-indicator JSON object (cheap to sign, hash, parse and index at a million rows). Readers map
+columns by the names in ``fields``, so later versions may append fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+FIELDS = ("id", "type", "value", "valid_until", "confidence", "sectors", "name", "description", "valid_from",
+          "pattern", "indicator_types", "labels", "kill_chain_phases", "created", "extra")
+ID, TYPE, VALUE, VALID_UNTIL, CONFIDENCE, SECTORS, NAME, DESCRIPTION, VALID_FROM, PATTERN, INDICATOR_TYPES, \
+    LABELS, KILL_CHAIN, CREATED, EXTRA = range(len(FIELDS))
+MAX_ROWS = 5000
+
+
+def trim(row: list[Any]) -> list[Any]:
+    """Drop trailing nulls (in place) and return the row."""
+    while row and row[-1] is None:
+        row.pop()
+    return row
+
+
+def same_content(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether two rows describe the same indicator version, ignoring id and first-created time.
+
+    Re-importing an unchanged indicator is recognised by it and skipped instead of making a new version.
+    """
+    width = max(len(a), len(b))
+    for i in range(1, width):
+        if i == CREATED:
+            continue
+        x = a[i] if i < len(a) else None
+        y = b[i] if i < len(b) else None
+        if x != y:
+            return False
+    return True
+
+
+def merge(old: Sequence[Any], new: list[Any]) -> list[Any]:
+    """A new version: the new row's fields, and the old version's where the new input says nothing.
+
+    A plain blocklist re-importing a value first seen in a rich MISP event keeps the event's name and
+    description instead of erasing them.
+    """
+    merged = list(new) + [None] * (len(FIELDS) - len(new))
+    for i in range(1, min(len(old), len(FIELDS))):
+        if merged[i] is None and old[i] is not None:
+            merged[i] = old[i]
+    return merged
+
+
+def column_map(fields: Any) -> list[int] | None:
+    """For a batch's ``fields``: the position of each of our FIELDS in its rows (-1 if absent), or None."""
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        return None
+    if tuple(fields[: len(FIELDS)]) == FIELDS:
+        return list(range(len(FIELDS)))
+    where = {name: i for i, name in enumerate(fields)}
+    if "id" not in where or "type" not in where:
+        return None
+    return [where.get(name, -1) for name in FIELDS]
+
+
+def rows_of(body: dict[str, Any]) -> list[list[Any]]:
+    """The rows of a batch body, remapped to our FIELDS order and padded; malformed rows dropped."""
+    columns = column_map(body.get("fields"))
+    rows = body.get("rows")
+    if columns is None or not isinstance(rows, list):
+        return []
+    identity = columns == list(range(len(FIELDS)))
+    out = []
+    width = len(FIELDS)
+    for row in rows:
+        if not isinstance(row, list) or not row or not isinstance(row[0], str):
+            continue
+        if identity:
+            padded = row[:width] + [None] * (width - len(row)) if len(row) < width else row[:width]
+        else:
+            padded = [row[c] if 0 <= c < len(row) else None for c in columns]
+        if not isinstance(padded[TYPE], str):
+            continue
+        out.append(padded)
+    return out

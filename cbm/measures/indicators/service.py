@@ -1,0 +1,651 @@
+"""What ``cbm indicators`` does: add, import, list, search, show, revoke, sighting, export, stats.
+
+Each function takes an open Store and returns a result dataclass; nothing here prints. Bulk paths (import,
+list, export) stream: rows go from the reader through the batch writer, or from the index through the
+record cache to the writer, without building one object per indicator beyond a short-lived dict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from cbm.core import clock
+from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageError
+from cbm.core.records import Record
+from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
+from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
+from cbm.measures.indicators.writer import KIND_REVOKE, KIND_SIGHTING, BatchWriter, WriteReport
+from cbm.store import index_indicators as ix
+from cbm.store.db import Store, record_from_row
+
+MAX_REPORTED_ERRORS = 1000
+
+
+class BadLines(MalformedInput):
+    """An import found bad lines; nothing was imported. ``errors`` lists every one."""
+
+    def __init__(self, errors: list[LineError], total: int) -> None:
+        first = f" (first: {errors[0]})" if errors else ""
+        super().__init__(f"{total} bad line(s); nothing imported{first}",
+                         hint="fix them, or pass --skip-invalid to import the good lines only")
+        self.errors = errors
+        self.total = total
+
+
+# -- options shared by add and import --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    tlp: str | None = None
+    to: tuple[str, ...] = ("*",)
+    confidence: int | None = None
+    valid_until: str | None = None
+    sectors: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    indicator_types: tuple[str, ...] = ()
+
+
+def _defaults(store: Store, opts: Options) -> Defaults:
+    config = store.config.get("indicators", {})
+    tlp = check_tlp(opts.tlp) if opts.tlp else check_tlp(str(config.get("default_tlp", "GREEN")))
+    try:
+        sectors = tuple(model.check_sector(s) for s in opts.sectors)
+        until = clock.iso(clock.parse_time(opts.valid_until, what="--valid-until")) if opts.valid_until else None
+    except model.BadValue as e:
+        raise UsageError(str(e), hint="see `cbm indicators add --help` for the sector list") from e
+    if opts.confidence is not None and not 0 <= opts.confidence <= 100:
+        raise UsageError(f"--confidence {opts.confidence} is outside 0-100")
+    return Defaults(author=store.party, tlp=tlp, tlp_forced=opts.tlp is not None, confidence=opts.confidence,
+                    valid_until=until, sectors=sectors, labels=opts.labels,
+                    indicator_types=opts.indicator_types, now=clock.now_iso())
+
+
+# -- add -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AddResult:
+    id: str
+    type: str
+    value: str | None
+    action: str  # created | updated | unchanged
+    tlp: str
+    record: str | None
+
+
+def add(store: Store, opts: Options, *, kind: str | None, value: str | None, pattern: str | None,
+        name: str | None = None, description: str | None = None, valid_from: str | None = None,
+        kill_chain: list[dict[str, str]] | None = None) -> AddResult:
+    """Add (or version) one indicator. Raises UsageError for a bad value, type, pattern or time."""
+    d = _defaults(store, opts)
+    if (value is None) == (pattern is None):
+        raise UsageError("give either --value (with --type, or recognised) or --pattern")
+    try:
+        start = clock.iso(clock.parse_time(valid_from, what="--valid-from")) if valid_from else None
+        if pattern is not None:
+            row = build_row(d, model.PATTERN_TYPE, "", pattern=pattern, name=name, description=description,
+                            valid_from=start, kill_chain=kill_chain)
+        else:
+            row = build_row(d, model.canonical_type(kind) if kind else "", value or "", name=name,
+                            description=description, valid_from=start, kill_chain=kill_chain)
+    except model.BadValue as e:
+        raise UsageError(str(e)) from e
+    to = store.check_recipients(opts.to)
+    with store.transaction():
+        writer = BatchWriter(store, to)
+        writer.add(row, d.tlp)
+        report = writer.finish()
+    action = "created" if report.created else "updated" if report.updated else "unchanged"
+    return AddResult(row[R.ID], row[R.TYPE], row[R.VALUE], action, d.tlp,
+                     report.records[0] if report.records else None)
+
+
+# -- import ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    source: str
+    format: str
+    read: int
+    created: int
+    updated: int
+    unchanged: int
+    repeated: int
+    invalid: int
+    records: int
+    by_tlp: dict[str, int]
+    errors: list[str]
+    skipped: dict[str, int]
+    kept_objects: dict[str, int]
+    ignored_columns: list[str]
+    ids: list[str] = field(default_factory=list)
+
+
+def guess_format(path: str, head: bytes) -> str:
+    name = path.lower()
+    for suffix, fmt in ((".csv", "csv"), (".txt", "txt"), (".list", "txt"), (".stix", "stix"),
+                        (".stix.json", "stix"), (".misp.json", "misp")):
+        if name.endswith(suffix):
+            return fmt
+    text = head.lstrip()
+    if text.startswith(b"{") or text.startswith(b"["):
+        if b'"type"' in head and (b'"bundle"' in head or b'"spec_version"' in head or b'"indicator"' in head):
+            return "stix"
+        return "misp"
+    first = text.split(b"\n", 1)[0]
+    if b"," in first:
+        return "csv"
+    return "txt"
+
+
+def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = None, skip_invalid: bool = False,
+                kind: str | None = None, on_progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Import a feed file ('-' = stdin) in one transaction. With bad lines: BadLines (nothing lands) unless
+    ``skip_invalid``. Raises NotFound (no file), UsageError (bad options), MalformedInput."""
+    import io
+    import sys
+
+    d = _defaults(store, opts)
+    to = store.check_recipients(opts.to)
+    try:
+        raw: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as e:
+        raise NotFound(f"cannot read {path}: {e.strerror}") from e
+    with raw:
+        buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw  # type: ignore[arg-type]
+        head = buffered.peek(4096)[:4096]
+        fmt = fmt or guess_format(path, head)
+        notes = ReadNotes()
+        from cbm.measures.indicators import pipeline
+
+        if pipeline.worthwhile(path, fmt):
+            items = pipeline.read(path, fmt, d, _plain_kind(kind), notes)
+        else:
+            items = _reader(fmt, buffered, d, notes, kind)
+        errors: list[LineError] = []
+        invalid = 0
+        with store.transaction():
+            writer: BatchWriter | None = None
+            for item in items:
+                if isinstance(item, LineError):
+                    invalid += 1
+                    if len(errors) < MAX_REPORTED_ERRORS:
+                        errors.append(item)
+                    continue
+                if writer is None:  # after the reader saw the objects a STIX file carries
+                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
+                                         on_progress=on_progress)
+                if invalid and not skip_invalid:
+                    continue  # keep reading to report every bad line; nothing will land
+                writer.add(item.row, item.tlp)
+            if invalid and not skip_invalid:
+                raise BadLines(errors, invalid)
+            if writer is None:
+                writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
+            if notes.objects:
+                writer.objects = notes.objects
+                writer.objects_tlp = d.tlp
+            report = writer.finish()
+    return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
+
+
+def _reader(fmt: str, stream: IO[bytes], d: Defaults, notes: ReadNotes, kind: str | None) -> Iterator[Item | LineError]:
+    import io
+
+    from cbm.measures.indicators.formats import csv as csv_format
+    from cbm.measures.indicators.formats import misp, plain, stix
+
+    if fmt in ("csv", "txt"):
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="" if fmt == "csv" else None)
+        if fmt == "csv":
+            return csv_format.read(text, d, notes)
+        return plain.read(text, d, notes, _plain_kind(kind))
+    if fmt == "stix":
+        return stix.read(stream, d, notes)
+    if fmt == "misp":
+        return misp.read(stream, d, notes)
+    raise UsageError(f"unknown import format {fmt!r}", hint="one of csv, txt, stix, misp")
+
+
+def _plain_kind(kind: str | None) -> str:
+    try:
+        return model.canonical_type(kind) if kind else ""
+    except model.BadValue as e:
+        raise UsageError(str(e)) from e
+
+
+def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid: int, errors: list[LineError],
+                   notes: ReadNotes) -> ImportResult:
+    return ImportResult(source=path, format=fmt, read=read, created=report.created, updated=report.updated,
+                        unchanged=report.unchanged, repeated=report.repeated, invalid=invalid,
+                        records=len(report.records), by_tlp=report.by_tlp, errors=[str(e) for e in errors],
+                        skipped=notes.skipped, kept_objects=notes.kept_objects,
+                        ignored_columns=notes.ignored_columns, ids=report.ids[:10])
+
+
+# -- reading rows back from records ----------------------------------------------------------------------
+
+
+class RecordCache:
+    """Parsed batch records by records.id; a few kept, since listings walk the index in landing order."""
+
+    def __init__(self, store: Store, size: int = 4) -> None:
+        self.store = store
+        self.size = size
+        self.cache: OrderedDict[int, tuple[Record, list[list[Any]]]] = OrderedDict()
+
+    def get(self, rec: int) -> tuple[Record, list[list[Any]]]:
+        hit = self.cache.get(rec)
+        if hit is None:
+            record = record_from_row(*ix.envelope(self.store.conn, rec))
+            hit = (record, R.rows_of(record.body))
+            self.cache[rec] = hit
+            if len(self.cache) > self.size:
+                self.cache.popitem(last=False)
+        else:
+            self.cache.move_to_end(rec)
+        return hit
+
+    def row(self, r: ix.IndicatorRow) -> list[Any]:
+        return self.get(r.rec)[1][r.pos]
+
+
+# -- list and search -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listing:
+    id: str
+    author: str
+    type: str
+    value: str | None
+    tlp: str
+    confidence: int | None
+    valid_from: str
+    valid_until: str | None
+    sectors: list[str]
+    versions: int
+    modified: str
+    state: str  # active | expired | revoked
+
+    @staticmethod
+    def of(r: ix.IndicatorRow, now: str) -> Listing:
+        state = "revoked" if r.revoked is not None else \
+            "expired" if r.valid_until is not None and r.valid_until <= now else "active"
+        return Listing(r.id, r.author, r.type, r.value, r.tlp, r.confidence, r.valid_from, r.valid_until,
+                       r.sector_list, r.versions, r.modified, state)
+
+
+def make_filter(*, types: list[str] | None = None, authors: list[str] | None = None,
+                tlps: list[str] | None = None, tlp_max: str | None = None, sectors: list[str] | None = None,
+                state: str | None = None, since: str | None = None, limit: int | None = None,
+                expiring_days: int | None = None) -> ix.Filter:
+    """Validate user filters into an index Filter. Raises UsageError."""
+    try:
+        kinds = tuple(model.canonical_type(t) or "" for t in (types or []))
+        if "" in kinds:
+            raise UsageError("--type needs a specific type", hint="one of " + ", ".join(model.TYPES))
+        sector_names = tuple(model.check_sector(s) for s in (sectors or []))
+    except model.BadValue as e:
+        raise UsageError(str(e)) from e
+    labels = [check_tlp(t) for t in (tlps or [])]
+    if tlp_max:
+        top = tlp_rank(check_tlp(tlp_max))
+        allowed = [t for t in TLP_LABELS if tlp_rank(t) <= top]
+        labels = [t for t in labels if t in allowed] if labels else allowed
+        if not labels:
+            labels = ["-none-"]
+    since_iso = clock.iso(clock.parse_time(since, what="--since")) if since else None
+    now = clock.now()
+    before = clock.iso(now + timedelta(days=expiring_days)) if expiring_days is not None else None
+    return ix.Filter(types=kinds, authors=tuple(a.upper() for a in authors or []), tlps=tuple(labels),
+                     sectors=sector_names, state=state, since=since_iso, expiring_before=before,
+                     now=clock.iso(now), limit=limit)
+
+
+def listing(store: Store, f: ix.Filter) -> Iterator[Listing]:
+    """Current indicators matching ``f``, streamed in landing order."""
+    for r in ix.select(store.conn, f):
+        yield Listing.of(r, f.now)
+
+
+def count(store: Store, f: ix.Filter) -> int:
+    return ix.count(store.conn, f)
+
+
+@dataclass
+class SearchHit:
+    id: str
+    author: str
+    type: str
+    value: str | None
+    tlp: str
+    confidence: int | None
+    state: str
+    valid_until: str | None
+    match: str  # exact | range | substring
+    sightings: int = 0
+
+
+@dataclass
+class SearchResult:
+    query: str
+    normalised: str
+    type: str | None
+    hits: list[SearchHit]
+    reported_by: list[str]  # distinct authors: more than one is corroboration
+
+    @property
+    def corroborated(self) -> bool:
+        return len(self.reported_by) > 1
+
+
+def search(store: Store, query: str, *, substring: bool = False, limit: int = 200) -> SearchResult:
+    """Find indicators by value: exact (normalised, refanged), an IP inside a reported CIDR range, every
+    address inside a CIDR query, or (``substring``) a value containing the text. Which parties reported it."""
+    text = query.strip()
+    if not text:
+        raise UsageError("search needs a value")
+    now = clock.now_iso()
+    hits: dict[tuple[str, str], SearchHit] = {}
+
+    def take(rows: list[ix.IndicatorRow], how: str) -> None:
+        for r in rows:
+            if (r.id, r.author) not in hits and len(hits) < limit:
+                listing_ = Listing.of(r, now)
+                hits[(r.id, r.author)] = SearchHit(r.id, r.author, r.type, r.value, r.tlp, r.confidence,
+                                                   listing_.state, r.valid_until, how)
+
+    kind: str | None = None
+    normalised = model.refang(text)
+    try:
+        kind, normalised = model.normalise("", text)
+    except model.BadValue:
+        kind = None
+    if kind is None and model.is_stix_id(text, "indicator"):
+        take(ix.get(store.conn, text), "exact")
+    if not substring:
+        take(ix.by_value(store.conn, normalised), "exact")
+        if kind in ("ipv4-addr", "ipv6-addr"):
+            if "/" in normalised:
+                net = ipaddress.ip_network(normalised, strict=False)
+                take(ix.within(store.conn, net.version, int(net.network_address), int(net.broadcast_address),
+                               limit), "range")
+            else:
+                addr = ipaddress.ip_address(normalised)
+                take(ix.containing(store.conn, addr.version, int(addr)), "range")
+    else:
+        take(ix.by_substring(store.conn, normalised.lower() if kind != "url" else normalised, limit),
+             "substring")
+    totals = ix.sighting_totals(store.conn, [h.id for h in hits.values()])
+    for h in hits.values():
+        h.sightings = totals.get(h.id, 0)
+    found = list(hits.values())
+    return SearchResult(query, normalised, kind, found, sorted({h.author for h in found}))
+
+
+# -- show ------------------------------------------------------------------------------------------------
+
+
+def resolve(store: Store, ref: str) -> list[ix.IndicatorRow]:
+    """Indicators for an id (``indicator--…``, or at least 6 hex digits of its UUID). Raises NotFound."""
+    ref = ref.strip().lower()
+    prefix = ref if ref.startswith("indicator--") else "indicator--" + ref
+    if len(prefix) < len("indicator--") + 6:
+        raise NotFound(f"{ref!r} is not an indicator id", hint="give at least 6 hex digits of its UUID")
+    if len(prefix) == len("indicator--") + 36:
+        rows = ix.get(store.conn, prefix)
+    else:
+        rows = ix.by_prefix(store.conn, prefix, limit=50)
+        if len({r.id for r in rows}) > 1:
+            raise UsageError(f"indicator id {ref} is ambiguous", hint="give more hex digits")
+    if not rows:
+        raise NotFound(f"no indicator {ref}", hint="see `cbm indicators list` or `cbm indicators search VALUE`")
+    return rows
+
+
+@dataclass
+class Version:
+    modified: str
+    record: str
+    stix: dict[str, Any]
+
+
+@dataclass
+class Shown:
+    id: str
+    author: str
+    tlp: str
+    audience: list[str]
+    state: str
+    record: str
+    seq: int
+    keyid: str
+    signed: str
+    stix: dict[str, Any]
+    versions: list[Version]
+    sightings: list[dict[str, Any]]
+    revocations: list[dict[str, str]]
+    also_reported_by: list[str]
+
+
+def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
+    """Everything about one indicator (per author holding that id). Raises NotFound, UsageError."""
+    from cbm.measures.indicators.formats import stix
+
+    rows = resolve(store, ref)
+    if author:
+        rows = [r for r in rows if r.author == author.upper()]
+        if not rows:
+            raise NotFound(f"{author.upper()} has no indicator {ref}")
+    cache = RecordCache(store)
+    now = clock.now_iso()
+    result = []
+    for r in rows:
+        record, batch = cache.get(r.rec)
+        row = batch[r.pos]
+        versions = []
+        for rec, pos, modified in ix.history(store.conn, r.id, r.author):
+            old_record, old_rows = cache.get(rec)
+            versions.append(Version(modified, old_record.hash,
+                                    stix.indicator(r.author, old_record.tlp, old_rows[pos], modified, False)))
+        sightings = [{"by": s.by, "count": s.count, "first_seen": s.first_seen, "last_seen": s.last_seen,
+                      "reported": s.created, "record": s.record} for s in ix.sightings(store.conn, r.id)]
+        revocations = [{"by": a, "reason": why, "at": at} for a, why, at in ix.revocations(store.conn, r.id)
+                       if a == r.author]
+        others = sorted({o.author for o in ix.by_value(store.conn, r.value)} - {r.author}) if r.value else []
+        result.append(Shown(r.id, r.author, r.tlp, list(record.to), Listing.of(r, now).state, record.hash,
+                            record.seq, record.keyid, record.created,
+                            stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
+                            versions, sightings, revocations, others))
+    return result
+
+
+# -- revoke and sighting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Appended:
+    id: str
+    author: str
+    record: str
+    kind: str
+
+
+def revoke(store: Store, ref: str, reason: str) -> Appended:
+    """Revoke one of our indicators (to the audience it went to). Raises IllegalTransition if not ours or
+    already revoked, NotFound."""
+    rows = resolve(store, ref)
+    own = [r for r in rows if r.author == store.party]
+    if not own:
+        raise IllegalTransition(f"{rows[0].id} is {rows[0].author}'s indicator; only its author can revoke it",
+                                hint="report a false positive to its author with `cbm indicators sighting`"
+                                     " and a description, or by inquiry")
+    r = own[0]
+    if r.revoked is not None:
+        raise IllegalTransition(f"{r.id} is already revoked")
+    record = RecordCache(store).get(r.rec)[0]
+    made = store.append(KIND_REVOKE, {"ref": r.id, "ids": [r.id], "reason": reason}, to=record.to, tlp=r.tlp)
+    return Appended(r.id, r.author, made.hash, KIND_REVOKE)
+
+
+def sighting(store: Store, ref: str, *, count: int, first_seen: str | None, last_seen: str | None,
+             description: str | None = None, author: str | None = None) -> Appended:
+    """Report a sighting of an indicator to its author (STIX Sighting). Raises NotFound, UsageError."""
+    if count < 1 or count > 999_999_999:
+        raise UsageError("--count must be 1 to 999999999")
+    rows = resolve(store, ref)
+    if author:
+        rows = [r for r in rows if r.author == author.upper()] or rows
+    peers = [r for r in rows if r.author != store.party]
+    r = (peers or rows)[0]
+    first = clock.iso(clock.parse_time(first_seen, what="--first-seen")) if first_seen else None
+    last = clock.iso(clock.parse_time(last_seen, what="--last-seen")) if last_seen else None
+    if first and last and last < first:
+        raise UsageError("--last-seen is before --first-seen")
+    body: dict[str, Any] = {"ref": r.id, "indicator_author": r.author, "count": count}
+    if first:
+        body["first_seen"] = first
+    if last:
+        body["last_seen"] = last
+    if description:
+        body["description"] = description
+    to = (r.author,) if r.author != store.party else RecordCache(store).get(r.rec)[0].to
+    made = store.append(KIND_SIGHTING, body, to=to, tlp=r.tlp)
+    return Appended(r.id, r.author, made.hash, KIND_SIGHTING)
+
+
+# -- export ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    format: str
+    written: int
+    skipped: dict[str, int]
+    by_tlp: dict[str, int]
+    sightings: int = 0
+    objects: int = 0
+
+
+def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int | None = None,
+           on_progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Stream the selected indicators to ``out`` in ``fmt`` (stix, csv, txt, suricata, misp)."""
+    from cbm.measures.indicators.formats import EXPORT_FORMATS
+
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}", hint="one of " + ", ".join(EXPORT_FORMATS))
+    result = ExportResult(fmt, 0, {}, {})
+    cache = RecordCache(store)
+    rows = ix.select(store.conn, f)
+    if fmt == "stix":
+        _export_stix(store, f, rows, cache, out, result, on_progress)
+    elif fmt == "csv":
+        from cbm.measures.indicators.formats import csv as csv_format
+
+        out.write(csv_format.header_line())
+        for n, r in enumerate(rows, 1):
+            out.write(csv_format.export_line(r.author, r.tlp, cache.row(r), r.revoked is not None))
+            _count(result, r, n, on_progress)
+    elif fmt == "txt":
+        from cbm.measures.indicators.formats import plain
+
+        for n, r in enumerate(rows, 1):
+            line = plain.export_line([r.id, r.type, r.value])
+            if line is None:
+                result.skipped["free STIX patterns"] = result.skipped.get("free STIX patterns", 0) + 1
+                continue
+            out.write(line)
+            _count(result, r, n, on_progress)
+    elif fmt == "suricata":
+        from cbm.measures.indicators.formats import suricata
+
+        sid = sid_base or suricata.DEFAULT_SID_BASE
+        for n, r in enumerate(rows, 1):
+            rules, why = suricata.rules(r.author, cache.row(r), sid)
+            if why:
+                result.skipped[why] = result.skipped.get(why, 0) + 1
+                continue
+            for rule in rules:
+                out.write(rule)
+            sid += len(rules)
+            _count(result, r, n, on_progress)
+    else:
+        from cbm.measures.indicators.formats import misp
+
+        present = ix.tlps_present(store.conn, f)
+        top = max(present, key=tlp_rank) if present else "GREEN"
+        writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
+                                  clock.now_iso(), top)
+        for n, r in enumerate(rows, 1):
+            writer.write(misp.attribute(r.author, r.tlp, cache.row(r), r.modified))
+            _count(result, r, n, on_progress)
+        writer.close()
+    return result
+
+
+def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callable[[int], None] | None) -> None:
+    result.written += 1
+    result.by_tlp[r.tlp] = result.by_tlp.get(r.tlp, 0) + 1
+    if on_progress and n % 10000 == 0:
+        on_progress(n)
+
+
+def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], cache: RecordCache, out: IO[str],
+                 result: ExportResult, on_progress: Callable[[int], None] | None) -> None:
+    from cbm.measures.indicators.formats import stix
+    from cbm.store.trust import list_keys
+
+    seed = f"{store.party}|{f}|{store.head(store.party)}"
+    writer = stix.BundleWriter(out, model.object_id("bundle", seed))
+    names: dict[str, str] = {}
+    for key in list_keys(store):
+        names.setdefault(key.party, key.name)
+    for party in sorted(names):
+        writer.write(stix.identity(party, names[party]))
+    for label in TLP_LABELS:
+        writer.write(model.tlp_marking(label))
+    objects_seen: set[str] = set()
+    for n, r in enumerate(rows, 1):
+        record, batch = cache.get(r.rec)
+        writer.write(stix.indicator(r.author, r.tlp, batch[r.pos], r.modified, r.revoked is not None))
+        for obj in record.body.get("objects") or []:
+            if isinstance(obj, dict) and obj.get("id") not in objects_seen:
+                objects_seen.add(str(obj.get("id")))
+                writer.write(obj)
+                result.objects += 1
+        _count(result, r, n, on_progress)
+    for envelope, keyid in ix.sighting_records(store.conn):
+        record = record_from_row(envelope, keyid)
+        sid = record.body.get("ref")
+        matching = [r for r in ix.get(store.conn, str(sid)) if ix.matches(r, f)]
+        if not matching or tlp_rank(record.tlp) > max((tlp_rank(t) for t in f.tlps), default=4):
+            continue
+        writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,
+                                   record.created, record.tlp))
+        result.sightings += 1
+    writer.close()
+
+
+# -- stats -----------------------------------------------------------------------------------------------
+
+
+def stats(store: Store, days: int = 7) -> dict[str, Any]:
+    now = clock.now()
+    result = ix.stats(store.conn, clock.iso(now), clock.iso(now + timedelta(days=days)))
+    result["expiring_within_days"] = days
+    result["by_age"] = ix.age_buckets(store.conn, [
+        ("last 24 hours", clock.iso(now - timedelta(days=1))), ("last 7 days", clock.iso(now - timedelta(days=7))),
+        ("last 30 days", clock.iso(now - timedelta(days=30))),
+        ("last 365 days", clock.iso(now - timedelta(days=365)))])
+    return result

@@ -1,0 +1,177 @@
+"""Writing indicators: group rows per TLP into ``indicators.batch`` records, skip unchanged ones, all in one
+transaction (an import with a bad line lands nothing)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cbm.core import clock
+from cbm.core.errors import OversizedInput
+from cbm.core.records import (
+    MAX_PAYLOAD_BYTES,
+    Record,
+    build_payload,
+    check_header,
+    parse_verified_payload,
+    record_hash,
+    sign_record,
+)
+from cbm.measures.indicators import rows as R
+from cbm.store import index_indicators as ix
+from cbm.store.db import Store, record_from_row
+
+# identical settings to cbm.core.canonical (property-tested there against RFC 8785)
+_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def _plain(body: dict[str, Any]) -> bool:
+    """True if the body is rows of str/int/None/list-of-str only (no dicts, floats or odd values)."""
+    if set(body) - {"fields", "rows", "source"}:
+        return False
+    for row in body["rows"]:
+        for value in row:
+            if value is None or type(value) is str:
+                continue
+            if type(value) is int:
+                if abs(value) > 2**53 - 1:
+                    return False
+                continue
+            if type(value) is list and all(type(v) is str for v in value):
+                continue
+            return False
+    return True
+
+KIND_BATCH = "indicators.batch"
+KIND_REVOKE = "indicators.revoke"
+KIND_SIGHTING = "indicators.sighting"
+
+
+@dataclass
+class WriteReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    repeated: int = 0  # the same indicator again later in the same input
+    records: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # first ids written (for add and small imports)
+    by_tlp: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated
+
+
+class BatchWriter:
+    """Collects rows and appends them as signed batch records. Use inside ``store.transaction()``.
+
+    ``objects`` (related STIX objects an import carries) go into the first batch record written.
+    """
+
+    def __init__(self, store: Store, to: tuple[str, ...], *, source: str | None = None,
+                 objects: list[dict[str, Any]] | None = None, batch_size: int = R.MAX_ROWS,
+                 on_progress: Callable[[int], None] | None = None) -> None:
+        self.store = store
+        self.to = to
+        self.source = source
+        self.objects = objects or []
+        self.objects_tlp = "GREEN"
+        self.batch_size = batch_size
+        self.pending: dict[str, dict[str, list[Any]]] = {}
+        self.report = WriteReport()
+        self.on_progress = on_progress
+        self.seen = 0
+        self._pair = store.signer()
+        head = store.head(store.party)
+        self._seq, self._prev = (head[0], head[1]) if head else (0, None)
+        self._old: tuple[int, list[list[Any]]] | None = None
+
+    def add(self, row: list[Any], tlp: str) -> None:
+        rows = self.pending.setdefault(tlp, {})
+        sid = row[R.ID]
+        if sid in rows:
+            self.report.repeated += 1
+        rows[sid] = row
+        self.seen += 1
+        if len(rows) >= self.batch_size:
+            self._flush(tlp)
+
+    def add_many(self, items: Iterable[tuple[list[Any], str]]) -> None:
+        for row, tlp in items:
+            self.add(row, tlp)
+
+    def finish(self) -> WriteReport:
+        for tlp in list(self.pending):
+            self._flush(tlp)
+        # related objects not yet written: with new indicators, or when the file carries no indicator at all
+        if self.objects and (self.report.written or not self.report.unchanged):
+            self._append(KIND_BATCH, self.objects_tlp, self._body([]))
+        return self.report
+
+    def _body(self, rows: list[list[Any]]) -> dict[str, Any]:
+        body: dict[str, Any] = {"fields": list(R.FIELDS), "rows": rows}
+        if self.source:
+            body["source"] = self.source
+        if self.objects:
+            body["objects"] = self.objects
+            self.objects = []
+        return body
+
+    def _flush(self, tlp: str) -> None:
+        rows = self.pending.pop(tlp, {})
+        if not rows:
+            return
+        known = ix.existing(self.store.conn, self.store.party, list(rows))
+        fresh = []
+        for sid, row in rows.items():
+            old = known.get(sid)
+            if old is None:
+                self.report.created += 1
+            else:
+                previous = self._old_row(*old)
+                row = R.merge(previous, row)
+                if R.same_content(previous, row):
+                    self.report.unchanged += 1
+                    continue
+                self.report.updated += 1
+            fresh.append(R.trim(row))
+        if fresh:
+            self.report.by_tlp[tlp] = self.report.by_tlp.get(tlp, 0) + len(fresh)
+            if len(self.report.ids) < 100:
+                self.report.ids.extend(r[R.ID] for r in fresh[:100 - len(self.report.ids)])
+            self._append(KIND_BATCH, tlp, self._body(fresh))
+        if self.on_progress:
+            self.on_progress(self.seen)
+
+    def _old_row(self, rec: int, pos: int) -> list[Any]:
+        if self._old is None or self._old[0] != rec:
+            record = record_from_row(*ix.envelope(self.store.conn, rec))
+            self._old = (rec, R.rows_of(record.body))
+        return self._old[1][pos]
+
+    def _append(self, kind: str, tlp: str, body: dict[str, Any]) -> Record:
+        self._seq += 1
+        created = clock.now_iso()
+        if _plain(body):
+            # Rows cbm built itself hold only str/int/None/lists of str: encode them directly (the same bytes
+            # canonical_bytes gives, without its per-value walk) and keep the body we already have.
+            check_header(self.store.party, self._seq, self._prev, created, kind, list(self.to), tlp)
+            payload = _canonical({"author": self.store.party, "body": body, "created": created, "kind": kind,
+                                  "prev": self._prev, "seq": self._seq, "tlp": tlp, "to": list(self.to),
+                                  "v": 1}).encode("utf-8")
+            if len(payload) > MAX_PAYLOAD_BYTES:
+                raise OversizedInput("an indicator batch exceeds the record size limit; use fewer rows per batch")
+            envelope = sign_record(payload, kind, self._pair)
+            record = Record(envelope=envelope, payload=payload, hash=record_hash(payload), author=self.store.party,
+                            seq=self._seq, prev=self._prev, created=created, kind=kind, to=self.to, tlp=tlp,
+                            body=body, keyid=self._pair.keyid)
+        else:
+            payload = build_payload(author=self.store.party, seq=self._seq, prev=self._prev, created=created,
+                                    kind=kind, to=self.to, tlp=tlp, body=body)
+            record = parse_verified_payload(sign_record(payload, kind, self._pair), payload, self._pair.keyid)
+        self.store.land([record])
+        self._prev = record.hash
+        self.report.records.append(record.hash)
+        return record

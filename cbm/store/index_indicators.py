@@ -1,0 +1,515 @@
+"""Derived index of threat indicators: the current version of every indicator, its history, revocations,
+sightings, and the queries behind ``cbm indicators`` (by value, CIDR, type, author, TLP, sector, validity).
+
+Folds ``indicators.batch`` (rows of indicators, see cbm/measures/indicators/rows.py), ``indicators.revoke``
+and ``indicators.sighting`` records. One ``ind`` row per (author, STIX id) holds the newest version; older
+versions move to ``ind_hist``. The full indicator stays in its signed record; ``rec``/``pos`` point at it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cbm.core.records import Record
+from cbm.measures.indicators import rows as R
+from cbm.store.indexes import Index
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ind (
+    k           INTEGER PRIMARY KEY,
+    author      TEXT NOT NULL,
+    sid         TEXT NOT NULL,
+    rec         INTEGER NOT NULL,
+    pos         INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    value       TEXT,
+    tlp         TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    modified    TEXT NOT NULL,
+    valid_from  TEXT NOT NULL,
+    valid_until TEXT,
+    confidence  INTEGER,
+    sectors     TEXT,
+    versions    INTEGER NOT NULL,
+    revoked     TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ind_sid ON ind (sid, author);
+CREATE INDEX IF NOT EXISTS ind_value ON ind (value);
+CREATE INDEX IF NOT EXISTS ind_until ON ind (valid_until) WHERE valid_until IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ind_hist (
+    sid TEXT NOT NULL, author TEXT NOT NULL, rec INTEGER NOT NULL, pos INTEGER NOT NULL, modified TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ind_hist_sid ON ind_hist (sid);
+CREATE TABLE IF NOT EXISTS ind_alt (sid TEXT NOT NULL, author TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ind_alt_value ON ind_alt (value);
+CREATE INDEX IF NOT EXISTS ind_alt_sid ON ind_alt (sid);
+CREATE TABLE IF NOT EXISTS ind_net (
+    sid TEXT NOT NULL, author TEXT NOT NULL, version INTEGER NOT NULL, first TEXT NOT NULL, last TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ind_net_sid ON ind_net (sid);
+CREATE TABLE IF NOT EXISTS ind_revoke (
+    sid TEXT NOT NULL, author TEXT NOT NULL, rec INTEGER NOT NULL, reason TEXT NOT NULL, created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ind_revoke_sid ON ind_revoke (sid);
+CREATE TABLE IF NOT EXISTS ind_sight (
+    sid TEXT NOT NULL, indicator_author TEXT, by_party TEXT NOT NULL, rec INTEGER NOT NULL,
+    count INTEGER NOT NULL, first_seen TEXT, last_seen TEXT, created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ind_sight_sid ON ind_sight (sid);
+"""
+
+TABLES = ("ind", "ind_hist", "ind_alt", "ind_net", "ind_revoke", "ind_sight")
+COLUMNS = ("k, author, sid, rec, pos, type, value, tlp, created, modified, valid_from, valid_until, confidence,"
+           " sectors, versions, revoked")
+_CHUNK = 400
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """The indexed, current state of one indicator (the full object lives in record ``rec`` at ``pos``)."""
+
+    k: int
+    author: str
+    id: str
+    rec: int
+    pos: int
+    type: str
+    value: str | None
+    tlp: str
+    created: str
+    modified: str
+    valid_from: str
+    valid_until: str | None
+    confidence: int | None
+    sectors: str | None
+    versions: int
+    revoked: str | None
+
+    @property
+    def sector_list(self) -> list[str]:
+        return [s for s in (self.sectors or "").split(",") if s]
+
+
+def _time(value: Any, default: str) -> str:
+    """Times in the index are ``YYYY-MM-DDTHH:MM:SSZ`` so they compare as strings."""
+    if not isinstance(value, str) or len(value) < 10:
+        return default
+    if len(value) == 10:
+        return value + "T00:00:00Z"
+    return value[:19] + "Z" if len(value) >= 19 else default
+
+
+def _net(kind: str, value: str) -> tuple[int, str, str] | None:
+    if "/" not in value or kind not in ("ipv4-addr", "ipv6-addr"):
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    width = 8 if net.version == 4 else 32
+    return net.version, f"{int(net.network_address):0{width}x}", f"{int(net.broadcast_address):0{width}x}"
+
+
+def _record_id(conn: sqlite3.Connection, record: Record) -> int:
+    return int(conn.execute("SELECT id FROM records WHERE hash = ?", (record.hash,)).fetchone()[0])
+
+
+def _existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """sid -> (k, rec, pos, created, versions, modified) for ``author``'s indicators among ``sids``."""
+    found: dict[str, tuple[Any, ...]] = {}
+    for i in range(0, len(sids), _CHUNK):
+        chunk = sids[i:i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+                f"SELECT sid, k, rec, pos, created, versions, modified FROM ind WHERE author = ?"
+                f" AND sid IN ({marks})", (author, *chunk)):
+            found[row[0]] = row[1:]
+    return found
+
+
+def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
+    from cbm.measures.indicators.patterns import values as pattern_values
+
+    rows = R.rows_of(record.body)
+    if not rows:
+        return
+    rec = _record_id(conn, record)
+    author, tlp, modified = record.author, record.tlp, record.created
+    existing = _existing(conn, author, [row[R.ID] for row in rows])
+    inserts: list[tuple[Any, ...]] = []
+    pending: dict[str, int] = {}  # sid -> index in inserts (the same id twice in one batch)
+    hist, deletes, alts, nets, revoked_sids = [], [], [], [], []
+    for pos, row in enumerate(rows):
+        sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
+        if not isinstance(value, str):
+            value = None
+        created = _time(row[R.CREATED], modified)
+        versions = 1
+        old = existing.get(sid)
+        if sid in pending:
+            prior = inserts[pending[sid]]
+            hist.append((sid, author, prior[2], prior[3], prior[8]))
+            created, versions = prior[7], prior[13] + 1
+            inserts[pending[sid]] = ()
+        elif old is not None:
+            k, old_rec, old_pos, old_created, old_versions, old_modified = old
+            hist.append((sid, author, old_rec, old_pos, old_modified))
+            deletes.append((k,))
+            created, versions = old_created if row[R.CREATED] is None else created, old_versions + 1
+        sectors = row[R.SECTORS]
+        sector_text = ("," + ",".join(s for s in sectors if isinstance(s, str)) + ",") \
+            if isinstance(sectors, list) and sectors else None
+        confidence = row[R.CONFIDENCE] if isinstance(row[R.CONFIDENCE], int) else None
+        extra = row[R.EXTRA]
+        revoked = "" if isinstance(extra, dict) and extra.get("revoked") is True else None
+        if revoked is not None:
+            revoked_sids.append(sid)
+        pending[sid] = len(inserts)
+        inserts.append((author, sid, rec, pos, kind, value, tlp, created, modified,
+                        _time(row[R.VALID_FROM], modified),
+                        _time(row[R.VALID_UNTIL], "") or None, confidence, sector_text, versions, revoked))
+        if kind == "pattern" and isinstance(row[R.PATTERN], str):
+            found = pattern_values(row[R.PATTERN])
+            for _kind, extra_value in found[1:]:
+                alts.append((sid, author, extra_value))
+            for extra_kind, extra_value in found:
+                net = _net(extra_kind, extra_value)
+                if net:
+                    nets.append((sid, author, *net))
+        elif value is not None:
+            net = _net(kind, value)
+            if net:
+                nets.append((sid, author, *net))
+    if existing:
+        conn.executemany("DELETE FROM ind WHERE k = ?", deletes)
+        conn.executemany("DELETE FROM ind_alt WHERE sid = ? AND author = ?", [(s, author) for s in existing])
+        conn.executemany("DELETE FROM ind_net WHERE sid = ? AND author = ?", [(s, author) for s in existing])
+    conn.executemany("INSERT INTO ind_hist (sid, author, rec, pos, modified) VALUES (?, ?, ?, ?, ?)", hist)
+    conn.executemany(
+        "INSERT INTO ind (author, sid, rec, pos, type, value, tlp, created, modified, valid_from, valid_until,"
+        " confidence, sectors, versions, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [row for row in inserts if row])
+    if alts:
+        conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)", alts)
+    if nets:
+        conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)", nets)
+    if revoked_sids:
+        conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
+                         [(sid, author, rec, "revoked at the source", modified) for sid in revoked_sids])
+
+
+def _add_revoke(conn: sqlite3.Connection, record: Record) -> None:
+    ids = record.body.get("ids")
+    if not isinstance(ids, list):
+        return
+    reason = record.body.get("reason")
+    reason = reason if isinstance(reason, str) else ""
+    rec = _record_id(conn, record)
+    wanted = [sid for sid in ids if isinstance(sid, str)]
+    conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
+                     [(sid, record.author, rec, reason, record.created) for sid in wanted])
+    # only the author can revoke its own indicator: the author column must match
+    conn.executemany("UPDATE ind SET revoked = ? WHERE sid = ? AND author = ? AND modified <= ?",
+                     [(reason, sid, record.author, record.created) for sid in wanted])
+
+
+def _add_sighting(conn: sqlite3.Connection, record: Record) -> None:
+    body = record.body
+    sid = body.get("ref")
+    count = body.get("count")
+    if not isinstance(sid, str) or not isinstance(count, int):
+        return
+    author = body.get("indicator_author")
+    first, last = body.get("first_seen"), body.get("last_seen")
+    conn.execute("INSERT INTO ind_sight (sid, indicator_author, by_party, rec, count, first_seen, last_seen,"
+                 " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 (sid, author if isinstance(author, str) else None, record.author, _record_id(conn, record),
+                  count, first if isinstance(first, str) else None, last if isinstance(last, str) else None,
+                  record.created))
+
+
+def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+    for record in records:
+        if record.kind == "indicators.batch":
+            _add_batch(conn, record)
+        elif record.kind == "indicators.revoke":
+            _add_revoke(conn, record)
+        elif record.kind == "indicators.sighting":
+            _add_sighting(conn, record)
+
+
+INDEX = Index(name="indicators", version=1, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add)
+
+
+# -- queries --------------------------------------------------------------------------------------------
+
+
+def existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """sid -> (rec, pos) of the current version, for ``author``'s indicators among ``sids``."""
+    return {sid: (row[1], row[2]) for sid, row in _existing(conn, author, sids).items()}
+
+
+def _rows(cursor: sqlite3.Cursor) -> Iterator[IndicatorRow]:
+    for row in cursor:
+        yield IndicatorRow(*row)
+
+
+def get(conn: sqlite3.Connection, sid: str) -> list[IndicatorRow]:
+    """Every author's current version of the indicator with this STIX id."""
+    return list(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? ORDER BY author", (sid,))))
+
+
+def by_prefix(conn: sqlite3.Connection, prefix: str, limit: int = 3) -> list[IndicatorRow]:
+    """Indicators whose STIX id starts with ``prefix`` (e.g. ``indicator--1a2b``)."""
+    return list(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid >= ? AND sid < ? LIMIT ?",
+                                   (prefix, prefix + "\U0010ffff", limit))))
+
+
+def by_value(conn: sqlite3.Connection, value: str) -> list[IndicatorRow]:
+    """Indicators whose normalised value (or one of the values in their pattern) equals ``value``."""
+    found = {r.k: r for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE value = ?", (value,)))}
+    for sid, author in conn.execute("SELECT sid, author FROM ind_alt WHERE value = ?", (value,)).fetchall():
+        for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? AND author = ?", (sid, author))):
+            found[r.k] = r
+    return sorted(found.values(), key=lambda r: r.k)
+
+
+def containing(conn: sqlite3.Connection, version: int, number: int) -> list[IndicatorRow]:
+    """Indicators for a CIDR range that contains the address ``number`` (IPv``version``)."""
+    key = f"{number:0{8 if version == 4 else 32}x}"
+    pairs = conn.execute("SELECT sid, author FROM ind_net WHERE version = ? AND first <= ? AND last >= ?",
+                         (version, key, key)).fetchall()
+    return _by_pairs(conn, pairs)
+
+
+def within(conn: sqlite3.Connection, version: int, first: int, last: int, limit: int) -> list[IndicatorRow]:
+    """Indicators for addresses or ranges inside ``first..last`` (IPv``version``)."""
+    width = 8 if version == 4 else 32
+    pairs = conn.execute("SELECT sid, author FROM ind_net WHERE version = ? AND first >= ? AND last <= ?"
+                         " LIMIT ?", (version, f"{first:0{width}x}", f"{last:0{width}x}", limit)).fetchall()
+    found = _by_pairs(conn, pairs)
+    kind = "ipv4-addr" if version == 4 else "ipv6-addr"
+    # single addresses are not in ind_net: scan the type (bounded by limit)
+    for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE type = ? AND instr(value, '/') = 0", (kind,))):
+        try:
+            number = int(ipaddress.ip_address(r.value or ""))
+        except ValueError:
+            continue
+        if first <= number <= last:
+            found.append(r)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _by_pairs(conn: sqlite3.Connection, pairs: list[tuple[str, str]]) -> list[IndicatorRow]:
+    found = []
+    for sid, author in pairs:
+        found.extend(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? AND author = ?",
+                                        (sid, author))))
+    return found
+
+
+def by_substring(conn: sqlite3.Connection, text: str, limit: int) -> list[IndicatorRow]:
+    """Indicators whose value contains ``text`` (a full scan: slower on a national feed)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(_rows(conn.execute(
+        f"SELECT {COLUMNS} FROM ind WHERE value LIKE ? ESCAPE '\\' ORDER BY k LIMIT ?",
+        (f"%{escaped}%", limit))))
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What ``list``/``export``/``stats`` select. ``state``: active | expired | revoked | None (all)."""
+
+    types: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    tlps: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    state: str | None = None
+    since: str | None = None
+    expiring_before: str | None = None
+    now: str = ""
+    limit: int | None = None
+
+
+def _where(f: Filter) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for column, values in (("type", f.types), ("author", f.authors), ("tlp", f.tlps)):
+        if values:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            args.extend(values)
+    if f.sectors:
+        where.append("(" + " OR ".join("sectors LIKE ?" for _ in f.sectors) + ")")
+        args.extend(f"%,{s},%" for s in f.sectors)
+    if f.state == "active":
+        where.append("revoked IS NULL AND (valid_until IS NULL OR valid_until > ?)")
+        args.append(f.now)
+    elif f.state == "expired":
+        where.append("revoked IS NULL AND valid_until <= ?")
+        args.append(f.now)
+    elif f.state == "revoked":
+        where.append("revoked IS NOT NULL")
+    if f.since:
+        where.append("modified >= ?")
+        args.append(f.since)
+    if f.expiring_before:
+        where.append("revoked IS NULL AND valid_until > ? AND valid_until <= ?")
+        args.extend([f.now, f.expiring_before])
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def select(conn: sqlite3.Connection, f: Filter) -> Iterator[IndicatorRow]:
+    """Current indicators matching ``f``, in landing order (so rows of one batch come together). Streams."""
+    where, args = _where(f)
+    sql = f"SELECT {COLUMNS} FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return _rows(conn.execute(sql, args))
+
+
+def matches(r: IndicatorRow, f: Filter) -> bool:
+    """Whether one row passes ``f`` (the same rules as :func:`select`, checked in Python)."""
+    if (f.types and r.type not in f.types) or (f.authors and r.author not in f.authors) or \
+            (f.tlps and r.tlp not in f.tlps):
+        return False
+    if f.sectors and not set(f.sectors) & set(r.sector_list):
+        return False
+    expired = r.valid_until is not None and r.valid_until <= f.now
+    if f.state == "active" and (r.revoked is not None or expired):
+        return False
+    if f.state == "expired" and (r.revoked is not None or not expired):
+        return False
+    if f.state == "revoked" and r.revoked is None:
+        return False
+    if f.since and r.modified < f.since:
+        return False
+    return not (f.expiring_before and (r.revoked is not None or expired or r.valid_until is None
+                                       or r.valid_until > f.expiring_before))
+
+
+def tlps_present(conn: sqlite3.Connection, f: Filter) -> list[str]:
+    where, args = _where(f)
+    return [str(t) for (t,) in conn.execute(f"SELECT DISTINCT tlp FROM ind{where}", args)]
+
+
+def count(conn: sqlite3.Connection, f: Filter) -> int:
+    where, args = _where(f)
+    return int(conn.execute(f"SELECT COUNT(*) FROM ind{where}", args).fetchone()[0])
+
+
+def envelope(conn: sqlite3.Connection, rec: int) -> tuple[bytes, str]:
+    """The stored envelope and key id of record ``rec`` (a records.id)."""
+    row = conn.execute("SELECT envelope, keyid FROM records WHERE id = ?", (rec,)).fetchone()
+    return bytes(row[0]), str(row[1])
+
+
+def history(conn: sqlite3.Connection, sid: str, author: str) -> list[tuple[int, int, str]]:
+    """Superseded versions of one indicator: (rec, pos, modified), oldest first."""
+    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+        "SELECT rec, pos, modified FROM ind_hist WHERE sid = ? AND author = ? ORDER BY rowid", (sid, author))]
+
+
+def record_hash(conn: sqlite3.Connection, rec: int) -> str:
+    return str(conn.execute("SELECT hash FROM records WHERE id = ?", (rec,)).fetchone()[0])
+
+
+@dataclass(frozen=True)
+class Sighting:
+    id: str
+    by: str
+    count: int
+    first_seen: str | None
+    last_seen: str | None
+    created: str
+    record: str
+
+
+def sightings(conn: sqlite3.Connection, sid: str) -> list[Sighting]:
+    return [Sighting(sid, *row) for row in conn.execute(
+        "SELECT s.by_party, s.count, s.first_seen, s.last_seen, s.created, r.hash FROM ind_sight s"
+        " JOIN records r ON r.id = s.rec WHERE s.sid = ? ORDER BY s.rowid", (sid,))]
+
+
+def sighting_totals(conn: sqlite3.Connection, sids: Sequence[str]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for i in range(0, len(sids), _CHUNK):
+        chunk = list(sids[i:i + _CHUNK])
+        for sid, total in conn.execute(
+                f"SELECT sid, SUM(count) FROM ind_sight WHERE sid IN ({','.join('?' * len(chunk))})"
+                " GROUP BY sid", chunk):
+            totals[sid] = int(total)
+    return totals
+
+
+def sighting_records(conn: sqlite3.Connection, authors: Sequence[str] = ()) -> Iterator[tuple[bytes, str]]:
+    """Envelopes of every sighting record (optionally of indicators by ``authors``)."""
+    sql = "SELECT r.envelope, r.keyid FROM ind_sight s JOIN records r ON r.id = s.rec"
+    args: list[Any] = []
+    if authors:
+        sql += f" WHERE s.indicator_author IN ({','.join('?' * len(authors))})"
+        args.extend(authors)
+    for env, keyid in conn.execute(sql + " ORDER BY s.rowid", args):
+        yield bytes(env), str(keyid)
+
+
+def revocations(conn: sqlite3.Connection, sid: str) -> list[tuple[str, str, str]]:
+    """(author, reason, created) of each revocation of this id."""
+    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+        "SELECT author, reason, created FROM ind_revoke WHERE sid = ? ORDER BY rowid", (sid,))]
+
+
+def stats(conn: sqlite3.Connection, now: str, soon: str) -> dict[str, Any]:
+    """Counts by type, author, TLP and state; how many expire before ``soon``; age buckets by modified."""
+    def grouped(column: str) -> dict[str, int]:
+        return {str(k): int(n) for k, n in conn.execute(
+            f"SELECT {column}, COUNT(*) FROM ind GROUP BY {column} ORDER BY {column}")}
+
+    total = int(conn.execute("SELECT COUNT(*) FROM ind").fetchone()[0])
+    revoked = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NOT NULL").fetchone()[0])
+    expired = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until <= ?",
+                               (now,)).fetchone()[0])
+    expiring = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until > ?"
+                                " AND valid_until <= ?", (now, soon)).fetchone()[0])
+    sighted = int(conn.execute("SELECT COUNT(DISTINCT sid) FROM ind_sight").fetchone()[0])
+    return {"total": total, "active": total - revoked - expired, "expired": expired, "revoked": revoked,
+            "expiring_soon": expiring, "sighted": sighted, "by_type": grouped("type"),
+            "by_party": grouped("author"), "by_tlp": grouped("tlp")}
+
+
+def age_buckets(conn: sqlite3.Connection, bounds: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Count of indicators last modified on or after each bound: [(label, iso time)], newest bound first."""
+    result: dict[str, int] = {}
+    previous: str | None = None
+    for label, bound in bounds:
+        if previous is None:
+            n = conn.execute("SELECT COUNT(*) FROM ind WHERE modified >= ?", (bound,)).fetchone()[0]
+        else:
+            n = conn.execute("SELECT COUNT(*) FROM ind WHERE modified >= ? AND modified < ?",
+                             (bound, previous)).fetchone()[0]
+        result[label] = int(n)
+        previous = bound
+    if previous is not None:
+        result["older"] = int(conn.execute("SELECT COUNT(*) FROM ind WHERE modified < ?",
+                                           (previous,)).fetchone()[0])
+    return result
+
+
+def expiring(conn: sqlite3.Connection, author: str, now: str, soon: str) -> tuple[int, str | None]:
+    """How many of ``author``'s live indicators expire in (now, soon], and the first expiry time."""
+    row = conn.execute("SELECT COUNT(*), MIN(valid_until) FROM ind WHERE valid_until > ? AND valid_until <= ?"
+                       " AND author = ? AND revoked IS NULL", (now, soon, author)).fetchone()
+    return int(row[0]), row[1]
+
+
+def new_sightings(conn: sqlite3.Connection, author: str, since: str) -> tuple[int, int]:
+    """(sighting records, distinct indicators) of ``author``'s indicators reported by others since ``since``."""
+    row = conn.execute("SELECT COUNT(*), COUNT(DISTINCT sid) FROM ind_sight WHERE indicator_author = ?"
+                       " AND by_party != ? AND created >= ?", (author, author, since)).fetchone()
+    return int(row[0]), int(row[1])
