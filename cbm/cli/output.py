@@ -15,7 +15,8 @@ from cbm.cli.context import state
 
 
 def stdout() -> Console:
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=False)
+    # soft_wrap: a long line stays one line (a pipe is not 80 columns wide; scripts grep whole lines)
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def stderr() -> Console:
