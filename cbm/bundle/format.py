@@ -156,7 +156,9 @@ def parse_manifest(payload: bytes) -> Manifest:
             raise MalformedInput("bundle manifest: a log entry is malformed")
         first = _int(item, "first", 1, 2**53 - 1, "log")
         last = _int(item, "last", first, 2**53 - 1, "log")
-        records = _int(item, "records", 0, MAX_RECORDS, "log")
+        records = _int(item, "records", 0, 2**53 - 1, "log")
+        if records > MAX_RECORDS:
+            raise OversizedInput(f"bundle carries more than {MAX_RECORDS} records in one log")
         withheld = _int(item, "withheld", 0, last - first + 1, "log")
         if records + withheld != last - first + 1:
             raise MalformedInput("bundle manifest: a log's counts do not add up to its range")
