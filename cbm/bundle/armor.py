@@ -6,7 +6,9 @@
     <base64, 76 characters a line>
     -----END CBM BUNDLE-----
 
-The END line is required, so a cut message is detected; nothing but whitespace may follow it.
+The END line (with its newline) is required, so a cut message is detected; nothing but whitespace may follow
+it. Lines may end in CRLF (mail transports); the base64 must be canonical, so no character can change without
+changing the bytes it carries.
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ def dearmor(stream: BinaryIO) -> Iterator[bytes]:
             raise TamperedContent("the armored bundle is truncated (no END line)")
         if len(line) > WIDTH + 2 and not line.endswith(b"\n"):
             raise OversizedInput("an armor line is too long")
+        if not line.endswith(b"\n"):
+            raise TamperedContent("the armored bundle is truncated (a line without its end)")
         text = line.rstrip(b"\r\n")
         if text == END:
             break
-        if not line.endswith(b"\n"):
-            raise TamperedContent("the armored bundle is truncated (no END line)")
         pending += text
         whole = len(pending) // 4 * 4
         if whole:
