@@ -13,7 +13,6 @@ Records (all TLP:RED, addressed to the one peer of the conversation; docs/adr/00
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +38,7 @@ from cbm.measures.hotline_state import (
     KIND_TEST,
     KIND_TEST_REPLY,
     KIND_TRANSLATION,
+    LANG_TAG,
     PRECEDENCES,
     Anomaly,
     Conversation,
@@ -54,7 +54,6 @@ from cbm.store.index_hotline import has_reply, last_dseq
 
 TLP = "RED"
 MAX_TEXT_BYTES = 64 * 1024
-LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 __all__ = ["PRECEDENCES", "Conversation", "HotlineState", "LinkTest", "Message", "Translation", "load"]
 
@@ -73,7 +72,7 @@ def check_precedence(value: str) -> str:
 def check_lang(value: str) -> str:
     """A BCP 47 language tag such as ``en``, ``ru`` or ``en-US``; UsageError otherwise."""
     tag = value.strip()
-    if not LANG.match(tag):
+    if not LANG_TAG.match(tag):
         raise UsageError(f"{value!r} is not a language tag", hint="use a BCP 47 tag such as en, ru or en-US")
     return tag
 
@@ -292,6 +291,8 @@ def status(store: Store, peer: str | None = None) -> list[PeerStatus]:
     peers = sorted(state.conversations)
     if peer is not None:
         code = peer.strip().upper()
+        if code == store.party:
+            raise UsageError(f"{code} is us", hint="--with names a peer")
         store.check_recipients([code])
         peers = [code]
     out = []

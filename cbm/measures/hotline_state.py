@@ -7,6 +7,7 @@ same anomalies). See docs/adr/0040-hotline-records.md and 0041-hotline-sequence.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ KIND_TEST_REPLY = "hotline.test_reply"
 KIND_TRANSCRIPT = "hotline.transcript"
 
 PRECEDENCES = ("FLASH", "IMMEDIATE", "PRIORITY", "ROUTINE")
+INVALID = "INVALID"  # shown for a peer's record whose precedence is not one of PRECEDENCES
+LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,4}$")
 # Acknowledgement (read receipt) deadlines, after the message's creation; [hotline.deadlines] overrides.
 DEFAULT_DEADLINES = {"FLASH": "10m", "IMMEDIATE": "30m", "PRIORITY": "3h", "ROUTINE": "6h"}
 DEFAULT_TEST_TIMEOUT = "1h"  # a link test unanswered this long has failed
@@ -153,8 +156,9 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _text(value: Any, default: str) -> str:
-    return value if isinstance(value, str) and value else default
+def _lang(value: Any) -> str:
+    """A peer's language tag if it is one, else ``und`` (BCP 47 "undetermined"): never raw peer bytes."""
+    return value if isinstance(value, str) and LANG_TAG.match(value) else "und"
 
 
 def load(store: Store, now: datetime | None = None) -> HotlineState:
@@ -183,12 +187,13 @@ def load(store: Store, now: datetime | None = None) -> HotlineState:
                 c.last_contact, c.last_contact_received = r.created, landed.get(r.hash)
         if r.kind == KIND_MESSAGE:
             body = r.body
-            precedence = _text(body.get("precedence"), "ROUTINE")
+            given = body.get("precedence")
+            precedence = given if isinstance(given, str) and given in PRECEDENCES else INVALID
             dseq, peer_seen = _int(body.get("dseq")), _int(body.get("peer_seen"))
             created = clock.parse_time(r.created)
             deadline = created + cfg.deadlines.get(precedence, cfg.deadlines["ROUTINE"])
             m = Message(id=r.hash, sender=r.author, recipient=r.to[0], seq=r.seq, dseq=dseq, peer_seen=peer_seen,
-                        precedence=precedence, lang=_text(body.get("lang"), "und"), created=r.created,
+                        precedence=precedence, lang=_lang(body.get("lang")), created=r.created,
                         received=landed.get(r.hash, r.created), deadline=clock.iso(deadline),
                         incoming=r.author != me)
             messages[r.hash] = m
@@ -198,8 +203,10 @@ def load(store: Store, now: datetime | None = None) -> HotlineState:
                 problems.append("is addressed to more than one party")
             if dseq is None or dseq < 1 or peer_seen is None:
                 problems.append("has no valid sequence numbers")
-            if precedence not in PRECEDENCES or not isinstance(body.get("sealed"), dict):
+            if precedence == INVALID or not isinstance(body.get("sealed"), dict):
                 problems.append("has no valid precedence or sealed body")
+            if _lang(body.get("lang")) == "und" and body.get("lang") != "und":
+                problems.append("has no valid language tag")
             if problems:
                 c.anomalies.append(Anomaly("malformed", f"{r.author} message {r.hash[:12]} " + "; ".join(problems),
                                            r.hash))
@@ -223,7 +230,7 @@ def load(store: Store, now: datetime | None = None) -> HotlineState:
                 continue
             if r.kind == KIND_TRANSLATION:
                 if r.author in (msg.sender, msg.recipient):
-                    msg.translations.append(Translation(r.hash, r.author, _text(r.body.get("lang"), "und"),
+                    msg.translations.append(Translation(r.hash, r.author, _lang(r.body.get("lang")),
                                                         r.created, r.body.get("unofficial", True) is not False))
                 continue
             kind = r.body.get("type")

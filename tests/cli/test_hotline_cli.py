@@ -198,3 +198,22 @@ def test_cbm_status_raises_overdue_hotline_messages_first(us_ru):
     first = doc["attention"][0]
     assert first["measure"] == "hotline" and first["rank"] == 0 and "unread and overdue" in first["text"]
     assert "[hotline] FLASH message" in r.stdout
+
+
+def test_hostile_peer_metadata_is_never_printed_raw(us_ru):
+    us, ru = us_ru
+    from cbm.measures import hotline
+
+    with us.open() as store:
+        body = {"dseq": 1, "peer_seen": 0, "precedence": "\x1b[31mFLASH", "lang": "\x1b]0;owned\x07",
+                "sealed": hotline._seal(store, "RU", "hi", hotline.message_context(1))}
+        store.append("hotline.message", body, to=("RU",), tlp="RED")
+    carry(us, ru)
+    r = ru.cli("hotline", "inbox")
+    assert r.exit_code == 0, r.stderr
+    assert "\x1b" not in r.stdout and "INVALID" in r.stdout and " und " in r.stdout
+    r = ru.cli("hotline", "status")
+    assert "\x1b" not in r.stdout and "no valid precedence" in r.stdout and "no valid language tag" in r.stdout
+    r = ru.cli("hotline", "transcript", "--verify")
+    assert r.exit_code == 1 and "\x1b" not in r.stdout
+    assert ru.cli("hotline", "status", "--with", "RU").exit_code == 2
