@@ -159,7 +159,8 @@ def export_line(author: str, tlp: str, row: list[Any], revoked: bool) -> str:
     def joined(value: Any) -> str:
         return ";".join(str(v) for v in value) if isinstance(value, list) else ""
 
-    return _line([row[R.ID], author, row[R.TYPE], row[R.VALUE] or row[R.PATTERN] or "", tlp,
+    return _line([row[R.ID], author, row[R.TYPE],
+                  (row[R.PATTERN] if row[R.TYPE] == model.PATTERN_TYPE else row[R.VALUE]) or "", tlp,
                   "" if row[R.CONFIDENCE] is None else row[R.CONFIDENCE], row[R.VALID_FROM] or "",
                   row[R.VALID_UNTIL] or "", joined(row[R.SECTORS]), joined(row[R.LABELS]),
                   joined(row[R.INDICATOR_TYPES]), row[R.NAME] or "", row[R.DESCRIPTION] or "",
