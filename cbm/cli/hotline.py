@@ -93,8 +93,9 @@ def send(
 ) -> None:
     """Encrypt a message to one peer (and to us), sign it, and queue it for the next bundle.
 
-    The text comes from --body, --body-file, or stdin. It is sealed end to end: bundles and stores hold
-    only ciphertext. The peer must acknowledge (read) it within the precedence's deadline.
+    The text comes from --body, --body-file, or stdin. It is sealed end to
+    end: bundles and stores hold only ciphertext. The peer should read it
+    (read receipt) within the deadline of its precedence.
 
     Example:  cbm hotline send --to RU --precedence FLASH --lang en --body "Call me on the secure line now."
     """
@@ -114,7 +115,8 @@ def inbox(
 ) -> None:
     """Messages addressed to us: unread first (by precedence, oldest first), with precedence and age.
 
-    Listing needs no passphrase: nothing is decrypted. Read one with `cbm hotline read ID`.
+    Listing needs no passphrase: nothing is decrypted. Read one with
+    `cbm hotline read ID`.
 
     Example:  cbm hotline inbox --unread
     """
@@ -160,8 +162,10 @@ def read(
                                              help="Show it without writing a read receipt.")] = False,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Decrypt and show a message (text printed literally) with its translations, and queue a signed
-    'read' receipt for the sender if the message is addressed to us.
+    """Decrypt and show a message with its translations; queue a signed read receipt if it is for us.
+
+    The text is printed literally (never interpreted as markup or terminal
+    escapes). Reading it again writes no second receipt.
 
     Example:  cbm hotline read 3f2a9c1b0d4e
     """
@@ -230,11 +234,12 @@ def transcript(
                                                     "conversation to FILE (signature: FILE.sig).")] = None,
     json_flag: JsonFlag = False,
 ) -> None:
-    """The whole conversation, both directions in one order both sides share, decrypted.
+    """The whole conversation, decrypted, both directions in one order both sides share.
 
-    Gaps, replays and reordering in either direction are reported. --verify also re-checks every chain
-    link and signature of both logs. --export writes FILE and FILE.sig (our signed record of its SHA-256;
-    check it with `cbm hotline check-export FILE`).
+    Gaps, replays and reordering in either direction are reported.
+    --verify also re-checks every chain link and signature of both logs
+    and exits 1 on any problem. --export writes FILE and FILE.sig (our
+    signed record of its SHA-256; check it with `cbm hotline check-export`).
 
     Example:  cbm hotline transcript --with RU --verify --export transcript.md
     """
@@ -269,7 +274,9 @@ def check_export(
                                                   help="The signature file (default: FILE.sig).")] = None,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Check an exported transcript against its signature with the keys this store trusts (exit 1 if changed).
+    """Check an exported transcript against its signature (exit 1 if the file was changed).
+
+    The signature (FILE.sig) is checked with the keys this store trusts.
 
     Example:  cbm hotline check-export transcript.md
     """
@@ -285,8 +292,10 @@ def test_(
     to: Annotated[str, typer.Option("--to", help="The peer whose line is tested.")],
     json_flag: JsonFlag = False,
 ) -> None:
-    """Queue a link test for a peer. Its store answers automatically when it imports our bundle; when the
-    answer comes back, the round-trip time is shown by `cbm hotline status`.
+    """Queue a link test for a peer; its store answers automatically when it imports our bundle.
+
+    When the answer comes back, `cbm hotline status` shows the round-trip
+    time (from writing the test to the answer landing here, our clock).
 
     Example:  cbm hotline test --to RU
     """

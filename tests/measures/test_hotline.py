@@ -347,3 +347,29 @@ def test_transcript_verify_detects_messages_reordered_in_a_store_copy(us_ru):
     problems = " | ".join(f.problem for f in t.faults)
     assert "reordered" in problems, problems
     assert not t.ok
+
+
+def _send_many(root: str, n: int) -> None:
+    from pathlib import Path
+
+    from cbm.store.db import Store
+
+    for i in range(n):
+        with Store.open(Path(root)) as store:
+            hotline.send(store, "RU", f"concurrent {i}")
+
+
+def test_concurrent_senders_never_share_a_sequence_number(us_ru):
+    import multiprocessing
+
+    us, ru = us_ru
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_send_many, args=(str(us.root), 4)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    c = conversation(us, "RU")
+    assert sorted(m.dseq for m in c.messages) == list(range(1, 13))
+    assert c.anomalies == []
