@@ -100,6 +100,9 @@ def load_thread(store: Store, open_hash: str) -> Thread:
             draft = store.get(released)
         except NotFound:
             draft = None  # drafts stay with their author; the recipient never sees them
+        if draft is not None and (draft.author != open_record.author or draft.kind != "inquiry.open"
+                                  or draft.body.get("draft") is not True):
+            draft = None
     followups = [r for r in store.records(subject=open_record.hash) if r.kind in MESSAGE_KINDS]
     return fold(open_record, draft, followups, delivered_time(store, open_record))
 

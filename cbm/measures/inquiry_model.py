@@ -224,6 +224,7 @@ def fold(open_record: Record, draft: Record | None, followups: list[Record], del
         thread.state = "delivered"
         thread.delivered = delivered
     clarify_due: str | None = None
+    answered = False
     for record in causal_order(followups):
         action = _event_action(record.kind)
         if action not in thread.allowed(record.author):
@@ -235,6 +236,7 @@ def fold(open_record: Record, draft: Record | None, followups: list[Record], del
             thread.state = "acknowledged"
         elif action == "reply":
             thread.state = "answered"
+            answered = True
         elif action == "clarify":
             thread.state = "clarification"
             thread.awaiting = thread.peer_of(record.author)
@@ -249,7 +251,7 @@ def fold(open_record: Record, draft: Record | None, followups: list[Record], del
         # acknowledged before the recipient's receipt reached us: the ack proves delivery no later than itself
         first = thread.messages[0] if thread.messages else None
         thread.delivered = first.created if first is not None and first.author == thread.recipient else None
-    _deadlines(thread, clarify_due)
+    _deadlines(thread, clarify_due, answered)
     return thread
 
 
@@ -274,7 +276,7 @@ def _clarify_due(open_record: Record, clarify: Record) -> str:
     return clock.iso(clock.parse_time(clarify.created) + reply)
 
 
-def _deadlines(thread: Thread, clarify_due: str | None) -> None:
+def _deadlines(thread: Thread, clarify_due: str | None, answered: bool) -> None:
     ack_within, reply_within = windows(thread.body)
     explicit = thread.body.get("reply_by")
     if thread.delivered is not None:
@@ -293,7 +295,10 @@ def _deadlines(thread: Thread, clarify_due: str | None) -> None:
     elif state == "acknowledged":
         thread.awaiting, thread.due = thread.recipient, thread.reply_due
     elif state == "clarification":
-        thread.due = thread.reply_due if thread.awaiting == thread.recipient else clarify_due
+        # the recipient's first answer stays due by the reply deadline; a question asked after an answer
+        # (or of the sender) is due within the reply window from the question
+        first_answer = thread.awaiting == thread.recipient and not answered
+        thread.due = thread.reply_due if first_answer else clarify_due
     elif state == "answered":
         thread.awaiting = thread.sender
     else:

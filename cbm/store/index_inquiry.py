@@ -47,23 +47,34 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
             if not isinstance(number, str) or not isinstance(recipient, str):
                 continue
             tail = NUMBER_TAIL.search(number)
-            if tail is None:
+            draft = body.get("draft") is True
+            # a number belongs to its author, and the recipient it names must be the record's audience: a
+            # peer cannot take over one of our numbers (or anyone else's) by signing a record that claims it
+            if tail is None or not number.upper().startswith(f"{r.author}-{recipient}/") or \
+                    r.to != ((r.author,) if draft else (recipient,)):
                 continue
             released = body.get("released_from")
+            if isinstance(released, str) and conn.execute(
+                    "SELECT 1 FROM inquiry_threads WHERE open_hash = ? AND author = ? AND draft = 1 AND number = ?",
+                    (released, r.author, number.upper())).fetchone() is None:
+                released = None  # only the author's own draft of this number can be released
             conn.execute(
                 "INSERT OR IGNORE INTO inquiry_threads (open_hash, number, author, recipient, year, serial, draft,"
                 " released_from, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (r.hash, number.upper(), r.author, recipient, int(tail.group(1)), int(tail.group(2)),
-                 1 if body.get("draft") is True else 0, released if isinstance(released, str) else None,
+                 1 if draft else 0, released if isinstance(released, str) else None,
                  r.created))
         elif r.kind == "inquiry.ack":
             alias, ref = body.get("own_ref"), body.get("ref")
-            if isinstance(alias, str) and alias.strip() and isinstance(ref, str):
+            row = conn.execute("SELECT recipient FROM inquiry_threads WHERE open_hash = ?",
+                               (ref,)).fetchone() if isinstance(ref, str) else None
+            # only the recipient's own acknowledgement names its reference
+            if isinstance(alias, str) and alias.strip() and row is not None and row[0] == r.author:
                 conn.execute("INSERT OR IGNORE INTO inquiry_aliases (alias, open_hash) VALUES (?, ?)",
                              (alias.strip().upper(), ref))
 
 
-INDEX = Index(name="inquiry", version=1, kinds=("inquiry.open", "inquiry.ack"),
+INDEX = Index(name="inquiry", version=2, kinds=("inquiry.open", "inquiry.ack"),
               tables=("inquiry_threads", "inquiry_aliases"), schema=SCHEMA, add=_add)
 
 

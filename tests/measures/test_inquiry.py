@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -335,3 +336,58 @@ def test_attention_lists_what_we_owe_overdue_first(us_ru):
         items = lib.attention(store)
         assert [(i.ref, i.rank) for i in items] == [(fast.number, 2)]  # RU is late: informational for US
         assert "RU is late" in items[0].text
+
+
+def test_a_peer_cannot_claim_our_numbers_or_hide_our_inquiries(us_ru):
+    us, ru = us_ru
+    with at(T0):
+        ours = _open(us)
+        carry(us, ru)
+    with ru.open() as store:
+        base = {"recipient": "US", "type": "notification", "precedence": "FLASH", "subject": "forged",
+                "text": "x", "indicators": [], "blobs": [], "attachments": []}
+        store.append("inquiry.open", {**base, "number": ours.number}, to=["US"])  # our number, their record
+        store.append("inquiry.open", {**base, "number": "RU-US/2026/0001", "released_from": ours.open.hash},
+                     to=["US"])
+    carry(ru, us)
+    with us.open() as store:
+        assert lib.resolve(store, ours.number).open.hash == ours.open.hash
+        listed = {t.number: t for t in lib.threads(store)}
+    assert set(listed) == {ours.number, "RU-US/2026/0001"}
+    assert listed["RU-US/2026/0001"].draft is None
+
+
+def test_a_question_after_the_answer_gets_its_own_deadline(us_ru):
+    us, ru = us_ru
+    with at(T0):
+        t = _open(us, precedence="PRIORITY")
+        exchange(us, ru)
+    with at("2026-11-23T07:00:00Z"), ru.open() as store:
+        lib.acknowledge(store, t.number)
+        lib.reply(store, t.number, text="answer")
+    with at("2026-11-25T07:00:00Z"):  # long after the original reply deadline
+        exchange(ru, us)
+        with us.open() as store:
+            asked = lib.clarify(store, t.number, text="one more question")
+    assert (asked.state, asked.awaiting, asked.due) == ("clarification", "RU", "2026-11-26T07:00:00Z")
+    assert asked.reply_due == "2026-11-24T06:00:00Z"  # the first answer's deadline, long passed
+    with at("2026-11-25T08:00:00Z"):
+        assert not _thread(us, t.number).overdue()
+
+
+def test_concurrent_writers_never_share_a_number(us_ru):
+    import subprocess
+    import sys
+
+    us, _ = us_ru
+    code = "import sys; from cbm.cli.main import app; app(sys.argv[1:])"
+    procs = [subprocess.Popen([sys.executable, "-c", code, "--store", str(us.root), "inquiry", "open", "--to", "RU",
+                               "--subject", f"parallel {i}", "--body", "b", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(5)]
+    numbers = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        numbers.append(json.loads(out)["number"])
+    year = numbers[0].split("/")[1]
+    assert sorted(numbers) == [f"US-RU/{year}/{n:04d}" for n in range(1, 6)]
