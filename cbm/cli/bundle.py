@@ -118,6 +118,9 @@ def import_(
              f"(import its card with `cbm keys import`)")
 
     def human(out: Console) -> None:
+        if not result.changed:
+            out.print(Text(f"bundle {result.number} from {result.sender}: nothing changed"))
+            return
         total = sum(result.landed.values())
         by = ", ".join(f"{a} {n}" for a, n in sorted(result.landed.items()))
         line = f"bundle {result.number} from {result.sender}: {total} record(s) landed" + (f" ({by})" if by else "")
