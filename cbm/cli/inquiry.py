@@ -220,7 +220,7 @@ def show(
                 out.print(Text(f"{label:<11} ") + cell(value, style))
         for m in doc["messages"]:
             out.print()
-            title = m["kind"].split(".", 1)[1]
+            title = "draft" if m["draft"] else m["kind"].split(".", 1)[1]
             signature = "signature ok" if m["signature"] == "ok" else f"SIGNATURE FAILS: {m['signature']}"
             out.print(Text(f"── {title} by {m['author']} at {m['created']}", style="bold"))
             out.print(Text(f"   signed by {m['fingerprint']}  {signature}",

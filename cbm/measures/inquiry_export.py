@@ -49,6 +49,7 @@ def message_doc(signed: Signed) -> dict[str, Any]:
         "hash": record.hash, "kind": record.kind, "author": record.author, "seq": record.seq,
         "created": record.created, "to": list(record.to), "tlp": record.tlp, "keyid": record.keyid,
         "fingerprint": signed.fingerprint, "signature": signed.verified, "delivered": signed.delivered,
+        "draft": record.body.get("draft") is True,
     }
     for name in MESSAGE_FIELDS:
         if name in record.body:
@@ -98,7 +99,7 @@ def markdown(store: Store, thread: Thread) -> str:
     lines += [f"- **{k}:** {_plain(v)}" for k, v in header if v]
     for message in doc["messages"]:
         title = ACTION_TITLE.get(message["kind"], message["kind"])
-        if thread.draft is not None and message["hash"] == thread.draft.hash:
+        if message["draft"]:
             title = "Draft"
         lines += ["", f"## {title} — {message['author']}, {message['created']}", ""]
         signature = "verified" if message["signature"] == "ok" else f"DOES NOT VERIFY: {message['signature']}"
