@@ -1,0 +1,71 @@
+"""Every command has help with an example, and is documented (README.md or a docs/readme/ section)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from cbm.cli.main import app
+from tests.conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBCOMMANDS = ["bundle", "hotline", "indicators", "init", "inquiry", "keys", "status", "store", "whitepaper",
+               "workgroup"]
+
+
+def _walk(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    found = [(path, command)]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found += _walk(sub, (*path, name))
+    return found
+
+
+TREE = _walk(typer.main.get_command(app), ())
+LEAVES = [path for path, command in TREE if not hasattr(command, "commands")]
+GROUPS = [path for path, command in TREE if hasattr(command, "commands")]
+
+
+def _docs() -> str:
+    parts = [(ROOT / "README.md").read_text("utf-8")]
+    parts += [p.read_text("utf-8") for p in sorted((ROOT / "docs" / "readme").glob("*.md"))]
+    return "\n".join(parts)
+
+
+def test_the_subcommands_the_design_names():
+    assert sorted(getattr(typer.main.get_command(app), "commands", {})) == SUBCOMMANDS
+    assert len(LEAVES) >= 9  # init, status, 6 keys commands, 2 store commands at least
+
+
+@pytest.mark.parametrize("path", LEAVES, ids=" ".join)
+def test_every_command_has_help_with_an_example(path):
+    r = run_cli(*path, "--help")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == ""
+    assert "Example" in r.stdout, f"`cbm {' '.join(path)} --help` shows no example"
+    assert "Usage:" in r.stdout and " ".join(path) + " [OPTIONS]" in r.stdout
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(p) or "cbm")
+def test_every_group_has_help(path):
+    r = run_cli(*path, "--help")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert "Usage:" in r.stdout and len(r.stdout.splitlines()) > 3
+    assert run_cli(*path, "-h").stdout == r.stdout
+
+
+def test_root_help_has_example_and_exit_codes():
+    r = run_cli("--help")
+    assert "Example" in r.stdout and "Exit codes" in r.stdout
+    for code in range(7):
+        assert f"{code} " in r.stdout
+    bare = run_cli()  # no arguments: the help, not a traceback
+    assert "Usage:" in bare.stdout + bare.stderr and "Traceback" not in bare.stdout + bare.stderr
+
+
+@pytest.mark.parametrize("path", LEAVES, ids=" ".join)
+def test_every_command_is_documented(path):
+    assert f"cbm {' '.join(path)}" in _docs(), \
+        f"`cbm {' '.join(path)}` is not in README.md or docs/readme/*.md"
