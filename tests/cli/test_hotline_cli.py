@@ -217,3 +217,15 @@ def test_hostile_peer_metadata_is_never_printed_raw(us_ru):
     r = ru.cli("hotline", "transcript", "--verify")
     assert r.exit_code == 1 and "\x1b" not in r.stdout
     assert ru.cli("hotline", "status", "--with", "RU").exit_code == 2
+
+
+def test_read_no_receipt_writes_nothing(us_ru):
+    us, ru = us_ru
+    mid = us.cli("hotline", "send", "--to", "RU", "--body", "quiet", "--json").json()["id"]
+    carry(us, ru)
+    before = record_count(ru)
+    r = ru.cli("hotline", "read", mid, "--no-receipt", "--json")
+    assert r.exit_code == 0 and r.json()["receipt"] is None and r.json()["text"] == "quiet"
+    assert "receipt" not in r.stderr
+    assert record_count(ru) == before
+    assert ru.cli("hotline", "inbox", "--unread", "--json").json()["messages"][0]["id"] == mid

@@ -373,3 +373,20 @@ def test_concurrent_senders_never_share_a_sequence_number(us_ru):
     c = conversation(us, "RU")
     assert sorted(m.dseq for m in c.messages) == list(range(1, 13))
     assert c.anomalies == []
+
+
+def test_link_test_due_after_the_interval_and_for_a_line_never_tested(us_ru):
+    us, ru = us_ru
+    with at("2026-11-23T05:00:00Z"):
+        send(us, "RU", "hello")
+        with us.open() as store:
+            due = [a for a in hotline.attention(store) if "link test to RU due" in a.text]
+            assert due and due[0].rank == 2 and "never tested" in due[0].text
+            hotline.link_test(store, "RU")
+            assert not [a for a in hotline.attention(store) if "link test" in a.text]  # pending, not failed
+        exchange(us, ru)
+    with at("2026-11-24T04:59:00Z"), us.open() as store:
+        assert not [a for a in hotline.attention(store) if "link test" in a.text]
+    with at("2026-11-24T05:01:00Z"), us.open() as store:
+        (due,) = [a for a in hotline.attention(store) if "link test" in a.text]
+        assert due.rank == 2 and due.due == "2026-11-24T05:00:00Z" and "last answered" in due.text
