@@ -293,3 +293,20 @@ def test_text_limits(us_ru):
         with pytest.raises(UsageError, match="empty"):
             wg.new_proposal(s, title="blank", text=b"  \n")
         assert list(s.records(kind_prefix="workgroup.")) == []
+
+
+def test_withdrawal_crossing_the_last_signature_in_transit_stands_and_is_named(us_ru):
+    us, ru = us_ru
+    pid = propose(us)
+    with us.open() as s:
+        wg.sign_proposal(s, pid)
+    sync(us, ru)
+    with ru.open() as s:
+        wg.sign_proposal(s, pid)  # RU completes the signatures...
+    with us.open() as s:
+        wg.withdraw_proposal(s, pid, "superseded by a joint text")  # ...while US withdraws, not yet knowing
+    sync(us, ru)
+    for party in (us, ru):
+        p = state(party, pid).proposal
+        assert p.state == "withdrawn" and p.adopted_at is None
+        assert p.conflict is not None and "in transit" in p.conflict
