@@ -29,7 +29,8 @@ app.add_typer(action_app, name="action")
 app.add_typer(proposal_app, name="proposal")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
-TlpOption = Annotated[str | None, typer.Option("--tlp", help="TLP label (default [workgroup] tlp, else GREEN).")]
+TlpOption = Annotated[str | None, typer.Option(
+    "--tlp", help="TLP label (default: tlp in the workgroup section of config.toml, else GREEN).")]
 
 
 def _read(path: str, what: str) -> bytes:
@@ -55,7 +56,8 @@ def _indent(out: Console, text: str) -> None:
 
 @app.command("members")
 def members_cmd(json_flag: JsonFlag = False) -> None:
-    """Show who is in the working group now ([workgroup] members in config.toml, else every trusted party).
+    """Show who is in the working group now: the members list in the workgroup section of config.toml, else
+    every trusted party.
 
     New meetings and proposals record this list: their "every member" does not change later.
 
