@@ -113,3 +113,14 @@ def test_corroboration_when_both_parties_report_a_value(us_ru, tmp_path):
     assert "corroborated" in ru.cli("indicators", "search", "203.0.113.50").stdout
     one = doc["hits"][0]["id"]
     assert ru.cli("indicators", "show", one, "--json").json()["indicators"][0]["also_reported_by"]
+
+
+def test_a_peer_cannot_revoke_our_indicator_even_with_a_forged_record(us_ru, tmp_path):
+    us, ru = us_ru
+    sid = add(us, "192.0.2.99")
+    send(us, ru, tmp_path / "1.cbm")
+    with ru.open() as store:  # bypass the CLI's refusal: a well-signed RU record naming US's id
+        store.append("indicators.revoke", {"ref": sid, "ids": [sid], "reason": "forged"})
+    send(ru, us, tmp_path / "2.cbm")
+    assert held(us)["192.0.2.99"]["state"] == "active"
+    assert held(ru)["192.0.2.99"]["state"] == "active"

@@ -1,0 +1,81 @@
+"""The indicator index is derived: rebuilding it from the records gives the same answers; malformed rows
+are ignored rather than breaking it; re-imports are versions or no-ops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators import service as svc
+from cbm.measures.indicators.formats import Defaults, build_row
+from cbm.store import index_indicators as ix
+from tests.conftest import Party
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "indicators"
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
+
+
+def snapshot(party: Party) -> tuple:
+    listing = party.cli("indicators", "list", "--limit", "0", "--json").json()["indicators"]
+    stats = party.cli("indicators", "stats", "--json").json()
+    return listing, stats
+
+
+def test_rebuild_gives_the_same_state(make_party):
+    us = make_party("US")
+    us.cli("indicators", "import", str(SAMPLES / "feed.csv"))
+    us.cli("indicators", "import", str(SAMPLES / "bundle.stix.json"))
+    first = us.cli("indicators", "add", "--value", "198.51.100.23", "--confidence", "99", "--json").json()
+    us.cli("indicators", "revoke", first["id"], "--reason", "test")
+    us.cli("indicators", "sighting", first["id"], "--count", "2")
+    before = snapshot(us)
+    r = us.cli("store", "rebuild")
+    assert r.exit_code == 0, r.stderr
+    assert snapshot(us) == before
+
+
+def test_index_ignores_malformed_rows(make_party):
+    us = make_party("US")
+    with us.open() as store:
+        good = build_row(Defaults(author="US", tlp="GREEN", now="2026-11-23T06:00:00Z"), "", "10.1.1.1")
+        store.append("indicators.batch", {"fields": list(R.FIELDS),
+                                          "rows": [R.trim(good), "junk", [], [1, 2], ["indicator--x", None]]})
+        store.append("indicators.batch", {"fields": "nonsense", "rows": [["a", "b"]]})
+        store.append("indicators.revoke", {"ids": "not-a-list"})
+        store.append("indicators.sighting", {"ref": good[R.ID], "count": "many"})
+        rows = list(ix.select(store.conn, ix.Filter(now="2026-11-23T06:00:00Z")))
+        assert [r.value for r in rows] == ["10.1.1.1"]
+        assert ix.sightings(store.conn, good[R.ID]) == []
+
+
+def test_unchanged_reimport_writes_nothing_and_changed_rows_are_versions(make_party):
+    us = make_party("US")
+    with us.open() as store:
+        opts = svc.Options()
+        result = svc.import_file(store, str(SAMPLES / "feed-defanged.txt"), opts)
+        assert result.created == 11
+        head = store.head("US")
+        again = svc.import_file(store, str(SAMPLES / "feed-defanged.txt"), opts)
+        assert again.unchanged == 11 and store.head("US") == head
+        changed = svc.import_file(store, str(SAMPLES / "feed-defanged.txt"), svc.Options(confidence=40))
+        assert changed.updated == 11
+        versions = {r.versions for r in ix.select(store.conn, ix.Filter(now="2026-11-23T06:00:00Z"))}
+        assert versions == {2}
+
+
+def test_search_finds_values_inside_multi_value_patterns_and_ranges(make_party):
+    us = make_party("US")
+    with us.open() as store:
+        svc.add(store, svc.Options(), kind=None, value=None,
+                pattern="[ipv4-addr:value = '192.0.2.0/24'] OR [domain-name:value = 'x.example']")
+        assert [h.match for h in svc.search(store, "x.example").hits] == ["exact"]
+        assert [h.match for h in svc.search(store, "192.0.2.200").hits] == ["range"]
+        assert svc.search(store, "192.0.3.1").hits == []
+        assert model.is_stix_id(svc.search(store, "x.example").hits[0].id, "indicator")
