@@ -368,7 +368,8 @@ def _show_proposal(out: Console, p: Proposal, rev: Revision, me: str, *, text: b
         out.print(Text("note     ") + cell(p.conflict, "yellow"))
     options = wg.proposal_options(p, me)
     if options:
-        out.print(Text("we may   " + ", ".join(options), style="dim"))
+        on = f"(on revision {p.current.number}) " if rev is not p.current else ""
+        out.print(Text("we may   " + on + ", ".join(options), style="dim"))
     if text:
         out.print(Text("text", style="bold"))
         _indent(out, rev.text)

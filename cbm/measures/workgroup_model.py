@@ -253,12 +253,12 @@ def _int(body: dict[str, Any], key: str) -> int:
 
 
 def due_deadline(due: str) -> datetime:
-    """The instant after which an action due ``due`` is overdue (a bare date means the end of that day)."""
+    """The last instant an action due ``due`` is on time (a bare date means 23:59:59 UTC that day)."""
     moment = clock.parse_time(due, what="due")
     if len(due) == 10:
         from datetime import timedelta
 
-        moment += timedelta(days=1)
+        moment += timedelta(hours=23, minutes=59, seconds=59)
     return moment
 
 
@@ -372,7 +372,7 @@ def fold(records: Iterable[Record], fingerprint_of: Callable[[str], str], now: d
     each("workgroup.action", action)
     each("workgroup.action_done", action_done)
     for a in wg.actions.values():
-        a.overdue = a.status == "open" and due_deadline(a.due) <= moment
+        a.overdue = a.status == "open" and due_deadline(a.due) < moment
 
     # proposals: revision 1 has no ref; later revisions by the same proposer point at it
     def proposal(r: Record) -> None:

@@ -109,7 +109,7 @@ def build(store: Store, start: str, end: str) -> Report:
         if a.status == "done" and _within(a.done_at, first, stop):
             report.actions_done.append(item)
         done_in_time = a.done_at is not None and clock.parse_time(a.done_at) <= as_of
-        if not done_in_time and due_deadline(a.due) <= as_of and a.created < clock.iso(stop):
+        if not done_in_time and due_deadline(a.due) < as_of and a.created < clock.iso(stop):
             report.actions_overdue.append(item)
 
     report.activity = activity(store, first, stop)

@@ -246,11 +246,14 @@ def test_actions_owner_overdue_and_carried_forward(us_ru, monkeypatch):
             wg.complete_action(s, a1.id)
     assert a1.meeting == first.id and a1.due == "2027-01-15"
     sync(us, ru)
-    monkeypatch.setenv("CBM_NOW", "2027-01-16T00:00:00Z")  # a bare due date runs to the end of that day
+    monkeypatch.setenv("CBM_NOW", "2027-01-15T23:59:59Z")  # a bare due date runs to the end of that day
+    with ru.open() as s:
+        assert [a.id for a in wg.list_actions(s, overdue=True)] == [a2.id]
+    monkeypatch.setenv("CBM_NOW", "2027-01-16T00:00:00Z")
     with ru.open() as s:
         overdue = wg.list_actions(s, overdue=True)
         assert [a.id for a in overdue] == [a2.id, a1.id]
-        assert [(x.rank, x.ref) for x in wg.attention(s)] == [(0, a1.id)]
+        assert [(x.rank, x.ref, x.due) for x in wg.attention(s)] == [(0, a1.id, "2027-01-15T23:59:59Z")]
         done = wg.complete_action(s, a1.id, note="format sent")
         assert done.status == "done" and not done.overdue
         with pytest.raises(IllegalTransition, match="already marked done"):
