@@ -32,6 +32,8 @@ def b64(data: bytes) -> str:
 
 def unb64(text: str, what: str) -> bytes:
     """Standard base64, or URL-safe base64 (DSSE: verifiers MUST accept either). Raises MalformedInput."""
+    if not isinstance(text, str):
+        raise MalformedInput(f"{what} is not a base64 string")
     try:
         data = text.encode("ascii")
         try:
