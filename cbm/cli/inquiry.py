@@ -99,8 +99,7 @@ def open_(
 ) -> None:
     """Open an inquiry: a signed, numbered message to one peer, carried by the next bundle.
 
-    Example:  cbm inquiry open --to RU --precedence IMMEDIATE --subject "Scanning from AS12345"
-              --body-file incident.md --sector energy --attach pcap-summary.txt --tlp AMBER
+    Example:  cbm inquiry open --to RU --precedence IMMEDIATE --subject "SCADA scans" --body-file incident.md
     """
     text = _text(body, body_file)
     request = lib.OpenRequest(to=to, type=kind, precedence=precedence, subject=subject, text=text,
@@ -342,8 +341,9 @@ def export(
     output: Annotated[str, typer.Option("-o", "--output", metavar="FILE", help="File to write ('-': stdout).")]
     = "-",
 ) -> None:
-    """Write a record of the exchange for the file: Markdown for people, JSON with every signed envelope so
-    the thread can be re-verified anywhere.
+    """Write a record of the exchange for the file (Markdown, or JSON with every signed envelope).
+
+    The JSON form lets anyone holding both parties' cards re-verify the thread without this store.
 
     Example:  cbm inquiry export US-RU/2026/0007 --format markdown -o inquiry-0007.md
     """

@@ -232,10 +232,14 @@ def _indicator_known(store: Store, indicator_id: str) -> bool:
     return any(needle in r.payload for r in store.records(kind_prefix="indicators."))
 
 
-def _store_attachments(store: Store, files: Sequence[Path]) -> tuple[list[str], list[dict[str, Any]]]:
+def _check_files(files: Sequence[Path]) -> None:
     for path in files:
         if not Path(path).is_file():
             raise NotFound(f"attachment {path} does not exist or is not a file")
+
+
+def _store_attachments(store: Store, files: Sequence[Path]) -> tuple[list[str], list[dict[str, Any]]]:
+    _check_files(files)
     digests, listing = [], []
     for path in files:
         digest, size = store.blobs.put_file(Path(path))
@@ -319,14 +323,21 @@ def send(store: Store, ref: str) -> Thread:
     return load_thread(store, record.hash)
 
 
-def _message(store: Store, ref: str, action: str, extra: dict[str, Any], tlp: str | None = None) -> Thread:
+def _message(store: Store, ref: str, action: str, extra: dict[str, Any], tlp: str | None = None,
+             attachments: Sequence[Path] = ()) -> Thread:
+    """Check the transition, store attachments, sign the message: nothing is written if the check fails."""
+    label = check_tlp(tlp) if tlp else None
+    _check_files(attachments)
     with _serialised(store):
         thread = resolve(store, ref)
         check_action(thread, store.party, action)
+        if attachments:
+            blobs, listing = _store_attachments(store, attachments)
+            extra = {**extra, "blobs": blobs, "attachments": listing}
         last = thread.messages[-1].hash if thread.messages else thread.open.hash
         body = {"ref": thread.open.hash, "number": thread.number, "after": last, **extra}
         to = [store.party] if thread.state == "draft" else [thread.peer_of(store.party)]
-        store.append(f"inquiry.{action}", body, to=to, tlp=check_tlp(tlp) if tlp else thread.open.tlp)
+        store.append(f"inquiry.{action}", body, to=to, tlp=label or thread.open.tlp)
     return load_thread(store, thread.open.hash)
 
 
@@ -345,13 +356,9 @@ def reply(store: Store, ref: str, *, text: str, indicators: Sequence[str] = (),
     """The recipient's answer (a later reply supplements an earlier one)."""
     if not check_text(text).strip():
         raise UsageError("a reply needs a body", hint="--body TEXT or --body-file FILE")
-    if tlp:
-        check_tlp(tlp)
     linked = check_indicators(store, indicators)
-    resolve(store, ref)  # a bad reference is reported before any attachment is stored
-    blobs, listing = _store_attachments(store, attachments)
-    return _message(store, ref, "reply", {"text": text, "indicators": linked, "blobs": blobs,
-                                          "attachments": listing}, tlp)
+    return _message(store, ref, "reply", {"text": text, "indicators": linked, "blobs": [], "attachments": []},
+                    tlp, attachments)
 
 
 def clarify(store: Store, ref: str, *, text: str, attachments: Sequence[Path] = (),
@@ -360,12 +367,10 @@ def clarify(store: Store, ref: str, *, text: str, attachments: Sequence[Path] = 
     if not check_text(text).strip():
         raise UsageError("a clarification needs a body", hint="--body TEXT or --body-file FILE")
     due = _reply_by(reply_by)
-    resolve(store, ref)
-    blobs, listing = _store_attachments(store, attachments)
-    extra: dict[str, Any] = {"text": text, "blobs": blobs, "attachments": listing}
+    extra: dict[str, Any] = {"text": text, "blobs": [], "attachments": []}
     if due:
         extra["reply_by"] = due
-    return _message(store, ref, "clarify", extra)
+    return _message(store, ref, "clarify", extra, attachments=attachments)
 
 
 def close(store: Store, ref: str, *, outcome: str, note: str | None = None) -> Thread:

@@ -391,3 +391,19 @@ def test_concurrent_writers_never_share_a_number(us_ru):
         numbers.append(json.loads(out)["number"])
     year = numbers[0].split("/")[1]
     assert sorted(numbers) == [f"US-RU/{year}/{n:04d}" for n in range(1, 6)]
+
+
+def test_a_refused_message_stores_no_attachment(us_ru, tmp_path):
+    us, ru = us_ru
+    number = _reach("closed", us, ru)
+    extra = tmp_path / "late-evidence.txt"
+    extra.write_text("too late\n")
+    before = sorted(p.name for p in (ru.root / "blobs").rglob("*") if p.is_file()) \
+        if (ru.root / "blobs").exists() else []
+    with ru.open() as store, pytest.raises(IllegalTransition):
+        lib.reply(store, number, text="late", attachments=[extra])
+    after = sorted(p.name for p in (ru.root / "blobs").rglob("*") if p.is_file()) \
+        if (ru.root / "blobs").exists() else []
+    assert after == before
+    with ru.open() as store, pytest.raises(NotFound):  # a missing file is found before the state check
+        lib.clarify(store, number, text="x", attachments=[tmp_path / "nope"])
