@@ -231,8 +231,9 @@ def _duration(seconds: int | None) -> str:
     seconds = abs(seconds)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    return sign + (f"{days}d {hours}h" if days else f"{hours}h {minutes:02d}m" if hours else f"{minutes}m")
+    minutes, secs = divmod(rest, 60)
+    return sign + (f"{days}d {hours}h" if days else f"{hours}h {minutes:02d}m" if hours else
+                   f"{minutes}m" if minutes else f"{secs}s")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
