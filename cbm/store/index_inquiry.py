@@ -35,9 +35,6 @@ CREATE TABLE IF NOT EXISTS inquiry_aliases (
 );
 """
 
-NUMBER_TAIL = re.compile(r"/(\d{4})/(\d{1,9})$")
-
-
 def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
     for r in records:
         body = r.body
@@ -46,12 +43,12 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
             recipient = body.get("recipient")
             if not isinstance(number, str) or not isinstance(recipient, str):
                 continue
-            tail = NUMBER_TAIL.search(number)
+            tail = re.fullmatch(rf"{re.escape(r.author)}-{re.escape(recipient)}/(\d{{4}})/(\d{{4,9}})",
+                                number.upper())
             draft = body.get("draft") is True
             # a number belongs to its author, and the recipient it names must be the record's audience: a
             # peer cannot take over one of our numbers (or anyone else's) by signing a record that claims it
-            if tail is None or not number.upper().startswith(f"{r.author}-{recipient}/") or \
-                    r.to != ((r.author,) if draft else (recipient,)):
+            if tail is None or r.to != ((r.author,) if draft else (recipient,)):
                 continue
             released = body.get("released_from")
             if isinstance(released, str) and conn.execute(
@@ -74,7 +71,7 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
                              (alias.strip().upper(), ref))
 
 
-INDEX = Index(name="inquiry", version=2, kinds=("inquiry.open", "inquiry.ack"),
+INDEX = Index(name="inquiry", version=3, kinds=("inquiry.open", "inquiry.ack"),
               tables=("inquiry_threads", "inquiry_aliases"), schema=SCHEMA, add=_add)
 
 

@@ -347,6 +347,7 @@ def test_a_peer_cannot_claim_our_numbers_or_hide_our_inquiries(us_ru):
         base = {"recipient": "US", "type": "notification", "precedence": "FLASH", "subject": "forged",
                 "text": "x", "indicators": [], "blobs": [], "attachments": []}
         store.append("inquiry.open", {**base, "number": ours.number}, to=["US"])  # our number, their record
+        store.append("inquiry.open", {**base, "number": "RU-US/\x1b[2J/2026/0009"}, to=["US"])
         store.append("inquiry.open", {**base, "number": "RU-US/2026/0001", "released_from": ours.open.hash},
                      to=["US"])
     carry(ru, us)
