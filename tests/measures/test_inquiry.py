@@ -408,3 +408,22 @@ def test_a_refused_message_stores_no_attachment(us_ru, tmp_path):
     assert after == before
     with ru.open() as store, pytest.raises(NotFound):  # a missing file is found before the state check
         lib.clarify(store, number, text="x", attachments=[tmp_path / "nope"])
+
+
+def test_state_survives_an_index_rebuild(us_ru):
+    us, ru = us_ru
+    with at(T0):
+        t = _open(us, draft=True)
+        with us.open() as store:
+            lib.send(store, t.number)
+        exchange(us, ru)
+        with ru.open() as store:
+            lib.acknowledge(store, t.number, own_ref="RU-US/2026/0031")
+        exchange(ru, us)
+    before = _thread(us, "RU-US/2026/0031")
+    with us.open() as store:
+        counts = store.rebuild()
+    assert counts["inquiry"] == 3  # draft, released inquiry, ack
+    after = _thread(us, "RU-US/2026/0031")
+    assert (after.number, after.state, after.delivered, [m.hash for m in after.messages], after.draft.hash) == \
+        (before.number, before.state, before.delivered, [m.hash for m in before.messages], before.draft.hash)
