@@ -20,8 +20,10 @@ MAX_ROWS = 5000
 
 def trim(row: list[Any]) -> list[Any]:
     """Drop trailing nulls (in place) and return the row."""
-    while row and row[-1] is None:
-        row.pop()
+    n = len(row)
+    while n and row[n - 1] is None:
+        n -= 1
+    del row[n:]
     return row
 
 

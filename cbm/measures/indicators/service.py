@@ -174,6 +174,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             items = _reader(fmt, buffered, d, notes, kind)
         errors: list[LineError] = []
         invalid = 0
+        ix.bulk_mode(store.conn)
         with store.transaction():
             writer: BatchWriter | None = None
             for item in items:

@@ -3,6 +3,7 @@ transaction (an import with a bad line lands nothing)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,28 @@ from cbm.store.db import Store, record_from_row
 
 # identical settings to cbm.core.canonical (property-tested there against RFC 8785)
 _canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+class _SeenIds:
+    """A Bloom filter of the ids written in this import (2 MiB, three probes): a negative answer is
+    certain, so a fresh feed skips the per-batch database look-up for all but a few false positives."""
+
+    BITS = 1 << 24
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.BITS // 8)
+
+    def check_and_add(self, sid: str) -> bool:
+        h = int(hashlib.blake2b(sid.encode("utf-8"), digest_size=9).hexdigest(), 16)
+        found = True
+        for _ in range(3):
+            bit = h & (self.BITS - 1)
+            h >>= 24
+            byte, mask = bit >> 3, 1 << (bit & 7)
+            if not self.bits[byte] & mask:
+                found = False
+                self.bits[byte] |= mask
+        return found
 
 
 def _plain(body: dict[str, Any]) -> bool:
@@ -87,6 +110,7 @@ class BatchWriter:
         head = store.head(store.party)
         self._seq, self._prev = (head[0], head[1]) if head else (0, None)
         self._old: tuple[int, list[list[Any]]] | None = None
+        self._seen = _SeenIds() if not ix.holds_any(store.conn, store.party) else None
 
     def add(self, row: list[Any], tlp: str) -> None:
         rows = self.pending.setdefault(tlp, {})
@@ -123,7 +147,12 @@ class BatchWriter:
         rows = self.pending.pop(tlp, {})
         if not rows:
             return
-        known = ix.existing(self.store.conn, self.store.party, list(rows))
+        if self._seen is not None:
+            # we held no indicator when this import began: only ids seen earlier in it can exist already
+            candidates = [sid for sid in rows if self._seen.check_and_add(sid)]
+            known = ix.existing(self.store.conn, self.store.party, candidates) if candidates else {}
+        else:
+            known = ix.existing(self.store.conn, self.store.party, list(rows))
         fresh = []
         for sid, row in rows.items():
             old = known.get(sid)
