@@ -76,8 +76,8 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
             item: Item
             for item in items(opened, blob_sink):
                 if isinstance(item, RecordItem):
-                    if item.record.author in unknown:
-                        result.skipped[item.record.author] = result.skipped.get(item.record.author, 0) + 1
+                    if item.author in unknown:
+                        result.skipped[item.author] = result.skipped.get(item.author, 0) + 1
                         continue
                     yield item.envelope
                 elif item.author not in unknown:

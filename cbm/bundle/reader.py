@@ -11,6 +11,7 @@ import base64
 import binascii
 import gzip
 import hashlib
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,7 +37,14 @@ from cbm.core import dsse
 from cbm.core.canonical import loads
 from cbm.core.errors import ChainBroken, MalformedInput, TamperedContent
 from cbm.core.keys import KeyPair
-from cbm.core.records import Record, TrustedKeyLookup, parse_verified_payload, payload_type_for
+from cbm.core.records import (
+    MAX_PAYLOAD_BYTES,
+    MEASURES,
+    Record,
+    TrustedKeyLookup,
+    parse_verified_payload,
+    payload_type_for,
+)
 from cbm.store.ingest import WithheldRange
 
 _HEAD = 32
@@ -158,21 +166,88 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
 
 @dataclass(frozen=True)
 class RecordItem:
+    """A record line, its position fields read and its hash computed; its signature NOT yet checked."""
+
     envelope: bytes
-    record: Record  # parsed, signature NOT yet checked
-    signatures: tuple[dsse.Signature, ...]
+    payload: bytes
     payload_type: str
+    hash: str
+    author: str
+    seq: int
+    prev: str | None
+    kind: str
+    created: str
+    tlp: str
+    to: tuple[str, ...]
+
+    def record(self) -> Record:
+        """The full record, parsed strictly (MalformedInput if its body is not what a record must be)."""
+        return parse_verified_payload(self.envelope, self.payload, "")
+
+    def signatures(self) -> tuple[dsse.Signature, ...]:
+        return dsse.parse(self.envelope).signatures
+
+
+# The quick check reads only a record's position fields. For the canonical form every cbm writes (sorted keys,
+# compact), they are read from the end of the signed payload without parsing its body (4-5x faster at 1M
+# records); anything else falls back to the strict parser. The body itself is parsed strictly on import and
+# by --deep.
+_FAST_ENVELOPE = re.compile(
+    rb'\{"payload":"([A-Za-z0-9+/]*={0,2})","payloadType":"(application/vnd\.cbm\.[a-z]+\.v1\+json)",'
+    rb'"signatures":\[[^\]]*\]\}')
+_FAST_PAYLOAD = re.compile(
+    rb'\{"author":"([A-Z][A-Z0-9-]{1,15})","body":\{.*\},"created":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)",'
+    rb'"kind":"(([a-z]+)(?:\.[a-z_]+)+)","prev":(?:null|"([0-9a-f]{64})"),"seq":([1-9][0-9]{0,15}),'
+    rb'"tlp":"(CLEAR|GREEN|AMBER|AMBER\+STRICT|RED)","to":\[((?:"(?:\*|[A-Z][A-Z0-9-]{1,15})",)*'
+    rb'"(?:\*|[A-Z][A-Z0-9-]{1,15})")\],"v":1\}', re.DOTALL)
+_MEASURES = frozenset(m.encode() for m in MEASURES)
+_QUOTED = re.compile(rb'"([^"]*)"')
+
+
+def _fast_record(line: bytes) -> RecordItem | None:
+    envelope = _FAST_ENVELOPE.fullmatch(line)
+    if envelope is None:
+        return None
+    try:
+        payload = binascii.a2b_base64(envelope[1], strict_mode=True)
+    except binascii.Error:
+        return None
+    fields = _FAST_PAYLOAD.fullmatch(payload)
+    if fields is None or len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    if fields[4] not in _MEASURES:
+        return None  # the strict parser names the problem
+    seq, prev = int(fields[6]), fields[5]
+    if (seq == 1) != (prev is None):
+        return None
+    author, kind = fields[1].decode(), fields[3].decode()
+    to = tuple(p.decode() for p in _QUOTED.findall(fields[8]))
+    payload_type = envelope[2].decode()
+    if payload_type_for(kind) != payload_type:
+        raise MalformedInput(f"{author} record {seq}: payload type does not match its kind")
+    return RecordItem(line, payload, payload_type, hashlib.sha256(payload).hexdigest(), author, seq,
+                      prev.decode() if prev else None, kind, fields[2].decode(), fields[7].decode(), to)
+
+
+def _strict_record(line: bytes) -> RecordItem:
+    envelope = dsse.parse(line)
+    record = parse_verified_payload(line, envelope.payload, "")
+    if payload_type_for(record.kind) != envelope.payload_type:
+        raise MalformedInput(f"{record.author} record {record.seq}: payload type does not match its kind")
+    return RecordItem(line, record.payload, envelope.payload_type, record.hash, record.author, record.seq,
+                      record.prev, record.kind, record.created, record.tlp, record.to)
 
 
 Item = RecordItem | WithheldRange
 
 
 def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None] | None = None,
-          on_log: Callable[[LogRange], None] | None = None) -> Iterator[Item]:
+          on_log: Callable[[LogRange], None] | None = None, strict: bool = False) -> Iterator[Item]:
     """Every record and withheld range in (author, seq) order, checked against the manifest as they pass:
     order, positions, hashes and chain links within each log, each log's last hash; then the blobs, each
     streamed to ``blob_sink`` (or just hash-checked) — before this generator finishes.
 
+    ``strict`` parses every record fully (as import and --deep do); otherwise position fields are read fast.
     Raises ChainBroken (1) for links or hashes that disagree with the signed manifest, MalformedInput (4) for
     items that do not parse, OversizedInput (4) for lines past the limits.
     """
@@ -181,7 +256,7 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
     for log in opened.manifest.logs:
         if on_log is not None:
             on_log(log)
-        yield from _log_items(body, log)
+        yield from _log_items(body, log, strict)
     for entry in opened.manifest.blobs:
         header = read_line(body, MAX_ITEM_LINE, "a blob header")
         expected = {"blob": {"sha256": entry.sha256, "size": entry.size}}
@@ -213,7 +288,7 @@ def _blob_chunks(body: IO[bytes], entry: BlobEntry) -> Iterator[bytes]:
         raise TamperedContent(f"attachment {entry.sha256[:12]} does not match its hash")
 
 
-def _log_items(body: IO[bytes], log: LogRange) -> Iterator[Item]:
+def _log_items(body: IO[bytes], log: LogRange, strict: bool) -> Iterator[Item]:
     expect, prev_hash, records, withheld = log.first, None, 0, 0
     while expect <= log.last:
         line = read_line(body, MAX_ITEM_LINE, f"{log.author} item {expect}")
@@ -226,10 +301,7 @@ def _log_items(body: IO[bytes], log: LogRange) -> Iterator[Item]:
             expect, prev_hash = last + 1, last_hash
             yield WithheldRange(author, first, last, last_hash)
             continue
-        envelope = dsse.parse(line)
-        record = parse_verified_payload(line, envelope.payload, "")
-        if payload_type_for(record.kind) != envelope.payload_type:
-            raise MalformedInput(f"{record.author} record {record.seq}: payload type does not match its kind")
+        record = (None if strict else _fast_record(line)) or _strict_record(line)
         if record.author != log.author or record.seq != expect:
             raise ChainBroken(f"record {record.author} {record.seq} is out of place "
                               f"(expected {log.author} {expect})")
@@ -237,7 +309,7 @@ def _log_items(body: IO[bytes], log: LogRange) -> Iterator[Item]:
             raise ChainBroken(f"{record.author} record {record.seq} does not link to the item before it")
         records += 1
         expect, prev_hash = expect + 1, record.hash
-        yield RecordItem(line, record, envelope.signatures, envelope.payload_type)
+        yield record
     if prev_hash != log.last_hash:
         raise ChainBroken(f"{log.author}'s log in the bundle does not end at the hash its manifest signs")
     if records != log.records or withheld != log.withheld:

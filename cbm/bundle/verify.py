@@ -38,9 +38,9 @@ class BundleVerification:
 
 
 def _key_for(item: RecordItem, keys: TrustedKeyLookup) -> tuple[TrustedKey, bytes]:
-    record = item.record
+    record = item
     found: TrustedKey | None = None
-    for signature in item.signatures:
+    for signature in item.signatures():
         key = keys.trusted_key(signature.keyid)
         if key is None or key.party != record.author:
             continue
@@ -83,15 +83,15 @@ def verify_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, deep: bool = Fals
             checks.clear()
             where.clear()
 
-        for item in items(opened):
+        for item in items(opened, strict=deep):
             if isinstance(item, RecordItem):
                 result.records += 1
                 if on_item is not None:
                     on_item(item)
                 if deep:
                     key, sig = _key_for(item, keys)
-                    checks.append((item.payload_type, item.record.payload, sig, key.verify_key))
-                    where.append((item.record.author, item.record.seq))
+                    checks.append((item.payload_type, item.payload, sig, key.verify_key))
+                    where.append((item.author, item.seq))
                     if len(checks) >= BATCH:
                         flush()
             else:

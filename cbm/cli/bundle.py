@@ -234,7 +234,7 @@ def inspect(
 
     def collect(item: RecordItem) -> None:
         if limit == 0 or len(rows) < limit:
-            r = item.record
+            r = item.record()
             rows.append({"author": r.author, "seq": r.seq, "kind": r.kind, "created": r.created,
                          "tlp": r.tlp, "to": list(r.to), "hash": r.hash,
                          "ref": r.body.get("ref") if isinstance(r.body.get("ref"), str) else None})

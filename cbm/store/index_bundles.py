@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS bundle_receipts (
 );
 CREATE INDEX IF NOT EXISTS bundle_receipts_bundle ON bundle_receipts (bundle);
 CREATE INDEX IF NOT EXISTS bundle_receipts_by ON bundle_receipts (by_party, seq);
+-- position lookups on withheld ranges by their last seq (store.head, ingest): without it every landed
+-- record scans all of its author's withheld ranges
+CREATE INDEX IF NOT EXISTS withheld_by_last ON withheld (author, last_seq);
 CREATE TABLE IF NOT EXISTS bundles_sent (
     recipient TEXT NOT NULL,
     number    INTEGER NOT NULL,
