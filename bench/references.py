@@ -160,7 +160,7 @@ def _open_maybe_compressed(path: Path) -> tuple[bytes, str]:
         return gzip.decompress(data), "gzip"
     if data[:4] == b"\x28\xb5\x2f\xfd":
         try:
-            import zstandard  # type: ignore[import-not-found]
+            import zstandard
         except ImportError:
             return b"", "zstd (not decodable here)"
         return zstandard.ZstdDecompressor().decompressobj().decompress(data), "zstd"

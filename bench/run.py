@@ -375,8 +375,27 @@ class Bench:
         self.reference("ref-encode", "json / orjson encoding of the same records as STIX dicts",
                        ["encode", str(self.feeds["US"])])
         limit = min(self.size, self.args.stix2_max)
+        if self.args.stix2_from and self.reuse_stix2(self.args.stix2_from, limit):
+            return
         self.reference("ref-stix2", f"stix2 objects: build, serialise, parse back ({limit:,} indicators)",
                        ["stix2", str(self.feeds["US"]), "--limit", str(limit), "--out", str(w / "ref.stix2.json")])
+
+    def reuse_stix2(self, path: Path, limit: int) -> bool:
+        """Take the stix2 reference from a kept report on the same rows (same seed, same first ``limit`` rows:
+        the generator is sequential, so a bigger feed starts with the smaller one)."""
+        try:
+            kept = json.loads(path.read_text("utf-8"))
+            old = next(r for r in kept["results"] if r["name"] == "ref-stix2")
+        except (OSError, ValueError, KeyError, StopIteration) as e:
+            self.progress(f"ref-stix2: cannot reuse {path} ({e}); measuring it")
+            return False
+        if kept.get("seed") != self.args.seed or old.get("status") != "ok" or old["detail"].get("rows") != limit:
+            self.progress(f"ref-stix2: {path} measured other rows; measuring it")
+            return False
+        old["note"] = (f"reused from the run of {kept.get('started')} on the same {limit:,} rows "
+                       f"(--stix2-from {path.name})")
+        self.record(Result(**old))
+        return True
 
     def _signature_workload(self) -> tuple[int, int]:
         """How many signatures deep verify checks (records in the bundle) and their mean message size."""
@@ -574,6 +593,44 @@ def loadavg() -> str:
         return "?"
 
 
+def report(doc: dict[str, Any], results: dict[str, Result], out: Path) -> list[Verdict]:
+    """Judge ``results``, add the verdicts and findings to ``doc``, write latest.md/latest.json/by-size."""
+    by_size_dir = out / "by-size"
+    other_sizes: dict[int, dict[str, Any]] = {}
+    if by_size_dir.is_dir():
+        for path in by_size_dir.glob("*.json"):
+            try:
+                kept = json.loads(path.read_text("utf-8"))
+                other_sizes[int(kept["size"])] = kept
+            except (ValueError, KeyError, TypeError):
+                continue
+    verdicts = evaluate(results, doc["size"], doc["machine"]["cores_usable"] or 1, other_sizes)
+    doc["verdicts"] = [asdict(v) for v in verdicts]
+    doc["results"] = [asdict(r) for r in results.values()]
+    doc["findings"] = load_findings()
+    out.mkdir(parents=True, exist_ok=True)
+    by_size_dir.mkdir(exist_ok=True)
+    text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
+    (out / "latest.json").write_text(text, "utf-8")
+    (by_size_dir / f"{doc['size']}.json").write_text(text, "utf-8")
+    (out / "latest.md").write_text(markdown(doc), "utf-8")
+    return verdicts
+
+
+def rerender(path: Path, out: Path) -> int:
+    """Judge a kept JSON report again (current targets and findings) and rewrite the report files."""
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+        results = {r["name"]: Result(**r) for r in doc["results"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"bench: cannot read {path}: {e}", file=sys.stderr)
+        return 2
+    verdicts = report(doc, results, out)
+    print(f"report rewritten in {out / 'latest.md'} and latest.json", file=sys.stderr)
+    print(table(verdicts))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark cbm against its references (issue #9).")
     ap.add_argument("--size", type=int, default=100_000, help="indicators in the national feed (default 100k)")
@@ -585,10 +642,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="the cbm executable (default: beside this Python)")
     ap.add_argument("--repeat", type=int, default=5, help="runs of the sub-second steps (median reported)")
     ap.add_argument("--stix2-max", type=int, default=100_000, help="cap for the stix2 reference (default 100k)")
+    ap.add_argument("--stix2-from", type=Path, metavar="REPORT",
+                    help="reuse the stix2 reference of a kept report on the same rows (it takes minutes)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a step is killed")
     ap.add_argument("--profile", help="comma-separated cbm steps to run under pyinstrument "
                                       "(profiles go to OUT/profiles/STEP.txt)")
+    ap.add_argument("--rerender", type=Path, metavar="REPORT",
+                    help="run nothing: judge a kept JSON report again and rewrite the report files in --out")
     args = ap.parse_args(argv)
+    args.out = args.out.resolve()
+    if args.rerender:
+        return rerender(args.rerender, args.out)
     if args.size < 100:
         ap.error("--size must be at least 100")
     if not args.cbm.exists():
@@ -598,7 +662,6 @@ def main(argv: list[str] | None = None) -> int:
     if not temporary and args.workdir.exists() and any(args.workdir.iterdir()):
         ap.error(f"--workdir {args.workdir} is not empty")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    args.out = args.out.resolve()
     started = dt.datetime.now(dt.UTC)
     before = loadavg()
     bench = Bench(args)
@@ -612,37 +675,17 @@ def main(argv: list[str] | None = None) -> int:
         elif args.keep or not temporary:
             bench.progress(f"work directory kept: {args.workdir}")
     finished = dt.datetime.now(dt.UTC)
-    info = machine(bench.python, str(args.cbm))
-    by_size_dir = args.out / "by-size"
-    other_sizes: dict[int, dict[str, Any]] = {}
-    if by_size_dir.is_dir():
-        for path in by_size_dir.glob("*.json"):
-            try:
-                kept = json.loads(path.read_text("utf-8"))
-                other_sizes[int(kept["size"])] = kept
-            except (ValueError, KeyError, TypeError):
-                continue
-    verdicts = evaluate(bench.results, args.size, info["cores_usable"] or 1, other_sizes)
     others = [r.others_cores for r in bench.results.values() if r.others_cores is not None]
-    findings = load_findings()
-    doc = {
+    doc: dict[str, Any] = {
         "schema": SCHEMA, "size": args.size, "seed": args.seed, "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"), "elapsed_s": (finished - started).total_seconds(),
-        "machine": info,
+        "machine": machine(bench.python, str(args.cbm)),
         "load": {"before": before, "after": loadavg(),
                  "others_cores_mean": round(statistics.fmean(others), 2) if others else None,
                  "others_cores_max": round(max(others), 2) if others else None},
         "search_value": bench.search_value, "full_store": getattr(bench, "full_store", None),
-        "verdicts": [asdict(v) for v in verdicts],
-        "results": [asdict(r) for r in bench.results.values()],
-        "findings": {k: v for k, v in findings.items()},
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    by_size_dir.mkdir(exist_ok=True)
-    text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
-    (args.out / "latest.json").write_text(text, "utf-8")
-    (by_size_dir / f"{args.size}.json").write_text(text, "utf-8")
-    (args.out / "latest.md").write_text(markdown(doc), "utf-8")
+    verdicts = report(doc, bench.results, args.out)
     bench.progress(f"report written to {args.out / 'latest.md'} and latest.json")
     print(table(verdicts))
     return 0

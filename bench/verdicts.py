@@ -100,6 +100,9 @@ class Judge:
             reference = f"stix2 objects {extrapolated:.1f} s{how}: cbm {ratio:.1f}× faster (≥ 20)"
             passed = passed and ratio >= 20
             text += f"; {ratio:.1f}× stix2"
+            build_cpu = self.value("ref-stix2", "build", "cpu_s")
+            if build_cpu and r.cpu_s:
+                text += f" ({build_cpu * self.size / rows / r.cpu_s:.1f}× in CPU time)"
         else:
             passed = False
         read, insert = self.value("ref-sqlite", "read_csv", "wall_s"), self.value("ref-sqlite", "insert", "wall_s")
@@ -227,7 +230,7 @@ class Judge:
         note = ""
         if r.wall_s > limit and (r.cpu_s or 0) <= limit:
             note = "CPU time is within the target: the wall time includes waiting on a loaded machine"
-        reference = f"{label} {ref.wall_s * 1000:.0f} ms (cbm ×{ratio:.1f})" if ref and ratio else ""
+        reference = f"{label} {ref.wall_s * 1000:.0f} ms (cbm ×{ratio:.1f})" if ref and ref.wall_s and ratio else ""
         return Verdict(step, target, text, "PASS" if r.wall_s <= limit else "MISS", reference, ratio, note)
 
     def memory(self, other_sizes: dict[int, dict[str, Any]]) -> Verdict | None:
