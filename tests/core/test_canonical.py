@@ -25,13 +25,13 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(values)
 def test_canonical_equals_rfc8785_under_cbm_rules(value):
     assert canonical_bytes(value) == rfc8785.dumps(value)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(values)
 def test_round_trip_through_strict_parser(value):
     encoded = canonical_bytes(value)

@@ -7,9 +7,10 @@ import os
 import stat
 from pathlib import Path
 
+import nacl.pwhash
 import pytest
 
-from cbm.core import dsse
+from cbm.core import dsse, keys
 from cbm.core.cards import check_party_code, make_card, parse_card, verify_cross_signature
 from cbm.core.errors import (
     EXIT_CODES,
@@ -179,7 +180,11 @@ def test_fingerprints():
     assert KeyPair.from_seed(b"RU", T).verify_key == RU.verify_key
 
 
-def test_secret_key_file(tmp_path: Path):
+def test_secret_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    assert (keys.KDF_OPSLIMIT, keys.KDF_MEMLIMIT) == (3, 64 * 1024 * 1024)  # the documented cost (ADR 0003)
+    # the cost is stored in the file: a cheap one here keeps the test fast and still round-trips
+    monkeypatch.setattr(keys, "KDF_OPSLIMIT", nacl.pwhash.argon2id.OPSLIMIT_MIN)
+    monkeypatch.setattr(keys, "KDF_MEMLIMIT", nacl.pwhash.argon2id.MEMLIMIT_MIN)
     path = tmp_path / "secret.json"
     write_secret_keys(path, [US, RU], "correct horse")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and is_protected(path)

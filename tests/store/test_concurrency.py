@@ -18,9 +18,9 @@ CHILD = Path(__file__).with_name("writer_child.py")
 def test_two_writers_and_a_reader(make_party, tmp_path: Path):
     us = make_party("US")
     go = tmp_path / "go"
-    writers = [subprocess.Popen([sys.executable, str(CHILD), str(us.root), str(seed), "25", str(rotate_every),
+    writers = [subprocess.Popen([sys.executable, str(CHILD), str(us.root), str(seed), "16", str(rotate_every),
                                  str(go)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-               for seed, rotate_every in ((1, 0), (2, 6))]
+               for seed, rotate_every in ((1, 0), (2, 5))]
     for proc in writers:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
     go.touch()
@@ -42,7 +42,7 @@ def test_two_writers_and_a_reader(make_party, tmp_path: Path):
         assert seqs == list(range(1, len(seqs) + 1))  # no gap, no duplicate: the two interleaved cleanly
         assert set(reported) <= set(seqs) and max(reported) == len(seqs)
         assert verify_store(store).ok
-        assert len(store.party_keys("US")) == 1 + 25 // 6  # every rotation landed with its record
+        assert len(store.party_keys("US")) == 1 + 16 // 5  # every rotation landed with its record
     r = run_cli("--store", str(us.root), "store", "verify")
     assert r.exit_code == 0 and r.stderr == "", r.stdout + r.stderr
 

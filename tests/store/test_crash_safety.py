@@ -39,7 +39,7 @@ def test_sigkill_mid_write_loses_nothing_committed(make_party):
         proc = subprocess.Popen([sys.executable, str(CHILD), str(us.root), str(round_no), "0", "7"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(us.root.parent))
         assert _readline(proc, 30) == b"ready\n", proc.stderr.read() if proc.stderr else b""
-        time.sleep(rng.uniform(0.005, 0.2))
+        time.sleep(rng.uniform(0.005, 0.15))
         os.kill(proc.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL, err.decode()
