@@ -20,8 +20,7 @@ from cbm.cli.context import open_store, state
 from cbm.cli.output import cell, emit, literal, note, to_jsonable, warn
 from cbm.cli.progress import Progress
 from cbm.core.errors import UsageError
-from cbm.measures.indicators import model
-from cbm.measures.indicators import service as svc
+from cbm.measures.indicators import model, query
 
 app = typer.Typer(help="Threat indicators in STIX 2.1: add, import feeds, search, share, sight, export for "
                        "firewalls and IDS.", no_args_is_help=True)
@@ -101,6 +100,8 @@ def add(
     Example:  cbm indicators add --type ipv4-addr --value 203.0.113.5 --tlp GREEN --confidence 80
     --label malicious-activity --valid-until 2027-01-01 --sector energy --description "C2 server"
     """
+    from cbm.measures.indicators import service as svc
+
     phases = []
     for item in kill_chain or []:
         chain, _, phase = item.partition(":")
@@ -148,6 +149,8 @@ def import_(
 
     Example:  cbm indicators import feed.csv --tlp AMBER --to RU --sector energy
     """
+    from cbm.measures.indicators import service as svc
+
     opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
                        sectors=tuple(sector or []), labels=tuple(label or []))
     try:
@@ -206,10 +209,10 @@ def list_(
     if limit < 0:
         raise UsageError("--limit must be 0 or more")
     with open_store() as store:
-        f = svc.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
+        f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
                             state=_state(active, expired, revoked), since=since, limit=limit or None,
                             expiring_days=expiring)
-        rows = svc.listing(store, f)
+        rows = query.listing(store, f)
         if json_flag or state.json:
             _stream_json(sys.stdout, "indicators.list", "indicators", rows)
             return
@@ -222,7 +225,7 @@ def list_(
                       f"{item.author:4} {item.tlp:12} {until:10} {item.state}\n")
             shown += 1
         if limit and shown == limit:
-            total = svc.count(store, svc.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max,
+            total = query.count(store, query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max,
                                                      sectors=sector, state=_state(active, expired, revoked),
                                                      since=since, expiring_days=expiring))
             if total > shown:
@@ -259,7 +262,7 @@ def search(
     Example:  cbm indicators search 203.0.113.5
     """
     with open_store() as store:
-        result = svc.search(store, value, substring=substring, limit=limit)
+        result = query.search(store, value, substring=substring, limit=limit)
 
     def human(out: Console) -> None:
         if not result.hits:
@@ -293,6 +296,8 @@ def show(
 
     Example:  cbm indicators show 1a2b3c4d
     """
+    from cbm.measures.indicators import service as svc
+
     with open_store() as store:
         shown = svc.show(store, ref, party)
 
@@ -329,6 +334,8 @@ def revoke(
 
     Example:  cbm indicators revoke 1a2b3c4d --reason "false positive: CDN address"
     """
+    from cbm.measures.indicators import service as svc
+
     with open_store() as store:
         result = svc.revoke(store, ref, reason)
     emit("indicators.revoke", result, lambda out: out.print(Text(f"revoked {result.id} (record "
@@ -351,6 +358,8 @@ def sighting(
     Example:  cbm indicators sighting 1a2b3c4d --count 3 --first-seen 2026-11-20T08:00Z
     --last-seen 2026-11-22T17:30Z
     """
+    from cbm.measures.indicators import service as svc
+
     with open_store() as store:
         result = svc.sighting(store, ref, count=count, first_seen=first_seen, last_seen=last_seen,
                               description=description, author=party)
@@ -407,8 +416,10 @@ def export(
 
     Example:  cbm indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o blocklist.txt
     """
+    from cbm.measures.indicators import service as svc
+
     with open_store() as store:
-        f = svc.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
+        f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
                             state=_state(active, expired, revoked), since=since)
         from cbm.store.index_indicators import tlps_present
 
@@ -440,6 +451,8 @@ def stats(
 
     Example:  cbm indicators stats --days 14
     """
+    from cbm.measures.indicators import service as svc
+
     with open_store() as store:
         result = svc.stats(store, days)
 

@@ -12,7 +12,7 @@ import ipaddress
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cbm.core.records import Record
 from cbm.measures.indicators import rows as R
@@ -68,8 +68,7 @@ COLUMNS = ("k, author, sid, rec, pos, type, value, tlp, created, modified, valid
 _CHUNK = 400
 
 
-@dataclass(frozen=True)
-class IndicatorRow:
+class IndicatorRow(NamedTuple):
     """The indexed, current state of one indicator (the full object lives in record ``rec`` at ``pos``)."""
 
     k: int
@@ -275,8 +274,7 @@ def existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dict
 
 
 def _rows(cursor: sqlite3.Cursor) -> Iterator[IndicatorRow]:
-    for row in cursor:
-        yield IndicatorRow(*row)
+    return map(IndicatorRow._make, cursor)
 
 
 def get(conn: sqlite3.Connection, sid: str) -> list[IndicatorRow]:

@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import re
 import socket
+from functools import lru_cache
 from typing import Any
 
 # type -> STIX object path used in its pattern
@@ -294,6 +295,7 @@ def indicator_id(author: str, pattern: str) -> str:
     return "indicator--" + _uuid4_shaped(f"cbm indicator\n{author}\n{pattern}")
 
 
+@lru_cache(maxsize=256)
 def identity_id(party: str) -> str:
     """The stable STIX identity id of a party (``created_by_ref``)."""
     return "identity--" + _uuid4_shaped(f"cbm party\n{party}")

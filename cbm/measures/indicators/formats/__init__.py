@@ -173,6 +173,7 @@ def _sectors(names: tuple[str, ...]) -> list[str]:
     return list(_sector_tuple(names))
 
 
+@lru_cache(maxsize=4096)
 def stix_time(iso_seconds: str) -> str:
     """STIX created/modified with millisecond precision."""
     if iso_seconds.endswith("Z") and len(iso_seconds) == 20:

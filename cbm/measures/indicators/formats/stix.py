@@ -187,9 +187,7 @@ class BundleWriter:
         out.write('{"type":"bundle","id":' + _encode(bundle_id) + ',"objects":[\n')
 
     def write(self, obj: dict[str, Any]) -> None:
-        if self.count:
-            self.out.write(",\n")
-        self.out.write(_encode(obj))
+        self.out.write(",\n" + _encode(obj) if self.count else _encode(obj))
         self.count += 1
 
     def close(self) -> None:
