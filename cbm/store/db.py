@@ -99,6 +99,9 @@ class Store:
             config["party"]["code"]
         except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as e:
             raise StoreCorrupt(f"{config_path} is damaged: {e}") from e
+        if not (root / paths.DATABASE).is_file():  # never quietly start an empty database in a real store
+            raise StoreCorrupt(f"the store database {root / paths.DATABASE} is missing",
+                               hint="restore it from a backup; the keys and config alone hold no records")
         conn = connect(root / paths.DATABASE)
         store = cls(root, conn, config, passphrase)
         try:
@@ -129,13 +132,15 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                self.conn.execute("ROLLBACK")
             self._key_cache.clear()
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.OperationalError as e:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise _wrap(e) from e
 
     # -- keys ------------------------------------------------------------------------------------------

@@ -139,3 +139,25 @@ def test_blobs(make_party, tmp_path: Path):
             store.blobs.path("../" + digest[3:])
         with pytest.raises(NotFound):
             b"".join(store.blobs.read("0" * 64))
+
+
+def test_a_missing_database_is_not_quietly_recreated(make_party):
+    """Regression: with store.sqlite gone, opening made a fresh empty database and `store verify` said OK."""
+    us = make_party("US")
+    assert us.cli("store", "verify").exit_code == 0
+    (us.root / "store.sqlite").rename(us.root / "moved.sqlite")
+    r = us.cli("store", "verify")
+    assert r.exit_code == 6 and r.stdout == "" and "store.sqlite is missing" in r.stderr
+    assert not (us.root / "store.sqlite").exists()
+
+
+def test_a_failed_statement_rolls_back_cleanly(make_party):
+    us = make_party("US")
+    with us.open() as store:
+        with pytest.raises(sqlite3.OperationalError):
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO parties (party, name, added) VALUES ('XX', 'x', 'now')")
+                conn.execute("SELECT * FROM no_such_table")
+        assert not store.conn.in_transaction
+        assert not store.party_exists("XX")
+        assert store.append("inquiry.open", {"x": 1}).seq == 1
