@@ -35,6 +35,8 @@ def _load(name: str) -> Any:
     module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
     command = typer.main.get_command(module.app)
     command.name = name
+    # shell completion is offered (or not) by the root alone
+    command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
     return command
 
 
