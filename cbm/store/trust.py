@@ -23,6 +23,7 @@ from cbm.core.errors import (
     InputRejected,
     MalformedInput,
     NotFound,
+    StoreError,
     UsageError,
 )
 from cbm.core.keys import KeyPair, normalise_fingerprint, write_secret_keys
@@ -42,6 +43,8 @@ def create_store(root: Path, party: str, name: str, passphrase: str | None) -> P
         raise UsageError("the party needs a display name", hint='--name "US-CERT"')
     if (root / paths.CONFIG).exists():
         raise UsageError(f"a cbm store already exists at {root}")
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is a file, not a directory", hint="choose another --store directory")
     if root.exists() and any(root.iterdir()):
         raise UsageError(f"{root} exists and is not empty", hint="choose another --store directory")
     created = clock.now_iso()
@@ -50,14 +53,16 @@ def create_store(root: Path, party: str, name: str, passphrase: str | None) -> P
     existed = root.exists()
     try:
         _populate(root, party, name, passphrase, card, pair, created)
-    except BaseException:
+    except BaseException as e:
         # leave nothing half-made behind: an empty directory we created goes, a given one is emptied
         import shutil
 
-        for child in root.iterdir() if root.exists() else []:
+        for child in root.iterdir() if root.is_dir() else []:
             shutil.rmtree(child) if child.is_dir() else child.unlink()
-        if not existed and root.exists():
+        if not existed and root.is_dir():
             root.rmdir()
+        if isinstance(e, OSError):
+            raise StoreError(f"cannot create a store at {root}: {e.strerror or e}") from e
         raise
     return card
 

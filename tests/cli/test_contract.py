@@ -70,6 +70,12 @@ CASES: list[Case] = [
     (5, "card file missing", lambda us, ru, d: us.cli("keys", "import", str(d / "missing.card")), "cannot read"),
     (5, "unknown peer", lambda us, ru, d: us.cli("keys", "export", "--party", "CN"), "unknown party CN"),
     (6, "no store", lambda us, ru, d: run_cli("--store", str(d / "nowhere"), "status"), "no cbm store"),
+    # regressions: these two were Python tracebacks
+    (2, "store path is a file", lambda us, ru, d: run_cli("--store", str(d / "us.card"), "init", "--party", "FR",
+                                                         "--name", "x", "--no-passphrase"), "not a directory"),
+    (6, "store cannot be created", lambda us, ru, d: run_cli("--store", str(d / "us.card" / "s"), "init", "--party",
+                                                            "FR", "--name", "x", "--no-passphrase"),
+     "cannot create a store"),
     (6, "damaged database", lambda us, ru, d: (_damage_database(ru), ru.cli("status"))[1], "database"),
 ]
 
