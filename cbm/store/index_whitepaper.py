@@ -395,8 +395,8 @@ def documents(conn: sqlite3.Connection, *, author: str | None = None, lang: str 
             " OR v.doc IN (SELECT doc FROM wp_translations WHERE sha256 IN (SELECT sha256 FROM wp_text_fts"
             " WHERE wp_text_fts MATCH ?)))")
         args.extend([match] * 4)
-    sql = (f"SELECT v.doc, MAX(v.created) AS latest FROM wp_versions v WHERE {' AND '.join(where)}"
-           " GROUP BY v.doc ORDER BY latest DESC, v.doc")
+    sql = (f"SELECT v.doc, MAX(v.created) AS latest, MAX(v.rowid) AS landed FROM wp_versions v"
+           f" WHERE {' AND '.join(where)} GROUP BY v.doc ORDER BY latest DESC, landed DESC")
     return [row[0] for row in conn.execute(sql, args)]
 
 
