@@ -163,8 +163,8 @@ def import_(
         if e.total > len(e.errors):
             typer.echo(f"cbm: ... and {e.total - len(e.errors)} more bad lines", err=True)
         raise
-    for error in result.errors:
-        warn(f"skipped {literal(error)}")
+    for message in result.errors:
+        warn(f"skipped {literal(message)}")
     if result.invalid > len(result.errors):
         warn(f"... and {result.invalid - len(result.errors)} more bad lines")
     for what, n in result.skipped.items():

@@ -326,7 +326,7 @@ def within(conn: sqlite3.Connection, version: int, first: int, last: int, limit:
 
 
 def _by_pairs(conn: sqlite3.Connection, pairs: list[tuple[str, str]]) -> list[IndicatorRow]:
-    found = []
+    found: list[IndicatorRow] = []
     for sid, author in pairs:
         found.extend(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? AND author = ?",
                                         (sid, author))))
@@ -431,7 +431,7 @@ def envelope(conn: sqlite3.Connection, rec: int) -> tuple[bytes, str]:
 
 def history(conn: sqlite3.Connection, sid: str, author: str) -> list[tuple[int, int, str]]:
     """Superseded versions of one indicator: (rec, pos, modified), oldest first."""
-    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+    return [(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(
         "SELECT rec, pos, modified FROM ind_hist WHERE sid = ? AND author = ? ORDER BY rowid", (sid, author))]
 
 
@@ -480,7 +480,7 @@ def sighting_records(conn: sqlite3.Connection, authors: Sequence[str] = ()) -> I
 
 def revocations(conn: sqlite3.Connection, sid: str) -> list[tuple[str, str, str]]:
     """(author, reason, created) of each revocation of this id."""
-    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(
         "SELECT author, reason, created FROM ind_revoke WHERE sid = ? ORDER BY rowid", (sid,))]
 
 

@@ -163,3 +163,21 @@ def test_export_filters_sector_and_state(loaded):
     assert r.exit_code == 2 and "unknown export format" in r.stderr
     r = loaded.cli("indicators", "export", "-o", "/nonexistent/dir/x.json")
     assert r.exit_code == 2 and "cannot write" in r.stderr
+
+
+def test_stix_one_object_per_line_is_streamed_and_truncation_is_caught(loaded, make_party, tmp_path):
+    out = tmp_path / "b.json"
+    loaded.cli("indicators", "export", "-o", str(out), "--tlp-max", "GREEN")
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith('{"type":"bundle"') and lines[-1] == "]}"
+    ru = make_party("RU")
+    cut = tmp_path / "cut.json"
+    cut.write_text("\n".join(lines[:-3]) + "\n")
+    r = ru.cli("indicators", "import", str(cut))
+    assert r.exit_code == 4 and "truncated" in r.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text("\n".join(lines[:8] + ['{"type": "indicator", "id": ,'] + lines[8:]) + "\n")
+    r = ru.cli("indicators", "import", str(broken))
+    assert r.exit_code == 4 and "object 8: not valid JSON" in r.stderr
+    r = ru.cli("indicators", "import", str(out), "--json")
+    assert r.exit_code == 0 and "cbm party identities" in r.stderr

@@ -170,7 +170,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
     except OSError as e:
         raise NotFound(f"cannot read {path}: {e.strerror}") from e
     with raw:
-        buffered = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw  # type: ignore[arg-type]
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
         head = buffered.peek(4096)[:4096]
         fmt = fmt or guess_format(path, head)
         notes = ReadNotes()

@@ -108,7 +108,8 @@ class BatchWriter:
         self.seen = 0
         self._pair = store.signer()
         head = store.head(store.party)
-        self._seq, self._prev = (head[0], head[1]) if head else (0, None)
+        self._seq: int = head[0] if head else 0
+        self._prev: str | None = head[1] if head else None
         self._old: tuple[int, list[list[Any]]] | None = None
         self._seen = _SeenIds() if not ix.holds_any(store.conn, store.party) else None
 

@@ -9,6 +9,7 @@ counted. Every pattern that is not a plain equality is checked by the OASIS patt
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -34,10 +35,27 @@ _SKIPPED_TYPES = {"sighting": "sightings (record them with `cbm indicators sight
                   "marking-definition": "marking definitions (TLP is kept as each indicator's label)"}
 
 
+_STREAM_HEAD = re.compile(rb'^\{"type":\s*"bundle",\s*"id":\s*"[^"]+",\s*"objects":\s*\[\s*$')
+MAX_WHOLE_FILE = 512 * 1024 * 1024
+
+
 def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
-    """Yield an Item per indicator and a LineError per bad object ("object N"); related objects go to notes."""
+    """Yield an Item per indicator and a LineError per bad object ("object N"); related objects go to notes.
+
+    A bundle laid out one object per line (as cbm and many exporters write it) is read line by line, in
+    constant memory; any other layout is parsed whole (up to 512 MiB).
+    """
+    first = stream.readline()
+    if _STREAM_HEAD.match(first):
+        yield from _read_lines(stream, d, notes)
+        return
+    rest = stream.read(MAX_WHOLE_FILE + 1)
+    if len(rest) > MAX_WHOLE_FILE:
+        yield LineError(1, "STIX file too large to parse whole (over 512 MiB); write one object per line",
+                        "file")
+        return
     try:
-        doc = loads(stream.read())
+        doc = loads(first + rest)
     except MalformedInput as e:
         yield LineError(1, str(e), "file")
         return
@@ -52,21 +70,57 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
         yield LineError(1, "not a STIX 2.1 bundle or object", "file")
         return
     for n, obj in enumerate(objects, 1):
-        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-            yield LineError(n, "not a STIX object", "object")
+        item = _object(n, obj, d, notes)
+        if item is not None:
+            yield item
+
+
+def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+    n = 0
+    closed = False
+    for line_bytes in stream:
+        line = line_bytes.strip()
+        if not line:
             continue
-        kind = obj["type"]
-        if kind == "indicator":
-            item = _indicator(n, obj, d, notes)
-            if item is not None:
-                yield item
-        elif kind in _SKIPPED_TYPES:
-            notes.skip(_SKIPPED_TYPES[kind])
-        elif not isinstance(obj.get("id"), str) or not obj["id"].startswith(kind + "--"):
-            yield LineError(n, f"{kind} object has no valid STIX id", "object")
-        else:
-            notes.objects.append(obj)
-            notes.kept_objects[kind] = notes.kept_objects.get(kind, 0) + 1
+        if closed:
+            yield LineError(n, "content after the end of the bundle", "object")
+            return
+        if line.startswith(b"]"):
+            if line.replace(b" ", b"") not in (b"]}", b"]}\n"):
+                yield LineError(n, "the bundle does not end with ]}", "object")
+                return
+            closed = True
+            continue
+        n += 1
+        try:
+            obj = loads(line[:-1] if line.endswith(b",") else line)
+        except MalformedInput as e:
+            yield LineError(n, str(e), "object")
+            continue
+        item = _object(n, obj, d, notes)
+        if item is not None:
+            yield item
+    if not closed:
+        yield LineError(n, "the bundle is truncated (no closing ]})", "object")
+
+
+def _object(n: int, obj: Any, d: Defaults, notes: ReadNotes) -> Item | LineError | None:
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        return LineError(n, "not a STIX object", "object")
+    kind = obj["type"]
+    if kind == "indicator":
+        return _indicator(n, obj, d, notes)
+    if kind in _SKIPPED_TYPES:
+        notes.skip(_SKIPPED_TYPES[kind])
+        return None
+    if not isinstance(obj.get("id"), str) or not obj["id"].startswith(kind + "--"):
+        return LineError(n, f"{kind} object has no valid STIX id", "object")
+    if kind == "identity" and obj.get("x_cbm_party"):
+        notes.skip("cbm party identities (the importing party becomes the creator)")
+        return None
+    notes.objects.append(obj)
+    notes.kept_objects[kind] = notes.kept_objects.get(kind, 0) + 1
+    return None
 
 
 def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> Item | LineError | None:
