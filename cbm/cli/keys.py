@@ -13,13 +13,14 @@ from rich.text import Text
 
 from cbm.cli.context import interactive, open_store
 from cbm.cli.output import cell, emit, literal, note, warn
-from cbm.core.errors import NotFound, UsageError
+from cbm.core.errors import NotFound, OversizedInput, UsageError
 from cbm.store import trust
 
 app = typer.Typer(help="Party cards and keys: show, export, import (trust a peer), list, rotate, revoke.",
                   no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
+MAX_CARD_BYTES = 64 * 1024
 
 
 def _write(data: bytes, output: str) -> None:
@@ -101,9 +102,15 @@ def import_(
     Example:  cbm keys import ru.card --fingerprint "3F2A 9C1B 0D4E ..."
     """
     try:
-        data = sys.stdin.buffer.read() if card_file == "-" else Path(card_file).read_bytes()
+        if card_file == "-":
+            data = sys.stdin.buffer.read(MAX_CARD_BYTES + 1)
+        else:
+            with open(card_file, "rb") as source:
+                data = source.read(MAX_CARD_BYTES + 1)
     except OSError as e:
         raise NotFound(f"cannot read {card_file}: {e.strerror}") from e
+    if len(data) > MAX_CARD_BYTES:  # never read a hostile "card" (or /dev/zero) into memory whole
+        raise OversizedInput(f"{card_file} is larger than a party card can be ({MAX_CARD_BYTES} bytes)")
     with open_store() as store:
         if fingerprint is None and interactive():
             from cbm.core.cards import parse_card

@@ -67,6 +67,8 @@ CASES: list[Case] = [
                                                  "0" * 40), "not valid JSON"),
     (4, "our own card", lambda us, ru, d: us.cli("keys", "import", str(d / "us.card"), "--fingerprint",
                                                  us.fingerprint()), "our own party card"),
+    (4, "oversized card", lambda us, ru, d: us.cli("keys", "import", str(d / "huge.card"), "--fingerprint",
+                                                   "0" * 40), "larger than a party card"),  # regression: read whole
     (5, "card file missing", lambda us, ru, d: us.cli("keys", "import", str(d / "missing.card")), "cannot read"),
     (5, "unknown peer", lambda us, ru, d: us.cli("keys", "export", "--party", "CN"), "unknown party CN"),
     (6, "no store", lambda us, ru, d: run_cli("--store", str(d / "nowhere"), "status"), "no cbm store"),
@@ -89,6 +91,7 @@ def pair(make_party, tmp_path: Path) -> tuple[Party, Party, Path]:
     (d / "us.card").write_bytes(us.card())
     (d / "stranger.card").write_bytes(_stranger_signed_card(ru))
     (d / "garbage.card").write_bytes(b"{not json")
+    (d / "huge.card").write_bytes(b" " * (1024 * 1024))
     doc = json.loads(ru.card())
     sig = bytearray(dsse.unb64(doc["signatures"][0]["sig"], "sig"))
     sig[0] ^= 1
