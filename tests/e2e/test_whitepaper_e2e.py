@@ -28,7 +28,7 @@ def send(src: Party, dst: Party, tmp: Path, name: str) -> Path:
 def test_binary_paper_round_trip_with_exact_bytes_and_acknowledgement(us_ru, tmp_path):
     us, ru = us_ru
     annex = tmp_path / "annex.bin"
-    annex.write_bytes(os.urandom(30_000) + bytes(range(256)) * 4)  # several bundle chunks, every byte value
+    annex.write_bytes(os.urandom(300_000) + bytes(range(256)) * 4)  # several bundle chunks, every byte value
     r = ru.cli("whitepaper", "publish", str(annex), "--title", "Annex B: exercise scenarios", "--lang", "en",
                *META, "--json")
     assert r.exit_code == 0, r.stderr

@@ -263,3 +263,26 @@ def test_diff_text_and_metadata(us_ru):
         with pytest.raises(NotFound):
             wp.diff(store, v1.hash, 1, 9)
     assert v3.body["version"] == 3 and v2.body["version"] == 2
+
+
+def test_a_broken_pdf_is_published_and_found_by_metadata_its_text_marked_failed(us_ru, tmp_path):
+    us, _ = us_ru
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R >>\n" + bytes(range(256)) * 40)
+    r = pub(us, broken, lang="en", title="Damaged annex")
+    with us.open() as store:
+        [version] = wp.describe(store, r.hash).versions
+        assert version.media_type == "application/pdf" and version.text in ("failed", "none")
+        assert [p.doc for p in wp.list_papers(store, search="damaged")] == [r.hash]
+
+
+def test_media_type_detection(tmp_path):
+    cases = {"a.pdf": b"%PDF-1.4 x", "paper": b"%PDF-1.4 x", "notes": "Заметки\n".encode(),
+             "blob": b"\x00\x01\x02", "a.md": b"# x", "a.docx": b"PK\x03\x04"}
+    found = {}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        found[name] = wp.detect_media_type(tmp_path / name)
+    assert found == {"a.pdf": "application/pdf", "paper": "application/pdf", "notes": "text/plain",
+                     "blob": "application/octet-stream", "a.md": "text/markdown",
+                     "a.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
