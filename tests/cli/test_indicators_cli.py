@@ -328,3 +328,14 @@ def test_help_has_examples_for_every_command(cli):
     for command in ("add", "import", "list", "search", "show", "revoke", "sighting", "export", "stats"):
         r = cli("indicators", command, "--help")
         assert r.exit_code == 0 and "Example:" in r.stdout, command
+
+
+def test_changing_tlp_or_audience_is_a_new_version(us_ru):
+    us, _ = us_ru
+    first = us.cli("indicators", "add", "--value", "192.0.2.10", "--json").json()
+    again = us.cli("indicators", "add", "--value", "192.0.2.10", "--tlp", "AMBER", "--json").json()
+    assert again["action"] == "updated" and again["id"] == first["id"]
+    narrowed = us.cli("indicators", "add", "--value", "192.0.2.10", "--tlp", "AMBER", "--to", "RU", "--json").json()
+    assert narrowed["action"] == "updated"
+    shown = us.cli("indicators", "show", first["id"], "--json").json()["indicators"][0]
+    assert shown["tlp"] == "AMBER" and shown["audience"] == ["RU"] and len(shown["versions"]) == 2

@@ -110,7 +110,7 @@ class BatchWriter:
         head = store.head(store.party)
         self._seq: int = head[0] if head else 0
         self._prev: str | None = head[1] if head else None
-        self._old: tuple[int, list[list[Any]]] | None = None
+        self._old: tuple[int, list[list[Any]], str, tuple[str, ...]] | None = None
         self._seen = _SeenIds() if not ix.holds_any(store.conn, store.party) else None
 
     def add(self, row: list[Any], tlp: str) -> None:
@@ -160,9 +160,9 @@ class BatchWriter:
             if old is None:
                 self.report.created += 1
             else:
-                previous = self._old_row(*old)
+                previous, label, audience = self._old_row(*old)
                 row = R.merge(previous, row)
-                if R.same_content(previous, row):
+                if R.same_content(previous, row) and label == tlp and audience == self.to:
                     self.report.unchanged += 1
                     continue
                 self.report.updated += 1
@@ -175,11 +175,12 @@ class BatchWriter:
         if self.on_progress:
             self.on_progress(self.seen)
 
-    def _old_row(self, rec: int, pos: int) -> list[Any]:
+    def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...]]:
+        """The current version's row, and the TLP and audience it went out with."""
         if self._old is None or self._old[0] != rec:
             record = record_from_row(*ix.envelope(self.store.conn, rec))
-            self._old = (rec, R.rows_of(record.body))
-        return self._old[1][pos]
+            self._old = (rec, R.rows_of(record.body), record.tlp, record.to)
+        return self._old[1][pos], self._old[2], self._old[3]
 
     def _append(self, kind: str, tlp: str, body: dict[str, Any]) -> Record:
         self._seq += 1
