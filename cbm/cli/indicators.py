@@ -168,11 +168,12 @@ def import_(
     if result.invalid > len(result.errors):
         warn(f"... and {result.invalid - len(result.errors)} more bad lines")
     for what, n in result.skipped.items():
-        note(f"skipped {n} {what}")
+        note(f"skipped {n} {literal(what)}")
     if result.kept_objects:
-        note("kept related STIX objects: " + ", ".join(f"{k} {v}" for k, v in sorted(result.kept_objects.items())))
+        note("kept related STIX objects: " + literal(", ".join(f"{k} {v}"
+                                                             for k, v in sorted(result.kept_objects.items()))))
     if result.ignored_columns:
-        note("ignored CSV columns: " + ", ".join(result.ignored_columns))
+        note("ignored CSV columns: " + literal(", ".join(result.ignored_columns)))
 
     def human(out: Console) -> None:
         tlps = ", ".join(f"{k} {v}" for k, v in result.by_tlp.items()) or "-"

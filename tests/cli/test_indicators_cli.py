@@ -339,3 +339,14 @@ def test_changing_tlp_or_audience_is_a_new_version(us_ru):
     assert narrowed["action"] == "updated"
     shown = us.cli("indicators", "show", first["id"], "--json").json()["indicators"][0]
     assert shown["tlp"] == "AMBER" and shown["audience"] == ["RU"] and len(shown["versions"]) == 2
+
+
+def test_peer_text_in_feeds_is_printed_literally(us, tmp_path):
+    feed = tmp_path / "evil.csv"
+    feed.write_text("value,\x1b[31mcolour\x1b[0m,description\n198.51.100.66,x,\x1b]0;pwned\x07 text\n")
+    r = us.cli("indicators", "import", str(feed))
+    assert r.exit_code == 0, r.stderr
+    assert "\x1b" not in r.stderr and "\\x1b[31mcolour" in r.stderr
+    shown = us.cli("indicators", "show", us.cli("indicators", "search", "198.51.100.66", "--json")
+                   .json()["hits"][0]["id"])
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
