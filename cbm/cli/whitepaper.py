@@ -77,12 +77,12 @@ def publish(
 ) -> None:
     """Publish a paper (signed; the file is stored by its SHA-256 and travels in bundles).
 
-    Refused (exit 4) unless marked UNCLASSIFIED, and when the same bytes are already published (unless this
-    is a new version, --supersedes). A new version keeps the previous title, issuer, language, summary,
-    audience and TLP unless given; the old version stays, marked superseded.
+    Refused (exit 4) unless marked UNCLASSIFIED.
+    Refused (exit 4) if the same bytes are already published, unless as a new version.
+    A new version (--supersedes) keeps the previous title, issuer, language,
+    summary, audience and TLP unless given; the old version stays, marked superseded.
 
-    Example:  cbm whitepaper publish strategy.pdf --title "ICT strategy" --issuer "Ministry of Defense"
-    --lang ru --classification UNCLASSIFIED --tlp CLEAR
+    Example:  cbm whitepaper publish s.pdf --title "ICT strategy" --issuer MoD --lang ru --classification UNCLASSIFIED
     """
     with open_store() as store:
         record = wp.publish(store, file, title=title, issuer=issuer, lang=lang, classification=classification,
@@ -229,8 +229,8 @@ def get(
 ) -> None:
     """Write a paper's exact bytes to a file, re-checking its SHA-256 on the way out (exit 1 if altered).
 
-    The file appears only once it has passed the check (written beside it, then renamed). With -o - the
-    bytes stream to stdout and a failed check exits 1 after the last byte.
+    The file appears only once it has passed the check (written beside it, then renamed).
+    With -o - the bytes stream to stdout; a failed check then exits 1 after the last byte.
 
     Example:  cbm whitepaper get 3fa9c2 --version 1 -o strategy-v1.pdf
     """
