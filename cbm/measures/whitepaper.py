@@ -587,9 +587,9 @@ def _lines(store: Store, sha256: str) -> list[str]:
 # -- measure hooks ----------------------------------------------------------------------------------------
 
 
-def _file_ok(store: Store, sha256: str) -> bool:
-    """Whether we hold the file and its bytes still hash to ``sha256`` (streamed)."""
-    if not store.blobs.has(sha256):
+def _file_ok(store: Store, sha256: str, size: int) -> bool:
+    """Whether we hold the file, of the recorded size, and its bytes hash to ``sha256`` (streamed)."""
+    if not store.blobs.has(sha256) or store.blobs.path(sha256).stat().st_size != size:
         return False
     try:
         for _ in store.blobs.read(sha256):
@@ -630,8 +630,9 @@ def _ack_draft(store: Store, r: Record, files: list[str]) -> Draft | None:
     if v is None and t is None:
         return None  # not folded (invalid): never acknowledged
     sha256 = v.sha256 if v else t.sha256 if t else None
+    size = v.size if v else t.size if t else None
     if sha256 is not None:
-        if not _file_ok(store, sha256):
+        if not _file_ok(store, sha256, size or 0):
             return None
         files.append(sha256)
     doc = v.doc if v else t.doc if t else ""

@@ -286,3 +286,18 @@ def test_media_type_detection(tmp_path):
     assert found == {"a.pdf": "application/pdf", "paper": "application/pdf", "notes": "text/plain",
                      "blob": "application/octet-stream", "a.md": "text/markdown",
                      "a.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def test_a_record_whose_size_does_not_match_its_file_is_not_acknowledged(us_ru):
+    us, ru = us_ru
+    with ru.open() as store:  # signed by RU, but the size it states is not the file's
+        sha, size = store.blobs.put_file(MD)
+        liar = store.append("whitepaper.publish", {
+            "title": "T", "issuer": "I", "lang": "ru", "classification": "UNCLASSIFIED", "date": "2026-11-01",
+            "summary": "", "version": 1, "supersedes": None, "blobs": [sha],
+            "file": {"sha256": sha, "size": size + 1, "media_type": "text/markdown", "filename": "x.md"}})
+    assert deliver(ru, us) == []
+    with us.open() as store:
+        assert [i.ref for i in wp.attention(store)] == [liar.hash]
+        with pytest.raises(TamperedContent, match="record says"):
+            list(wp.read_file(store, wp.choose_file(store, liar.hash)))
