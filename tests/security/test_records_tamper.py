@@ -197,8 +197,21 @@ def test_duplicate_signature_counts_once_and_keeps_the_id(world):
     report = ingest(store, [doubled])
     assert [r.hash for r in report.landed] == [record_hash(dsse.parse(envelopes[2]).payload)]
     assert ingest(store, [envelopes[2]]).duplicates == 1
-    # a bad signature beside the good one does not spoil it, a duplicated bad one does not help
     assert verify_store(store).ok
+
+
+def test_bad_copy_beside_a_good_signature(world):
+    """Regression: ingest accepted a record whose envelope carried a bad signature before the good one under
+    the same key id, but `store verify` checked only the first and reported a fault forever after."""
+    us, ru, store, envelopes, pair = world
+
+    def bad_then_good(d: dict) -> None:
+        good = d["signatures"][0]
+        d["signatures"] = [{"keyid": good["keyid"], "sig": flip_b64(good["sig"], 3)}, good]
+
+    lands(store, [edit(envelopes[2], bad_then_good)])  # lands() also asserts verify_store(store).ok
+    only_bad = edit(envelopes[2], lambda d: d["signatures"][0].update(sig=flip_b64(d["signatures"][0]["sig"], 3)))
+    refused(store, [only_bad], BadSignature, 1)  # verified before "we hold that id" is even asked
 
 
 def test_resigned_with_the_right_key_semantic_checks(world):
