@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from cbm.bundle import receipts
-from cbm.bundle.format import BlobEntry
+from cbm.bundle.format import BlobEntry, Manifest
 from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
 from cbm.bundle.streams import stream_of
 from cbm.core.errors import InputRejected, WrongRecipient
@@ -50,17 +50,21 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     exit codes). Returns what landed, what is held and the exact missing ranges.
     """
     store.signer()  # unlock our key first: a wrong passphrase must fail before anything is read
-    try:
-        opened = open_bundle(source, store, party=store.party, decrypt_with=store.key_pairs)
-    except EncryptedOnly as e:  # pragma: no cover - open_bundle decrypts when given our keys
-        raise WrongRecipient(f"this bundle is encrypted for {', '.join(e.header.recipients)}") from e
-    with opened:
-        manifest = opened.manifest
+
+    def addressed_to_us(manifest: Manifest) -> None:
         if manifest.sender == store.party:
             raise InputRejected("this bundle was made by us; import it at the store of its recipient")
         if store.party not in manifest.recipients:
             raise WrongRecipient(f"this bundle is for {', '.join(manifest.recipients)}, not for {store.party}",
                                  hint="import it at the store of the party it names")
+
+    try:
+        opened = open_bundle(source, store, party=store.party, decrypt_with=store.key_pairs,
+                             check=addressed_to_us)
+    except EncryptedOnly as e:  # pragma: no cover - open_bundle decrypts when given our keys
+        raise WrongRecipient(f"this bundle is encrypted for {', '.join(e.header.recipients)}") from e
+    with opened:
+        manifest = opened.manifest
         result = ImportResult(manifest.sender, manifest.number, opened.bundle_id, opened.layers)
         earlier = index_bundles.receipt_for_bundle(store.conn, store.party, opened.bundle_id)
         unknown = {log.author for log in manifest.logs

@@ -103,11 +103,13 @@ def _gunzip(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None = None,
-                decrypt_with: Callable[[], list[KeyPair]] | None = None) -> Opened:
+                decrypt_with: Callable[[], list[KeyPair]] | None = None,
+                check: Callable[[Manifest], None] | None = None) -> Opened:
     """Unwrap layers (armor, encryption), verify the manifest signature and the body hash (gzip inside it).
 
     For an encrypted bundle, ``party`` and ``decrypt_with`` (our key pairs) open it; without them, or when the
-    bundle is not encrypted to us, :class:`EncryptedOnly` carries the verified outer header.
+    bundle is not encrypted to us, :class:`EncryptedOnly` carries the verified outer header. ``check`` sees the
+    verified manifest before the body is read (to refuse a bundle meant for someone else without reading it).
     Raises the error classes of the bundle refusals (see docs/readme/bundle.md, "Exit codes").
     """
     layers: list[str] = []
@@ -146,6 +148,8 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
         verified = signing.verify_header(line, MANIFEST_TYPE, keys, "the bundle manifest")
         manifest = parse_manifest(verified.payload)
         signing.check_sender(verified, manifest.sender, "the bundle manifest")
+        if check is not None:
+            check(manifest)
         enc = encrypted_header
         if enc is not None and (enc.sender != manifest.sender or enc.number != manifest.number
                                 or set(enc.recipients) != set(manifest.recipients)):
