@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
@@ -27,7 +26,7 @@ import nacl.public
 
 from cbm.bundle import signing
 from cbm.bundle.format import MAX_MANIFEST_LINE, PARTY, SHA256, read_line
-from cbm.bundle.streams import COPY_CHUNK, read_exact, spool
+from cbm.bundle.streams import COPY_CHUNK, read_exact, spool, temporary
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.dsse import b64, unb64
 from cbm.core.errors import MalformedInput, OversizedInput, TamperedContent, WrongRecipient
@@ -64,7 +63,7 @@ def encrypt(plain: IO[bytes], out: Any, *, sender: str, recipients: list[tuple[s
     key = sodium.crypto_secretstream_xchacha20poly1305_keygen()
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    with tempfile.TemporaryFile(prefix="cbm-encrypt-") as cipher:
+    with temporary("cbm-encrypt-") as cipher:
         hasher, size = hashlib.sha256(), 0
 
         def put(data: bytes) -> None:

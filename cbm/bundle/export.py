@@ -13,7 +13,6 @@ import base64
 import gzip
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import IO, Any
 
 from cbm.bundle import armor, encryption, minisign, receipts, signing
 from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line, withheld_line
-from cbm.bundle.streams import COPY_CHUNK, HashingWriter
+from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock, dsse
 from cbm.core.errors import UsageError
 from cbm.core.keys import KeyPair
@@ -29,6 +28,8 @@ from cbm.core.records import Record
 from cbm.core.tlp import may_see
 from cbm.store import index_bundles, index_receipts
 from cbm.store.db import Store
+
+TEMP = "tmp"  # temporary files of exports and imports live on the store's disk
 
 
 @dataclass
@@ -143,7 +144,7 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
     recipient_key = store.active_key(recipient)  # NotFound for a party we do not know
     pair = store.signer()
     receipt = receipts.write_receipt(store, recipient)
-    with store.transaction(), tempfile.TemporaryFile(prefix="cbm-body-") as body_file:
+    with temporary_directory(store.root / TEMP), store.transaction(), temporary("cbm-body-") as body_file:
         last = index_bundles.last_sent(store.conn, recipient)
         number = number or ((last[0] + 1) if last else 1)
         previous = last[1] if last and last[0] < number else None
@@ -165,7 +166,7 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
                 missing.append(digest)
         body_sha256, body_size, encoding = body.sha256.hexdigest(), body.size, "identity"
         body_file.seek(0)
-        with tempfile.TemporaryFile(prefix="cbm-gzip-") as zipped_file:
+        with temporary("cbm-gzip-") as zipped_file:
             if compress:
                 zipped = HashingWriter(zipped_file)
                 with gzip.GzipFile(filename="", mode="wb", fileobj=zipped, mtime=0, compresslevel=6) as gz:
@@ -203,14 +204,14 @@ def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: 
                   signers: list[KeyPair]) -> list[str]:
     """plain bundle -> [encrypt] -> [armor] -> out, each stage through a temporary file."""
     layers: list[str] = []
-    with tempfile.TemporaryFile(prefix="cbm-layer-") as stage:
+    with temporary("cbm-layer-") as stage:
         stage.write(header)
         while chunk := body.read(COPY_CHUNK):
             stage.write(chunk)
         stage.seek(0)
         current: IO[bytes] = stage
         if encrypt:
-            sealed = tempfile.TemporaryFile(prefix="cbm-layer-")
+            sealed = temporary("cbm-layer-")
             me = store.signer()
             encryption.encrypt(current, sealed, sender=store.party,
                                recipients=[(recipient, recipient_enc), (store.party, me.public_enc_key)],

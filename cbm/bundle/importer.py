@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from cbm.bundle import receipts
+from cbm.bundle.export import TEMP
 from cbm.bundle.format import BlobEntry, Manifest
 from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
-from cbm.bundle.streams import stream_of
+from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
 from cbm.core.records import Record
 from cbm.store import index_bundles
@@ -59,8 +60,9 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                                  hint="import it at the store of the party it names")
 
     try:
-        opened = open_bundle(source, store, party=store.party, decrypt_with=store.key_pairs,
-                             check=addressed_to_us)
+        with temporary_directory(store.root / TEMP):
+            opened = open_bundle(source, store, party=store.party, decrypt_with=store.key_pairs,
+                                 check=addressed_to_us)
     except EncryptedOnly as e:  # pragma: no cover - open_bundle decrypts when given our keys
         raise WrongRecipient(f"this bundle is encrypted for {', '.join(e.header.recipients)}") from e
     with opened:

@@ -32,7 +32,7 @@ from cbm.bundle.format import (
     parse_withheld,
     read_line,
 )
-from cbm.bundle.streams import chunks_of, read_exact, spool, stream_of
+from cbm.bundle.streams import check_in_place, chunks_of, read_exact, seekable, spool, stream_of
 from cbm.core import dsse
 from cbm.core.canonical import loads
 from cbm.core.errors import ChainBroken, MalformedInput, TamperedContent
@@ -84,6 +84,11 @@ class EncryptedOnly(Exception):
 
 
 def _peek(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    if seekable(stream):
+        start = stream.tell()
+        head = read_exact(stream, _HEAD)
+        stream.seek(start)
+        return head, stream
     head = read_exact(stream, _HEAD)
     return head, stream_of(chain([head], chunks_of(stream)))
 
@@ -154,8 +159,12 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
         if enc is not None and (enc.sender != manifest.sender or enc.number != manifest.number
                                 or set(enc.recipients) != set(manifest.recipients)):
             raise TamperedContent("the encrypted bundle's outer header does not match its inner manifest")
-        spooled = spool(stream, manifest.body_size, manifest.body_sha256, "the bundle body")
-        held.append(spooled)
+        if stream is source and seekable(source):  # a plain file: check it where it lies, no copy
+            check_in_place(source, manifest.body_size, manifest.body_sha256, "the bundle body")
+            spooled: IO[bytes] = source
+        else:
+            spooled = spool(stream, manifest.body_size, manifest.body_sha256, "the bundle body")
+            held.append(spooled)
         body: IO[bytes] = spooled
         if manifest.encoding == "gzip":
             layers.append("gzip")

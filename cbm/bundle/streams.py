@@ -6,11 +6,32 @@ import hashlib
 import io
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from cbm.core.errors import TamperedContent
 
 COPY_CHUNK = 1024 * 1024
+_TEMP_DIR: ContextVar[Path | None] = ContextVar("cbm_bundle_temp_dir", default=None)
+
+
+@contextmanager
+def temporary_directory(path: Path) -> Iterator[None]:
+    """Put this work's temporary files in ``path`` (e.g. the store's own disk, not a RAM-backed /tmp)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = _TEMP_DIR.set(path)
+    try:
+        yield
+    finally:
+        _TEMP_DIR.reset(token)
+
+
+def temporary(prefix: str) -> IO[bytes]:
+    """An anonymous temporary file (deleted on close) in the current temporary directory."""
+    directory = _TEMP_DIR.get()
+    return tempfile.TemporaryFile(prefix=prefix, dir=str(directory) if directory else None)
 
 
 class _IterRaw(io.RawIOBase):
@@ -61,7 +82,7 @@ def spool(stream: BinaryIO, declared_size: int, declared_sha256: str, what: str)
     Constant memory. Raises TamperedContent when the bytes are longer, shorter (truncated) or different.
     Returns the file positioned at its start.
     """
-    out = tempfile.TemporaryFile(prefix="cbm-bundle-")
+    out = temporary("cbm-bundle-")
     try:
         hasher, size = hashlib.sha256(), 0
         while chunk := stream.read(min(COPY_CHUNK, declared_size - size + 1)):
@@ -79,6 +100,30 @@ def spool(stream: BinaryIO, declared_size: int, declared_sha256: str, what: str)
     except BaseException:
         out.close()
         raise
+
+
+def check_in_place(stream: BinaryIO, declared_size: int, declared_sha256: str, what: str) -> None:
+    """For a seekable source: check the rest of it against the signed size and hash, then return to where it
+    was — no copy needed. Raises TamperedContent as :func:`spool` does."""
+    start = stream.tell()
+    hasher, size = hashlib.sha256(), 0
+    while chunk := stream.read(min(COPY_CHUNK, declared_size - size + 1)):
+        size += len(chunk)
+        if size > declared_size:
+            raise TamperedContent(f"{what} is longer than its signed manifest says ({declared_size} bytes)")
+        hasher.update(chunk)
+    if size < declared_size:
+        raise TamperedContent(f"{what} is truncated: {size} of {declared_size} bytes")
+    if hasher.hexdigest() != declared_sha256:
+        raise TamperedContent(f"{what} does not match its signed hash: the bytes were altered")
+    stream.seek(start)
+
+
+def seekable(stream: BinaryIO | IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 class HashingWriter:

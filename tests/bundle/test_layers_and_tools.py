@@ -112,3 +112,34 @@ def test_keys_export_unknown_format_is_a_usage_error(us_ru):
     us, _ = us_ru
     r = us.cli("keys", "export", "--format", "pgp")
     assert r.exit_code == 2 and "unknown format" in r.stderr
+
+
+class Pipe(io.RawIOBase):
+    """A non-seekable stream, as stdin from a pipe is."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        chunk = self._data.read(min(len(target), 4096))
+        target[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_pipe_is_spooled_and_checked_like_a_file(us_ru, tmp_path: Path):
+    from cbm.bundle.importer import import_bundle
+    from cbm.core.errors import TamperedContent
+
+    us, ru = us_ru
+    write(us, n=3)
+    export(us, "RU", tmp_path / "b.cbm")
+    data = (tmp_path / "b.cbm").read_bytes()
+    with ru.open() as store:
+        with pytest.raises(TamperedContent):
+            import_bundle(store, io.BufferedReader(Pipe(data[:-1] + b"X")))  # type: ignore[arg-type]
+        result = import_bundle(store, io.BufferedReader(Pipe(data)))  # type: ignore[arg-type]
+    assert result.landed == {"US": 3}
+    assert not any((ru.root / "tmp").iterdir())  # temporary files are gone
