@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,9 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import state
+
+
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def stdout() -> Console:
@@ -51,7 +55,10 @@ def emit(schema: str, data: Any, human: Callable[[Console], None], *, json_flag:
     """Print a result: one JSON document (``{"schema": ..., ...}``) or the human rendering."""
     if json_flag or state.json:
         doc = {"schema": f"cbm.{schema}/1", **to_jsonable(data)}
-        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+        text = json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False)
+        # json leaves DEL, C1 controls (U+009B is a CSI to some terminals) and bidi/format characters raw: peer
+        # text could still drive a terminal showing the JSON. They can only occur inside strings: escape them.
+        sys.stdout.write(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
         return
     human(stdout())
 

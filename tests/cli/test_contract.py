@@ -252,3 +252,17 @@ def test_introduced_parties_list_each_other(make_party):
     us, ru = make_party("US"), make_party("RU")
     introduce(us, ru)
     assert [k["party"] for k in us.cli("keys", "list", "--json").json()["keys"]] == ["US", "RU"]
+
+
+def test_json_output_escapes_terminal_controls_json_leaves_raw(make_party, tmp_path: Path):
+    """Regression: json.dumps(ensure_ascii=False) leaves DEL, C1 controls (U+009B = CSI) and bidi overrides raw."""
+    name = "RU\x9b2J\u202eTREC\x7f Минобороны"
+    us, ru = make_party("US"), make_party("RU", name=name)
+    (tmp_path / "ru.card").write_bytes(ru.card())
+    assert us.cli("keys", "import", str(tmp_path / "ru.card"), "--fingerprint", ru.fingerprint()).exit_code == 0
+    r = us.cli("keys", "list", "--json")
+    assert not any(ch in r.stdout for ch in "\x9b\u202e\x7f")
+    assert "Минобороны" in r.stdout  # readable text stays readable
+    assert [k["name"] for k in r.json()["keys"]][-1] == name  # and the document still carries the exact name
+    human = us.cli("keys", "list", env={"COLUMNS": "200"})
+    assert not any(ch in human.stdout for ch in "\x9b\u202e\x7f")
