@@ -572,8 +572,10 @@ def markdown(doc: dict[str, Any]) -> str:
               "The deep-verify floor is that one-core loop divided by the usable cores."]
     if doc["findings"]:
         lines += ["", "## Findings (profiles of missed targets)", ""]
+        verdict = {v["step"].replace(" ", "-"): v["verdict"] for v in doc["verdicts"]}
         for step, f in doc["findings"].items():
-            lines.append(f"- **{step}** ({f.get('measured', '')}): {f.get('finding', '')}"
+            now = " — *passes in this run; kept for the record*" if verdict.get(step) == "PASS" else ""
+            lines.append(f"- **{step}**{now} ({f.get('measured', '')}): {f.get('finding', '')}"
                          + (f" *What would close it:* {f['fix']}" if f.get("fix") else ""))
     return "\n".join(lines) + "\n"
 
