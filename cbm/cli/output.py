@@ -14,7 +14,6 @@ from rich.text import Text
 
 from cbm.cli.context import state
 
-
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
