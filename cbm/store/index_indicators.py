@@ -157,8 +157,12 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
         if not isinstance(value, str):
             value = None
         sectors = row[R.SECTORS]
-        sector_text = ("," + ",".join(s for s in sectors if isinstance(s, str)) + ",") \
-            if isinstance(sectors, list) and sectors else None
+        sector_text = None
+        if type(sectors) is list and sectors:
+            try:
+                sector_text = "," + ",".join(sectors) + ","
+            except TypeError:
+                sector_text = "," + ",".join(s for s in sectors if isinstance(s, str)) + ","
         confidence = row[R.CONFIDENCE] if type(row[R.CONFIDENCE]) is int else None
         extra = row[R.EXTRA]
         revoked = "" if isinstance(extra, dict) and extra.get("revoked") is True else None
@@ -169,7 +173,8 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
         inserts.append((author, sid, rec, pos, kind, value, tlp,
                         modified if created is None else _time(created, modified), modified,
                         modified if start is None else _time(start, modified),
-                        None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
+                        until if type(until) is str and len(until) == 20 and until[19] == "Z"
+                        else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
                         revoked))
         if kind == "pattern" and isinstance(row[R.PATTERN], str):
             found = pattern_values(row[R.PATTERN])

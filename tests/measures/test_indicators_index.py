@@ -79,3 +79,30 @@ def test_search_finds_values_inside_multi_value_patterns_and_ranges(make_party):
         assert [h.match for h in svc.search(store, "192.0.2.200").hits] == ["range"]
         assert svc.search(store, "192.0.3.1").hits == []
         assert model.is_stix_id(svc.search(store, "x.example").hits[0].id, "indicator")
+
+
+def test_parallel_reader_gives_the_same_result_and_reports_bad_lines(make_party, monkeypatch, tmp_path):
+    from cbm.measures.indicators import pipeline
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    feed = tmp_path / "feed.csv"
+    lines = ["type,value,tlp,confidence"] + [f"ipv4,10.0.{i // 256}.{i % 256},GREEN,{i % 100}" for i in range(3000)]
+    feed.write_text("\n".join(lines + ["ipv4,999.1.1.1,GREEN,1", "domain,ok.example,AMBER,5"]) + "\n")
+    us = make_party("US")
+    with us.open() as store:
+        assert pipeline.worthwhile(str(feed), "csv")
+        try:
+            svc.import_file(store, str(feed), svc.Options())
+        except svc.BadLines as e:
+            assert e.total == 1 and e.errors[0].line == 3002
+        else:
+            raise AssertionError("the bad line was not reported")
+        assert not ix.holds_any(store.conn, "US")
+        result = svc.import_file(store, str(feed), svc.Options(), skip_invalid=True)
+        assert result.created == 3001 and result.invalid == 1 and result.by_tlp == {"GREEN": 3000, "AMBER": 1}
+    monkeypatch.setenv("CBM_NO_PARALLEL", "1")
+    ru = make_party("RU")
+    with ru.open() as store:
+        assert not pipeline.worthwhile(str(feed), "csv")
+        result = svc.import_file(store, str(feed), svc.Options(), skip_invalid=True)
+        assert result.created == 3001

@@ -16,6 +16,7 @@ from typing import Any
 
 from cbm.core.errors import MalformedInput
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes
+from cbm.measures.indicators.rows import trim
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 CHUNK = 2000
@@ -41,7 +42,7 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any) -> None:
             items = csv_format.read(text, d, notes) if fmt == "csv" else plain.read(text, d, notes, kind)
             for item in items:
                 if isinstance(item, Item):
-                    chunk.append((item.row, item.tlp))
+                    chunk.append((trim(item.row), item.tlp))
                 else:
                     chunk.append((item.line, item.message, item.where))
                 if len(chunk) >= CHUNK:
@@ -56,8 +57,9 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any) -> None:
         conn.close()
 
 
-def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Iterator[Item | LineError]:
-    """Items from ``path`` read by a child process; ``notes`` is filled in when the child finishes."""
+def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Iterator[Any]:
+    """``(row, tlp)`` pairs (Item's shape, rows already trimmed) and LineErrors from ``path``, read by a child
+    process; ``notes`` is filled in when the child finishes."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(path, fmt, d, kind, sender), daemon=True)
@@ -75,11 +77,8 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Itera
                 for key, value in message[1].items():
                     setattr(notes, key, value)
                 return
-            for entry in message:
-                if len(entry) == 2:
-                    yield Item(entry[0], entry[1])
-                else:
-                    yield LineError(entry[0], entry[1], entry[2])
+            for entry in message:  # (row, tlp) has Item's shape; (line, message, where) is an error
+                yield entry if len(entry) == 2 else LineError._make(entry)
     finally:
         receiver.close()
         process.join(timeout=5)

@@ -74,17 +74,16 @@ def rows_of(body: dict[str, Any]) -> list[list[Any]]:
     rows = body.get("rows")
     if columns is None or not isinstance(rows, list):
         return []
-    identity = columns == list(range(len(FIELDS)))
-    out = []
     width = len(FIELDS)
+    if columns == list(range(width)):
+        pad = [None] * width
+        return [row + pad[len(row):] if len(row) < width else row[:width] for row in rows
+                if type(row) is list and len(row) > TYPE and type(row[ID]) is str and type(row[TYPE]) is str]
+    out = []
     for row in rows:
-        if not isinstance(row, list) or not row or not isinstance(row[0], str):
+        if not isinstance(row, list) or not row:
             continue
-        if identity:
-            padded = row[:width] + [None] * (width - len(row)) if len(row) < width else row[:width]
-        else:
-            padded = [row[c] if 0 <= c < len(row) else None for c in columns]
-        if not isinstance(padded[TYPE], str):
-            continue
-        out.append(padded)
+        padded = [row[c] if 0 <= c < len(row) else None for c in columns]
+        if isinstance(padded[ID], str) and isinstance(padded[TYPE], str):
+            out.append(padded)
     return out

@@ -194,9 +194,10 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                 if writer is None:  # after the reader saw the objects a STIX file carries
                     writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
                                          on_progress=on_progress)
+                    writer.trusted_rows = fmt in ("csv", "txt")
                 if invalid and not skip_invalid:
                     continue  # keep reading to report every bad line; nothing will land
-                writer.add(item.row, item.tlp)
+                writer.add(item[0], item[1])
             if invalid and not skip_invalid:
                 raise BadLines(errors, invalid)
             if writer is None:

@@ -3,7 +3,6 @@ transaction (an import with a bad line lands nothing)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,8 +28,9 @@ _canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",
 
 
 class _SeenIds:
-    """A Bloom filter of the ids written in this import (2 MiB, three probes): a negative answer is
-    certain, so a fresh feed skips the per-batch database look-up for all but a few false positives."""
+    """A Bloom filter of the ids written in this import (2 MiB, three probes of Python's string hash, which is
+    stable within one process): a negative answer is certain, so a fresh feed skips the per-batch database
+    look-up for all but a few false positives."""
 
     BITS = 1 << 24
 
@@ -38,15 +38,14 @@ class _SeenIds:
         self.bits = bytearray(self.BITS // 8)
 
     def check_and_add(self, sid: str) -> bool:
-        h = int(hashlib.blake2b(sid.encode("utf-8"), digest_size=9).hexdigest(), 16)
+        h = hash(sid) & 0xFFFFFFFFFFFFFFFF
+        bits = self.bits
         found = True
-        for _ in range(3):
-            bit = h & (self.BITS - 1)
-            h >>= 24
+        for bit in (h & 0xFFFFFF, (h >> 24) & 0xFFFFFF, (h >> 40) & 0xFFFFFF):
             byte, mask = bit >> 3, 1 << (bit & 7)
-            if not self.bits[byte] & mask:
+            if not bits[byte] & mask:
                 found = False
-                self.bits[byte] |= mask
+                bits[byte] |= mask
         return found
 
 
@@ -101,6 +100,8 @@ class BatchWriter:
         self.source = source
         self.objects = objects or []
         self.objects_tlp = "GREEN"
+        # rows from cbm's own CSV and plain-list readers hold only str/int/None/lists of str by construction
+        self.trusted_rows = False
         self.batch_size = batch_size
         self.pending: dict[str, dict[str, list[Any]]] = {}
         self.report = WriteReport()
@@ -159,13 +160,14 @@ class BatchWriter:
             old = known.get(sid)
             if old is None:
                 self.report.created += 1
-            else:
-                previous, label, audience = self._old_row(*old)
-                row = R.merge(previous, row)
-                if R.same_content(previous, row) and label == tlp and audience == self.to:
-                    self.report.unchanged += 1
-                    continue
-                self.report.updated += 1
+                fresh.append(row if not row or row[-1] is not None else R.trim(row))
+                continue
+            previous, label, audience = self._old_row(*old)
+            row = R.merge(previous, row)
+            if R.same_content(previous, row) and label == tlp and audience == self.to:
+                self.report.unchanged += 1
+                continue
+            self.report.updated += 1
             fresh.append(R.trim(row))
         if fresh:
             self.report.by_tlp[tlp] = self.report.by_tlp.get(tlp, 0) + len(fresh)
@@ -185,7 +187,7 @@ class BatchWriter:
     def _append(self, kind: str, tlp: str, body: dict[str, Any]) -> Record:
         self._seq += 1
         created = clock.now_iso()
-        if _plain(body):
+        if self.trusted_rows and set(body) <= {"fields", "rows", "source"} or _plain(body):
             # Rows cbm built itself hold only str/int/None/lists of str: encode them directly (the same bytes
             # canonical_bytes gives, without its per-value walk) and keep the body we already have.
             check_header(self.store.party, self._seq, self._prev, created, kind, list(self.to), tlp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from cbm.core import clock
 from cbm.core.errors import CbmError
@@ -21,8 +21,7 @@ FORMATS = ("csv", "txt", "stix", "misp")
 EXPORT_FORMATS = ("stix", "csv", "txt", "suricata", "misp")
 
 
-@dataclass(frozen=True)
-class LineError:
+class LineError(NamedTuple):
     line: int
     message: str
     where: str = "line"
@@ -31,8 +30,7 @@ class LineError:
         return f"{self.where} {self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     row: list[Any]
     tlp: str
 
