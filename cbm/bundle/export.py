@@ -10,9 +10,11 @@ mtime 0), encryption aside.
 from __future__ import annotations
 
 import base64
+import binascii
 import gzip
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +26,9 @@ from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_d
 from cbm.core import clock, dsse
 from cbm.core.errors import UsageError
 from cbm.core.keys import KeyPair
-from cbm.core.records import Record
 from cbm.core.tlp import may_see
 from cbm.store import index_bundles, index_receipts
-from cbm.store.db import Store
+from cbm.store.db import Store, record_from_row
 
 TEMP = "tmp"  # temporary files of exports and imports live on the store's disk
 
@@ -50,20 +51,43 @@ class ExportResult:
     missing_blobs: list[str] = field(default_factory=list)
 
 
-def _positions(store: Store, recipient: str, author: str, after: int) -> Iterator[tuple[int, int, str, Record | None]]:
-    """(first, last, last hash, record or None for withheld) in seq order after ``after``."""
+@dataclass(frozen=True)
+class _Position:
+    first: int
+    last: int
+    hash: str
+    envelope: bytes | None  # None: a withheld range we hold only as such
+    to: tuple[str, ...] = ()
+    tlp: str = ""
+
+
+def _positions(store: Store, author: str, after: int) -> Iterator[_Position]:
+    """Every position of ``author``'s log after ``after`` that we hold, in seq order."""
     stubs = index_bundles.withheld_ranges(store.conn, author, after)
-    records = store.log(author, after + 1)
-    record = next(records, None)
+    rows = index_bundles.log_rows(store.conn, author, after)
+    row = next(rows, None)
     i = 0
-    while record is not None or i < len(stubs):
-        if record is not None and (i >= len(stubs) or record.seq < stubs[i][0]):
-            yield record.seq, record.seq, record.hash, record
-            record = next(records, None)
+    while row is not None or i < len(stubs):
+        if row is not None and (i >= len(stubs) or row[0] < stubs[i][0]):
+            yield _Position(row[0], row[0], row[1], row[4], row[2], row[3])
+            row = next(rows, None)
         else:
             first, last, digest = stubs[i]
-            yield max(first, after + 1), last, digest, None
+            yield _Position(max(first, after + 1), last, digest, None)
             i += 1
+
+
+_PAYLOAD = re.compile(rb'"payload":"([A-Za-z0-9+/=]*)"')
+
+
+def _blobs_of(envelope: bytes) -> list[str]:
+    """The attachments a stored record lists in ``body["blobs"]`` (parsed only when it mentions any)."""
+    found = _PAYLOAD.search(envelope)
+    payload = binascii.a2b_base64(found[1]) if found else dsse.parse(envelope).payload
+    if b'"blobs"' not in payload:
+        return []
+    listed = record_from_row(envelope, "").body.get("blobs")
+    return [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
 
 
 def _write_log(store: Store, recipient: str, author: str, after: int, out: HashingWriter,
@@ -80,24 +104,22 @@ def _write_log(store: Store, recipient: str, author: str, after: int, out: Hashi
             withheld += pending[1] - pending[0] + 1
             pending = None
 
-    for first, last, digest, record in _positions(store, recipient, author, after):
-        if first != expect:
+    for position in _positions(store, author, after):
+        if position.first != expect:
             break  # a hole in what we hold (cannot happen for landed records): stop this log there
-        if record is not None and may_see(recipient, record.author, record.to, record.tlp):
+        if position.envelope is not None and may_see(recipient, author, position.to, position.tlp):
             flush()
-            envelope = record.envelope
+            envelope = position.envelope
             if b"\n" in envelope:
                 envelope = dsse.parse(envelope).to_json_bytes()
             out.write(envelope + b"\n")
             records += 1
-            listed = record.body.get("blobs")
-            if isinstance(listed, list):
-                for digest_ in listed:
-                    if isinstance(digest_, str):
-                        blobs.setdefault(digest_, None)
+            for digest in _blobs_of(envelope):
+                blobs.setdefault(digest, None)
         else:
-            pending = (pending[0], last, digest) if pending else (first, last, digest)
-        expect, last_hash = last + 1, digest
+            pending = (pending[0], position.last, position.hash) if pending else \
+                (position.first, position.last, position.hash)
+        expect, last_hash = position.last + 1, position.hash
     flush()
     if last_hash is None:
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 
 from cbm.core.records import Record
 from cbm.store.indexes import Index
@@ -151,3 +152,13 @@ def substantive(conn: sqlite3.Connection, author: str, after: int, upto: int) ->
     row = conn.execute("SELECT 1 FROM withheld WHERE author = ? AND last_seq > ? AND first_seq <= ? LIMIT 1",
                        (author, after, upto)).fetchone()
     return row is not None
+
+
+def log_rows(conn: sqlite3.Connection, author: str, after: int) -> Iterator[tuple[int, str, tuple[str, ...], str,
+                                                                                    bytes]]:
+    """``author``'s records after ``after`` in seq order, as (seq, hash, audience, tlp, envelope) from the
+    columns beside each verified envelope: export needs no re-parse of every record."""
+    for seq, digest, audience, tlp, envelope in conn.execute(
+            "SELECT seq, hash, audience, tlp, envelope FROM records WHERE author = ? AND seq > ? ORDER BY seq",
+            (author, after)):
+        yield seq, digest, tuple(json.loads(audience)), tlp, bytes(envelope)
