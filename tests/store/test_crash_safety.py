@@ -36,10 +36,10 @@ def test_sigkill_mid_write_loses_nothing_committed(make_party):
     committed: set[int] = set()
     highest = 0
     for round_no in range(ROUNDS):
-        proc = subprocess.Popen([sys.executable, str(CHILD), str(us.root), str(round_no), "0", "7"],
+        proc = subprocess.Popen([sys.executable, str(CHILD), str(us.root), str(round_no), "0", "2"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(us.root.parent))
         assert _readline(proc, 30) == b"ready\n", proc.stderr.read() if proc.stderr else b""
-        time.sleep(rng.uniform(0.005, 0.15))
+        time.sleep(0.3 if round_no == 0 else rng.uniform(0.005, 0.15))  # round 0: certain progress
         os.kill(proc.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL, err.decode()
@@ -53,7 +53,7 @@ def test_sigkill_mid_write_loses_nothing_committed(make_party):
             present = {seq for (seq,) in store.conn.execute("SELECT seq FROM records WHERE author = 'US'")}
         assert committed <= present, f"round {round_no}: lost {sorted(committed - present)[:5]}"
         assert max(present, default=0) >= highest
-    assert highest > 100, "the children should have written a fair amount"
+    assert highest > 30, "the children should have written a fair amount"
     r = run_cli("--store", str(us.root), "store", "verify")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert r.stdout.startswith("OK: ")
