@@ -147,6 +147,14 @@ def _release_held(store: Store, author: str, batch: dict[tuple[str, int], str], 
         record = verify_record(row[0], store)
         if (record.author, record.seq) in report.held:
             report.held.remove((record.author, record.seq))
+        if record.prev != head[1]:
+            # a fork: its author also signed another record at head[0]. Refusing would refuse every future
+            # import that closes this gap; keep it as equivocation evidence instead (`cbm status` shows it).
+            store.conn.execute(
+                "INSERT OR IGNORE INTO equivocations (author, seq, hash, envelope, detected, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (record.author, record.seq, record.hash, record.envelope,
+                                               clock.now_iso(), "held record that does not link"))
+            return
         _land_or_hold(store, record, batch, report, row[1])
 
 

@@ -318,3 +318,18 @@ def test_hostile_rotation_record_is_refused_cleanly(world, body):
     assert head is not None
     refused(store, [forge(pair, seq=3, prev=head[1], kind="keys.rotate", body=body, to=("*",))], MalformedInput, 4)
     lands(store, [envelopes[2]])
+
+
+def test_a_held_fork_is_kept_as_evidence_and_does_not_block_the_log(world):
+    """Regression: a held record that did not link once its gap closed raised ChainBroken, and since the held
+    row survives the refusal, every later import closing that gap was refused too, for good."""
+    us, ru, store, envelopes, pair = world
+    fork = forge(pair, seq=4, prev="ef" * 32, body={"text": "a record after some other RU #3"})
+    assert ingest(store, [fork]).held == [("RU", 4)]
+    real4 = forge(pair, seq=4, prev=record_hash(dsse.parse(envelopes[2]).payload))
+    report = ingest(store, [envelopes[2], real4])
+    assert [r.seq for r in report.landed] == [3, 4] and not report.held and not report.missing
+    rows = store.conn.execute("SELECT author, seq, hash FROM equivocations").fetchall()
+    assert rows == [("RU", 4, record_hash(dsse.parse(fork).payload))]
+    result = verify_store(store)
+    assert result.ok and result.equivocations == 1 and result.held == 0
