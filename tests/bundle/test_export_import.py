@@ -71,3 +71,37 @@ def test_stdout_and_stdin_transport(us_ru, tmp_path: Path):
     r = ru.cli("bundle", "import", "-", "--json", input=r.stdout.encode())
     assert r.exit_code == 0, r.stderr
     assert r.json()["landed"] == {"US": 2}
+
+
+def test_attachments_travel_once_and_all_resends_everything(us_ru, tmp_path: Path):
+    import io
+
+    us, ru = us_ru
+    with us.open() as store:
+        digest, _ = store.blobs.put(io.BytesIO(b"%PDF white paper " * 5000))
+        store.append("whitepaper.publish", {"ref": "paper", "blobs": [digest]})
+    doc = export(us, "RU", tmp_path / "1.cbm", "--json").json()
+    assert doc["blobs"] == 1
+    r = import_(ru, tmp_path / "1.cbm")
+    assert r.json()["blobs"] == 1
+    with ru.open() as store:
+        assert b"".join(store.blobs.read(digest)) == b"%PDF white paper " * 5000
+    export(ru, "US", tmp_path / "2.cbm")
+    import_(us, tmp_path / "2.cbm")
+    doc = export(us, "RU", tmp_path / "3.cbm", "--json").json()
+    assert (doc["records"], doc["blobs"]) == (0, 0)  # acknowledged: nothing travels again
+    doc = export(us, "RU", tmp_path / "4.cbm", "--all", "--json").json()
+    assert (doc["records"], doc["blobs"]) == (1, 1)
+    r = import_(ru, tmp_path / "4.cbm")
+    assert r.exit_code == 0 and r.json()["landed"] == {} and r.json()["blobs"] == 0
+
+
+def test_encrypted_armored_bundle_through_stdin(us_ru):
+    us, ru = us_ru
+    write(us, n=2)
+    r = us.cli("bundle", "export", "--to", "RU", "--encrypt", "--armor", "-o", "-")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("-----BEGIN CBM BUNDLE-----")
+    r = ru.cli("bundle", "import", "-", "--json", input=r.stdout.encode())
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["landed"] == {"US": 2} and r.json()["layers"] == ["armor", "encrypted"]
