@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -166,29 +167,34 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
     recipient_key = store.active_key(recipient)  # NotFound for a party we do not know
     pair = store.signer()
     receipt = receipts.write_receipt(store, recipient)
-    with temporary_directory(store.root / TEMP), store.transaction(), temporary("cbm-body-") as body_file:
-        last = index_bundles.last_sent(store.conn, recipient)
-        number = number or ((last[0] + 1) if last else 1)
-        previous = last[1] if last and last[0] < number else None
-        body = HashingWriter(body_file)
-        logs: list[LogRange] = []
-        wanted: dict[str, None] = {}
-        for author in index_bundles.authors(store.conn):
-            if author == recipient:
-                continue
-            after = 0 if everything else index_receipts.acknowledged(store.conn, recipient, author)[0]
-            log = _write_log(store, recipient, author, after, body, wanted)
-            if log is not None:
-                logs.append(log)
-        entries, missing = [], []
-        for digest in wanted:
-            if store.blobs.has(digest):
-                entries.append(_write_blob(store, digest, body))
-            else:
-                missing.append(digest)
-        body_sha256, body_size, encoding = body.sha256.hexdigest(), body.size, "identity"
-        body_file.seek(0)
-        with temporary("cbm-gzip-") as zipped_file:
+    with ExitStack() as files:
+        files.enter_context(temporary_directory(store.root / TEMP))
+        body_file = files.enter_context(temporary("cbm-body-"))
+        zipped_file = files.enter_context(temporary("cbm-gzip-"))
+        # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
+        # ``out`` happens after it, so a slow pipe never holds the store's write lock
+        with store.transaction():
+            last = index_bundles.last_sent(store.conn, recipient)
+            number = number or ((last[0] + 1) if last else 1)
+            previous = last[1] if last and last[0] < number else None
+            body = HashingWriter(body_file)
+            logs: list[LogRange] = []
+            wanted: dict[str, None] = {}
+            for author in index_bundles.authors(store.conn):
+                if author == recipient:
+                    continue
+                after = 0 if everything else index_receipts.acknowledged(store.conn, recipient, author)[0]
+                log = _write_log(store, recipient, author, after, body, wanted)
+                if log is not None:
+                    logs.append(log)
+            entries, missing = [], []
+            for digest in wanted:
+                if store.blobs.has(digest):
+                    entries.append(_write_blob(store, digest, body))
+                else:
+                    missing.append(digest)
+            body_sha256, body_size, encoding = body.sha256.hexdigest(), body.size, "identity"
+            body_file.seek(0)
             if compress:
                 zipped = HashingWriter(zipped_file)
                 with gzip.GzipFile(filename="", mode="wb", fileobj=zipped, mtime=0, compresslevel=6) as gz:
@@ -201,15 +207,15 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
             payload = manifest.payload()
             bundle_id = hashlib.sha256(payload).hexdigest()
             signers = _signers(store, recipient)
-            header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, signers) + b"\n"
-            final = HashingWriter(out, blake2b=sign_minisig)
-            layers = _write_layers(header, zipped_file if compress else body_file, final, store=store,
-                                   recipient=recipient, recipient_enc=recipient_key.enc_key, number=number,
-                                   encrypt=encrypt, armored=armored, signers=signers)
-            layers += ["gzip"] if compress else []
-            final.flush()
-        index_bundles.record_sent(store.conn, recipient, number, bundle_id, clock.now_iso(), manifest.records,
-                                  manifest.withheld, len(entries))
+            index_bundles.record_sent(store.conn, recipient, number, bundle_id, clock.now_iso(),
+                                      manifest.records, manifest.withheld, len(entries))
+        header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, signers) + b"\n"
+        final = HashingWriter(out, blake2b=sign_minisig)
+        layers = _write_layers(header, zipped_file if compress else body_file, final, store=store,
+                               recipient=recipient, recipient_enc=recipient_key.enc_key, number=number,
+                               encrypt=encrypt, armored=armored, signers=signers)
+        layers += ["gzip"] if compress else []
+        final.flush()
     signature = None
     if sign_minisig:
         assert final.blake2b is not None
