@@ -145,6 +145,8 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
     rows = R.rows_of(record.body)
     if not rows:
         return
+    if len(rows) >= 1000:  # a feed is landing (our import or a peer's bundle): keep index pages in memory
+        bulk_mode(conn)
     rec = _record_id(conn, record)
     author, tlp, modified = record.author, record.tlp, record.created
     inserts: list[tuple[Any, ...]] = []
