@@ -63,8 +63,9 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         with temporary_directory(store.root / TEMP):
             opened = open_bundle(source, store, party=store.party, decrypt_with=store.key_pairs,
                                  check=addressed_to_us)
-    except EncryptedOnly as e:  # pragma: no cover - open_bundle decrypts when given our keys
-        raise WrongRecipient(f"this bundle is encrypted for {', '.join(e.header.recipients)}") from e
+    except EncryptedOnly as e:
+        raise WrongRecipient(f"this bundle is encrypted for {', '.join(e.header.recipients)}, not for "
+                             f"{store.party}", hint="import it at the store of the party it names") from e
     with opened:
         manifest = opened.manifest
         result = ImportResult(manifest.sender, manifest.number, opened.bundle_id, opened.layers)

@@ -113,7 +113,7 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
     """Unwrap layers (armor, encryption), verify the manifest signature and the body hash (gzip inside it).
 
     For an encrypted bundle, ``party`` and ``decrypt_with`` (our key pairs) open it; without them, or when the
-    bundle is not encrypted to us, :class:`EncryptedOnly` carries the verified outer header. ``check`` sees the
+    bundle is not encrypted to ``party``, :class:`EncryptedOnly` carries the verified outer header. ``check`` sees the
     verified manifest before the body is read (to refuse a bundle meant for someone else without reading it).
     Raises the error classes of the bundle refusals (see docs/readme/bundle.md, "Exit codes").
     """
@@ -131,13 +131,9 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
                 layers.append("encrypted")
                 header, cipher = encryption.open_header(stream, keys)
                 held.append(cipher)
-                if party is None or decrypt_with is None:
+                if party is None or decrypt_with is None or (party not in header.recipients
+                                                              and party != header.sender):
                     raise EncryptedOnly(header, layers)
-                if party not in header.recipients and party != header.sender:
-                    from cbm.core.errors import WrongRecipient
-
-                    raise WrongRecipient(f"this bundle is for {', '.join(header.recipients)}, not for {party}",
-                                         hint="import it at the store of the party it names")
                 stream = stream_of(encryption.decrypt(header, cipher, party, decrypt_with()))
                 encrypted_header = header
             elif head.startswith(MAGIC):

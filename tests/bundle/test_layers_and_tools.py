@@ -63,6 +63,10 @@ def test_encrypted_bundle_for_another_party_is_refused_by_a_third(three, tmp_pat
     r = import_(cn, tmp_path / "e.cbm")
     assert r.exit_code == 4
     assert "not for CN" in r.stderr
+    # CN can still check the outer signature and ciphertext with its store's trusted keys
+    r = cn.cli("bundle", "verify", str(tmp_path / "e.cbm"), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["contents_checked"] is False
 
 
 @pytest.mark.parametrize("flags", [(), ("--gzip",), ("--armor",)], ids=["plain", "gzip", "armor"])
