@@ -129,6 +129,8 @@ def _store_file(store: Store, path: Path, media_type: str | None) -> StoredFile:
         raise NotFound(f"cannot read {path}: {e.strerror}") from e
     if not path.is_file():
         raise UsageError(f"{path} is not a regular file")
+    if stat.st_size == 0:
+        raise InputRejected(f"{path} is empty")
     limit = _max_bytes(store)
     if stat.st_size > limit:
         raise OversizedInput(f"{path} is {stat.st_size} bytes; white papers are limited to {limit} bytes",

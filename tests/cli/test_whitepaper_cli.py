@@ -60,6 +60,7 @@ def test_classified_marks_exit_4_and_store_unchanged(us_ru, mark):
 
 def test_bad_inputs_have_clear_errors_and_exit_codes(us_ru, tmp_path):
     us, _ = us_ru
+    (tmp_path / "empty.md").write_bytes(b"")
     cases = [
         (("publish", "missing.pdf", *NEW, "--classification", "UNCLASSIFIED"), 5, "cannot read"),
         (("publish", str(MD), "--classification", "UNCLASSIFIED"), 2, "--title"),
@@ -69,6 +70,8 @@ def test_bad_inputs_have_clear_errors_and_exit_codes(us_ru, tmp_path):
         (("publish", str(MD), *NEW, "--classification", "UNCLASSIFIED", "--tlp", "WHITE"), 2, "CLEAR"),
         (("publish", str(MD), *NEW, "--classification", "UNCLASSIFIED", "--to", "CN"), 5, "unknown party"),
         (("publish", str(MD), *NEW, "--classification", "UNCLASSIFIED", "--date", "1 Nov"), 2, "ISO 8601"),
+        (("publish", str(tmp_path), *NEW, "--classification", "UNCLASSIFIED"), 2, "not a regular file"),
+        (("publish", str(tmp_path / "empty.md"), *NEW, "--classification", "UNCLASSIFIED"), 4, "is empty"),
         (("show", "zzzzzz"), 5, "not a paper id"),
         (("show", "abcdef"), 5, "no white paper"),
         (("get", "abcdef", "-o", "x"), 5, "no white paper"),
@@ -154,3 +157,12 @@ def test_peer_text_is_printed_literally(us_ru):
     doc = publish(us, MD, "--summary", "[bold]x[/bold] \x1b[31mred")
     r = us.cli("whitepaper", "show", doc[:8])
     assert "[bold]x[/bold]" in r.stdout and "\\x1b[31mred" in r.stdout and "\x1b" not in r.stdout
+
+
+def test_size_limit_from_config_refuses_before_storing(us_ru):
+    us, _ = us_ru
+    with open(us.root / "config.toml", "a", encoding="utf-8") as f:
+        f.write("\n[whitepaper]\nmax_bytes = 1000\n")
+    r = us.cli("whitepaper", "publish", str(PDF), *NEW, "--classification", "UNCLASSIFIED")
+    assert r.exit_code == 4 and "limited to 1000 bytes" in r.stderr
+    assert not (us.root / "blobs").exists() or not any(p.is_file() for p in (us.root / "blobs").rglob("*"))
