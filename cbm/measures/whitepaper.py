@@ -106,7 +106,9 @@ def _check_media_type(value: str) -> str:
 
 def _max_bytes(store: Store) -> int:
     value = store.config.get("whitepaper", {}).get("max_bytes", DEFAULT_MAX_BYTES)
-    return int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UsageError(f"config.toml: [whitepaper] max_bytes must be a positive integer, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
