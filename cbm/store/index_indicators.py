@@ -28,9 +28,9 @@ CREATE TABLE IF NOT EXISTS ind (
     type        TEXT NOT NULL,
     value       TEXT,
     tlp         TEXT NOT NULL,
-    created     TEXT NOT NULL,
+    created     TEXT,               -- NULL: the same as modified (a first version)
     modified    TEXT NOT NULL,
-    valid_from  TEXT NOT NULL,
+    valid_from  TEXT,               -- NULL: the same as modified
     valid_until TEXT,
     confidence  INTEGER,
     sectors     TEXT,
@@ -63,7 +63,8 @@ CREATE INDEX IF NOT EXISTS ind_sight_sid ON ind_sight (sid);
 """
 
 TABLES = ("ind", "ind_hist", "ind_alt", "ind_net", "ind_revoke", "ind_sight")
-COLUMNS = ("k, author, sid, rec, pos, type, value, tlp, created, modified, valid_from, valid_until, confidence,"
+COLUMNS = ("k, author, sid, rec, pos, type, value, tlp, COALESCE(created, modified), modified,"
+           " COALESCE(valid_from, modified), valid_until, confidence,"
            " sectors, versions, revoked")
 _CHUNK = 400
 
@@ -126,7 +127,7 @@ def _existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dic
         chunk = sids[i:i + _CHUNK]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-                f"SELECT sid, k, rec, pos, created, versions, modified FROM ind WHERE author = ?"
+                f"SELECT sid, k, rec, pos, COALESCE(created, modified), versions, modified FROM ind WHERE author = ?"
                 f" AND sid IN ({marks})", (author, *chunk)):
             found[row[0]] = row[1:]
     return found
@@ -173,8 +174,8 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
         explicit_created.append(row[R.CREATED] is not None)
         created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
         inserts.append((author, sid, rec, pos, kind, value, tlp,
-                        modified if created is None else _time(created, modified), modified,
-                        modified if start is None else _time(start, modified),
+                        None if created is None else _time(created, modified), modified,
+                        None if start is None else _time(start, modified),
                         until if type(until) is str and len(until) == 20 and until[19] == "Z"
                         else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
                         revoked))
@@ -205,7 +206,8 @@ def _new_versions(conn: sqlite3.Connection, refused: list[tuple[tuple[Any, ...],
     for values, explicit in refused:
         sid = values[1]
         k, old_rec, old_pos, old_created, old_versions, old_modified = conn.execute(
-            "SELECT k, rec, pos, created, versions, modified FROM ind WHERE sid = ? AND author = ?",
+            "SELECT k, rec, pos, COALESCE(created, modified), versions, modified FROM ind"
+            " WHERE sid = ? AND author = ?",
             (sid, author)).fetchone()
         conn.execute("INSERT INTO ind_hist (sid, author, rec, pos, modified) VALUES (?, ?, ?, ?, ?)",
                      (sid, author, old_rec, old_pos, old_modified))
@@ -258,7 +260,7 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
             _add_sighting(conn, record)
 
 
-INDEX = Index(name="indicators", version=1, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add)
+INDEX = Index(name="indicators", version=2, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add)
 
 
 def bulk_mode(conn: sqlite3.Connection, cache_mib: int = 192) -> None:
