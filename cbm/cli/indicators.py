@@ -144,8 +144,10 @@ def import_(
     = False,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Import a feed: every bad line is reported with its number; with any, nothing is imported unless
-    --skip-invalid. Unchanged indicators are skipped; changed ones become new versions.
+    """Import a feed (CSV, plain list, STIX 2.1 bundle, MISP event), all or nothing.
+
+    Every bad line is reported with its number; with any, nothing is imported unless --skip-invalid.
+    Unchanged indicators are skipped; changed ones become new versions.
 
     Example:  cbm indicators import feed.csv --tlp AMBER --to RU --sector energy
     """
