@@ -46,23 +46,30 @@ def canonical_bytes(value: Any) -> bytes:
         raise MalformedInput("text is not valid Unicode (a lone surrogate cannot be signed)") from e
 
 
-def loads(data: bytes | str) -> Any:
-    """Parse JSON from outside, refusing duplicate keys and NaN/Infinity. Raises MalformedInput."""
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, item in pairs:
-            if key in result:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
                 raise MalformedInput(f"duplicate JSON key {key!r}")
-            result[key] = item
-        return result
+            seen.add(key)
+    return result
 
-    def no_constants(name: str) -> Any:
-        raise MalformedInput(f"JSON constant {name} is not allowed")
 
+def _no_constants(name: str) -> Any:
+    raise MalformedInput(f"JSON constant {name} is not allowed")
+
+
+# one decoder for every call: json.loads(..., object_pairs_hook=...) builds a new one each time (slow on
+# the verify path, which parses every stored envelope)
+_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON from outside (UTF-8 only), refusing duplicate keys and NaN/Infinity. Raises MalformedInput."""
     try:
-        return json.loads(data, object_pairs_hook=no_duplicates, parse_constant=no_constants)
-    except (ValueError, RecursionError) as e:
-        if isinstance(e, MalformedInput):
-            raise
+        text = bytes(data).decode("utf-8") if isinstance(data, bytes | bytearray) else data
+        return _decoder.decode(text)
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
         raise MalformedInput(f"not valid JSON: {e}") from e
