@@ -373,3 +373,32 @@ def test_equivocation_is_refused_and_kept_as_evidence(world: World, tmp_path: Pa
     status = world.ru.cli("status", "--json").json()
     assert status["counts"]["equivocations"] == 1
     assert any("equivocat" in a["text"] for a in status["attention"])
+
+
+def test_oversized_record_line_is_refused_before_it_is_parsed(world: World, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    import cbm.bundle.reader as reader
+
+    lines = body_lines(world.good)
+    lines[0] = lines[0][:-1] + b',"padding":"' + b"x" * 5000 + b'"}'
+    path = tmp_path / "big.cbm"
+    path.write_bytes(resign(world.good, [signer(world.us)], body=join_lines(lines)))
+    monkeypatch.setattr(reader, "MAX_ITEM_LINE", 4096)  # the real limit is 16 MiB; the rule is the same
+    before = snapshot(world.ru)
+    r = world.ru.cli("bundle", "import", str(path))
+    assert r.exit_code == 4, r.stderr
+    assert "longer than the 4096-byte limit" in r.stderr
+    assert snapshot(world.ru) == before
+
+
+def test_minisign_accepts_the_key_as_a_string_too(world: World, tmp_path: Path):
+    import shutil
+    import subprocess
+
+    path = tmp_path / "b.cbm"
+    r = world.us.cli("bundle", "export", "--to", "RU", "-o", str(path))
+    assert r.exit_code == 0, r.stderr
+    key = world.us.cli("keys", "export", "--format", "minisign").stdout.splitlines()[1]
+    done = subprocess.run([shutil.which("minisign") or "/usr/bin/minisign", "-Vm", str(path), "-P", key],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
