@@ -173,7 +173,7 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
         raise
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordItem:
     """A record line, its position fields read and its hash computed; its signature NOT yet checked."""
 
