@@ -98,11 +98,15 @@ class Judge:
             ratio = extrapolated / r.wall_s
             how = "" if rows >= self.size else f", extrapolated linearly from {int(rows):,}"
             reference = f"stix2 objects {extrapolated:.1f} s{how}: cbm {ratio:.1f}× faster (≥ 20)"
-            passed = passed and ratio >= 20
-            text += f"; {ratio:.1f}× stix2"
+            text += f"; {ratio:.1f}× stix2 in wall time"
             build_cpu = self.value("ref-stix2", "build", "cpu_s")
             if build_cpu and r.cpu_s:
-                text += f" ({build_cpu * self.size / rows / r.cpu_s:.1f}× in CPU time)"
+                # The two may have run under different load (the stix2 reference can be reused from another
+                # run): judge on the lower of the wall-time and CPU-time ratios.
+                cpu_ratio = build_cpu * self.size / rows / r.cpu_s
+                text += f", {cpu_ratio:.1f}× in CPU time (the lower counts)"
+                ratio = min(ratio, cpu_ratio)
+            passed = passed and ratio >= 20
         else:
             passed = False
         read, insert = self.value("ref-sqlite", "read_csv", "wall_s"), self.value("ref-sqlite", "insert", "wall_s")
