@@ -9,11 +9,13 @@ from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 from cbm import __version__
 from cbm.cli.context import state
-from cbm.core.errors import CbmError
+from cbm.core.errors import CbmError, StoreCorrupt
 
 # Subcommands load on first use, so `cbm --help` and `cbm status` do not import every measure (and stix2).
 # name -> (module under cbm.cli, one-line help shown by `cbm --help`)
@@ -82,18 +84,54 @@ class CbmGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except CbmError as e:
-            if state.verbose:
-                traceback.print_exc(file=sys.stderr)
-            lines = e.diagnostics().splitlines()
-            typer.echo(f"cbm: error: {lines[0]}", err=True)
-            for line in lines[1:]:
-                typer.echo(line, err=True)
+            _report(e)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("cbm: interrupted", err=True)
             raise typer.Exit(130) from None
         except BrokenPipeError:
             raise typer.Exit(0) from None
+        except Exception as e:
+            # a damaged database surfaces as sqlite3.DatabaseError wherever it is first touched
+            sqlite3 = sys.modules.get("sqlite3")
+            if sqlite3 is not None and isinstance(e, sqlite3.DatabaseError):
+                error = StoreCorrupt(f"the store database cannot be read ({e})",
+                                     hint="run `cbm store verify`; restore the store from a backup if it fails")
+                _report(error)
+                raise typer.Exit(error.exit_code) from None
+            raise
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,  # type: ignore[override]
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Usage errors from argument parsing follow the error contract too: one ``cbm: error:`` line, exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except ClickException as e:
+            from cbm.cli.output import literal
+
+            ctx = getattr(e, "ctx", None)
+            command = " ".join(["cbm", *ctx.command_path.split()[1:]]) if ctx is not None else "cbm"
+            typer.echo(f"cbm: error: {literal(e.format_message())}", err=True)
+            typer.echo(f"  hint: see `{command} --help`", err=True)
+            sys.exit(e.exit_code)
+        except Abort:
+            typer.echo("cbm: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _report(error: CbmError) -> None:
+    if state.verbose:
+        traceback.print_exc(file=sys.stderr)
+    lines = error.diagnostics().splitlines()
+    typer.echo(f"cbm: error: {lines[0]}", err=True)
+    for line in lines[1:]:
+        typer.echo(line, err=True)
 
 
 HELP = """Confidence-building measures for ICT: a signed store, exchanged as signed bundles.
