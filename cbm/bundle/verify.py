@@ -9,7 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import nacl.bindings
+import nacl.exceptions
+
 from cbm.bundle.reader import EncryptedOnly, RecordItem, items, open_bundle
+from cbm.core.dsse import pae
 from cbm.core.errors import BadSignature, RevokedKey, UnknownSigner
 from cbm.core.keys import KeyPair
 from cbm.core.parallel import SignatureCheck, failed_signatures
@@ -38,8 +42,15 @@ class BundleVerification:
 
 
 def _key_for(item: RecordItem, keys: TrustedKeyLookup) -> tuple[TrustedKey, bytes]:
+    """The trusted key valid for this record and the signature to check with it.
+
+    Several signatures may name valid keys (a duplicate, or a bad copy beside a good one, as DSSE allows);
+    the record verifies if any of them does, so with more than one candidate the good one is picked here
+    (rare; the common single-signature case goes to the parallel batch unchecked).
+    """
     record = item
     found: TrustedKey | None = None
+    candidates: list[tuple[TrustedKey, bytes]] = []
     for signature in item.signatures():
         key = keys.trusted_key(signature.keyid)
         if key is None or key.party != record.author:
@@ -47,7 +58,17 @@ def _key_for(item: RecordItem, keys: TrustedKeyLookup) -> tuple[TrustedKey, byte
         found = key
         in_range = record.seq >= key.first_seq and (key.last_seq is None or record.seq <= key.last_seq)
         if in_range and not (key.status == "revoked" and key.last_seq is None):
-            return key, signature.sig
+            candidates.append((key, signature.sig))
+    if len(candidates) > 1:
+        message = pae(item.payload_type, item.payload)
+        for key, sig in candidates:
+            try:
+                nacl.bindings.crypto_sign_open(sig + message, key.verify_key)
+                return key, sig
+            except (nacl.exceptions.BadSignatureError, ValueError):
+                continue
+    if candidates:
+        return candidates[0]
     if found is not None:
         raise RevokedKey(f"{record.author} record {record.seq} is signed by key {found.keyid}, not valid for "
                          f"that seq ({found.status})")

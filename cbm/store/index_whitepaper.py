@@ -102,9 +102,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS wp_text_fts USING fts5 (
 );
 """
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 CLASSIFICATION = "UNCLASSIFIED"
 
 
