@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import nacl.signing
-
 from cbm.core import dsse
 from cbm.core.errors import MalformedInput, RevokedKey, UnknownSigner
 from cbm.core.keys import KeyPair
-from cbm.core.records import TrustedKey, TrustedKeyLookup
+from cbm.core.records import TrustedKey, TrustedKeyLookup, verify_trusted
 
 
 def sign_header(payload_type: str, payload: bytes, pairs: list[KeyPair]) -> bytes:
@@ -36,20 +34,8 @@ def verify_header(line: bytes, payload_type: str, keys: TrustedKeyLookup, what: 
     the only valid signatures are by revoked or rotated-out keys.
     """
     envelope = dsse.parse(line)
-    if not envelope.signatures:
-        from cbm.core.errors import BadSignature
-
-        raise BadSignature(f"{what} is not signed")
-    candidates: dict[str, TrustedKey] = {}
-    for signature in envelope.signatures:
-        key = keys.trusted_key(signature.keyid)
-        if key is not None:
-            candidates[signature.keyid] = key
-    if not candidates:
-        names = ", ".join(s.keyid[:16] for s in envelope.signatures)
-        raise UnknownSigner(f"{what} is signed by no trusted key (key ids: {names})",
-                            hint="import and confirm the sender's party card with `cbm keys import`")
-    signed_by = dsse.verify(envelope, {k: nacl.signing.VerifyKey(v.verify_key) for k, v in candidates.items()})
+    candidates, signed_by = verify_trusted(envelope, keys, what,
+                                           hint="import and confirm the sender's party card with `cbm keys import`")
     if envelope.payload_type != payload_type:
         raise MalformedInput(f"{what} has payload type {envelope.payload_type!r}, expected {payload_type!r}")
     valid = [candidates[k] for k in sorted(signed_by)]

@@ -139,23 +139,36 @@ def parse_verified_payload(envelope: bytes, payload: bytes, keyid: str) -> Recor
                   to=tuple(doc["to"]), tlp=doc["tlp"], body=doc["body"], keyid=keyid)
 
 
-def verify_record(envelope_bytes: bytes, keys: TrustedKeyLookup) -> Record:
-    """Verify an envelope against trusted keys and return the record.
+def verify_trusted(envelope: dsse.Envelope, keys: TrustedKeyLookup, what: str,
+                   hint: str) -> tuple[dict[str, TrustedKey], set[str]]:
+    """Check ``envelope``'s signatures against the trusted keys they name.
 
-    Raises UnknownSigner / RevokedKey (exit 3), BadSignature (1), MalformedInput (4).
+    Returns (the trusted keys named, by key id; the key ids whose signature verified). Raises BadSignature (1)
+    for an unsigned envelope or when no trusted key's signature verifies, UnknownSigner (3) when no signature
+    names a trusted key. Whether a verified key may sign this content (party, seq range) is the caller's check.
     """
-    envelope = dsse.parse(envelope_bytes)
     if not envelope.signatures:
-        raise BadSignature("record carries no signature")
+        raise BadSignature(f"{what} is not signed (it carries no signature)")
     candidates: dict[str, TrustedKey] = {}
     for signature in envelope.signatures:
         key = keys.trusted_key(signature.keyid)
         if key is not None:
             candidates[signature.keyid] = key
     if not candidates:
-        raise UnknownSigner("record is signed by no trusted key",
-                            hint="import and confirm the author's party card with `cbm keys import`")
+        names = ", ".join(s.keyid[:16] for s in envelope.signatures)
+        raise UnknownSigner(f"{what} is signed by no trusted key (key ids: {names})", hint=hint)
     signed_by = dsse.verify(envelope, {k: nacl.signing.VerifyKey(v.verify_key) for k, v in candidates.items()})
+    return candidates, signed_by
+
+
+def verify_record(envelope_bytes: bytes, keys: TrustedKeyLookup) -> Record:
+    """Verify an envelope against trusted keys and return the record.
+
+    Raises UnknownSigner / RevokedKey (exit 3), BadSignature (1), MalformedInput (4).
+    """
+    envelope = dsse.parse(envelope_bytes)
+    candidates, signed_by = verify_trusted(envelope, keys, "record",
+                                           hint="import and confirm the author's party card with `cbm keys import`")
     keyid = sorted(signed_by)[0]
     key = candidates[keyid]
     if not envelope.payload_type.startswith("application/vnd.cbm.") or \
