@@ -18,7 +18,6 @@ from cbm.bundle.format import BlobEntry, Manifest
 from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
 from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
-from cbm.core.records import Record
 from cbm.store import index_bundles
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
@@ -97,9 +96,8 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                 result.receipt = receipts.append_in_transaction(store, manifest.sender, body).hash
 
         report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish)
-    landed: list[Record] = [r for r in report.landed if r.author != store.party]
-    for record in landed:
-        result.landed[record.author] = result.landed.get(record.author, 0) + 1
+    landed = report.landed.excluding(store.party)  # read back one at a time by the hooks: bounded memory
+    result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new
     result.held, result.missing = len(report.held), dict(report.missing)
     if earlier and not result.changed:

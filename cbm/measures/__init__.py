@@ -2,8 +2,9 @@
 
 A measure module may define, besides its own API:
 
-- ``on_import(store, records) -> list[Record]``: react to records that just landed from a peer (e.g. answer a
-  link test, acknowledge delivery). Runs after the import transaction committed; returns records it appended.
+- ``on_import(store, records: Sequence[Record]) -> list[Record]``: react to records that just landed from a
+  peer (e.g. answer a link test, acknowledge delivery). Runs after the import transaction committed; returns
+  the records it appended.
 - ``attention(store) -> list[Attention]``: what needs an operator now, for ``cbm status``.
 
 Modules must stay light to import (defer stix2 and the like into the functions that need them).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -33,8 +35,12 @@ def measure_modules() -> tuple[ModuleType, ...]:
                  if info.name not in skip and not info.name.startswith("_"))
 
 
-def after_import(store: Store, records: list[Record]) -> list[Record]:
-    """Let every measure react to newly landed peer records. Returns the records they appended."""
+def after_import(store: Store, records: Sequence[Record]) -> list[Record]:
+    """Let every measure react to newly landed peer records. Returns the records they appended.
+
+    ``records`` may be read lazily from the store (bundle import passes a view that loads one record at a time),
+    so hooks iterate it rather than keep it.
+    """
     appended: list[Record] = []
     for module in measure_modules():
         hook = getattr(module, "on_import", None)

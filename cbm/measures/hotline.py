@@ -13,7 +13,7 @@ Records (all TLP:RED, addressed to the one peer of the conversation; docs/adr/00
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import nacl.utils
@@ -327,7 +327,7 @@ def link_test(store: Store, to: str) -> LinkTest:
 # -- hooks -----------------------------------------------------------------------------------------------
 
 
-def on_import(store: Store, records: list[Record]) -> list[Record]:
+def on_import(store: Store, records: Sequence[Record]) -> list[Record]:
     """After an import: a delivered receipt for each new message to us, an answer for each link test.
 
     Tolerates malformed peer records (they are reported by ``transcript --verify``, never crash an import).

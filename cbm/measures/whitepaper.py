@@ -19,7 +19,7 @@ import mimetypes
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -603,7 +603,7 @@ def _file_ok(store: Store, sha256: str, size: int) -> bool:
     return True
 
 
-def on_import(store: Store, records: list[Record]) -> list[Record]:
+def on_import(store: Store, records: Sequence[Record]) -> list[Record]:
     """Acknowledge each paper version, translation or withdrawal that just landed from a peer.
 
     An acknowledgement (``whitepaper.ack``, to the author only) is signed only once we hold the file and it
