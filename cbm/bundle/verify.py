@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import nacl.bindings
 import nacl.exceptions
@@ -16,10 +16,8 @@ from cbm.bundle.reader import EncryptedOnly, RecordItem, items, open_bundle
 from cbm.core.dsse import pae
 from cbm.core.errors import BadSignature, RevokedKey, UnknownSigner
 from cbm.core.keys import KeyPair
-from cbm.core.parallel import SignatureCheck, failed_signatures
+from cbm.core.parallel import BackgroundVerifier
 from cbm.core.records import TrustedKey, TrustedKeyLookup
-
-BATCH = 50_000
 
 
 @dataclass
@@ -91,34 +89,23 @@ def verify_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, deep: bool = Fals
         result = BundleVerification(False, "deep" if deep else "quick", m.sender, list(m.recipients), m.number,
                                     opened.bundle_id, opened.signed_by, opened.layers, True,
                                     previous=m.previous, logs=[log.doc() for log in m.logs])
-        checks: list[SignatureCheck] = []
-        where: list[tuple[str, int]] = []
-
-        def flush() -> None:
-            bad = failed_signatures(checks)
-            if bad:
-                author, seq = where[bad[0]]
-                raise BadSignature(f"{author} record {seq} has a signature that does not verify"
-                                   + (f" ({len(bad)} records in all)" if len(bad) > 1 else ""))
-            result.signatures_checked += len(checks)
-            checks.clear()
-            where.clear()
-
-        for item in items(opened, strict=deep):
-            if isinstance(item, RecordItem):
-                result.records += 1
-                if on_item is not None:
-                    on_item(item)
-                if deep:
-                    key, sig = _key_for(item, keys)
-                    checks.append((item.payload_type, item.payload, sig, key.verify_key))
-                    where.append((item.author, item.seq))
-                    if len(checks) >= BATCH:
-                        flush()
-            else:
-                result.withheld += item.last_seq - item.first_seq + 1
-        if checks:
-            flush()
+        with BackgroundVerifier() as verifier:
+            for item in items(opened, strict=deep):
+                if isinstance(item, RecordItem):
+                    result.records += 1
+                    if on_item is not None:
+                        on_item(item)
+                    if deep:
+                        key, sig = _key_for(item, keys)
+                        verifier.add((item.payload_type, item.payload, sig, key.verify_key), (item.author, item.seq))
+                else:
+                    result.withheld += item.last_seq - item.first_seq + 1
+            bad = verifier.finish()
+            result.signatures_checked = verifier.checked
+        if bad:
+            author, seq = cast(tuple[str, int], bad[0])
+            raise BadSignature(f"{author} record {seq} has a signature that does not verify"
+                               + (f" ({len(bad)} records in all)" if len(bad) > 1 else ""))
         result.blobs = len(m.blobs)
         result.ok = True
         return result
