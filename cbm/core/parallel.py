@@ -14,6 +14,7 @@ from cbm.core.dsse import pae
 # (payload_type, payload, signature, verify_key)
 SignatureCheck = tuple[str, bytes, bytes, bytes]
 PARALLEL_THRESHOLD = 2000
+IN_PROCESS_BELOW = 64  # a chunk cut by bytes with fewer records than this is checked in-process
 
 
 def _check_chunk(args: tuple[int, Sequence[SignatureCheck]]) -> list[int]:
@@ -83,7 +84,8 @@ class BackgroundVerifier:
             return
         chunk, tags = self._pending, self._pending_tags
         self._pending, self._pending_tags, self._pending_bytes = [], [], 0
-        if self.workers == 1:
+        if self.workers == 1 or len(chunk) < IN_PROCESS_BELOW:
+            # few, large payloads (indicator batches of ~1 MB): copying them to a worker costs more than the check
             self._failed.extend(tags[i] for i in _check_chunk((0, chunk)))
             self.checked += len(chunk)
             return

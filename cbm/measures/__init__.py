@@ -2,9 +2,10 @@
 
 A measure module may define, besides its own API:
 
-- ``on_import(store, records: Sequence[Record]) -> list[Record]``: react to records that just landed from a
-  peer (e.g. answer a link test, acknowledge delivery). Runs after the import transaction committed; returns
-  the records it appended.
+- ``on_import(store, records: Sequence[Record]) -> list[Record]``: react to the records *of its own measure*
+  (kind ``<module name>.*``) that just landed from a peer (e.g. answer a link test, acknowledge delivery).
+  Runs after every import's transaction committed, also when none of its records landed (to retry earlier
+  work); returns the records it appended.
 - ``attention(store) -> list[Attention]``: what needs an operator now, for ``cbm status``.
 
 Modules must stay light to import (defer stix2 and the like into the functions that need them).
@@ -41,11 +42,18 @@ def after_import(store: Store, records: Sequence[Record]) -> list[Record]:
     ``records`` may be read lazily from the store (bundle import passes a view that loads one record at a time),
     so hooks iterate it rather than keep it.
     """
+    from cbm.store.ingest import LandedRecords
+
     appended: list[Record] = []
     for module in measure_modules():
         hook = getattr(module, "on_import", None)
-        if hook is not None:
-            appended.extend(hook(store, records) or [])
+        if hook is None:
+            continue
+        prefix = module.__name__.rsplit(".", 1)[-1] + "."
+        # each hook sees only its measure's records, so e.g. 1 MB indicator batches are never read back for it
+        mine = records.of_kinds(prefix) if isinstance(records, LandedRecords) else \
+            [r for r in records if r.kind.startswith(prefix)]
+        appended.extend(hook(store, mine) or [])  # called even with none: a hook may retry earlier work
     return appended
 
 

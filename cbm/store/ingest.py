@@ -34,17 +34,21 @@ class LandedRecords(Sequence[Record]):
     would otherwise all stay in memory until the import hooks have run (1.5 GB measured by the benchmark).
     """
 
-    def __init__(self, store: Store | None = None, entries: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, store: Store | None = None, entries: list[tuple[str, str, str]] | None = None) -> None:
         self._store = store
-        self._entries: list[tuple[str, str]] = entries if entries is not None else []
+        self._entries: list[tuple[str, str, str]] = entries if entries is not None else []  # hash, author, kind
 
     def append(self, record: Record) -> None:
-        self._entries.append((record.hash, record.author))
+        self._entries.append((record.hash, record.author, record.kind))
+
+    def of_kinds(self, prefix: str) -> LandedRecords:
+        """Only the records whose kind starts with ``prefix`` (chosen without reading any back)."""
+        return LandedRecords(self._store, [e for e in self._entries if e[2].startswith(prefix)])
 
     def by_author(self) -> dict[str, int]:
         """How many records landed per author (without reading any back)."""
         counts: dict[str, int] = {}
-        for _, author in self._entries:
+        for _, author, _ in self._entries:
             counts[author] = counts.get(author, 0) + 1
         return counts
 
@@ -68,11 +72,11 @@ class LandedRecords(Sequence[Record]):
 
     def __getitem__(self, index: int | slice) -> Record | list[Record]:
         if isinstance(index, slice):
-            return [self._load(digest) for digest, _ in self._entries[index]]
+            return [self._load(digest) for digest, _, _ in self._entries[index]]
         return self._load(self._entries[index][0])
 
     def __iter__(self) -> Iterator[Record]:
-        for digest, _ in self._entries:
+        for digest, _, _ in self._entries:
             yield self._load(digest)
 
 

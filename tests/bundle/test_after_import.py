@@ -28,7 +28,7 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
         return [store.append("inquiry.reply", {"ref": r.hash, "text": "seen"}, to=(r.author,))
                 for r in records if r.kind == "inquiry.open"]
 
-    module = types.ModuleType("probe_measure")
+    module = types.ModuleType("inquiry")  # a hook sees the records of its own measure: inquiry.*
     module.on_import = on_import  # type: ignore[attr-defined]
     real = cbm.measures.measure_modules()
     monkeypatch.setattr(cbm.measures, "measure_modules", lambda: (*real, module))

@@ -31,13 +31,23 @@ def test_failures_are_reported_by_tag_in_order_whatever_the_chunking(workers, ch
     assert v.checked == 50
 
 
-def test_few_large_payloads_reach_the_pool_by_bytes():
-    """An indicator batch is ~1 MB: three of them must be chunked by bytes, not wait for a count."""
-    with BackgroundVerifier(workers=2, chunk_items=1000, chunk_bytes=1 << 20) as v:
+def test_few_large_payloads_are_cut_by_bytes_and_checked_in_process():
+    """An indicator batch is ~1 MB: they are checked as each megabyte arrives (memory stays bounded), in this
+    process, since copying a megabyte to a worker costs more than verifying it."""
+    with BackgroundVerifier(workers=2, chunk_items=1000, chunk_bytes=1 << 19) as v:
         for i in range(3):
-            v.add(_check(i, 1 << 20), i)
-        assert v._pool is not None  # sent to the workers while the caller could go on reading
-        assert v.finish() == []
+            v.add(_check(i, 1 << 20, bad=i == 1), i)
+            assert v._pending == []  # already checked, not held
+        assert v._pool is None
+        assert v.finish() == [1]
+
+
+def test_many_small_records_go_to_the_workers():
+    with BackgroundVerifier(workers=2, chunk_items=100) as v:
+        for i in range(250):
+            v.add(_check(i, 300, bad=i == 200), i)
+        assert v._pool is not None
+        assert v.finish() == [200]
 
 
 def test_a_small_job_starts_no_pool():
