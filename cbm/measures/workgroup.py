@@ -401,19 +401,27 @@ def sign_proposal(store: Store, ref: str, digest: str | None = None) -> Proposal
     return find_proposal(store, ref)
 
 
+def _check_dissent(found: ProposalRef, me: str, verb: str, proposer_refusal: str) -> None:
+    """What objecting and rejecting both require: an open proposal, a member, the current revision, someone
+    other than the proposer, and no signature of ours on that text (a signature is final)."""
+    p, rev = found.proposal, found.revision
+    _check_open(p, me, verb)
+    _check_member(p, me, verb)
+    _check_current(found, me, verb)
+    if me == p.proposer:
+        raise _refuse(p, me, proposer_refusal)
+    if any(s.party == me for s in rev.signatures):
+        raise _refuse(p, me, f"we signed revision {rev.number}; a signature is final for that text")
+
+
 def object_proposal(store: Store, ref: str, reason: str) -> ProposalRef:
     """Record an objection to the named (current) revision, with reasons. The proposal stays open."""
     if not reason.strip():
         raise UsageError("an objection needs its reasons", hint='--reason "..."')
     found = find_proposal(store, ref)
     p, rev, me = found.proposal, found.revision, store.party
-    _check_open(p, me, "object to")
-    _check_member(p, me, "object to")
-    _check_current(found, me, "object to")
-    if me == p.proposer:
-        raise _refuse(p, me, "the proposer does not object to its own proposal: revise or withdraw it")
-    if any(s.party == me for s in rev.signatures):
-        raise _refuse(p, me, f"we signed revision {rev.number}; a signature is final for that text")
+    _check_dissent(found, me, "object to",
+                   "the proposer does not object to its own proposal: revise or withdraw it")
     if any(o.party == me and o.revision == rev.record for o in p.objections):
         raise _refuse(p, me, f"we already objected to revision {rev.number}")
     store.append("workgroup.object", {"ref": p.id, "revision": rev.record, "digest": rev.digest,
@@ -427,13 +435,7 @@ def reject_proposal(store: Store, ref: str, reason: str) -> ProposalRef:
         raise UsageError("a rejection needs its reasons", hint='--reason "..."')
     found = find_proposal(store, ref)
     p, rev, me = found.proposal, found.revision, store.party
-    _check_open(p, me, "reject")
-    _check_member(p, me, "reject")
-    _check_current(found, me, "reject")
-    if me == p.proposer:
-        raise _refuse(p, me, "the proposer withdraws rather than rejects its own proposal")
-    if any(s.party == me for s in rev.signatures):
-        raise _refuse(p, me, f"we signed revision {rev.number}; a signature is final for that text")
+    _check_dissent(found, me, "reject", "the proposer withdraws rather than rejects its own proposal")
     store.append("workgroup.reject", {"ref": p.id, "revision": rev.record, "reason": reason.strip()},
                  to=_audience(p.members, me), tlp=p.tlp)
     return find_proposal(store, ref)
