@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,20 @@ class Party:
     def fingerprint(self) -> str:
         with self.open() as store:
             return own_card(store).fingerprint
+
+
+@contextmanager
+def at(moment: str) -> Iterator[None]:
+    """Run with the clock fixed at ``moment`` (CBM_NOW), restoring it afterwards."""
+    before = os.environ.get("CBM_NOW")
+    os.environ["CBM_NOW"] = moment
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CBM_NOW"]
+        else:
+            os.environ["CBM_NOW"] = before
 
 
 def run_cli(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:

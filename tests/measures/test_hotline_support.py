@@ -8,29 +8,11 @@ bundle files.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from cbm.core.records import Record
 from cbm.core.tlp import may_see
 from cbm.measures import hotline
 from cbm.store.ingest import WithheldRange, ingest
-from tests.conftest import Party
-
-
-@contextmanager
-def at(moment: str) -> Iterator[None]:
-    """Run with the clock fixed at ``moment`` (CBM_NOW)."""
-    before = os.environ.get("CBM_NOW")
-    os.environ["CBM_NOW"] = moment
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["CBM_NOW"]
-        else:
-            os.environ["CBM_NOW"] = before
+from tests.conftest import Party, at  # noqa: F401  (re-exported for the tests)
 
 
 def carry(src: Party, dst: Party, *, everything: bool = False) -> list[Record]:
