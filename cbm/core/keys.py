@@ -23,6 +23,7 @@ import nacl.utils
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.dsse import b64, unb64
 from cbm.core.errors import MalformedInput, StoreCorrupt, UsageError
+from cbm.core.files import replace_durably
 
 SECRET_FORMAT = "cbm-secret-keys/1"
 # Argon2id cost: 3 passes over 64 MiB (~0.3 s here). Stored in the file, so it can be raised later.
@@ -132,12 +133,7 @@ def write_secret_keys(path: Path, pairs: list[KeyPair], passphrase: str | None) 
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    replace_durably(tmp, path)
 
 
 def is_protected(path: Path) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cbm.core.errors import NotFound, TamperedContent, UsageError
+from cbm.core.files import replace_durably
 
 CHUNK = 1024 * 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # \Z, not $: no trailing newline
@@ -56,12 +57,7 @@ class BlobStore:
                 raise TamperedContent(f"attachment content does not match its hash {expected[:12]}")
             final = self.path(digest)
             final.parent.mkdir(exist_ok=True)
-            os.replace(tmp, final)
-            dir_fd = os.open(final.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            replace_durably(tmp, final)
             return digest, size
         except BaseException:
             if os.path.exists(tmp):
