@@ -8,26 +8,13 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from cbm.core import dsse
 from cbm.core.errors import MalformedInput, StoreCorrupt
-from cbm.core.parallel import SignatureCheck, failed_signatures
+from cbm.core.parallel import BackgroundVerifier
 from cbm.core.records import payload_type_for
 from cbm.store.db import Store
-
-CHUNK = 50_000  # signatures checked per batch: bounds memory whatever the store size
-
-
-def _flush(checks: list[SignatureCheck], positions: list[tuple[str, int]], result: StoreVerification) -> None:
-    """Check the batch; a record fails only if none of the signatures under its key id verifies (an envelope
-    may carry a bad copy beside the good one, as ingest accepts it)."""
-    failed = Counter(positions[index] for index in failed_signatures(checks))
-    tried = Counter(positions)
-    for (author, seq), n in sorted(failed.items()):
-        if n == tried[(author, seq)]:
-            result.faults.append(Fault(author, seq, "signature does not verify"))
-    checks.clear()
-    positions.clear()
 
 
 @dataclass
@@ -96,55 +83,60 @@ def _verify_store(store: Store, progress: Callable[[int, int], None] | None) -> 
     keys: dict[str, tuple[str, bytes, int, int | None]] = {
         keyid: (party, bytes(vk), first, last) for keyid, party, vk, first, last in store.conn.execute(
             "SELECT keyid, party, verify_key, first_seq, last_seq FROM party_keys")}
-    checks: list[SignatureCheck] = []
-    positions: list[tuple[str, int]] = []
-    last: tuple[str, int, str] | None = None
-    authors: set[str] = set()
-    rows = store.conn.execute(
-        "SELECT author, seq, prev, hash, keyid, envelope, kind, created, tlp, audience, subject"
-        " FROM records ORDER BY author, seq")
-    for n, (author, seq, prev, digest, keyid, envelope, *columns) in enumerate(rows, 1):
-        authors.add(author)
-        if progress and n % 5000 == 0:
-            progress(n, total)
-        try:
-            env = dsse.parse(envelope)
-        except MalformedInput as e:
-            result.faults.append(Fault(author, seq, f"envelope does not parse: {e}"))
-            continue
-        if hashlib.sha256(env.payload).hexdigest() != digest:
-            result.faults.append(Fault(author, seq, "payload bytes do not match the record hash"))
-        else:
-            mismatch = _row_mismatch(env.payload_type, env.payload, (author, seq, prev, *columns))
-            if mismatch:
-                result.faults.append(Fault(author, seq, mismatch))
-        key = keys.get(keyid)
-        if key is None or key[0] != author:
-            result.faults.append(Fault(author, seq, f"signed by key {keyid} which is not {author}'s"))
-        elif seq < key[2] or (key[3] is not None and seq > key[3]):
-            result.faults.append(Fault(author, seq, f"key {keyid} was not valid for seq {seq}"))
-        sigs = [s.sig for s in env.signatures if s.keyid == keyid]
-        if not sigs or key is None:
-            result.faults.append(Fault(author, seq, "signature by its key is missing"))
-        else:
-            for sig in sigs:
-                checks.append((env.payload_type, env.payload, sig, key[1]))
-                positions.append((author, seq))
-            if len(checks) >= CHUNK:
-                _flush(checks, positions, result)
-        if seq == 1:
-            if prev is not None:
-                result.faults.append(Fault(author, seq, "first record has a prev"))
-        else:
-            expected = last[2] if last and last[0] == author and last[1] == seq - 1 else \
-                stubs.get((author, seq - 1))
-            if expected is None:
-                result.faults.append(Fault(author, seq, f"record {seq - 1} is missing (chain gap)"))
-            elif expected != prev:
-                result.faults.append(Fault(author, seq, "prev does not link to the record before"))
-        last = (author, seq, digest)
-        result.records += 1
-    _flush(checks, positions, result)
+    # Signatures are checked on worker processes while the rows stream past, in chunks bounded by bytes.
+    # A record fails only if none of the signatures under its key id verifies (an envelope may carry a bad
+    # copy beside the good one, as ingest accepts); ``several`` counts the signatures of such records.
+    with BackgroundVerifier() as verifier:
+        several: dict[tuple[str, int], int] = {}
+        last: tuple[str, int, str] | None = None
+        authors: set[str] = set()
+        rows = store.conn.execute(
+            "SELECT author, seq, prev, hash, keyid, envelope, kind, created, tlp, audience, subject"
+            " FROM records ORDER BY author, seq")
+        for n, (author, seq, prev, digest, keyid, envelope, *columns) in enumerate(rows, 1):
+            authors.add(author)
+            if progress and n % 5000 == 0:
+                progress(n, total)
+            try:
+                env = dsse.parse(envelope)
+            except MalformedInput as e:
+                result.faults.append(Fault(author, seq, f"envelope does not parse: {e}"))
+                continue
+            if hashlib.sha256(env.payload).hexdigest() != digest:
+                result.faults.append(Fault(author, seq, "payload bytes do not match the record hash"))
+            else:
+                mismatch = _row_mismatch(env.payload_type, env.payload, (author, seq, prev, *columns))
+                if mismatch:
+                    result.faults.append(Fault(author, seq, mismatch))
+            key = keys.get(keyid)
+            if key is None or key[0] != author:
+                result.faults.append(Fault(author, seq, f"signed by key {keyid} which is not {author}'s"))
+            elif seq < key[2] or (key[3] is not None and seq > key[3]):
+                result.faults.append(Fault(author, seq, f"key {keyid} was not valid for seq {seq}"))
+            sigs = [s.sig for s in env.signatures if s.keyid == keyid]
+            if not sigs or key is None:
+                result.faults.append(Fault(author, seq, "signature by its key is missing"))
+            else:
+                for sig in sigs:
+                    verifier.add((env.payload_type, env.payload, sig, key[1]), (author, seq))
+                if len(sigs) > 1:
+                    several[(author, seq)] = len(sigs)
+            if seq == 1:
+                if prev is not None:
+                    result.faults.append(Fault(author, seq, "first record has a prev"))
+            else:
+                expected = last[2] if last and last[0] == author and last[1] == seq - 1 else \
+                    stubs.get((author, seq - 1))
+                if expected is None:
+                    result.faults.append(Fault(author, seq, f"record {seq - 1} is missing (chain gap)"))
+                elif expected != prev:
+                    result.faults.append(Fault(author, seq, "prev does not link to the record before"))
+            last = (author, seq, digest)
+            result.records += 1
+        failed = Counter(cast(tuple[str, int], tag) for tag in verifier.finish())
+    for (author, seq), n in sorted(failed.items()):
+        if n == several.get((author, seq), 1):
+            result.faults.append(Fault(author, seq, "signature does not verify"))
     if progress:
         progress(total, total)
     result.authors = len(authors)
