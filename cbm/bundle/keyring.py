@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cbm.core.cards import PartyCard, parse_card
-from cbm.core.errors import CbmError, NotFound, UsageError
+from cbm.core.errors import CbmError, MalformedInput, NotFound, UsageError
 from cbm.core.records import TrustedKey
 
 
@@ -38,7 +38,7 @@ def load_keyring(directory: str | None = None, card_files: list[str] | None = No
     """Cards from every file in ``directory`` (non-card files are skipped) and from each of ``card_files``.
 
     Raises NotFound for a missing folder or file, UsageError when no card is found, and the card's own error
-    (MalformedInput / BadSignature) for a named card file that is not a valid card.
+    (MalformedInput / BadSignature) for a named card file that is empty or not a valid card.
     """
     cards: list[PartyCard] = []
     if directory is not None:
@@ -57,6 +57,8 @@ def load_keyring(directory: str | None = None, card_files: list[str] | None = No
             data = Path(name).read_bytes()
         except OSError as e:
             raise NotFound(f"cannot read {name}: {e.strerror}") from e
+        if not data.strip():
+            raise MalformedInput(f"{name} is empty: no party card in it")
         cards.append(parse_card(data))
     if not cards:
         raise UsageError("no party card found in the keyring", hint="a keyring is a folder of `cbm keys export` "

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from cbm.cli.context import interactive, open_store
 from cbm.cli.output import cell, emit, literal, note, warn
-from cbm.core.errors import NotFound, OversizedInput, UsageError
+from cbm.core.errors import MalformedInput, NotFound, OversizedInput, UsageError
 from cbm.store import trust
 
 app = typer.Typer(help="Party cards and keys: show, export, import (trust a peer), list, rotate, revoke.",
@@ -111,6 +111,8 @@ def import_(
         raise NotFound(f"cannot read {card_file}: {e.strerror}") from e
     if len(data) > MAX_CARD_BYTES:  # never read a hostile "card" (or /dev/zero) into memory whole
         raise OversizedInput(f"{card_file} is larger than a party card can be ({MAX_CARD_BYTES} bytes)")
+    if not data.strip():
+        raise MalformedInput(f"{'stdin' if card_file == '-' else card_file} is empty: no party card in it")
     with open_store() as store:
         if fingerprint is None and interactive():
             from cbm.core.cards import parse_card

@@ -92,7 +92,10 @@ def parse_card(data: bytes) -> PartyCard:
     Only the self-signature is checked here; whether the card is *trusted* is the store's decision
     (fingerprint confirmed, or cross-signed by a key already trusted).
     """
-    envelope = dsse.parse(data.strip())
+    data = data.strip()
+    if not data:  # say so, rather than "not valid JSON ... (char 0)"
+        raise MalformedInput("the party card is empty")
+    envelope = dsse.parse(data)
     if envelope.payload_type != CARD_TYPE:
         raise MalformedInput(f"not a party card (payload type {envelope.payload_type!r})")
     doc = loads(envelope.payload)

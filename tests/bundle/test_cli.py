@@ -46,6 +46,16 @@ def test_verify_failure_gives_exit_code_and_json_document(us_ru, make_party, tmp
     assert "no trusted key" in r.stderr
 
 
+def test_verify_with_an_empty_key_file_says_it_is_empty(us_ru, tmp_path: Path):
+    """Regression: an empty --key file was reported as "not valid JSON ... (char 0)"."""
+    us, _ = us_ru
+    export(us, "RU", tmp_path / "b.cbm")
+    (tmp_path / "us.card").write_bytes(b"\n")
+    r = run_cli("bundle", "verify", str(tmp_path / "b.cbm"), "--key", str(tmp_path / "us.card"))
+    assert r.exit_code == 4 and r.stdout == ""
+    assert r.stderr == f"cbm: error: {tmp_path / 'us.card'} is empty: no party card in it\n"
+
+
 def test_verify_without_store_or_keyring_says_what_to_pass(tmp_path: Path):
     (tmp_path / "b.cbm").write_bytes(b"x")
     r = run_cli("--store", str(tmp_path / "none"), "bundle", "verify", str(tmp_path / "b.cbm"))

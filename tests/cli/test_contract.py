@@ -65,6 +65,13 @@ CASES: list[Case] = [
         "keys", "import", str(d / "stranger.card"), "--fingerprint", ru.fingerprint()), "signed by no trusted key"),
     (4, "garbage card", lambda us, ru, d: us.cli("keys", "import", str(d / "garbage.card"), "--fingerprint",
                                                  "0" * 40), "not valid JSON"),
+    # regressions: an empty or blank card file said "not valid JSON: Expecting value: line 1 column 1 (char 0)"
+    (4, "empty card", lambda us, ru, d: us.cli("keys", "import", str(d / "empty.card"), "--fingerprint",
+                                               "0" * 40), "empty.card is empty"),
+    (4, "whitespace-only card", lambda us, ru, d: us.cli("keys", "import", str(d / "blank.card"), "--fingerprint",
+                                                         "0" * 40), "blank.card is empty"),
+    (4, "empty card on stdin", lambda us, ru, d: us.cli("keys", "import", "-", "--fingerprint", "0" * 40,
+                                                        input=b""), "stdin is empty"),
     (4, "our own card", lambda us, ru, d: us.cli("keys", "import", str(d / "us.card"), "--fingerprint",
                                                  us.fingerprint()), "our own party card"),
     (4, "oversized card", lambda us, ru, d: us.cli("keys", "import", str(d / "huge.card"), "--fingerprint",
@@ -91,6 +98,8 @@ def pair(make_party, tmp_path: Path) -> tuple[Party, Party, Path]:
     (d / "us.card").write_bytes(us.card())
     (d / "stranger.card").write_bytes(_stranger_signed_card(ru))
     (d / "garbage.card").write_bytes(b"{not json")
+    (d / "empty.card").write_bytes(b"")
+    (d / "blank.card").write_bytes(b"  \n\t\r\n")
     (d / "huge.card").write_bytes(b" " * (1024 * 1024))
     doc = json.loads(ru.card())
     sig = bytearray(dsse.unb64(doc["signatures"][0]["sig"], "sig"))

@@ -151,6 +151,13 @@ def test_hostile_cards_are_malformed(changes):
         parse_card(_card_with(**changes))
 
 
+@pytest.mark.parametrize("data", [b"", b" \n\t\r\n"])
+def test_an_empty_card_says_it_is_empty(data):
+    """Regression: an empty (or whitespace-only) card file was reported as "not valid JSON ... (char 0)"."""
+    with pytest.raises(MalformedInput, match="^the party card is empty$"):
+        parse_card(data)
+
+
 def test_card_signed_by_another_key_is_unknown_signer():
     card = make_card("RU", "RU-CERT", RU)
     env = dsse.parse(card.envelope)
