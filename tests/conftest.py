@@ -25,7 +25,7 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    for var in ("CBM_STORE", "CBM_PASSPHRASE", "CBM_NOW", "COLUMNS"):
+    for var in ("CBM_STORE", "CBM_PASSPHRASE", "CBM_NOW", "CBM_LOCK_TIMEOUT", "COLUMNS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     yield

@@ -8,6 +8,7 @@ write lock (waiting up to ``busy_timeout``) instead of corrupting each other.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,7 +42,19 @@ from cbm.store import indexes, paths
 from cbm.store.blobs import BlobStore
 from cbm.store.schema import FORMAT_VERSION, SCHEMA
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000  # how long to wait for another process's write lock; $CBM_LOCK_TIMEOUT (seconds)
+
+
+def busy_timeout_ms() -> int:
+    """``$CBM_LOCK_TIMEOUT`` (seconds, 0 to 86400, fractions allowed) in ms, else 30 s. Raises UsageError."""
+    raw = os.environ.get("CBM_LOCK_TIMEOUT", "").strip()
+    try:
+        seconds = float(raw) if raw else BUSY_TIMEOUT_MS / 1000
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:  # NaN fails too
+        raise UsageError(f"CBM_LOCK_TIMEOUT={raw!r} is not a number of seconds", hint="e.g. CBM_LOCK_TIMEOUT=5")
+    return round(seconds * 1000)
 
 
 @dataclass(frozen=True)
@@ -410,7 +423,8 @@ def _wrap(e: sqlite3.Error) -> CbmError:
     text = str(e)
     if "locked" in text or "busy" in text:
         return StoreLocked(f"the store is locked by another cbm process ({text})",
-                           hint="wait for it to finish, or find it with `fuser store.sqlite`")
+                           hint="wait for it to finish, or find it with `fuser store.sqlite`; "
+                                "CBM_LOCK_TIMEOUT=SECONDS sets how long cbm waits (default 30)")
     if "malformed" in text or "not a database" in text:
         return StoreCorrupt(f"the store database is damaged ({text})")
     return StoreError(f"store error: {text}")
@@ -418,9 +432,10 @@ def _wrap(e: sqlite3.Error) -> CbmError:
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (or create) the database with the durability and concurrency settings cbm relies on."""
+    timeout_ms = busy_timeout_ms()
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn = sqlite3.connect(path, isolation_level=None, timeout=timeout_ms / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
             raise StoreError(f"cannot use WAL journal mode on {path} (got {mode})")

@@ -7,6 +7,9 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -275,3 +278,61 @@ def test_json_output_escapes_terminal_controls_json_leaves_raw(make_party, tmp_p
     assert [k["name"] for k in r.json()["keys"]][-1] == name  # and the document still carries the exact name
     human = us.cli("keys", "list", env={"COLUMNS": "200"})
     assert not any(ch in human.stdout for ch in "\x9b\u202e\x7f")
+
+
+# -- a store locked by another process ---------------------------------------------------------------------
+
+_HOLD_WRITE_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()
+conn.execute("ROLLBACK")
+"""
+
+
+def _contents(party: Party) -> tuple[list[tuple[str, int, str]], bytes]:
+    """What a writing command changes: the records, and the key file (a rotation rewrites it)."""
+    with party.open() as store:
+        rows = store.conn.execute("SELECT author, seq, hash FROM records ORDER BY author, seq").fetchall()
+    return rows, (party.root / "keys" / "secret.json").read_bytes()
+
+
+@pytest.mark.parametrize("command", [
+    ("indicators", "add", "--type", "ipv4-addr", "--value", "203.0.113.5"),
+    ("keys", "rotate"),
+], ids=["indicators add", "keys rotate"])
+def test_a_store_locked_by_another_process_is_exit_6_after_CBM_LOCK_TIMEOUT(make_party, command):
+    us = make_party("US")
+    before = _contents(us)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_WRITE_LOCK, str(us.root / "store.sqlite")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+        started = time.monotonic()
+        r = us.cli(*command, env={"CBM_LOCK_TIMEOUT": "0.3"})
+        waited = time.monotonic() - started
+    finally:
+        holder.communicate(b"", timeout=30)  # release the lock
+    assert_error(r, 6, "the store is locked")
+    assert "CBM_LOCK_TIMEOUT" in r.stderr.splitlines()[-1]  # the hint says how to wait longer
+    assert 0.3 <= waited < 10  # the shortened wait, not the default 30 s
+    assert _contents(us) == before
+    assert us.cli(*command).exit_code == 0  # once the lock is gone the same command works
+    assert _contents(us) != before
+
+
+def test_lock_timeout_defaults_to_30_seconds_and_rejects_nonsense(make_party, monkeypatch: pytest.MonkeyPatch):
+    us = make_party("US")
+
+    def busy_timeout_ms() -> int:
+        with us.open() as store:
+            return store.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+
+    assert busy_timeout_ms() == 30_000
+    monkeypatch.setenv("CBM_LOCK_TIMEOUT", "2.5")
+    assert busy_timeout_ms() == 2_500
+    monkeypatch.delenv("CBM_LOCK_TIMEOUT")
+    for bad in ("soon", "-1", "nan", "1e9"):
+        assert_error(us.cli("status", env={"CBM_LOCK_TIMEOUT": bad}), 2, "CBM_LOCK_TIMEOUT")
