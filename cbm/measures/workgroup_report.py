@@ -26,7 +26,7 @@ from cbm.core.errors import UsageError
 from cbm.core.records import Record
 from cbm.measures import workgroup as wg
 from cbm.measures.workgroup_model import due_deadline
-from cbm.store import index_workgroup
+from cbm.store.activity import record_counts
 from cbm.store.db import Store
 
 
@@ -122,7 +122,7 @@ def build(store: Store, start: str, end: str) -> Report:
 def activity(store: Store, first: datetime, stop: datetime) -> dict[str, Any]:
     """What the other measures did in ``[first, stop)``: counts per kind and author, then per measure."""
     lo, hi = clock.iso(first), clock.iso(stop)
-    counts = index_workgroup.activity(store.conn, lo, hi)
+    counts = record_counts(store.conn, lo, hi)
     return {
         "records": [{"kind": k, "author": a, "count": n} for k, a, n in counts],
         "indicators": _indicators(store, lo, hi),

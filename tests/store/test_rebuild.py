@@ -95,3 +95,22 @@ def test_rebuild_is_idempotent_and_a_stale_index_rebuilds_on_open(us_ru: tuple[P
     conn.close()
     with us.open() as store:
         assert _snapshot(store) == before
+
+
+def test_rebuild_lists_only_indexes_that_derive_something(us_ru: tuple[Party, Party]):
+    """Regression: ``store rebuild`` listed a "workgroup" index that owned no table and folded no record (it only
+    held a query; that now lives in cbm/store/activity.py). A store written before still opens, rebuilds and
+    verifies, its leftover index_versions row ignored."""
+    us, ru = us_ru
+    _populate(us, ru)
+    conn = sqlite3.connect(us.root / "store.sqlite")
+    with conn:
+        conn.execute("INSERT OR REPLACE INTO index_versions (name, version) VALUES ('workgroup', 1)")
+    conn.close()
+    r = us.cli("store", "rebuild", "--json")
+    assert r.exit_code == 0, r.stderr
+    by_name = {index.name: index for index in indexes.all_indexes()}
+    assert set(r.json()["indexes"]) == set(by_name)
+    assert all(index.tables and index.kinds for index in by_name.values())
+    assert "workgroup" not in by_name
+    assert us.cli("store", "verify").exit_code == 0

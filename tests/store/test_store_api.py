@@ -19,9 +19,22 @@ from cbm.core.errors import (
     UsageError,
 )
 from cbm.store import trust
+from cbm.store.activity import record_counts
 from cbm.store.db import Draft, Store
 from cbm.store.verify import verify_store
 from tests.conftest import Party
+
+
+def test_record_counts_per_kind_and_author_over_a_half_open_period(us_ru: tuple[Party, Party]):
+    us, _ = us_ru
+    with us.open() as store:
+        store.append_many([Draft("inquiry.open", {"ref": "I-1"}, created="2026-10-31T23:59:59Z"),
+                           Draft("inquiry.open", {"ref": "I-2"}, created="2026-11-01T00:00:00Z"),
+                           Draft("inquiry.reply", {"ref": "I-2"}, created="2026-11-15T12:00:00Z"),
+                           Draft("hotline.message", {"ref": "H-1"}, created="2026-11-30T23:59:59Z"),
+                           Draft("inquiry.open", {"ref": "I-3"}, created="2026-12-01T00:00:00Z")])
+        counts = record_counts(store.conn, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
+    assert counts == [("hotline.message", "US", 1), ("inquiry.open", "US", 1), ("inquiry.reply", "US", 1)]
 
 
 def test_append_and_query(us_ru: tuple[Party, Party]):

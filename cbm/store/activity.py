@@ -1,0 +1,21 @@
+"""How many records each author wrote, per kind, over a period: a read-only query across every measure.
+
+The working group's report uses it (docs/adr/0063, 0064). It decodes no envelope: the ``records (kind,
+created)`` index answers it. It lives here because SQL stays inside ``cbm/store``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def record_counts(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, str, int]]:
+    """(kind, author, count) of the records created in ``[start, end)`` (ISO 8601 UTC strings), sorted by kind
+    then author; kinds and authors with no record in the period are left out."""
+    kinds = [kind for (kind,) in conn.execute("SELECT DISTINCT kind FROM records ORDER BY kind")]
+    rows: list[tuple[str, str, int]] = []
+    for kind in kinds:  # one range scan of records_kind per kind
+        rows += [(kind, author, n) for author, n in conn.execute(
+            "SELECT author, COUNT(*) FROM records WHERE kind = ? AND created >= ? AND created < ?"
+            " GROUP BY author ORDER BY author", (kind, start, end))]
+    return rows
