@@ -1,32 +1,24 @@
 """Helpers for the hotline tests (no tests here): a direct transport between two real stores.
 
 ``carry(src, dst)`` lands in ``dst`` every record of ``src``'s log that ``dst`` may see (the rest as withheld
-ranges), then runs the hotline's import hook as ``cbm bundle import`` does. It is the bundle's job without the
-file, so the domain tests do not depend on the bundle format; tests/e2e/test_hotline_e2e.py goes through real
-bundle files.
+ranges; tests/measures/transport.py), then runs the hotline's import hook as ``cbm bundle import`` does. It
+writes no receipt, so the tests can count exactly what the hook appended; tests/e2e/test_hotline_e2e.py goes
+through real bundle files.
 """
 
 from __future__ import annotations
 
 from cbm.core.records import Record
-from cbm.core.tlp import may_see
 from cbm.measures import hotline
-from cbm.store.ingest import WithheldRange, ingest
 from tests.conftest import Party, at  # noqa: F401  (re-exported for the tests)
+from tests.measures.transport import deliver
 
 
 def carry(src: Party, dst: Party, *, everything: bool = False) -> list[Record]:
     """Deliver ``src``'s log to ``dst`` (``everything``: ignore the audience, as a hostile forwarder would),
     run the hotline import hook, and return the records the hook appended in ``dst``."""
     with src.open() as s, dst.open() as d:
-        items: list[bytes | WithheldRange] = []
-        for r in s.log(src.code):
-            if everything or may_see(dst.code, r.author, r.to, r.tlp):
-                items.append(r.envelope)
-            else:
-                items.append(WithheldRange(r.author, r.seq, r.seq, r.hash))
-        report = ingest(d, items)
-        return hotline.on_import(d, report.landed)
+        return hotline.on_import(d, deliver(s, d, everything=everything).landed)
 
 
 def exchange(a: Party, b: Party) -> None:
