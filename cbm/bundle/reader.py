@@ -188,13 +188,17 @@ class RecordItem:
     created: str
     tlp: str
     to: tuple[str, ...]
+    # kept from a strict parse of the envelope, so a deep check does not parse it twice
+    parsed_signatures: tuple[dsse.Signature, ...] | None = field(default=None, compare=False)
 
     def record(self) -> Record:
         """The full record, parsed strictly (MalformedInput if its body is not what a record must be)."""
         return parse_verified_payload(self.envelope, self.payload, "")
 
     def signatures(self) -> tuple[dsse.Signature, ...]:
-        return dsse.parse(self.envelope).signatures
+        if self.parsed_signatures is None:
+            self.parsed_signatures = dsse.parse(self.envelope).signatures
+        return self.parsed_signatures
 
 
 # The quick check reads only a record's position fields. For the canonical form every cbm writes (sorted keys,
@@ -244,7 +248,7 @@ def _strict_record(line: bytes) -> RecordItem:
     if payload_type_for(record.kind) != envelope.payload_type:
         raise MalformedInput(f"{record.author} record {record.seq}: payload type does not match its kind")
     return RecordItem(line, record.payload, envelope.payload_type, record.hash, record.author, record.seq,
-                      record.prev, record.kind, record.created, record.tlp, record.to)
+                      record.prev, record.kind, record.created, record.tlp, record.to, envelope.signatures)
 
 
 Item = RecordItem | WithheldRange

@@ -1,10 +1,15 @@
-"""Ed25519 verification of many signatures on every core (about 16k/s per core here)."""
+"""Ed25519 verification of many signatures on every core, beside the caller's own work.
+
+libsodium, called through cffi, runs without the GIL: worker *threads* verify in parallel with each other and
+with the caller (which goes on reading and parsing), with no payload copied to another process. Measured on
+the 2-core reference machine: 100 checks of 1 MB take 0.40 s in one thread and 0.12 s in two (docs/adr/0074).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import nacl.bindings
 import nacl.exceptions
@@ -13,17 +18,16 @@ from cbm.core.dsse import pae
 
 # (payload_type, payload, signature, verify_key)
 SignatureCheck = tuple[str, bytes, bytes, bytes]
-IN_PROCESS_BELOW = 64  # a chunk cut by bytes with fewer records than this is checked in-process
 
 
-def _check_chunk(args: tuple[int, Sequence[SignatureCheck]]) -> list[int]:
-    offset, items = args
+def _check_chunk(items: Sequence[SignatureCheck]) -> list[int]:
+    """Positions in ``items`` whose signature does not verify."""
     bad = []
     for i, (payload_type, payload, sig, key) in enumerate(items):
         try:
             nacl.bindings.crypto_sign_open(sig + pae(payload_type, payload), key)
         except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
-            bad.append(offset + i)
+            bad.append(i)
     return bad
 
 
@@ -32,19 +36,20 @@ def cores() -> int:
 
 
 class BackgroundVerifier:
-    """Checks signatures on worker processes while the caller goes on reading (and hashing) its input.
+    """Checks signatures on worker threads while the caller goes on reading (and hashing, and parsing) its input.
 
-    Work is sent in chunks bounded by count and bytes, so a stream of few, large records (an indicator batch is
-    ~1 MB) keeps every core busy and memory holds only the chunks in flight. Small jobs never start a pool.
-    Use as a context manager; :meth:`finish` returns the tags of the checks that failed, in the order added.
+    Work is handed over in chunks bounded by count and bytes, so a stream of few, large records (an indicator
+    batch is ~1 MB) is checked as it arrives and memory holds only the chunks in flight. With one core, or for a
+    job that never fills a chunk, no thread is started. Use as a context manager; :meth:`finish` returns the
+    tags of the checks that failed, in the order added.
     """
 
     def __init__(self, workers: int | None = None, chunk_items: int = 500,
-                 chunk_bytes: int = 8 * 1024 * 1024, max_in_flight: int | None = None) -> None:
+                 chunk_bytes: int = 1024 * 1024, max_in_flight: int | None = None) -> None:
         self.workers = workers or cores()
         self.chunk_items, self.chunk_bytes = chunk_items, chunk_bytes
-        self.max_in_flight = max_in_flight or self.workers * 2
-        self._pool: ProcessPoolExecutor | None = None
+        self.max_in_flight = max_in_flight or self.workers * 4
+        self._pool: ThreadPoolExecutor | None = None
         self._pending: list[SignatureCheck] = []
         self._pending_tags: list[object] = []
         self._pending_bytes = 0
@@ -67,22 +72,25 @@ class BackgroundVerifier:
         if len(self._pending) >= self.chunk_items or self._pending_bytes >= self.chunk_bytes:
             self._submit()
 
+    def _take(self) -> tuple[list[SignatureCheck], list[object]]:
+        chunk, tags = self._pending, self._pending_tags
+        self._pending, self._pending_tags, self._pending_bytes = [], [], 0
+        self.checked += len(chunk)
+        return chunk, tags
+
     def _submit(self) -> None:
         if not self._pending:
             return
-        chunk, tags = self._pending, self._pending_tags
-        self._pending, self._pending_tags, self._pending_bytes = [], [], 0
-        if self.workers == 1 or len(chunk) < IN_PROCESS_BELOW:
-            # few, large payloads (indicator batches of ~1 MB): copying them to a worker costs more than the check
-            self._failed.extend(tags[i] for i in _check_chunk((0, chunk)))
-            self.checked += len(chunk)
+        if self.workers == 1:
+            chunk, tags = self._take()
+            self._failed.extend(tags[i] for i in _check_chunk(chunk))
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cbm-verify")
         while len(self._in_flight) >= self.max_in_flight:  # bound the memory held by queued chunks
             self._collect(self._in_flight.pop(0))
-        self._in_flight.append((self._pool.submit(_check_chunk, (0, chunk)), tags))
-        self.checked += len(chunk)
+        chunk, tags = self._take()
+        self._in_flight.append((self._pool.submit(_check_chunk, chunk), tags))
 
     def _collect(self, job: tuple[Future[list[int]], list[object]]) -> None:
         future, tags = job
@@ -90,11 +98,9 @@ class BackgroundVerifier:
 
     def finish(self) -> list[object]:
         """Wait for every check; return the tags of those that failed."""
-        if self._pool is None and self._pending:
-            chunk, tags = self._pending, self._pending_tags  # a small job: no pool worth starting
-            self._pending, self._pending_tags, self._pending_bytes = [], [], 0
-            self._failed.extend(tags[i] for i in _check_chunk((0, chunk)))
-            self.checked += len(chunk)
+        if self._pool is None and self._pending:  # a small job: no thread worth starting
+            chunk, tags = self._take()
+            self._failed.extend(tags[i] for i in _check_chunk(chunk))
         self._submit()
         while self._in_flight:
             self._collect(self._in_flight.pop(0))
