@@ -1,8 +1,10 @@
 """Canonical JSON for content ids.
 
-Compact ``json.dumps`` with sorted keys, ASCII-only keys and no floats. Under those rules the output is
-byte-identical to RFC 8785 (JCS); ``tests/core/test_canonical.py`` checks that against the ``rfc8785``
-package. Floats are refused because their textual form is where JSON encoders disagree.
+Compact JSON with sorted keys, ASCII-only keys, no floats and UTF-8 text (escaping only what JSON must). Under
+those rules the output is byte-identical to RFC 8785 (JCS); ``tests/core/test_canonical.py`` checks that against
+the ``rfc8785`` package and against the standard library's ``json``. Floats are refused because their textual
+form is where JSON encoders disagree. orjson does the encoding, and the fast path of the strict parser
+(docs/adr/0074-orjson.md).
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from cbm.core.errors import MalformedInput
 
-_encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+SORTED = orjson.OPT_SORT_KEYS
+FAST_PARSE_MIN = 4096  # below this the standard parser is as fast, and a round trip would not pay
 
 
 def _check(value: Any, path: str) -> None:
@@ -40,9 +45,16 @@ def _check(value: Any, path: str) -> None:
 def canonical_bytes(value: Any) -> bytes:
     """Encode ``value`` canonically as UTF-8. Raises MalformedInput for floats, non-ASCII keys, odd types."""
     _check(value, "$")
+    return encode_plain(value)
+
+
+def encode_plain(value: Any) -> bytes:
+    """Canonical bytes of a value already known to hold only str, int (within ±2**53), bool, None, and lists and
+    dicts of them with ASCII keys (what :func:`canonical_bytes` checks first). Raises MalformedInput for text
+    that is not valid Unicode."""
     try:
-        return _encoder.encode(value).encode("utf-8")
-    except UnicodeEncodeError as e:  # a lone surrogate, e.g. from undecodable bytes in a file name
+        return orjson.dumps(value, option=SORTED)
+    except orjson.JSONEncodeError as e:  # a lone surrogate, e.g. from undecodable bytes in a file name
         raise MalformedInput("text is not valid Unicode (a lone surrogate cannot be signed)") from e
 
 
@@ -67,7 +79,19 @@ _decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON from outside (UTF-8 only), refusing duplicate keys and NaN/Infinity. Raises MalformedInput."""
+    """Parse JSON from outside (UTF-8 only), refusing duplicate keys and NaN/Infinity. Raises MalformedInput.
+
+    Fast path for large canonical input (every record payload cbm writes): orjson parses it and, if encoding
+    the result canonically gives back exactly the same bytes, that is the answer; it cannot hold a duplicate
+    key, since re-encoding would have dropped one. Anything else goes to the strict standard-library parser.
+    """
+    if type(data) is bytes and len(data) >= FAST_PARSE_MIN:
+        try:
+            value = orjson.loads(data)
+            if orjson.dumps(value, option=SORTED) == data:
+                return value
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            pass
     try:
         text = bytes(data).decode("utf-8") if isinstance(data, bytes | bytearray) else data
         return _decoder.decode(text)

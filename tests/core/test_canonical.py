@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm.core.canonical import canonical_bytes, loads
+from cbm.core.canonical import FAST_PARSE_MIN, canonical_bytes, loads
 from cbm.core.errors import MalformedInput
 
 MAX_INT = 2**53 - 1
@@ -82,3 +82,51 @@ def test_strict_parser_refuses(text, fragment):
     assert json.loads('{"a": 1}') == loads('{"a": 1}')  # the good case
     with pytest.raises(MalformedInput, match=fragment):
         loads(text)
+
+
+_stdlib = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_encoding_equals_the_standard_library_under_cbm_rules(value):
+    """orjson does the encoding; the standard library's json with the same settings is the reference (every
+    code point of valid text escapes the same way; checked exhaustively for single characters below)."""
+    assert canonical_bytes(value) == _stdlib(value).encode("utf-8")
+
+
+def test_every_character_escapes_as_the_standard_library_does():
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for i in range(0, len(chars), 4096):
+        chunk = chars[i:i + 4096]
+        assert canonical_bytes(chunk) == _stdlib(chunk).encode("utf-8")
+
+
+def _big(doc: str) -> bytes:
+    """``doc`` (a JSON object text) padded past the fast path's threshold with a long string member."""
+    data = doc[:-1] + ',"zz":"' + "p" * FAST_PARSE_MIN + '"}'
+    return data.encode()
+
+
+@pytest.mark.parametrize(
+    "doc, fragment",
+    [
+        ('{"a":1,"a":1}', "duplicate JSON key 'a'"),  # same value twice: the parsed dict alone cannot tell
+        ('{"a":1,"a":2}', "duplicate JSON key 'a'"),
+        ('{"x":{"k":[1],"k":[1]}}', "duplicate JSON key 'k'"),
+        ('{"x":NaN}', "NaN"),
+    ],
+)
+def test_large_input_is_as_strict_as_small(doc, fragment):
+    """Payloads of 4 KiB and more take the orjson fast path: it must refuse exactly what the strict parser does."""
+    with pytest.raises(MalformedInput, match=fragment):
+        loads(_big(doc))
+
+
+@settings(max_examples=100, deadline=None)
+@given(values)
+def test_large_input_parses_as_small_does(value):
+    doc = {"v": value, "zz": "p" * FAST_PARSE_MIN}
+    canonical = canonical_bytes(doc)
+    spaced = json.dumps(doc, indent=1).encode()  # not canonical: the strict path
+    assert loads(canonical) == loads(spaced) == json.loads(canonical)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
-from cbm.core.canonical import canonical_bytes
+from cbm.core.canonical import canonical_bytes, encode_plain
 from cbm.measures.indicators import model, patterns
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.writer import _canonical, _plain
+from cbm.measures.indicators.writer import _plain
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -95,7 +96,9 @@ def test_fast_encoding_is_byte_identical_to_canonical_json():
             ["indicator--y", "url", "http://x.example/\"q\"\\"]]
     body = {"fields": list(R.FIELDS), "rows": rows, "source": "feed.csv"}
     assert _plain(body)
-    assert _canonical(body).encode() == canonical_bytes(body)
+    assert encode_plain(body) == canonical_bytes(body)
+    stdlib = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    assert encode_plain(body) == stdlib
     assert not _plain({"fields": [], "rows": [["x", "y", {"k": 1}]]})
     assert not _plain({"fields": [], "rows": [["x", "y", 1.5]]})
     assert not _plain({"fields": [], "rows": [["x", "y", 2**60]]})

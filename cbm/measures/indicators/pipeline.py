@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -20,14 +23,24 @@ from cbm.measures.indicators.rows import trim
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 CHUNK = 2000
+INBOX_CHUNKS = 64  # chunks received and not yet written (about 20 MB): the child reads ahead this far
+
+
+def large(path: str) -> bool:
+    """Whether ``path`` is a file big enough for the bulk paths (a reader process, a bulk index load)."""
+    try:
+        return path != "-" and os.path.getsize(path) >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False
 
 
 def worthwhile(path: str, fmt: str) -> bool:
+    """Whether to read a large ``path`` in a second process (text formats, more than one core)."""
     if path == "-" or fmt not in ("csv", "txt") or os.environ.get("CBM_NO_PARALLEL"):
         return False
     try:
-        return os.path.getsize(path) >= PARALLEL_MIN_BYTES and len(os.sched_getaffinity(0)) > 1
-    except (OSError, AttributeError):
+        return large(path) and len(os.sched_getaffinity(0)) > 1
+    except AttributeError:
         return False
 
 
@@ -57,6 +70,16 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any) -> None:
         conn.close()
 
 
+def _drain(receiver: Any, inbox: queue.Queue[bytes | None]) -> None:
+    """Move the child's messages from the pipe into ``inbox`` as they come (a thread: it waits in ``read(2)``
+    without the GIL), so the child never stalls on a full pipe while the writer signs and indexes a batch."""
+    try:
+        while True:
+            inbox.put(receiver.recv_bytes())
+    except (EOFError, OSError):
+        inbox.put(None)
+
+
 def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Iterator[Any]:
     """``(row, tlp)`` pairs (Item's shape, rows already trimmed) and LineErrors from ``path``, read by a child
     process; ``notes`` is filled in when the child finishes."""
@@ -65,22 +88,34 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Itera
     process = context.Process(target=_child, args=(path, fmt, d, kind, sender), daemon=True)
     process.start()
     sender.close()
+    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=INBOX_CHUNKS)
+    drainer = threading.Thread(target=_drain, args=(receiver, inbox), daemon=True)
+    drainer.start()
+    finished = False
     try:
         while True:
-            try:
-                message = receiver.recv()
-            except EOFError:
-                raise MalformedInput(f"reading {path} failed: the reader process stopped") from None
+            data = inbox.get()
+            if data is None:
+                raise MalformedInput(f"reading {path} failed: the reader process stopped")
+            message = pickle.loads(data)
             if isinstance(message, tuple):
                 if message[0] == "error":
                     raise MalformedInput(f"reading {path} failed: {message[1]}")
                 for key, value in message[1].items():
                     setattr(notes, key, value)
+                finished = True
                 return
             for entry in message:  # (row, tlp) has Item's shape; (line, message, where) is an error
                 yield entry if len(entry) == 2 else LineError._make(entry)
     finally:
-        receiver.close()
+        if not finished:  # the writer gave up (a bad line, an error): stop reading
+            process.terminate()
         process.join(timeout=5)
         if process.is_alive():
-            process.terminate()
+            process.kill()
+        while drainer.is_alive():  # it ends at the pipe's end; unblock it if the inbox is full
+            try:
+                inbox.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        receiver.close()

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from cbm.core import clock
 from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageError
+from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
 from cbm.measures.indicators import model
@@ -176,36 +177,37 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         notes = ReadNotes()
         from cbm.measures.indicators import pipeline
 
-        if pipeline.worthwhile(path, fmt):
-            items = pipeline.read(path, fmt, d, _plain_kind(kind), notes)
-        else:
-            items = _reader(fmt, buffered, d, notes, kind)
-        errors: list[LineError] = []
-        invalid = 0
-        ix.bulk_mode(store.conn)
-        with store.transaction():
-            writer: BatchWriter | None = None
-            for item in items:
-                if isinstance(item, LineError):
-                    invalid += 1
-                    if len(errors) < MAX_REPORTED_ERRORS:
-                        errors.append(item)
-                    continue
-                if writer is None:  # after the reader saw the objects a STIX file carries
-                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
-                                         on_progress=on_progress)
-                    writer.trusted_rows = fmt in ("csv", "txt")
+        large = pipeline.large(path)
+        with cycle_collector_paused():  # rows by the hundred thousand in flight: see cbm/core/memory.py
+            if large and pipeline.worthwhile(path, fmt):
+                items = pipeline.read(path, fmt, d, _plain_kind(kind), notes)
+            else:
+                items = _reader(fmt, buffered, d, notes, kind)
+            errors: list[LineError] = []
+            invalid = 0
+            with store.transaction():
+                writer: BatchWriter | None = None
+                for item in items:
+                    if isinstance(item, LineError):
+                        invalid += 1
+                        if len(errors) < MAX_REPORTED_ERRORS:
+                            errors.append(item)
+                        continue
+                    if writer is None:  # after the reader saw the objects a STIX file carries
+                        writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
+                                             on_progress=on_progress, bulk=large)
+                        writer.trusted_rows = fmt in ("csv", "txt")
+                    if invalid and not skip_invalid:
+                        continue  # keep reading to report every bad line; nothing will land
+                    writer.add(item[0], item[1])
                 if invalid and not skip_invalid:
-                    continue  # keep reading to report every bad line; nothing will land
-                writer.add(item[0], item[1])
-            if invalid and not skip_invalid:
-                raise BadLines(errors, invalid)
-            if writer is None:
-                writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
-            if notes.objects:
-                writer.objects = notes.objects
-                writer.objects_tlp = d.tlp
-            report = writer.finish()
+                    raise BadLines(errors, invalid)
+                if writer is None:
+                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
+                if notes.objects:
+                    writer.objects = notes.objects
+                    writer.objects_tlp = d.tlp
+                report = writer.finish()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
 
 

@@ -3,12 +3,12 @@ transaction (an import with a bad line lands nothing)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from cbm.core import clock
+from cbm.core.canonical import encode_plain
 from cbm.core.errors import OversizedInput
 from cbm.core.records import (
     MAX_PAYLOAD_BYTES,
@@ -22,9 +22,6 @@ from cbm.core.records import (
 from cbm.measures.indicators import rows as R
 from cbm.store import index_indicators as ix
 from cbm.store.db import Store, record_from_row
-
-# identical settings to cbm.core.canonical (property-tested there against RFC 8785)
-_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
 
 
 class _SeenIds:
@@ -94,7 +91,7 @@ class BatchWriter:
 
     def __init__(self, store: Store, to: tuple[str, ...], *, source: str | None = None,
                  objects: list[dict[str, Any]] | None = None, batch_size: int = R.MAX_ROWS,
-                 on_progress: Callable[[int], None] | None = None) -> None:
+                 on_progress: Callable[[int], None] | None = None, bulk: bool = False) -> None:
         self.store = store
         self.to = to
         self.source = source
@@ -113,14 +110,24 @@ class BatchWriter:
         self._prev: str | None = head[1] if head else None
         self._old: tuple[int, list[list[Any]], str, tuple[str, ...]] | None = None
         self._seen = _SeenIds() if not ix.holds_any(store.conn, store.party) else None
+        # Bulk load (a large feed into a store holding none of our indicators): the indicator index's own
+        # indexes are suspended and rebuilt once at the end, and rows whose id may already have been written
+        # in this import are held back until then (a few false positives of the filter, and true repeats).
+        self._bulk = bulk and self._seen is not None
+        self._deferred: list[tuple[list[Any], str]] = []
+        if self._bulk:
+            ix.suspend_indexes(store.conn)
 
     def add(self, row: list[Any], tlp: str) -> None:
+        self.seen += 1
+        self._add(row, tlp)
+
+    def _add(self, row: list[Any], tlp: str) -> None:
         rows = self.pending.setdefault(tlp, {})
         sid = row[R.ID]
         if sid in rows:
             self.report.repeated += 1
         rows[sid] = row
-        self.seen += 1
         if len(rows) >= self.batch_size:
             self._flush(tlp)
 
@@ -131,6 +138,10 @@ class BatchWriter:
     def finish(self) -> WriteReport:
         for tlp in list(self.pending):
             self._flush(tlp)
+        if self._bulk:
+            self._end_bulk()
+            for tlp in list(self.pending):
+                self._flush(tlp)
         # related objects not yet written: with new indicators, or when the file carries no indicator at all
         if self.objects and (self.report.written or not self.report.unchanged):
             self._append(KIND_BATCH, self.objects_tlp, self._body([]))
@@ -152,6 +163,11 @@ class BatchWriter:
         if self._seen is not None:
             # we held no indicator when this import began: only ids seen earlier in it can exist already
             candidates = [sid for sid in rows if self._seen.check_and_add(sid)]
+            if self._bulk and candidates:
+                self._deferred.extend((rows.pop(sid), tlp) for sid in candidates)
+                candidates = []
+                if len(self._deferred) > self.MAX_DEFERRED:  # a feed of many repeats: bulk loading gains nothing
+                    self._end_bulk()
             known = ix.existing(self.store.conn, self.store.party, candidates) if candidates else {}
         else:
             known = ix.existing(self.store.conn, self.store.party, list(rows))
@@ -177,6 +193,16 @@ class BatchWriter:
         if self.on_progress:
             self.on_progress(self.seen)
 
+    MAX_DEFERRED = 50_000
+
+    def _end_bulk(self) -> None:
+        """Rebuild the suspended indexes, then write the rows held back, now checked against them."""
+        self._bulk = False
+        ix.resume_indexes(self.store.conn)
+        deferred, self._deferred = self._deferred, []
+        for row, tlp in deferred:
+            self._add(row, tlp)
+
     def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...]]:
         """The current version's row, and the TLP and audience it went out with."""
         if self._old is None or self._old[0] != rec:
@@ -191,9 +217,8 @@ class BatchWriter:
             # Rows cbm built itself hold only str/int/None/lists of str: encode them directly (the same bytes
             # canonical_bytes gives, without its per-value walk) and keep the body we already have.
             check_header(self.store.party, self._seq, self._prev, created, kind, list(self.to), tlp)
-            payload = _canonical({"author": self.store.party, "body": body, "created": created, "kind": kind,
-                                  "prev": self._prev, "seq": self._seq, "tlp": tlp, "to": list(self.to),
-                                  "v": 1}).encode("utf-8")
+            payload = encode_plain({"author": self.store.party, "body": body, "created": created, "kind": kind,
+                                    "prev": self._prev, "seq": self._seq, "tlp": tlp, "to": list(self.to), "v": 1})
             if len(payload) > MAX_PAYLOAD_BYTES:
                 raise OversizedInput("an indicator batch exceeds the record size limit; use fewer rows per batch")
             envelope = sign_record(payload, kind, self._pair)
