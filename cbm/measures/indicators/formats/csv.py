@@ -61,6 +61,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
     """Yield an Item per good data line and a LineError per bad one (line numbers are the file's)."""
     reader = csv.reader(stream)
     columns: dict[str, int] | None = None
+    where: list[int] | None = None  # the column of each of _KEYS (-1: absent)
     try:
         for cells in reader:
             line = reader.line_num
@@ -82,7 +83,9 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                 continue
             if cells[0].lstrip().startswith("#"):
                 continue
-            item = _row(cells, columns, line, d, notes)
+            if where is None:
+                where = [columns.get(k, -1) for k in _KEYS]
+            item = _row(cells, where, line, d, notes)
             if item is not None:
                 yield item
     except csv.Error as e:
@@ -108,9 +111,8 @@ def _cells(cells: list[str], where: list[int]) -> list[str]:
     return [cells[i].strip() if 0 <= i < n else "" for i in where]
 
 
-def _row(cells: list[str], columns: dict[str, int], line: int, d: Defaults,
+def _row(cells: list[str], where: list[int], line: int, d: Defaults,
          notes: ReadNotes) -> Item | LineError | None:
-    where = [columns.get(k, -1) for k in _KEYS]
     revoked, value, kind_text, tlp_text, sectors, labels, types, start, until, name, description, confidence = \
         _cells(cells, where)
     try:
