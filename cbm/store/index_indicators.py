@@ -272,13 +272,13 @@ def suspend_indexes(conn: sqlite3.Connection) -> None:
     transaction: a failure or a crash in between rolls the drop back with everything else.
 
     Building an index once over a million rows (SQLite sorts them) costs a fraction of maintaining it through a
-    million random-keyed inserts (measured 2.7 s against 8.9 s; docs/adr/0073-bulk-import.md). While they are
+    million random-keyed inserts (measured 2.7 s against 8.9 s; docs/adr/0073-bulk-indicator-import.md); and with
+    SQLite's default 2 MiB page cache rather than a large one (2.9 s against 3.9 s for the three). While they are
     suspended, nothing may rely on ``ind``'s unique key: the caller must land no (sid, author) already held nor
     one twice, and look nothing up by id or value.
     """
     for statement in _IND_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {statement.split(' ON ')[0].split()[-1]}")
-    bulk_mode(conn, 32)  # for the sorts that rebuild them
 
 
 def _indexed(conn: sqlite3.Connection) -> bool:

@@ -177,6 +177,8 @@ def _url(value: str) -> str:
         port = ":" + port
     if not hostname.startswith("["):
         try:
+            if not (hostname[:1].isdigit() or ":" in hostname):
+                raise BadValue("a name, not an address")  # the common case, without the ipaddress module's cost
             _ip(hostname, None)
         except BadValue:
             hostname = _domain(hostname)
@@ -286,8 +288,10 @@ def pattern_for(kind: str, value: str) -> str:
 def _uuid4_shaped(text: str) -> str:
     """A deterministic UUID with the version-4 layout (STIX asks SDO ids to be v4-shaped)."""
     h = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def indicator_id(author: str, pattern: str) -> str:
