@@ -156,6 +156,31 @@ def test_csv_errors_name_the_line_and_reason(us, tmp_path):
     assert r.exit_code == 4 and "no value column" in r.stderr
 
 
+@pytest.mark.parametrize("name, content, fmt, message", [
+    ("empty.json", b"", "stix", "the file is empty: no STIX bundle or object to import"),
+    ("blank.stix.json", b"\xef\xbb\xbf \n\n", None, "the file is empty: no STIX bundle or object to import"),
+    ("empty.json", b"", "misp", "the file is empty: no MISP event to import"),
+    ("empty.csv", b"", None, "the file is empty: no CSV header and no indicators"),
+    ("blank.csv", b"\n  \n", "csv", "the file is empty: no CSV header and no indicators"),
+    ("notes.csv", b"# exported 2026-11-23\n#\n", None, "the file holds only comments: no CSV header and no indicators"),
+], ids=["stix", "stix-blank", "misp", "csv", "csv-blank", "csv-comments"])
+@pytest.mark.parametrize("skip_invalid", [False, True], ids=["all-or-nothing", "skip-invalid"])
+def test_an_empty_feed_is_one_error_line_not_a_bad_line(us, tmp_path, name, content, fmt, message, skip_invalid):
+    path = tmp_path / name
+    path.write_bytes(content)
+    before = records(us)
+    args = [*(["--format", fmt] if fmt else []), *(["--skip-invalid"] if skip_invalid else [])]
+    r = us.cli("indicators", "import", str(path), *args)
+    assert r.exit_code == 4 and r.stdout == ""
+    assert r.stderr == f"cbm: error: {message}\n"
+    assert records(us) == before
+
+
+def test_an_empty_feed_on_stdin_is_one_error_line(us):
+    r = us.cli("indicators", "import", "-", "--format", "misp", input=b"")
+    assert r.exit_code == 4 and r.stderr == "cbm: error: the file is empty: no MISP event to import\n"
+
+
 def test_import_missing_file_and_bad_format(us):
     r = us.cli("indicators", "import", "nowhere.csv")
     assert r.exit_code == 5 and "cannot read" in r.stderr

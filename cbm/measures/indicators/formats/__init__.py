@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from cbm.core import clock
-from cbm.core.errors import CbmError
+from cbm.core.errors import CbmError, MalformedInput
 from cbm.core.tlp import check_tlp
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
@@ -28,6 +28,16 @@ class LineError(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.where} {self.line}: {self.message}"
+
+
+class EmptyFeed(MalformedInput):
+    """The input holds nothing to read: no bytes, only blank lines (or, in a CSV, only comments). One error
+    for the whole input, not a bad line: ``--skip-invalid`` does not pass over it."""
+
+
+def blank(data: bytes) -> bool:
+    """Whether ``data`` is empty but for whitespace and a UTF-8 byte order mark."""
+    return not data.removeprefix(b"\xef\xbb\xbf").strip()
 
 
 class Item(NamedTuple):

@@ -20,6 +20,7 @@ from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import (
     Defaults,
+    EmptyFeed,
     Item,
     LineError,
     ReadNotes,
@@ -62,6 +63,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
     reader = csv.reader(stream)
     columns: dict[str, int] | None = None
     where: list[int] | None = None  # the column of each of _KEYS (-1: absent)
+    comments = False
     try:
         for cells in reader:
             line = reader.line_num
@@ -69,6 +71,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                 continue
             if columns is None:
                 if cells[0].lstrip().startswith("#"):
+                    comments = True
                     candidate = _header([cells[0].lstrip().lstrip("#")] + cells[1:])
                     if "value" in candidate:
                         columns = candidate
@@ -90,10 +93,13 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                 yield item
     except csv.Error as e:
         yield LineError(reader.line_num, f"not valid CSV: {e}")
+        return
     except UnicodeDecodeError as e:
         yield LineError(reader.line_num + 1, f"not UTF-8 text: {e.reason}")
+        return
     if columns is None:
-        yield LineError(1, "empty CSV: no header and no indicators")
+        raise EmptyFeed("the file holds only comments: no CSV header and no indicators" if comments
+                        else "the file is empty: no CSV header and no indicators")
 
 
 def _unused(cells: list[str], columns: dict[str, int]) -> list[str]:

@@ -17,7 +17,7 @@ from cbm.core.canonical import loads
 from cbm.core.errors import MalformedInput
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
+from cbm.measures.indicators.formats import Defaults, EmptyFeed, Item, LineError, ReadNotes, blank, build_row
 
 MISP_TYPES: dict[str, str] = {
     "ip-dst": "", "ip-src": "", "ip-dst|port": "", "ip-src|port": "",
@@ -57,8 +57,11 @@ def _tlp(tags: Any) -> str | None:
 
 
 def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+    data = stream.read()
+    if blank(data):
+        raise EmptyFeed("the file is empty: no MISP event to import")
     try:
-        doc = loads(stream.read())
+        doc = loads(data)
     except MalformedInput as e:
         yield LineError(1, str(e), "file")
         return

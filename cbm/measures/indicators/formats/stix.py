@@ -19,9 +19,11 @@ from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import (
     Defaults,
+    EmptyFeed,
     Item,
     LineError,
     ReadNotes,
+    blank,
     build_row,
     parse_confidence,
     parse_time,
@@ -54,8 +56,11 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
         yield LineError(1, "STIX file too large to parse whole (over 512 MiB); write one object per line",
                         "file")
         return
+    data = first + rest
+    if blank(data):
+        raise EmptyFeed("the file is empty: no STIX bundle or object to import")
     try:
-        doc = loads(first + rest)
+        doc = loads(data)
     except MalformedInput as e:
         yield LineError(1, str(e), "file")
         return
