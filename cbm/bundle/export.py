@@ -27,6 +27,7 @@ from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_d
 from cbm.core import clock, dsse
 from cbm.core.errors import UsageError
 from cbm.core.keys import KeyPair
+from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import may_see
 from cbm.store import index_bundles, index_receipts
 from cbm.store.db import Store, record_from_row
@@ -153,6 +154,7 @@ def _signers(store: Store, recipient: str) -> list[KeyPair]:
     return [active] + extra[-1:]
 
 
+@cycle_collector_paused()
 def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
                  encrypt: bool = False, compress: bool = False, armored: bool = False,
                  sign_minisig: bool = False) -> tuple[ExportResult, bytes | None]:

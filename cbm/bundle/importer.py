@@ -18,6 +18,7 @@ from cbm.bundle.format import BlobEntry, Manifest
 from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
 from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
+from cbm.core.memory import cycle_collector_paused
 from cbm.store import index_bundles
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
@@ -45,6 +46,7 @@ class ImportResult:
         return bool(self.landed or self.withheld_new or self.held or self.receipt)
 
 
+@cycle_collector_paused()
 def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = None) -> ImportResult:
     """Verify and import one bundle. See the module docstring for what is refused (error classes carry the
     exit codes). Returns what landed, what is held and the exact missing ranges.

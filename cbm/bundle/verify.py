@@ -16,6 +16,7 @@ from cbm.bundle.reader import EncryptedOnly, RecordItem, items, open_bundle
 from cbm.core.dsse import pae
 from cbm.core.errors import BadSignature, RevokedKey, UnknownSigner
 from cbm.core.keys import KeyPair
+from cbm.core.memory import cycle_collector_paused
 from cbm.core.parallel import BackgroundVerifier
 from cbm.core.records import TrustedKey, TrustedKeyLookup
 
@@ -74,6 +75,7 @@ def _key_for(item: RecordItem, keys: TrustedKeyLookup) -> tuple[TrustedKey, byte
                         hint=f"add {record.author}'s party card to the keyring")
 
 
+@cycle_collector_paused()
 def verify_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, deep: bool = False, party: str | None = None,
                   decrypt_with: Callable[[], list[KeyPair]] | None = None,
                   on_item: Callable[[RecordItem], None] | None = None) -> BundleVerification:

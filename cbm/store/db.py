@@ -30,6 +30,7 @@ from cbm.core.errors import (
     UsageError,
 )
 from cbm.core.keys import KeyPair, PassphraseSource, read_secret_keys
+from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import (
     Record,
     TrustedKey,
@@ -398,6 +399,7 @@ class Store:
                           (index.name, index.version))
         return count
 
+    @cycle_collector_paused()
     def rebuild(self) -> dict[str, int]:
         """Regenerate the derived record columns and every index from the stored envelopes."""
         with self.transaction():

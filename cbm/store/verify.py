@@ -12,6 +12,7 @@ from typing import cast
 
 from cbm.core import dsse
 from cbm.core.errors import MalformedInput, StoreCorrupt
+from cbm.core.memory import cycle_collector_paused
 from cbm.core.parallel import BackgroundVerifier
 from cbm.core.records import payload_type_for
 from cbm.store.db import Store
@@ -37,6 +38,7 @@ class StoreVerification:
         return not self.faults
 
 
+@cycle_collector_paused()
 def verify_store(store: Store, progress: Callable[[int, int], None] | None = None) -> StoreVerification:
     """Check every record: bytes match their hash, fields match the row, the signing key was valid for
     that seq, every ``prev`` links to the record (or withheld range) before it, and every signature verifies

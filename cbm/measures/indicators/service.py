@@ -157,6 +157,7 @@ def guess_format(path: str, head: bytes) -> str:
     return "txt"
 
 
+@cycle_collector_paused()
 def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = None, skip_invalid: bool = False,
                 kind: str | None = None, on_progress: Callable[[int], None] | None = None) -> ImportResult:
     """Import a feed file ('-' = stdin) in one transaction. With bad lines: BadLines (nothing lands) unless
@@ -178,36 +179,35 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         from cbm.measures.indicators import pipeline
 
         large = pipeline.large(path)
-        with cycle_collector_paused():  # rows by the hundred thousand in flight: see cbm/core/memory.py
-            if large and pipeline.worthwhile(path, fmt):
-                items = pipeline.read(path, fmt, d, _plain_kind(kind), notes)
-            else:
-                items = _reader(fmt, buffered, d, notes, kind)
-            errors: list[LineError] = []
-            invalid = 0
-            with store.transaction():
-                writer: BatchWriter | None = None
-                for item in items:
-                    if isinstance(item, LineError):
-                        invalid += 1
-                        if len(errors) < MAX_REPORTED_ERRORS:
-                            errors.append(item)
-                        continue
-                    if writer is None:  # after the reader saw the objects a STIX file carries
-                        writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
-                                             on_progress=on_progress, bulk=large)
-                        writer.trusted_rows = fmt in ("csv", "txt")
-                    if invalid and not skip_invalid:
-                        continue  # keep reading to report every bad line; nothing will land
-                    writer.add(item[0], item[1])
+        if large and pipeline.worthwhile(path, fmt):
+            items = pipeline.read(path, fmt, d, _plain_kind(kind), notes)
+        else:
+            items = _reader(fmt, buffered, d, notes, kind)
+        errors: list[LineError] = []
+        invalid = 0
+        with store.transaction():
+            writer: BatchWriter | None = None
+            for item in items:
+                if isinstance(item, LineError):
+                    invalid += 1
+                    if len(errors) < MAX_REPORTED_ERRORS:
+                        errors.append(item)
+                    continue
+                if writer is None:  # after the reader saw the objects a STIX file carries
+                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
+                                         on_progress=on_progress, bulk=large)
+                    writer.trusted_rows = fmt in ("csv", "txt")
                 if invalid and not skip_invalid:
-                    raise BadLines(errors, invalid)
-                if writer is None:
-                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
-                if notes.objects:
-                    writer.objects = notes.objects
-                    writer.objects_tlp = d.tlp
-                report = writer.finish()
+                    continue  # keep reading to report every bad line; nothing will land
+                writer.add(item[0], item[1])
+            if invalid and not skip_invalid:
+                raise BadLines(errors, invalid)
+            if writer is None:
+                writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
+            if notes.objects:
+                writer.objects = notes.objects
+                writer.objects_tlp = d.tlp
+            report = writer.finish()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
 
 
@@ -404,6 +404,7 @@ class ExportResult:
     objects: int = 0
 
 
+@cycle_collector_paused()
 def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int | None = None,
            on_progress: Callable[[int], None] | None = None) -> ExportResult:
     """Stream the selected indicators to ``out`` in ``fmt`` (stix, csv, txt, suricata, misp)."""
