@@ -295,8 +295,6 @@ def three_versions_feed() -> list[str]:
             "domain,thrice.example,GREEN,30,,,"]
 
 
-@pytest.mark.xfail(strict=True, reason="writer.py: a bulk load writes the deferred repeats of one id in one batch "
-                                       "(last wins, counted as repeated) instead of as successive versions")
 def test_three_versions_of_one_indicator_in_a_bulk_load(make_party, tmp_path, monkeypatch, bulk_loads):
     feed = write_feed(tmp_path / "feed.csv", three_versions_feed())
     us, plain = make_party("US"), twin(tmp_path, "US", "plain")
@@ -558,9 +556,6 @@ def test_a_bulk_import_killed_midway_leaves_the_store_as_before(us_ru, tmp_path,
 
 
 @ONE_CORE_SKIP
-@pytest.mark.xfail(strict=True, reason="pipeline.py: the forked reader keeps its copy of the pipe's read end, so "
-                                       "when the import dies without its finally (SIGTERM, SIGKILL, OOM) the "
-                                       "reader blocks on the full pipe forever, an orphan")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_bulk_import_killed_midway_leaves_no_reader_behind(us, tmp_path, signum):
     feed = small_rows_feed(tmp_path / "feed.csv")

@@ -44,9 +44,13 @@ def worthwhile(path: str, fmt: str) -> bool:
         return False
 
 
-def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any) -> None:
+def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: Any) -> None:
     from cbm.measures.indicators.formats import csv as csv_format
     from cbm.measures.indicators.formats import plain
+
+    # the fork copied the parent's reading end: close it, so that if the parent dies (even by SIGKILL) the pipe
+    # has no reader left and our next send fails, instead of blocking on a full pipe forever
+    parent_end.close()
 
     notes = ReadNotes()
     chunk: list[Any] = []
@@ -64,10 +68,21 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any) -> None:
         if chunk:
             conn.send(chunk)
         conn.send(("end", asdict(notes)))
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            return  # the importing process is gone: there is no one left to tell
+        _report(conn, e)
     except Exception as e:  # report, do not die silently: the parent raises it as a clean error
-        conn.send(("error", f"{type(e).__name__}: {e}"))
+        _report(conn, e)
     finally:
         conn.close()
+
+
+def _report(conn: Any, error: Exception) -> None:
+    try:
+        conn.send(("error", f"{type(error).__name__}: {error}"))
+    except OSError:
+        pass  # the parent stopped listening
 
 
 def _drain(receiver: Any, inbox: queue.Queue[bytes | None]) -> None:
@@ -85,7 +100,7 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Itera
     process; ``notes`` is filled in when the child finishes."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(path, fmt, d, kind, sender), daemon=True)
+    process = context.Process(target=_child, args=(path, fmt, d, kind, sender, receiver), daemon=True)
     process.start()
     sender.close()
     inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=INBOX_CHUNKS)

@@ -201,6 +201,9 @@ class BatchWriter:
         ix.resume_indexes(self.store.conn)
         deferred, self._deferred = self._deferred, []
         for row, tlp in deferred:
+            if row[R.ID] in self.pending.get(tlp, ()):
+                # held back from different batches: each is a version of its own, as without bulk loading
+                self._flush(tlp)
             self._add(row, tlp)
 
     def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...]]:
