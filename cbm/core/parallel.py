@@ -2,7 +2,8 @@
 
 libsodium, called through cffi, runs without the GIL: worker *threads* verify in parallel with each other and
 with the caller (which goes on reading and parsing), with no payload copied to another process. Measured on
-the 2-core reference machine: 100 checks of 1 MB take 0.40 s in one thread and 0.12 s in two (docs/adr/0074).
+the 2-core reference machine: 100 checks of 1 MB take 0.40 s in one thread and 0.12 s in two
+(docs/adr/0075-verify-threads.md).
 """
 
 from __future__ import annotations
