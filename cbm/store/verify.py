@@ -85,7 +85,7 @@ def _verify_store(store: Store, progress: Callable[[int, int], None] | None) -> 
     keys: dict[str, tuple[str, bytes, int, int | None]] = {
         keyid: (party, bytes(vk), first, last) for keyid, party, vk, first, last in store.conn.execute(
             "SELECT keyid, party, verify_key, first_seq, last_seq FROM party_keys")}
-    # Signatures are checked on worker processes while the rows stream past, in chunks bounded by bytes.
+    # Signatures are checked on worker threads while the rows stream past, in chunks bounded by bytes.
     # A record fails only if none of the signatures under its key id verifies (an envelope may carry a bad
     # copy beside the good one, as ingest accepts); ``several`` counts the signatures of such records.
     with BackgroundVerifier() as verifier:
