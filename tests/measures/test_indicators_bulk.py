@@ -298,9 +298,7 @@ def three_versions_feed() -> list[str]:
 
 @pytest.mark.parametrize("max_deferred", [
     None,
-    pytest.param(0, marks=pytest.mark.xfail(strict=True, reason=(
-        "writer.py: when the bulk load ends early, the second version goes back to the pending batch, and the "
-        "third, read next, replaces it there (last wins, counted as repeated) instead of making a new version"))),
+    0,
 ], ids=["held back to the end", "bulk load ended early"])
 def test_three_versions_of_one_indicator_in_a_bulk_load(make_party, tmp_path, monkeypatch, bulk_loads,
                                                         max_deferred):
@@ -448,9 +446,6 @@ def newest_last_feed() -> list[str]:
             *filler("10.62", BATCH - 1, "AMBER"), green[0].replace(",GREEN,", ",AMBER,"), *filler("10.63", 10)]
 
 
-@pytest.mark.xfail(strict=True, reason="writer.py: when the bulk load ends early, a held-back older version that "
-                                       "meets a newer one in the pending batch flushes the newer one first, so the "
-                                       "older one lands last and is current")
 def test_a_bulk_load_ended_early_keeps_the_newest_version_current(make_party, tmp_path, monkeypatch, bulk_loads):
     monkeypatch.setattr(BatchWriter, "MAX_DEFERRED", 1)
     feed = write_feed(tmp_path / "feed.csv", newest_last_feed())
@@ -486,8 +481,6 @@ def test_invalid_utf8_in_a_large_feed_is_a_bad_line_not_a_crash(us, tmp_path, bu
     assert record_count(us) == records and ind_indexes(us) == IND_INDEXES
 
 
-@pytest.mark.xfail(strict=True, reason="formats/csv.py: a decoding error ends the CSV reader, so --skip-invalid "
-                                       "drops every good line after it (and the error names the wrong line)")
 def test_invalid_utf8_skips_only_its_own_line(us, tmp_path):
     feed = big_feed(tmp_path / "feed.csv", bad={12000: b"domain,bad\xff.example,GREEN,50,,,"})
     total = sum(1 for _ in feed.open("rb")) - 1
@@ -604,3 +597,20 @@ def test_a_bulk_import_killed_midway_leaves_no_reader_behind(us, tmp_path, signu
         while running(reader) and time.monotonic() < give_up:
             time.sleep(0.05)
         assert not running(reader), "the reader process outlived the import"
+
+
+@pytest.mark.parametrize("name, lines", [
+    ("feed.csv", [b"type,value,tlp", b"domain,good-1.example,GREEN", b"domain,bad\xff.example,GREEN",
+                  b"domain,good-2.example,GREEN"]),
+    ("feed.txt", [b"good-1.example", b"bad\xfe.example", b"good-2.example"]),
+])
+def test_an_undecodable_byte_marks_only_its_own_line_small_files_too(us, tmp_path, name, lines):
+    """Small files are read in-process; a bad byte is one bad line there too (CSV and plain lists)."""
+    feed = tmp_path / name
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+    bad_line = next(i for i, line in enumerate(lines, 1) if b"bad" in line)
+    refused = us.cli("indicators", "import", str(feed))
+    assert refused.exit_code == 4 and f"line {bad_line}:" in refused.stderr and "UTF-8" in refused.stderr
+    r = us.cli("indicators", "import", str(feed), "--skip-invalid", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert (r.json()["created"], r.json()["invalid"]) == (2, 1)

@@ -55,7 +55,7 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: A
     notes = ReadNotes()
     chunk: list[Any] = []
     try:
-        with open(path, encoding="utf-8-sig", newline="" if fmt == "csv" else None) as text:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="" if fmt == "csv" else None) as text:
             items = csv_format.read(text, d, notes) if fmt == "csv" else plain.read(text, d, notes, kind)
             for item in items:
                 if isinstance(item, Item):
@@ -128,6 +128,7 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Itera
         process.join(timeout=5)
         if process.is_alive():
             process.kill()
+            process.join()
         while drainer.is_alive():  # it ends at the pipe's end; unblock it if the inbox is full
             try:
                 inbox.get(timeout=0.05)

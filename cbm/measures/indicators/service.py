@@ -185,29 +185,34 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             items = _reader(fmt, buffered, d, notes, kind)
         errors: list[LineError] = []
         invalid = 0
-        with store.transaction():
-            writer: BatchWriter | None = None
-            for item in items:
-                if isinstance(item, LineError):
-                    invalid += 1
-                    if len(errors) < MAX_REPORTED_ERRORS:
-                        errors.append(item)
-                    continue
-                if writer is None:  # after the reader saw the objects a STIX file carries
-                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
-                                         on_progress=on_progress, bulk=large)
-                    writer.trusted_rows = fmt in ("csv", "txt")
+        try:
+            with store.transaction():
+                writer: BatchWriter | None = None
+                for item in items:
+                    if isinstance(item, LineError):
+                        invalid += 1
+                        if len(errors) < MAX_REPORTED_ERRORS:
+                            errors.append(item)
+                        continue
+                    if writer is None:  # after the reader saw the objects a STIX file carries
+                        writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
+                                             on_progress=on_progress, bulk=large)
+                        writer.trusted_rows = fmt in ("csv", "txt")
+                    if invalid and not skip_invalid:
+                        continue  # keep reading to report every bad line; nothing will land
+                    writer.add(item[0], item[1])
                 if invalid and not skip_invalid:
-                    continue  # keep reading to report every bad line; nothing will land
-                writer.add(item[0], item[1])
-            if invalid and not skip_invalid:
-                raise BadLines(errors, invalid)
-            if writer is None:
-                writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
-            if notes.objects:
-                writer.objects = notes.objects
-                writer.objects_tlp = d.tlp
-            report = writer.finish()
+                    raise BadLines(errors, invalid)
+                if writer is None:
+                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
+                if notes.objects:
+                    writer.objects = notes.objects
+                    writer.objects_tlp = d.tlp
+                report = writer.finish()
+        finally:
+            close = getattr(items, "close", None)  # a generator: stop a reader process now, not when freed
+            if close is not None:
+                close()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
 
 
@@ -218,7 +223,8 @@ def _reader(fmt: str, stream: IO[bytes], d: Defaults, notes: ReadNotes, kind: st
     from cbm.measures.indicators.formats import misp, plain, stix
 
     if fmt in ("csv", "txt"):
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="" if fmt == "csv" else None)
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
+                                newline="" if fmt == "csv" else None)
         if fmt == "csv":
             return csv_format.read(text, d, notes)
         return plain.read(text, d, notes, _plain_kind(kind))

@@ -200,11 +200,15 @@ class BatchWriter:
         self._bulk = False
         ix.resume_indexes(self.store.conn)
         deferred, self._deferred = self._deferred, []
+        stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
         for row, tlp in deferred:
             if row[R.ID] in self.pending.get(tlp, ()):
                 # held back from different batches: each is a version of its own, as without bulk loading
                 self._flush(tlp)
             self._add(row, tlp)
+        for tlp in list(self.pending):
+            self._flush(tlp)
+        self.pending = stream
 
     def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...]]:
         """The current version's row, and the TLP and audience it went out with."""

@@ -7,6 +7,7 @@ the object's position for JSON formats); they never touch the store. Writers tak
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -88,6 +89,21 @@ def parse_time(text: str, what: str) -> str:
         return clock.iso(clock.parse_time(raw, what=what))
     except CbmError as e:
         raise model.BadValue(f"{what} {text!r} is not an ISO 8601 UTC time") from e
+
+
+def undecodable(texts: Iterable[str]) -> bool:
+    """Whether any of ``texts`` holds bytes that were not UTF-8. Feeds are read with ``surrogateescape``, so one
+    bad byte marks its own line, and the lines after it are still read (and numbered) as they are."""
+    for text in texts:
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+NOT_UTF8 = "not UTF-8 text (an undecodable byte on this line)"
 
 
 def parse_confidence(value: Any) -> int | None:

@@ -19,6 +19,7 @@ from typing import IO, Any
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import (
+    NOT_UTF8,
     Defaults,
     EmptyFeed,
     Item,
@@ -29,6 +30,7 @@ from cbm.measures.indicators.formats import (
     parse_time,
     split_list,
     tlp_of,
+    undecodable,
 )
 
 HEADER = ("type", "value", "tlp", "confidence", "valid_from", "valid_until", "sectors", "labels",
@@ -85,6 +87,9 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                 notes.ignored_columns = _unused(cells, columns)
                 continue
             if cells[0].lstrip().startswith("#"):
+                continue
+            if not all(map(str.isascii, cells)) and undecodable(cells):
+                yield LineError(line, NOT_UTF8)
                 continue
             if where is None:
                 where = [columns.get(k, -1) for k in _KEYS]

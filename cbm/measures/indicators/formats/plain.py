@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
+from cbm.measures.indicators.formats import NOT_UTF8, Defaults, Item, LineError, ReadNotes, build_row, undecodable
 
 _SINKS = {"0.0.0.0", "127.0.0.1", "::", "::1", "::0"}
 
@@ -22,6 +22,9 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes, kind: str = "") -> Iter
         for line, text in enumerate(stream, 1):
             text = text.strip()
             if not text or text[0] in "#;" or text.startswith("//"):
+                continue
+            if not text.isascii() and undecodable((text,)):
+                yield LineError(line, NOT_UTF8)
                 continue
             if " #" in text or "\t#" in text:
                 text = text.split("#", 1)[0].strip()
