@@ -3,6 +3,7 @@ transaction (an import with a bad line lands nothing)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +109,9 @@ class BatchWriter:
         head = store.head(store.party)
         self._seq: int = head[0] if head else 0
         self._prev: str | None = head[1] if head else None
-        self._old: tuple[int, list[list[Any]], str, tuple[str, ...]] | None = None
+        # the current versions' batch records, parsed: a re-import walks them in order, with a few jumps to the
+        # records that held an earlier import's held-back rows, so a handful kept avoids re-parsing on each jump
+        self._old: OrderedDict[int, tuple[list[list[Any]], str, tuple[str, ...]]] = OrderedDict()
         self._seen = _SeenIds() if not ix.holds_any(store.conn, store.party) else None
         # Bulk load (a large feed into a store holding none of our indicators): the indicator index's own
         # indexes are suspended and rebuilt once at the end, and rows whose id may already have been written
@@ -194,6 +197,7 @@ class BatchWriter:
             self.on_progress(self.seen)
 
     MAX_DEFERRED = 50_000
+    OLD_RECORDS = 8
 
     def _end_bulk(self) -> None:
         """Rebuild the suspended indexes, then write the rows held back, now checked against them."""
@@ -212,10 +216,15 @@ class BatchWriter:
 
     def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...]]:
         """The current version's row, and the TLP and audience it went out with."""
-        if self._old is None or self._old[0] != rec:
+        cached = self._old.get(rec)
+        if cached is None:
             record = record_from_row(*ix.envelope(self.store.conn, rec))
-            self._old = (rec, R.rows_of(record.body), record.tlp, record.to)
-        return self._old[1][pos], self._old[2], self._old[3]
+            cached = self._old[rec] = (R.rows_of(record.body), record.tlp, record.to)
+            if len(self._old) > self.OLD_RECORDS:
+                self._old.popitem(last=False)
+        else:
+            self._old.move_to_end(rec)
+        return cached[0][pos], cached[1], cached[2]
 
     def _append(self, kind: str, tlp: str, body: dict[str, Any]) -> Record:
         self._seq += 1
