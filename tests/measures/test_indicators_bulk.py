@@ -406,6 +406,17 @@ def repeats_everywhere_feed() -> list[str]:
     return [HEADER, *first, *changed, *filler("10.51", BATCH // 2), *filler("10.52", 1500), *amber]
 
 
+def both_ways(make_party: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+              lines: list[str]) -> tuple[Party, Party, dict[str, Any], dict[str, Any]]:
+    """The same feed imported by US into two fresh stores: ordinarily ("plain"), then bulk-loaded ("us")."""
+    feed = write_feed(tmp_path / "feed.csv", lines)
+    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
+    bulk(monkeypatch, False)
+    ordinary = import_json(plain, feed)
+    bulk(monkeypatch, True)
+    return us, plain, ordinary, import_json(us, feed)
+
+
 def test_more_repeats_than_max_deferred_end_the_bulk_load_early_and_import_correctly(
         make_party, tmp_path, monkeypatch, bulk_loads):
     monkeypatch.setattr(BatchWriter, "MAX_DEFERRED", 10)
@@ -417,12 +428,7 @@ def test_more_repeats_than_max_deferred_end_the_bulk_load_early_and_import_corre
         real_resume(conn)
 
     monkeypatch.setattr(ix, "resume_indexes", resume)
-    feed = write_feed(tmp_path / "feed.csv", repeats_everywhere_feed())
-    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
-    bulk(monkeypatch, False)
-    ordinary = import_json(plain, feed)
-    bulk(monkeypatch, True)
-    loaded = import_json(us, feed)
+    us, plain, ordinary, loaded = both_ways(make_party, tmp_path, monkeypatch, repeats_everywhere_feed())
     assert bulk_loads == [1]
     # the indexes came back while the import was still going: fewer rows in ind than at the end
     assert len(resumed_with) == 1 and resumed_with[0] < loaded["created"]
@@ -448,12 +454,7 @@ def newest_last_feed() -> list[str]:
 
 def test_a_bulk_load_ended_early_keeps_the_newest_version_current(make_party, tmp_path, monkeypatch, bulk_loads):
     monkeypatch.setattr(BatchWriter, "MAX_DEFERRED", 1)
-    feed = write_feed(tmp_path / "feed.csv", newest_last_feed())
-    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
-    bulk(monkeypatch, False)
-    ordinary = import_json(plain, feed)
-    bulk(monkeypatch, True)
-    loaded = import_json(us, feed)
+    us, plain, ordinary, loaded = both_ways(make_party, tmp_path, monkeypatch, newest_last_feed())
     assert bulk_loads == [1]
     assert counts(loaded) == counts(ordinary)
     for party in (plain, us):
