@@ -130,3 +130,18 @@ def test_large_input_parses_as_small_does(value):
     canonical = canonical_bytes(doc)
     spaced = json.dumps(doc, indent=1).encode()  # not canonical: the strict path
     assert loads(canonical) == loads(spaced) == json.loads(canonical)
+
+
+@pytest.mark.parametrize("depth", [300, 1000])
+def test_large_input_nests_no_deeper_than_small(depth):
+    """orjson parses up to 1,024 levels, the strict parser fewer: the fast path must not accept what the
+    strict one refuses (its canonical re-encoding stops at 254 levels, so deep input always falls through)."""
+    nested = "[" * depth + "]" * depth
+    small, large = f'{{"a":{nested}}}', _big(f'{{"a":{nested}}}')
+    try:
+        expected = loads(small)
+    except MalformedInput:
+        with pytest.raises(MalformedInput):
+            loads(large)
+    else:
+        assert loads(large)["a"] == expected["a"]
