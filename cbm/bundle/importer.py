@@ -23,6 +23,8 @@ from cbm.store import index_bundles
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
 
+BULK_BYTES = 4 * 1024 * 1024  # a bundle this large may be a feed: see cbm.store.indexes.bulk_landing
+
 
 @dataclass
 class ImportResult:
@@ -97,7 +99,11 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                         "number": manifest.number}
                 result.receipt = receipts.append_in_transaction(store, manifest.sender, body).hash
 
-        report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish)
+        # a large bundle from peers whose records we hold none of: the indexes may take it in bulk
+        bulk = [log.author for log in manifest.logs if log.records and log.author != store.party
+                and log.author not in unknown] if manifest.body_size >= BULK_BYTES else []
+        report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish,
+                        bulk_authors=bulk)
     landed = report.landed.excluding(store.party)  # read back one at a time by the hooks: bounded memory
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from cbm.core.bloom import SeenFilter
 from cbm.core.records import Record
 from cbm.measures.indicators import rows as R
 from cbm.store.indexes import Index
@@ -137,24 +138,28 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
            " valid_until, confidence, sectors, versions, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
-    """Fold one batch. Fast path: insert every row with INSERT OR IGNORE (the (sid, author) key refuses ids
-    already held) and read back which positions landed; only the refused ones (new versions) take the slow
-    path. A fresh feed costs one statement per table, no per-row look-ups."""
+class _Row(NamedTuple):
+    """One batch row's contribution to the index."""
+
+    values: tuple[Any, ...]  # an ``ind`` row, as _INSERT takes it
+    explicit_created: bool
+    alts: list[tuple[str, str, str]]
+    nets: list[tuple[Any, ...]]
+    revoked: bool
+
+
+def _batch_rows(conn: sqlite3.Connection, record: Record) -> list[_Row]:
+    """What one batch record adds to the index, row by row."""
     from cbm.measures.indicators.patterns import values as pattern_values
 
     rows = R.rows_of(record.body)
     if not rows:
-        return
+        return []
     if len(rows) >= 1000 and _indexed(conn):  # a feed is landing: keep the index pages in memory
         bulk_mode(conn)
     rec = _record_id(conn, record)
     author, tlp, modified = record.author, record.tlp, record.created
-    inserts: list[tuple[Any, ...]] = []
-    explicit_created: list[bool] = []
-    alts: list[tuple[str, str, str]] = []
-    nets: list[tuple[Any, ...]] = []
-    revoked_sids: list[str] = []
+    out: list[_Row] = []
     for pos, row in enumerate(rows):
         sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
         if not isinstance(value, str):
@@ -168,37 +173,66 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
                 sector_text = "," + ",".join(s for s in sectors if isinstance(s, str)) + ","
         confidence = row[R.CONFIDENCE] if type(row[R.CONFIDENCE]) is int else None
         extra = row[R.EXTRA]
-        revoked = "" if isinstance(extra, dict) and extra.get("revoked") is True else None
-        if revoked is not None:
-            revoked_sids.append(sid)
-        explicit_created.append(row[R.CREATED] is not None)
+        revoked = isinstance(extra, dict) and extra.get("revoked") is True
         created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
-        inserts.append((author, sid, rec, pos, kind, value, tlp,
-                        None if created is None else _time(created, modified), modified,
-                        None if start is None else _time(start, modified),
-                        until if type(until) is str and len(until) == 20 and until[19] == "Z"
-                        else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
-                        revoked))
+        alts: list[tuple[str, str, str]] = []
+        nets: list[tuple[Any, ...]] = []
         if kind == "pattern" and isinstance(row[R.PATTERN], str):
             found = pattern_values(row[R.PATTERN])
-            alts.extend((sid, author, extra_value) for _kind, extra_value in found[1:])
-            nets.extend((sid, author, *net) for net in (_net(k, v) for k, v in found) if net)
+            alts = [(sid, author, extra_value) for _kind, extra_value in found[1:]]
+            nets = [(sid, author, *net) for net in (_net(k, v) for k, v in found) if net]
         elif value is not None and "/" in value:
             net = _net(kind, value)
             if net:
-                nets.append((sid, author, *net))
+                nets = [(sid, author, *net)]
+        out.append(_Row((author, sid, rec, pos, kind, value, tlp,
+                         None if created is None else _time(created, modified), modified,
+                         None if start is None else _time(start, modified),
+                         until if type(until) is str and len(until) == 20 and until[19] == "Z"
+                         else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
+                         "" if revoked else None), created is not None, alts, nets, revoked))
+    return out
+
+
+def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
+    """Fold one batch (during a bulk landing, rows whose id may already be in it are held back until its end)."""
+    rows = _batch_rows(conn, record)
+    session = _SESSIONS.get(id(conn))
+    if session is not None and rows:
+        if record.author not in session.authors:
+            end_bulk(conn)
+        else:
+            seen = session.seen
+            held = [r for r in rows if seen.check_and_add(r.values[1])]
+            if held:
+                session.held.append(held)
+                keep = {id(r) for r in held}
+                rows = [r for r in rows if id(r) not in keep]
+    _fold(conn, rows)
+
+
+def _fold(conn: sqlite3.Connection, rows: list[_Row]) -> None:
+    """Fold rows of one author. Fast path: insert every row with INSERT OR IGNORE (the (sid, author) key refuses
+    ids already held) and read back which positions landed; only the refused ones (new versions) take the slow
+    path. A fresh feed costs one statement per table, no per-row look-ups."""
+    if not rows:
+        return
+    author, rec, modified = rows[0].values[0], rows[0].values[2], rows[0].values[8]
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
-    conn.executemany(_INSERT.format(verb="OR IGNORE"), inserts)
+    conn.executemany(_INSERT.format(verb="OR IGNORE"), [r.values for r in rows])
     landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
-    if len(landed) < len(inserts):
-        _new_versions(conn, [(t, explicit_created[t[3]]) for t in inserts if t[3] not in landed], author)
+    if len(landed) < len(rows):
+        _new_versions(conn, [(r.values, r.explicit_created) for r in rows if r.values[3] not in landed], author)
+    alts = [a for r in rows for a in r.alts]
     if alts:
         conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)", alts)
+    nets = [n for r in rows for n in r.nets]
     if nets:
         conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)", nets)
-    if revoked_sids:
+    revoked = [(r.values[1], author, rec, "revoked at the source", modified) for r in rows if r.revoked]
+    if revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
-                         [(sid, author, rec, "revoked at the source", modified) for sid in revoked_sids])
+                         revoked)
 
 
 def _new_versions(conn: sqlite3.Connection, refused: list[tuple[tuple[Any, ...], bool]], author: str) -> None:
@@ -255,12 +289,62 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
         if record.kind == "indicators.batch":
             _add_batch(conn, record)
         elif record.kind == "indicators.revoke":
+            end_bulk(conn)  # it looks indicators up by id
             _add_revoke(conn, record)
         elif record.kind == "indicators.sighting":
+            end_bulk(conn)
             _add_sighting(conn, record)
 
 
-INDEX = Index(name="indicators", version=2, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add)
+# -- bulk landing ----------------------------------------------------------------------------------------
+
+
+class _BulkLanding:
+    """A peer's feed landing in bulk on one connection (see :func:`begin_bulk`)."""
+
+    def __init__(self, authors: frozenset[str]) -> None:
+        self.authors = authors
+        self.seen = SeenFilter()
+        self.held: list[list[_Row]] = []  # per batch, in landing order
+
+
+_SESSIONS: dict[int, _BulkLanding] = {}  # by id() of the connection: sqlite3 connections take no weak reference
+
+
+def begin_bulk(conn: sqlite3.Connection, authors: frozenset[str]) -> bool:
+    """Many batches by ``authors`` are about to land in this transaction (a peer's national feed): if the index
+    holds none of their indicators, suspend the indexes on ``ind`` and build them once at :func:`end_bulk`.
+
+    Rows whose id may already have landed in this bulk landing (the filter's "maybe") are held back and folded
+    at the end through the exact path, in order, so versions come out as without bulk landing. A batch by
+    another author, a revocation or a sighting ends the bulk landing first. True if it began.
+    """
+    if id(conn) in _SESSIONS or not authors or not _indexed(conn):
+        return False
+    if any(holds_any(conn, author) for author in authors):
+        return False
+    suspend_indexes(conn)
+    _SESSIONS[id(conn)] = _BulkLanding(authors)
+    return True
+
+
+def end_bulk(conn: sqlite3.Connection) -> None:
+    """Rebuild the suspended indexes and fold the rows held back (a no-op without a bulk landing)."""
+    session = _SESSIONS.pop(id(conn), None)
+    if session is None:
+        return
+    resume_indexes(conn)
+    for rows in session.held:
+        _fold(conn, rows)
+
+
+def discard_bulk(conn: sqlite3.Connection) -> None:
+    """Forget a bulk landing whose transaction is rolling back (the rollback restores the indexes)."""
+    _SESSIONS.pop(id(conn), None)
+
+
+INDEX = Index(name="indicators", version=2, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
+              begin_bulk=begin_bulk, end_bulk=end_bulk, discard_bulk=discard_bulk)
 
 
 # The indexes on ``ind`` itself; a bulk load of a fresh feed suspends them (see suspend_indexes).

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -26,6 +27,12 @@ class Index:
     tables: tuple[str, ...]  # tables it owns (dropped on rebuild)
     schema: str  # CREATE statements
     add: Callable[[sqlite3.Connection, list[Record]], None]
+    # Optional bulk landing (many records of a few authors, e.g. a peer's feed): ``begin_bulk`` may set the index
+    # up to fold them faster and says whether it did; ``end_bulk`` makes the index complete again, inside the
+    # same transaction; ``discard_bulk`` forgets the state when the transaction rolls back instead.
+    begin_bulk: Callable[[sqlite3.Connection, frozenset[str]], bool] | None = None
+    end_bulk: Callable[[sqlite3.Connection], None] | None = None
+    discard_bulk: Callable[[sqlite3.Connection], None] | None = None
 
     def wants(self, kind: str) -> bool:
         return any(kind.startswith(prefix) for prefix in self.kinds)
@@ -49,3 +56,23 @@ def apply(conn: sqlite3.Connection, records: list[Record]) -> None:
         wanted = [r for r in records if index.wants(r.kind)]
         if wanted:
             index.add(conn, wanted)
+
+
+@contextmanager
+def bulk_landing(conn: sqlite3.Connection, authors: Iterable[str]) -> Iterator[None]:
+    """Around the landing of many records by ``authors`` inside one transaction: indexes that fold them faster
+    in bulk do so, and are complete again when the block ends. If it raises, their state is dropped and the
+    transaction's rollback restores the rest."""
+    wanted = frozenset(authors)
+    started = [index for index in all_indexes()
+               if index.begin_bulk is not None and index.begin_bulk(conn, wanted)]
+    try:
+        yield
+        for index in started:
+            assert index.end_bulk is not None
+            index.end_bulk(conn)
+    finally:
+        for index in started:
+            if index.discard_bulk is not None:
+                index.discard_bulk(conn)
+

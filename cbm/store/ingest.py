@@ -7,6 +7,7 @@ lands in one transaction or nothing does; the only write that survives a refusal
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import overload
 
@@ -14,6 +15,7 @@ from cbm.core import clock
 from cbm.core.errors import ChainBroken, Equivocation
 from cbm.core.records import Record, verify_record
 from cbm.store.db import Store, record_from_row
+from cbm.store.indexes import bulk_landing
 from cbm.store.trust import apply_key_record
 
 
@@ -107,17 +109,20 @@ def _known_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int]
 
 
 def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None,
-           finish: Callable[[IngestReport], None] | None = None) -> IngestReport:
+           finish: Callable[[IngestReport], None] | None = None,
+           bulk_authors: Iterable[str] = ()) -> IngestReport:
     """Verify and land ``items`` (envelope bytes or withheld ranges, in (author, seq) order) atomically.
 
     ``finish``, if given, runs inside the same transaction after the last item (e.g. to write a receipt), so
-    it commits with the records or not at all.
+    it commits with the records or not at all. ``bulk_authors``: a large landing of these authors' records
+    follows (a peer's feed): indexes may fold it in bulk (see :func:`cbm.store.indexes.bulk_landing`).
     Raises (and lands nothing): UnknownSigner/RevokedKey (3), BadSignature/ChainBroken/Equivocation (1),
     MalformedInput (4). Equivocation evidence is kept even though the import is refused.
     """
     try:
         with store.transaction():
-            report = _ingest(store, items)
+            with bulk_landing(store.conn, bulk_authors) if bulk_authors else nullcontext():
+                report = _ingest(store, items)
             if finish is not None:
                 finish(report)
             return report

@@ -27,7 +27,7 @@ from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.writer import BatchWriter
 from cbm.store import index_indicators as ix
 from cbm.store.db import Store, record_from_row
-from cbm.store.trust import create_store
+from cbm.store.trust import create_store, import_card
 from tests.conftest import Party
 from tests.measures.transport import deliver
 
@@ -615,3 +615,81 @@ def test_an_undecodable_byte_marks_only_its_own_line_small_files_too(us, tmp_pat
     r = us.cli("indicators", "import", str(feed), "--skip-invalid", "--json")
     assert r.exit_code == 0, r.stderr
     assert (r.json()["created"], r.json()["invalid"]) == (2, 1)
+
+
+# -- 6. a peer's feed lands in bulk too (bundle import) ---------------------------------------------------
+
+
+def test_a_peers_feed_landing_in_bulk_indexes_as_the_ordinary_path(us_ru, tmp_path, monkeypatch, bulk_loads):
+    """US's feed reaches RU as one bundle: several imports (versions of one id in different records, a
+    repeat within one record, patterns with extra values and CIDRs), then a revocation. RU lands it in bulk
+    (the bundle is "large"); a twin RU store lands it the ordinary way. Both must answer alike, and alike after
+    `store rebuild`; the revocation (which ends the bulk landing) must be applied."""
+    from cbm.bundle import importer
+
+    us, ru = us_ru
+    import_json(us, write_feed(tmp_path / "one.csv", repeats_feed()))
+    import_json(us, write_feed(tmp_path / "two.csv", three_versions_feed()))
+    changed = [line.replace(",40,", ",45,") for line in filler("10.20", 40)]
+    import_json(us, write_feed(tmp_path / "three.csv", [HEADER, *changed, "domain,fresh.example,RED,90,,,"]))
+    revoked = us.cli("indicators", "search", "10.20.0.7", "--json").json()["hits"][0]["id"]
+    assert us.cli("indicators", "revoke", revoked, "--reason", "false positive").exit_code == 0
+    assert import_json(us, write_feed(tmp_path / "four.csv", [HEADER, *filler("10.70", 30)]))["created"] == 30
+    bundle = tmp_path / "us-to-ru.cbm"
+    assert us.cli("bundle", "export", "--to", "RU", "-o", str(bundle)).exit_code == 0
+
+    plain = twin(tmp_path, "RU", "plain")
+    with plain.open() as store:
+        import_card(store, us.card(), us.fingerprint())
+    bulk_loads.clear()
+    monkeypatch.setattr(importer, "BULK_BYTES", 1 << 40)
+    assert plain.cli("bundle", "import", str(bundle)).exit_code == 0
+    assert bulk_loads == []
+    monkeypatch.setattr(importer, "BULK_BYTES", 0)
+    assert ru.cli("bundle", "import", str(bundle)).exit_code == 0
+    assert bulk_loads == [1]
+
+    def state(party: Party) -> dict[str, Any]:
+        with party.open() as store:
+            side = {t: sorted(store.conn.execute(f"SELECT sid, author, reason, created FROM {t}").fetchall())
+                    for t in ("ind_revoke",)}
+        return {**index_state(party), **side}
+
+    expected = state(plain)
+    assert state(ru) == expected
+    assert ind_indexes(ru) == IND_INDEXES
+    hit = ru.cli("indicators", "search", "10.20.0.7", "--json").json()["hits"][0]
+    assert hit["id"] == revoked and hit["state"] == "revoked"
+    assert ru.cli("store", "rebuild").exit_code == 0 and state(ru) == expected
+    assert ru.cli("store", "verify").exit_code == 0
+
+
+def test_a_bulk_landing_that_fails_leaves_the_store_as_before(us_ru, tmp_path, monkeypatch):
+    """A bad record late in a large bundle: nothing lands, the indexes are back, and the next (good) import
+    lands in bulk again."""
+    from cbm.bundle import importer
+
+    us, ru = us_ru
+    import_json(us, write_feed(tmp_path / "one.csv", repeats_feed()))
+    bundle = tmp_path / "us-to-ru.cbm"
+    assert us.cli("bundle", "export", "--to", "RU", "-o", str(bundle)).exit_code == 0
+    monkeypatch.setattr(importer, "BULK_BYTES", 0)
+    before = tables(ru), record_count(ru)
+
+    real_fold = ix._fold
+    calls = {"n": 0}
+
+    def failing_fold(conn: sqlite3.Connection, rows: list[Any]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        real_fold(conn, rows)
+
+    monkeypatch.setattr(ix, "_fold", failing_fold)
+    r = ru.cli("bundle", "import", str(bundle))
+    assert r.exit_code == 6 and len(r.stderr.splitlines()) <= 2 and "Traceback" not in r.stderr
+    assert (tables(ru), record_count(ru)) == before and ind_indexes(ru) == IND_INDEXES
+    assert ix._SESSIONS == {}
+    monkeypatch.setattr(ix, "_fold", real_fold)
+    assert ru.cli("bundle", "import", str(bundle)).exit_code == 0
+    assert ind_indexes(ru) == IND_INDEXES and ix._SESSIONS == {}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cbm.core import clock
+from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
 from cbm.core.errors import OversizedInput
 from cbm.core.records import (
@@ -23,28 +24,6 @@ from cbm.core.records import (
 from cbm.measures.indicators import rows as R
 from cbm.store import index_indicators as ix
 from cbm.store.db import Store, record_from_row
-
-
-class _SeenIds:
-    """A Bloom filter of the ids written in this import (2 MiB, three probes of Python's string hash, which is
-    stable within one process): a negative answer is certain, so a fresh feed skips the per-batch database
-    look-up for all but a few false positives."""
-
-    BITS = 1 << 24
-
-    def __init__(self) -> None:
-        self.bits = bytearray(self.BITS // 8)
-
-    def check_and_add(self, sid: str) -> bool:
-        h = hash(sid) & 0xFFFFFFFFFFFFFFFF
-        bits = self.bits
-        found = True
-        for bit in (h & 0xFFFFFF, (h >> 24) & 0xFFFFFF, (h >> 40) & 0xFFFFFF):
-            byte, mask = bit >> 3, 1 << (bit & 7)
-            if not bits[byte] & mask:
-                found = False
-                bits[byte] |= mask
-        return found
 
 
 def _plain(body: dict[str, Any]) -> bool:
@@ -112,7 +91,7 @@ class BatchWriter:
         # the current versions' batch records, parsed: a re-import walks them in order, with a few jumps to the
         # records that held an earlier import's held-back rows, so a handful kept avoids re-parsing on each jump
         self._old: OrderedDict[int, tuple[list[list[Any]], str, tuple[str, ...]]] = OrderedDict()
-        self._seen = _SeenIds() if not ix.holds_any(store.conn, store.party) else None
+        self._seen = SeenFilter() if not ix.holds_any(store.conn, store.party) else None
         # Bulk load (a large feed into a store holding none of our indicators): the indicator index's own
         # indexes are suspended and rebuilt once at the end, and rows whose id may already have been written
         # in this import are held back until then (a few false positives of the filter, and true repeats).
