@@ -143,8 +143,8 @@ class _Row(NamedTuple):
 
     values: tuple[Any, ...]  # an ``ind`` row, as _INSERT takes it
     explicit_created: bool
-    alts: list[tuple[str, str, str]]
-    nets: list[tuple[Any, ...]]
+    alts: Sequence[tuple[str, str, str]]
+    nets: Sequence[tuple[Any, ...]]
     revoked: bool
 
 
@@ -175,8 +175,8 @@ def _batch_rows(conn: sqlite3.Connection, record: Record) -> list[_Row]:
         extra = row[R.EXTRA]
         revoked = isinstance(extra, dict) and extra.get("revoked") is True
         created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
-        alts: list[tuple[str, str, str]] = []
-        nets: list[tuple[Any, ...]] = []
+        alts: Sequence[tuple[str, str, str]] = ()
+        nets: Sequence[tuple[Any, ...]] = ()
         if kind == "pattern" and isinstance(row[R.PATTERN], str):
             found = pattern_values(row[R.PATTERN])
             alts = [(sid, author, extra_value) for _kind, extra_value in found[1:]]
@@ -218,18 +218,20 @@ def _fold(conn: sqlite3.Connection, rows: list[_Row]) -> None:
     if not rows:
         return
     author, rec, modified = rows[0].values[0], rows[0].values[2], rows[0].values[8]
+    values, _explicit, alts_of, nets_of, revoked_of = zip(*rows, strict=True)
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
-    conn.executemany(_INSERT.format(verb="OR IGNORE"), [r.values for r in rows])
+    conn.executemany(_INSERT.format(verb="OR IGNORE"), values)
     landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
     if len(landed) < len(rows):
         _new_versions(conn, [(r.values, r.explicit_created) for r in rows if r.values[3] not in landed], author)
-    alts = [a for r in rows for a in r.alts]
+    alts = [a for found in alts_of if found for a in found]
     if alts:
         conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)", alts)
-    nets = [n for r in rows for n in r.nets]
+    nets = [n for found in nets_of if found for n in found]
     if nets:
         conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)", nets)
-    revoked = [(r.values[1], author, rec, "revoked at the source", modified) for r in rows if r.revoked]
+    revoked = [(v[1], author, rec, "revoked at the source", modified)
+               for v, gone in zip(values, revoked_of, strict=True) if gone]
     if revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
                          revoked)
