@@ -54,8 +54,18 @@ def encode_plain(value: Any) -> bytes:
     that is not valid Unicode."""
     try:
         return orjson.dumps(value, option=SORTED)
-    except orjson.JSONEncodeError as e:  # a lone surrogate, e.g. from undecodable bytes in a file name
+    except orjson.JSONEncodeError:
+        pass  # past orjson's 254 levels of nesting, a lone surrogate: the standard library decides and names it
+    try:
+        return _stdlib_encode(value).encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, e.g. from undecodable bytes in a file name
         raise MalformedInput("text is not valid Unicode (a lone surrogate cannot be signed)") from e
+    except RecursionError as e:
+        raise MalformedInput("the value is nested too deeply to be signed") from e
+
+
+# the reference encoding (the same bytes as orjson's: tests/core/test_canonical.py), for what orjson refuses
+_stdlib_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Hostile review of the performance work since c87c985 (orjson, threads for signature checks, the bulk indicator
-import, the cycle collector paused). Each test here is a problem found in review, kept as a strict xfail until
-the fix lands (then the marker comes off and the test stays as the regression fixture).
+import, the cycle collector paused). Each test here is a problem found in review, fixed since: the tests stay as
+regression fixtures.
 
 Suspicions checked and found sound are listed in the review report, not here.
 """
@@ -77,9 +77,6 @@ def relabelled_feed() -> list[str]:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="writer.BatchWriter._end_bulk flushes a pending batch before a held-back "
-                                       "row only when the same id is pending under the same TLP: a newer "
-                                       "version lands before an older one pending under another TLP")
 def test_bulk_replay_keeps_the_newest_version_current_across_tlps(make_party, tmp_path, monkeypatch):
     monkeypatch.setenv("CBM_NO_PARALLEL", "1")  # the writer is what is under test; read in-process
     us, plain, ordinary, loaded = both_ways(make_party, tmp_path, monkeypatch, relabelled_feed())
@@ -111,9 +108,6 @@ def small_rows_feed(path: Path, megabytes: int) -> Path:
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the reader process needs two cores")
-@pytest.mark.xfail(strict=True, reason="pipeline._child does not ignore SIGINT: a terminal's Ctrl-C reaches the "
-                                       "whole process group, and multiprocessing prints the reader's "
-                                       "KeyboardInterrupt traceback beside 'cbm: interrupted'")
 def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_path):
     """Ctrl-C sends SIGINT to every process of the terminal's foreground group: the import and its reader. The
     order in which the two act on it is a race (the importer, on its way out, also terminates the reader), so
@@ -159,10 +153,6 @@ def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_pat
 # -- csv.py: an undecodable byte in the header line is not a bad line -------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="formats/csv.read checks data lines for undecodable bytes (surrogateescape) "
-                                       "but not the header: the column is 'ignored' and its name, with a lone "
-                                       "surrogate, reaches the --json document (UnicodeEncodeError on a strict "
-                                       "UTF-8 stdout, invalid UTF-8 under the C locale)")
 def test_undecodable_byte_in_the_csv_header_with_json(us, tmp_path):
     feed = tmp_path / "feed.csv"
     feed.write_bytes(b"type,value,tlp,extra\xff\ndomain,header.example,GREEN,1\n")
@@ -172,9 +162,6 @@ def test_undecodable_byte_in_the_csv_header_with_json(us, tmp_path):
         json.loads(r.stdout.encode("utf-8"))
 
 
-@pytest.mark.xfail(strict=True, reason="formats/csv.read: a header cell holding an undecodable byte (here the tlp "
-                                       "column) is dropped as an unknown column and every row takes the default "
-                                       "TLP; before c87c985 the file was refused as not UTF-8")
 def test_undecodable_byte_in_the_csv_tlp_column_name_is_refused(us, tmp_path):
     feed = tmp_path / "feed.csv"
     feed.write_bytes(b"type,value,tlp\xff\ndomain,red.example,RED\n")
@@ -194,18 +181,11 @@ def _nested(depth: int) -> Any:
     return value
 
 
-@pytest.mark.xfail(strict=True, reason="canonical.encode_plain: orjson.dumps stops at 254 levels of nesting "
-                                       "(JSONEncodeError), reported as 'text is not valid Unicode (a lone "
-                                       "surrogate ...)'; the standard encoder it replaced (ADR 0074: "
-                                       "byte-identical) encodes it")
 def test_canonical_bytes_encode_what_the_standard_encoder_encodes_at_depth_300():
     value = {"tree": _nested(300)}
     assert canonical_bytes(value) == json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
-@pytest.mark.xfail(strict=True, reason="canonical.encode_plain (orjson's 254-level limit): a STIX bundle whose "
-                                       "related object nests 300 deep imported at c87c985 and is now refused "
-                                       "with 'a lone surrogate cannot be signed'")
 def test_stix_related_object_nested_300_deep_still_imports(us, tmp_path):
     indicator = {"type": "indicator", "spec_version": "2.1", "id": "indicator--00000001-0000-4000-8000-000000000000",
                  "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z",
@@ -226,9 +206,6 @@ def test_stix_related_object_nested_300_deep_still_imports(us, tmp_path):
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the reader process needs two cores")
-@pytest.mark.xfail(strict=True, reason="pipeline._report sends 'EmptyFeed: ...' and read() wraps it as 'reading "
-                                       "F failed: EmptyFeed: ...'; a small file says 'the file holds only "
-                                       "comments: ...'")
 def test_a_large_comments_only_csv_says_what_a_small_one_says(us, tmp_path):
     line = "# a comment, and nothing else in this file\n"
     small = tmp_path / "small.csv"

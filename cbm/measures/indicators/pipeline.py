@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -51,6 +52,8 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: A
     # the fork copied the parent's reading end: close it, so that if the parent dies (even by SIGKILL) the pipe
     # has no reader left and our next send fails, instead of blocking on a full pipe forever
     parent_end.close()
+    # Ctrl-C reaches the whole process group: the parent handles it (and terminates us), we say nothing
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     notes = ReadNotes()
     chunk: list[Any] = []
@@ -72,15 +75,17 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: A
         if isinstance(e, BrokenPipeError):
             return  # the importing process is gone: there is no one left to tell
         _report(conn, e)
+    except MalformedInput as e:  # a refusal of the file (e.g. empty): said as a small file's reader says it
+        _report(conn, e, "refused")
     except Exception as e:  # report, do not die silently: the parent raises it as a clean error
         _report(conn, e)
     finally:
         conn.close()
 
 
-def _report(conn: Any, error: Exception) -> None:
+def _report(conn: Any, error: Exception, kind: str = "error") -> None:
     try:
-        conn.send(("error", f"{type(error).__name__}: {error}"))
+        conn.send((kind, str(error) if kind == "refused" else f"{type(error).__name__}: {error}"))
     except OSError:
         pass  # the parent stopped listening
 
@@ -116,6 +121,8 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Itera
             if isinstance(message, tuple):
                 if message[0] == "error":
                     raise MalformedInput(f"reading {path} failed: {message[1]}")
+                if message[0] == "refused":
+                    raise MalformedInput(message[1])
                 for key, value in message[1].items():
                     setattr(notes, key, value)
                 finished = True

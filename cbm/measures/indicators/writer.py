@@ -185,9 +185,11 @@ class BatchWriter:
         deferred, self._deferred = self._deferred, []
         stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
         for row, tlp in deferred:
-            if row[R.ID] in self.pending.get(tlp, ()):
-                # held back from different batches: each is a version of its own, as without bulk loading
-                self._flush(tlp)
+            sid = row[R.ID]
+            for other in [t for t, rows in self.pending.items() if sid in rows]:
+                # held back from different batches (of any TLP): each is a version of its own, landing in the
+                # order read, as without bulk loading
+                self._flush(other)
             self._add(row, tlp)
         for tlp in list(self.pending):
             self._flush(tlp)

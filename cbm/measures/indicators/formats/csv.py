@@ -76,9 +76,15 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                     comments = True
                     candidate = _header([cells[0].lstrip().lstrip("#")] + cells[1:])
                     if "value" in candidate:
+                        if undecodable(cells):
+                            yield LineError(line, NOT_UTF8 + " in the header")
+                            return
                         columns = candidate
                         notes.ignored_columns = _unused(cells, columns)
                     continue
+                if undecodable(cells):  # a column name that cannot be read: its column cannot be trusted
+                    yield LineError(line, NOT_UTF8 + " in the header")
+                    return
                 columns = _header(cells)
                 if "value" not in columns:
                     yield LineError(line, "no value column in the CSV header (expected e.g. "
