@@ -103,7 +103,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         bulk = [log.author for log in manifest.logs if log.records and log.author != store.party
                 and log.author not in unknown] if manifest.body_size >= BULK_BYTES else []
         report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish,
-                        bulk_authors=bulk)
+                        bulk_authors=bulk, bulk_bytes=manifest.body_size)
     landed = report.landed.excluding(store.party)  # read back one at a time by the hooks: bounded memory
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new

@@ -313,15 +313,28 @@ class _BulkLanding:
 _SESSIONS: dict[int, _BulkLanding] = {}  # by id() of the connection: sqlite3 connections take no weak reference
 
 
-def begin_bulk(conn: sqlite3.Connection, authors: frozenset[str]) -> bool:
-    """Many batches by ``authors`` are about to land in this transaction (a peer's national feed): if the index
-    holds none of their indicators, suspend the indexes on ``ind`` and build them once at :func:`end_bulk`.
+def bulk_pays(conn: sqlite3.Connection, incoming_rows: int) -> bool:
+    """Whether building the indexes on ``ind`` once, over every row, beats maintaining them through
+    ``incoming_rows`` inserts: a store already holding far more (a peer's national feed) keeps its indexes."""
+    held = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]  # an upper bound, at no cost
+    return int(held) <= 4 * incoming_rows
+
+
+BUNDLE_BYTES_PER_ROW = 250  # a bundle carries an indicator in about 250 bytes (measured: 249 MB for 1M)
+
+
+def begin_bulk(conn: sqlite3.Connection, authors: frozenset[str], size_bytes: int) -> bool:
+    """Many batches by ``authors`` are about to land in this transaction (a peer's national feed, ``size_bytes``
+    of bundle): if the index holds none of their indicators, and not far more of others' than will come,
+    suspend the indexes on ``ind`` and build them once at :func:`end_bulk`.
 
     Rows whose id may already have landed in this bulk landing (the filter's "maybe") are held back and folded
     at the end through the exact path, in order, so versions come out as without bulk landing. A batch by
     another author, a revocation or a sighting ends the bulk landing first. True if it began.
     """
     if id(conn) in _SESSIONS or not authors or not _indexed(conn):
+        return False
+    if not bulk_pays(conn, size_bytes // BUNDLE_BYTES_PER_ROW):
         return False
     if any(holds_any(conn, author) for author in authors):
         return False

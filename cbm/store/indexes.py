@@ -30,7 +30,7 @@ class Index:
     # Optional bulk landing (many records of a few authors, e.g. a peer's feed): ``begin_bulk`` may set the index
     # up to fold them faster and says whether it did; ``end_bulk`` makes the index complete again, inside the
     # same transaction; ``discard_bulk`` forgets the state when the transaction rolls back instead.
-    begin_bulk: Callable[[sqlite3.Connection, frozenset[str]], bool] | None = None
+    begin_bulk: Callable[[sqlite3.Connection, frozenset[str], int], bool] | None = None
     end_bulk: Callable[[sqlite3.Connection], None] | None = None
     discard_bulk: Callable[[sqlite3.Connection], None] | None = None
 
@@ -59,13 +59,13 @@ def apply(conn: sqlite3.Connection, records: list[Record]) -> None:
 
 
 @contextmanager
-def bulk_landing(conn: sqlite3.Connection, authors: Iterable[str]) -> Iterator[None]:
-    """Around the landing of many records by ``authors`` inside one transaction: indexes that fold them faster
-    in bulk do so, and are complete again when the block ends. If it raises, their state is dropped and the
-    transaction's rollback restores the rest."""
+def bulk_landing(conn: sqlite3.Connection, authors: Iterable[str], size_bytes: int) -> Iterator[None]:
+    """Around the landing of many records by ``authors`` (``size_bytes`` of them, about) inside one transaction:
+    indexes that fold them faster in bulk do so, and are complete again when the block ends. If it raises, their
+    state is dropped and the transaction's rollback restores the rest."""
     wanted = frozenset(authors)
     started = [index for index in all_indexes()
-               if index.begin_bulk is not None and index.begin_bulk(conn, wanted)]
+               if index.begin_bulk is not None and index.begin_bulk(conn, wanted, size_bytes)]
     try:
         yield
         for index in started:

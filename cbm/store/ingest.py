@@ -110,18 +110,18 @@ def _known_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int]
 
 def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None,
            finish: Callable[[IngestReport], None] | None = None,
-           bulk_authors: Iterable[str] = ()) -> IngestReport:
+           bulk_authors: Iterable[str] = (), bulk_bytes: int = 0) -> IngestReport:
     """Verify and land ``items`` (envelope bytes or withheld ranges, in (author, seq) order) atomically.
 
     ``finish``, if given, runs inside the same transaction after the last item (e.g. to write a receipt), so
     it commits with the records or not at all. ``bulk_authors``: a large landing of these authors' records
-    follows (a peer's feed): indexes may fold it in bulk (see :func:`cbm.store.indexes.bulk_landing`).
+    (about ``bulk_bytes``) follows, a peer's feed: indexes may fold it in bulk (:func:`cbm.store.indexes.bulk_landing`).
     Raises (and lands nothing): UnknownSigner/RevokedKey (3), BadSignature/ChainBroken/Equivocation (1),
     MalformedInput (4). Equivocation evidence is kept even though the import is refused.
     """
     try:
         with store.transaction():
-            with bulk_landing(store.conn, bulk_authors) if bulk_authors else nullcontext():
+            with bulk_landing(store.conn, bulk_authors, bulk_bytes) if bulk_authors else nullcontext():
                 report = _ingest(store, items)
             if finish is not None:
                 finish(report)

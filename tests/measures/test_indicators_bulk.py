@@ -693,3 +693,30 @@ def test_a_bulk_landing_that_fails_leaves_the_store_as_before(us_ru, tmp_path, m
     monkeypatch.setattr(ix, "_fold", real_fold)
     assert ru.cli("bundle", "import", str(bundle)).exit_code == 0
     assert ind_indexes(ru) == IND_INDEXES and ix._SESSIONS == {}
+
+
+def test_a_store_holding_far_more_than_comes_keeps_its_indexes(us_ru, tmp_path, monkeypatch, bulk_loads):
+    """Rebuilding the indexes over everything held only pays when the incoming feed is not dwarfed by it: a
+    desk holding a peer's national feed imports its own first (smaller) feed, or a peer's smaller bundle, the
+    ordinary way."""
+    from cbm.bundle import importer
+    from cbm.measures.indicators import service
+
+    us, ru = us_ru
+    peer_indicator(us, ru, "held.example")  # US holds one row of RU's
+    feed = write_feed(tmp_path / "feed.csv", [HEADER, *filler("10.80", 50)])
+    bulk(monkeypatch, True)
+    monkeypatch.setattr(service, "CSV_BYTES_PER_ROW", 1 << 30)  # the file "carries" no row: far less than held
+    assert import_json(us, feed)["created"] == 50
+    assert bulk_loads == []
+    monkeypatch.setattr(service, "CSV_BYTES_PER_ROW", 130)
+    assert import_json(twin(tmp_path, "US", "fresh"), feed)["created"] == 50  # holds nothing: a bulk load
+    assert bulk_loads == [1]
+
+    bundle = tmp_path / "us-to-ru.cbm"
+    assert us.cli("bundle", "export", "--to", "RU", "-o", str(bundle)).exit_code == 0
+    monkeypatch.setattr(importer, "BULK_BYTES", 0)
+    monkeypatch.setattr(ix, "BUNDLE_BYTES_PER_ROW", 1 << 30)
+    assert ru.cli("bundle", "import", str(bundle)).exit_code == 0
+    assert bulk_loads == [1]  # RU holds a row, the bundle "carries" none: no bulk landing
+    assert ru.cli("indicators", "search", "10.80.0.1", "--json").json()["hits"]
