@@ -138,14 +138,9 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
            " valid_until, confidence, sectors, versions, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-class _Row(NamedTuple):
-    """One batch row's contribution to the index."""
-
-    values: tuple[Any, ...]  # an ``ind`` row, as _INSERT takes it
-    explicit_created: bool
-    alts: Sequence[tuple[str, str, str]]
-    nets: Sequence[tuple[Any, ...]]
-    revoked: bool
+# One batch row's contribution to the index: (the ``ind`` row as _INSERT takes it, whether it gave its own
+# created time, its ind_alt rows, its ind_net rows, whether it came revoked). A plain tuple: one per indicator.
+_Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool]
 
 
 def _batch_rows(conn: sqlite3.Connection, record: Record) -> list[_Row]:
@@ -185,12 +180,12 @@ def _batch_rows(conn: sqlite3.Connection, record: Record) -> list[_Row]:
             net = _net(kind, value)
             if net:
                 nets = [(sid, author, *net)]
-        out.append(_Row((author, sid, rec, pos, kind, value, tlp,
-                         None if created is None else _time(created, modified), modified,
-                         None if start is None else _time(start, modified),
-                         until if type(until) is str and len(until) == 20 and until[19] == "Z"
-                         else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
-                         "" if revoked else None), created is not None, alts, nets, revoked))
+        out.append(((author, sid, rec, pos, kind, value, tlp,
+                      None if created is None else _time(created, modified), modified,
+                      None if start is None else _time(start, modified),
+                      until if type(until) is str and len(until) == 20 and until[19] == "Z"
+                      else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
+                      "" if revoked else None), created is not None, alts, nets, revoked))
     return out
 
 
@@ -203,7 +198,7 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
             end_bulk(conn)
         else:
             seen = session.seen
-            held = [r for r in rows if seen.check_and_add(r.values[1])]
+            held = [r for r in rows if seen.check_and_add(r[0][1])]
             if held:
                 session.held.append(held)
                 keep = {id(r) for r in held}
@@ -217,13 +212,13 @@ def _fold(conn: sqlite3.Connection, rows: list[_Row]) -> None:
     path. A fresh feed costs one statement per table, no per-row look-ups."""
     if not rows:
         return
-    author, rec, modified = rows[0].values[0], rows[0].values[2], rows[0].values[8]
+    author, rec, modified = rows[0][0][0], rows[0][0][2], rows[0][0][8]
     values, _explicit, alts_of, nets_of, revoked_of = zip(*rows, strict=True)
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
     conn.executemany(_INSERT.format(verb="OR IGNORE"), values)
     landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
     if len(landed) < len(rows):
-        _new_versions(conn, [(r.values, r.explicit_created) for r in rows if r.values[3] not in landed], author)
+        _new_versions(conn, [(r[0], r[1]) for r in rows if r[0][3] not in landed], author)
     alts = [a for found in alts_of if found for a in found]
     if alts:
         conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)", alts)
