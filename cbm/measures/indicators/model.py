@@ -250,6 +250,7 @@ def recognise(value: str) -> tuple[str, str]:
             from None
 
 
+@lru_cache(maxsize=256)
 def canonical_type(name: str) -> str:
     """Map ``ip``, ``domain``, ``sha256``... to a cbm type; ``""`` means "recognise from the value".
 

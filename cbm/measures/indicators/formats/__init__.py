@@ -106,9 +106,14 @@ def undecodable(texts: Iterable[str]) -> bool:
 NOT_UTF8 = "not UTF-8 text (an undecodable byte on this line)"
 
 
+_CONFIDENCES = {str(n): n for n in range(101)}
+
+
 def parse_confidence(value: Any) -> int | None:
     if value is None or value == "":
         return None
+    if type(value) is str and value in _CONFIDENCES:  # the common case: a feed's plain 0-100
+        return _CONFIDENCES[value]
     try:
         number = int(str(value).strip())
     except ValueError:
@@ -179,13 +184,23 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
     row[R.VALID_FROM] = start
     row[R.PATTERN] = pattern
     if indicator_types or d.indicator_types:
-        row[R.INDICATOR_TYPES] = sorted(set(indicator_types or []) | set(d.indicator_types))
+        row[R.INDICATOR_TYPES] = _union(tuple(indicator_types or ()), d.indicator_types)
     if labels or d.labels:
-        row[R.LABELS] = sorted(set(labels or []) | set(d.labels))
+        row[R.LABELS] = _union(tuple(labels or ()), d.labels)
     row[R.KILL_CHAIN] = kill_chain or None
     row[R.CREATED] = created
     row[R.EXTRA] = extra or None
     return row
+
+
+def _union(given: tuple[str, ...], defaults: tuple[str, ...]) -> list[str]:
+    """The sorted, de-duplicated union of a row's list and the import's defaults (feeds repeat a few)."""
+    return list(_sorted_union(given, defaults))
+
+
+@lru_cache(maxsize=1024)
+def _sorted_union(given: tuple[str, ...], defaults: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(given) | set(defaults)))
 
 
 @lru_cache(maxsize=1024)
