@@ -45,6 +45,8 @@ from cbm.store.schema import FORMAT_VERSION, SCHEMA
 
 BUSY_TIMEOUT_MS = 30_000  # how long to wait for another process's write lock; $CBM_LOCK_TIMEOUT (seconds)
 
+REBUILD_BATCH_BYTES = 16 * 1024 * 1024  # records handed to an index at once during a rebuild
+
 
 def busy_timeout_ms() -> int:
     """``$CBM_LOCK_TIMEOUT`` (seconds, 0 to 86400, fractions allowed) in ms, else 30 s. Raises UsageError."""
@@ -385,26 +387,40 @@ class Store:
             self.conn.execute(statement)
         count = 0
         batch: list[Record] = []
-        for prefix in index.kinds:
-            for record in self.records(kind_prefix=prefix):
-                batch.append(record)
-                if len(batch) >= 1000:
-                    index.add(self.conn, batch)
-                    count += len(batch)
-                    batch = []
-        if batch:
-            index.add(self.conn, batch)
-            count += len(batch)
+        held = 0
+        # the index starts empty, so it may fold everything in bulk (the indicator index: built once at the end)
+        authors = [a for (a,) in self.conn.execute("SELECT DISTINCT author FROM records")]
+        size = int(self.conn.execute("SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM records").fetchone()[0])
+        with indexes.bulk_landing(self.conn, authors, size):
+            for prefix in index.kinds:
+                for record in self.records(kind_prefix=prefix):
+                    batch.append(record)
+                    held += len(record.payload)
+                    if len(batch) >= 1000 or held >= REBUILD_BATCH_BYTES:  # bounded memory: batches are ~1 MB
+                        index.add(self.conn, batch)
+                        count += len(batch)
+                        batch, held = [], 0
+            if batch:
+                index.add(self.conn, batch)
+                count += len(batch)
         self.conn.execute("INSERT OR REPLACE INTO index_versions (name, version) VALUES (?, ?)",
                           (index.name, index.version))
         return count
+
+    def _envelopes(self, ids: list[int], chunk: int = 64) -> Iterator[tuple[int, bytes, str]]:
+        """(id, envelope, keyid) of the records with these ids, a few at a time (an indicator batch is ~1 MB)."""
+        for i in range(0, len(ids), chunk):
+            part = ids[i:i + chunk]
+            yield from self.conn.execute(
+                f"SELECT id, envelope, keyid FROM records WHERE id IN ({','.join('?' * len(part))}) ORDER BY id",
+                part).fetchall()
 
     @cycle_collector_paused()
     def rebuild(self) -> dict[str, int]:
         """Regenerate the derived record columns and every index from the stored envelopes."""
         with self.transaction():
-            for row_id, envelope, keyid in self.conn.execute(
-                    "SELECT id, envelope, keyid FROM records").fetchall():
+            ids = [row_id for (row_id,) in self.conn.execute("SELECT id FROM records ORDER BY id")]
+            for row_id, envelope, keyid in self._envelopes(ids):
                 r = record_from_row(envelope, keyid)
                 ref = r.body.get("ref")
                 self.conn.execute(

@@ -279,10 +279,11 @@ def test_bulk_and_ordinary_imports_agree_on_counts_index_and_rebuild(
     assert {row[2] for row in state["ind_alt"]} == {"multi.example"}
     assert len(state["ind_net"]) == 2 and len(state["hist"]) == 4
 
-    before = tables(us)
+    # `store rebuild` folds the records in bulk too: the index answers the same (the row keys of held-back
+    # rows may be numbered otherwise, so compare what it answers, not its keys)
     r = us.cli("store", "rebuild")
     assert r.exit_code == 0, r.stderr
-    assert tables(us) == before
+    assert index_state(us) == state
     r = us.cli("store", "verify")
     assert r.exit_code == 0, r.stderr
 
@@ -437,8 +438,8 @@ def test_more_repeats_than_max_deferred_end_the_bulk_load_early_and_import_corre
     assert (ordinary["created"], ordinary["updated"]) == (BATCH + BATCH // 2 + 1500, BATCH // 2 + 700)
     assert index_state(us) == index_state(plain)
     assert ind_indexes(us) == IND_INDEXES
-    before = tables(us)
-    assert us.cli("store", "rebuild").exit_code == 0 and tables(us) == before
+    before = index_state(us)
+    assert us.cli("store", "rebuild").exit_code == 0 and index_state(us) == before
     assert us.cli("store", "verify").exit_code == 0
 
 
