@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import nacl.exceptions
 import nacl.signing
-import orjson
 
-from cbm.core.canonical import loads
+from cbm.core.canonical import encode_plain, loads
 from cbm.core.errors import BadSignature, MalformedInput, UnknownSigner
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
@@ -65,7 +64,7 @@ class Envelope:
             "payloadType": self.payload_type,
             "signatures": [{"keyid": s.keyid, "sig": b64(s.sig)} for s in self.signatures],
         }
-        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)  # ASCII only: the same bytes as json.dumps
+        return encode_plain(doc)  # ASCII only (base64, hex key ids): the same bytes as json.dumps
 
 
 def sign(payload_type: str, payload: bytes, signers: list[tuple[str, nacl.signing.SigningKey]]) -> Envelope:

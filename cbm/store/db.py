@@ -387,7 +387,7 @@ class Store:
             self.conn.execute(statement)
         count = 0
         batch: list[Record] = []
-        held = 0
+        batch_bytes = 0
         # the index starts empty, so it may fold everything in bulk (the indicator index: built once at the end)
         authors = [a for (a,) in self.conn.execute("SELECT DISTINCT author FROM records")]
         size = int(self.conn.execute("SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM records").fetchone()[0])
@@ -395,11 +395,11 @@ class Store:
             for prefix in index.kinds:
                 for record in self.records(kind_prefix=prefix):
                     batch.append(record)
-                    held += len(record.payload)
-                    if len(batch) >= 1000 or held >= REBUILD_BATCH_BYTES:  # bounded memory: batches are ~1 MB
+                    batch_bytes += len(record.payload)
+                    if len(batch) >= 1000 or batch_bytes >= REBUILD_BATCH_BYTES:  # bounded memory: ~1 MB records
                         index.add(self.conn, batch)
                         count += len(batch)
-                        batch, held = [], 0
+                        batch, batch_bytes = [], 0
             if batch:
                 index.add(self.conn, batch)
                 count += len(batch)

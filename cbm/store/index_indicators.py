@@ -198,11 +198,13 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
             end_bulk(conn)
         else:
             seen = session.seen
-            held = [r for r in rows if seen.check_and_add(r[0][1])]
+            kept: list[_Row] = []
+            held: list[_Row] = []
+            for r in rows:
+                (held if seen.check_and_add(r[0][1]) else kept).append(r)
             if held:
                 session.held.append(held)
-                keep = {id(r) for r in held}
-                rows = [r for r in rows if id(r) not in keep]
+            rows = kept
     _fold(conn, rows)
 
 

@@ -121,9 +121,7 @@ class BatchWriter:
         for tlp in list(self.pending):
             self._flush(tlp)
         if self._bulk:
-            self._end_bulk()
-            for tlp in list(self.pending):
-                self._flush(tlp)
+            self._end_bulk()  # writes what it held back: nothing is pending after it
         # related objects not yet written: with new indicators, or when the file carries no indicator at all
         if self.objects and (self.report.written or not self.report.unchanged):
             self._append(KIND_BATCH, self.objects_tlp, self._body([]))
