@@ -13,7 +13,6 @@ import base64
 import binascii
 import gzip
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -26,6 +25,7 @@ from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRa
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock, dsse
 from cbm.core.errors import UsageError
+from cbm.core.files import written_atomically
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import may_see
@@ -265,18 +265,8 @@ def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: 
 def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = True,
                    **options: Any) -> ExportResult:
     """Write the bundle to ``path`` atomically (temporary file, fsync, rename) and ``path.minisig`` beside it."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as out:
-            result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror}") from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with written_atomically(path) as out:
+        result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
     result.output = str(path)
     if signature is not None:
         sig_path = Path(str(path) + ".minisig")

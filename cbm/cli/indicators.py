@@ -4,9 +4,7 @@ sighting, export, stats."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ from cbm.cli.context import open_store, state
 from cbm.cli.output import cell, emit, literal, note, to_jsonable, warn
 from cbm.cli.progress import Progress
 from cbm.core.errors import UsageError
+from cbm.core.files import written_atomically
 from cbm.measures.indicators import model, query
 
 app = typer.Typer(help="Threat indicators in STIX 2.1: add, import feeds, search, share, sight, export for "
@@ -382,18 +381,8 @@ def _output(path: str) -> Iterator[IO[str]]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".cbm-export-")
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            yield handle
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with written_atomically(Path(path), text=True) as handle:
+        yield handle
 
 
 @app.command()

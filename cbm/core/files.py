@@ -1,9 +1,15 @@
-"""Durable file replacement for the store's own files (key file, blobs)."""
+"""Durable file replacement: the store's own files (key file, blobs) and the files cbm writes for users."""
 
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
+
+from cbm.core.errors import UsageError
 
 
 def replace_durably(tmp: str | Path, final: Path) -> None:
@@ -15,3 +21,26 @@ def replace_durably(tmp: str | Path, final: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+@contextmanager
+def written_atomically(path: Path, *, text: bool = False) -> Iterator[IO[Any]]:
+    """A file for ``path`` that appears there only complete: written to a temporary file beside it, fsync'd and
+    renamed over ``path`` when the block ends without error; removed, with ``path`` untouched, when it raises.
+    ``text``: UTF-8 with ``\n`` line ends. An OSError (no such directory, disk full) is a UsageError (exit 2),
+    "cannot write PATH: reason"."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") if text else os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        replace_durably(tmp, path)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

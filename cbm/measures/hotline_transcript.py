@@ -11,7 +11,6 @@ message. See docs/adr/0042-hotline-transcript.md.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from cbm.core.errors import (
     UsageError,
     VerificationError,
 )
+from cbm.core.files import written_atomically
 from cbm.core.records import Record, verify_record
 from cbm.measures.hotline import TLP, _unseal, message_context, translation_context
 from cbm.measures.hotline_state import KIND_TRANSCRIPT, Anomaly, Conversation, HotlineState, Message, load
@@ -221,16 +221,8 @@ def render_markdown(store: Store, t: Transcript, exported: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    with written_atomically(path) as f:
+        f.write(data)
 
 
 def export(store: Store, output: Path, peer: str | None = None) -> Exported:

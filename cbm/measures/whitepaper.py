@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import difflib
 import mimetypes
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from cbm.core.errors import (
     TamperedContent,
     UsageError,
 )
+from cbm.core.files import written_atomically
 from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
@@ -508,23 +507,9 @@ def read_file(store: Store, choice: FileChoice) -> Iterator[bytes]:
 
 def save_file(store: Store, choice: FileChoice, dest: Path) -> None:
     """Write the chosen file to ``dest`` atomically: a file that fails its hash check never appears there."""
-    directory = dest.parent if str(dest.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".cbm-get-")
-    except OSError as e:
-        raise UsageError(f"cannot write to {directory}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in read_file(store, choice):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except OSError as e:
-        raise UsageError(f"cannot write {dest}: {e.strerror}") from e
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with written_atomically(dest) as out:
+        for chunk in read_file(store, choice):
+            out.write(chunk)
 
 
 def write_file(store: Store, choice: FileChoice, sink: BinaryIO) -> None:
