@@ -76,6 +76,23 @@ def read_exact(stream: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
+def _checked_chunks(stream: BinaryIO, declared_size: int, declared_sha256: str, what: str) -> Iterator[bytes]:
+    """The rest of ``stream`` in chunks, checked against the signed size and SHA-256 as they pass; the last
+    checks run after the last chunk, so read it to the end. Raises TamperedContent when the bytes are longer,
+    shorter (truncated) or different."""
+    hasher, size = hashlib.sha256(), 0
+    while chunk := stream.read(min(COPY_CHUNK, declared_size - size + 1)):
+        size += len(chunk)
+        if size > declared_size:
+            raise TamperedContent(f"{what} is longer than its signed manifest says ({declared_size} bytes)")
+        hasher.update(chunk)
+        yield chunk
+    if size < declared_size:
+        raise TamperedContent(f"{what} is truncated: {size} of {declared_size} bytes")
+    if hasher.hexdigest() != declared_sha256:
+        raise TamperedContent(f"{what} does not match its signed hash: the bytes were altered")
+
+
 def spool(stream: BinaryIO, declared_size: int, declared_sha256: str, what: str) -> IO[bytes]:
     """Copy the rest of ``stream`` to a temporary file, checking its size and SHA-256 against the signed values.
 
@@ -84,17 +101,8 @@ def spool(stream: BinaryIO, declared_size: int, declared_sha256: str, what: str)
     """
     out = temporary("cbm-bundle-")
     try:
-        hasher, size = hashlib.sha256(), 0
-        while chunk := stream.read(min(COPY_CHUNK, declared_size - size + 1)):
-            size += len(chunk)
-            if size > declared_size:
-                raise TamperedContent(f"{what} is longer than its signed manifest says ({declared_size} bytes)")
-            hasher.update(chunk)
+        for chunk in _checked_chunks(stream, declared_size, declared_sha256, what):
             out.write(chunk)
-        if size < declared_size:
-            raise TamperedContent(f"{what} is truncated: {size} of {declared_size} bytes")
-        if hasher.hexdigest() != declared_sha256:
-            raise TamperedContent(f"{what} does not match its signed hash: the bytes were altered")
         out.seek(0)
         return out
     except BaseException:
@@ -106,16 +114,8 @@ def check_in_place(stream: BinaryIO, declared_size: int, declared_sha256: str, w
     """For a seekable source: check the rest of it against the signed size and hash, then return to where it
     was — no copy needed. Raises TamperedContent as :func:`spool` does."""
     start = stream.tell()
-    hasher, size = hashlib.sha256(), 0
-    while chunk := stream.read(min(COPY_CHUNK, declared_size - size + 1)):
-        size += len(chunk)
-        if size > declared_size:
-            raise TamperedContent(f"{what} is longer than its signed manifest says ({declared_size} bytes)")
-        hasher.update(chunk)
-    if size < declared_size:
-        raise TamperedContent(f"{what} is truncated: {size} of {declared_size} bytes")
-    if hasher.hexdigest() != declared_sha256:
-        raise TamperedContent(f"{what} does not match its signed hash: the bytes were altered")
+    for _ in _checked_chunks(stream, declared_size, declared_sha256, what):
+        pass
     stream.seek(start)
 
 
