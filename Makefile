@@ -7,9 +7,11 @@ STAMP   := $(VENV)/.installed
 .PHONY: setup test lint demo bench clean tools
 
 $(STAMP): pyproject.toml
+	@echo "setup: creating $(VENV) and installing cbm with its dependencies (first run only, a minute or two)" >&2
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install --progress-bar on -e '.[dev]'
+	@echo "setup: done; cbm is $(CBM)" >&2
 	touch $(STAMP)
 
 setup: $(STAMP) tools

@@ -16,7 +16,9 @@ from cbm.cli.main import app
 from cbm.store.db import Store
 from cbm.store.trust import create_store, import_card, own_card
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Public fixtures copied into the repository (sources and licences in tests/data/SOURCES.md): no test reads
+# outside the clone, so `make test` passes wherever it is checked out.
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(autouse=True)

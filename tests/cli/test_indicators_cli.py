@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA, Party
+from tests.conftest import DATA, Party
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "indicators"
 NOW = "2026-11-23T06:00:00Z"
@@ -220,9 +220,9 @@ def test_stix_with_a_bad_pattern_is_rejected(us, tmp_path):
     assert r.exit_code == 4 and "not valid JSON" in r.stderr
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (SHARED_DATA / "stix21").glob("*/*.json")))
+@pytest.mark.parametrize("name", sorted(p.name for p in (DATA / "stix21").glob("*/*.json")))
 def test_every_oasis_example_imports(us, name):
-    [path] = list((SHARED_DATA / "stix21").glob(f"*/{name}"))
+    [path] = list((DATA / "stix21").glob(f"*/{name}"))
     r = us.cli("indicators", "import", str(path), "--json")
     assert r.exit_code == 0, r.stderr
     doc = r.json()
@@ -231,7 +231,7 @@ def test_every_oasis_example_imports(us, name):
 
 
 def test_oasis_apt1_patterns_are_searchable(us):
-    assert us.cli("indicators", "import", str(SHARED_DATA / "stix21/oasis-cti-documentation/apt1.json")).exit_code \
+    assert us.cli("indicators", "import", str(DATA / "stix21/oasis-cti-documentation/apt1.json")).exit_code \
         == 0
     hit = us.cli("indicators", "search", "hugesoft[.]org", "--json").json()
     assert hit["hits"][0]["type"] == "domain-name"
@@ -241,7 +241,7 @@ def test_oasis_apt1_patterns_are_searchable(us):
 
 
 def test_misp_stalkerware_event(us):
-    r = us.cli("indicators", "import", str(SHARED_DATA / "feeds/stalkerware-indicators/misp_event.json"), "--json")
+    r = us.cli("indicators", "import", str(DATA / "feeds/stalkerware-indicators/misp_event.json"), "--json")
     assert r.exit_code == 0, r.stderr
     doc = r.json()
     # every to_ids attribute is an indicator (sha256, sha1, domains); text attributes are context
@@ -250,13 +250,13 @@ def test_misp_stalkerware_event(us):
     stats = us.cli("indicators", "stats", "--json").json()
     assert set(stats["by_type"]) == {"domain-name", "file-sha1", "file-sha256"}
     # the same domains as a plain blocklist: already known, nothing new
-    r = us.cli("indicators", "import", str(SHARED_DATA / "feeds/stalkerware-indicators/quad9_blocklist.txt"),
+    r = us.cli("indicators", "import", str(DATA / "feeds/stalkerware-indicators/quad9_blocklist.txt"),
                "--json")
     assert r.json()["unchanged"] == 926 and r.json()["updated"] == 0
 
 
 def test_misp_api_collections(us):
-    base = SHARED_DATA / "misp/misp-stix-tests"
+    base = DATA / "misp/misp-stix-tests"
     r = us.cli("indicators", "import", str(base / "test_attributes_collection_2.json"), "--json")
     assert r.exit_code == 0, r.stderr
     assert r.json()["created"] == 2  # domain|ip gives a domain and an address
@@ -267,7 +267,7 @@ def test_misp_api_collections(us):
 
 
 def test_stalkerware_csv_reports_its_three_bad_lines(us):
-    path = SHARED_DATA / "feeds/stalkerware-indicators/network.csv"
+    path = DATA / "feeds/stalkerware-indicators/network.csv"
     r = us.cli("indicators", "import", str(path))
     assert r.exit_code == 4
     assert [line for line in r.stderr.splitlines() if ": line " in line and line.startswith("cbm: /")] \

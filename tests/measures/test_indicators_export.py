@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from stix2validator import ValidationOptions, validate_file, validate_string
 
-from tests.conftest import SHARED_DATA, Party
+from tests.conftest import DATA, Party
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "indicators"
 
@@ -76,7 +76,7 @@ def test_stix_round_trip_between_stores(loaded, make_party, tmp_path):
 
 def test_stix_export_of_oasis_apt1_stays_valid(make_party, tmp_path):
     us = make_party("US")
-    us.cli("indicators", "import", str(SHARED_DATA / "stix21/oasis-cti-documentation/apt1.json"))
+    us.cli("indicators", "import", str(DATA / "stix21/oasis-cti-documentation/apt1.json"))
     text = us.cli("indicators", "export").stdout
     result = validate_string(text, ValidationOptions(version="2.1"))
     assert result.is_valid, errors_of(result)
