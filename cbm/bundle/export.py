@@ -65,8 +65,8 @@ class _Position:
 
 def _positions(store: Store, author: str, after: int) -> Iterator[_Position]:
     """Every position of ``author``'s log after ``after`` that we hold, in seq order."""
-    stubs = index_bundles.withheld_ranges(store.conn, author, after)
-    rows = index_bundles.log_rows(store.conn, author, after)
+    stubs = store.query(index_bundles.withheld_ranges, author, after)
+    rows = store.query(index_bundles.log_rows, author, after)
     row = next(rows, None)
     i = 0
     while row is not None or i < len(stubs):
@@ -147,7 +147,7 @@ def _signers(store: Store, recipient: str) -> list[KeyPair]:
     """Our active key, plus a rotated-out key while the recipient may not know the rotation yet."""
     pairs = {p.keyid: p for p in store.key_pairs()}
     active = store.signer()
-    acknowledged = index_receipts.acknowledged(store.conn, recipient, store.party)[0]
+    acknowledged = store.query(index_receipts.acknowledged, recipient, store.party)[0]
     extra = [pairs[k.keyid] for k in store.party_keys(store.party)
              if k.status == "rotated" and k.last_seq is not None and k.last_seq >= acknowledged
              and k.keyid in pairs]
@@ -176,16 +176,16 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
         # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
         # ``out`` happens after it, so a slow pipe never holds the store's write lock
         with store.transaction():
-            last = index_bundles.last_sent(store.conn, recipient)
+            last = store.query(index_bundles.last_sent, recipient)
             number = number or ((last[0] + 1) if last else 1)
             previous = last[1] if last and last[0] < number else None
             body = HashingWriter(body_file)
             logs: list[LogRange] = []
             wanted: dict[str, None] = {}
-            for author in index_bundles.authors(store.conn):
+            for author in store.query(index_bundles.authors):
                 if author == recipient:
                     continue
-                after = 0 if everything else index_receipts.acknowledged(store.conn, recipient, author)[0]
+                after = 0 if everything else store.query(index_receipts.acknowledged, recipient, author)[0]
                 log = _write_log(store, recipient, author, after, body, wanted)
                 if log is not None:
                     logs.append(log)
@@ -209,7 +209,7 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
             payload = manifest.payload()
             bundle_id = hashlib.sha256(payload).hexdigest()
             signers = _signers(store, recipient)
-            index_bundles.record_sent(store.conn, recipient, number, bundle_id, clock.now_iso(),
+            store.query(index_bundles.record_sent, recipient, number, bundle_id, clock.now_iso(),
                                       manifest.records, manifest.withheld, len(entries))
         header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, signers) + b"\n"
         final = HashingWriter(out, blake2b=sign_minisig)

@@ -22,7 +22,7 @@ KIND = "bundle.receipt"
 def holdings(store: Store) -> dict[str, dict[str, Any]]:
     """Our contiguous position in every log but our own: ``{author: {"seq": N, "hash": H}}``."""
     result: dict[str, dict[str, Any]] = {}
-    for author in index_bundles.authors(store.conn):
+    for author in store.query(index_bundles.authors):
         if author == store.party:
             continue
         head = store.head(author)
@@ -37,12 +37,12 @@ def needs_receipt(store: Store, peer: str) -> bool:
     Progress made only of receipts is acknowledged with the next substantive receipt, never on its own, so
     two peers never acknowledge each other's acknowledgements forever.
     """
-    last = index_bundles.last_receipt_to(store.conn, store.party, peer) or {}
+    last = store.query(index_bundles.last_receipt_to, store.party, peer) or {}
     for author, position in holdings(store).items():
         before = last.get(author, {}).get("seq", 0)
         if not isinstance(before, int) or position["seq"] < before:
             return True
-        if position["seq"] > before and index_bundles.substantive(store.conn, author, before, position["seq"]):
+        if position["seq"] > before and store.query(index_bundles.substantive, author, before, position["seq"]):
             return True
     return False
 
@@ -96,16 +96,16 @@ class PeerAck:
 def peer_status(store: Store, peer: str) -> PeerAck:
     """What ``peer`` has acknowledged of every log we hold (except its own)."""
     logs = []
-    for author in index_bundles.authors(store.conn):
+    for author in store.query(index_bundles.authors):
         if author == peer:
             continue
         head = store.head(author)
         if head is None:
             continue
-        seq, digest, when = index_receipts.acknowledged(store.conn, peer, author)
-        ours = index_bundles.hash_at(store.conn, author, seq) if seq else None
+        seq, digest, when = store.query(index_receipts.acknowledged, peer, author)
+        ours = store.query(index_bundles.hash_at, author, seq) if seq else None
         logs.append(LogAck(author, head[0], seq, seq == 0 or ours is None or ours == digest, when))
-    last = index_bundles.last_sent(store.conn, peer)
-    newest = index_bundles.last_receipt_from(store.conn, peer)
-    return PeerAck(peer, logs, index_bundles.sent_count(store.conn, peer), last[0] if last else None,
+    last = store.query(index_bundles.last_sent, peer)
+    newest = store.query(index_bundles.last_receipt_from, peer)
+    return PeerAck(peer, logs, store.query(index_bundles.sent_count, peer), last[0] if last else None,
                    newest[1] if newest else None)

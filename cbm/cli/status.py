@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cbm.app.status import collect
 from cbm.cli.context import open_store
 from cbm.cli.output import cell, emit
-from cbm.measures.status import collect
 
 
 def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:

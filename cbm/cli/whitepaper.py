@@ -14,7 +14,7 @@ from cbm.cli.context import open_store, state
 from cbm.cli.output import emit, literal, note, warn
 from cbm.core.errors import UsageError
 from cbm.core.records import Record
-from cbm.measures import whitepaper as wp
+from cbm.measures.whitepaper import service as wp
 
 app = typer.Typer(
     help="White papers: signed exchange of unclassified ICT strategies and studies, with versions, "

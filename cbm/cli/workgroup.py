@@ -14,8 +14,8 @@ from rich.text import Text
 from cbm.cli.context import open_store
 from cbm.cli.output import cell, emit, literal, note
 from cbm.core.errors import NotFound, UsageError
-from cbm.measures import workgroup as wg
-from cbm.measures.workgroup_model import Action, Meeting, Proposal, Revision
+from cbm.measures.workgroup.model import Action, Meeting, Proposal, Revision
+from cbm.measures.workgroup import service as wg
 
 app = typer.Typer(help="The working group: meetings and minutes, action items, proposals adopted by all members, "
                        "and the report for the commission.", no_args_is_help=True)
@@ -575,7 +575,7 @@ def report(
     """
     from cbm.cli.context import state
     from cbm.cli.output import to_jsonable
-    from cbm.measures import workgroup_report
+    from cbm.measures.workgroup import report as workgroup_report
 
     with open_store() as store:
         result = workgroup_report.build(store, start, end)

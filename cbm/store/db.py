@@ -11,11 +11,11 @@ import json
 import os
 import sqlite3
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from cbm.core import clock, dsse
 from cbm.core.errors import (
@@ -46,6 +46,9 @@ from cbm.store.schema import FORMAT_VERSION, SCHEMA
 BUSY_TIMEOUT_MS = 30_000  # how long to wait for another process's write lock; $CBM_LOCK_TIMEOUT (seconds)
 
 REBUILD_BATCH_BYTES = 16 * 1024 * 1024  # records handed to an index at once during a rebuild
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def busy_timeout_ms() -> int:
@@ -90,9 +93,12 @@ class Store:
     """An open store. Use :func:`Store.open`; close with :meth:`close` or as a context manager."""
 
     def __init__(self, root: Path, conn: sqlite3.Connection, config: dict[str, Any],
-                 passphrase: PassphraseSource | None) -> None:
+                 passphrase: PassphraseSource | None, measure_indexes: Sequence[indexes.Index] = ()) -> None:
         self.root = root
         self.conn = conn
+        #: every index folded on landing: the store's own, then those the measures handed in (Store.open)
+        self.indexes: tuple[indexes.Index, ...] = tuple(sorted((*indexes.store_indexes(), *measure_indexes),
+                                                              key=lambda index: index.name))
         self.config = config
         self._passphrase = passphrase or _no_passphrase
         self._pairs: list[KeyPair] | None = None
@@ -104,8 +110,11 @@ class Store:
     # -- opening ---------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path, passphrase: PassphraseSource | None = None) -> Store:
-        """Open the store at ``root``. Raises StoreMissing, StoreCorrupt, StoreLocked."""
+    def open(cls, root: Path, passphrase: PassphraseSource | None = None, *,
+             indexes: Sequence[indexes.Index]) -> Store:
+        """Open the store at ``root``, folding records into its own indexes and ``indexes`` (the measures'; the
+        application layer passes them, see :func:`cbm.app.stores.open_store`). Stale or new indexes are rebuilt
+        here. Raises StoreMissing, StoreCorrupt, StoreLocked."""
         config_path = root / paths.CONFIG
         if not config_path.is_file():
             raise StoreMissing(f"no cbm store at {root}",
@@ -119,7 +128,7 @@ class Store:
             raise StoreCorrupt(f"the store database {root / paths.DATABASE} is missing",
                                hint="restore it from a backup; the keys and config alone hold no records")
         conn = connect(root / paths.DATABASE)
-        store = cls(root, conn, config, passphrase)
+        store = cls(root, conn, config, passphrase, indexes)
         try:
             store._ensure_indexes()
         except sqlite3.DatabaseError as e:
@@ -160,6 +169,13 @@ class Store:
             raise _wrap(e) from e
 
     # -- keys ------------------------------------------------------------------------------------------
+
+    def query(self, function: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> T:
+        """``function(connection, *args, **kwargs)``: run one of an index module's queries (or, inside
+        :meth:`transaction`, its writes) on this store's connection. This is how code outside ``cbm/store``
+        reaches the database: it never holds the connection itself."""
+        return function(self.conn, *args, **kwargs)
 
     def key_pairs(self) -> list[KeyPair]:
         """Every key pair of ours, oldest first (unlocks the key file once per process)."""
@@ -301,7 +317,7 @@ class Store:
                     raise Equivocation(f"{r.author} signed two different records with seq {r.seq} "
                                        f"({other[0][:12]} and {r.hash[:12]})") from e
             raise StoreCorrupt(f"cannot insert records: {e}") from e
-        indexes.apply(self.conn, records)
+        indexes.apply(self.conn, self.indexes, records)
 
     def record_equivocation(self, record: Record, source: str | None = None) -> None:
         """Keep a conflicting record as evidence, in its own transaction (survives a refused import)."""
@@ -374,7 +390,7 @@ class Store:
 
     def _ensure_indexes(self) -> None:
         current = dict(self.conn.execute("SELECT name, version FROM index_versions").fetchall())
-        stale = [ix for ix in indexes.all_indexes() if current.get(ix.name) != ix.version]
+        stale = [ix for ix in self.indexes if current.get(ix.name) != ix.version]
         if stale:
             with self.transaction():
                 for index in stale:
@@ -391,7 +407,7 @@ class Store:
         # the index starts empty, so it may fold everything in bulk (the indicator index: built once at the end)
         authors = [a for (a,) in self.conn.execute("SELECT DISTINCT author FROM records")]
         size = int(self.conn.execute("SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM records").fetchone()[0])
-        with indexes.bulk_landing(self.conn, authors, size):
+        with indexes.bulk_landing(self.conn, self.indexes, authors, size):
             for prefix in index.kinds:
                 for record in self.records(kind_prefix=prefix):
                     batch.append(record)
@@ -428,13 +444,23 @@ class Store:
                     " subject=? WHERE id=?",
                     (r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
                      ref if isinstance(ref, str) else None, row_id))
-            return {index.name: self._rebuild_index(index) for index in indexes.all_indexes()}
+            return {index.name: self._rebuild_index(index) for index in self.indexes}
 
 
 def _statements(script: str) -> list[str]:
     """Split a schema script into statements (comments dropped; no ';' inside literals)."""
     code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
     return [s.strip() for s in code.split(";") if s.strip()]
+
+
+def database_error(error: BaseException) -> CbmError | None:
+    """The store error a failure escaping the library stands for, or None: a damaged database surfaces as
+    ``sqlite3.DatabaseError`` wherever it is first touched, so the CLI's one handler asks here (it never names
+    ``sqlite3`` itself)."""
+    if isinstance(error, sqlite3.DatabaseError):
+        return StoreCorrupt(f"the store database cannot be read ({error})",
+                            hint="run `cbm store verify`; restore the store from a backup if it fails")
+    return None
 
 
 def _wrap(e: sqlite3.Error) -> CbmError:

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
+from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import pipeline
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.writer import BatchWriter
-from cbm.store import index_indicators as ix
 from cbm.store.db import Store, record_from_row
 from cbm.store.trust import create_store, import_card
 from tests.conftest import Party

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators import service as svc
 from cbm.measures.indicators.formats import Defaults, build_row
-from cbm.store import index_indicators as ix
 from tests.conftest import Party
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "indicators"

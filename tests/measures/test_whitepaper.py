@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from cbm.app.reactions import after_import
 from cbm.core.errors import IllegalTransition, InputRejected, NotFound, TamperedContent, UsageError
-from cbm.measures import after_import
-from cbm.measures import whitepaper as wp
+from cbm.measures.whitepaper import service as wp
 from cbm.store.ingest import ingest
 from tests.conftest import Party
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from cbm.core import clock
 from cbm.core.errors import NotFound, UsageError
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
+from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import model
-from cbm.store import index_indicators as ix
 from cbm.store.db import Store
 
 # -- list and search -------------------------------------------------------------------------------------
@@ -70,12 +70,12 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
 
 def listing(store: Store, f: ix.Filter) -> Iterator[Listing]:
     """Current indicators matching ``f``, streamed in landing order."""
-    for r in ix.select(store.conn, f):
+    for r in store.query(ix.select, f):
         yield Listing.of(r, f.now)
 
 
 def count(store: Store, f: ix.Filter) -> int:
-    return ix.count(store.conn, f)
+    return store.query(ix.count, f)
 
 
 @dataclass
@@ -128,21 +128,21 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
     except model.BadValue:
         kind = None
     if kind is None and model.is_stix_id(text, "indicator"):
-        take(ix.get(store.conn, text), "exact")
+        take(store.query(ix.get, text), "exact")
     if not substring:
-        take(ix.by_value(store.conn, normalised), "exact")
+        take(store.query(ix.by_value, normalised), "exact")
         if kind in ("ipv4-addr", "ipv6-addr"):
             if "/" in normalised:
                 net = ipaddress.ip_network(normalised, strict=False)
-                take(ix.within(store.conn, net.version, int(net.network_address), int(net.broadcast_address),
+                take(store.query(ix.within, net.version, int(net.network_address), int(net.broadcast_address),
                                limit), "range")
             else:
                 addr = ipaddress.ip_address(normalised)
-                take(ix.containing(store.conn, addr.version, int(addr)), "range")
+                take(store.query(ix.containing, addr.version, int(addr)), "range")
     else:
-        take(ix.by_substring(store.conn, normalised.lower() if kind != "url" else normalised, limit),
+        take(store.query(ix.by_substring, normalised.lower() if kind != "url" else normalised, limit),
              "substring")
-    totals = ix.sighting_totals(store.conn, [h.id for h in hits.values()])
+    totals = store.query(ix.sighting_totals, [h.id for h in hits.values()])
     for h in hits.values():
         h.sightings = totals.get(h.id, 0)
     found = list(hits.values())
@@ -159,9 +159,9 @@ def resolve(store: Store, ref: str) -> list[ix.IndicatorRow]:
     if len(prefix) < len("indicator--") + 6:
         raise NotFound(f"{ref!r} is not an indicator id", hint="give at least 6 hex digits of its UUID")
     if len(prefix) == len("indicator--") + 36:
-        rows = ix.get(store.conn, prefix)
+        rows = store.query(ix.get, prefix)
     else:
-        rows = ix.by_prefix(store.conn, prefix, limit=50)
+        rows = store.query(ix.by_prefix, prefix, limit=50)
         if len({r.id for r in rows}) > 1:
             raise UsageError(f"indicator id {ref} is ambiguous", hint="give more hex digits")
     if not rows:

@@ -20,6 +20,7 @@ from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageEr
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
+from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
@@ -33,7 +34,6 @@ from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the ser
     search,
 )
 from cbm.measures.indicators.writer import KIND_REVOKE, KIND_SIGHTING, BatchWriter, WriteReport
-from cbm.store import index_indicators as ix
 from cbm.store.db import Store, record_from_row
 
 MAX_REPORTED_ERRORS = 1000
@@ -198,7 +198,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                     if writer is None:  # after the reader saw the objects a STIX file carries
                         writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
                                              on_progress=on_progress,
-                                             bulk=large and ix.bulk_pays(store.conn, _rows_in(path)))
+                                             bulk=large and store.query(ix.bulk_pays, _rows_in(path)))
                         writer.trusted_rows = fmt in ("csv", "txt")
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
@@ -282,7 +282,7 @@ class RecordCache:
             return self._last
         hit = self.cache.get(rec)
         if hit is None:
-            record = record_from_row(*ix.envelope(self.store.conn, rec))
+            record = record_from_row(*self.store.query(ix.envelope, rec))
             hit = (record, R.rows_of(record.body))
             self.cache[rec] = hit
             if len(self.cache) > self.size:
@@ -340,15 +340,15 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
         record, batch = cache.get(r.rec)
         row = batch[r.pos]
         versions = []
-        for rec, pos, modified in ix.history(store.conn, r.id, r.author):
+        for rec, pos, modified in store.query(ix.history, r.id, r.author):
             old_record, old_rows = cache.get(rec)
             versions.append(Version(modified, old_record.hash,
                                     stix.indicator(r.author, old_record.tlp, old_rows[pos], modified, False)))
         sightings = [{"by": s.by, "count": s.count, "first_seen": s.first_seen, "last_seen": s.last_seen,
-                      "reported": s.created, "record": s.record} for s in ix.sightings(store.conn, r.id)]
-        revocations = [{"by": a, "reason": why, "at": at} for a, why, at in ix.revocations(store.conn, r.id)
+                      "reported": s.created, "record": s.record} for s in store.query(ix.sightings, r.id)]
+        revocations = [{"by": a, "reason": why, "at": at} for a, why, at in store.query(ix.revocations, r.id)
                        if a == r.author]
-        others = sorted({o.author for o in ix.by_value(store.conn, r.value)} - {r.author}) if r.value else []
+        others = sorted({o.author for o in store.query(ix.by_value, r.value)} - {r.author}) if r.value else []
         result.append(Shown(r.id, r.author, r.tlp, list(record.to), Listing.of(r, now).state, record.hash,
                             record.seq, record.keyid, record.created,
                             stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
@@ -433,7 +433,7 @@ def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int 
         raise UsageError(f"unknown export format {fmt!r}", hint="one of " + ", ".join(EXPORT_FORMATS))
     result = ExportResult(fmt, 0, {}, {})
     cache = RecordCache(store)
-    rows = ix.select(store.conn, f)
+    rows = store.query(ix.select, f)
     if fmt == "stix":
         _export_stix(store, f, rows, cache, out, result, on_progress)
     elif fmt == "csv":
@@ -469,7 +469,7 @@ def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int 
     else:
         from cbm.measures.indicators.formats import misp
 
-        present = ix.tlps_present(store.conn, f)
+        present = store.query(ix.tlps_present, f)
         top = max(present, key=tlp_rank) if present else "GREEN"
         writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
                                   clock.now_iso(), top)
@@ -511,10 +511,10 @@ def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], ca
                 writer.write(obj)
                 result.objects += 1
         _count(result, r, n, on_progress)
-    for envelope, keyid in ix.sighting_records(store.conn):
+    for envelope, keyid in store.query(ix.sighting_records):
         record = record_from_row(envelope, keyid)
         sid = record.body.get("ref")
-        matching = [r for r in ix.get(store.conn, str(sid)) if ix.matches(r, f)]
+        matching = [r for r in store.query(ix.get, str(sid)) if ix.matches(r, f)]
         if not matching or tlp_rank(record.tlp) > max((tlp_rank(t) for t in f.tlps), default=4):
             continue
         writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,
@@ -528,9 +528,9 @@ def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], ca
 
 def stats(store: Store, days: int = 7) -> dict[str, Any]:
     now = clock.now()
-    result = ix.stats(store.conn, clock.iso(now), clock.iso(now + timedelta(days=days)))
+    result = store.query(ix.stats, clock.iso(now), clock.iso(now + timedelta(days=days)))
     result["expiring_within_days"] = days
-    result["by_age"] = ix.age_buckets(store.conn, [
+    result["by_age"] = store.query(ix.age_buckets, [
         ("last 24 hours", clock.iso(now - timedelta(days=1))), ("last 7 days", clock.iso(now - timedelta(days=7))),
         ("last 30 days", clock.iso(now - timedelta(days=30))),
         ("last 365 days", clock.iso(now - timedelta(days=365)))])

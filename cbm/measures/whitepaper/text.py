@@ -3,7 +3,7 @@
 - Text formats (``text/*``, JSON, XML): the first :data:`MAX_TEXT_BYTES` bytes, decoded as UTF-8 (bad bytes
   replaced). Never more than that is read.
 - PDF: text extracted page by page with ``pypdf`` in a child process (``python -m
-  cbm.measures.whitepaper_text FILE LIMIT``) under a CPU-time and address-space limit and a wall-clock timeout,
+  cbm.measures.whitepaper.text FILE LIMIT``) under a CPU-time and address-space limit and a wall-clock timeout,
   so a hostile or pathological PDF from a peer can neither hang an import nor exhaust memory; extraction
   stops once :data:`MAX_TEXT_CHARS` characters are collected.
 - Anything else (office documents, images, archives): no text; the paper is still found by title, issuer and
@@ -69,7 +69,7 @@ def _extract_pdf(path: Path) -> Extracted:
         return Extracted("none", "", "pypdf is not installed: PDF text is not searchable")
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "cbm.measures.whitepaper_text", str(path), str(MAX_TEXT_CHARS)],
+            [sys.executable, "-m", "cbm.measures.whitepaper.text", str(path), str(MAX_TEXT_CHARS)],
             stdin=subprocess.DEVNULL, capture_output=True, timeout=PDF_TIMEOUT_S,
             preexec_fn=_limits if os.name == "posix" else None,  # noqa: PLW1509
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cbm.measures import attention
+from cbm.app.reactions import attention
 from cbm.measures.base import Attention
 from cbm.store.db import Store
 from cbm.store.ingest import missing_ranges

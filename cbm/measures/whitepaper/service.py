@@ -2,7 +2,7 @@
 
 A paper's file lives in the store's content-addressed blob directory (streamed, never loaded whole); the
 signed record names its SHA-256, size, media type and file name, and lists it in ``body["blobs"]`` so bundles
-carry it. Records (see ``cbm/store/index_whitepaper.py`` for the rules the index enforces):
+carry it. Records (see ``cbm/measures/whitepaper/index.py`` for the rules the index enforces):
 
 - ``whitepaper.publish``  a version of a document (v1's record hash is the document id);
 - ``whitepaper.withdraw`` a version without a file saying the document is withdrawn (nothing is deleted);
@@ -35,8 +35,8 @@ from cbm.core.files import written_atomically
 from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
-from cbm.measures.whitepaper_text import extract, is_text_type
-from cbm.store import index_whitepaper as ix
+from cbm.measures.whitepaper import index as ix
+from cbm.measures.whitepaper.text import extract, is_text_type
 from cbm.store.db import Draft, Store
 
 CLASSIFICATION = ix.CLASSIFICATION
@@ -149,7 +149,7 @@ def resolve_doc(store: Store, ref: str) -> str:
     value = ref.strip().lower()
     if len(value) < 6 or not re.fullmatch(r"[0-9a-f]+", value):
         raise NotFound(f"{ref!r} is not a paper id", hint="give at least 6 hex digits (see `cbm whitepaper list`)")
-    found = ix.resolve(store.conn, value)
+    found = store.query(ix.resolve, value)
     if not found:
         raise NotFound(f"no white paper {value}", hint="see `cbm whitepaper list`")
     if len(found) > 1:
@@ -158,12 +158,12 @@ def resolve_doc(store: Store, ref: str) -> str:
 
 
 def _latest(store: Store, doc: str) -> ix.VersionRow:
-    return ix.versions(store.conn, doc)[-1]
+    return store.query(ix.versions, doc)[-1]
 
 
 def _version(store: Store, doc: str, number: int | None) -> ix.VersionRow:
     """Version ``number`` of ``doc``, or its newest version that has a file."""
-    rows = ix.versions(store.conn, doc)
+    rows = store.query(ix.versions, doc)
     if number is None:
         with_file = [v for v in rows if v.sha256]
         return with_file[-1]
@@ -217,7 +217,7 @@ def publish(store: Store, path: Path, *, title: str | None, issuer: str | None, 
     label = check_tlp(tlp) if tlp else (previous.tlp if previous else "GREEN")
     audience = store.check_recipients(to) if to else previous_to
     stored = _store_file(store, path, media_type)
-    for other_doc, author, version in ix.existing_with_sha(store.conn, stored.sha256):
+    for other_doc, author, version in store.query(ix.existing_with_sha, stored.sha256):
         if previous is not None and other_doc == doc:
             continue
         what = f"version {version}" if version is not None else "a translation"
@@ -258,7 +258,7 @@ def translate(store: Store, ref: str, path: Path, *, lang: str, official: bool =
     audience = store.check_recipients(to) if to else store.get(original.hash).to
     name = _field(title or f"{original.title} ({language})", "--title", 500)
     stored = _store_file(store, path, media_type)
-    for other_doc, author, other_version in ix.existing_with_sha(store.conn, stored.sha256):
+    for other_doc, author, other_version in store.query(ix.existing_with_sha, stored.sha256):
         what = f"version {other_version}" if other_version is not None else "a translation"
         raise InputRejected(f"these exact bytes are already published as {what} of paper {other_doc[:12]} "
                             f"by {author}")
@@ -303,14 +303,14 @@ def index_text(store: Store, only: list[str] | None = None) -> int:
     own short transaction. A file not (yet) in the blob store is skipped and retried next time.
     """
     done = 0
-    for sha256, media_type in ix.files_without_text(store.conn):
+    for sha256, media_type in store.query(ix.files_without_text):
         if only is not None and sha256 not in only:
             continue
         if not store.blobs.has(sha256):
             continue
         result = extract(store.blobs.path(sha256), media_type)
         with store.transaction():
-            ix.set_text(store.conn, sha256, result.status, result.text, result.note)
+            store.query(ix.set_text, sha256, result.status, result.text, result.note)
         done += 1
     return done
 
@@ -349,10 +349,10 @@ def list_papers(store: Store, *, author: str | None = None, lang: str | None = N
         index_text(store)
     language = check_lang(lang) if lang else None
     result = []
-    for doc in ix.documents(store.conn, author=author.upper() if author else None, lang=language, match=match):
-        rows = ix.versions(store.conn, doc)
+    for doc in store.query(ix.documents, author=author.upper() if author else None, lang=language, match=match):
+        rows = store.query(ix.versions, doc)
         latest, last_file = rows[-1], [v for v in rows if v.sha256][-1]
-        langs = sorted({t.lang for t in ix.translations(store.conn, doc)})
+        langs = sorted({t.lang for t in store.query(ix.translations, doc)})
         result.append(PaperSummary(doc, latest.author, last_file.title, last_file.issuer, last_file.lang,
                                    latest.version, "withdrawn" if latest.action == "withdraw" else "current",
                                    last_file.date, latest.created, langs))
@@ -421,26 +421,26 @@ class Paper:
 def describe(store: Store, ref: str) -> Paper:
     """Everything about one paper: metadata, versions, translations, and who acknowledged what."""
     doc = resolve_doc(store, ref)
-    rows = ix.versions(store.conn, doc)
+    rows = store.query(ix.versions, doc)
     latest, last_file = rows[-1], [v for v in rows if v.sha256][-1]
     infos = []
     for v in rows:
         state = "withdrawal" if v.action == "withdraw" else "current" if v is latest else "superseded"
         text = None
         if v.sha256:
-            status = ix.text_status(store.conn, v.sha256)
+            status = store.query(ix.text_status, v.sha256)
             text = status[0] if status else "pending"
         infos.append(VersionInfo(v.version, v.hash, state, v.created, v.date, v.title, v.sha256, v.size,
                                  v.media_type, v.filename, v.reason,
                                  bool(v.sha256) and store.blobs.has(v.sha256 or ""), text))
     trans = [TranslationInfo(t.hash, t.author, t.lang, t.official, t.of_version, t.title, t.sha256, t.size,
                              t.media_type, t.filename, t.created, store.blobs.has(t.sha256))
-             for t in ix.translations(store.conn, doc)]
+             for t in store.query(ix.translations, doc)]
     what: dict[str, str] = {v.hash: ("withdrawal" if v.action == "withdraw" else f"version {v.version}")
                             for v in rows}
     what.update({t.hash: f"translation {t.lang} by {t.by}" for t in trans})
     receipts = [Receipt(a.by_party, a.of_hash, what.get(a.of_hash, a.of_hash[:12]), a.sha256, a.created)
-                for a in ix.acks(store.conn, doc)]
+                for a in store.query(ix.acks, doc)]
     return Paper(doc, latest.author, last_file.title, last_file.issuer, last_file.lang, last_file.classification,
                  last_file.summary, latest.tlp, "withdrawn" if latest.action == "withdraw" else "current",
                  latest.version, infos, trans, receipts)
@@ -468,7 +468,7 @@ def choose_file(store: Store, ref: str, *, version: int | None = None, lang: str
     withdrawn = _latest(store, doc).action == "withdraw"
     if lang is not None:
         language = check_lang(lang)
-        candidates = [t for t in ix.translations(store.conn, doc)
+        candidates = [t for t in store.query(ix.translations, doc)
                       if t.lang == language and (version is None or t.of_version == version)]
         original = _version(store, doc, version)
         if not candidates and original.lang == language and original.sha256:
@@ -539,7 +539,7 @@ _DIFF_FIELDS = ("action", "title", "issuer", "lang", "classification", "date", "
 def diff(store: Store, ref: str, from_version: int | None = None, to_version: int | None = None) -> PaperDiff:
     """Compare two versions: changed metadata, and a unified diff of the text when both are text files."""
     doc = resolve_doc(store, ref)
-    rows = ix.versions(store.conn, doc)
+    rows = store.query(ix.versions, doc)
     new = _version(store, doc, to_version) if to_version is not None else rows[-1]
     if from_version is None:
         earlier = [v for v in rows if v.version < new.version]
@@ -600,7 +600,7 @@ def on_import(store: Store, records: Sequence[Record]) -> list[Record]:
     for r in records:
         if r.kind not in PAPER_KINDS or r.author == store.party:
             continue
-        if ix.acked_by(store.conn, r.hash, store.party):
+        if store.query(ix.acked_by, r.hash, store.party):
             continue
         drafts.append(_ack_draft(store, r, files))
     # a file that arrived late: acknowledge papers received earlier whose file was missing then
@@ -614,8 +614,8 @@ def on_import(store: Store, records: Sequence[Record]) -> list[Record]:
 
 
 def _ack_draft(store: Store, r: Record, files: list[str]) -> Draft | None:
-    v = ix.version_by_hash(store.conn, r.hash)
-    t = None if v else ix.translation_by_hash(store.conn, r.hash)
+    v = store.query(ix.version_by_hash, r.hash)
+    t = None if v else store.query(ix.translation_by_hash, r.hash)
     if v is None and t is None:
         return None  # not folded (invalid): never acknowledged
     sha256 = v.sha256 if v else t.sha256 if t else None
@@ -633,7 +633,7 @@ def _ack_draft(store: Store, r: Record, files: list[str]) -> Draft | None:
 
 def _unacknowledged(store: Store, exclude: set[str]) -> list[Record]:
     pending = []
-    for row in ix.unacknowledged(store.conn, store.party):
+    for row in store.query(ix.unacknowledged, store.party):
         if row not in exclude:
             pending.append(store.get(row))
     return pending
@@ -642,9 +642,9 @@ def _unacknowledged(store: Store, exclude: set[str]) -> list[Record]:
 def attention(store: Store) -> list[Attention]:
     """Peer papers whose file has not arrived (or fails its hash), and paper records that break the rules."""
     items = []
-    for hash_ in ix.unacknowledged(store.conn, store.party):
+    for hash_ in store.query(ix.unacknowledged, store.party):
         items.append(Attention("whitepaper", 1, f"paper record {hash_[:12]} arrived without its file (or the "
                                                 "file fails its hash): not acknowledged", ref=hash_))
-    for hash_, author, kind, reason in ix.invalid(store.conn):
+    for hash_, author, kind, reason in store.query(ix.invalid):
         items.append(Attention("whitepaper", 2, f"{author} {kind} {hash_[:12]} ignored: {reason}", ref=hash_))
     return items

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cbm.core import clock
-from cbm.measures.inquiry_model import Thread
+from cbm.measures.inquiry.model import Thread
 
 if TYPE_CHECKING:
-    from cbm.measures.inquiry import Signed
+    from cbm.measures.inquiry.service import Signed
     from cbm.store.db import Store
 
 MESSAGE_FIELDS = ("text", "note", "outcome", "reason", "own_ref", "reply_by", "indicators", "attachments")
@@ -59,7 +59,7 @@ def message_doc(signed: Signed) -> dict[str, Any]:
 
 def document(store: Store, thread: Thread, *, envelopes: bool = False) -> dict[str, Any]:
     """The whole thread: summary, the opening text, every message with its signer, and anomalies."""
-    from cbm.measures.inquiry import signatures
+    from cbm.measures.inquiry.service import signatures
 
     signed = signatures(store, thread)
     doc = summary(thread)

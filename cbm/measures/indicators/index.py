@@ -9,7 +9,6 @@ versions move to ``ind_hist``. The full indicator stays in its signed record; ``
 from __future__ import annotations
 
 import ipaddress
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,7 +16,7 @@ from typing import Any, NamedTuple
 from cbm.core.bloom import SeenFilter
 from cbm.core.records import Record
 from cbm.measures.indicators import rows as R
-from cbm.store.indexes import Index
+from cbm.store.indexes import Connection, Cursor, Index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ind (
@@ -117,11 +116,11 @@ def _net(kind: str, value: str) -> tuple[int, str, str] | None:
     return net.version, f"{int(net.network_address):0{width}x}", f"{int(net.broadcast_address):0{width}x}"
 
 
-def _record_id(conn: sqlite3.Connection, record: Record) -> int:
+def _record_id(conn: Connection, record: Record) -> int:
     return int(conn.execute("SELECT id FROM records WHERE hash = ?", (record.hash,)).fetchone()[0])
 
 
-def _existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+def _existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     """sid -> (k, rec, pos, created, versions, modified) for ``author``'s indicators among ``sids``."""
     found: dict[str, tuple[Any, ...]] = {}
     for i in range(0, len(sids), _CHUNK):
@@ -143,7 +142,7 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
 _Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool]
 
 
-def _batch_rows(conn: sqlite3.Connection, record: Record) -> list[_Row]:
+def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
     """What one batch record adds to the index, row by row."""
     from cbm.measures.indicators.patterns import values as pattern_values
 
@@ -189,7 +188,7 @@ def _batch_rows(conn: sqlite3.Connection, record: Record) -> list[_Row]:
     return out
 
 
-def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
+def _add_batch(conn: Connection, record: Record) -> None:
     """Fold one batch (during a bulk landing, rows whose id may already be in it are held back until its end)."""
     rows = _batch_rows(conn, record)
     session = _SESSIONS.get(id(conn))
@@ -208,7 +207,7 @@ def _add_batch(conn: sqlite3.Connection, record: Record) -> None:
     _fold(conn, rows)
 
 
-def _fold(conn: sqlite3.Connection, rows: list[_Row]) -> None:
+def _fold(conn: Connection, rows: list[_Row]) -> None:
     """Fold rows of one author. Fast path: insert every row with INSERT OR IGNORE (the (sid, author) key refuses
     ids already held) and read back which positions landed; only the refused ones (new versions) take the slow
     path. A fresh feed costs one statement per table, no per-row look-ups."""
@@ -234,7 +233,7 @@ def _fold(conn: sqlite3.Connection, rows: list[_Row]) -> None:
                          revoked)
 
 
-def _new_versions(conn: sqlite3.Connection, refused: list[tuple[tuple[Any, ...], bool]], author: str) -> None:
+def _new_versions(conn: Connection, refused: list[tuple[tuple[Any, ...], bool]], author: str) -> None:
     """Rows whose (sid, author) is already held: move the old version to history, insert the new one."""
     for values, explicit in refused:
         sid = values[1]
@@ -253,7 +252,7 @@ def _new_versions(conn: sqlite3.Connection, refused: list[tuple[tuple[Any, ...],
         conn.execute(_INSERT.format(verb=""), row)
 
 
-def _add_revoke(conn: sqlite3.Connection, record: Record) -> None:
+def _add_revoke(conn: Connection, record: Record) -> None:
     ids = record.body.get("ids")
     if not isinstance(ids, list):
         return
@@ -268,7 +267,7 @@ def _add_revoke(conn: sqlite3.Connection, record: Record) -> None:
                      [(reason, sid, record.author, record.created) for sid in wanted])
 
 
-def _add_sighting(conn: sqlite3.Connection, record: Record) -> None:
+def _add_sighting(conn: Connection, record: Record) -> None:
     body = record.body
     sid = body.get("ref")
     count = body.get("count")
@@ -283,7 +282,7 @@ def _add_sighting(conn: sqlite3.Connection, record: Record) -> None:
                   record.created))
 
 
-def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+def _add(conn: Connection, records: list[Record]) -> None:
     for record in records:
         if record.kind == "indicators.batch":
             _add_batch(conn, record)
@@ -310,7 +309,7 @@ class _BulkLanding:
 _SESSIONS: dict[int, _BulkLanding] = {}  # by id() of the connection: sqlite3 connections take no weak reference
 
 
-def bulk_pays(conn: sqlite3.Connection, incoming_rows: int) -> bool:
+def bulk_pays(conn: Connection, incoming_rows: int) -> bool:
     """Whether building the indexes on ``ind`` once, over every row, beats maintaining them through
     ``incoming_rows`` inserts: a store already holding far more (a peer's national feed) keeps its indexes."""
     held = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]  # an upper bound, at no cost
@@ -320,7 +319,7 @@ def bulk_pays(conn: sqlite3.Connection, incoming_rows: int) -> bool:
 BUNDLE_BYTES_PER_ROW = 250  # a bundle carries an indicator in about 250 bytes (measured: 249 MB for 1M)
 
 
-def begin_bulk(conn: sqlite3.Connection, authors: frozenset[str], size_bytes: int) -> bool:
+def begin_bulk(conn: Connection, authors: frozenset[str], size_bytes: int) -> bool:
     """Many batches by ``authors`` are about to land in this transaction (a peer's national feed, ``size_bytes``
     of bundle): if the index holds none of their indicators, and not far more of others' than will come,
     suspend the indexes on ``ind`` and build them once at :func:`end_bulk`.
@@ -340,7 +339,7 @@ def begin_bulk(conn: sqlite3.Connection, authors: frozenset[str], size_bytes: in
     return True
 
 
-def end_bulk(conn: sqlite3.Connection) -> None:
+def end_bulk(conn: Connection) -> None:
     """Rebuild the suspended indexes and fold the rows held back (a no-op without a bulk landing)."""
     session = _SESSIONS.pop(id(conn), None)
     if session is None:
@@ -350,7 +349,7 @@ def end_bulk(conn: sqlite3.Connection) -> None:
         _fold(conn, rows)
 
 
-def discard_bulk(conn: sqlite3.Connection) -> None:
+def discard_bulk(conn: Connection) -> None:
     """Forget a bulk landing whose transaction is rolling back (the rollback restores the indexes)."""
     _SESSIONS.pop(id(conn), None)
 
@@ -363,7 +362,7 @@ INDEX = Index(name="indicators", version=2, kinds=("indicators.",), tables=TABLE
 _IND_INDEXES = tuple(" ".join(s.split()) for s in SCHEMA.split(";") if " ON ind (" in s)
 
 
-def suspend_indexes(conn: sqlite3.Connection) -> None:
+def suspend_indexes(conn: Connection) -> None:
     """Drop the indexes on ``ind`` for a bulk load; :func:`resume_indexes` rebuilds them. Call both inside one
     transaction: a failure or a crash in between rolls the drop back with everything else.
 
@@ -377,18 +376,18 @@ def suspend_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP INDEX IF EXISTS {statement.split(' ON ')[0].split()[-1]}")
 
 
-def _indexed(conn: sqlite3.Connection) -> bool:
+def _indexed(conn: Connection) -> bool:
     """False while a bulk load has the indexes on ``ind`` suspended."""
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'ind_sid'").fetchone() is not None
 
 
-def resume_indexes(conn: sqlite3.Connection) -> None:
+def resume_indexes(conn: Connection) -> None:
     """Rebuild the indexes :func:`suspend_indexes` dropped (a no-op for those that exist)."""
     for statement in _IND_INDEXES:
         conn.execute(statement)
 
 
-def bulk_mode(conn: sqlite3.Connection, cache_mib: int = 64) -> None:
+def bulk_mode(conn: Connection, cache_mib: int = 64) -> None:
     """A larger page cache for a feed landing with its indexes in place (a peer's bundle): the value and id
     indexes take random inserts, and with the default 2 MiB cache SQLite spills the same pages to the WAL again
     and again. 64 MiB measured as fast as 192 MiB for a 1M-indicator bundle (20-21 s), at 134 MB peak instead
@@ -399,32 +398,32 @@ def bulk_mode(conn: sqlite3.Connection, cache_mib: int = 64) -> None:
 # -- queries --------------------------------------------------------------------------------------------
 
 
-def holds_any(conn: sqlite3.Connection, author: str) -> bool:
+def holds_any(conn: Connection, author: str) -> bool:
     """Whether ``author`` has any indicator in the index."""
     return conn.execute("SELECT 1 FROM ind WHERE author = ? LIMIT 1", (author,)).fetchone() is not None
 
 
-def existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[int, int]]:
+def existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """sid -> (rec, pos) of the current version, for ``author``'s indicators among ``sids``."""
     return {sid: (row[1], row[2]) for sid, row in _existing(conn, author, sids).items()}
 
 
-def _rows(cursor: sqlite3.Cursor) -> Iterator[IndicatorRow]:
+def _rows(cursor: Cursor) -> Iterator[IndicatorRow]:
     return map(IndicatorRow._make, cursor)
 
 
-def get(conn: sqlite3.Connection, sid: str) -> list[IndicatorRow]:
+def get(conn: Connection, sid: str) -> list[IndicatorRow]:
     """Every author's current version of the indicator with this STIX id."""
     return list(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? ORDER BY author", (sid,))))
 
 
-def by_prefix(conn: sqlite3.Connection, prefix: str, limit: int = 3) -> list[IndicatorRow]:
+def by_prefix(conn: Connection, prefix: str, limit: int = 3) -> list[IndicatorRow]:
     """Indicators whose STIX id starts with ``prefix`` (e.g. ``indicator--1a2b``)."""
     return list(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid >= ? AND sid < ? LIMIT ?",
                                    (prefix, prefix + "\U0010ffff", limit))))
 
 
-def by_value(conn: sqlite3.Connection, value: str) -> list[IndicatorRow]:
+def by_value(conn: Connection, value: str) -> list[IndicatorRow]:
     """Indicators whose normalised value (or one of the values in their pattern) equals ``value``."""
     found = {r.k: r for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE value = ?", (value,)))}
     for sid, author in conn.execute("SELECT sid, author FROM ind_alt WHERE value = ?", (value,)).fetchall():
@@ -433,7 +432,7 @@ def by_value(conn: sqlite3.Connection, value: str) -> list[IndicatorRow]:
     return sorted(found.values(), key=lambda r: r.k)
 
 
-def containing(conn: sqlite3.Connection, version: int, number: int) -> list[IndicatorRow]:
+def containing(conn: Connection, version: int, number: int) -> list[IndicatorRow]:
     """Indicators for a CIDR range that contains the address ``number`` (IPv``version``)."""
     key = f"{number:0{8 if version == 4 else 32}x}"
     pairs = conn.execute("SELECT sid, author FROM ind_net WHERE version = ? AND first <= ? AND last >= ?",
@@ -441,7 +440,7 @@ def containing(conn: sqlite3.Connection, version: int, number: int) -> list[Indi
     return _by_pairs(conn, pairs)
 
 
-def within(conn: sqlite3.Connection, version: int, first: int, last: int, limit: int) -> list[IndicatorRow]:
+def within(conn: Connection, version: int, first: int, last: int, limit: int) -> list[IndicatorRow]:
     """Indicators for addresses or ranges inside ``first..last`` (IPv``version``)."""
     width = 8 if version == 4 else 32
     pairs = conn.execute("SELECT sid, author FROM ind_net WHERE version = ? AND first >= ? AND last <= ?"
@@ -461,7 +460,7 @@ def within(conn: sqlite3.Connection, version: int, first: int, last: int, limit:
     return found
 
 
-def _by_pairs(conn: sqlite3.Connection, pairs: list[tuple[str, str]]) -> list[IndicatorRow]:
+def _by_pairs(conn: Connection, pairs: list[tuple[str, str]]) -> list[IndicatorRow]:
     found: list[IndicatorRow] = []
     for sid, author in pairs:
         found.extend(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? AND author = ?",
@@ -469,7 +468,7 @@ def _by_pairs(conn: sqlite3.Connection, pairs: list[tuple[str, str]]) -> list[In
     return found
 
 
-def by_substring(conn: sqlite3.Connection, text: str, limit: int) -> list[IndicatorRow]:
+def by_substring(conn: Connection, text: str, limit: int) -> list[IndicatorRow]:
     """Indicators whose value contains ``text`` (a full scan: slower on a national feed)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return list(_rows(conn.execute(
@@ -519,7 +518,7 @@ def _where(f: Filter) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
-def select(conn: sqlite3.Connection, f: Filter) -> Iterator[IndicatorRow]:
+def select(conn: Connection, f: Filter) -> Iterator[IndicatorRow]:
     """Current indicators matching ``f``, in landing order (so rows of one batch come together). Streams."""
     where, args = _where(f)
     sql = f"SELECT {COLUMNS} FROM ind{where} ORDER BY k"
@@ -549,29 +548,29 @@ def matches(r: IndicatorRow, f: Filter) -> bool:
                                        or r.valid_until > f.expiring_before))
 
 
-def tlps_present(conn: sqlite3.Connection, f: Filter) -> list[str]:
+def tlps_present(conn: Connection, f: Filter) -> list[str]:
     where, args = _where(f)
     return [str(t) for (t,) in conn.execute(f"SELECT DISTINCT tlp FROM ind{where}", args)]
 
 
-def count(conn: sqlite3.Connection, f: Filter) -> int:
+def count(conn: Connection, f: Filter) -> int:
     where, args = _where(f)
     return int(conn.execute(f"SELECT COUNT(*) FROM ind{where}", args).fetchone()[0])
 
 
-def envelope(conn: sqlite3.Connection, rec: int) -> tuple[bytes, str]:
+def envelope(conn: Connection, rec: int) -> tuple[bytes, str]:
     """The stored envelope and key id of record ``rec`` (a records.id)."""
     row = conn.execute("SELECT envelope, keyid FROM records WHERE id = ?", (rec,)).fetchone()
     return bytes(row[0]), str(row[1])
 
 
-def history(conn: sqlite3.Connection, sid: str, author: str) -> list[tuple[int, int, str]]:
+def history(conn: Connection, sid: str, author: str) -> list[tuple[int, int, str]]:
     """Superseded versions of one indicator: (rec, pos, modified), oldest first."""
     return [(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(
         "SELECT rec, pos, modified FROM ind_hist WHERE sid = ? AND author = ? ORDER BY rowid", (sid, author))]
 
 
-def record_hash(conn: sqlite3.Connection, rec: int) -> str:
+def record_hash(conn: Connection, rec: int) -> str:
     return str(conn.execute("SELECT hash FROM records WHERE id = ?", (rec,)).fetchone()[0])
 
 
@@ -586,13 +585,13 @@ class Sighting:
     record: str
 
 
-def sightings(conn: sqlite3.Connection, sid: str) -> list[Sighting]:
+def sightings(conn: Connection, sid: str) -> list[Sighting]:
     return [Sighting(sid, *row) for row in conn.execute(
         "SELECT s.by_party, s.count, s.first_seen, s.last_seen, s.created, r.hash FROM ind_sight s"
         " JOIN records r ON r.id = s.rec WHERE s.sid = ? ORDER BY s.rowid", (sid,))]
 
 
-def sighting_totals(conn: sqlite3.Connection, sids: Sequence[str]) -> dict[str, int]:
+def sighting_totals(conn: Connection, sids: Sequence[str]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for i in range(0, len(sids), _CHUNK):
         chunk = list(sids[i:i + _CHUNK])
@@ -603,7 +602,7 @@ def sighting_totals(conn: sqlite3.Connection, sids: Sequence[str]) -> dict[str, 
     return totals
 
 
-def sighting_records(conn: sqlite3.Connection, authors: Sequence[str] = ()) -> Iterator[tuple[bytes, str]]:
+def sighting_records(conn: Connection, authors: Sequence[str] = ()) -> Iterator[tuple[bytes, str]]:
     """Envelopes of every sighting record (optionally of indicators by ``authors``)."""
     sql = "SELECT r.envelope, r.keyid FROM ind_sight s JOIN records r ON r.id = s.rec"
     args: list[Any] = []
@@ -614,13 +613,13 @@ def sighting_records(conn: sqlite3.Connection, authors: Sequence[str] = ()) -> I
         yield bytes(env), str(keyid)
 
 
-def revocations(conn: sqlite3.Connection, sid: str) -> list[tuple[str, str, str]]:
+def revocations(conn: Connection, sid: str) -> list[tuple[str, str, str]]:
     """(author, reason, created) of each revocation of this id."""
     return [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(
         "SELECT author, reason, created FROM ind_revoke WHERE sid = ? ORDER BY rowid", (sid,))]
 
 
-def stats(conn: sqlite3.Connection, now: str, soon: str) -> dict[str, Any]:
+def stats(conn: Connection, now: str, soon: str) -> dict[str, Any]:
     """Counts by type, author, TLP and state; how many expire before ``soon``; age buckets by modified."""
     def grouped(column: str) -> dict[str, int]:
         return {str(k): int(n) for k, n in conn.execute(
@@ -638,7 +637,7 @@ def stats(conn: sqlite3.Connection, now: str, soon: str) -> dict[str, Any]:
             "by_party": grouped("author"), "by_tlp": grouped("tlp")}
 
 
-def age_buckets(conn: sqlite3.Connection, bounds: Sequence[tuple[str, str]]) -> dict[str, int]:
+def age_buckets(conn: Connection, bounds: Sequence[tuple[str, str]]) -> dict[str, int]:
     """Count of indicators last modified on or after each bound: [(label, iso time)], newest bound first."""
     result: dict[str, int] = {}
     previous: str | None = None
@@ -656,14 +655,14 @@ def age_buckets(conn: sqlite3.Connection, bounds: Sequence[tuple[str, str]]) -> 
     return result
 
 
-def expiring(conn: sqlite3.Connection, author: str, now: str, soon: str) -> tuple[int, str | None]:
+def expiring(conn: Connection, author: str, now: str, soon: str) -> tuple[int, str | None]:
     """How many of ``author``'s live indicators expire in (now, soon], and the first expiry time."""
     row = conn.execute("SELECT COUNT(*), MIN(valid_until) FROM ind WHERE valid_until > ? AND valid_until <= ?"
                        " AND author = ? AND revoked IS NULL", (now, soon, author)).fetchone()
     return int(row[0]), row[1]
 
 
-def new_sightings(conn: sqlite3.Connection, author: str, since: str) -> tuple[int, int]:
+def new_sightings(conn: Connection, author: str, since: str) -> tuple[int, int]:
     """(sighting records, distinct indicators) of ``author``'s indicators reported by others since ``since``."""
     row = conn.execute("SELECT COUNT(*), COUNT(DISTINCT sid) FROM ind_sight WHERE indicator_author = ?"
                        " AND by_party != ? AND created >= ?", (author, author, since)).fetchone()

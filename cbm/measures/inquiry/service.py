@@ -2,7 +2,7 @@
 
 Every message is a signed record in its author's log (``inquiry.open`` and, referencing it by hash in
 ``body["ref"]``, ``inquiry.ack|reply|clarify|close|withdraw``); the state is folded from them by
-:mod:`cbm.measures.inquiry_model`. Reference numbers (``US-RU/2026/0007``) are scoped to the sender and
+:mod:`cbm.measures.inquiry.model`. Reference numbers (``US-RU/2026/0007``) are scoped to the sender and
 sequential per year, derived from our own log, so never reused (docs/adr/0030-inquiry-records-and-numbers.md).
 """
 
@@ -20,7 +20,7 @@ from cbm.core import clock
 from cbm.core.errors import CbmError, NotFound, OversizedInput, UsageError
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
-from cbm.measures.inquiry_model import (
+from cbm.measures.inquiry.model import (
     MESSAGE_KINDS,
     OUTCOMES,
     PRECEDENCES,
@@ -64,7 +64,7 @@ class OpenRequest:
 
 
 def _index() -> Any:
-    from cbm.store import index_inquiry
+    from cbm.measures.inquiry import index as index_inquiry
 
     return index_inquiry
 
@@ -82,9 +82,9 @@ def delivered_time(store: Store, open_record: Record) -> str | None:
     recipient = open_record.body.get("recipient")
     if not isinstance(recipient, str):
         return None
-    when = delivered_at(store.conn, recipient, open_record.author, open_record.seq)
+    when = store.query(delivered_at, recipient, open_record.author, open_record.seq)
     if when is None and store.party == recipient:
-        when = _index().received_at(store.conn, open_record.hash)
+        when = store.query(_index().received_at, open_record.hash)
     return when
 
 
@@ -115,7 +115,7 @@ def resolve(store: Store, ref: str) -> Thread:
     text = ref.strip()
     if not text:
         raise UsageError("an inquiry reference is required", hint="e.g. US-RU/2026/0007; see `cbm inquiry list`")
-    rows = _index().by_number(store.conn, text)
+    rows = store.query(_index().by_number, text)
     if rows:
         released = [h for h, draft in rows if not draft]
         candidates = released or [h for h, _ in rows]
@@ -133,7 +133,7 @@ def resolve(store: Store, ref: str) -> Thread:
             if record.kind in MESSAGE_KINDS and isinstance(record.body.get("ref"), str):
                 return load_thread(store, record.body["ref"])
             if record.kind == "inquiry.open":
-                for open_hash, _, released_from in _index().all_threads(store.conn):
+                for open_hash, _, released_from in store.query(_index().all_threads):
                     if released_from == record.hash:
                         return load_thread(store, open_hash)
                 return load_thread(store, record.hash)
@@ -142,7 +142,7 @@ def resolve(store: Store, ref: str) -> Thread:
 
 def threads(store: Store) -> list[Thread]:
     """Every inquiry we hold (a released draft appears once, as the inquiry it became), oldest first."""
-    rows = _index().all_threads(store.conn)
+    rows = store.query(_index().all_threads)
     released = {r for _, _, r in rows if r}
     return [load_thread(store, h) for h, _, _ in rows if h not in released]
 
@@ -151,7 +151,7 @@ def list_threads(store: Store, *, state: str | None = None, overdue: bool = Fals
                  sender: str | None = None, include_closed: bool = False) -> list[Thread]:
     """Inquiries filtered as ``cbm inquiry list`` does, open ones first, soonest deadline first."""
     if state is not None:
-        from cbm.measures.inquiry_model import STATES
+        from cbm.measures.inquiry.model import STATES
 
         state = normalise_choice(state, STATES, "state")
     now = clock.now()
@@ -190,7 +190,7 @@ def _serialised(store: Store) -> Iterator[None]:
 
 def next_number(store: Store, recipient: str, year: int) -> str:
     """``US-RU/2026/0008``: our next serial for ``year``, one more than the highest we ever used."""
-    serial = _index().last_serial(store.conn, store.party, year) + 1
+    serial = store.query(_index().last_serial, store.party, year) + 1
     return f"{store.party}-{recipient}/{year}/{serial:04d}"
 
 
@@ -222,12 +222,12 @@ def check_indicators(store: Store, ids: Sequence[str]) -> list[str]:
 
 def _indicator_known(store: Store, indicator_id: str) -> bool:
     try:
-        from cbm.store import index_indicators  # built by the indicators measure
+        from cbm.measures.indicators import index as index_indicators  # built by the indicators measure
         lookup = getattr(index_indicators, "get", None)
     except ImportError:
         lookup = None
     if callable(lookup):
-        return bool(lookup(store.conn, indicator_id))  # every author's current version of this STIX id
+        return bool(store.query(lookup, indicator_id))  # every author's current version of this STIX id
     needle = f'"{indicator_id}"'.encode()
     return any(needle in r.payload for r in store.records(kind_prefix="indicators."))
 
@@ -418,7 +418,7 @@ def signatures(store: Store, thread: Thread) -> list[Signed]:
             verified = str(e)
         other = thread.peer_of(record.author)
         seen = None if record.body.get("draft") or record.to == (record.author,) else \
-            delivered_at(store.conn, other, record.author, record.seq)
+            store.query(delivered_at, other, record.author, record.seq)
         result.append(Signed(record, fingerprint(key.verify_key) if key else None, verified, seen))
     return result
 

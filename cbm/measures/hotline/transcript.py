@@ -26,10 +26,10 @@ from cbm.core.errors import (
 )
 from cbm.core.files import written_atomically
 from cbm.core.records import Record, verify_record
-from cbm.measures.hotline import TLP, _unseal, message_context, translation_context
-from cbm.measures.hotline_state import KIND_TRANSCRIPT, Anomaly, Conversation, HotlineState, Message, load
+from cbm.measures.hotline.index import withheld_links, withheld_seqs
+from cbm.measures.hotline.model import KIND_TRANSCRIPT, Anomaly, Conversation, HotlineState, Message, load
+from cbm.measures.hotline.service import TLP, _unseal, message_context, translation_context
 from cbm.store.db import Store
-from cbm.store.index_hotline import withheld_links, withheld_seqs
 
 
 @dataclass
@@ -107,8 +107,8 @@ def verify_logs(store: Store, authors: list[str], signed: set[str]) -> tuple[int
     faults: list[Fault] = []
     count = 0
     for author in authors:
-        stubs = withheld_links(store.conn, author)
-        withheld = withheld_seqs(store.conn, author)
+        stubs = store.query(withheld_links, author)
+        withheld = store.query(withheld_seqs, author)
         expected, last = 1, None
         newest: Record | None = None
         try:

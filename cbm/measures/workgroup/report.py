@@ -24,8 +24,8 @@ from typing import Any
 from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.records import Record
-from cbm.measures import workgroup as wg
-from cbm.measures.workgroup_model import due_deadline
+from cbm.measures.workgroup.model import due_deadline
+from cbm.measures.workgroup import service as wg
 from cbm.store.activity import record_counts
 from cbm.store.db import Store
 
@@ -122,7 +122,7 @@ def build(store: Store, start: str, end: str) -> Report:
 def activity(store: Store, first: datetime, stop: datetime) -> dict[str, Any]:
     """What the other measures did in ``[first, stop)``: counts per kind and author, then per measure."""
     lo, hi = clock.iso(first), clock.iso(stop)
-    counts = record_counts(store.conn, lo, hi)
+    counts = store.query(record_counts, lo, hi)
     return {
         "records": [{"kind": k, "author": a, "count": n} for k, a, n in counts],
         "indicators": _indicators(store, lo, hi),
@@ -156,7 +156,7 @@ def _indicators(store: Store, lo: str, hi: str) -> dict[str, Any]:
 def _reply_pairs(store: Store) -> list[tuple[Record, Record | None]]:
     """(opening record, the recipient's first reply or None) for every inquiry sent."""
     try:
-        from cbm.measures.inquiry import threads
+        from cbm.measures.inquiry.service import threads
     except ImportError:  # the inquiry measure absent: fold the records generically
         replies: dict[str, list[Record]] = {}
         for r in store.records(kind="inquiry.reply"):

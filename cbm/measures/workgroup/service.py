@@ -1,7 +1,7 @@
 """The bilateral working group: meetings, minutes, action items and jointly adopted proposals.
 
 Every step is a signed ``workgroup.*`` record; the state (a proposal adopted, minutes approved, an action
-overdue) is derived by :func:`cbm.measures.workgroup_model.fold`. This module checks that a step is legal in
+overdue) is derived by :func:`cbm.measures.workgroup.model.fold`. This module checks that a step is legal in
 the current state, appends the record, and returns the derived view. Rules: docs/adr/0060-0064.
 
 Membership: the parties named in ``[workgroup] members`` of config.toml, else every party we trust with an
@@ -21,7 +21,7 @@ from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, Oversiz
 from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
-from cbm.measures.workgroup_model import (
+from cbm.measures.workgroup.model import (
     PROPOSAL_STATES,
     Action,
     Meeting,

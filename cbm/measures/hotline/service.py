@@ -32,7 +32,8 @@ from cbm.core.records import Record
 from cbm.core.sealed import open_sealed, seal
 from cbm.core.tlp import ALL_PEERS
 from cbm.measures.base import Attention
-from cbm.measures.hotline_state import (
+from cbm.measures.hotline.index import has_reply, last_dseq
+from cbm.measures.hotline.model import (
     KIND_MESSAGE,
     KIND_RECEIPT,
     KIND_TEST,
@@ -50,7 +51,6 @@ from cbm.measures.hotline_state import (
     settings,
 )
 from cbm.store.db import Draft, Store
-from cbm.store.index_hotline import has_reply, last_dseq
 
 TLP = "RED"
 MAX_TEXT_BYTES = 64 * 1024
@@ -172,8 +172,8 @@ def send(store: Store, to: str, text: str, *, precedence: str = "ROUTINE", lang:
     cfg = settings(store.config)
 
     def draft() -> list[Draft]:
-        dseq = last_dseq(store.conn, store.party, peer) + 1
-        seen = last_dseq(store.conn, peer, store.party)
+        dseq = store.query(last_dseq, store.party, peer) + 1
+        seen = store.query(last_dseq, peer, store.party)
         body = {"dseq": dseq, "peer_seen": seen, "precedence": precedence, "lang": lang,
                 "sealed": _seal(store, peer, text, message_context(dseq))}
         return [Draft(KIND_MESSAGE, body, (peer,), TLP)]
@@ -223,7 +223,7 @@ def read(store: Store, ref: str, *, receipt: bool = True) -> ReadResult:
             t.problem = str(e)
     written = None
     already = message.read is not None
-    if receipt and message.incoming and not has_reply(store.conn, KIND_RECEIPT, store.party, record.hash, "read"):
+    if receipt and message.incoming and not store.query(has_reply, KIND_RECEIPT, store.party, record.hash, "read"):
         made = store.append(KIND_RECEIPT, {"ref": record.hash, "type": "read", "dseq": message.dseq},
                             to=(record.author,), tlp=TLP)
         written = made.hash
@@ -336,11 +336,11 @@ def on_import(store: Store, records: Sequence[Record]) -> list[Record]:
     for r in records:
         if r.author == store.party or store.party not in r.to or not r.kind.startswith("hotline."):
             continue
-        if r.kind == KIND_MESSAGE and not has_reply(store.conn, KIND_RECEIPT, store.party, r.hash, "delivered"):
+        if r.kind == KIND_MESSAGE and not store.query(has_reply, KIND_RECEIPT, store.party, r.hash, "delivered"):
             dseq = r.body.get("dseq")
             drafts.append(Draft(KIND_RECEIPT, {"ref": r.hash, "type": "delivered",
                                                "dseq": dseq if isinstance(dseq, int) else None}, (r.author,), TLP))
-        elif r.kind == KIND_TEST and not has_reply(store.conn, KIND_TEST_REPLY, store.party, r.hash):
+        elif r.kind == KIND_TEST and not store.query(has_reply, KIND_TEST_REPLY, store.party, r.hash):
             drafts.append(Draft(KIND_TEST_REPLY, {"ref": r.hash}, (r.author,), TLP))
     return store.append_many(drafts) if drafts else []
 

@@ -2,17 +2,16 @@
 
 Only facts that never change are indexed (an ``inquiry.open`` record's number, sender, recipient, year and
 serial; the recipient's own reference from an ``inquiry.ack``). The state of an inquiry is a fold over its
-thread, computed on read by :mod:`cbm.measures.inquiry_model`; overdue is derived from deadlines and the clock,
+thread, computed on read by :mod:`cbm.measures.inquiry.model`; overdue is derived from deadlines and the clock,
 never stored (docs/adr/0031-inquiry-states-and-deadlines.md).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from cbm.core.records import Record
-from cbm.store.indexes import Index
+from cbm.store.indexes import Connection, Index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inquiry_threads (
@@ -35,7 +34,7 @@ CREATE TABLE IF NOT EXISTS inquiry_aliases (
 );
 """
 
-def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+def _add(conn: Connection, records: list[Record]) -> None:
     for r in records:
         body = r.body
         if r.kind == "inquiry.open":
@@ -75,14 +74,14 @@ INDEX = Index(name="inquiry", version=3, kinds=("inquiry.open", "inquiry.ack"),
               tables=("inquiry_threads", "inquiry_aliases"), schema=SCHEMA, add=_add)
 
 
-def last_serial(conn: sqlite3.Connection, author: str, year: int) -> int:
+def last_serial(conn: Connection, author: str, year: int) -> int:
     """The highest serial ``author`` has used in ``year`` (drafts included), or 0."""
     row = conn.execute("SELECT MAX(serial) FROM inquiry_threads WHERE author = ? AND year = ?",
                        (author, year)).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def by_number(conn: sqlite3.Connection, number: str) -> list[tuple[str, int]]:
+def by_number(conn: Connection, number: str) -> list[tuple[str, int]]:
     """(open hash, is_draft) of every opening record with this number or recipient's alias, oldest first."""
     key = number.strip().upper()
     rows = conn.execute(
@@ -95,13 +94,13 @@ def by_number(conn: sqlite3.Connection, number: str) -> list[tuple[str, int]]:
     return [(str(h), int(d)) for h, d in rows]
 
 
-def all_threads(conn: sqlite3.Connection) -> list[tuple[str, int, str | None]]:
+def all_threads(conn: Connection) -> list[tuple[str, int, str | None]]:
     """(open hash, is_draft, released_from) of every opening record, oldest first."""
     return [(str(h), int(d), r) for h, d, r in conn.execute(
         "SELECT open_hash, draft, released_from FROM inquiry_threads ORDER BY created, open_hash")]
 
 
-def received_at(conn: sqlite3.Connection, record_hash: str) -> str | None:
+def received_at(conn: Connection, record_hash: str) -> str | None:
     """When this store first held the record (the receiver's own clock), or None."""
     row = conn.execute("SELECT received FROM records WHERE hash = ?", (record_hash,)).fetchone()
     return str(row[0]) if row else None

@@ -16,8 +16,8 @@ from typing import Any
 from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.records import Record
+from cbm.measures.hotline.index import received_times
 from cbm.store.db import Store
-from cbm.store.index_hotline import received_times
 
 KIND_MESSAGE = "hotline.message"
 KIND_RECEIPT = "hotline.receipt"
@@ -166,7 +166,7 @@ def load(store: Store, now: datetime | None = None) -> HotlineState:
     moment = now or clock.now()
     cfg = settings(store.config)
     me = store.party
-    landed = received_times(store.conn)
+    landed = store.query(received_times)
     records: dict[str, Record] = {}
     convs: dict[str, Conversation] = {}
     messages: dict[str, Message] = {}

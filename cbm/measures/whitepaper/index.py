@@ -21,12 +21,11 @@ because extraction reads the blob, which an index cannot do inside the import tr
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from cbm.core.records import Record
-from cbm.store.indexes import Index
+from cbm.store.indexes import Connection, Index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS wp_versions (
@@ -142,18 +141,18 @@ def _lang(body: dict[str, Any]) -> str:
     return lang
 
 
-def _version_row(conn: sqlite3.Connection, hash_: str) -> tuple[Any, ...] | None:
+def _version_row(conn: Connection, hash_: str) -> tuple[Any, ...] | None:
     return conn.execute("SELECT doc, author, version, action FROM wp_versions WHERE hash = ?",
                         (hash_,)).fetchone()
 
 
-def _latest(conn: sqlite3.Connection, doc: str) -> tuple[str, int, str] | None:
+def _latest(conn: Connection, doc: str) -> tuple[str, int, str] | None:
     row = conn.execute("SELECT hash, version, action FROM wp_versions WHERE doc = ? "
                        "ORDER BY version DESC, seq DESC LIMIT 1", (doc,)).fetchone()
     return (row[0], row[1], row[2]) if row else None
 
 
-def _add_version(conn: sqlite3.Connection, r: Record) -> None:
+def _add_version(conn: Connection, r: Record) -> None:
     b = r.body
     version = b.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -203,7 +202,7 @@ def _add_version(conn: sqlite3.Connection, r: Record) -> None:
                      (r.hash, title, issuer, summary))
 
 
-def _add_translation(conn: sqlite3.Connection, r: Record) -> None:
+def _add_translation(conn: Connection, r: Record) -> None:
     b = r.body
     doc, of = b.get("ref"), b.get("of")
     if not isinstance(doc, str) or not isinstance(of, str):
@@ -228,7 +227,7 @@ def _add_translation(conn: sqlite3.Connection, r: Record) -> None:
                  (r.hash, title))
 
 
-def _add_ack(conn: sqlite3.Connection, r: Record) -> None:
+def _add_ack(conn: Connection, r: Record) -> None:
     b = r.body
     doc, of, sha = b.get("ref"), b.get("of"), b.get("sha256")
     if not isinstance(doc, str) or not isinstance(of, str) or not (sha is None or isinstance(sha, str)):
@@ -243,7 +242,7 @@ _HANDLERS = {"whitepaper.publish": _add_version, "whitepaper.withdraw": _add_ver
              "whitepaper.translate": _add_translation, "whitepaper.ack": _add_ack}
 
 
-def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+def _add(conn: Connection, records: list[Record]) -> None:
     for r in records:
         handler = _HANDLERS.get(r.kind)
         if handler is None:
@@ -331,39 +330,39 @@ def _translation(row: tuple[Any, ...]) -> TranslationRow:
     return TranslationRow(*values)
 
 
-def versions(conn: sqlite3.Connection, doc: str) -> list[VersionRow]:
+def versions(conn: Connection, doc: str) -> list[VersionRow]:
     """Every version of ``doc``, oldest first."""
     return [VersionRow(*row) for row in conn.execute(
         f"SELECT {_VERSION_COLS} FROM wp_versions WHERE doc = ? ORDER BY version, seq", (doc,))]
 
 
-def version_by_hash(conn: sqlite3.Connection, hash_: str) -> VersionRow | None:
+def version_by_hash(conn: Connection, hash_: str) -> VersionRow | None:
     row = conn.execute(f"SELECT {_VERSION_COLS} FROM wp_versions WHERE hash = ?", (hash_,)).fetchone()
     return VersionRow(*row) if row else None
 
 
-def translations(conn: sqlite3.Connection, doc: str) -> list[TranslationRow]:
+def translations(conn: Connection, doc: str) -> list[TranslationRow]:
     return [_translation(row) for row in conn.execute(
         f"SELECT {_TRANSLATION_COLS} FROM wp_translations WHERE doc = ? ORDER BY created, rowid", (doc,))]
 
 
-def translation_by_hash(conn: sqlite3.Connection, hash_: str) -> TranslationRow | None:
+def translation_by_hash(conn: Connection, hash_: str) -> TranslationRow | None:
     row = conn.execute(f"SELECT {_TRANSLATION_COLS} FROM wp_translations WHERE hash = ?", (hash_,)).fetchone()
     return _translation(row) if row else None
 
 
-def acks(conn: sqlite3.Connection, doc: str) -> list[AckRow]:
+def acks(conn: Connection, doc: str) -> list[AckRow]:
     return [AckRow(*row) for row in conn.execute(
         "SELECT hash, doc, by_party, of_hash, version, sha256, created FROM wp_acks WHERE doc = ?"
         " ORDER BY created, rowid", (doc,))]
 
 
-def acked_by(conn: sqlite3.Connection, of_hash: str, by_party: str) -> bool:
+def acked_by(conn: Connection, of_hash: str, by_party: str) -> bool:
     return conn.execute("SELECT 1 FROM wp_acks WHERE of_hash = ? AND by_party = ?",
                         (of_hash, by_party)).fetchone() is not None
 
 
-def resolve(conn: sqlite3.Connection, ref: str) -> list[str]:
+def resolve(conn: Connection, ref: str) -> list[str]:
     """Documents whose id, or one of whose version or translation hashes, starts with ``ref``."""
     hi = ref + "g"
     rows = conn.execute(
@@ -373,7 +372,7 @@ def resolve(conn: sqlite3.Connection, ref: str) -> list[str]:
     return sorted({r[0] for r in rows})
 
 
-def documents(conn: sqlite3.Connection, *, author: str | None = None, lang: str | None = None,
+def documents(conn: Connection, *, author: str | None = None, lang: str | None = None,
               match: str | None = None) -> list[str]:
     """Document ids (newest first) by author, in ``lang`` (original or a translation), matching FTS ``match``."""
     where: list[str] = ["1"]
@@ -400,7 +399,7 @@ def documents(conn: sqlite3.Connection, *, author: str | None = None, lang: str 
     return [row[0] for row in conn.execute(sql, args)]
 
 
-def existing_with_sha(conn: sqlite3.Connection, sha256: str) -> list[tuple[str, str, int | None]]:
+def existing_with_sha(conn: Connection, sha256: str) -> list[tuple[str, str, int | None]]:
     """(document, author, version or None for a translation) of every paper file with these bytes."""
     rows = conn.execute("SELECT doc, author, version FROM wp_versions WHERE sha256 = ?"
                         " UNION ALL SELECT doc, author, NULL FROM wp_translations WHERE sha256 = ?",
@@ -408,7 +407,7 @@ def existing_with_sha(conn: sqlite3.Connection, sha256: str) -> list[tuple[str, 
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-def files_without_text(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def files_without_text(conn: Connection) -> list[tuple[str, str]]:
     """(sha256, media type) of every paper file whose text has not been extracted yet."""
     rows = conn.execute(
         "SELECT sha256, media_type FROM wp_versions WHERE sha256 IS NOT NULL"
@@ -418,7 +417,7 @@ def files_without_text(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return sorted({(r[0], r[1]) for r in rows})
 
 
-def set_text(conn: sqlite3.Connection, sha256: str, status: str, text: str, note: str | None = None) -> None:
+def set_text(conn: Connection, sha256: str, status: str, text: str, note: str | None = None) -> None:
     """Record the extracted text of one file (call inside a transaction)."""
     if conn.execute("SELECT 1 FROM wp_text WHERE sha256 = ?", (sha256,)).fetchone():
         return
@@ -428,18 +427,18 @@ def set_text(conn: sqlite3.Connection, sha256: str, status: str, text: str, note
         conn.execute("INSERT INTO wp_text_fts (sha256, body) VALUES (?, ?)", (sha256, text))
 
 
-def text_status(conn: sqlite3.Connection, sha256: str) -> tuple[str, int, str | None] | None:
+def text_status(conn: Connection, sha256: str) -> tuple[str, int, str | None] | None:
     row = conn.execute("SELECT status, chars, note FROM wp_text WHERE sha256 = ?", (sha256,)).fetchone()
     return (row[0], row[1], row[2]) if row else None
 
 
-def invalid(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+def invalid(conn: Connection) -> list[tuple[str, str, str, str]]:
     """(hash, author, kind, reason) of white paper records that were not folded in."""
     return [(r[0], r[1], r[2], r[3]) for r in conn.execute(
         "SELECT hash, author, kind, reason FROM wp_invalid ORDER BY hash")]
 
 
-def unacknowledged(conn: sqlite3.Connection, party: str) -> list[str]:
+def unacknowledged(conn: Connection, party: str) -> list[str]:
     """Hashes of peer paper records (versions, translations, withdrawals) that ``party`` has not acknowledged."""
     rows = conn.execute(
         "SELECT hash FROM wp_versions WHERE author != ? AND hash NOT IN"

@@ -8,10 +8,8 @@ answers the questions that must be fast or that only the store knows (when did a
 
 from __future__ import annotations
 
-import sqlite3
-
 from cbm.core.records import Record
-from cbm.store.indexes import Index
+from cbm.store.indexes import Connection, Index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hotline (
@@ -34,7 +32,7 @@ def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+def _add(conn: Connection, records: list[Record]) -> None:
     rows = []
     for r in records:
         landed = conn.execute("SELECT received FROM records WHERE hash = ?", (r.hash,)).fetchone()
@@ -49,19 +47,19 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
 INDEX = Index(name="hotline", version=1, kinds=("hotline.",), tables=("hotline",), schema=SCHEMA, add=_add)
 
 
-def last_dseq(conn: sqlite3.Connection, author: str, recipient: str) -> int:
+def last_dseq(conn: Connection, author: str, recipient: str) -> int:
     """The highest per-direction sequence number of ``author``'s hotline messages to ``recipient`` (0 if none)."""
     row = conn.execute("SELECT MAX(dseq) FROM hotline WHERE kind = 'hotline.message' AND author = ?"
                        " AND recipient = ?", (author, recipient)).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def received_times(conn: sqlite3.Connection) -> dict[str, str]:
+def received_times(conn: Connection) -> dict[str, str]:
     """When each hotline record landed in this store (our clock), by record hash."""
     return dict(conn.execute("SELECT hash, received FROM hotline").fetchall())
 
 
-def has_reply(conn: sqlite3.Connection, kind: str, author: str, ref: str, rtype: str | None = None) -> bool:
+def has_reply(conn: Connection, kind: str, author: str, ref: str, rtype: str | None = None) -> bool:
     """Whether ``author`` already wrote a ``kind`` record referring to ``ref`` (of receipt type ``rtype``)."""
     sql, args = "SELECT 1 FROM hotline WHERE kind = ? AND author = ? AND ref = ?", [kind, author, ref]
     if rtype is not None:
@@ -70,7 +68,7 @@ def has_reply(conn: sqlite3.Connection, kind: str, author: str, ref: str, rtype:
     return conn.execute(sql + " LIMIT 1", args).fetchone() is not None
 
 
-def withheld_links(conn: sqlite3.Connection, author: str) -> dict[int, str]:
+def withheld_links(conn: Connection, author: str) -> dict[int, str]:
     """For ``author``'s log: last seq of each range withheld from us -> the hash of that record.
 
     Used to check chain links across records we may not see (they were for another audience).
@@ -79,7 +77,7 @@ def withheld_links(conn: sqlite3.Connection, author: str) -> dict[int, str]:
         "SELECT last_seq, last_hash FROM withheld WHERE author = ?", (author,))}
 
 
-def withheld_seqs(conn: sqlite3.Connection, author: str) -> list[tuple[int, int]]:
+def withheld_seqs(conn: Connection, author: str) -> list[tuple[int, int]]:
     """(first, last) seq of each range of ``author``'s log withheld from us."""
     return [(int(a), int(b)) for a, b in conn.execute(
         "SELECT first_seq, last_seq FROM withheld WHERE author = ? ORDER BY first_seq", (author,))]
