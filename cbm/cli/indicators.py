@@ -413,9 +413,7 @@ def export(
     with open_store() as store:
         f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
                             state=_state(active, expired, revoked), since=since)
-        from cbm.measures.indicators.index import tlps_present
-
-        sensitive = [t for t in store.query(tlps_present, f) if t in ("AMBER", "AMBER+STRICT", "RED")]
+        sensitive = svc.sensitive_tlps(store, f)
         if sensitive:
             warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "
                  f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "

@@ -12,9 +12,9 @@ import pytest
 from cbm.app.reactions import attention as all_attention
 from cbm.core.errors import NotFound, OversizedInput, UsageError, WrongRecipient
 from cbm.core.sealed import open_sealed
-from cbm.measures.hotline.model import load
 from cbm.measures.hotline import service as hotline
 from cbm.measures.hotline import transcript as transcripts
+from cbm.measures.hotline.model import load
 from cbm.store.trust import rotate
 from tests.measures.test_hotline_support import at, carry, exchange, record_count, send, store_bytes
 

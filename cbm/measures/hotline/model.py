@@ -7,7 +7,6 @@ same anomalies). See docs/adr/0040-hotline-records.md and 0041-hotline-sequence.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
+from cbm.core.fields import PRECEDENCES, is_language_tag
 from cbm.core.records import Record
 from cbm.measures.hotline.index import received_times
 from cbm.store.db import Store
@@ -26,9 +26,8 @@ KIND_TEST = "hotline.test"
 KIND_TEST_REPLY = "hotline.test_reply"
 KIND_TRANSCRIPT = "hotline.transcript"
 
-PRECEDENCES = ("FLASH", "IMMEDIATE", "PRIORITY", "ROUTINE")
 INVALID = "INVALID"  # shown for a peer's record whose precedence is not one of PRECEDENCES
-LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,4}$")
+MAX_LANGUAGE_SUBTAGS = 4  # en-Latn-US-x-y: the hotline takes at most four subtags after the language
 # Acknowledgement (read receipt) deadlines, after the message's creation; [hotline.deadlines] overrides.
 DEFAULT_DEADLINES = {"FLASH": "10m", "IMMEDIATE": "30m", "PRIORITY": "3h", "ROUTINE": "6h"}
 DEFAULT_TEST_TIMEOUT = "1h"  # a link test unanswered this long has failed
@@ -158,7 +157,7 @@ def _int(value: Any) -> int | None:
 
 def _lang(value: Any) -> str:
     """A peer's language tag if it is one, else ``und`` (BCP 47 "undetermined"): never raw peer bytes."""
-    return value if isinstance(value, str) and LANG_TAG.match(value) else "und"
+    return value if is_language_tag(value, max_subtags=MAX_LANGUAGE_SUBTAGS, allow_final_newline=True) else "und"
 
 
 def load(store: Store, now: datetime | None = None) -> HotlineState:

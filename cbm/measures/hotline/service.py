@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import nacl.utils
 
@@ -28,6 +29,7 @@ from cbm.core.errors import (
     UsageError,
     WrongRecipient,
 )
+from cbm.core.fields import PRECEDENCES, check_precedence, is_language_tag, precedence_rank
 from cbm.core.records import Record
 from cbm.core.sealed import open_sealed, seal
 from cbm.core.tlp import ALL_PEERS
@@ -39,8 +41,7 @@ from cbm.measures.hotline.model import (
     KIND_TEST,
     KIND_TEST_REPLY,
     KIND_TRANSLATION,
-    LANG_TAG,
-    PRECEDENCES,
+    MAX_LANGUAGE_SUBTAGS,
     Anomaly,
     Conversation,
     HotlineState,
@@ -50,6 +51,7 @@ from cbm.measures.hotline.model import (
     load,
     settings,
 )
+from cbm.measures.hotline.records import RECORDS
 from cbm.store.db import Draft, Store
 
 TLP = "RED"
@@ -61,18 +63,10 @@ __all__ = ["PRECEDENCES", "Conversation", "HotlineState", "LinkTest", "Message",
 # -- checks ----------------------------------------------------------------------------------------------
 
 
-def check_precedence(value: str) -> str:
-    """``flash`` -> ``FLASH``; UsageError for anything else."""
-    name = value.strip().upper()
-    if name not in PRECEDENCES:
-        raise UsageError(f"{value!r} is not a precedence", hint="one of " + ", ".join(PRECEDENCES))
-    return name
-
-
 def check_lang(value: str) -> str:
     """A BCP 47 language tag such as ``en``, ``ru`` or ``en-US``; UsageError otherwise."""
     tag = value.strip()
-    if not LANG_TAG.match(tag):
+    if not is_language_tag(tag, max_subtags=MAX_LANGUAGE_SUBTAGS, allow_final_newline=True):
         raise UsageError(f"{value!r} is not a language tag", hint="use a BCP 47 tag such as en, ru or en-US")
     return tag
 
@@ -111,6 +105,12 @@ def _seal(store: Store, peer: str, text: str, context: str) -> dict[str, object]
     recipients = {peer: store.active_key(peer).enc_key, store.party: own.public_enc_key}
     return seal(text.encode("utf-8"), sender=store.party, sender_key=own.encryption, recipients=recipients,
                 context=context)
+
+
+def checked(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` once it meets the rules of its kind (records.py): every hotline body we sign goes through here.
+    Raises InvalidBody."""
+    return RECORDS[kind].from_body(body).to_body()
 
 
 def message_context(dseq: object) -> str:
@@ -174,8 +174,8 @@ def send(store: Store, to: str, text: str, *, precedence: str = "ROUTINE", lang:
     def draft() -> list[Draft]:
         dseq = store.query(last_dseq, store.party, peer) + 1
         seen = store.query(last_dseq, peer, store.party)
-        body = {"dseq": dseq, "peer_seen": seen, "precedence": precedence, "lang": lang,
-                "sealed": _seal(store, peer, text, message_context(dseq))}
+        body = checked(KIND_MESSAGE, {"dseq": dseq, "peer_seen": seen, "precedence": precedence, "lang": lang,
+                                      "sealed": _seal(store, peer, text, message_context(dseq))})
         return [Draft(KIND_MESSAGE, body, (peer,), TLP)]
 
     record = _append(store, draft)[0]
@@ -224,7 +224,8 @@ def read(store: Store, ref: str, *, receipt: bool = True) -> ReadResult:
     written = None
     already = message.read is not None
     if receipt and message.incoming and not store.query(has_reply, KIND_RECEIPT, store.party, record.hash, "read"):
-        made = store.append(KIND_RECEIPT, {"ref": record.hash, "type": "read", "dseq": message.dseq},
+        made = store.append(KIND_RECEIPT, checked(KIND_RECEIPT, {"ref": record.hash, "type": "read",
+                                                                  "dseq": message.dseq}),
                             to=(record.author,), tlp=TLP)
         written = made.hash
         message.read = message.read or made.created
@@ -246,8 +247,8 @@ def translate(store: Store, ref: str, text: str, *, lang: str) -> Translation:
     record = _message_record(store, ref)
     text, lang = check_text(text), check_lang(lang)
     peer = check_peer(store, _other(store, record))
-    body = {"ref": record.hash, "lang": lang, "unofficial": True,
-            "sealed": _seal(store, peer, text, translation_context(record.hash))}
+    body = checked(KIND_TRANSLATION, {"ref": record.hash, "lang": lang, "unofficial": True,
+                                      "sealed": _seal(store, peer, text, translation_context(record.hash))})
     made = store.append(KIND_TRANSLATION, body, to=(peer,), tlp=TLP)
     return Translation(made.hash, store.party, lang, made.created, True, text)
 
@@ -268,7 +269,7 @@ def inbox(store: Store, *, unread_only: bool = False) -> list[Message]:
 
 
 def _rank(precedence: str) -> int:
-    return PRECEDENCES.index(precedence) if precedence in PRECEDENCES else len(PRECEDENCES)
+    return precedence_rank(precedence)
 
 
 @dataclass
@@ -319,7 +320,7 @@ def status(store: Store, peer: str | None = None) -> list[PeerStatus]:
 def link_test(store: Store, to: str) -> LinkTest:
     """Append a link test for ``to``; its store answers automatically when it imports our next bundle."""
     peer = check_peer(store, to)
-    record = store.append(KIND_TEST, {"nonce": nacl.utils.random(8).hex(), "purpose": "link test"},
+    record = store.append(KIND_TEST, checked(KIND_TEST, {"nonce": nacl.utils.random(8).hex(), "purpose": "link test"}),
                           to=(peer,), tlp=TLP)
     return LinkTest(record.hash, store.party, peer, record.created)
 
@@ -338,10 +339,10 @@ def on_import(store: Store, records: Sequence[Record]) -> list[Record]:
             continue
         if r.kind == KIND_MESSAGE and not store.query(has_reply, KIND_RECEIPT, store.party, r.hash, "delivered"):
             dseq = r.body.get("dseq")
-            drafts.append(Draft(KIND_RECEIPT, {"ref": r.hash, "type": "delivered",
-                                               "dseq": dseq if isinstance(dseq, int) else None}, (r.author,), TLP))
+            body = {"ref": r.hash, "type": "delivered", "dseq": dseq if isinstance(dseq, int) else None}
+            drafts.append(Draft(KIND_RECEIPT, checked(KIND_RECEIPT, body), (r.author,), TLP))
         elif r.kind == KIND_TEST and not store.query(has_reply, KIND_TEST_REPLY, store.party, r.hash):
-            drafts.append(Draft(KIND_TEST_REPLY, {"ref": r.hash}, (r.author,), TLP))
+            drafts.append(Draft(KIND_TEST_REPLY, checked(KIND_TEST_REPLY, {"ref": r.hash}), (r.author,), TLP))
     return store.append_many(drafts) if drafts else []
 
 

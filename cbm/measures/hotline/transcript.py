@@ -26,6 +26,7 @@ from cbm.core.errors import (
 )
 from cbm.core.files import written_atomically
 from cbm.core.records import Record, verify_record
+from cbm.measures.hotline import records
 from cbm.measures.hotline.index import withheld_links, withheld_seqs
 from cbm.measures.hotline.model import KIND_TRANSCRIPT, Anomaly, Conversation, HotlineState, Message, load
 from cbm.measures.hotline.service import TLP, _unseal, message_context, translation_context
@@ -253,8 +254,8 @@ def export(store: Store, output: Path, peer: str | None = None) -> Exported:
     data = render_markdown(store, t, exported).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     _write_atomic(output, data)
-    body = {"with": t.peer, "sha256": digest, "file": output.name, "messages": [m.id for m in t.messages],
-            "anomalies": len(t.anomalies)}
+    body = records.Transcript.from_body({"with": t.peer, "sha256": digest, "file": output.name,
+                                 "messages": [m.id for m in t.messages], "anomalies": len(t.anomalies)}).to_body()
     record = store.append(KIND_TRANSCRIPT, body, to=(t.peer,), tlp=TLP, created=exported)
     signature = output.with_name(output.name + ".sig")
     _write_atomic(signature, record.envelope + b"\n")

@@ -22,6 +22,7 @@ from cbm.core.records import (
     sign_record,
 )
 from cbm.measures.indicators import index as ix
+from cbm.measures.indicators import queries
 from cbm.measures.indicators import rows as R
 from cbm.store.db import Store, record_from_row
 
@@ -197,7 +198,7 @@ class BatchWriter:
         """The current version's row, and the TLP and audience it went out with."""
         cached = self._old.get(rec)
         if cached is None:
-            record = record_from_row(*self.store.query(ix.envelope, rec))
+            record = record_from_row(*self.store.query(queries.envelope, rec))
             cached = self._old[rec] = (R.rows_of(record.body), record.tlp, record.to)
             if len(self._old) > self.OLD_RECORDS:
                 self._old.popitem(last=False)

@@ -26,7 +26,6 @@ from cbm.core.errors import IllegalTransition, UsageError
 from cbm.core.records import Record
 
 TYPES = ("request_for_information", "request_for_assistance", "notification", "consultation_request")
-PRECEDENCES = ("FLASH", "IMMEDIATE", "PRIORITY", "ROUTINE")
 OUTCOMES = ("satisfied", "unsatisfied", "escalated")
 STATES = ("draft", "sent", "delivered", "acknowledged", "clarification", "answered", "closed", "withdrawn")
 TERMINAL = ("closed", "withdrawn")

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from cbm.core import clock
 from cbm.core.errors import CbmError, NotFound, OversizedInput, UsageError
+from cbm.core.fields import PRECEDENCES, single_line
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
+from cbm.measures.inquiry import records
 from cbm.measures.inquiry.model import (
     MESSAGE_KINDS,
     OUTCOMES,
-    PRECEDENCES,
     TERMINAL,
     TYPES,
     Thread,
@@ -222,8 +223,8 @@ def check_indicators(store: Store, ids: Sequence[str]) -> list[str]:
 
 def _indicator_known(store: Store, indicator_id: str) -> bool:
     try:
-        from cbm.measures.indicators import index as index_indicators  # built by the indicators measure
-        lookup = getattr(index_indicators, "get", None)
+        from cbm.measures.indicators import queries as indicator_queries  # built by the indicators measure
+        lookup = getattr(indicator_queries, "get", None)
     except ImportError:
         lookup = None
     if callable(lookup):
@@ -274,7 +275,7 @@ def open_inquiry(store: Store, request: OpenRequest) -> Thread:
         raise UsageError("an inquiry cannot be addressed to ourselves")
     store.check_recipients([recipient])
     store.active_key(recipient)
-    subject = " ".join(request.subject.split())
+    subject = single_line(request.subject)
     if not subject:
         raise UsageError("an inquiry needs a --subject")
     if len(subject) > MAX_SUBJECT:
@@ -303,6 +304,7 @@ def open_inquiry(store: Store, request: OpenRequest) -> Thread:
             body["reply_by"] = reply_by
         if request.draft:
             body["draft"] = True
+        body = records.Open.from_body(body).to_body()  # what we sign meets the record's rules
         record = store.append("inquiry.open", body, to=[store.party] if request.draft else [recipient], tlp=tlp)
     return load_thread(store, record.hash)
 
@@ -319,6 +321,7 @@ def send(store: Store, ref: str) -> Thread:
             raise UsageError(f"the draft's reply-by time {reply_by} has passed",
                              hint="withdraw the draft and open a new inquiry with a later --reply-by")
         body["released_from"] = draft.hash
+        body = records.Open.from_body(body).to_body()
         record = store.append("inquiry.open", body, to=[thread.recipient], tlp=draft.tlp)
     return load_thread(store, record.hash)
 
@@ -335,7 +338,8 @@ def _message(store: Store, ref: str, action: str, extra: dict[str, Any], tlp: st
             blobs, listing = _store_attachments(store, attachments)
             extra = {**extra, "blobs": blobs, "attachments": listing}
         last = thread.messages[-1].hash if thread.messages else thread.open.hash
-        body = {"ref": thread.open.hash, "number": thread.number, "after": last, **extra}
+        body = records.RECORDS[f"inquiry.{action}"].from_body(
+            {"ref": thread.open.hash, "number": thread.number, "after": last, **extra}).to_body()
         to = [store.party] if thread.state == "draft" else [thread.peer_of(store.party)]
         store.append(f"inquiry.{action}", body, to=to, tlp=label or thread.open.tlp)
     return load_thread(store, thread.open.hash)

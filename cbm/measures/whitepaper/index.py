@@ -20,11 +20,12 @@ because extraction reads the blob, which an index cannot do inside the import tr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from cbm.core.bodies import present
 from cbm.core.records import Record
+from cbm.measures.whitepaper.records import Ack, InvalidBody, Publish, Translate, VersionHead, Withdraw
 from cbm.store.indexes import Connection, Index
 
 SCHEMA = """
@@ -101,44 +102,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS wp_text_fts USING fts5 (
 );
 """
 
-SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
-LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
-DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-CLASSIFICATION = "UNCLASSIFIED"
-
-
-class _Invalid(Exception):
-    pass
-
-
-def _text(body: dict[str, Any], key: str, *, limit: int = 4000, required: bool = True) -> str:
-    value = body.get(key, "" if not required else None)
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        raise _Invalid(f"{key} must be a non-empty string of at most {limit} characters"
-                       if required else f"{key} must be a string of at most {limit} characters")
-    return value
-
-
-def _file(body: dict[str, Any]) -> dict[str, Any]:
-    f = body.get("file")
-    if not isinstance(f, dict):
-        raise _Invalid("file must be an object")
-    sha, size = f.get("sha256"), f.get("size")
-    if not isinstance(sha, str) or not SHA256.match(sha):
-        raise _Invalid("file.sha256 must be a SHA-256 hex digest")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise _Invalid("file.size must be a non-negative integer")
-    if body.get("blobs") != [sha]:
-        raise _Invalid("blobs must list exactly the file's sha256")
-    return {"sha256": sha, "size": size, "media_type": _text(f, "media_type", limit=200),
-            "filename": _text(f, "filename", limit=255)}
-
-
-def _lang(body: dict[str, Any]) -> str:
-    lang = body.get("lang")
-    if not isinstance(lang, str) or not LANG.match(lang):
-        raise _Invalid("lang must be a language tag such as en or ru")
-    return lang
 
 
 def _version_row(conn: Connection, hash_: str) -> tuple[Any, ...] | None:
@@ -153,49 +116,40 @@ def _latest(conn: Connection, doc: str) -> tuple[str, int, str] | None:
 
 
 def _add_version(conn: Connection, r: Record) -> None:
-    b = r.body
-    version = b.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _Invalid("version must be a positive integer")
-    withdraw = r.kind == "whitepaper.withdraw"
+    head = VersionHead.of(r.kind, r.body)
+    withdraw = r.kind == Withdraw.KIND
     doc: Any
     prev: Any
-    if version == 1:
-        if withdraw or b.get("supersedes") is not None or "ref" in b:
-            raise _Invalid("version 1 must be a publication with no ref and no supersedes")
+    if head.version == 1:
         doc, prev = r.hash, None
     else:
-        doc, supersedes = b.get("ref"), b.get("supersedes")
-        if not isinstance(doc, str) or not isinstance(supersedes, str):
-            raise _Invalid("a later version needs ref (the document) and supersedes (the previous version)")
+        doc, supersedes, version = head.ref, head.supersedes, head.version
         prev = conn.execute("SELECT title, issuer, lang, classification, date, summary FROM wp_versions "
                             "WHERE hash = ? AND doc = ? AND author = ? AND version = ?",
                             (supersedes, doc, r.author, version - 1)).fetchone()
         if prev is None:
-            raise _Invalid(f"supersedes does not name version {version - 1} of document {doc[:12]} "
-                           f"by {r.author}")
+            raise InvalidBody(f"supersedes does not name version {version - 1} of document {doc[:12]} "
+                              f"by {r.author}")
         latest = _latest(conn, doc)
         if latest and latest[2] == "withdraw":
-            raise _Invalid("the document was already withdrawn")
+            raise InvalidBody("the document was already withdrawn")
     if withdraw:
         title, issuer, lang, classification, date, summary = prev
-        reason = _text(b, "reason")
-        file: dict[str, Any] = {"sha256": None, "size": None, "media_type": None, "filename": None}
+        reason: str | None = Withdraw.from_body(r.body).reason
+        file: tuple[Any, ...] = (None, None, None, None)
     else:
-        title, issuer, lang = _text(b, "title", limit=500), _text(b, "issuer", limit=500), _lang(b)
-        classification = b.get("classification")
-        if classification != CLASSIFICATION:
-            raise _Invalid(f"classification {classification!r} is not UNCLASSIFIED")
-        date = b.get("date")
-        if not isinstance(date, str) or not DATE.match(date):
-            raise _Invalid("date must be YYYY-MM-DD")
-        summary, reason, file = _text(b, "summary", required=False), None, _file(b)
+        paper = Publish.from_body(r.body)
+        title, issuer, lang, classification, date = paper.title, paper.issuer, paper.lang, paper.classification, \
+            paper.date
+        summary, reason = paper.summary if present(paper.summary) else "", None
+        f = paper.file_info
+        file = (f.sha256, f.size, f.media_type, f.filename)
     conn.execute(
         "INSERT INTO wp_versions (hash, doc, author, seq, version, action, supersedes, sha256, size, media_type,"
         " filename, title, issuer, lang, classification, date, summary, reason, tlp, created)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (r.hash, doc, r.author, r.seq, version, "withdraw" if withdraw else "publish", b.get("supersedes"),
-         file["sha256"], file["size"], file["media_type"], file["filename"], title, issuer, lang,
+        (r.hash, doc, r.author, r.seq, head.version, "withdraw" if withdraw else "publish",
+         head.supersedes if present(head.supersedes) else None, *file, title, issuer, lang,
          classification, date, summary, reason, r.tlp, r.created))
     if not withdraw:
         conn.execute("INSERT INTO wp_meta_fts (hash, title, issuer, summary) VALUES (?, ?, ?, ?)",
@@ -203,39 +157,33 @@ def _add_version(conn: Connection, r: Record) -> None:
 
 
 def _add_translation(conn: Connection, r: Record) -> None:
-    b = r.body
-    doc, of = b.get("ref"), b.get("of")
-    if not isinstance(doc, str) or not isinstance(of, str):
-        raise _Invalid("a translation needs ref (the document) and of (the version translated)")
+    values, _ = Translate.split(r.body)
+    Translate.check(values)
+    doc, of = values["ref"], values["of"]
     original = _version_row(conn, of)
     if original is None or original[0] != doc or original[3] != "publish":
-        raise _Invalid(f"of does not name a published version of document {doc[:12]}")
-    official = b.get("official")
-    if not isinstance(official, bool):
-        raise _Invalid("official must be true or false")
+        raise InvalidBody(f"of does not name a published version of document {doc[:12]}")
+    Translate.check_content(values)
+    official = values["official"]
     if official and r.author != original[1]:
-        raise _Invalid("only the document's author can issue an official translation")
-    if b.get("classification") != CLASSIFICATION:
-        raise _Invalid("a translation must be marked UNCLASSIFIED")
-    title, lang, file = _text(b, "title", limit=500), _lang(b), _file(b)
+        raise InvalidBody("only the document's author can issue an official translation")
+    translation = Translate.from_body(r.body)
+    f = translation.file_info
     conn.execute(
         "INSERT INTO wp_translations (hash, doc, author, of_hash, of_version, lang, official, title, sha256,"
         " size, media_type, filename, tlp, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (r.hash, doc, r.author, of, original[2], lang, int(official), title, file["sha256"], file["size"],
-         file["media_type"], file["filename"], r.tlp, r.created))
+        (r.hash, doc, r.author, of, original[2], translation.lang, int(official), translation.title, f.sha256,
+         f.size, f.media_type, f.filename, r.tlp, r.created))
     conn.execute("INSERT INTO wp_meta_fts (hash, title, issuer, summary) VALUES (?, ?, '', '')",
-                 (r.hash, title))
+                 (r.hash, translation.title))
 
 
 def _add_ack(conn: Connection, r: Record) -> None:
-    b = r.body
-    doc, of, sha = b.get("ref"), b.get("of"), b.get("sha256")
-    if not isinstance(doc, str) or not isinstance(of, str) or not (sha is None or isinstance(sha, str)):
-        raise _Invalid("an acknowledgement needs ref (the document) and of (the record acknowledged)")
-    version = b.get("version")
+    ack = Ack.from_body(r.body)
     conn.execute("INSERT INTO wp_acks (hash, doc, by_party, of_hash, version, sha256, created)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (r.hash, doc, r.author, of, version if isinstance(version, int) else None, sha, r.created))
+                 (r.hash, ack.ref, r.author, ack.of, ack.version_number, ack.sha256 if present(ack.sha256) else None,
+                  r.created))
 
 
 _HANDLERS = {"whitepaper.publish": _add_version, "whitepaper.withdraw": _add_version,
@@ -251,7 +199,7 @@ def _add(conn: Connection, records: list[Record]) -> None:
             continue
         try:
             handler(conn, r)
-        except _Invalid as e:
+        except InvalidBody as e:
             conn.execute("INSERT OR IGNORE INTO wp_invalid (hash, author, kind, reason) VALUES (?, ?, ?, ?)",
                          (r.hash, r.author, r.kind, str(e)))
 

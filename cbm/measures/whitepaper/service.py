@@ -14,13 +14,11 @@ See docs/adr/0050-whitepaper-records.md and following.
 
 from __future__ import annotations
 
-import difflib
 import mimetypes
 import re
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from cbm.core import clock
 from cbm.core.errors import (
@@ -28,18 +26,17 @@ from cbm.core.errors import (
     InputRejected,
     NotFound,
     OversizedInput,
-    TamperedContent,
     UsageError,
 )
-from cbm.core.files import written_atomically
+from cbm.core.fields import is_language_tag
 from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
-from cbm.measures.base import Attention
 from cbm.measures.whitepaper import index as ix
-from cbm.measures.whitepaper.text import extract, is_text_type
-from cbm.store.db import Draft, Store
+from cbm.measures.whitepaper import records
+from cbm.measures.whitepaper.text import extract
+from cbm.store.db import Store
 
-CLASSIFICATION = ix.CLASSIFICATION
+CLASSIFICATION = records.CLASSIFICATION
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024 * 1024
 DIFF_MAX_BYTES = 8 * 1024 * 1024
 PAPER_KINDS = ("whitepaper.publish", "whitepaper.translate", "whitepaper.withdraw")
@@ -64,7 +61,7 @@ def check_lang(lang: str) -> str:
     """``RU`` -> ``ru``, ``en-US`` stays; refuses what is not a language tag (UsageError)."""
     parts = lang.strip().split("-")
     value = "-".join([parts[0].lower(), *parts[1:]])
-    if not ix.LANG.match(value):
+    if not is_language_tag(value):
         raise UsageError(f"{lang!r} is not a language tag", hint="use e.g. en, ru, fr or en-US")
     return value
 
@@ -157,11 +154,11 @@ def resolve_doc(store: Store, ref: str) -> str:
     return found[0]
 
 
-def _latest(store: Store, doc: str) -> ix.VersionRow:
+def latest_version(store: Store, doc: str) -> ix.VersionRow:
     return store.query(ix.versions, doc)[-1]
 
 
-def _version(store: Store, doc: str, number: int | None) -> ix.VersionRow:
+def version_of(store: Store, doc: str, number: int | None) -> ix.VersionRow:
     """Version ``number`` of ``doc``, or its newest version that has a file."""
     rows = store.query(ix.versions, doc)
     if number is None:
@@ -192,7 +189,7 @@ def publish(store: Store, path: Path, *, title: str | None, issuer: str | None, 
     doc: str | None = None
     if supersedes is not None:
         doc = resolve_doc(store, supersedes)
-        previous = _latest(store, doc)
+        previous = latest_version(store, doc)
         if previous.author != store.party:
             raise IllegalTransition(f"paper {doc[:12]} was published by {previous.author}; only its issuer "
                                     "can publish a new version", hint="translate it, or publish your own paper")
@@ -244,7 +241,7 @@ def translate(store: Store, ref: str, path: Path, *, lang: str, official: bool =
     InputRejected (bytes already published), UsageError.
     """
     doc = resolve_doc(store, ref)
-    original = _version(store, doc, version)
+    original = version_of(store, doc, version)
     if original.action != "publish":
         raise IllegalTransition(f"version {original.version} of paper {doc[:12]} is a withdrawal; "
                                 "it has no text to translate")
@@ -273,7 +270,7 @@ def translate(store: Store, ref: str, path: Path, *, lang: str, official: bool =
 def withdraw(store: Store, ref: str, reason: str) -> Record:
     """Withdraw one of our papers: a new version, without a file, saying why. Nothing is deleted."""
     doc = resolve_doc(store, ref)
-    latest = _latest(store, doc)
+    latest = latest_version(store, doc)
     if latest.author != store.party:
         raise IllegalTransition(f"paper {doc[:12]} was published by {latest.author}; only its issuer can "
                                 "withdraw it")
@@ -444,207 +441,3 @@ def describe(store: Store, ref: str) -> Paper:
     return Paper(doc, latest.author, last_file.title, last_file.issuer, last_file.lang, last_file.classification,
                  last_file.summary, latest.tlp, "withdrawn" if latest.action == "withdraw" else "current",
                  latest.version, infos, trans, receipts)
-
-
-@dataclass(frozen=True)
-class FileChoice:
-    """The file ``get`` hands out: a version of the paper or one of its translations."""
-
-    doc: str
-    record: str
-    version: int
-    lang: str
-    sha256: str
-    size: int
-    media_type: str
-    filename: str
-    translation: bool
-    withdrawn: bool
-
-
-def choose_file(store: Store, ref: str, *, version: int | None = None, lang: str | None = None) -> FileChoice:
-    """Which file ``cbm whitepaper get`` returns: a version (default newest with a file) or a translation."""
-    doc = resolve_doc(store, ref)
-    withdrawn = _latest(store, doc).action == "withdraw"
-    if lang is not None:
-        language = check_lang(lang)
-        candidates = [t for t in store.query(ix.translations, doc)
-                      if t.lang == language and (version is None or t.of_version == version)]
-        original = _version(store, doc, version)
-        if not candidates and original.lang == language and original.sha256:
-            return _version_choice(original, withdrawn)
-        if not candidates:
-            raise NotFound(f"paper {doc[:12]} has no {language} translation"
-                           + (f" of version {version}" if version is not None else ""))
-        best = max(candidates, key=lambda t: (t.of_version, t.official, t.created))
-        return FileChoice(doc, best.hash, best.of_version, best.lang, best.sha256, best.size, best.media_type,
-                          best.filename, True, withdrawn)
-    chosen = _version(store, doc, version)
-    if not chosen.sha256:
-        raise NotFound(f"version {chosen.version} of paper {doc[:12]} is its withdrawal and has no file",
-                       hint=f"ask for an earlier version: --version {chosen.version - 1}")
-    return _version_choice(chosen, withdrawn)
-
-
-def _version_choice(v: ix.VersionRow, withdrawn: bool) -> FileChoice:
-    assert v.sha256 and v.size is not None and v.media_type and v.filename
-    return FileChoice(v.doc, v.hash, v.version, v.lang, v.sha256, v.size, v.media_type, v.filename, False,
-                      withdrawn)
-
-
-def read_file(store: Store, choice: FileChoice) -> Iterator[bytes]:
-    """Stream the chosen file's bytes; the hash is re-checked at the end (TamperedContent, exit 1)."""
-    if not store.blobs.has(choice.sha256):
-        raise NotFound(f"the file of paper {choice.doc[:12]} ({choice.sha256[:12]}) is not in this store",
-                       hint="it travels with the bundle that carries the paper; ask the sender to resend")
-    size = 0
-    for chunk in store.blobs.read(choice.sha256):
-        size += len(chunk)
-        yield chunk
-    if size != choice.size:
-        raise TamperedContent(f"stored file {choice.sha256[:12]} has {size} bytes, the record says {choice.size}")
-
-
-def save_file(store: Store, choice: FileChoice, dest: Path) -> None:
-    """Write the chosen file to ``dest`` atomically: a file that fails its hash check never appears there."""
-    with written_atomically(dest) as out:
-        for chunk in read_file(store, choice):
-            out.write(chunk)
-
-
-def write_file(store: Store, choice: FileChoice, sink: BinaryIO) -> None:
-    """Stream the chosen file to ``sink`` (stdout). A failed hash check is raised after the last chunk."""
-    for chunk in read_file(store, choice):
-        sink.write(chunk)
-    sink.flush()
-
-
-# -- diff -------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PaperDiff:
-    doc: str
-    from_version: int
-    to_version: int
-    metadata: dict[str, list[Any]]  # field -> [old, new], only fields that differ
-    text_diff: str | None
-    note: str | None
-
-
-_DIFF_FIELDS = ("action", "title", "issuer", "lang", "classification", "date", "summary", "filename",
-                "media_type", "size", "sha256", "reason", "tlp")
-
-
-def diff(store: Store, ref: str, from_version: int | None = None, to_version: int | None = None) -> PaperDiff:
-    """Compare two versions: changed metadata, and a unified diff of the text when both are text files."""
-    doc = resolve_doc(store, ref)
-    rows = store.query(ix.versions, doc)
-    new = _version(store, doc, to_version) if to_version is not None else rows[-1]
-    if from_version is None:
-        earlier = [v for v in rows if v.version < new.version]
-        if not earlier:
-            raise UsageError(f"paper {doc[:12]} has only version {new.version}; nothing to compare")
-        old = earlier[-1]
-    else:
-        old = _version(store, doc, from_version)
-    changed = {name: [getattr(old, name), getattr(new, name)] for name in _DIFF_FIELDS
-               if getattr(old, name) != getattr(new, name)}
-    text, note = None, None
-    if old.sha256 is None or new.sha256 is None:
-        note = "a withdrawal has no file: metadata only"
-    elif old.sha256 == new.sha256:
-        note = "identical files"
-    elif not (is_text_type(old.media_type) and is_text_type(new.media_type)):
-        note = "not text files: metadata only"
-    elif max(old.size or 0, new.size or 0) > DIFF_MAX_BYTES:
-        note = f"files larger than {DIFF_MAX_BYTES // (1024 * 1024)} MiB: metadata only"
-    elif not (store.blobs.has(old.sha256) and store.blobs.has(new.sha256)):
-        note = "a file is missing from this store: metadata only"
-    else:
-        a, b = _lines(store, old.sha256), _lines(store, new.sha256)
-        text = "".join(difflib.unified_diff(a, b, f"v{old.version}/{old.filename}",
-                                            f"v{new.version}/{new.filename}"))
-    return PaperDiff(doc, old.version, new.version, changed, text, note)
-
-
-def _lines(store: Store, sha256: str) -> list[str]:
-    data = b"".join(store.blobs.read(sha256))  # bounded by DIFF_MAX_BYTES above
-    return data.decode("utf-8", errors="replace").splitlines(keepends=True)
-
-
-# -- measure hooks ----------------------------------------------------------------------------------------
-
-
-def _file_ok(store: Store, sha256: str, size: int) -> bool:
-    """Whether we hold the file, of the recorded size, and its bytes hash to ``sha256`` (streamed)."""
-    if not store.blobs.has(sha256) or store.blobs.path(sha256).stat().st_size != size:
-        return False
-    try:
-        for _ in store.blobs.read(sha256):
-            pass
-    except TamperedContent:
-        return False
-    return True
-
-
-def on_import(store: Store, records: Sequence[Record]) -> list[Record]:
-    """Acknowledge each paper version, translation or withdrawal that just landed from a peer.
-
-    An acknowledgement (``whitepaper.ack``, to the author only) is signed only once we hold the file and it
-    hashes to what the signed record says; one missing is retried on the next import (and shown by
-    ``cbm status``). Then the new files' text is indexed for search.
-    """
-    drafts: list[Draft | None] = []
-    files: list[str] = []
-    for r in records:
-        if r.kind not in PAPER_KINDS or r.author == store.party:
-            continue
-        if store.query(ix.acked_by, r.hash, store.party):
-            continue
-        drafts.append(_ack_draft(store, r, files))
-    # a file that arrived late: acknowledge papers received earlier whose file was missing then
-    for r in _unacknowledged(store, exclude={r.hash for r in records}):
-        drafts.append(_ack_draft(store, r, files))
-    ready = [d for d in drafts if d is not None]
-    made = store.append_many(ready) if ready else []
-    if files:
-        index_text(store, files)
-    return made
-
-
-def _ack_draft(store: Store, r: Record, files: list[str]) -> Draft | None:
-    v = store.query(ix.version_by_hash, r.hash)
-    t = None if v else store.query(ix.translation_by_hash, r.hash)
-    if v is None and t is None:
-        return None  # not folded (invalid): never acknowledged
-    sha256 = v.sha256 if v else t.sha256 if t else None
-    size = v.size if v else t.size if t else None
-    if sha256 is not None:
-        if not _file_ok(store, sha256, size or 0):
-            return None
-        files.append(sha256)
-    doc = v.doc if v else t.doc if t else ""
-    number = v.version if v else t.of_version if t else None
-    return Draft("whitepaper.ack", {"ref": doc, "of": r.hash, "version": number, "sha256": sha256,
-                                    "verified": sha256 is not None},
-                 to=(r.author,), tlp=r.tlp)
-
-
-def _unacknowledged(store: Store, exclude: set[str]) -> list[Record]:
-    pending = []
-    for row in store.query(ix.unacknowledged, store.party):
-        if row not in exclude:
-            pending.append(store.get(row))
-    return pending
-
-
-def attention(store: Store) -> list[Attention]:
-    """Peer papers whose file has not arrived (or fails its hash), and paper records that break the rules."""
-    items = []
-    for hash_ in store.query(ix.unacknowledged, store.party):
-        items.append(Attention("whitepaper", 1, f"paper record {hash_[:12]} arrived without its file (or the "
-                                                "file fails its hash): not acknowledged", ref=hash_))
-    for hash_, author, kind, reason in store.query(ix.invalid):
-        items.append(Attention("whitepaper", 2, f"{author} {kind} {hash_[:12]} ignored: {reason}", ref=hash_))
-    return items

@@ -25,27 +25,20 @@ Record kinds (``body["ref"]`` threads them under the meeting, action or proposal
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from cbm.core import clock
+from cbm.core.bodies import InvalidBody
 from cbm.core.errors import UsageError
 from cbm.core.records import Record
-
-PARTY = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
+from cbm.measures.workgroup import records
+from cbm.measures.workgroup.records import RECORDS, due_deadline, text_digest  # noqa: F401  (re-exported)
 
 PROPOSAL_STATES = ("draft", "proposed", "adopted", "rejected", "withdrawn", "superseded")
 ACTION_STATES = ("open", "done")
-
-
-def text_digest(data: bytes) -> str:
-    """The SHA-256 of the exact bytes of a text: what members sign (``sha256sum FILE`` gives the same)."""
-    return hashlib.sha256(data).hexdigest()
 
 
 # -- derived views -----------------------------------------------------------------------------------------
@@ -210,225 +203,153 @@ class Workgroup:
     skipped: int = 0  # peer records whose bodies made no sense
 
 
-# -- body checks (peer records are signed, but may still be nonsense) ---------------------------------------
-
-
-def _str(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
-    value = body.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(key)
-    return value
-
-
-def _hash(body: dict[str, Any], key: str) -> str:
-    value = _str(body, key)
-    assert value is not None
-    if not HEX64.match(value):
-        raise ValueError(key)
-    return value
-
-
-def _parties(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(p, str) and PARTY.match(p) for p in value):
-        raise ValueError(key)
-    return sorted(set(value))
-
-
-def _text(body: dict[str, Any]) -> tuple[str, str]:
-    text, digest = _str(body, "text"), _hash(body, "digest")
-    assert text is not None
-    if text_digest(text.encode("utf-8")) != digest:
-        raise ValueError("digest")
-    return text, digest
-
-
-def _int(body: dict[str, Any], key: str) -> int:
-    value = body.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(key)
-    return value
-
-
-def due_deadline(due: str) -> datetime:
-    """The last instant an action due ``due`` is on time (a bare date means 23:59:59 UTC that day)."""
-    moment = clock.parse_time(due, what="due")
-    if len(due) == 10:
-        from datetime import timedelta
-
-        moment += timedelta(hours=23, minutes=59, seconds=59)
-    return moment
-
-
 # -- the fold ----------------------------------------------------------------------------------------------
 
 
 def fold(records: Iterable[Record], fingerprint_of: Callable[[str], str], now: datetime | None = None
          ) -> Workgroup:
     """Derive the working group's state from its records (any order). ``fingerprint_of(keyid)`` names keys."""
-    moment = now or clock.now()
     by_kind: dict[str, list[Record]] = {}
     for r in records:
         by_kind.setdefault(r.kind, []).append(r)
     for group in by_kind.values():
         group.sort(key=lambda r: (r.author, r.seq))
-    wg = Workgroup({}, {}, {}, {})
-
-    def each(kind: str, handle: Callable[[Record], None]) -> None:
+    folding = _Fold(fingerprint_of, now or clock.now())
+    for kind, handler in _Fold.ORDER:
         for r in by_kind.get(kind, []):
             try:
-                handle(r)
-            except (ValueError, KeyError, AssertionError, UsageError):
-                wg.skipped += 1
+                handler(folding, r, RECORDS[kind].from_body(r.body))
+            except (InvalidBody, ValueError, KeyError, AssertionError, UsageError):
+                folding.wg.skipped += 1
+        settle = _Fold.AFTER.get(kind)
+        if settle is not None:
+            settle(folding)
+    return folding.wg
 
-    def endorsement(r: Record, digest: str) -> Endorsement:
-        return Endorsement(r.author, fingerprint_of(r.keyid), r.created, r.hash, digest)
 
-    # meetings and their threads
-    def meeting(r: Record) -> None:
-        b = r.body
-        agenda = _str(b, "agenda")
-        assert agenda is not None
-        if text_digest(agenda.encode("utf-8")) != _hash(b, "agenda_digest"):
-            raise ValueError("agenda_digest")
-        members = _parties(b, "members")
+class _Fold:
+    """The fold's state while it runs, with one handler per record kind. A handler receives the record and its
+    typed body (already checked on its own) and raises ValueError or KeyError for a record that makes no sense
+    against the others (a non-member's signature, a reference to nothing): the record is skipped."""
+
+    def __init__(self, fingerprint_of: Callable[[str], str], moment: datetime) -> None:
+        self.fingerprint_of = fingerprint_of
+        self.moment = moment
+        self.wg = Workgroup({}, {}, {}, {})
+
+    def endorsement(self, r: Record, digest: str) -> Endorsement:
+        return Endorsement(r.author, self.fingerprint_of(r.keyid), r.created, r.hash, digest)
+
+    # -- meetings and their threads
+
+    def meeting(self, r: Record, b: records.Meeting) -> None:
+        members = b.member_set
         if r.author not in members:
             raise ValueError("members")
-        carried = b.get("carried", [])
-        if not isinstance(carried, list) or not all(isinstance(c, str) and HEX64.match(c) for c in carried):
-            raise ValueError("carried")
-        at = _str(b, "at")
-        assert at is not None
-        clock.parse_time(at)
-        wg.meetings[r.hash] = Meeting(r.hash, r.author, at, _str(b, "place") or "", _str(b, "title") or "",
-                                      agenda, b["agenda_digest"], members, r.created, r.tlp, carried)
+        self.wg.meetings[r.hash] = Meeting(r.hash, r.author, b.at, b.place, b.title, b.agenda, b.agenda_digest,
+                                           members, r.created, r.tlp, b.carried_actions)
 
-    def attend(r: Record) -> None:
-        m = wg.meetings[_hash(r.body, "ref")]
-        names = r.body.get("names", [])
-        if r.author not in m.members or not isinstance(names, list) or \
-                not all(isinstance(n, str) for n in names) or not isinstance(r.body.get("present", True), bool):
+    def attend(self, r: Record, b: records.Attend) -> None:
+        m = self.wg.meetings[b.ref]
+        if r.author not in m.members:
             raise ValueError("attend")
         # a later answer from the same party replaces its earlier one (corrections to the roll call)
-        m.attendance[r.author] = Attendance(r.author, names, bool(r.body.get("present", True)), r.created, r.hash)
+        m.attendance[r.author] = Attendance(r.author, b.name_list, b.attending, r.created, r.hash)
 
-    def minutes(r: Record) -> None:
-        m = wg.meetings[_hash(r.body, "ref")]
+    def minutes(self, r: Record, b: records.Minutes) -> None:
+        m = self.wg.meetings[b.ref]
         if r.author != m.convener:
             raise ValueError("minutes")
-        text, digest = _text(r.body)
-        m.minutes.append(MinutesDraft(r.hash, len(m.minutes) + 1, text, digest, r.created))
+        m.minutes.append(MinutesDraft(r.hash, len(m.minutes) + 1, b.text, b.digest, r.created))
 
-    def approve(r: Record) -> None:
-        m = wg.meetings[_hash(r.body, "ref")]
-        draft = next(d for d in m.minutes if d.record == _hash(r.body, "minutes"))
-        if r.author not in m.members or _hash(r.body, "digest") != draft.digest:
+    def approve(self, r: Record, b: records.Approve) -> None:
+        m = self.wg.meetings[b.ref]
+        draft = next(d for d in m.minutes if d.record == b.minutes)
+        if r.author not in m.members or b.digest != draft.digest:
             raise ValueError("approve")
         if all(a.party != r.author for a in draft.approvals):
-            draft.approvals.append(endorsement(r, draft.digest))
+            draft.approvals.append(self.endorsement(r, draft.digest))
 
-    each("workgroup.meeting", meeting)
-    each("workgroup.attend", attend)
-    # minutes drafts are the convener's own, so (author, seq) order is their revision order
-    each("workgroup.minutes", minutes)
-    each("workgroup.approve", approve)
-    for m in wg.meetings.values():
-        # the first draft every member approved is final: later drafts (the CLI refuses them) do not count
-        final = next((d for d in m.minutes if {a.party for a in d.approvals} >= set(m.members)), None)
-        if final is not None:
-            m.minutes = m.minutes[:final.number]
-            m.minutes_state = "approved"
-            m.approved_at = max(a.time for a in final.approvals)
-        elif m.minutes:
-            m.minutes_state = "draft"
-        m.status = ("minutes approved" if m.minutes_state == "approved" else
-                    "minutes drafted" if m.minutes_state == "draft" else
-                    "held" if clock.parse_time(m.at) <= moment else "scheduled")
+    def settle_meetings(self) -> None:
+        for m in self.wg.meetings.values():
+            # the first draft every member approved is final: later drafts (the CLI refuses them) do not count
+            final = next((d for d in m.minutes if {a.party for a in d.approvals} >= set(m.members)), None)
+            if final is not None:
+                m.minutes = m.minutes[:final.number]
+                m.minutes_state = "approved"
+                m.approved_at = max(a.time for a in final.approvals)
+            elif m.minutes:
+                m.minutes_state = "draft"
+            m.status = ("minutes approved" if m.minutes_state == "approved" else
+                        "minutes drafted" if m.minutes_state == "draft" else
+                        "held" if clock.parse_time(m.at) <= self.moment else "scheduled")
 
-    # action items
-    def action(r: Record) -> None:
-        b = r.body
-        owner, due, title = _str(b, "owner"), _str(b, "due"), _str(b, "title")
-        assert owner is not None and due is not None and title is not None
-        if not PARTY.match(owner):
-            raise ValueError("owner")
-        due_deadline(due)
-        meeting_id = _str(b, "meeting", required=False)
-        if meeting_id is not None and meeting_id in wg.meetings:
-            wg.meetings[meeting_id].actions.append(r.hash)
-        wg.actions[r.hash] = Action(r.hash, title, owner, due, meeting_id, r.author, r.created)
+    # -- action items
 
-    def action_done(r: Record) -> None:
-        a = wg.actions[_hash(r.body, "ref")]
+    def action(self, r: Record, b: records.Action) -> None:
+        meeting_id = b.meeting_id
+        if meeting_id is not None and meeting_id in self.wg.meetings:
+            self.wg.meetings[meeting_id].actions.append(r.hash)
+        self.wg.actions[r.hash] = Action(r.hash, b.title, b.owner, b.due, meeting_id, r.author, r.created)
+
+    def action_done(self, r: Record, b: records.ActionDone) -> None:
+        a = self.wg.actions[b.ref]
         if r.author != a.owner:
             raise ValueError("not the owner")
-        note = r.body.get("note")
         if a.status == "open":
             a.status, a.done_at, a.done_record = "done", r.created, r.hash
-            a.note = note if isinstance(note, str) else None
+            a.note = b.note_text
 
-    each("workgroup.action", action)
-    each("workgroup.action_done", action_done)
-    for a in wg.actions.values():
-        a.overdue = a.status == "open" and due_deadline(a.due) < moment
+    def settle_actions(self) -> None:
+        for a in self.wg.actions.values():
+            a.overdue = a.status == "open" and due_deadline(a.due) < self.moment
 
-    # proposals: revision 1 has no ref; later revisions by the same proposer point at it
-    def proposal(r: Record) -> None:
-        b = r.body
-        title = _str(b, "title")
-        assert title is not None
-        text, digest = _text(b)
-        number = _int(b, "revision")
-        draft = b.get("draft", False)
-        if not isinstance(draft, bool):
-            raise ValueError("draft")
-        ref = b.get("ref")
-        if ref is None:
-            members = _parties(b, "members")
-            if number != 1 or r.author not in members:
+    # -- proposals: revision 1 has no ref; later revisions by the same proposer point at it
+
+    def proposal(self, r: Record, b: records.Proposal) -> None:
+        if b.first:
+            members = sorted(set(b.members))
+            if r.author not in members:
                 raise ValueError("revision 1")
-            wg.proposals[r.hash] = Proposal(r.hash, r.author, members, r.created, r.tlp,
-                                            [Revision(r.hash, 1, title, text, digest, r.created, draft)])
-            wg.revision_of[r.hash] = r.hash
+            self.wg.proposals[r.hash] = Proposal(r.hash, r.author, members, r.created, r.tlp,
+                                                 [Revision(r.hash, 1, b.title, b.text, b.digest, r.created,
+                                                           b.is_draft)])
+            self.wg.revision_of[r.hash] = r.hash
             return
-        p = wg.proposals[_hash(b, "ref")]
-        if r.author != p.proposer or _hash(b, "supersedes") != p.current.record or \
-                number != p.current.number + 1:
+        assert isinstance(b.ref, str)
+        p = self.wg.proposals[b.ref]
+        if r.author != p.proposer or b.supersedes != p.current.record or b.revision != p.current.number + 1:
             raise ValueError("revision")
-        p.revisions.append(Revision(r.hash, number, title, text, digest, r.created, draft))
-        wg.revision_of[r.hash] = p.id
+        p.revisions.append(Revision(r.hash, b.revision, b.title, b.text, b.digest, r.created, b.is_draft))
+        self.wg.revision_of[r.hash] = p.id
 
-    def target(r: Record) -> tuple[Proposal, Revision]:
-        p = wg.proposals[_hash(r.body, "ref")]
-        rev = p.revision(_hash(r.body, "revision"))
+    def target(self, r: Record, ref: str, revision: str) -> tuple[Proposal, Revision]:
+        p = self.wg.proposals[ref]
+        rev = p.revision(revision)
         if rev is None or r.author not in p.members:
             raise ValueError("revision")
         return p, rev
 
-    def submit(r: Record) -> None:
-        p, rev = target(r)
+    def submit(self, r: Record, b: records.Submit) -> None:
+        p, rev = self.target(r, b.ref, b.revision)
         if r.author != p.proposer:
             raise ValueError("submit")
         rev.draft = False
 
-    def sign(r: Record) -> None:
-        p, rev = target(r)
-        if _hash(r.body, "digest") != rev.digest or rev.draft:
+    def sign(self, r: Record, b: records.Sign) -> None:
+        p, rev = self.target(r, b.ref, b.revision)
+        if b.digest != rev.digest or rev.draft:
             raise ValueError("digest")
         if all(s.party != r.author for s in rev.signatures):
-            rev.signatures.append(endorsement(r, rev.digest))
+            rev.signatures.append(self.endorsement(r, rev.digest))
 
-    def object_(r: Record) -> None:
-        p, rev = target(r)
-        reason = _str(r.body, "reason")
-        assert reason is not None
-        p.objections.append(Objection(r.author, r.created, r.hash, rev.record, rev.number, reason, False))
+    def object(self, r: Record, b: records.Object) -> None:
+        p, rev = self.target(r, b.ref, b.revision)
+        p.objections.append(Objection(r.author, r.created, r.hash, rev.record, rev.number, b.reason, False))
 
-    def reject(r: Record) -> None:
-        p, rev = target(r)
-        reason = _str(r.body, "reason") or ""
+    def reject(self, r: Record, b: records.Reject) -> None:
+        p, rev = self.target(r, b.ref, b.revision)
+        reason = b.reason or ""
         if any(s.party == r.author for s in rev.signatures):
             raise ValueError("a signature is final for its text")
         if rev is p.current and r.author != p.proposer and (p.closing is None or p.closing.kind != "withdrawn"):
@@ -437,22 +358,32 @@ def fold(records: Iterable[Record], fingerprint_of: Callable[[str], str], now: d
             # a veto of a revision that was superseded meanwhile stays on record as an objection to it
             p.objections.append(Objection(r.author, r.created, r.hash, rev.record, rev.number, reason, False))
 
-    def withdraw(r: Record) -> None:
-        p = wg.proposals[_hash(r.body, "ref")]
+    def withdraw(self, r: Record, b: records.Withdraw) -> None:
+        p = self.wg.proposals[b.ref]
         if r.author != p.proposer:
             raise ValueError("withdraw")
-        p.closing = Closing("withdrawn", r.author, r.created, r.hash, _str(r.body, "reason", required=False) or "")
+        p.closing = Closing("withdrawn", r.author, r.created, r.hash, b.reason_text)
 
-    each("workgroup.proposal", proposal)
-    each("workgroup.submit", submit)
-    each("workgroup.sign", sign)
-    each("workgroup.object", object_)
-    # a withdrawal outranks a rejection: fold withdrawals first so the rule does not depend on arrival order
-    each("workgroup.withdraw", withdraw)
-    each("workgroup.reject", reject)
-    for p in wg.proposals.values():
-        _settle(p)
-    return wg
+    def settle_proposals(self) -> None:
+        for p in self.wg.proposals.values():
+            _settle(p)
+
+    # The order kinds are folded in: what a record refers to comes first (meetings before their minutes,
+    # proposals before their signatures); a withdrawal outranks a rejection, so withdrawals are folded first
+    # and the rule does not depend on arrival order. Minutes drafts are the convener's own, so their (author,
+    # seq) order is their revision order.
+    ORDER: tuple[tuple[str, Callable[[_Fold, Record, Any], None]], ...] = (
+        ("workgroup.meeting", meeting), ("workgroup.attend", attend), ("workgroup.minutes", minutes),
+        ("workgroup.approve", approve),
+        ("workgroup.action", action), ("workgroup.action_done", action_done),
+        ("workgroup.proposal", proposal), ("workgroup.submit", submit), ("workgroup.sign", sign),
+        ("workgroup.object", object), ("workgroup.withdraw", withdraw), ("workgroup.reject", reject),
+    )
+    # what to settle once every record of a kind (and those before it) is folded
+    AFTER: dict[str, Callable[[_Fold], None]] = {
+        "workgroup.approve": settle_meetings, "workgroup.action_done": settle_actions,
+        "workgroup.reject": settle_proposals,
+    }
 
 
 def _settle(p: Proposal) -> None:

@@ -24,8 +24,8 @@ from typing import Any
 from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.records import Record
-from cbm.measures.workgroup.model import due_deadline
 from cbm.measures.workgroup import service as wg
+from cbm.measures.workgroup.model import due_deadline
 from cbm.store.activity import record_counts
 from cbm.store.db import Store
 
