@@ -8,6 +8,7 @@ same anomalies). See docs/adr/0040-hotline-records.md and 0041-hotline-sequence.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,109 +163,142 @@ def _lang(value: Any) -> str:
 
 def load(store: Store, now: datetime | None = None) -> HotlineState:
     """Fold every hotline record in ``store`` into conversations (one per peer). Never decrypts."""
-    moment = now or clock.now()
-    cfg = settings(store.config)
-    me = store.party
-    landed = store.query(received_times)
-    records: dict[str, Record] = {}
-    convs: dict[str, Conversation] = {}
-    messages: dict[str, Message] = {}
-    tests: dict[str, LinkTest] = {}
+    folding = _Load(store.party, settings(store.config), store.query(received_times), now or clock.now())
     later: list[Record] = []
-
-    def conv(peer: str) -> Conversation:
-        return convs.setdefault(peer, Conversation(peer))
-
     for r in store.records(kind_prefix="hotline."):
-        records[r.hash] = r
-        peer = r.to[0] if r.author == me else r.author
-        if r.author != me and me not in r.to:
-            continue  # between other parties (forwarded to us): not our conversation
-        if r.author != me:
-            c = conv(peer)
-            if c.last_contact is None or r.created > c.last_contact:
-                c.last_contact, c.last_contact_received = r.created, landed.get(r.hash)
-        if r.kind == KIND_MESSAGE:
-            body = r.body
-            given = body.get("precedence")
-            precedence = given if isinstance(given, str) and given in PRECEDENCES else INVALID
-            dseq, peer_seen = _int(body.get("dseq")), _int(body.get("peer_seen"))
-            created = clock.parse_time(r.created)
-            deadline = created + cfg.deadlines.get(precedence, cfg.deadlines["ROUTINE"])
-            m = Message(id=r.hash, sender=r.author, recipient=r.to[0], seq=r.seq, dseq=dseq, peer_seen=peer_seen,
-                        precedence=precedence, lang=_lang(body.get("lang")), created=r.created,
-                        received=landed.get(r.hash, r.created), deadline=clock.iso(deadline),
-                        incoming=r.author != me)
-            messages[r.hash] = m
-            c = conv(peer)
-            problems = []
-            if len(r.to) != 1:
-                problems.append("is addressed to more than one party")
-            if dseq is None or dseq < 1 or peer_seen is None:
-                problems.append("has no valid sequence numbers")
-            if precedence == INVALID or not isinstance(body.get("sealed"), dict):
-                problems.append("has no valid precedence or sealed body")
-            if _lang(body.get("lang")) == "und" and body.get("lang") != "und":
-                problems.append("has no valid language tag")
-            if problems:
-                c.anomalies.append(Anomaly("malformed", f"{r.author} message {r.hash[:12]} " + "; ".join(problems),
-                                           r.hash))
-            c.messages.append(m)
-        elif r.kind == KIND_TEST:
-            t = LinkTest(id=r.hash, by=r.author, to=r.to[0], created=r.created)
-            tests[r.hash] = t
-            conv(peer).tests.append(t)
-        else:
+        if folding.first_pass(r):
             later.append(r)
-
     for r in later:  # receipts, translations and answers refer to records folded above
-        ref = r.body.get("ref")
-        peer = r.to[0] if r.author == me else r.author
-        if r.kind in (KIND_RECEIPT, KIND_TRANSLATION):
-            msg = messages.get(ref) if isinstance(ref, str) else None
-            if msg is None:
-                if r.kind == KIND_RECEIPT:
-                    conv(peer).anomalies.append(Anomaly(
-                        "receipt", f"{r.author} receipt {r.hash[:12]} refers to no message we hold", r.hash))
-                continue
-            if r.kind == KIND_TRANSLATION:
-                if r.author in (msg.sender, msg.recipient):
-                    msg.translations.append(Translation(r.hash, r.author, _lang(r.body.get("lang")),
-                                                        r.created, r.body.get("unofficial", True) is not False))
-                continue
-            kind = r.body.get("type")
-            if r.author != msg.recipient or kind not in ("delivered", "read"):
-                conv(peer).anomalies.append(Anomaly(
-                    "receipt", f"{r.author} receipt {r.hash[:12]} for message {msg.id[:12]} is not from its "
-                               f"recipient {msg.recipient} or has an unknown type", r.hash))
-                continue
-            if kind == "read":
-                msg.read = min(msg.read or r.created, r.created)
-            msg.delivered = min(msg.delivered or r.created, r.created)
-        elif r.kind == KIND_TEST_REPLY:
-            test = tests.get(ref) if isinstance(ref, str) else None
-            if test is None or r.author != test.to or test.answer_id is not None:
-                continue
-            test.answer_id, test.answered = r.hash, r.created
-            if test.by == me:
-                test.returned = landed.get(r.hash, r.created)
-                test.rtt_seconds = int((clock.parse_time(test.returned) - clock.parse_time(test.created))
-                                       .total_seconds())
+        handler = _Load.LATER.get(r.kind)
+        if handler is not None:
+            handler(folding, r)
+    return folding.settled()
 
-    for c in convs.values():
-        for m in c.messages:
-            m.overdue = m.read is None and moment > clock.parse_time(m.deadline)
-            m.translations.sort(key=lambda t: (t.created, t.id))
-        for t in c.tests:
-            if t.answer_id is not None:
-                late = t.rtt_seconds is not None and t.rtt_seconds > cfg.test_timeout.total_seconds()
-                t.status = "late" if late else "answered"
-            elif moment - clock.parse_time(t.created) > cfg.test_timeout:
-                t.status = "failed"
-        c.tests.sort(key=lambda t: (t.created, t.id))
-        c.anomalies.extend(check_sequences(c.messages, me, c.peer))
-        c.messages = causal_order(c.messages, me, c.peer)
-    return HotlineState(me, clock.iso(moment), convs, records)
+
+class _Load:
+    """The hotline fold while it runs: one handler per record kind. Messages and link tests come first; the
+    records that refer to them (receipts, translations, answers) are folded in a second pass."""
+
+    def __init__(self, me: str, cfg: Settings, landed: dict[str, str], moment: datetime) -> None:
+        self.me, self.cfg, self.landed, self.moment = me, cfg, landed, moment
+        self.records: dict[str, Record] = {}
+        self.convs: dict[str, Conversation] = {}
+        self.messages: dict[str, Message] = {}
+        self.tests: dict[str, LinkTest] = {}
+
+    def conv(self, peer: str) -> Conversation:
+        return self.convs.setdefault(peer, Conversation(peer))
+
+    def peer_of(self, r: Record) -> str:
+        return r.to[0] if r.author == self.me else r.author
+
+    def first_pass(self, r: Record) -> bool:
+        """Fold ``r`` if it is a message or a link test; True if it must wait for the second pass."""
+        self.records[r.hash] = r
+        peer = self.peer_of(r)
+        if r.author != self.me and self.me not in r.to:
+            return False  # between other parties (forwarded to us): not our conversation
+        if r.author != self.me:
+            c = self.conv(peer)
+            if c.last_contact is None or r.created > c.last_contact:
+                c.last_contact, c.last_contact_received = r.created, self.landed.get(r.hash)
+        if r.kind == KIND_MESSAGE:
+            self.message(r, peer)
+        elif r.kind == KIND_TEST:
+            self.test(r, peer)
+        else:
+            return True
+        return False
+
+    def message(self, r: Record, peer: str) -> None:
+        body = r.body
+        given = body.get("precedence")
+        precedence = given if isinstance(given, str) and given in PRECEDENCES else INVALID
+        dseq, peer_seen = _int(body.get("dseq")), _int(body.get("peer_seen"))
+        created = clock.parse_time(r.created)
+        deadline = created + self.cfg.deadlines.get(precedence, self.cfg.deadlines["ROUTINE"])
+        m = Message(id=r.hash, sender=r.author, recipient=r.to[0], seq=r.seq, dseq=dseq, peer_seen=peer_seen,
+                    precedence=precedence, lang=_lang(body.get("lang")), created=r.created,
+                    received=self.landed.get(r.hash, r.created), deadline=clock.iso(deadline),
+                    incoming=r.author != self.me)
+        self.messages[r.hash] = m
+        c = self.conv(peer)
+        problems = []
+        if len(r.to) != 1:
+            problems.append("is addressed to more than one party")
+        if dseq is None or dseq < 1 or peer_seen is None:
+            problems.append("has no valid sequence numbers")
+        if precedence == INVALID or not isinstance(body.get("sealed"), dict):
+            problems.append("has no valid precedence or sealed body")
+        if _lang(body.get("lang")) == "und" and body.get("lang") != "und":
+            problems.append("has no valid language tag")
+        if problems:
+            c.anomalies.append(Anomaly("malformed", f"{r.author} message {r.hash[:12]} " + "; ".join(problems),
+                                       r.hash))
+        c.messages.append(m)
+
+    def test(self, r: Record, peer: str) -> None:
+        t = LinkTest(id=r.hash, by=r.author, to=r.to[0], created=r.created)
+        self.tests[r.hash] = t
+        self.conv(peer).tests.append(t)
+
+    def _message_of(self, r: Record) -> Message | None:
+        ref = r.body.get("ref")
+        return self.messages.get(ref) if isinstance(ref, str) else None
+
+    def receipt(self, r: Record) -> None:
+        msg = self._message_of(r)
+        if msg is None:
+            self.conv(self.peer_of(r)).anomalies.append(Anomaly(
+                "receipt", f"{r.author} receipt {r.hash[:12]} refers to no message we hold", r.hash))
+            return
+        kind = r.body.get("type")
+        if r.author != msg.recipient or kind not in ("delivered", "read"):
+            self.conv(self.peer_of(r)).anomalies.append(Anomaly(
+                "receipt", f"{r.author} receipt {r.hash[:12]} for message {msg.id[:12]} is not from its "
+                           f"recipient {msg.recipient} or has an unknown type", r.hash))
+            return
+        if kind == "read":
+            msg.read = min(msg.read or r.created, r.created)
+        msg.delivered = min(msg.delivered or r.created, r.created)
+
+    def translation(self, r: Record) -> None:
+        msg = self._message_of(r)
+        if msg is not None and r.author in (msg.sender, msg.recipient):
+            msg.translations.append(Translation(r.hash, r.author, _lang(r.body.get("lang")),
+                                                r.created, r.body.get("unofficial", True) is not False))
+
+    def test_reply(self, r: Record) -> None:
+        ref = r.body.get("ref")
+        test = self.tests.get(ref) if isinstance(ref, str) else None
+        if test is None or r.author != test.to or test.answer_id is not None:
+            return
+        test.answer_id, test.answered = r.hash, r.created
+        if test.by == self.me:
+            test.returned = self.landed.get(r.hash, r.created)
+            test.rtt_seconds = int((clock.parse_time(test.returned) - clock.parse_time(test.created))
+                                   .total_seconds())
+
+    LATER: dict[str, Callable[[_Load, Record], None]] = {
+        KIND_RECEIPT: receipt, KIND_TRANSLATION: translation, KIND_TEST_REPLY: test_reply,
+    }
+
+    def settled(self) -> HotlineState:
+        """Deadlines, link-test outcomes, sequence checks and causal order, once every record is folded."""
+        for c in self.convs.values():
+            for m in c.messages:
+                m.overdue = m.read is None and self.moment > clock.parse_time(m.deadline)
+                m.translations.sort(key=lambda t: (t.created, t.id))
+            for t in c.tests:
+                if t.answer_id is not None:
+                    late = t.rtt_seconds is not None and t.rtt_seconds > self.cfg.test_timeout.total_seconds()
+                    t.status = "late" if late else "answered"
+                elif self.moment - clock.parse_time(t.created) > self.cfg.test_timeout:
+                    t.status = "failed"
+            c.tests.sort(key=lambda t: (t.created, t.id))
+            c.anomalies.extend(check_sequences(c.messages, self.me, c.peer))
+            c.messages = causal_order(c.messages, self.me, c.peer)
+        return HotlineState(self.me, clock.iso(self.moment), self.convs, self.records)
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
 from cbm.measures.whitepaper import index as ix
 from cbm.measures.whitepaper import records
+from cbm.measures.whitepaper.model import Paper, PaperSummary, fold_paper
 from cbm.measures.whitepaper.text import extract
 from cbm.store.db import Store
 
@@ -323,20 +324,6 @@ def fts_query(term: str) -> str:
 # -- reading ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class PaperSummary:
-    doc: str
-    author: str
-    title: str
-    issuer: str
-    lang: str
-    version: int
-    status: str  # current | withdrawn
-    date: str
-    updated: str
-    translations: list[str] = field(default_factory=list)
-
-
 def list_papers(store: Store, *, author: str | None = None, lang: str | None = None,
                 search: str | None = None) -> list[PaperSummary]:
     """Papers, newest first, filtered by issuer party, language (original or translation) and search words."""
@@ -356,88 +343,13 @@ def list_papers(store: Store, *, author: str | None = None, lang: str | None = N
     return result
 
 
-@dataclass
-class VersionInfo:
-    version: int
-    hash: str
-    state: str  # current | superseded | withdrawal
-    created: str
-    date: str
-    title: str
-    sha256: str | None
-    size: int | None
-    media_type: str | None
-    filename: str | None
-    reason: str | None
-    have_file: bool
-    text: str | None  # indexed | none | failed | pending (search text status)
-
-
-@dataclass
-class TranslationInfo:
-    hash: str
-    by: str
-    lang: str
-    official: bool
-    of_version: int
-    title: str
-    sha256: str
-    size: int
-    media_type: str
-    filename: str
-    created: str
-    have_file: bool
-
-
-@dataclass
-class Receipt:
-    by: str
-    of: str
-    what: str  # "version N", "translation xx", "withdrawal"
-    sha256: str | None
-    at: str
-
-
-@dataclass
-class Paper:
-    doc: str
-    author: str
-    title: str
-    issuer: str
-    lang: str
-    classification: str
-    summary: str
-    tlp: str
-    status: str
-    current_version: int
-    versions: list[VersionInfo]
-    translations: list[TranslationInfo]
-    receipts: list[Receipt]
-
-
 def describe(store: Store, ref: str) -> Paper:
     """Everything about one paper: metadata, versions, translations, and who acknowledged what."""
     doc = resolve_doc(store, ref)
-    rows = store.query(ix.versions, doc)
-    latest, last_file = rows[-1], [v for v in rows if v.sha256][-1]
-    infos = []
-    for v in rows:
-        state = "withdrawal" if v.action == "withdraw" else "current" if v is latest else "superseded"
-        text = None
-        if v.sha256:
-            status = store.query(ix.text_status, v.sha256)
-            text = status[0] if status else "pending"
-        infos.append(VersionInfo(v.version, v.hash, state, v.created, v.date, v.title, v.sha256, v.size,
-                                 v.media_type, v.filename, v.reason,
-                                 bool(v.sha256) and store.blobs.has(v.sha256 or ""), text))
-    trans = [TranslationInfo(t.hash, t.author, t.lang, t.official, t.of_version, t.title, t.sha256, t.size,
-                             t.media_type, t.filename, t.created, store.blobs.has(t.sha256))
-             for t in store.query(ix.translations, doc)]
-    what: dict[str, str] = {v.hash: ("withdrawal" if v.action == "withdraw" else f"version {v.version}")
-                            for v in rows}
-    what.update({t.hash: f"translation {t.lang} by {t.by}" for t in trans})
-    receipts = [Receipt(a.by_party, a.of_hash, what.get(a.of_hash, a.of_hash[:12]), a.sha256, a.created)
-                for a in store.query(ix.acks, doc)]
-    return Paper(doc, latest.author, last_file.title, last_file.issuer, last_file.lang, last_file.classification,
-                 last_file.summary, latest.tlp, "withdrawn" if latest.action == "withdraw" else "current",
-                 latest.version, infos, trans, receipts)
+
+    def text_of(sha256: str) -> str:
+        status = store.query(ix.text_status, sha256)
+        return status[0] if status else "pending"
+
+    return fold_paper(doc, store.query(ix.versions, doc), store.query(ix.translations, doc),
+                      store.query(ix.acks, doc), text_of=text_of, have_file=store.blobs.has)
