@@ -2,7 +2,7 @@
 
 One row per ``hotline.*`` record: who wrote it, to whom (the first party in ``to``), its per-direction
 sequence number ``dseq`` (messages only), what it refers to (``body["ref"]``) and when it landed in this store.
-The measure (``cbm/measures/hotline.py``) reads the records themselves for everything else; this index
+The measure (``service.py``, ``model.py``) reads the records themselves for everything else; this index
 answers the questions that must be fast or that only the store knows (when did a record arrive here).
 """
 

@@ -4,7 +4,7 @@
 payload hash of each record against the next record's ``prev``, across ranges withheld from us), the
 signature of every hotline record and of each log's newest record (whose signature, through the chain,
 covers everything before it), and that every sealed body authenticates. Together with the per-direction
-sequence checks of ``hotline_state`` this detects an altered, removed, inserted, replayed or reordered
+sequence checks of ``model.py`` this detects an altered, removed, inserted, replayed or reordered
 message. See docs/adr/0042-hotline-transcript.md.
 """
 
