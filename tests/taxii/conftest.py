@@ -158,3 +158,32 @@ def get_json(url: str, auth: tuple[str, str] | None = None) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
+
+
+@dataclass
+class Served:
+    url: str  # discovery URL printed by `cbm taxii serve`
+    proc: subprocess.Popen[bytes]
+
+
+@pytest.fixture
+def serve() -> Iterator[object]:
+    """``serve(party, "--tlp-max", "AMBER")`` starts a real `cbm taxii serve` process on a free loopback port."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(party: object, *args: str) -> Served:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from cbm.cli.main import main; main()", "--store", str(party.root),  # type: ignore[attr-defined]
+             "taxii", "serve", "--bind", f"127.0.0.1:{port}", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started.append(proc)
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        if not url:
+            raise RuntimeError(f"cbm taxii serve did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+        return Served(url, proc)
+
+    yield start
+    for proc in started:
+        stop(proc)
