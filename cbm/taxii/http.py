@@ -66,12 +66,12 @@ class Endpoint:
     """A TAXII server at ``url``: requests relative to it, with our credentials, verified TLS and the limits above."""
 
     def __init__(self, url: str, *, authorization: str | None = None, ca_file: str | None = None,
-                 max_answer: int = MAX_ANSWER, timeout: float = TIMEOUT) -> None:
+                 max_answer: int | None = None, timeout: float | None = None) -> None:
         check_url(url)
         self.url = url
         self.authorization = authorization
-        self.max_answer = max_answer
-        self.timeout = timeout
+        self.max_answer = max_answer or MAX_ANSWER
+        self.timeout = timeout or TIMEOUT
         self._tls: ssl.SSLContext | None = None
         if urlsplit(url).scheme == "https":
             try:
