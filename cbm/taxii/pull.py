@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
@@ -64,10 +65,11 @@ def pull(store: Store, name: str, opts: svc.Options, *, since: str | None = None
             if cursor is not None:
                 taxii_state.set_cursor(conn, name, cursor, clock.now_iso())
 
-        if page.objects:
-            landed = svc.import_objects(store, page.objects, opts, source=label, skip_invalid=skip_invalid,
+        objects = _not_ours(store, name, page.objects, result)
+        if objects:
+            landed = svc.import_objects(store, objects, opts, source=label, skip_invalid=skip_invalid,
                                         then=advance)
-            _add(result, landed, len(page.objects))
+            _add(result, landed, len(objects))
         elif cursor is not None and cursor != result.cursor:
             with store.transaction() as conn:
                 advance(conn)
@@ -75,6 +77,23 @@ def pull(store: Store, name: str, opts: svc.Options, *, since: str | None = None
         if on_progress is not None:
             on_progress(result.objects)
     return result
+
+
+ECHO = "objects we pushed to this source ourselves"
+
+
+def _not_ours(store: Store, name: str, objects: list[dict[str, Any]], result: PullResult) -> list[dict[str, Any]]:
+    """The page without the object versions we pushed to this source: pulling them back would make our own
+    copies of a peer's indicators (an echo). They are counted as skipped."""
+    versions = [(o.get("id"), o.get("modified") or o.get("created")) for o in objects]
+    wanted = [(str(i), str(v)) for i, v in versions if isinstance(i, str) and isinstance(v, str)]
+    echoed = taxii_state.pushed(store.conn, name, wanted)
+    if not echoed:
+        return objects
+    kept = [o for o in objects if (o.get("id"), o.get("modified") or o.get("created")) not in echoed]
+    result.objects += len(objects) - len(kept)
+    result.skipped[ECHO] = result.skipped.get(ECHO, 0) + len(objects) - len(kept)
+    return kept
 
 
 def just_before(moment: str) -> str:

@@ -185,3 +185,19 @@ def test_removing_a_source_forgets_its_cursor(us_ru, medallion):
     assert us.cli("taxii", "show", "internal").exit_code == 5
     with sqlite3.connect(us.root / "store.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM taxii_cursor").fetchone()[0] == 0
+
+
+def test_what_we_pushed_does_not_come_back_as_ours(us_ru, medallion):
+    us, ru = us_ru
+    us.cli("indicators", "add", "--value", "203.0.113.7")
+    assert us.cli("bundle", "export", "--to", "RU", "-o", str(us.root.parent / "b.cbm")).exit_code == 0
+    assert ru.cli("bundle", "import", str(us.root.parent / "b.cbm")).exit_code == 0
+    _add_source(ru, medallion)
+    assert ru.cli("indicators", "push", "internal", "--from", "US").exit_code == 0
+    medallion.post([indicator(1)])  # an analyst's own indicator in the platform
+    doc = ru.cli("indicators", "pull", "internal", "--json").json()
+    assert doc["created"] == 1  # the analyst's; US's indicator is not re-authored by RU
+    assert doc["skipped"]["objects we pushed to this source ourselves"] == 3
+    with ru.open() as store:
+        authors = dict(store.conn.execute("SELECT author, COUNT(*) FROM ind GROUP BY author").fetchall())
+    assert authors == {"US": 1, "RU": 1}
