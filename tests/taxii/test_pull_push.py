@@ -201,3 +201,16 @@ def test_what_we_pushed_does_not_come_back_as_ours(us_ru, medallion):
     with ru.open() as store:
         authors = dict(store.conn.execute("SELECT author, COUNT(*) FROM ind GROUP BY author").fetchall())
     assert authors == {"US": 1, "RU": 1}
+
+
+def test_store_verify_and_rebuild_keep_the_taxii_state(us_ru, medallion):
+    us, _ = us_ru
+    medallion.post([indicator(1)])
+    _add_source(us, medallion)
+    cursor = us.cli("indicators", "pull", "internal", "--json").json()["cursor"]
+    assert us.cli("store", "verify").exit_code == 0
+    assert us.cli("store", "rebuild").exit_code == 0
+    shown = us.cli("taxii", "show", "internal", "--json").json()
+    assert shown["next_pull_after"] == cursor and shown["auth"] == "password-file"
+    assert "medallion-secret" not in us.cli("taxii", "list", "--json").stdout
+    assert "medallion-secret" not in (us.root / "config.toml").read_text()
