@@ -9,9 +9,9 @@ Each request opens its own read-only connection: the server's threads never shar
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from cbm.core.errors import StoreError
 from cbm.store import paths
@@ -29,6 +29,7 @@ class FeedRow(NamedTuple):
     received: str
 
 
+T = TypeVar("T")
 _COLUMNS = "i.k, i.author, i.sid, i.rec, i.pos, i.tlp, i.modified, i.revoked, r.received"
 
 
@@ -39,6 +40,13 @@ def reader(root: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only = ON")
         return conn
     except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot read the store database: {e}") from e
+
+
+def _wrapped(run: Callable[[], T]) -> T:
+    try:
+        return run()
+    except sqlite3.Error as e:
         raise StoreError(f"cannot read the store database: {e}") from e
 
 
@@ -57,11 +65,15 @@ def page(conn: sqlite3.Connection, tlp: str, *, after_k: int = 0, added_after: s
     args.append(limit)
     sql = (f"SELECT {_COLUMNS} FROM ind i JOIN records r ON r.id = i.rec WHERE {' AND '.join(where)}"
            " ORDER BY i.k LIMIT ?")
-    return [FeedRow(*row) for row in conn.execute(sql, args)]
+    return _wrapped(lambda: [FeedRow(*row) for row in conn.execute(sql, args)])
 
 
 def versions(conn: sqlite3.Connection, tlp: str, sid: str) -> list[tuple[str, str]]:
     """(modified, received) of every version of ``sid`` whose current version has label ``tlp``, oldest first."""
+    return _wrapped(lambda: _versions(conn, tlp, sid))
+
+
+def _versions(conn: sqlite3.Connection, tlp: str, sid: str) -> list[tuple[str, str]]:
     current = conn.execute(f"SELECT {_COLUMNS} FROM ind i JOIN records r ON r.id = i.rec WHERE i.sid = ?"
                            " AND i.tlp = ? ORDER BY i.k", (sid, tlp)).fetchall()
     found: list[tuple[str, str]] = []
@@ -75,5 +87,5 @@ def versions(conn: sqlite3.Connection, tlp: str, sid: str) -> list[tuple[str, st
 
 
 def envelope(conn: sqlite3.Connection, rec: int) -> tuple[bytes, str]:
-    row = conn.execute("SELECT envelope, keyid FROM records WHERE id = ?", (rec,)).fetchone()
+    row = _wrapped(lambda: conn.execute("SELECT envelope, keyid FROM records WHERE id = ?", (rec,)).fetchone())
     return bytes(row[0]), str(row[1])

@@ -145,6 +145,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cbm-taxii"
     sys_version = ""
+    timeout = 30  # seconds a client may leave a connection idle or half-sent
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the base class's name)
         pass  # quiet: a scheduled client's every page is not news; errors reach the client
@@ -165,6 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, {"title": "the store cannot be read", "description": str(e)[:200]}, {})
 
     def _refuse(self) -> None:
+        self.close_connection = True  # the body is not read: the connection cannot carry another request
         self._send(405, {"title": "this TAXII server is read-only"}, {"Allow": "GET"})
 
     do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
@@ -252,6 +254,8 @@ class _Reader:
         after_k = _next(params.get("next"))
         added_after = _added_after(params.get("added_after"))
         ids = [i for i in params.get("match[id]", "").split(",") if i]
+        if len(ids) > 100:
+            raise Reply(400, "match[id] takes at most 100 ids")
         types = [t for t in params.get("match[type]", "").split(",") if t]
         if types and "indicator" not in types:
             rows: list[taxii_feed.FeedRow] = []
