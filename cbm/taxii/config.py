@@ -140,6 +140,10 @@ def add_source(store: Store, new: Source) -> Source:
                    _absolute(new.password_file, "the password file"), _absolute(new.token_file, "the token file"),
                    _absolute(new.ca_file, "the CA file"))
     http.check_url(saved.api_root_url)
+    if http.origin(saved.api_root_url) != http.origin(saved.url):
+        raise UsageError(f"the API root {new.api_root} is not on the server at {new.url}",
+                         hint="cbm sends credentials to one scheme, host and port only; add the API root's "
+                              "server as the source URL")
     entry = {k: v for k, v in asdict(saved).items() if v is not None and k != "name"}
     _update(store, lambda config: config.setdefault("taxii", {}).setdefault("sources", {}).__setitem__(
         saved.name, entry))

@@ -91,9 +91,9 @@ class Endpoint:
         return self._exchange("POST", urljoin(self.url, url), body)
 
     def _exchange(self, method: str, url: str, body: bytes | None) -> Answer:
-        origin = _origin(self.url)
+        home = origin(self.url)
         for _ in range(MAX_REDIRECTS + 1):
-            if _origin(url) != origin:
+            if origin(url) != home:
                 raise NetworkError(f"the server redirected to another host or scheme ({_short(url)}); refused",
                                    hint="configure the source with the URL the server really uses")
             status, headers, raw = self._once(method, url, body)
@@ -171,7 +171,8 @@ class Endpoint:
             raise MalformedInput(f"the server's answer to {_path(url)} is {e}") from e
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL: where credentials may go."""
     parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -43,6 +43,11 @@ class Hostile(BaseHTTPRequestHandler):
             self.send_header("Location", f"http://127.0.0.2:{port}/ok/taxii2/")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif mode == "redirect-same" and "moved" not in self.path:
+            self.send_response(307)
+            self.send_header("Location", f"/{mode}/taxii2/moved/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif mode == "downgrade":
             self.send_response(301)
             self.send_header("Location", f"https://127.0.0.1:{port}/ok/taxii2/")
@@ -168,9 +173,10 @@ def test_a_hostile_server_cannot_crash_cbm_or_change_the_store(us_ru, hostile, m
     assert after[:1] + after[2:] == before[:1] + before[2:]
 
 
-def test_the_good_case_beside_the_bad(us_ru, hostile):
+@pytest.mark.parametrize("mode", ["ok", "redirect-same"])
+def test_the_good_case_beside_the_bad(us_ru, hostile, mode):
     us, _ = us_ru
-    assert us.cli("taxii", "add", "h", f"http://127.0.0.1:{hostile}/ok/taxii2/", "--api-root", "../api1/",
+    assert us.cli("taxii", "add", "h", f"http://127.0.0.1:{hostile}/{mode}/taxii2/", "--api-root", "../api1/",
                   "--collection", COLLECTION).exit_code == 0
     doc = us.cli("indicators", "pull", "h", "--json").json()
     assert (doc["created"], doc["cursor"]) == (1, "2026-12-01T00:00:00.000Z")
@@ -196,3 +202,10 @@ def test_plain_http_is_only_for_loopback(us_ru, url):
 def test_credentials_are_never_options(cli):
     r = cli("taxii", "add", "--help")
     assert "--password " not in r.stdout and "--token " not in r.stdout
+
+
+def test_an_api_root_on_another_server_is_refused_when_added(us_ru):
+    us, _ = us_ru
+    r = us.cli("taxii", "add", "x", "https://cti.example/taxii2/", "--api-root", "https://elsewhere.example/api1/",
+               "--collection", COLLECTION)
+    assert_error(r, 2, "is not on the server")
