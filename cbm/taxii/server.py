@@ -86,6 +86,10 @@ class TaxiiServer(ThreadingHTTPServer):
         self.by_collection = {collection_id(t): t for t in self.labels}
         self._granted: OrderedDict[str, bool] = OrderedDict()  # sha256(header) -> ok: Argon2id once per user
         self._lock = threading.Lock()
+        # parsed batch records (up to 5,000 rows each) shared by requests: a client paging through one batch
+        # in pages of 1,000 would otherwise parse it once per page
+        self.batches: OrderedDict[int, list[list[Any]]] = OrderedDict()
+        self.batches_lock = threading.Lock()
         try:
             super().__init__((opts.host, opts.port), Handler)
         except OSError as e:
@@ -203,7 +207,7 @@ class Handler(BaseHTTPRequestHandler):
         rest = parts[1:]
         if not rest:
             return self._collection(label), {}
-        with _Reader(self.server.root) as reader:
+        with _Reader(self.server) as reader:
             if rest == ["objects"]:
                 return reader.objects(label, params, manifest=False)
             if rest == ["manifest"]:
@@ -222,11 +226,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class _Reader:
-    """One request's read-only view of the store, with the last parsed batch records cached."""
+    """One request's read-only view of the store; parsed batch records come from the server's shared cache."""
 
-    def __init__(self, root: Path) -> None:
-        self.conn = taxii_feed.reader(root)
-        self.batches: OrderedDict[int, list[list[Any]]] = OrderedDict()
+    def __init__(self, server: TaxiiServer) -> None:
+        self.conn = taxii_feed.reader(server.root)
+        self.server = server
 
     def __enter__(self) -> _Reader:
         return self
@@ -235,15 +239,18 @@ class _Reader:
         self.conn.close()
 
     def _row(self, r: taxii_feed.FeedRow) -> list[Any]:
-        rows = self.batches.get(r.rec)
+        cache, lock = self.server.batches, self.server.batches_lock
+        with lock:
+            rows = cache.get(r.rec)
         if rows is None:
             from cbm.measures.indicators import rows as R
             from cbm.store.db import record_from_row
 
             rows = R.rows_of(record_from_row(*taxii_feed.envelope(self.conn, r.rec)).body)
-            self.batches[r.rec] = rows
-            if len(self.batches) > 4:
-                self.batches.popitem(last=False)
+            with lock:
+                cache[r.rec] = rows
+                if len(cache) > 8:
+                    cache.popitem(last=False)
         return rows[r.pos]
 
     def objects(self, label: str, params: dict[str, str], *, manifest: bool,
