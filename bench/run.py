@@ -374,7 +374,9 @@ class Bench:
                 objects = int(result.detail.get("objects", 0))
                 result.detail = {k: result.detail.get(k) for k in ("objects", "pages", "created", "records")}
                 result.detail["objects_per_s"] = round(objects / result.wall_s) if result.wall_s else None
-                self.progress(f"taxii-pull: {objects:,} objects, {result.detail['objects_per_s']:,} objects/s")
+                result.detail["server_cpu_s"] = _process_cpu_s(server.pid)
+                self.progress(f"taxii-pull: {objects:,} objects, {result.detail['objects_per_s']:,} objects/s; "
+                              f"server CPU {result.detail['server_cpu_s']} s")
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -487,6 +489,15 @@ class Bench:
         run = run_process([*self.cbm, *self.store("US"), "keys", "export", "--format", "minisign", "-o", str(pub)],
                           env=self.env, cwd=self.work, log=self.work / "logs" / "minisign-key", timeout=60)
         return run.exit_code == 0 and pub.exists()
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a running process (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _short(arg: str, work: Path) -> str:
