@@ -25,7 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "bundle": {"core", "store"},
     "measures": {"core", "store"},
     "app": {"core", "store", "bundle", "measures"},
-    "cli": {"core", "store", "bundle", "measures", "app"},
+    "taxii": {"core", "store", "bundle", "measures"},  # an application-level integration of the indicators
+    "cli": {"core", "store", "bundle", "measures", "app", "taxii"},
 }
 
 
