@@ -20,6 +20,7 @@ from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
 from cbm.core.memory import cycle_collector_paused
 from cbm.store import index_bundles
+from cbm.store.claims import Claim
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
 
@@ -42,10 +43,13 @@ class ImportResult:
     receipt: str | None = None
     already_imported: str | None = None  # when we first acknowledged this very bundle
     reactions: int = 0  # records the measures appended in response
+    # claims about others' logs (withheld ranges) that their authors' own records contradicted, newly recorded
+    # against whoever made them (docs/adr/0110-claims-about-a-log.md)
+    claims: list[Claim] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.landed or self.withheld_new or self.held or self.receipt)
+        return bool(self.landed or self.withheld_new or self.held or self.receipt or self.claims)
 
 
 @cycle_collector_paused()
@@ -103,11 +107,13 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         bulk = [log.author for log in manifest.logs if log.records and log.author != store.party
                 and log.author not in unknown] if manifest.body_size >= BULK_BYTES else []
         report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish,
+                        claimant=manifest.sender, claim_source=f"bundle {opened.bundle_id}",
                         bulk_authors=bulk, bulk_bytes=manifest.body_size)
     landed = report.landed.excluding(store.party)  # read back one at a time by the hooks: bounded memory
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new
     result.held, result.missing = len(report.held), dict(report.missing)
+    result.claims = list(report.claims)
     if earlier and not result.changed:
         result.already_imported = earlier[1]
     if landed:

@@ -20,14 +20,15 @@ KIND = "bundle.receipt"
 
 
 def holdings(store: Store) -> dict[str, dict[str, Any]]:
-    """Our contiguous position in every log but our own: ``{author: {"seq": N, "hash": H}}``."""
+    """Our contiguous position in every log but our own: ``{author: {"seq": N, "hash": H}}``; ``{"seq": 0,
+    "hash": ""}`` for a log of which we hold only records waiting behind a gap (e.g. after a claimed range
+    was overridden), so that the sender carries it again from the start."""
     result: dict[str, dict[str, Any]] = {}
-    for author in index_bundles.authors(store.conn):
-        if author == store.party:
-            continue
+    authors = set(index_bundles.authors(store.conn))
+    authors.update(a for (a,) in store.conn.execute("SELECT DISTINCT author FROM held"))
+    for author in sorted(authors - {store.party}):
         head = store.head(author)
-        if head is not None:
-            result[author] = {"seq": head[0], "hash": head[1]}
+        result[author] = {"seq": head[0], "hash": head[1]} if head is not None else {"seq": 0, "hash": ""}
     return result
 
 
