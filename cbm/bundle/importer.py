@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from cbm.bundle import receipts
 from cbm.bundle.export import TEMP
-from cbm.bundle.format import BlobEntry, Manifest
+from cbm.bundle.format import BlobEntry, Manifest, blobs_listed
 from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
 from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
@@ -80,8 +80,10 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         unknown = {log.author for log in manifest.logs
                    if log.author != store.party and not store.party_exists(log.author)}
 
+        wanted: set[str] = set()  # attachments of the records we take (not of those by unknown authors)
+
         def blob_sink(entry: BlobEntry, chunks: Iterator[bytes]) -> None:
-            if store.blobs.has(entry.sha256):
+            if entry.sha256 not in wanted or store.blobs.has(entry.sha256):
                 return
             store.blobs.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)
             result.blobs += 1
@@ -93,6 +95,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                     if item.author in unknown:
                         result.skipped[item.author] = result.skipped.get(item.author, 0) + 1
                         continue
+                    wanted.update(blobs_listed(item.payload))
                     yield item.envelope
                 elif item.author not in unknown:
                     yield item
