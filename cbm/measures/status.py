@@ -56,9 +56,9 @@ def collect(store: Store) -> StatusReport:
         by_claimant.setdefault(claim.claimant or "an unknown peer", []).append(claim)
     for claimant, made in sorted(by_claimant.items(), reverse=True):
         latest = made[-1]
-        items.insert(0, Attention("store", 1, f"{claimant} made {len(made)} claim(s) about other parties' logs that "
-                                              f"their own records contradict (latest: {latest.author} "
-                                              f"{latest.first_seq}-{latest.last_seq}, from {latest.source or 'an earlier import'})",
-                                  ref=claimant))
+        text = (f"{claimant} made {len(made)} claim(s) about other parties' logs that their own records contradict "
+                f"(latest: {latest.author} {latest.first_seq}-{latest.last_seq}, from "
+                f"{latest.source or 'an earlier import'})")
+        items.insert(0, Attention("store", 1, text, ref=claimant))
     return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
                         counts, missing, items, found)

@@ -232,9 +232,12 @@ class Store:
     # -- writing ---------------------------------------------------------------------------------------
 
     def head(self, author: str) -> tuple[int, str] | None:
-        """(seq, hash) of the newest record we hold or know as withheld in ``author``'s log."""
+        """(seq, hash) of the newest record we hold or know as withheld in ``author``'s log. Our own log is
+        only what we wrote: a withheld range claimed for it (kept by stores from before ADR 0110) never counts."""
         row = self.conn.execute(
             "SELECT seq, hash FROM records WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)).fetchone()
+        if author == self.party:
+            return (row[0], row[1]) if row else None
         stub = self.conn.execute(
             "SELECT last_seq, last_hash FROM withheld WHERE author = ? ORDER BY last_seq DESC LIMIT 1",
             (author,)).fetchone()

@@ -156,14 +156,16 @@ def _ingest(store: Store, items: Iterable[bytes | WithheldRange], claimant: str 
                                  hint="both are kept as evidence; see `cbm status`")
             error.record = record  # type: ignore[attr-defined]
             raise error
-        hint = claims.hint_ending_at(store.conn, record.author, record.seq)
-        if hint is not None and hint.last_hash == record.hash and hint.first_seq < record.seq:
-            report.duplicates += 1  # known already, as the end of a withheld range
-            continue
-        if hint is not None and hint.last_hash != record.hash:  # the author's own word wins over the claim
-            _note(report, claims.drop_hint(store.conn, hint, f"{record.author}'s own record {record.seq} has "
-                                                             f"hash {record.hash[:12]}"))
-        if _land_or_hold(store, record, batch, report, now):
+        covering = claims.hint_covering(store.conn, record.author, record.seq)
+        if covering is not None and covering.last_seq == record.seq:
+            if covering.last_hash == record.hash and covering.first_seq < record.seq:
+                report.duplicates += 1  # known already, as the end of a withheld range
+                continue
+            if covering.last_hash != record.hash:  # the author's own word wins over the claim
+                _note(report, claims.drop_hint(store.conn, covering, f"{record.author}'s own record {record.seq} "
+                                                                     f"has hash {record.hash[:12]}"))
+                covering = None
+        if _land_or_hold(store, record, batch, report, now, covering):
             _release_held(store, record.author, batch, report)
     claims.clear_false_evidence(store.conn)
     _report_gaps(store, report)
@@ -217,11 +219,15 @@ def _held(store: Store, author: str, seq: int) -> Record | None:
     return record_from_row(row[0], "") if row else None
 
 
+_UNKNOWN = claims.Hint("", 0, 0, "", None, None)  # "not looked up yet", for _land_or_hold's ``covering``
+
+
 def _land_or_hold(store: Store, record: Record, batch: dict[tuple[str, int], str], report: IngestReport,
-                  now: str) -> bool:
+                  now: str, covering: claims.Hint | None = _UNKNOWN) -> bool:
     """Land ``record`` if its predecessor is known (checking the link), else hold it. True if landed.
 
     A predecessor known only by a hint that the record's ``prev`` contradicts: the record wins, the hint goes.
+    ``covering``: the hint holding the record's position, when the caller has looked it up already.
     """
     if record.seq > 1:
         before = _record_hash(store, record.author, record.seq - 1, batch)
@@ -246,7 +252,8 @@ def _land_or_hold(store: Store, record: Record, batch: dict[tuple[str, int], str
         apply_key_record(store, record)
     batch[(record.author, record.seq)] = record.hash
     report.landed.append(record)
-    covering = claims.hint_covering(store.conn, record.author, record.seq)
+    if covering is _UNKNOWN:
+        covering = claims.hint_covering(store.conn, record.author, record.seq)
     if covering is not None:  # a record we may see after all: the hint keeps only what is still withheld
         claims.trim_hint(store.conn, covering, record.seq)
     return True
