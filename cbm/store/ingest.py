@@ -1,7 +1,9 @@
 """Land records received from elsewhere: verify each, check its chain link, hold gaps, keep evidence.
 
 :func:`ingest` is what ``cbm bundle import`` calls with a bundle's contents in (author, seq) order. Everything
-lands in one transaction or nothing does; the only write that survives a refusal is equivocation evidence.
+lands in one transaction or nothing does; the only write that survives a refusal is equivocation evidence (two
+records signed by one author for one position). Withheld ranges are the sender's claims: hints that the
+author's own records override, recorded against the sender when they do (:mod:`cbm.store.claims`).
 """
 
 from __future__ import annotations
