@@ -1,5 +1,8 @@
 """Hostile bundles, one named attack each: refused with the documented exit code, a one-line error, and the
-store exactly as before (equivocation evidence excepted). The good bundle beside them imports cleanly."""
+store exactly as before (equivocation evidence excepted). The good bundle beside them imports cleanly.
+
+Bundles that are well formed but carry a sender's false claim about a third party's log (or ours) are not
+refused: each such attack is named in test_bundle_third_party_claims.py (the claim is held against its sender)."""
 
 from __future__ import annotations
 
