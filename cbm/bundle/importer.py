@@ -102,8 +102,8 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
 
         def finish(report: IngestReport) -> None:
             if receipts.needs_receipt(store, manifest.sender):
-                body = {"logs": receipts.holdings(store), "bundle": opened.bundle_id, "from": manifest.sender,
-                        "number": manifest.number}
+                body = {"logs": receipts.holdings(store, manifest.sender), "bundle": opened.bundle_id,
+                        "from": manifest.sender, "number": manifest.number}
                 result.receipt = receipts.append_in_transaction(store, manifest.sender, body).hash
 
         # a large bundle from peers whose records we hold none of: the indexes may take it in bulk

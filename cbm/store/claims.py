@@ -78,6 +78,13 @@ def keep_hint(conn: sqlite3.Connection, hint: Hint) -> None:
                                                 hint.claimant, hint.source))
 
 
+def confirm_hint(conn: sqlite3.Connection, hint: Hint, claimant: str | None, source: str | None) -> None:
+    """``claimant`` claims exactly ``hint`` again: when it is the author (or the hint had no claimant on record),
+    the hint is now theirs (receipts to the author count a hint only when it is the author's own)."""
+    conn.execute("UPDATE withheld SET claimant = ?, source = ? WHERE author = ? AND first_seq = ?",
+                 (claimant, source, hint.author, hint.first_seq))
+
+
 def trim_hint(conn: sqlite3.Connection, hint: Hint, seq: int) -> None:
     """The author's record ``seq`` landed inside ``hint``: the hint keeps only the positions after it."""
     if seq >= hint.last_seq:

@@ -204,8 +204,12 @@ def _consider_range(store: Store, item: WithheldRange, claimant: str | None, sou
     if problem is not None:
         _note(report, claims.record_claim(conn, claimant, author, item.first_seq, last, digest, source, problem))
         return
-    if claims.hint_covering(conn, author, last) is not None:
-        return  # a hint already covers it: the first stands until the author's own records settle it
+    covering = claims.hint_covering(conn, author, last)
+    if covering is not None:  # the first claim stands until the author's own records settle it
+        if covering.last_seq == last and covering.last_hash == digest and covering.claimant != claimant \
+                and (covering.claimant is None or claimant == author):
+            claims.confirm_hint(conn, covering, claimant, source)  # the author's own word, or a known claimant
+        return
     below = conn.execute(
         "SELECT MAX(s) FROM (SELECT MAX(seq) AS s FROM records WHERE author = ? AND seq BETWEEN ? AND ?"
         " UNION ALL SELECT MAX(last_seq) FROM withheld WHERE author = ? AND last_seq BETWEEN ? AND ?)",
