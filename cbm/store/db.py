@@ -8,7 +8,6 @@ write lock (waiting up to ``busy_timeout``) instead of corrupting each other.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,13 +18,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from cbm.core import clock, dsse
 from cbm.core.errors import (
-    CbmError,
     Equivocation,
     MalformedInput,
     NotFound,
     StoreCorrupt,
-    StoreError,
-    StoreLocked,
     StoreMissing,
     UsageError,
 )
@@ -41,26 +37,18 @@ from cbm.core.records import (
 from cbm.core.tlp import check_tlp
 from cbm.store import indexes, paths
 from cbm.store.blobs import BlobStore
-from cbm.store.schema import CLAIMS_SCHEMA, FORMAT_VERSION, SCHEMA
-
-BUSY_TIMEOUT_MS = 30_000  # how long to wait for another process's write lock; $CBM_LOCK_TIMEOUT (seconds)
+from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-exported)
+    _statements,
+    _wrap,
+    busy_timeout_ms,
+    connect,
+    database_error,
+)
 
 REBUILD_BATCH_BYTES = 16 * 1024 * 1024  # records handed to an index at once during a rebuild
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def busy_timeout_ms() -> int:
-    """``$CBM_LOCK_TIMEOUT`` (seconds, 0 to 86400, fractions allowed) in ms, else 30 s. Raises UsageError."""
-    raw = os.environ.get("CBM_LOCK_TIMEOUT", "").strip()
-    try:
-        seconds = float(raw) if raw else BUSY_TIMEOUT_MS / 1000
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 86400:  # NaN fails too
-        raise UsageError(f"CBM_LOCK_TIMEOUT={raw!r} is not a number of seconds", hint="e.g. CBM_LOCK_TIMEOUT=5")
-    return round(seconds * 1000)
 
 
 @dataclass(frozen=True)
@@ -453,79 +441,3 @@ class Store:
                      ref if isinstance(ref, str) else None, row_id))
             claims.sweep(self.conn, self.party, self)
             return {index.name: self._rebuild_index(index) for index in self.indexes}
-
-
-def _statements(script: str) -> list[str]:
-    """Split a schema script into statements (comments dropped; no ';' inside literals)."""
-    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
-    return [s.strip() for s in code.split(";") if s.strip()]
-
-
-def database_error(error: BaseException) -> CbmError | None:
-    """The store error a failure escaping the library stands for, or None: a damaged database surfaces as
-    ``sqlite3.DatabaseError`` wherever it is first touched, so the CLI's one handler asks here (it never names
-    ``sqlite3`` itself)."""
-    if isinstance(error, sqlite3.DatabaseError):
-        return StoreCorrupt(f"the store database cannot be read ({error})",
-                            hint="run `cbm store verify`; restore the store from a backup if it fails")
-    return None
-
-
-def _wrap(e: sqlite3.Error) -> CbmError:
-    text = str(e)
-    if "locked" in text or "busy" in text:
-        return StoreLocked(f"the store is locked by another cbm process ({text})",
-                           hint="wait for it to finish, or find it with `fuser store.sqlite`; "
-                                "CBM_LOCK_TIMEOUT=SECONDS sets how long cbm waits (default 30)")
-    if "malformed" in text or "not a database" in text:
-        return StoreCorrupt(f"the store database is damaged ({text})")
-    return StoreError(f"store error: {text}")
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (or create) the database with the durability and concurrency settings cbm relies on."""
-    timeout_ms = busy_timeout_ms()
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=timeout_ms / 1000)
-        conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal":
-            raise StoreError(f"cannot use WAL journal mode on {path} (got {mode})")
-        conn.execute("PRAGMA synchronous = FULL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            conn.execute("BEGIN IMMEDIATE")
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in _statements(SCHEMA):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-            conn.execute("COMMIT")
-        elif version > FORMAT_VERSION:
-            raise StoreError(f"the store was written by a newer cbm (format {version})",
-                             hint="upgrade cbm")
-        _add_claims(conn)
-        return conn
-    except sqlite3.DatabaseError as e:
-        raise _wrap(e) from e
-
-
-def _add_claims(conn: sqlite3.Connection) -> None:
-    """Give a store made before claims were recorded its ``claims`` table and the withheld claimant columns.
-
-    Additive (older cbm versions still read and write the store), idempotent, and one cheap query when done.
-    """
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims'").fetchone():
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(withheld)")}
-        for column in ("claimant", "source"):
-            if column not in columns:
-                conn.execute(f"ALTER TABLE withheld ADD COLUMN {column} TEXT")
-        for statement in _statements(CLAIMS_SCHEMA):
-            conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
