@@ -125,10 +125,9 @@ def import_(
                     raise UsageError("not confirmed; nothing imported")
                 fingerprint = card.fingerprint
         result = trust.import_card(store, data, fingerprint)
-    note(result.message)
+    # one line, the result, on stdout (README "keys")
     emit("keys.import", {"action": result.action, **_card_doc(result.card)},
-         lambda out: out.print(Text(f"{result.action}: {result.card.party} {result.card.fingerprint}")),
-         json_flag=json_flag)
+         lambda out: out.print(Text(literal(result.message))), json_flag=json_flag)
 
 
 @app.command("list")
@@ -188,15 +187,25 @@ def revoke(
     """Revoke a key. Without --party: our own (e.g. compromised), replaced by a new key that peers must
     confirm by fingerprint. With --party: stop accepting anything more signed by that peer's key.
 
+    Both ask for confirmation on a terminal; scripts pass --yes.
+
     Examples:  cbm keys revoke --reason "laptop lost" --yes -o us-new.card
-               cbm keys revoke --party RU --reason "compromise reported by phone"
+               cbm keys revoke --party RU --reason "compromise reported by phone" --yes
     """
     with open_store() as store:
         if party:
+            trust.find_party(store, party)
+            if not yes:
+                if not interactive():
+                    raise UsageError(f"revoking {party}'s key needs --yes",
+                                     hint=f"nothing more signed by {party}'s current key will be accepted")
+                if not typer.confirm(f"Stop trusting {party}'s current key? It must then send a new card",
+                                     err=True):
+                    raise UsageError("not confirmed; nothing revoked")
             last = trust.revoke_peer(store, party, reason)
-            warn(f"{party}'s key revoked: records after seq {last} will be refused")
             emit("keys.revoke", {"party": party, "last_seq": last, "reason": reason},
-                 lambda out: out.print(Text(f"revoked {party} after seq {last}")), json_flag=json_flag)
+                 lambda out: out.print(Text(f"revoked {party}'s key: records after seq {last} will be refused")),
+                 json_flag=json_flag)
             return
         if not yes:
             if not interactive():

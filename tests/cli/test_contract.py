@@ -174,7 +174,7 @@ def test_json_documents_have_a_schema(pair, tmp_path: Path):
         "store.verify": us.cli("store", "verify", "--json"),
         "store.rebuild": us.cli("store", "rebuild", "--json"),
         "keys.rotate": us.cli("keys", "rotate", "--json"),
-        "keys.revoke": us.cli("keys", "revoke", "--party", "RU", "--reason", "test", "--json"),
+        "keys.revoke": us.cli("keys", "revoke", "--party", "RU", "--reason", "test", "--yes", "--json"),
     }
     for name, r in docs.items():
         assert r.exit_code == 0, (name, r.stderr)
