@@ -342,12 +342,22 @@ def _message(store: Store, ref: str, action: str, extra: dict[str, Any], tlp: st
 
 
 def acknowledge(store: Store, ref: str, *, note: str | None = None, own_ref: str | None = None) -> Thread:
-    """The recipient's formal acknowledgement, optionally with its own reference number."""
+    """The recipient's formal acknowledgement, optionally with its own reference number.
+
+    Raises UsageError (exit 2) when ``own_ref`` already names another inquiry (a number or an alias), since
+    that reference would then resolve to two inquiries; plus whatever the acknowledgement itself raises.
+    """
     extra: dict[str, Any] = {}
     if note:
         extra["note"] = check_text(note, "note")
     if own_ref:
         extra["own_ref"] = own_ref.strip()
+        this = resolve(store, ref).open.hash
+        taken = [h for h, _ in _index().by_number(store.conn, extra["own_ref"]) if h != this]
+        if taken:
+            other = load_thread(store, taken[0])
+            raise UsageError(f"{extra['own_ref']} already names inquiry {other.number} ({taken[0][:12]})",
+                             hint="choose a reference that no other inquiry uses; see `cbm inquiry list --all`")
     return _message(store, ref, "ack", extra)
 
 
