@@ -169,6 +169,7 @@ def root(
     = None,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No status lines (errors still shown).")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables show every value whole, however wide.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show tracebacks for errors.")] = False,
     passphrase_file: Annotated[str | None, typer.Option("--passphrase-file", metavar="FILE",
                                                         help="Read the key passphrase from FILE.")] = None,
@@ -176,7 +177,7 @@ def root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     state.reset()
-    state.store, state.json, state.quiet, state.verbose = store_dir, json_out, quiet, verbose
+    state.store, state.json, state.quiet, state.verbose, state.wide = store_dir, json_out, quiet, verbose, wide
     state.passphrase_file = passphrase_file
 
 
