@@ -15,14 +15,19 @@ if TYPE_CHECKING:  # Rich loads on first use: `cbm status` renders without it an
     from rich.console import Console
     from rich.text import Text
 
+PIPE_WIDTH = 100_000  # "no limit" for a Rich console writing to a pipe
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def stdout() -> Console:
     from rich.console import Console
 
-    # soft_wrap: a long line stays one line (a pipe is not 80 columns wide; scripts grep whole lines)
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    # soft_wrap: a long line stays one line (a pipe is not 80 columns wide; scripts grep whole lines); and
+    # tables drawn by Rich take their natural width there (or with --wide): a value is never cut or folded
+    from cbm.cli.tables import terminal_width
+
+    width = None if terminal_width() is not None else PIPE_WIDTH
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
 
 
 def stderr() -> Console:

@@ -44,6 +44,7 @@ class Column:
     cut: bool = False  # may lose width on a terminal (free text, values); everything else is never cut
     min_width: int = 8  # a cut column keeps at least this much (or its header, if longer)
     right: bool = False  # numbers
+    optional: bool = False  # left out whole on a terminal too narrow for it (after cutting); --wide shows it
 
 
 def display_width(text: str) -> int:
@@ -105,17 +106,27 @@ class Table:
     def lines(self, width: int | None) -> Iterator[str]:
         """The table as lines (no trailing spaces), fitted to ``width`` (None: no limit)."""
         texts = [[_text(c) for c in row] for row in self.rows]
-        widths = fit([c for c in self.columns], [[display_width(t) for t in row] for row in texts], width)
+        sizes = [[display_width(t) for t in row] for row in texts]
+        shown = list(range(len(self.columns)))
+        widths = fit(self.columns, sizes, width)
+        # still too wide: leave out optional columns, the last first, rather than break a word or an id
+        while width is not None and _total(widths) > width and any(self.columns[i].optional for i in shown):
+            shown.remove(max(i for i in shown if self.columns[i].optional))
+            widths = fit([self.columns[i] for i in shown], [[row[i] for i in shown] for row in sizes], width)
+        columns = [self.columns[i] for i in shown]
         colour = _colour()
-        yield _line([c.header for c in self.columns], widths, self.columns)
+        yield _line([c.header for c in columns], widths, columns)
         for row, cells in zip(texts, self.rows, strict=True):
-            styles = [c.style if isinstance(c, Styled) and colour else None for c in cells]
-            yield _line(row, widths, self.columns, styles)
+            styles = [_style(cells[i]) if colour else None for i in shown]
+            yield _line([row[i] for i in shown], widths, columns, styles)
 
-    def write(self, width: int | None = None, *, wide: bool = False) -> None:
-        """Print to stdout at the terminal's width (or ``width``)."""
-        limit = width if width is not None else terminal_width(wide)
-        sys.stdout.write("".join(line + "\n" for line in self.lines(limit)))
+    def write(self, *, wide: bool = False) -> None:
+        """Print to stdout at the terminal's width (no limit when piped or ``wide``)."""
+        sys.stdout.write("".join(line + "\n" for line in self.lines(terminal_width(wide))))
+
+
+def _style(value: Cell) -> str | None:
+    return value.style if isinstance(value, Styled) else None
 
 
 def _text(value: Cell) -> str:
@@ -133,7 +144,7 @@ def fit(columns: Sequence[Column], cell_widths: Iterable[Sequence[int]], width: 
     if width is None:
         return widths
     floor = [max(c.min_width, display_width(c.header)) if c.cut else w for c, w in zip(columns, widths, strict=True)]
-    excess = sum(widths) + len(GAP) * (len(widths) - 1) - width
+    excess = _total(widths) - width
     while excess > 0:
         shrinkable = [i for i, w in enumerate(widths) if w > floor[i]]
         if not shrinkable:
@@ -144,6 +155,10 @@ def fit(columns: Sequence[Column], cell_widths: Iterable[Sequence[int]], width: 
         widths[widest] -= step
         excess -= step
     return widths
+
+
+def _total(widths: Sequence[int]) -> int:
+    return sum(widths) + len(GAP) * (len(widths) - 1)
 
 
 def _line(cells: Sequence[str], widths: Sequence[int], columns: Sequence[Column],
