@@ -100,7 +100,7 @@ def read_text(data: bytes, what: str) -> tuple[str, str]:
 
 
 def _record(store: Store, ref: str, kinds: tuple[str, ...], what: str) -> Record:
-    record = store.get(ref)
+    record = store.get(ref, kind_prefix="workgroup.")
     if record.kind not in kinds:
         raise NotFound(f"{ref} is a {record.kind} record, not {what}")
     return record

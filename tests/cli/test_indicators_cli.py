@@ -315,7 +315,7 @@ def test_revoke_own_and_refuse_twice(us):
     missing = us.cli("indicators", "revoke", "abcdef12", "--reason", "x")
     assert missing.exit_code == 5
     short = us.cli("indicators", "show", "abc")
-    assert short.exit_code == 5 and "6 hex digits" in short.stderr
+    assert short.exit_code == 2 and "6 hex digits" in short.stderr  # a usage error (issue 16), not "not found"
 
 
 def test_sighting_options_are_checked(us):
