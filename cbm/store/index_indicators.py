@@ -441,6 +441,14 @@ def resolve_id(conn: sqlite3.Connection, ref: str) -> str:
     return STIX_PREFIX + found.id
 
 
+def id_prefixes(conn: sqlite3.Connection, prefix: str, limit: int = 200) -> list[str]:
+    """UUIDs of indicators (the part after ``indicator--``) starting with ``prefix``, for completion."""
+    start = STIX_PREFIX + prefix.strip().lower().removeprefix(STIX_PREFIX)
+    rows = conn.execute("SELECT DISTINCT sid FROM ind WHERE sid >= ? AND sid < ? ORDER BY sid LIMIT ?",
+                        (start, start + "\U0010ffff", limit)).fetchall()
+    return [str(r[0]).removeprefix(STIX_PREFIX) for r in rows]
+
+
 def _clip(value: str | None, width: int = 40) -> str:
     text = value or "(pattern)"
     return text if len(text) <= width else text[:width - 1] + "…"
