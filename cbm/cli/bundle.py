@@ -14,6 +14,7 @@ from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.output import emit, note, to_jsonable, warn
+from cbm.cli.progress import Progress, file_size
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
 
@@ -101,8 +102,10 @@ def import_(
 
     source = _open_input(bundle_file)
     try:
-        with open_store() as store:
-            result = import_bundle(store, source, source_name=None if bundle_file == "-" else bundle_file)
+        with open_store() as store, Progress(f"reading {Path(bundle_file).name if bundle_file != '-' else 'stdin'}",
+                                             file_size(bundle_file), unit="bytes") as bar:
+            result = import_bundle(store, bar.reader(source),
+                                   source_name=None if bundle_file == "-" else bundle_file)
     finally:
         if source is not sys.stdin.buffer:
             source.close()

@@ -16,7 +16,8 @@ from rich.text import Text
 
 from cbm.cli.context import open_store, state
 from cbm.cli.output import cell, emit, emit_lines, literal, note, to_jsonable, warn
-from cbm.cli.progress import Progress
+from cbm.cli.progress import Progress, estimated_lines
+from cbm.cli.progress import shown as progress_shown
 from cbm.cli.tables import Column, Table, stream, terminal_width
 from cbm.core.errors import UsageError
 from cbm.core.files import written_atomically
@@ -66,6 +67,12 @@ def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
     for item in rows:
         yield (_short(item.id), TYPE_SHORT.get(item.type, item.type), item.author, item.tlp,
                (item.valid_until or "")[:10], item.state, item.value or "")
+
+
+def _expected(file: str, fmt: str | None) -> int | None:
+    """About how many records a text feed holds (one per line), for a determinate bar; None for JSON feeds."""
+    json_feed = (fmt or "").lower() in ("stix", "misp") or (not fmt and file.lower().endswith(".json"))
+    return None if json_feed or not progress_shown() else estimated_lines(file)
 
 
 def _progress_writer(bar: Progress) -> Any:
@@ -162,7 +169,7 @@ def import_(
     opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
                        sectors=tuple(sector or []), labels=tuple(label or []))
     try:
-        with open_store() as store, Progress(f"importing {Path(file).name}") as bar:
+        with open_store() as store, Progress(f"importing {Path(file).name}", _expected(file, fmt)) as bar:
             result = svc.import_file(store, file, opts, fmt=fmt.lower() if fmt else None,
                                      skip_invalid=skip_invalid, kind=kind, on_progress=_progress_writer(bar))
     except svc.BadLines as e:
