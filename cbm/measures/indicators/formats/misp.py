@@ -84,6 +84,8 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
                 yield LineError(n, "not a MISP attribute", "attribute")
                 continue
             yield from _attribute(n, attribute, object_name, info, event_tlp, d, notes)
+    if n == 0:
+        raise EmptyFeed("the MISP event is empty: no attributes to import")
 
 
 def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | None, event_tlp: str | None,

@@ -69,6 +69,8 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
         if not isinstance(objects, list):
             yield LineError(1, "the bundle has no objects list", "file")
             return
+        if not objects:
+            raise EmptyFeed("the bundle is empty: no STIX objects to import")
     elif isinstance(doc, dict) and isinstance(doc.get("type"), str):
         objects = [doc]
     else:
@@ -115,6 +117,8 @@ def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[It
             yield item
     if not closed:
         yield LineError(n, "the bundle is truncated (no closing ]})", "object")
+    elif n == 0:
+        raise EmptyFeed("the bundle is empty: no STIX objects to import")
 
 
 def _object(n: int, obj: Any, d: Defaults, notes: ReadNotes) -> Item | LineError | None:
