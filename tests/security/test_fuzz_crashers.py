@@ -27,6 +27,8 @@ FIXTURES = Path(__file__).resolve().parent / "fuzz_crashers"
 EXPECTED: dict[str, int] = {
     "card/first-seq-past-2-53": 4,
     "card/serial-1e999.card": 4,
+    "csv/valid-from-past-9999-in-utc.csv": 4,
+    "csv/valid-until-past-9999-in-utc.csv": 4,
     "misp/attribute-list-a-number.json": 4,
     "misp/attribute-tag-list-a-number.json": 4,
     "misp/event-a-list.json": 4,
@@ -35,6 +37,7 @@ EXPECTED: dict[str, int] = {
     "misp/object-attribute-list-a-number.json": 4,
     "stix/marking-ref-an-object.json": 4,
     "stix/marking-refs-a-number.json": 4,
+    "stix/valid-from-before-year-1-in-utc.json": 4,
     "stix/valid-until-a-list.json": 4,
     "stix/valid-until-a-number.json": 4,
 }
