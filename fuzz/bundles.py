@@ -4,6 +4,7 @@ RU's key to decrypt) and imported into RU's real store as ``cbm bundle import`` 
 from __future__ import annotations
 
 import io
+from typing import Any, BinaryIO
 
 from fuzz.harness import Scratch, instrumented, keyring, pair, refused_or_fine
 
@@ -26,13 +27,13 @@ class _Unseekable(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, target: Any) -> int:
         chunk = self._data.read(len(target))
         target[: len(chunk)] = chunk
         return len(chunk)
 
 
-def source(data: bytes, *, pipe: bool):  # type: ignore[no-untyped-def]
+def source(data: bytes, *, pipe: bool) -> BinaryIO:
     return io.BufferedReader(_Unseekable(data)) if pipe else io.BytesIO(data)
 
 

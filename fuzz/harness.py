@@ -17,6 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # cbm is imported inside instrumented() by each target, never at the top of the harness
+    from cbm.bundle.keyring import Keyring
+    from cbm.core.cards import PartyCard
+    from cbm.core.keys import KeyPair
+    from cbm.store.db import Store
 
 ROOT = Path(__file__).resolve().parent
 CORPUS = ROOT / "corpus"
@@ -45,7 +52,7 @@ def instrumented() -> Iterator[None]:
 
 
 @cache
-def pair(party: str):  # type: ignore[no-untyped-def]
+def pair(party: str) -> KeyPair:
     """The fixed fuzz key pair of ``party`` (never a real party's key)."""
     from cbm.core.keys import KeyPair
 
@@ -53,7 +60,7 @@ def pair(party: str):  # type: ignore[no-untyped-def]
 
 
 @cache
-def card(party: str):  # type: ignore[no-untyped-def]
+def card(party: str) -> PartyCard:
     """The self-signed party card of ``party``'s fixed fuzz key."""
     from cbm.core.cards import make_card
 
@@ -61,7 +68,7 @@ def card(party: str):  # type: ignore[no-untyped-def]
 
 
 @cache
-def keyring():  # type: ignore[no-untyped-def]
+def keyring() -> Keyring:
     """RU's trust: its own card and US's, as ``cbm bundle verify --keyring`` would load them."""
     from cbm.bundle.keyring import Keyring
 
@@ -124,10 +131,10 @@ class Scratch:
         self.party = party
         self.renew = renew
         self._uses = 0
-        self._store = None  # type: ignore[var-annotated]
+        self._store: Store | None = None
         self._dir: str | None = None
 
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Store:
         self._uses += 1
         if self._store is None or self._uses > self.renew:
             self.close()
@@ -136,6 +143,7 @@ class Scratch:
         return self._store
 
     def temp_dir(self) -> str:
+        """This process's scratch directory (on /dev/shm where writable), made on first use."""
         if self._dir is None:
             import tempfile
 
@@ -143,7 +151,7 @@ class Scratch:
             self._dir = tempfile.mkdtemp(prefix="cbm-fuzz-", dir=base)
         return self._dir
 
-    def _make(self):  # type: ignore[no-untyped-def]
+    def _make(self) -> Store:
         import shutil
 
         from cbm.store.db import Store

@@ -63,7 +63,7 @@ def _unsigned(bundle: bytes) -> bytes:
     if bundle.startswith(armor.BEGIN):
         import io
 
-        bundle = b"".join(armor.dearmor(io.BytesIO(bundle)))  # type: ignore[arg-type]
+        bundle = b"".join(armor.dearmor(io.BytesIO(bundle)))
     for magic in (MAGIC, encryption.MAGIC):
         if bundle.startswith(magic):
             header, _, body = bundle[len(magic):].partition(b"\n")
