@@ -19,7 +19,7 @@ from fuzz.fuzz_bundle_signed import assemble
 from fuzz.fuzz_card import card_bytes
 from fuzz.harness import card, make_store
 from tests.bundle.forge import snapshot
-from tests.conftest import Party, Result
+from tests.conftest import Party, Result, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fuzz_crashers"
 
@@ -95,3 +95,17 @@ def test_fuzzer_finding_is_refused_without_traceback(name: str, tmp_path: Path) 
         before = snapshot(party)
         _refused(party.cli(*args), EXPECTED[name])
         assert snapshot(party) == before
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if n.startswith("card/")))
+def test_keyring_folder_skips_a_hostile_card(name: str, tmp_path: Path) -> None:
+    """A keyring folder may hold other files: a card cbm refuses is skipped, and a good bundle still verifies."""
+    keyring = tmp_path / "keyring"
+    keyring.mkdir()
+    for party in ("US", "RU"):
+        (keyring / f"{party}.card").write_bytes(card(party).envelope)
+    (keyring / "hostile.card").write_bytes(card_bytes((FIXTURES / name).read_bytes()))
+    seed = Path(__file__).resolve().parents[2] / "fuzz" / "corpus" / "bundle" / "us-to-ru-plain.cbm"
+    r = run_cli("bundle", "verify", str(seed), "--deep", "--keyring", str(keyring))
+    assert r.exit_code == 0, r.stderr
+    assert "Traceback" not in r.stderr
