@@ -45,6 +45,7 @@ FUZZ_TARGETS ?= bundle bundle_signed card csv plain stix misp
 FUZZ_STAMP   := $(VENV)/.fuzz-installed
 
 $(FUZZ_STAMP): $(STAMP)
+	@echo "fuzz: installing atheris (the project's fuzz extra; first run only)" >&2
 	$(PY) -m pip install -q -e '.[dev,fuzz]'
 	touch $(FUZZ_STAMP)
 
