@@ -34,6 +34,7 @@ EXPECTED: dict[str, int] = {
     "misp/event-a-list.json": 4,
     "misp/event-not-an-object.json": 4,
     "misp/event-tag-list-a-number.json": 4,
+    "misp/filename-hash-without-bar.json": 4,
     "misp/object-attribute-list-a-number.json": 4,
     "stix/marking-ref-an-object.json": 4,
     "stix/marking-refs-a-number.json": 4,

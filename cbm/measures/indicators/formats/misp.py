@@ -125,6 +125,10 @@ def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | N
     comment = a.get("comment") if isinstance(a.get("comment"), str) and a.get("comment") else None
     name = info or object_name
     if misp_type.startswith("filename|"):
+        if "|" not in value:
+            yield LineError(n, f"{misp_type} value {value[:80]!r} has no '|' between file name and hash",
+                            "attribute")
+            return
         value = value.split("|", 1)[1]
     elif misp_type.endswith("|port"):
         value = value.rsplit("|", 1)[0]
