@@ -154,15 +154,20 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             raise model.BadValue("no pattern")
         if not isinstance(obj.get("valid_from"), str):
             raise model.BadValue("no valid_from")
+        refs = obj.get("object_marking_refs")
+        if refs is not None and not (isinstance(refs, list) and all(isinstance(r, str) for r in refs)):
+            raise model.BadValue("object_marking_refs is not a list of marking ids")
         tlp = d.tlp
         if not d.tlp_forced:
-            for ref in obj.get("object_marking_refs") or []:
+            for ref in refs or []:
                 if ref in model.TLP_BY_MARKING:
                     tlp = model.TLP_BY_MARKING[ref]
         extra = {k: v for k, v in obj.items() if k not in _MAPPED}
         if obj.get("revoked") is True:
             extra["revoked"] = True
         until = obj.get("valid_until")
+        if until is not None and not isinstance(until, str):
+            raise model.BadValue("valid_until is not a time")
         created = obj.get("created")
         row = build_row(
             d, model.PATTERN_TYPE, "", pattern=pattern, sid=sid, name=_text(obj.get("name")),
