@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cbm.measures.indicators.formats.stix_extension import EXTENSION_ID
 from tests.conftest import DATA, Party
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "indicators"
@@ -43,7 +44,8 @@ def test_add_list_show_round_trip(us):
     shown = us.cli("indicators", "show", added["id"].split("--")[1][:8], "--json").json()["indicators"][0]
     stix = shown["stix"]
     assert stix["pattern"] == "[ipv4-addr:value = '203.0.113.5']" and stix["confidence"] == 80
-    assert stix["valid_until"] == "2027-01-01T00:00:00Z" and stix["x_cbm_sectors"] == ["energy"]
+    assert stix["valid_until"] == "2027-01-01T00:00:00Z"
+    assert stix["extensions"][EXTENSION_ID] == {"extension_type": "property-extension", "sectors": ["energy"]}
     assert stix["object_marking_refs"] == ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]
     assert shown["author"] == "US" and shown["tlp"] == "GREEN" and len(shown["record"]) == 64
     human = us.cli("indicators", "show", added["id"])

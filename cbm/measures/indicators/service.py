@@ -489,7 +489,10 @@ def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callab
 
 def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], cache: RecordCache, out: IO[str],
                  result: ExportResult, on_progress: Callable[[int], None] | None) -> None:
-    from cbm.measures.indicators.formats import stix
+    """A closed bundle: the indicators, then exactly the related objects, sightings, identities and markings
+    they reach (docs/adr/0161-closed-stix-exports.md), then cbm's extension definition."""
+    from cbm.measures.indicators.formats import stix, stix_extension
+    from cbm.measures.indicators.formats.closure import Closure
     from cbm.store.trust import list_keys
 
     seed = f"{store.party}|{f}|{store.head(store.party)}"
@@ -497,20 +500,38 @@ def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], ca
     names: dict[str, str] = {}
     for key in list_keys(store):
         names.setdefault(key.party, key.name)
-    for party in sorted(names):
-        writer.write(stix.identity(party, names[party]))
-    for label in TLP_LABELS:
-        writer.write(model.tlp_marking(label))
-    objects_seen: set[str] = set()
+    parties: set[str] = set()
+    tlps: set[str] = set()
+    closure = Closure()
+    offered: set[int] = set()
+    listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
     for n, r in enumerate(rows, 1):
         record, batch = cache.get(r.rec)
         writer.write(stix.indicator(r.author, r.tlp, batch[r.pos], r.modified, r.revoked is not None))
-        for obj in record.body.get("objects") or []:
-            if isinstance(obj, dict) and obj.get("id") not in objects_seen:
-                objects_seen.add(str(obj.get("id")))
-                writer.write(obj)
-                result.objects += 1
+        parties.add(r.author)
+        tlps.add(r.tlp)
+        if listed is not None:
+            listed.add(r.id)
+        if r.rec not in offered:
+            offered.add(r.rec)
+            for obj in record.body.get("objects") or ():
+                closure.offer(obj)
         _count(result, r, n, on_progress)
+
+    def written(ref: str) -> bool:
+        if not ref.startswith("indicator--"):
+            return False
+        if listed is not None:
+            return ref in listed
+        return any(ix.matches(r, f) for r in ix.get(store.conn, ref))
+
+    party_of_identity = {model.identity_id(party): party for party in names}
+    tlp_of_marking = {marking: label for label, marking in model.TLP_MARKING_IDS.items()}
+    objects, supplied = closure.close(
+        written, lambda ref: ref in party_of_identity or ref in tlp_of_marking)
+    for obj in objects:
+        writer.write(obj)
+    result.objects = len(objects)
     for envelope, keyid in ix.sighting_records(store.conn):
         record = record_from_row(envelope, keyid)
         sid = record.body.get("ref")
@@ -519,7 +540,19 @@ def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], ca
             continue
         writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,
                                    record.created, record.tlp))
+        parties.add(record.author)
+        tlps.add(record.tlp)
         result.sightings += 1
+    parties.update(party_of_identity[ref] for ref in supplied if ref in party_of_identity)
+    tlps.update(tlp_of_marking[ref] for ref in supplied if ref in tlp_of_marking)
+    for party in sorted(parties):
+        writer.write(stix.identity(party, names.get(party, party)))
+    for label in TLP_LABELS:
+        if label in tlps:
+            writer.write(model.tlp_marking(label))
+    if parties:
+        for obj in stix_extension.definition_objects():
+            writer.write(obj)
     writer.close()
 
 

@@ -29,10 +29,11 @@ from cbm.measures.indicators.formats import (
     parse_time,
     stix_time,
 )
+from cbm.measures.indicators.formats import stix_extension as ext
 
 _MAPPED = {"type", "spec_version", "id", "created", "modified", "created_by_ref", "object_marking_refs", "pattern",
            "pattern_type", "name", "description", "valid_from", "valid_until", "confidence", "indicator_types",
-           "labels", "kill_chain_phases", "revoked", "x_cbm_sectors", "granular_markings"}
+           "labels", "kill_chain_phases", "revoked", "x_cbm_sectors", "granular_markings", "extensions"}
 _SKIPPED_TYPES = {"sighting": "sightings (record them with `cbm indicators sighting`)",
                   "marking-definition": "marking definitions (TLP is kept as each indicator's label)"}
 
@@ -120,7 +121,7 @@ def _object(n: int, obj: Any, d: Defaults, notes: ReadNotes) -> Item | LineError
         return None
     if not isinstance(obj.get("id"), str) or not obj["id"].startswith(kind + "--"):
         return LineError(n, f"{kind} object has no valid STIX id", "object")
-    if kind == "identity" and obj.get("x_cbm_party"):
+    if kind == "identity" and ext.party_of(obj):
         notes.skip("cbm party identities (the importing party becomes the creator)")
         return None
     notes.objects.append(obj)
@@ -148,6 +149,12 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
                 if ref in model.TLP_BY_MARKING:
                     tlp = model.TLP_BY_MARKING[ref]
         extra = {k: v for k, v in obj.items() if k not in _MAPPED}
+        for key in ("name", "description"):
+            if obj.get(key) == "":  # kept as it came: an empty text is the source's, not cbm's, to drop
+                extra[key] = ""
+        others = ext.other_extensions(obj)
+        if others:
+            extra["extensions"] = others
         if obj.get("revoked") is True:
             extra["revoked"] = True
         until = obj.get("valid_until")
@@ -157,7 +164,7 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             description=_text(obj.get("description")), confidence=parse_confidence(obj.get("confidence")),
             valid_from=parse_time(obj["valid_from"], "valid_from"),
             valid_until=parse_time(until, "valid_until") if until else None,
-            sectors=_strings(obj.get("x_cbm_sectors")), labels=_strings(obj.get("labels")),
+            sectors=_strings(ext.sectors_of(obj)), labels=_strings(obj.get("labels")),
             indicator_types=_strings(obj.get("indicator_types")),
             kill_chain=obj.get("kill_chain_phases") if isinstance(obj.get("kill_chain_phases"), list) else None,
             created=created if isinstance(created, str) else None, extra=extra)
@@ -182,9 +189,10 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def identity(party: str, name: str) -> dict[str, Any]:
-    return {"type": "identity", "spec_version": "2.1", "id": model.identity_id(party),
-            "created": "2013-06-17T00:00:00.000Z", "modified": "2013-06-17T00:00:00.000Z",
-            "name": name, "identity_class": "organization", "x_cbm_party": party}
+    """A party's identity (stable id; its party code in cbm's property extension)."""
+    return ext.with_party({"type": "identity", "spec_version": "2.1", "id": model.identity_id(party),
+                           "created": "2013-06-17T00:00:00.000Z", "modified": "2013-06-17T00:00:00.000Z",
+                           "name": name, "identity_class": "organization"}, party)
 
 
 def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: bool) -> dict[str, Any]:
@@ -194,8 +202,9 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
     obj: dict[str, Any] = {
         "type": "indicator", "spec_version": "2.1", "id": row[R.ID], "created": stix_time(created),
         "modified": stix_time(modified), "created_by_ref": model.identity_id(author),
-        "name": row[R.NAME] or (f"{kind} {value}" if value else "STIX pattern"),
     }
+    if row[R.NAME]:
+        obj["name"] = row[R.NAME]
     if row[R.DESCRIPTION]:
         obj["description"] = row[R.DESCRIPTION]
     if row[R.INDICATOR_TYPES]:
@@ -214,13 +223,13 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
     if revoked:
         obj["revoked"] = True
     obj["object_marking_refs"] = [model.TLP_MARKING_IDS[tlp]]
-    if row[R.SECTORS]:
-        obj["x_cbm_sectors"] = row[R.SECTORS]
     extra = row[R.EXTRA]
     if isinstance(extra, dict):
         for key, item in extra.items():
             if key not in obj and key != "revoked":
                 obj[key] = item
+    if row[R.SECTORS]:
+        ext.add_sectors(obj, row[R.SECTORS])
     return obj
 
 
