@@ -399,7 +399,8 @@ def export(
     expired: Expired = False,
     revoked: Revoked = False,
     since: Since = None,
-    sid_base: Annotated[int | None, typer.Option("--sid-base", help="First Suricata rule id.")] = None,
+    sid_base: Annotated[int | None, typer.Option(
+        "--sid-base", help="Start of cbm's Suricata sid range (sids are derived from each indicator).")] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Export indicators for other tools: a STIX 2.1 bundle, CSV, plain lists, Suricata rules, a MISP event.
@@ -424,6 +425,8 @@ def export(
             result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, on_progress=_progress_writer(bar))
     for what, n in result.skipped.items():
         note(f"skipped {n} indicator(s): {what} have no {fmt} form")
+    if result.sid_collisions:
+        note(f"{result.sid_collisions} indicator(s) shared a derived sid with an earlier one and took their next")
     if output != "-":
         note(f"wrote {result.written} indicator(s) to {output}")
         emit("indicators.export", result, lambda out: None, json_flag=json_flag)

@@ -421,6 +421,7 @@ class ExportResult:
     by_tlp: dict[str, int]
     sightings: int = 0
     objects: int = 0
+    sid_collisions: int = 0  # suricata: indicators whose derived sid was taken and that got their next one
 
 
 @cycle_collector_paused()
@@ -456,16 +457,20 @@ def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int 
     elif fmt == "suricata":
         from cbm.measures.indicators.formats import suricata
 
-        sid = sid_base or suricata.DEFAULT_SID_BASE
+        try:
+            sids = suricata.SidAllocator(sid_base or suricata.DEFAULT_SID_BASE)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
         for n, r in enumerate(rows, 1):
-            rules, why = suricata.rules(r.author, cache.row(r), sid)
+            row = cache.row(r)
+            why = suricata.why_not(row)
             if why:
                 result.skipped[why] = result.skipped.get(why, 0) + 1
                 continue
-            for rule in rules:
+            for rule in suricata.rules(r.author, row, sids.sid(r.author, r.id), r.versions)[0]:
                 out.write(rule)
-            sid += len(rules)
             _count(result, r, n, on_progress)
+        result.sid_collisions = sids.collisions
     else:
         from cbm.measures.indicators.formats import misp
 
