@@ -170,6 +170,8 @@ def import_(
         warn(f"... and {result.invalid - len(result.errors)} more bad lines")
     for what, n in result.skipped.items():
         note(f"skipped {n} {literal(what)}")
+    for what, n in result.notices.items():
+        note(f"{n} {literal(what)}")
     if result.kept_objects:
         note("kept related STIX objects: " + literal(", ".join(f"{k} {v}"
                                                              for k, v in sorted(result.kept_objects.items()))))

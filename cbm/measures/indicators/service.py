@@ -139,6 +139,7 @@ class ImportResult:
     kept_objects: dict[str, int]
     ignored_columns: list[str]
     ids: list[str] = field(default_factory=list)
+    notices: dict[str, int] = field(default_factory=dict)
 
 
 def guess_format(path: str, head: bytes) -> str:
@@ -261,7 +262,7 @@ def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid:
                         unchanged=report.unchanged, repeated=report.repeated, invalid=invalid,
                         records=len(report.records), by_tlp=report.by_tlp, errors=[str(e) for e in errors],
                         skipped=notes.skipped, kept_objects=notes.kept_objects,
-                        ignored_columns=notes.ignored_columns, ids=report.ids[:10])
+                        ignored_columns=notes.ignored_columns, ids=report.ids[:10], notices=notes.notices)
 
 
 # -- reading rows back from records ----------------------------------------------------------------------

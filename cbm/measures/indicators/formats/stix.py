@@ -121,6 +121,9 @@ def _object(n: int, obj: Any, d: Defaults, notes: ReadNotes) -> Item | LineError
         return None
     if not isinstance(obj.get("id"), str) or not obj["id"].startswith(kind + "--"):
         return LineError(n, f"{kind} object has no valid STIX id", "object")
+    if obj["id"] in (ext.EXTENSION_ID, ext.CREATOR_ID):
+        notes.skip("cbm's own extension definition (every export carries it)")
+        return None
     if kind == "identity" and ext.party_of(obj):
         notes.skip("cbm party identities (the importing party becomes the creator)")
         return None
@@ -145,9 +148,13 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             raise model.BadValue("no valid_from")
         tlp = d.tlp
         if not d.tlp_forced:
+            marked = False
             for ref in obj.get("object_marking_refs") or []:
                 if ref in model.TLP_BY_MARKING:
                     tlp = model.TLP_BY_MARKING[ref]
+                    marked = True
+            if not marked:
+                notes.tell(f"indicator(s) without a TLP marking, labelled TLP:{tlp} (--tlp sets another)")
         extra = {k: v for k, v in obj.items() if k not in _MAPPED}
         for key in ("name", "description"):
             if obj.get(key) == "":  # kept as it came: an empty text is the source's, not cbm's, to drop
@@ -159,10 +166,16 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             extra["revoked"] = True
         until = obj.get("valid_until")
         created = obj.get("created")
+        valid_from = parse_time(obj["valid_from"], "valid_from")
+        if obj["valid_from"] != valid_from:  # sub-second precision: kept as written, the index keeps seconds
+            extra["valid_from"] = obj["valid_from"]
+        if isinstance(obj.get("modified"), str):  # the source's own version time, kept for this version
+            parse_time(obj["modified"], "modified")
+            extra["modified"] = obj["modified"]
         row = build_row(
             d, model.PATTERN_TYPE, "", pattern=pattern, sid=sid, name=_text(obj.get("name")),
             description=_text(obj.get("description")), confidence=parse_confidence(obj.get("confidence")),
-            valid_from=parse_time(obj["valid_from"], "valid_from"),
+            valid_from=valid_from,
             valid_until=parse_time(until, "valid_until") if until else None,
             sectors=_strings(ext.sectors_of(obj)), labels=_strings(obj.get("labels")),
             indicator_types=_strings(obj.get("indicator_types")),
@@ -212,6 +225,11 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
     obj["pattern"] = row[R.PATTERN] or model.pattern_for(kind, value)
     obj["pattern_type"] = "stix"
     obj["valid_from"] = row[R.VALID_FROM] or modified
+    extra = row[R.EXTRA] if isinstance(row[R.EXTRA], dict) else {}
+    if _same_second(extra.get("valid_from"), obj["valid_from"]):
+        obj["valid_from"] = extra["valid_from"]
+    if isinstance(extra.get("modified"), str):
+        obj["modified"] = extra["modified"]
     if row[R.VALID_UNTIL]:
         obj["valid_until"] = row[R.VALID_UNTIL]
     if row[R.KILL_CHAIN]:
@@ -223,14 +241,23 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
     if revoked:
         obj["revoked"] = True
     obj["object_marking_refs"] = [model.TLP_MARKING_IDS[tlp]]
-    extra = row[R.EXTRA]
-    if isinstance(extra, dict):
-        for key, item in extra.items():
-            if key not in obj and key != "revoked":
-                obj[key] = item
+    for key, item in extra.items():
+        if key not in obj and key != "revoked":
+            obj[key] = item
     if row[R.SECTORS]:
         ext.add_sectors(obj, row[R.SECTORS])
     return obj
+
+
+def _same_second(precise: Any, seconds: str) -> bool:
+    """Whether ``precise`` (a STIX time as the source wrote it) is ``seconds`` (the index's form) with more
+    precision, so it may be written instead of it."""
+    if not isinstance(precise, str):
+        return False
+    try:
+        return parse_time(precise, "valid_from") == seconds
+    except model.BadValue:
+        return False
 
 
 def sighting(sighting_id: str, by: str, sid: str, body: dict[str, Any], created: str, tlp: str) -> dict[str, Any]:
