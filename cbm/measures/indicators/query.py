@@ -163,7 +163,8 @@ def resolve(store: Store, ref: str) -> list[ix.IndicatorRow]:
     else:
         rows = ix.by_prefix(store.conn, prefix, limit=50)
         if len({r.id for r in rows}) > 1:
-            raise UsageError(f"indicator id {ref} is ambiguous", hint="give more hex digits")
+            candidates = ", ".join(f"{r.id} ({r.author})" for r in sorted(rows, key=lambda r: (r.id, r.author)))
+            raise UsageError(f"indicator id {ref} is ambiguous: {candidates}", hint="give more hex digits")
     if not rows:
         raise NotFound(f"no indicator {ref}", hint="see `cbm indicators list` or `cbm indicators search VALUE`")
     return rows

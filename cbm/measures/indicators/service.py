@@ -20,7 +20,7 @@ from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageEr
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
-from cbm.measures.indicators import model
+from cbm.measures.indicators import authorship, model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
 from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the service is the one entry point)
@@ -74,9 +74,12 @@ def _defaults(store: Store, opts: Options) -> Defaults:
         raise UsageError(str(e), hint="see `cbm indicators add --help` for the sector list") from e
     if opts.confidence is not None and not 0 <= opts.confidence <= 100:
         raise UsageError(f"--confidence {opts.confidence} is outside 0-100")
+    from cbm.store.trust import list_keys
+
+    others = frozenset(model.identity_id(key.party) for key in list_keys(store) if key.party != store.party)
     return Defaults(author=store.party, tlp=tlp, tlp_forced=opts.tlp is not None, confidence=opts.confidence,
                     valid_until=until, sectors=sectors, labels=opts.labels,
-                    indicator_types=opts.indicator_types, now=clock.now_iso())
+                    indicator_types=opts.indicator_types, now=clock.now_iso(), others=others)
 
 
 # -- add -------------------------------------------------------------------------------------------------
@@ -203,6 +206,12 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                         writer.trusted_rows = fmt in ("csv", "txt")
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
+                    if fmt == "stix" and _held_by_another(store, item[0][R.ID]):
+                        row, link = authorship.reauthor(store.party, item[0])
+                        notes.objects.append(link)
+                        notes.tell("indicator(s) with another party's id, re-authored under ids of ours "
+                                   "(derived-from the original)")
+                        item = Item(row, item[1])
                     writer.add(item[0], item[1])
                 if invalid and not skip_invalid:
                     raise BadLines(errors, invalid)
@@ -217,6 +226,11 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             if close is not None:
                 close()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
+
+
+def _held_by_another(store: Store, indicator_id: str) -> bool:
+    """Whether another party's signed records hold an indicator under this id."""
+    return any(r.author != store.party for r in ix.get(store.conn, indicator_id))
 
 
 CSV_BYTES_PER_ROW = 130  # a national feed's CSV line, about (132 MB for 1M in the benchmark's feed)

@@ -76,6 +76,7 @@ class Defaults:
     labels: tuple[str, ...] = ()
     indicator_types: tuple[str, ...] = ()
     now: str = ""
+    others: frozenset[str] = frozenset()  # identity ids of the other parties this store knows (authorship)
 
 
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$")

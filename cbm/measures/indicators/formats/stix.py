@@ -181,6 +181,13 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             indicator_types=_strings(obj.get("indicator_types")),
             kill_chain=obj.get("kill_chain_phases") if isinstance(obj.get("kill_chain_phases"), list) else None,
             created=created if isinstance(created, str) else None, extra=extra)
+        if obj.get("created_by_ref") in d.others:  # another party's indicator, not through its own records
+            from cbm.measures.indicators import authorship
+
+            row, link = authorship.reauthor(d.author, row)
+            notes.objects.append(link)
+            notes.tell("indicator(s) with another party's id, re-authored under ids of ours (derived-from the "
+                       "original)")
         return Item(row, tlp)
     except model.BadValue as e:
         return LineError(n, f"{where}: {e}", "object")
