@@ -206,12 +206,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                         writer.trusted_rows = fmt in ("csv", "txt")
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
-                    if fmt == "stix" and _held_by_another(store, item[0][R.ID]):
-                        row, link = authorship.reauthor(store.party, item[0])
-                        notes.objects.append(link)
-                        notes.tell("indicator(s) with another party's id, re-authored under ids of ours "
-                                   "(derived-from the original)")
-                        item = Item(row, item[1])
+                    if fmt == "stix":
+                        item = _own(store, item, notes)
                     writer.add(item[0], item[1])
                 if invalid and not skip_invalid:
                     raise BadLines(errors, invalid)
@@ -231,6 +227,44 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
 def _held_by_another(store: Store, indicator_id: str) -> bool:
     """Whether another party's signed records hold an indicator under this id."""
     return any(r.author != store.party for r in ix.get(store.conn, indicator_id))
+
+
+def _own(store: Store, item: Item, notes: ReadNotes) -> Item:
+    """``item``, re-authored under an id of ours if another party holds its id (docs/adr/0165)."""
+    if not _held_by_another(store, item[0][R.ID]):
+        return item
+    row, link = authorship.reauthor(store.party, item[0])
+    notes.objects.append(link)
+    notes.tell("indicator(s) with another party's id, re-authored under ids of ours (derived-from the original)")
+    return Item(row, item[1])
+
+
+def import_objects(store: Store, objects: list[Any], opts: Options, *, source: str, skip_invalid: bool = False,
+                   then: Callable[[Any], None] | None = None) -> ImportResult:
+    """Import STIX objects already parsed (a TAXII page) by the STIX importer's rules, in one transaction that
+    also runs ``then(conn)`` (a pull's cursor lands with its page). Bad objects: BadLines, nothing lands, unless
+    ``skip_invalid``. Raises UsageError for bad options."""
+    from cbm.measures.indicators.formats import stix
+
+    d = _defaults(store, opts)
+    to = store.check_recipients(opts.to)
+    notes = ReadNotes()
+    items = list(stix.read_objects(objects, d, notes))
+    errors = [item for item in items if isinstance(item, LineError)]
+    if errors and not skip_invalid:
+        raise BadLines(errors[:MAX_REPORTED_ERRORS], len(errors))
+    with store.transaction() as conn:
+        writer = BatchWriter(store, to, source=source)
+        for item in items:
+            if not isinstance(item, LineError):
+                writer.add(*_own(store, item, notes))
+        if notes.objects:
+            writer.objects = notes.objects
+            writer.objects_tlp = d.tlp
+        report = writer.finish()
+        if then is not None:
+            then(conn)
+    return _import_result(source, "stix", writer.seen, report, len(errors), errors[:MAX_REPORTED_ERRORS], notes)
 
 
 CSV_BYTES_PER_ROW = 130  # a national feed's CSV line, about (132 MB for 1M in the benchmark's feed)
