@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from cbm.measures.registry import MEASURES
@@ -34,9 +34,14 @@ def after_import(store: Store, records: Sequence[Record]) -> list[Record]:
     return appended
 
 
-def attention(store: Store) -> list[Attention]:
-    """Everything the measures say needs an operator, most urgent first."""
+def attention(store: Store, measures: Collection[str] | None = None) -> list[Attention]:
+    """Everything the measures say needs an operator, most urgent first.
+
+    ``measures`` (names such as ``inquiry``) limits the question to measures that hold records: a measure
+    with none has nothing to report, and is then not even imported (``cbm status`` starts faster).
+    """
     items: list[Attention] = []
     for measure in sorted(MEASURES, key=lambda m: m.name):  # ties keep the measures' alphabetical order
-        items.extend(measure.load_attention()(store))
+        if measures is None or measure.name in measures:
+            items.extend(measure.load_attention()(store))
     return sorted(items, key=lambda a: (a.rank, a.due or "9999"))

@@ -32,6 +32,7 @@ class ExportResult:
     by_tlp: dict[str, int]
     sightings: int = 0
     objects: int = 0
+    sid_collisions: int = 0  # suricata: indicators whose derived sid was taken and that got their next one
 
 
 @cycle_collector_paused()
@@ -67,16 +68,20 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base:
     elif fmt == "suricata":
         from cbm.measures.indicators.formats import suricata
 
-        sid = sid_base or suricata.DEFAULT_SID_BASE
+        try:
+            sids = suricata.SidAllocator(sid_base or suricata.DEFAULT_SID_BASE)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
         for n, r in enumerate(rows, 1):
-            rules, why = suricata.rules(r.author, cache.row(r), sid)
+            row = cache.row(r)
+            why = suricata.why_not(row)
             if why:
                 result.skipped[why] = result.skipped.get(why, 0) + 1
                 continue
-            for rule in rules:
+            for rule in suricata.rules(r.author, row, sids.sid(r.author, r.id), r.versions)[0]:
                 out.write(rule)
-            sid += len(rules)
             _count(result, r, n, on_progress)
+        result.sid_collisions = sids.collisions
     else:
         from cbm.measures.indicators.formats import misp
 
@@ -100,7 +105,10 @@ def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callab
 
 def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow], cache: RecordCache, out: IO[str],
                  result: ExportResult, on_progress: Callable[[int], None] | None) -> None:
-    from cbm.measures.indicators.formats import stix
+    """A closed bundle: the indicators, then exactly the related objects, sightings, identities and markings
+    they reach (docs/adr/0161-closed-stix-exports.md), then cbm's extension definition."""
+    from cbm.measures.indicators.formats import stix, stix_extension
+    from cbm.measures.indicators.formats.closure import Closure
     from cbm.store.trust import list_keys
 
     seed = f"{store.party}|{f}|{store.head(store.party)}"
@@ -108,20 +116,38 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
     names: dict[str, str] = {}
     for key in list_keys(store):
         names.setdefault(key.party, key.name)
-    for party in sorted(names):
-        writer.write(stix.identity(party, names[party]))
-    for label in TLP_LABELS:
-        writer.write(model.tlp_marking(label))
-    objects_seen: set[str] = set()
+    parties: set[str] = set()
+    tlps: set[str] = set()
+    closure = Closure()
+    offered: set[int] = set()
+    listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
     for n, r in enumerate(rows, 1):
         record, batch = cache.get(r.rec)
         writer.write(stix.indicator(r.author, r.tlp, batch[r.pos], r.modified, r.revoked is not None))
-        for obj in record.body.get("objects") or []:
-            if isinstance(obj, dict) and obj.get("id") not in objects_seen:
-                objects_seen.add(str(obj.get("id")))
-                writer.write(obj)
-                result.objects += 1
+        parties.add(r.author)
+        tlps.add(r.tlp)
+        if listed is not None:
+            listed.add(r.id)
+        if r.rec not in offered:
+            offered.add(r.rec)
+            for obj in record.body.get("objects") or ():
+                closure.offer(obj)
         _count(result, r, n, on_progress)
+
+    def written(ref: str) -> bool:
+        if not ref.startswith("indicator--"):
+            return False
+        if listed is not None:
+            return ref in listed
+        return any(queries.matches(r, f) for r in store.query(queries.get, ref))
+
+    party_of_identity = {model.identity_id(party): party for party in names}
+    tlp_of_marking = {marking: label for label, marking in model.TLP_MARKING_IDS.items()}
+    objects, supplied = closure.close(
+        written, lambda ref: ref in party_of_identity or ref in tlp_of_marking)
+    for obj in objects:
+        writer.write(obj)
+    result.objects = len(objects)
     for envelope, keyid in store.query(queries.sighting_records):
         record = record_from_row(envelope, keyid)
         sid = record.body.get("ref")
@@ -130,5 +156,17 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
             continue
         writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,
                                    record.created, record.tlp))
+        parties.add(record.author)
+        tlps.add(record.tlp)
         result.sightings += 1
+    parties.update(party_of_identity[ref] for ref in supplied if ref in party_of_identity)
+    tlps.update(tlp_of_marking[ref] for ref in supplied if ref in tlp_of_marking)
+    for party in sorted(parties):
+        writer.write(stix.identity(party, names.get(party, party)))
+    for label in TLP_LABELS:
+        if label in tlps:
+            writer.write(model.tlp_marking(label))
+    if parties:
+        for obj in stix_extension.definition_objects():
+            writer.write(obj)
     writer.close()

@@ -11,12 +11,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cbm.core import refs
 from cbm.measures.indicators.index import _CHUNK, COLUMNS, IndicatorRow
 from cbm.store.indexes import Connection, Cursor
 
 
 def _rows(cursor: Cursor) -> Iterator[IndicatorRow]:
     return map(IndicatorRow._make, cursor)
+
+
+STIX_PREFIX = "indicator--"
 
 
 def get(conn: Connection, sid: str) -> list[IndicatorRow]:
@@ -274,3 +278,35 @@ def new_sightings(conn: Connection, author: str, since: str) -> tuple[int, int]:
     row = conn.execute("SELECT COUNT(*), COUNT(DISTINCT sid) FROM ind_sight WHERE indicator_author = ?"
                        " AND by_party != ? AND created >= ?", (author, author, since)).fetchone()
     return int(row[0]), int(row[1])
+
+
+def resolve_id(conn: Connection, ref: str) -> str:
+    """The STIX id that ``ref`` names: ``indicator--<uuid>``, the UUID, or a unique prefix of it (at least 6
+    characters; the one rule of cbm.core.refs). Raises UsageError (too short, ambiguous: candidates listed;
+    not an id), NotFound."""
+    text = ref.strip().lower().removeprefix("indicator--")
+
+    def lookup(prefix: str, limit: int) -> list[refs.Candidate]:
+        rows = conn.execute(
+            "SELECT sid, MIN(type), MIN(value), GROUP_CONCAT(DISTINCT author) FROM ind WHERE sid >= ? AND sid < ?"
+            " GROUP BY sid ORDER BY sid LIMIT ?",
+            (STIX_PREFIX + prefix, STIX_PREFIX + prefix + "\U0010ffff", limit)).fetchall()
+        return [refs.Candidate(sid.removeprefix(STIX_PREFIX), f"{kind} {_clip(value)} from {authors}")
+                for sid, kind, value, authors in rows]
+
+    found = refs.resolve(text, "indicator", lookup, full_length=36, digits=refs.HEX | {"-"},
+                         hint="see `cbm indicators list` or `cbm indicators search VALUE`")
+    return STIX_PREFIX + found.id
+
+
+def id_prefixes(conn: Connection, prefix: str, limit: int = 200) -> list[str]:
+    """UUIDs of indicators (the part after ``indicator--``) starting with ``prefix``, for completion."""
+    start = STIX_PREFIX + prefix.strip().lower().removeprefix(STIX_PREFIX)
+    rows = conn.execute("SELECT DISTINCT sid FROM ind WHERE sid >= ? AND sid < ? ORDER BY sid LIMIT ?",
+                        (start, start + "\U0010ffff", limit)).fetchall()
+    return [str(r[0]).removeprefix(STIX_PREFIX) for r in rows]
+
+
+def _clip(value: str | None, width: int = 40) -> str:
+    text = value or "(pattern)"
+    return text if len(text) <= width else text[:width - 1] + "…"

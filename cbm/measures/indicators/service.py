@@ -18,8 +18,8 @@ from cbm.core import clock
 from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageError
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import check_tlp
+from cbm.measures.indicators import authorship, model, queries, records
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators import model, queries, records
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.cache import RecordCache
 from cbm.measures.indicators.export import ExportResult, export, sensitive_tlps  # noqa: F401  (re-exported)
@@ -74,9 +74,12 @@ def _defaults(store: Store, opts: Options) -> Defaults:
         raise UsageError(str(e), hint="see `cbm indicators add --help` for the sector list") from e
     if opts.confidence is not None and not 0 <= opts.confidence <= 100:
         raise UsageError(f"--confidence {opts.confidence} is outside 0-100")
+    from cbm.store.trust import list_keys
+
+    others = frozenset(model.identity_id(key.party) for key in list_keys(store) if key.party != store.party)
     return Defaults(author=store.party, tlp=tlp, tlp_forced=opts.tlp is not None, confidence=opts.confidence,
                     valid_until=until, sectors=sectors, labels=opts.labels,
-                    indicator_types=opts.indicator_types, now=clock.now_iso())
+                    indicator_types=opts.indicator_types, now=clock.now_iso(), others=others)
 
 
 # -- add -------------------------------------------------------------------------------------------------
@@ -139,6 +142,7 @@ class ImportResult:
     kept_objects: dict[str, int]
     ignored_columns: list[str]
     ids: list[str] = field(default_factory=list)
+    notices: dict[str, int] = field(default_factory=dict)
 
 
 def guess_format(path: str, head: bytes) -> str:
@@ -202,6 +206,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                         writer.trusted_rows = fmt in ("csv", "txt")
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
+                    if fmt == "stix":
+                        item = _own(store, item, notes)
                     writer.add(item[0], item[1])
                 if invalid and not skip_invalid:
                     raise BadLines(errors, invalid)
@@ -216,6 +222,21 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             if close is not None:
                 close()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
+
+
+def _held_by_another(store: Store, indicator_id: str) -> bool:
+    """Whether another party's signed records hold an indicator under this id."""
+    return any(r.author != store.party for r in store.query(queries.get, indicator_id))
+
+
+def _own(store: Store, item: Item, notes: ReadNotes) -> Item:
+    """``item``, re-authored under an id of ours if another party holds its id (docs/adr/0165)."""
+    if not _held_by_another(store, item[0][R.ID]):
+        return item
+    row, link = authorship.reauthor(store.party, item[0])
+    notes.objects.append(link)
+    notes.tell("indicator(s) with another party's id, re-authored under ids of ours (derived-from the original)")
+    return Item(row, item[1])
 
 
 def import_objects(store: Store, objects: list[Any], opts: Options, *, source: str, skip_invalid: bool = False,
@@ -236,7 +257,7 @@ def import_objects(store: Store, objects: list[Any], opts: Options, *, source: s
         writer = BatchWriter(store, to, source=source)
         for item in items:
             if not isinstance(item, LineError):
-                writer.add(item[0], item[1])
+                writer.add(*_own(store, item, notes))
         if notes.objects:
             writer.objects = notes.objects
             writer.objects_tlp = d.tlp
@@ -289,7 +310,7 @@ def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid:
                         unchanged=report.unchanged, repeated=report.repeated, invalid=invalid,
                         records=len(report.records), by_tlp=report.by_tlp, errors=[str(e) for e in errors],
                         skipped=notes.skipped, kept_objects=notes.kept_objects,
-                        ignored_columns=notes.ignored_columns, ids=report.ids[:10])
+                        ignored_columns=notes.ignored_columns, ids=report.ids[:10], notices=notes.notices)
 
 
 # -- show ------------------------------------------------------------------------------------------------

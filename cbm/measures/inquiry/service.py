@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cbm.core import clock
-from cbm.core.errors import CbmError, NotFound, OversizedInput, UsageError
+from cbm.core import clock, refs
+from cbm.core.errors import NotFound, OversizedInput, UsageError
 from cbm.core.fields import PRECEDENCES, single_line
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
@@ -33,6 +33,7 @@ from cbm.measures.inquiry.model import (
     fold,
     normalise_choice,
 )
+from cbm.measures.inquiry.reading import Signed, safe_name, save_attachments, signatures  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from cbm.core.records import Record
@@ -125,9 +126,9 @@ def resolve(store: Store, ref: str) -> Thread:
                              hint="give the opening record's hash instead: " +
                                   ", ".join(h[:12] for h in candidates))
         return load_thread(store, candidates[0])
-    if re.fullmatch(r"[0-9a-fA-F]{6,64}", text):
+    if refs.is_hex_prefix(text):  # a short one is refused with the candidates (cbm.core.refs)
         try:
-            record = store.get(text)
+            record = store.get(text, kind_prefix="inquiry.")
         except NotFound:
             record = None
         if record is not None:
@@ -203,7 +204,8 @@ def check_text(text: str, what: str = "body") -> str:
 
 
 def check_indicators(store: Store, ids: Sequence[str]) -> list[str]:
-    """Each id must be a STIX indicator id (UsageError) that some record in the store carries (NotFound).
+    """Each id must be a STIX indicator id, or a unique prefix of one (UsageError, listing candidates when
+    ambiguous), that some record in the store carries (NotFound). Returns the full ids.
 
     Uses the indicators measure's index when it offers a lookup, else looks for the id in the payloads
     of ``indicators.*`` records (docs/adr/0032-inquiry-links-and-attachments.md).
@@ -212,13 +214,25 @@ def check_indicators(store: Store, ids: Sequence[str]) -> list[str]:
     for raw in ids:
         value = raw.strip().lower()
         if not STIX_INDICATOR.match(value):
-            raise UsageError(f"{raw!r} is not a STIX indicator id", hint="like indicator--<uuid>")
+            value = _indicator_prefix(store, raw)
         wanted.append(value)
     missing = [i for i in dict.fromkeys(wanted) if not _indicator_known(store, i)]
     if missing:
         raise NotFound(f"unknown indicator {missing[0]}" + (f" (and {len(missing) - 1} more)" if missing[1:] else ""),
                        hint="link only indicators held in this store; see `cbm indicators list`")
     return list(dict.fromkeys(wanted))
+
+
+def _indicator_prefix(store: Store, raw: str) -> str:
+    """The full STIX id a short one (``7471f94a``) names, through the indicators index (cbm.core.refs rules)."""
+    try:
+        from cbm.measures.indicators import queries as indicator_queries  # built by the indicators measure
+    except ImportError:
+        indicator_queries = None  # type: ignore[assignment]
+    resolve_id = getattr(indicator_queries, "resolve_id", None)
+    if not callable(resolve_id):
+        raise UsageError(f"{raw!r} is not a STIX indicator id", hint="like indicator--<uuid>")
+    return str(store.query(resolve_id, raw))
 
 
 def _indicator_known(store: Store, indicator_id: str) -> bool:
@@ -346,12 +360,22 @@ def _message(store: Store, ref: str, action: str, extra: dict[str, Any], tlp: st
 
 
 def acknowledge(store: Store, ref: str, *, note: str | None = None, own_ref: str | None = None) -> Thread:
-    """The recipient's formal acknowledgement, optionally with its own reference number."""
+    """The recipient's formal acknowledgement, optionally with its own reference number.
+
+    Raises UsageError (exit 2) when ``own_ref`` already names another inquiry (a number or an alias), since
+    that reference would then resolve to two inquiries; plus whatever the acknowledgement itself raises.
+    """
     extra: dict[str, Any] = {}
     if note:
         extra["note"] = check_text(note, "note")
     if own_ref:
         extra["own_ref"] = own_ref.strip()
+        this = resolve(store, ref).open.hash
+        taken = [h for h, _ in store.query(_index().by_number, extra["own_ref"]) if h != this]
+        if taken:
+            other = load_thread(store, taken[0])
+            raise UsageError(f"{extra['own_ref']} already names inquiry {other.number} ({taken[0][:12]})",
+                             hint="choose a reference that no other inquiry uses; see `cbm inquiry list --all`")
     return _message(store, ref, "ack", extra)
 
 
@@ -390,78 +414,6 @@ def withdraw(store: Store, ref: str, *, reason: str) -> Thread:
     if not reason.strip():
         raise UsageError("withdrawing needs a --reason")
     return _message(store, ref, "withdraw", {"reason": check_text(reason, "reason")})
-
-
-# -- reading a thread for people ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Signed:
-    """One record of a thread with who signed it and whether the signature still verifies here."""
-
-    record: Record
-    fingerprint: str | None
-    verified: str  # "ok" or the reason it does not verify
-    delivered: str | None  # when the other party's receipt says it holds this record
-
-
-def signatures(store: Store, thread: Thread) -> list[Signed]:
-    """Re-verify every record of the thread against the keys we trust: the thread checked end to end."""
-    from cbm.core.keys import fingerprint
-    from cbm.core.records import verify_record
-    from cbm.store.index_receipts import delivered_at
-
-    result = []
-    records = ([thread.draft] if thread.draft else []) + [thread.open] + thread.messages
-    for record in records:
-        key = store.trusted_key(record.keyid)
-        try:
-            verify_record(record.envelope, store)
-            verified = "ok"
-        except CbmError as e:
-            verified = str(e)
-        other = thread.peer_of(record.author)
-        seen = None if record.body.get("draft") or record.to == (record.author,) else \
-            store.query(delivered_at, other, record.author, record.seq)
-        result.append(Signed(record, fingerprint(key.verify_key) if key else None, verified, seen))
-    return result
-
-
-def safe_name(name: object, digest: str) -> str:
-    """A file name from a peer, reduced to a plain base name (no directories, no control characters)."""
-    text = Path(str(name)).name if isinstance(name, str) else ""
-    text = "".join(ch for ch in text if ch.isprintable() and ch not in "/\\:")
-    return text if text and text not in (".", "..") and not text.startswith(".") else f"attachment-{digest[:12]}"
-
-
-def save_attachments(store: Store, thread: Thread, directory: Path) -> list[tuple[str, Path | None]]:
-    """Write every attachment of the thread into ``directory``. Returns (sha256, path or None if absent).
-
-    Content is re-checked against its hash while copying (TamperedContent if a stored blob was altered).
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    result: list[tuple[str, Path | None]] = []
-    done: set[str] = set()
-    for record in [thread.open] + thread.messages:
-        listing = record.body.get("attachments")
-        for item in listing if isinstance(listing, list) else []:
-            digest = item.get("sha256") if isinstance(item, dict) else None
-            if not isinstance(digest, str) or digest in done or not re.fullmatch(r"[0-9a-f]{64}", digest):
-                continue
-            done.add(digest)
-            if not store.blobs.has(digest):
-                result.append((digest, None))
-                continue
-            target = directory / safe_name(item.get("name"), digest)
-            if target.exists():
-                target = directory / f"{digest[:12]}-{target.name}"
-            tmp = target.with_name(target.name + ".part")
-            with open(tmp, "wb") as out:
-                for chunk in store.blobs.read(digest):
-                    out.write(chunk)
-            tmp.replace(target)
-            result.append((digest, target))
-    return result
 
 
 # -- cbm status --------------------------------------------------------------------------------------------
