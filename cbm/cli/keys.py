@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import interactive, open_store
-from cbm.cli.output import emit, emit_lines, literal, note, warn
+from cbm.cli.output import emit, emit_lines, literal, note, one_line, warn
 from cbm.cli.tables import Column, Styled, Table, terminal_width
 from cbm.core.errors import MalformedInput, NotFound, OversizedInput, UsageError
 from cbm.store import trust
@@ -121,7 +121,7 @@ def import_(
             card = parse_card(data)
             if not store.party_exists(card.party):
                 # the peer's name is shown literally: escapes must not redraw the fingerprint being confirmed
-                sys.stderr.write(f"{card.party} ({literal(card.name)}) fingerprint:\n  {card.fingerprint}\n")
+                sys.stderr.write(f"{card.party} ({one_line(card.name)}) fingerprint:\n  {card.fingerprint}\n")
                 if not typer.confirm("Does it match what the peer read to you?", err=True):
                     raise UsageError("not confirmed; nothing imported")
                 fingerprint = card.fingerprint

@@ -9,7 +9,7 @@ import typer
 
 from cbm.app.status import collect
 from cbm.cli.context import open_store
-from cbm.cli.output import emit_lines, literal
+from cbm.cli.output import emit_lines, one_line
 from cbm.cli.tables import Column, Styled, Table, terminal_width
 
 
@@ -23,8 +23,8 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
         report = collect(store)
 
     def lines() -> Iterator[str]:
-        yield literal(f"{report.party} ({report.name})  {report.fingerprint}")
-        yield literal(f"store {report.store}")
+        yield one_line(f"{report.party} ({report.name})  {report.fingerprint}")
+        yield one_line(f"store {report.store}")
         if report.peers:
             peers = Table([Column("peer"), Column("name", cut=True), Column("key"), Column("records", right=True)])
             for p in report.peers:
@@ -39,7 +39,7 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
             yield "needs attention:"
             for item in report.attention:
                 due = f" (due {item.due})" if item.due else ""
-                yield f"  [{item.measure}] " + literal(item.text + due)
+                yield f"  [{item.measure}] " + one_line(item.text + due)
         else:
             yield "nothing needs attention"
 
