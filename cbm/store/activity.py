@@ -19,3 +19,11 @@ def record_counts(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[
             "SELECT author, COUNT(*) FROM records WHERE kind = ? AND created >= ? AND created < ?"
             " GROUP BY author ORDER BY author", (kind, start, end))]
     return rows
+
+
+def landed_since(conn: sqlite3.Connection, since: str | None, exclude_author: str) -> list[tuple[str, str, int]]:
+    """(author, kind, count) of the records of other authors than ``exclude_author`` that landed here after
+    ``since`` (ISO 8601 UTC; None: ever), sorted by author then kind."""
+    return [(a, k, n) for a, k, n in conn.execute(
+        "SELECT author, kind, COUNT(*) FROM records WHERE author != ? AND received > ? GROUP BY author, kind"
+        " ORDER BY author, kind", (exclude_author, since or ""))]
