@@ -31,13 +31,19 @@ class StatusReport:
     outbox: list[Outbox] = field(default_factory=list)
 
     @property
+    def needs_attention(self) -> bool:
+        """Whether anything is overdue or waits on us (rank 0 or 1): what ``status --check`` alerts on.
+        Informational items (rank 2: a sighting this week, a link test due) do not page anyone."""
+        return any(item.rank <= 1 for item in self.attention)
+
+    @property
     def summary(self) -> dict[str, Any]:
         """What a monitoring job reads: whether anything needs attention, counts by rank, the first item."""
         ranks = {"overdue": 0, "due": 0, "info": 0}
         for item in self.attention:
             ranks[("overdue", "due", "info")[min(item.rank, 2)]] += 1
         first = self.attention[0] if self.attention else None
-        return {"needs_attention": bool(self.attention), "items": len(self.attention), **ranks,
+        return {"needs_attention": self.needs_attention, "items": len(self.attention), **ranks,
                 "first": None if first is None else {"measure": first.measure, "rank": first.rank,
                                                      "text": first.text, "ref": first.ref, "due": first.due},
                 "peers_ahead": sum(1 for o in self.outbox if o.ahead),

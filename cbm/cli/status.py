@@ -17,7 +17,8 @@ from cbm.core.errors import NEEDS_ATTENTION
 def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
            wide: Annotated[bool, typer.Option("--wide", help="Show every value whole.")] = False,
            check: Annotated[bool, typer.Option(
-               "--check", help=f"Exit {NEEDS_ATTENTION} when anything needs attention (for monitoring).")] = False,
+               "--check",
+               help=f"Exit {NEEDS_ATTENTION} when anything is overdue or waits on us (for monitoring).")] = False,
            ) -> None:
     """One screen: who we are, our peers, what waits to be sent to each, record counts, and what needs attention
     (most urgent first, the oldest overdue item first).
@@ -57,7 +58,7 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
             yield "nothing needs attention"
 
     emit_lines("status", {**to_jsonable(report), "check": report.summary}, lines, json_flag=json_flag)
-    if check and report.attention:
+    if check and report.needs_attention:
         raise typer.Exit(NEEDS_ATTENTION)
 
 

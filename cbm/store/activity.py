@@ -11,8 +11,10 @@ import sqlite3
 
 def record_counts(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, str, int]]:
     """(kind, author, count) of the records created in ``[start, end)`` (ISO 8601 UTC strings), sorted by kind
-    then author; kinds and authors with no record in the period are left out."""
-    kinds = [kind for (kind,) in conn.execute("SELECT DISTINCT kind FROM records ORDER BY kind")]
+    then author; kinds and authors with no record in the period are left out, and so are local ``desk.`` notes."""
+    # desk.* records are the watch desk's notes to itself (docs/adr/0148): not activity across the measures
+    kinds = [kind for (kind,) in conn.execute("SELECT DISTINCT kind FROM records ORDER BY kind")
+             if not kind.startswith("desk.")]
     rows: list[tuple[str, str, int]] = []
     for kind in kinds:  # one range scan of records_kind per kind
         rows += [(kind, author, n) for author, n in conn.execute(

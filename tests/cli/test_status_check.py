@@ -42,6 +42,18 @@ def test_a_quiet_desk_exits_0(us_ru):
     assert (check["needs_attention"], check["items"], check["overdue"], check["first"]) == (False, 0, 0, None)
 
 
+def test_informational_items_are_shown_but_do_not_alert(us_ru):
+    us, _ = us_ru
+    r = us.cli("inquiry", "open", "--to", "RU", "--subject", "Draft", "--body", "later", "--draft",
+               env={"CBM_NOW": "2026-11-23T06:00:00Z"})
+    assert r.exit_code == 0, r.stderr
+    r = status(us, "2026-11-23T07:00:00Z", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = r.json()
+    assert [(a["measure"], a["rank"]) for a in doc["attention"]] == [("inquiry", 2)]  # an unsent draft
+    assert (doc["check"]["needs_attention"], doc["check"]["info"]) == (False, 1)
+
+
 def test_records_waiting_for_a_bundle_show_ahead_by_and_alert_when_not_sent(us_ru, tmp_path):
     us, ru = us_ru
     open_inquiry(us, "2026-11-23T06:00:00Z", "Scanning of SCADA")
@@ -83,7 +95,8 @@ def test_overdue_inquiries_exit_8_oldest_first(us_ru, tmp_path):
     newer = open_inquiry(us, "2026-11-23T06:10:00Z", "Second")
     ship(us, ru, tmp_path / "2.cbm", "2026-11-23T06:11:00Z")
 
-    assert status(ru, "2026-11-23T06:12:00Z").exit_code == 8  # both due soon: waiting on RU
+    soon = status(ru, "2026-11-23T06:12:00Z", "--json")
+    assert soon.exit_code == 8 and soon.json()["check"]["due"] == 2  # both due soon: waiting on RU
     r = status(ru, "2026-11-23T07:00:00Z", "--json")
     assert r.exit_code == 8 and r.stdout.startswith("{")
     doc = r.json()
