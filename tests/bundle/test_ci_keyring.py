@@ -53,7 +53,7 @@ def test_a_card_history_keyring_follows_a_rotation_that_minisign_cannot_see(us_r
 def test_history_of_a_peer_we_revoked_is_refused(us_ru, tmp_path: Path):
     """A card file cannot say "revoked": exporting the card again would make a CI keyring trust it."""
     us, ru = us_ru
-    r = ru.cli("keys", "revoke", "--party", "US", "--reason", "compromise reported by phone")
+    r = ru.cli("keys", "revoke", "--party", "US", "--reason", "compromise reported by phone", "--yes")
     assert r.exit_code == 0, r.stderr
     r = ru.cli("keys", "export", "--party", "US", "--history", "-o", str(tmp_path / "us.cards"))
     assert r.exit_code == 5 and "no active key" in r.stderr
