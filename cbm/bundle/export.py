@@ -5,6 +5,10 @@ acknowledged seq, each as the record when the recipient may see it (``cbm.core.t
 into a withheld range with the hash of its last record; then the attachments those records list in
 ``body["blobs"]``. The bytes depend only on the manifest header fields and the records (no timestamps; gzip with
 mtime 0), encryption aside.
+
+Confidential by default (docs/adr/0141-confidential-by-default.md): a bundle that carries any record labelled
+above TLP:CLEAR is encrypted to its recipient (and us) unless the caller turns encryption off; withheld ranges
+carry no content and do not count.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from cbm.core.errors import UsageError
 from cbm.core.files import written_atomically
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
-from cbm.core.tlp import may_see
+from cbm.core.tlp import may_see, tlp_rank
 from cbm.store import index_bundles, index_receipts
 from cbm.store.db import Store, record_from_row
 
@@ -51,6 +55,33 @@ class ExportResult:
     output: str
     minisig: str | None = None
     missing_blobs: list[str] = field(default_factory=list)
+    encrypted: bool = False
+    encryption: str = "default"  # default (by TLP) | forced | off
+    encryption_reason: str = ""  # why it is, or is not, encrypted; one line for the export report
+    above_clear: int = 0  # records carried with a TLP label above CLEAR
+    highest_tlp: str | None = None  # the highest label among the records carried
+
+
+def _above_clear(labels: dict[str, int]) -> tuple[int, str | None]:
+    """How many records carried are above TLP:CLEAR, and the highest label carried."""
+    return (sum(n for label, n in labels.items() if label != "CLEAR"),
+            max(labels, key=tlp_rank) if labels else None)
+
+
+def encryption_decision(encrypt: bool | None, labels: dict[str, int]) -> tuple[bool, str, str]:
+    """Whether to encrypt a bundle carrying ``labels`` (TLP label -> records carried), the mode
+    (``default``/``forced``/``off``) and the reason in words. ``encrypt`` None: by TLP, True/False: forced/off."""
+    above, highest = _above_clear(labels)
+    what = f"{above} record(s) above TLP:CLEAR (highest TLP:{highest})"
+    if encrypt is True:
+        return True, "forced", "encryption requested"
+    if encrypt is False:
+        return (False, "off", f"encryption turned off: {what} travel readable" if above
+                else "encryption turned off")
+    if above:
+        return True, "default", f"encrypted by default: {what}"
+    return False, "default", ("not encrypted: every record carried is TLP:CLEAR" if labels
+                              else "not encrypted: no records carried")
 
 
 @dataclass(frozen=True)
@@ -93,7 +124,7 @@ def _blobs_of(envelope: bytes) -> list[str]:
 
 
 def _write_log(store: Store, recipient: str, author: str, after: int, out: HashingWriter,
-               blobs: dict[str, None]) -> LogRange | None:
+               blobs: dict[str, None], labels: dict[str, int]) -> LogRange | None:
     expect = after + 1
     records = withheld = 0
     pending: tuple[int, int, str] | None = None
@@ -116,6 +147,7 @@ def _write_log(store: Store, recipient: str, author: str, after: int, out: Hashi
                 envelope = dsse.parse(envelope).to_json_bytes()
             out.write(envelope + b"\n")
             records += 1
+            labels[position.tlp] = labels.get(position.tlp, 0) + 1
             for digest in _blobs_of(envelope):
                 blobs.setdefault(digest, None)
         else:
@@ -156,13 +188,14 @@ def _signers(store: Store, recipient: str) -> list[KeyPair]:
 
 @cycle_collector_paused()
 def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
-                 encrypt: bool = False, compress: bool = False, armored: bool = False,
+                 encrypt: bool | None = None, compress: bool = False, armored: bool = False,
                  sign_minisig: bool = False) -> tuple[ExportResult, bytes | None]:
     """Write a bundle for ``recipient`` to the binary writer ``out``; journal it. Returns the result and, with
     ``sign_minisig``, the detached minisign signature of exactly the bytes written.
 
-    ``number`` overrides the bundle number (reproducibility tests); ``everything`` ignores acknowledgements.
-    Raises NotFound for an unknown recipient, UsageError for ourselves.
+    ``encrypt``: None (default) encrypts when any record carried is above TLP:CLEAR; True always; False never
+    (the result says what travels readable). ``number`` overrides the bundle number (reproducibility tests);
+    ``everything`` ignores acknowledgements. Raises NotFound for an unknown recipient, UsageError for ourselves.
     """
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
@@ -182,11 +215,12 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
             body = HashingWriter(body_file)
             logs: list[LogRange] = []
             wanted: dict[str, None] = {}
+            labels: dict[str, int] = {}
             for author in store.query(index_bundles.authors):
                 if author == recipient:
                     continue
                 after = 0 if everything else store.query(index_receipts.acknowledged, recipient, author)[0]
-                log = _write_log(store, recipient, author, after, body, wanted)
+                log = _write_log(store, recipient, author, after, body, wanted, labels)
                 if log is not None:
                     logs.append(log)
             entries, missing = [], []
@@ -211,11 +245,13 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
             signers = _signers(store, recipient)
             store.query(index_bundles.record_sent, recipient, number, bundle_id, clock.now_iso(),
                                       manifest.records, manifest.withheld, len(entries))
+        encrypted, mode, reason = encryption_decision(encrypt, labels)
+        above, highest = _above_clear(labels)
         header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, signers) + b"\n"
         final = HashingWriter(out, blake2b=sign_minisig)
         layers = _write_layers(header, zipped_file if compress else body_file, final, store=store,
                                recipient=recipient, recipient_enc=recipient_key.enc_key, number=number,
-                               encrypt=encrypt, armored=armored, signers=signers)
+                               encrypt=encrypted, armored=armored, signers=signers)
         layers += ["gzip"] if compress else []
         final.flush()
     signature = None
@@ -225,7 +261,8 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
         signature = minisign.signature_file(final.blake2b.digest(), pair, trusted)
     result = ExportResult(recipient, number, bundle_id, previous, manifest.records, manifest.withheld,
                           len(entries), [log.doc() for log in logs], final.size, layers,
-                          receipt.hash if receipt else None, "-", missing_blobs=missing)
+                          receipt.hash if receipt else None, "-", missing_blobs=missing, encrypted=encrypted,
+                          encryption=mode, encryption_reason=reason, above_clear=above, highest_tlp=highest)
     return result, signature
 
 

@@ -65,16 +65,30 @@ def export(
     = None,
     format_: Annotated[str, typer.Option(
         "--format", help="card (cbm party card) or minisign (public key for `minisign -V`).")] = "card",
+    history: Annotated[bool, typer.Option(
+        "--history", help="Every card of the party, oldest first, one per line (for a CI keyring: records "
+        "signed before a rotation still verify, and the old key no longer signs bundles).")] = False,
 ) -> None:
     """Write our self-signed public party card, for peers to import; or, with --format minisign, our
     bundle-signing key in minisign's format, so `minisign -Vm BUNDLE -p FILE` checks our bundles.
 
     Examples:  cbm keys export -o us.card
                cbm keys export --format minisign -o us.pub
+               cbm keys export --party RU --history -o ci/keyring/ru.cards
     """
     if format_ not in ("card", "minisign"):
         raise UsageError(f"unknown format {format_!r}", hint="--format card or --format minisign")
+    if history and format_ != "card":
+        raise UsageError("--history writes party cards; minisign knows one key only",
+                         hint="drop --format minisign, or --history")
     with open_store() as store:
+        code = party.strip().upper() if party else store.party
+        if history:
+            cards = trust.card_history(store, code)
+            _write(b"".join(c.envelope + b"\n" for c in cards), output)
+            if output != "-":
+                note(f"wrote {len(cards)} card(s) of {code} to {output}; current fingerprint {cards[-1].fingerprint}")
+            return
         card = trust.card_of(store, party) if party else trust.own_card(store)
     if format_ == "minisign":
         from cbm.bundle.minisign import public_key_file

@@ -116,6 +116,17 @@ def card_of(store: Store, party: str) -> PartyCard:
     return parse_card(row[0])
 
 
+def card_history(store: Store, party: str) -> list[PartyCard]:
+    """Every card we hold for ``party`` (ours or a peer's), oldest first, ending with its current card: what a
+    store-less keyring needs to check records signed before a rotation or revocation (a keyring retires each
+    card at the first seq of the next). Raises NotFound for an unknown party, or one whose current key we
+    revoked: a card file cannot say "revoked", so exporting it would trust the key again.
+    """
+    store.active_key(party)  # NotFound: unknown, or no active key
+    rows = store.conn.execute("SELECT card FROM party_keys WHERE party = ? ORDER BY serial", (party,)).fetchall()
+    return [parse_card(row[0]) for row in rows]
+
+
 @dataclass(frozen=True)
 class ImportResult:
     card: PartyCard
