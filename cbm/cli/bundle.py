@@ -267,7 +267,7 @@ def inspect(
             r = item.record()
             rows.append({"author": r.author, "seq": r.seq, "kind": r.kind, "created": r.created,
                          "tlp": r.tlp, "to": list(r.to), "hash": r.hash,
-                         "ref": r.body.get("ref") if isinstance(r.body.get("ref"), str) else None})
+                         "ref": r.ref})
 
     source = _open_input(bundle_file)
     try:
