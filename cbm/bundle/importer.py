@@ -22,6 +22,7 @@ from cbm.core.memory import cycle_collector_paused
 from cbm.store import index_bundles
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
+from cbm.store.rosters import RosterChange
 
 BULK_BYTES = 4 * 1024 * 1024  # a bundle this large may be a feed: see cbm.store.indexes.bulk_landing
 
@@ -42,6 +43,7 @@ class ImportResult:
     receipt: str | None = None
     already_imported: str | None = None  # when we first acknowledged this very bundle
     reactions: int = 0  # records the measures appended in response
+    roster_changes: list[RosterChange] = field(default_factory=list)  # keys a roster introduced, rotated, retired
 
     @property
     def changed(self) -> bool:
@@ -108,6 +110,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new
     result.held, result.missing = len(report.held), dict(report.missing)
+    result.roster_changes = report.roster_changes
     if earlier and not result.changed:
         result.already_imported = earlier[1]
     if landed:

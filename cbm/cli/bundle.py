@@ -152,6 +152,13 @@ def import_(
         note(f"bundle {result.number} from {result.sender}: nothing new; nothing changed")
     if result.missing:
         warn(f"records held until their predecessors arrive; missing: {_ranges(result.missing)}")
+    for change in result.roster_changes:
+        by = ", ".join(change.introducers)
+        (warn if change.action in ("conflict", "departed") else note)(
+            f"roster ({by}): {change.action} {change.party} {change.fingerprint}"
+            + (f": {change.detail}" if change.detail else "")
+            + (" (introduced: fingerprint not confirmed)" if change.action in ("introduced", "rotated", "returned")
+               else ""))
     for author, n in sorted(result.skipped.items()):
         warn(f"{n} record(s) by {author} not taken: {author} is not a party we trust "
              f"(import its card with `cbm keys import`)")

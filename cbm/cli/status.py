@@ -29,8 +29,10 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
         for column in ("peer", "name", "key", "records"):
             peers.add_column(column)
         for p in report.peers:
-            peers.add_row(cell(p["party"]), cell(p["name"]),
-                          cell(p["status"], "green" if p["status"] == "active" else "red"), cell(p["records"]))
+            key, style = p["status"], "green" if p["status"] == "active" else "red"
+            if p["introduced_by"] is not None:  # trusted on a roster's word, not a phone call
+                key, style = f"{key}, introduced", "yellow" if p["status"] == "active" else "red"
+            peers.add_row(cell(p["party"]), cell(p["name"]), cell(key, style), cell(p["records"]))
         if report.peers:
             out.print(peers)
         else:
