@@ -229,6 +229,5 @@ def publish(store: Store, exclude: Sequence[str] = ()) -> Published:
     for party in leave_out:
         store.active_key(party)  # NotFound for a party we do not know (a typo must not go unnoticed)
     cards = [card_of(store, party) for party in directly_trusted(store) if party not in leave_out]
-    store.key_pairs()
     record = store.append_many([Draft(KIND, roster_body(cards), ("*",), "CLEAR")])[0]
     return Published(record, [card.party for card in cards])

@@ -266,3 +266,23 @@ def test_a_partys_own_rotation_and_revocation_win_over_the_roster(osce, tmp_path
     assert r.exit_code == 0 and "AM" not in {c["party"] for c in r.json()["roster_changes"]}
     assert {row["fingerprint"]: row["status"] for row in us.cli("keys", "list", "--json").json()["keys"]
             if row["party"] == "AM"} == statuses
+
+
+def test_a_roster_cannot_rewrite_what_a_party_already_signed(osce, tmp_path):
+    sec, us, ru, states = osce
+    al = states[0]
+    sec.cli("keys", "roster", "publish")
+    send(sec, us, tmp_path, "1")
+    write(al, n=2)
+    assert send(al, us, tmp_path, "1").exit_code == 0
+    # the secretariat lists another key for AL, signing from seq 1: AL's own records 1-2 say otherwise
+    impostor = make_card("AL", "AL-CERT", KeyPair.generate("2026-12-01T00:00:00Z"), serial=2)
+    with sec.open() as store:
+        cards = [card_of(store, code) for code in STATES[1:]]
+        store.append(KIND, roster_body([*cards, impostor]), to=("*",), tlp="CLEAR")
+    r = send(sec, us, tmp_path, "2")
+    assert r.exit_code == 0, r.stderr
+    [change] = r.json()["roster_changes"]
+    assert (change["party"], change["action"]) == ("AL", "conflict") and "its own signatures win" in change["detail"]
+    assert "conflict AL" in r.stderr
+    assert keys_of(us)["AL"]["fingerprint"] == al.fingerprint() and keys_of(us)["AL"]["status"] == "active"
