@@ -236,7 +236,7 @@ def confirm(
     with open_store() as store:
         result = trust.import_card(store, trust.card_of(store, code).envelope, fingerprint)
     note(result.message)
-    emit("keys.import", {"action": result.action, **_card_doc(result.card)},
+    emit("keys.confirm", {"action": result.action, **_card_doc(result.card)},
          lambda out: out.print(Text(f"{result.action}: {result.card.party} {result.card.fingerprint}")),
          json_flag=json_flag)
 
