@@ -12,7 +12,7 @@ the proposal is adopted everywhere (checked at each store).
 Measured: wall time of the day, of the exports and of the imports (total, mean and slowest per party), bytes
 on the wire (every bundle file), store size (mean, largest), each with how it grows against N.
 
-Usage:  python bench/run.py --parties 3,10 [--indicators 10000] [--out DIR]
+Usage:  python bench/run.py --parties 3,10 [--indicators 10000] [--out DIR] [--workdir DIR (stores kept there)]
 """
 
 from __future__ import annotations
@@ -275,6 +275,8 @@ def run(parties: list[int], *, cbm: Path, out: Path, indicators: int, seed: int,
 
     summaries = []
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     for n in parties:
         work = Path(tempfile.mkdtemp(prefix=f"cbm-parties-{n}-", dir=keep))
         try:

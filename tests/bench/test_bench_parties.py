@@ -17,7 +17,7 @@ def test_parties_simulation_runs_a_full_round_and_reports_growth(tmp_path: Path)
     out = tmp_path / "results"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--parties", "2,3", "--indicators", "40", "--out", str(out),
-         "--cbm", str(Path(sys.executable).with_name("cbm"))],
+         "--workdir", str(tmp_path / "work"), "--cbm", str(Path(sys.executable).with_name("cbm"))],
         capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("# cbm at many parties") and "report written to" in proc.stderr
