@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) tools
 
-# The real minisign binary verifies detached bundle signatures in the tests and the demo.
+# The real minisign binary verifies detached bundle signatures in the tests and the demo; the real openssl
+# makes the private CA the TAXII TLS tests serve with.
 tools:
-	@command -v minisign >/dev/null 2>&1 || { \
-	  echo "installing minisign (Debian package)" >&2; \
+	@command -v minisign >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || { \
+	  echo "installing minisign and openssl (Debian packages)" >&2; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq minisign >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq minisign openssl >/dev/null; }
 
 test: setup
 	$(PY) -m pytest

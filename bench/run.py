@@ -21,6 +21,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -338,6 +339,48 @@ class Bench:
                      [*self.cbm, *self.store(fullest), "status"], repeat=self.args.repeat)
         self.measure("help", "`cbm --help`", [*self.cbm, "--help"], repeat=self.args.repeat)
 
+    def taxii(self) -> None:
+        """Opt-in (--taxii): a fresh store (FR) pulls the full store's TLP:GREEN collection from a real `cbm taxii
+        serve` on loopback, pages of 1000: cbm's own TAXII throughput, server and client, with the import."""
+        if not self.args.taxii:
+            return
+        words = ("taxii", "serve")
+        full = getattr(self, "full_store", "US")
+        if self.help_text(*words) is None or self.results.get("import", Result("", "", "", "")).status != "ok":
+            self.record(Result("taxii-pull", "TAXII pull from `cbm taxii serve`", "cbm", "not available", "",
+                               note="needs `cbm taxii serve` and the import step"))
+            return
+        from cbm.taxii.server import collection_id
+
+        password = self.work / "taxii.pw"
+        password.write_text("bench-taxii-password\n")
+        self._setup_call([*self.store(full), "taxii", "user", "add", "bench", "--password-file", str(password)])
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([*self.cbm, *self.store(full), "taxii", "serve", "--bind", f"127.0.0.1:{port}"],
+                                  env=self.env, cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().decode().strip()
+            self._setup_call([*self.store("FR"), "init", "--party", "FR", "--name", "FR-CERT", "--no-passphrase"])
+            self._setup_call([*self.store("FR"), "taxii", "add", "full", url, "--api-root", "/cbm/", "--collection",
+                              collection_id("GREEN"), "--user", "bench", "--password-file", str(password)])
+            result = self.measure("taxii-pull", f"TAXII pull of {full}'s TLP:GREEN collection from `cbm taxii "
+                                                "serve` into a fresh store (FR), pages of 1000",
+                                  [*self.cbm, *self.store("FR"), "indicators", "pull", "full", "--json"],
+                                  words=("indicators", "pull"), parse_json=True)
+            if result.status == "ok":
+                objects = int(result.detail.get("objects", 0))
+                result.detail = {k: result.detail.get(k) for k in ("objects", "pages", "created", "records")}
+                result.detail["objects_per_s"] = round(objects / result.wall_s) if result.wall_s else None
+                result.detail["server_cpu_s"] = _process_cpu_s(server.pid)
+                self.progress(f"taxii-pull: {objects:,} objects, {result.detail['objects_per_s']:,} objects/s; "
+                              f"server CPU {result.detail['server_cpu_s']} s")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
     def stats(self, step: str, party: str) -> None:
         """Untimed: `cbm indicators stats --json` after a step, so the report shows what the store holds."""
         result = self.results.get(step)
@@ -446,6 +489,15 @@ class Bench:
         run = run_process([*self.cbm, *self.store("US"), "keys", "export", "--format", "minisign", "-o", str(pub)],
                           env=self.env, cwd=self.work, log=self.work / "logs" / "minisign-key", timeout=60)
         return run.exit_code == 0 and pub.exists()
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a running process (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _short(arg: str, work: Path) -> str:
@@ -662,6 +714,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a step is killed")
     ap.add_argument("--profile", help="comma-separated cbm steps to run under pyinstrument "
                                       "(profiles go to OUT/profiles/STEP.txt)")
+    ap.add_argument("--taxii", action="store_true",
+                    help="also measure a TAXII pull of the full store's TLP:GREEN collection from `cbm taxii serve` "
+                         "(half the feed: --size 200000 for 100k objects)")
     ap.add_argument("--rerender", type=Path, metavar="REPORT",
                     help="run nothing: judge a kept JSON report again and rewrite the report files in --out")
     ap.add_argument("--parties", metavar="N,N,...",
@@ -697,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.setup()
         bench.steps()
+        bench.taxii()
         bench.references()
     finally:
         if temporary and not args.keep:

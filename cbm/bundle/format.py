@@ -181,6 +181,19 @@ def parse_manifest(payload: bytes) -> Manifest:
                     _hash(body["sha256"], "body"), _int(body, "size", 0, MAX_BODY_BYTES, "body"), body["encoding"])
 
 
+def blobs_listed(payload: bytes) -> list[str]:
+    """The attachments (SHA-256 digests) a record payload lists in ``body["blobs"]``; parsed only when the
+    payload mentions any. A malformed list lists nothing (the record's own schema check names it)."""
+    if b'"blobs"' not in payload:
+        return []
+    try:
+        body = loads(payload).get("body")
+    except (MalformedInput, AttributeError):
+        return []
+    listed = body.get("blobs") if isinstance(body, dict) else None
+    return [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
+
+
 def withheld_line(author: str, first: int, last: int, last_hash: str) -> bytes:
     return canonical_bytes({"withheld": {"author": author, "first": first, "hash": last_hash, "last": last}})
 

@@ -14,12 +14,13 @@ from typing import BinaryIO
 
 from cbm.bundle import receipts
 from cbm.bundle.export import TEMP
-from cbm.bundle.format import BlobEntry, Manifest
+from cbm.bundle.format import BlobEntry, Manifest, blobs_listed
 from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
 from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
 from cbm.core.memory import cycle_collector_paused
 from cbm.store import index_bundles
+from cbm.store.claims import Claim
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
 from cbm.store.rosters import RosterChange
@@ -44,10 +45,13 @@ class ImportResult:
     already_imported: str | None = None  # when we first acknowledged this very bundle
     reactions: int = 0  # records the measures appended in response
     roster_changes: list[RosterChange] = field(default_factory=list)  # keys a roster introduced, rotated, retired
+    # claims about others' logs (withheld ranges) that their authors' own records contradicted, newly recorded
+    # against whoever made them (docs/adr/0110-claims-about-a-log.md)
+    claims: list[Claim] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.landed or self.withheld_new or self.held or self.receipt)
+        return bool(self.landed or self.withheld_new or self.held or self.receipt or self.claims)
 
 
 @cycle_collector_paused()
@@ -78,8 +82,10 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         unknown = {log.author for log in manifest.logs
                    if log.author != store.party and not store.party_exists(log.author)}
 
+        wanted: set[str] = set()  # attachments of the records we take (not of those by unknown authors)
+
         def blob_sink(entry: BlobEntry, chunks: Iterator[bytes]) -> None:
-            if store.blobs.has(entry.sha256):
+            if entry.sha256 not in wanted or store.blobs.has(entry.sha256):
                 return
             store.blobs.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)
             result.blobs += 1
@@ -91,26 +97,29 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                     if item.author in unknown:
                         result.skipped[item.author] = result.skipped.get(item.author, 0) + 1
                         continue
+                    wanted.update(blobs_listed(item.payload))
                     yield item.envelope
                 elif item.author not in unknown:
                     yield item
 
         def finish(report: IngestReport) -> None:
             if receipts.needs_receipt(store, manifest.sender):
-                body = {"logs": receipts.holdings(store), "bundle": opened.bundle_id, "from": manifest.sender,
-                        "number": manifest.number}
+                body = {"logs": receipts.holdings(store, manifest.sender), "bundle": opened.bundle_id,
+                        "from": manifest.sender, "number": manifest.number}
                 result.receipt = receipts.append_in_transaction(store, manifest.sender, body).hash
 
         # a large bundle from peers whose records we hold none of: the indexes may take it in bulk
         bulk = [log.author for log in manifest.logs if log.records and log.author != store.party
                 and log.author not in unknown] if manifest.body_size >= BULK_BYTES else []
         report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish,
+                        claimant=manifest.sender, claim_source=f"bundle {opened.bundle_id}",
                         bulk_authors=bulk, bulk_bytes=manifest.body_size)
     landed = report.landed.excluding(store.party)  # read back one at a time by the hooks: bounded memory
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new
     result.held, result.missing = len(report.held), dict(report.missing)
     result.roster_changes = report.roster_changes
+    result.claims = list(report.claims)
     if earlier and not result.changed:
         result.already_imported = earlier[1]
     if landed:

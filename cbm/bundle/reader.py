@@ -28,6 +28,7 @@ from cbm.bundle.format import (
     BlobEntry,
     LogRange,
     Manifest,
+    blobs_listed,
     parse_manifest,
     parse_withheld,
     read_line,
@@ -138,8 +139,11 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
                 encrypted_header = header
             elif head.startswith(MAGIC):
                 break
+            elif not head and not layers:  # the README's table: not a bundle, like a file of whitespace
+                raise MalformedInput("the bundle file is empty: not a cbm bundle",
+                                     hint="a bundle starts with CBM-BUNDLE/1, CBM-ENCRYPTED/1 or an armor line")
             elif not head:
-                raise TamperedContent("the bundle is empty")
+                raise TamperedContent("the bundle is empty inside its armor or encryption (truncated)")
             else:
                 raise MalformedInput("not a cbm bundle (unrecognised first bytes)" + (
                     "; it looks gzip-compressed: decompress it first" if head.startswith(GZIP_MAGIC) else ""),
@@ -262,14 +266,26 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
 
     ``strict`` parses every record fully (as import and --deep do); otherwise position fields are read fast.
     Raises ChainBroken (1) for links or hashes that disagree with the signed manifest, MalformedInput (4) for
-    items that do not parse, OversizedInput (4) for lines past the limits.
+    items that do not parse or an attachment that no record carried lists, OversizedInput (4) for lines past
+    the limits.
     """
     assert opened.body is not None
     body = opened.body
+    listed: set[str] = set()
     for log in opened.manifest.logs:
         if on_log is not None:
             on_log(log)
-        yield from _log_items(body, log, strict)
+        for item in _log_items(body, log, strict):
+            if isinstance(item, RecordItem):
+                listed.update(blobs_listed(item.payload))
+            yield item
+    # an attachment travels with a record that lists it, or not at all (not even one a withheld record lists:
+    # the recipient may not see that record, so it could never check or use the bytes); checked before any
+    # attachment reaches the sink, so a refused bundle leaves no file behind
+    for entry in opened.manifest.blobs:
+        if entry.sha256 not in listed:
+            raise MalformedInput(f"the bundle carries attachment {entry.sha256[:12]} that no record in it lists",
+                                 hint="a bundle carries only the attachments of the records it carries")
     for entry in opened.manifest.blobs:
         header = read_line(body, MAX_ITEM_LINE, "a blob header")
         expected = {"blob": {"sha256": entry.sha256, "size": entry.size}}

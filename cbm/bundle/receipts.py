@@ -19,16 +19,34 @@ from cbm.store.db import Store
 KIND = "bundle.receipt"
 
 
-def holdings(store: Store) -> dict[str, dict[str, Any]]:
-    """Our contiguous position in every log but our own: ``{author: {"seq": N, "hash": H}}``."""
+def holdings(store: Store, peer: str) -> dict[str, dict[str, Any]]:
+    """Our contiguous position in every log but our own, as told to ``peer``: ``{author: {"seq": N, "hash":
+    H}}``; ``{"seq": 0, "hash": ""}`` for a log of which we hold only records waiting behind a gap (e.g. after a
+    claimed range was overridden), so that the sender carries it again from the start.
+
+    ``peer``'s own log counts only up to the first range another party claimed is withheld from us: that is a
+    claim, not ``peer``'s word, and ``peer`` may well have records there that we may see (docs/adr/0110).
+    """
     result: dict[str, dict[str, Any]] = {}
-    for author in index_bundles.authors(store.conn):
-        if author == store.party:
-            continue
+    authors = set(index_bundles.authors(store.conn))
+    authors.update(a for (a,) in store.conn.execute("SELECT DISTINCT author FROM held"))
+    for author in sorted(authors - {store.party}):
         head = store.head(author)
-        if head is not None:
-            result[author] = {"seq": head[0], "hash": head[1]}
+        if head is not None and author == peer:
+            head = _by_own_word(store, author, head)
+        result[author] = {"seq": head[0], "hash": head[1]} if head is not None else {"seq": 0, "hash": ""}
     return result
+
+
+def _by_own_word(store: Store, author: str, head: tuple[int, str]) -> tuple[int, str] | None:
+    """``head``, or the position just before the first withheld range that someone else claimed for ``author``."""
+    row = store.conn.execute("SELECT MIN(first_seq) FROM withheld WHERE author = ? AND COALESCE(claimant, '') != ?",
+                             (author, author)).fetchone()
+    if row[0] is None or row[0] > head[0]:
+        return head
+    before = row[0] - 1
+    digest = index_bundles.hash_at(store.conn, author, before) if before else None
+    return (before, digest) if digest is not None else None
 
 
 def needs_receipt(store: Store, peer: str) -> bool:
@@ -38,7 +56,7 @@ def needs_receipt(store: Store, peer: str) -> bool:
     two peers never acknowledge each other's acknowledgements forever.
     """
     last = index_bundles.last_receipt_to(store.conn, store.party, peer) or {}
-    for author, position in holdings(store).items():
+    for author, position in holdings(store, peer).items():
         before = last.get(author, {}).get("seq", 0)
         if not isinstance(before, int) or position["seq"] < before:
             return True
@@ -64,7 +82,7 @@ def write_receipt(store: Store, to: str) -> Record | None:
     if not needs_receipt(store, to):
         return None
     with store.transaction():
-        return append_in_transaction(store, to, {"logs": holdings(store)})
+        return append_in_transaction(store, to, {"logs": holdings(store, to)})
 
 
 @dataclass

@@ -159,6 +159,10 @@ def import_(
             + (f": {change.detail}" if change.detail else "")
             + (" (introduced: fingerprint not confirmed)" if change.action in ("introduced", "rotated", "returned")
                else ""))
+    for claim in result.claims:
+        warn(f"{claim.claimant or 'a peer'} claimed positions {claim.first_seq}-{claim.last_seq} of {claim.author}'s "
+             f"log that {claim.author}'s own records contradict ({claim.problem}); recorded against "
+             f"{claim.claimant or 'its sender'}, see `cbm status`")
     for author, n in sorted(result.skipped.items()):
         warn(f"{n} record(s) by {author} not taken: {author} is not a party we trust "
              f"(import its card with `cbm keys import`)")

@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "hotline": ("hotline", "Encrypted, signed crisis messages with receipts and link tests."),
     "whitepaper": ("whitepaper", "Unclassified strategy papers: publish, versions, translations."),
     "workgroup": ("workgroup", "Working group: meetings, minutes, actions, joint proposals."),
+    "taxii": ("taxii", "TAXII 2.1: sources to pull from and push to; a read-only TAXII server."),
 }
 
 
@@ -148,7 +149,7 @@ Example (a new party, then trust a peer):
   cbm keys import ru.card --fingerprint "3F2A 9C1B ..."
 
 Exit codes: 0 ok, 1 verification failed, 2 usage, 3 untrusted signer, 4 input rejected,
-5 not found, 6 store error.
+5 not found, 6 store error, 7 network error.
 """
 
 app = typer.Typer(cls=CbmGroup, help=HELP, no_args_is_help=True, add_completion=False,

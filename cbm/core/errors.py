@@ -141,6 +141,16 @@ class StoreCorrupt(StoreError):
     """The database or key files cannot be read as cbm wrote them."""
 
 
+# exit 7 — the network exchange failed
+
+
+class NetworkError(CbmError):
+    """A server could not be reached or refused us: connection, TLS, credentials, a redirect to another host,
+    an HTTP error. Nothing was changed in the store (docs/adr/0131-taxii-network-errors.md)."""
+
+    exit_code = 7
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "verification failed (bad signature, tampered bytes, broken chain, equivocation)",
@@ -149,4 +159,5 @@ EXIT_CODES: dict[int, str] = {
     4: "input rejected (malformed or oversized input, wrong recipient, illegal state transition)",
     5: "not found",
     6: "store error (missing, locked, corrupt)",
+    7: "network error (server unreachable, TLS or credentials refused, HTTP error, redirect to another host)",
 }

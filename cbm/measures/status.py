@@ -7,6 +7,7 @@ from typing import Any
 
 from cbm.measures import attention
 from cbm.measures.base import Attention
+from cbm.store.claims import Claim, contradicted
 from cbm.store.db import Store
 from cbm.store.ingest import missing_ranges
 from cbm.store.trust import list_keys
@@ -22,6 +23,9 @@ class StatusReport:
     counts: dict[str, Any]
     missing: dict[str, tuple[int, int]]
     attention: list[Attention] = field(default_factory=list)
+    # claims a peer made about another party's log that the author's own records contradicted, held against
+    # the claimant (docs/adr/0110-claims-about-a-log.md)
+    claims: list[Claim] = field(default_factory=list)
 
 
 def collect(store: Store) -> StatusReport:
@@ -47,5 +51,15 @@ def collect(store: Store) -> StatusReport:
     if counts["equivocations"]:
         items.insert(0, Attention("store", 0, f"{counts['equivocations']} equivocating record(s) kept as "
                                               "evidence: a peer signed two versions of one log position"))
+    found = contradicted(store.conn)
+    by_claimant: dict[str, list[Claim]] = {}
+    for claim in found:
+        by_claimant.setdefault(claim.claimant or "an unknown peer", []).append(claim)
+    for claimant, made in sorted(by_claimant.items(), reverse=True):
+        latest = made[-1]
+        text = (f"{claimant} made {len(made)} claim(s) about other parties' logs that their own records contradict "
+                f"(latest: {latest.author} {latest.first_seq}-{latest.last_seq}, from "
+                f"{latest.source or 'an earlier import'})")
+        items.insert(0, Attention("store", 1, text, ref=claimant))
     return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
-                        counts, missing, items)
+                        counts, missing, items, found)

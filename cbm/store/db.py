@@ -41,7 +41,7 @@ from cbm.core.records import (
 from cbm.core.tlp import check_tlp
 from cbm.store import indexes, paths
 from cbm.store.blobs import BlobStore
-from cbm.store.schema import FORMAT_VERSION, SCHEMA
+from cbm.store.schema import CLAIMS_SCHEMA, FORMAT_VERSION, SCHEMA
 
 BUSY_TIMEOUT_MS = 30_000  # how long to wait for another process's write lock; $CBM_LOCK_TIMEOUT (seconds)
 
@@ -232,9 +232,12 @@ class Store:
     # -- writing ---------------------------------------------------------------------------------------
 
     def head(self, author: str) -> tuple[int, str] | None:
-        """(seq, hash) of the newest record we hold or know as withheld in ``author``'s log."""
+        """(seq, hash) of the newest record we hold or know as withheld in ``author``'s log. Our own log is
+        only what we wrote: a withheld range claimed for it (kept by stores from before ADR 0110) never counts."""
         row = self.conn.execute(
             "SELECT seq, hash FROM records WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)).fetchone()
+        if author == self.party:
+            return (row[0], row[1]) if row else None
         stub = self.conn.execute(
             "SELECT last_seq, last_hash FROM withheld WHERE author = ? ORDER BY last_seq DESC LIMIT 1",
             (author,)).fetchone()
@@ -417,7 +420,11 @@ class Store:
 
     @cycle_collector_paused()
     def rebuild(self) -> dict[str, int]:
-        """Regenerate the derived record columns and every index from the stored envelopes."""
+        """Regenerate the derived record columns and every index from the stored envelopes; re-check every
+        withheld hint and every piece of equivocation evidence against the authors' own signed records
+        (:func:`cbm.store.claims.sweep`)."""
+        from cbm.store import claims
+
         with self.transaction():
             ids = [row_id for (row_id,) in self.conn.execute("SELECT id FROM records ORDER BY id")]
             for row_id, envelope, keyid in self._envelopes(ids):
@@ -428,6 +435,7 @@ class Store:
                     " subject=? WHERE id=?",
                     (r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
                      ref if isinstance(ref, str) else None, row_id))
+            claims.sweep(self.conn, self.party, self)
             return {index.name: self._rebuild_index(index) for index in indexes.all_indexes()}
 
 
@@ -469,6 +477,29 @@ def connect(path: Path) -> sqlite3.Connection:
         elif version > FORMAT_VERSION:
             raise StoreError(f"the store was written by a newer cbm (format {version})",
                              hint="upgrade cbm")
+        _add_claims(conn)
         return conn
     except sqlite3.DatabaseError as e:
         raise _wrap(e) from e
+
+
+def _add_claims(conn: sqlite3.Connection) -> None:
+    """Give a store made before claims were recorded its ``claims`` table and the withheld claimant columns.
+
+    Additive (older cbm versions still read and write the store), idempotent, and one cheap query when done.
+    """
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims'").fetchone():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(withheld)")}
+        for column in ("claimant", "source"):
+            if column not in columns:
+                conn.execute(f"ALTER TABLE withheld ADD COLUMN {column} TEXT")
+        for statement in _statements(CLAIMS_SCHEMA):
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

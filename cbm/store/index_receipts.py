@@ -43,9 +43,14 @@ INDEX = Index(name="receipts", version=1, kinds=("bundle.receipt",), tables=("re
 
 
 def acknowledged(conn: sqlite3.Connection, by_party: str, author: str) -> tuple[int, str | None, str | None]:
-    """(highest seq of ``author``'s log that ``by_party`` has acknowledged, its hash, when) or (0, None, None)."""
+    """(seq of ``author``'s log that ``by_party``'s newest receipt acknowledges, its hash, when) or (0, None, None).
+
+    The newest, not the highest: a position can go back when a withheld range that a third party claimed is
+    overridden by the author's own records (docs/adr/0110-claims-about-a-log.md), and the sender must then
+    carry those positions again. A party's receipts land in its log order, so row order is receipt order.
+    """
     row = conn.execute("SELECT seq, hash, created FROM receipts WHERE by_party = ? AND author = ?"
-                       " ORDER BY seq DESC LIMIT 1", (by_party, author)).fetchone()
+                       " ORDER BY rowid DESC LIMIT 1", (by_party, author)).fetchone()
     return (row[0], row[1], row[2]) if row else (0, None, None)
 
 

@@ -1,7 +1,9 @@
 """Land records received from elsewhere: verify each, check its chain link, hold gaps, keep evidence.
 
 :func:`ingest` is what ``cbm bundle import`` calls with a bundle's contents in (author, seq) order. Everything
-lands in one transaction or nothing does; the only write that survives a refusal is equivocation evidence.
+lands in one transaction or nothing does; the only write that survives a refusal is equivocation evidence (two
+records signed by one author for one position). Withheld ranges are the sender's claims: hints that the
+author's own records override, recorded against the sender when they do (:mod:`cbm.store.claims`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from cbm.core import clock
 from cbm.core.errors import ChainBroken, Equivocation
 from cbm.core.records import Record, verify_record
 from cbm.core.rosters import KIND as ROSTER_KIND
+from cbm.store import claims
+from cbm.store.claims import Claim
 from cbm.store.db import Store, record_from_row
 from cbm.store.indexes import bulk_landing
 from cbm.store.rosters import RosterChange, reconcile
@@ -97,29 +101,29 @@ class IngestReport:
     # author -> (first missing seq, last missing seq) for records held behind a gap
     missing: dict[str, tuple[int, int]] = field(default_factory=dict)
     roster_changes: list[RosterChange] = field(default_factory=list)  # introduced keys a roster changed
+    # claims about a log that its author's own records contradicted, newly recorded against their claimants
+    claims: list[Claim] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.landed or self.withheld_new or self.held)
+        return bool(self.landed or self.withheld_new or self.held or self.claims)
 
 
-def _known_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int], str]) -> str | None:
-    """Hash of (author, seq) as far as we know it: landed, withheld, or landed earlier in this batch."""
+def _record_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int], str]) -> str | None:
+    """Hash of ``author``'s record ``seq`` in our chain (landed, or landed earlier in this batch)."""
     if (author, seq) in batch:
         return batch[(author, seq)]
-    row = store.conn.execute("SELECT hash FROM records WHERE author = ? AND seq = ?", (author, seq)).fetchone()
-    if row:
-        return str(row[0])
-    row = store.conn.execute("SELECT last_hash FROM withheld WHERE author = ? AND last_seq = ?",
-                             (author, seq)).fetchone()
-    return str(row[0]) if row else None
+    return claims.own_hash(store.conn, author, seq)
 
 
 def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None,
+           claimant: str | None = None, claim_source: str | None = None,
            finish: Callable[[IngestReport], None] | None = None,
            bulk_authors: Iterable[str] = (), bulk_bytes: int = 0) -> IngestReport:
     """Verify and land ``items`` (envelope bytes or withheld ranges, in (author, seq) order) atomically.
 
+    Withheld ranges are ``claimant``'s word (the bundle's sender; ``claim_source`` names the bundle): hints that
+    the authors' own records override, never evidence against the authors (:mod:`cbm.store.claims`).
     ``finish``, if given, runs inside the same transaction after the last item (e.g. to write a receipt), so
     it commits with the records or not at all. ``bulk_authors``: a large landing of these authors' records
     (about ``bulk_bytes``) follows, a peer's feed: indexes may fold it in bulk (:func:`cbm.store.indexes.bulk_landing`).
@@ -129,7 +133,7 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
     try:
         with store.transaction():
             with bulk_landing(store.conn, bulk_authors, bulk_bytes) if bulk_authors else nullcontext():
-                report = _ingest(store, items)
+                report = _ingest(store, items, claimant, claim_source)
             if finish is not None:
                 finish(report)
             return report
@@ -140,28 +144,18 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
         raise
 
 
-def _ingest(store: Store, items: Iterable[bytes | WithheldRange]) -> IngestReport:
+def _ingest(store: Store, items: Iterable[bytes | WithheldRange], claimant: str | None,
+            claim_source: str | None) -> IngestReport:
     report = IngestReport(landed=LandedRecords(store))
+    report.claims.extend(claims.forget_own_log(store.conn, store.party))  # stores from before the rule
     batch: dict[tuple[str, int], str] = {}
     now = clock.now_iso()
     for item in items:
         if isinstance(item, WithheldRange):
-            have = store.conn.execute(
-                "SELECT COUNT(*) FROM records WHERE author = ? AND seq BETWEEN ? AND ?",
-                (item.author, item.first_seq, item.last_seq)).fetchone()[0]
-            known = _known_hash(store, item.author, item.last_seq, batch)
-            if known is not None and known != item.last_hash:
-                raise ChainBroken(f"withheld range {item.author} {item.first_seq}-{item.last_seq} "
-                                  f"contradicts the record we hold at seq {item.last_seq}")
-            if have == 0 and known is None:
-                store.conn.execute(
-                    "INSERT OR IGNORE INTO withheld (author, first_seq, last_seq, last_hash) VALUES (?, ?, ?, ?)",
-                    (item.author, item.first_seq, item.last_seq, item.last_hash))
-                report.withheld_new += 1
-            batch[(item.author, item.last_seq)] = item.last_hash
+            _consider_range(store, item, claimant, claim_source, batch, report)
             continue
         record = verify_record(item, store)
-        existing = _known_hash(store, record.author, record.seq, batch)
+        existing = _record_hash(store, record.author, record.seq, batch)
         if existing == record.hash:
             report.duplicates += 1
             continue
@@ -171,19 +165,94 @@ def _ingest(store: Store, items: Iterable[bytes | WithheldRange]) -> IngestRepor
                                  hint="both are kept as evidence; see `cbm status`")
             error.record = record  # type: ignore[attr-defined]
             raise error
-        if _land_or_hold(store, record, batch, report, now):
+        covering = claims.hint_covering(store.conn, record.author, record.seq)
+        if covering is not None and covering.last_seq == record.seq:
+            if covering.last_hash == record.hash and covering.first_seq < record.seq:
+                report.duplicates += 1  # known already, as the end of a withheld range
+                continue
+            if covering.last_hash != record.hash:  # the author's own word wins over the claim
+                _note(report, claims.drop_hint(store.conn, covering, f"{record.author}'s own record {record.seq} "
+                                                                     f"has hash {record.hash[:12]}"))
+                covering = None
+        if _land_or_hold(store, record, batch, report, now, covering):
             _release_held(store, record.author, batch, report)
     if any(kind == ROSTER_KIND for _, _, kind in report.landed.entries()):
         report.roster_changes = reconcile(store).changes
+    claims.clear_false_evidence(store.conn)
     _report_gaps(store, report)
     return report
 
 
+def _note(report: IngestReport, claim: Claim | None) -> None:
+    if claim is not None:
+        report.claims.append(claim)
+
+
+def _consider_range(store: Store, item: WithheldRange, claimant: str | None, source: str | None,
+                    batch: dict[tuple[str, int], str], report: IngestReport) -> None:
+    """Keep a withheld range as a hint, unless the author's own signed records contradict it (then it is
+    recorded against ``claimant``) or we know those positions already."""
+    conn, author, last, digest = store.conn, item.author, item.last_seq, item.last_hash
+    if author == store.party:
+        _note(report, claims.claim_about_own_log(conn, author, claimant, item.first_seq, last, digest, source))
+        return
+    problem = None
+    ours = _record_hash(store, author, last, batch)
+    if ours is not None:
+        if ours == digest:
+            return  # true, and we hold the record itself
+        problem = f"{author}'s own record {last} has hash {ours[:12]}"
+    else:
+        held, after = _held(store, author, last), _held(store, author, last + 1)
+        row = store.conn.execute("SELECT prev FROM records WHERE author = ? AND seq = ?", (author, last + 1)).fetchone()
+        after_prev = row[0] if row else after.prev if after else None
+        if held is not None and held.hash != digest:
+            problem = f"{author}'s own record {last} has hash {held.hash[:12]}"
+        elif after_prev is not None and after_prev != digest:
+            problem = f"{author}'s own record {last + 1} links to {str(after_prev)[:12]}"
+    if problem is not None:
+        _note(report, claims.record_claim(conn, claimant, author, item.first_seq, last, digest, source, problem))
+        return
+    covering = claims.hint_covering(conn, author, last)
+    if covering is not None:  # the first claim stands until the author's own records settle it
+        if covering.last_seq == last and covering.last_hash == digest and covering.claimant != claimant \
+                and (covering.claimant is None or claimant == author):
+            claims.confirm_hint(conn, covering, claimant, source)  # the author's own word, or a known claimant
+        return
+    below = conn.execute(
+        "SELECT MAX(s) FROM (SELECT MAX(seq) AS s FROM records WHERE author = ? AND seq BETWEEN ? AND ?"
+        " UNION ALL SELECT MAX(last_seq) FROM withheld WHERE author = ? AND last_seq BETWEEN ? AND ?)",
+        (author, item.first_seq, last, author, item.first_seq, last)).fetchone()[0]
+    first = item.first_seq if below is None else below + 1
+    claims.keep_hint(conn, claims.Hint(author, first, last, digest, claimant, source))
+    report.withheld_new += 1
+    _release_held(store, author, batch, report)
+
+
+def _held(store: Store, author: str, seq: int) -> Record | None:
+    row = store.conn.execute("SELECT envelope FROM held WHERE author = ? AND seq = ?", (author, seq)).fetchone()
+    return record_from_row(row[0], "") if row else None
+
+
+_UNKNOWN = claims.Hint("", 0, 0, "", None, None)  # "not looked up yet", for _land_or_hold's ``covering``
+
+
 def _land_or_hold(store: Store, record: Record, batch: dict[tuple[str, int], str], report: IngestReport,
-                  now: str) -> bool:
-    """Land ``record`` if its predecessor is known (checking the link), else hold it. True if landed."""
+                  now: str, covering: claims.Hint | None = _UNKNOWN) -> bool:
+    """Land ``record`` if its predecessor is known (checking the link), else hold it. True if landed.
+
+    A predecessor known only by a hint that the record's ``prev`` contradicts: the record wins, the hint goes.
+    ``covering``: the hint holding the record's position, when the caller has looked it up already.
+    """
     if record.seq > 1:
-        before = _known_hash(store, record.author, record.seq - 1, batch)
+        before = _record_hash(store, record.author, record.seq - 1, batch)
+        if before is None:
+            hint = claims.hint_ending_at(store.conn, record.author, record.seq - 1)
+            if hint is not None and hint.last_hash != record.prev:
+                _note(report, claims.drop_hint(store.conn, hint, f"{record.author}'s own record {record.seq} "
+                                                                 f"links to {str(record.prev)[:12]}"))
+                hint = None
+            before = hint.last_hash if hint is not None else None
         if before is None:
             store.conn.execute(
                 "INSERT OR IGNORE INTO held (author, seq, hash, envelope, received) VALUES (?, ?, ?, ?, ?)",
@@ -198,6 +267,10 @@ def _land_or_hold(store: Store, record: Record, batch: dict[tuple[str, int], str
         apply_key_record(store, record)
     batch[(record.author, record.seq)] = record.hash
     report.landed.append(record)
+    if covering is _UNKNOWN:
+        covering = claims.hint_covering(store.conn, record.author, record.seq)
+    if covering is not None:  # a record we may see after all: the hint keeps only what is still withheld
+        claims.trim_hint(store.conn, covering, record.seq)
     return True
 
 
@@ -211,18 +284,24 @@ def _release_held(store: Store, author: str, batch: dict[tuple[str, int], str], 
                                  (author, head[0] + 1)).fetchone()
         if row is None:
             return
-        store.conn.execute("DELETE FROM held WHERE author = ? AND seq = ?", (author, head[0] + 1))
         record = verify_record(row[0], store)
-        if (record.author, record.seq) in report.held:
-            report.held.remove((record.author, record.seq))
         if record.prev != head[1]:
+            hint = claims.hint_ending_at(store.conn, author, head[0])
+            if hint is not None:  # only a claim stands against the author's record: the record wins
+                _note(report, claims.drop_hint(store.conn, hint, f"{author}'s own record {record.seq} links to "
+                                                                 f"{str(record.prev)[:12]}"))
+                continue
             # a fork: its author also signed another record at head[0]. Refusing would refuse every future
             # import that closes this gap; keep it as equivocation evidence instead (`cbm status` shows it).
+            store.conn.execute("DELETE FROM held WHERE author = ? AND seq = ?", (author, head[0] + 1))
             store.conn.execute(
                 "INSERT OR IGNORE INTO equivocations (author, seq, hash, envelope, detected, source)"
                 " VALUES (?, ?, ?, ?, ?, ?)", (record.author, record.seq, record.hash, record.envelope,
                                                clock.now_iso(), "held record that does not link"))
             return
+        store.conn.execute("DELETE FROM held WHERE author = ? AND seq = ?", (author, head[0] + 1))
+        if (record.author, record.seq) in report.held:
+            report.held.remove((record.author, record.seq))
         _land_or_hold(store, record, batch, report, row[1])
 
 

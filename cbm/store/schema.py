@@ -27,12 +27,16 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_kind ON records (kind, created);
 CREATE INDEX IF NOT EXISTS records_subject ON records (subject) WHERE subject IS NOT NULL;
 
--- records a peer withheld from us (audience/TLP): known only by position and the hash of the last one
+-- records a peer withheld from us (audience/TLP): known only by position and the hash of the last one. Each is
+-- a hint from the bundle's sender (claimant), never proof: the author's own records override it (ADR 0110).
+-- Hints and records never overlap. claimant/source are NULL for hints stored before cbm recorded them.
 CREATE TABLE IF NOT EXISTS withheld (
     author    TEXT NOT NULL,
     first_seq INTEGER NOT NULL,
     last_seq  INTEGER NOT NULL,
     last_hash TEXT NOT NULL,
+    claimant  TEXT,
+    source    TEXT,
     PRIMARY KEY (author, first_seq)
 );
 
@@ -80,4 +84,22 @@ CREATE TABLE IF NOT EXISTS party_keys (
 );
 
 CREATE TABLE IF NOT EXISTS index_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+"""
+
+# Added after format 1 shipped: created (and the withheld columns added) on open by ``db.connect`` when missing.
+CLAIMS_SCHEMA = """
+-- claims a bundle's sender made about a log (withheld ranges) that the log's author's own signed records
+-- contradicted: held against the claimant, never against the author (docs/adr/0110-claims-about-a-log.md)
+CREATE TABLE IF NOT EXISTS claims (
+    id        INTEGER PRIMARY KEY,
+    claimant  TEXT,
+    author    TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL,
+    hash      TEXT NOT NULL,
+    source    TEXT,
+    problem   TEXT NOT NULL,
+    detected  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS claims_once ON claims (COALESCE(claimant, ''), author, first_seq, last_seq, hash);
 """

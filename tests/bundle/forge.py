@@ -75,3 +75,35 @@ def snapshot(party: Party) -> dict[str, Any]:
             "blobs": sorted(p.name for p in (store.root / "blobs").rglob("*") if p.is_file())
             if (store.root / "blobs").exists() else [],
         }
+
+
+def _line_author(line: bytes) -> str | None:
+    """The author a body line belongs to (None for an attachment line)."""
+    doc = json.loads(line)
+    if "withheld" in doc:
+        return str(doc["withheld"]["author"])
+    if "payload" in doc:
+        return str(json.loads(dsse.parse(line).payload)["author"])
+    return None
+
+
+def add_withheld(data: bytes, pairs: list[KeyPair], author: str, first: int, last: int, last_hash: str) -> bytes:
+    """The bundle with one more log: a withheld range (author, first, last, last_hash) claimed by its sender,
+    re-signed with ``pairs`` (the sender's real key makes it a claim the sender really signed)."""
+    from cbm.bundle.format import withheld_line
+
+    lines = body_lines(data)
+    at = len(lines)
+    for i, line in enumerate(lines):
+        owner = _line_author(line)
+        if owner is None or owner > author:
+            at = i
+            break
+    lines.insert(at, withheld_line(author, first, last, last_hash))
+
+    def change(doc: dict[str, Any]) -> None:
+        assert all(log["author"] != author for log in doc["logs"]), "the bundle already carries that log"
+        doc["logs"].append({"author": author, "first": first, "last": last, "last_hash": last_hash,
+                            "records": 0, "withheld": last - first + 1})
+        doc["logs"].sort(key=lambda log: log["author"])
+    return resign(data, pairs, body=join_lines(lines), change=change)

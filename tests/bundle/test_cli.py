@@ -123,3 +123,36 @@ def test_import_needs_the_passphrase_before_reading_anything(make_party, tmp_pat
     assert r.exit_code == 2 and "passphrase" in r.stderr
     r = ru.cli("bundle", "import", str(tmp_path / "b.cbm"), env={"CBM_PASSPHRASE": "pw"})
     assert r.exit_code == 0, r.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b" \n\t\n"], ids=["empty", "whitespace"])
+def test_an_empty_bundle_stream_exits_4_as_the_readme_table_says(us_ru, content: bytes):
+    """README, bundle exit codes: 4 for "not a bundle (an empty file or stream ... included)"; 1 is for bytes
+    that were a bundle and got cut short."""
+    _, ru = us_ru
+    for args in (("bundle", "import", "-"), ("bundle", "verify", "-"), ("bundle", "inspect", "-")):
+        r = ru.cli(*args, input=content)
+        assert r.exit_code == 4, (args, r.stderr)
+        assert r.stdout == "" and "not a cbm bundle" in r.stderr
+
+
+def test_attachments_of_records_by_a_party_we_do_not_trust_are_not_stored(make_party, tmp_path: Path):
+    """US forwards CN's paper and its attachment to RU, which does not know CN: the record is skipped, and so
+    is its attachment (no file under RU's blobs/)."""
+    import io
+
+    from tests.conftest import introduce
+    us, ru, cn = make_party("US"), make_party("RU"), make_party("CN")
+    introduce(us, ru)
+    introduce(us, cn)
+    with cn.open() as store:
+        digest, _ = store.blobs.put(io.BytesIO(b"CN's paper " * 1000))
+        store.append("whitepaper.publish", {"ref": "cn-paper", "blobs": [digest]})
+    export(cn, "US", tmp_path / "cn-us.cbm")
+    assert import_(us, tmp_path / "cn-us.cbm").exit_code == 0
+    export(us, "RU", tmp_path / "us-ru.cbm")
+    r = import_(ru, tmp_path / "us-ru.cbm")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["skipped"] == {"CN": 1} and r.json()["blobs"] == 0
+    with ru.open() as store:
+        assert not store.blobs.has(digest)

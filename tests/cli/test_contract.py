@@ -1,4 +1,4 @@
-"""The command-line contract: exit codes 0-6 each produced by a real command, errors as one line on stderr with
+"""The command-line contract: exit codes 0-7 each produced by a real command, errors as one line on stderr with
 stdout empty, ``--json`` documents with a schema, peer text printed literally, passphrase-protected keys."""
 
 from __future__ import annotations
@@ -89,6 +89,9 @@ CASES: list[Case] = [
                                                             "FR", "--name", "x", "--no-passphrase"),
      "cannot create a store"),
     (6, "damaged database", lambda us, ru, d: (_damage_database(ru), ru.cli("status"))[1], "database"),
+    (7, "TAXII server unreachable", lambda us, ru, d: (
+        us.cli("taxii", "add", "gone", "http://127.0.0.1:1/taxii2/", "--api-root", "/api1/", "--collection", "c"),
+        us.cli("indicators", "pull", "gone"))[1], "connection refused"),
 ]
 
 
@@ -119,7 +122,7 @@ def test_exit_codes(pair, code, what, provoke, fragment):
 
 
 def test_every_exit_code_is_covered():
-    assert {c[0] for c in CASES} | {0} == set(EXIT_CODES) == set(range(7))
+    assert {c[0] for c in CASES} | {0} == set(EXIT_CODES) == set(range(8))
 
 
 def test_success_is_exit_0_with_result_on_stdout_only(pair):

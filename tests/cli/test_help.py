@@ -12,8 +12,8 @@ from cbm.cli.main import app
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ["bundle", "hotline", "indicators", "init", "inquiry", "keys", "status", "store", "whitepaper",
-               "workgroup"]
+SUBCOMMANDS = ["bundle", "hotline", "indicators", "init", "inquiry", "keys", "status", "store", "taxii",
+               "whitepaper", "workgroup"]
 
 
 def _walk(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
@@ -57,7 +57,7 @@ def test_every_group_has_help(path):
 def test_root_help_has_example_and_exit_codes():
     r = run_cli("--help")
     assert "Example" in r.stdout and "Exit codes" in r.stdout
-    for code in range(7):
+    for code in range(8):
         assert f"{code} " in r.stdout
     bare = run_cli()  # no arguments: the help, not a traceback
     assert "Usage:" in bare.stdout + bare.stderr and "Traceback" not in bare.stdout + bare.stderr

@@ -1,5 +1,8 @@
 """Hostile bundles, one named attack each: refused with the documented exit code, a one-line error, and the
-store exactly as before (equivocation evidence excepted). The good bundle beside them imports cleanly."""
+store exactly as before (equivocation evidence excepted). The good bundle beside them imports cleanly.
+
+Bundles that are well formed but carry a sender's false claim about a third party's log (or ours) are not
+refused: each such attack is named in test_bundle_third_party_claims.py (the claim is held against its sender)."""
 
 from __future__ import annotations
 
@@ -25,13 +28,16 @@ class World:
     ru: Party
     cn: Party
     tmp: Path
-    good: bytes  # a plain bundle US -> RU: 3 records (one with an attachment), 1 withheld
+    good: bytes  # a plain bundle US -> RU: 3 records (one with an attachment), 1 withheld (with another)
 
     def bundle(self, *flags: str, to: str = "RU", sender: Party | None = None) -> bytes:
         path = self.tmp / f"b{len(list(self.tmp.iterdir()))}.cbm"
         r = (sender or self.us).cli("bundle", "export", "--to", to, "-o", str(path), "--all", *flags)
         assert r.exit_code == 0, r.stderr
         return path.read_bytes()
+
+
+RED_ATTACHMENT = b"for CN's eyes only " * 100
 
 
 def _make_world(root: Path) -> World:
@@ -44,7 +50,9 @@ def _make_world(root: Path) -> World:
     introduce(*parties)
     us, ru, cn = parties
     write(us, n=2)
-    write(us, to=("CN",), tlp="RED")
+    with us.open() as store:  # withheld from RU, and so is its attachment
+        digest, _ = store.blobs.put(io.BytesIO(RED_ATTACHMENT))
+        store.append("whitepaper.publish", {"ref": "paper-red", "blobs": [digest]}, to=["CN"], tlp="RED")
     with us.open() as store:
         digest, _ = store.blobs.put(io.BytesIO(b"attachment " * 10_000))
         store.append("whitepaper.publish", {"ref": "paper-1", "blobs": [digest]})
@@ -96,9 +104,14 @@ def _(w: World) -> bytes:
     return w.good[:100]
 
 
-@attack("empty_file", 1, "empty")
+@attack("empty_file", 4, "empty: not a cbm bundle")
 def _(w: World) -> bytes:
     return b""
+
+
+@attack("whitespace_only_file", 4, "not a cbm bundle")
+def _(w: World) -> bytes:
+    return b"  \n\n"
 
 
 @attack("trailing_garbage", 1, "longer than")
@@ -281,6 +294,29 @@ def _(w: World) -> bytes:
     last = base64.b64decode(lines[-1])
     lines[-1] = base64.b64encode(bytes([last[0] ^ 1]) + last[1:])
     return resign(w.good, [signer(w.us)], body=join_lines(lines))
+
+
+def _with_attachment(w: World, data: bytes) -> bytes:
+    """The good bundle carrying one more attachment, which no record in it lists (re-signed by US)."""
+    import hashlib
+
+    from cbm.bundle.format import BLOB_CHUNK, BlobEntry, blob_line
+    entry = BlobEntry(hashlib.sha256(data).hexdigest(), len(data))
+    lines = body_lines(w.good) + [blob_line(entry)]
+    lines += [base64.b64encode(data[i:i + BLOB_CHUNK]) for i in range(0, len(data), BLOB_CHUNK)]
+    return resign(w.good, [signer(w.us)], body=join_lines(lines),
+                  change=lambda doc: doc["blobs"].append({"sha256": entry.sha256, "size": entry.size}))
+
+
+@attack("attachment_no_record_lists", 4, "that no record in it lists")
+def _(w: World) -> bytes:
+    return _with_attachment(w, b"disk filler " * 20_000)  # a peer filling the receiver's disk
+
+
+@attack("attachment_of_a_withheld_record", 4, "that no record in it lists")
+def _(w: World) -> bytes:
+    # the RED record withheld from RU lists this attachment; its bytes must not travel to RU either
+    return _with_attachment(w, RED_ATTACHMENT)
 
 
 IMPORT_ONLY = {"addressed_to_another_party", "our_own_bundle"}

@@ -80,6 +80,14 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
             yield item
 
 
+def read_objects(objects: list[Any], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+    """Objects already parsed (a TAXII page): the same rules as a bundle's, numbered from 1."""
+    for n, obj in enumerate(objects, 1):
+        item = _object(n, obj, d, notes)
+        if item is not None:
+            yield item
+
+
 def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
     n = 0
     closed = False
