@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 CBM     := $(VENV)/bin/cbm
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup test lint demo bench clean tools
+.PHONY: setup test lint demo bench clean tools fuzz fuzz-replay fuzz-seeds
 
 $(STAMP): pyproject.toml
 	@echo "setup: creating $(VENV) and installing cbm with its dependencies (first run only, a minute or two)" >&2
@@ -41,5 +41,39 @@ bench: setup
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/run.py --parties $(BENCH_PARTIES) $(PARTIES_ARGS)
 
+# Coverage-guided fuzzing (docs/adr/0120): each target in turn for FUZZ_SECONDS, starting from the committed
+# seeds (fuzz/corpus/T), the fixed crashers (tests/security/fuzz_crashers/T) and what earlier runs found
+# (fuzz/work/T, not committed). A crash or a hang (over 10 s for one input) stops the run with exit 1 and leaves
+# the input in fuzz/crashes/. atheris comes from the `fuzz` extra.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= bundle bundle_signed card csv plain stix misp
+FUZZ_STAMP   := $(VENV)/.fuzz-installed
+
+$(FUZZ_STAMP): $(STAMP)
+	@echo "fuzz: installing atheris (the project's fuzz extra; first run only)" >&2
+	$(PY) -m pip install -q -e '.[dev,fuzz]'
+	touch $(FUZZ_STAMP)
+
+fuzz: setup $(FUZZ_STAMP)
+	@mkdir -p fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/work/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s" >&2; \
+	  found=$$( [ -d tests/security/fuzz_crashers/$$t ] && echo tests/security/fuzz_crashers/$$t ); \
+	  $(PY) -m fuzz.fuzz_$$t fuzz/work/$$t fuzz/corpus/$$t $$found -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=2048 -max_len=65536 -artifact_prefix=fuzz/crashes/$$t- -print_final_stats=1 \
+	    2> fuzz/work/$$t.log || { tail -n 40 fuzz/work/$$t.log >&2; echo "fuzz: $$t CRASHED (input in fuzz/crashes/)" >&2; exit 1; }; \
+	  grep -E "^stat::number_of_executed_units|^Done" fuzz/work/$$t.log >&2 || true; \
+	done
+
+# Run every committed seed and every fixed crasher through its target once, without atheris.
+fuzz-replay: setup
+	@for t in $(FUZZ_TARGETS); do \
+	  $(PY) -m fuzz.fuzz_$$t --replay fuzz/corpus/$$t tests/security/fuzz_crashers/$$t || exit 1; done
+
+# Rewrite the seed corpora from real stores and tests/data (fuzz/seeds.py).
+fuzz-seeds: setup
+	$(PY) -m fuzz.seeds
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-out fuzz/work

@@ -293,6 +293,9 @@ class Bench:
     def steps(self) -> None:
         w = self.work
         imp = ("indicators", "import")
+        # before any import: the store an operator has on day one (issue 16: under 150 ms)
+        self.measure("status-tiny", "`cbm status` on a tiny store (US: keys only)",
+                     [*self.cbm, *self.store("US"), "status"], repeat=self.args.repeat)
         # As an operator runs it: the human summary (its --json lists every new id, 1M of them at 1M).
         self.measure("import", "import from CSV (US, national feed)",
                      [*self.cbm, *self.store("US"), "indicators", "import", str(self.feeds["US"])], words=imp)

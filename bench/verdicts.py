@@ -283,6 +283,7 @@ def evaluate(results: dict[str, Any], size: int, cores: int, other_sizes: dict[i
            j.import_peer(),
            j.latency("search", 0.300, "ref-lookup", "python + one indexed sqlite3 lookup"),
            j.latency("status", 0.500, "ref-python", "python -c pass"),
+           j.latency("status-tiny", 0.150, "ref-python", "python -c pass"),
            j.latency("help", 0.250, "ref-python", "python -c pass")]
     memory = j.memory(other_sizes)
     if memory:

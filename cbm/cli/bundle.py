@@ -10,11 +10,12 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import cell, emit, note, to_jsonable, warn
+from cbm.cli.output import emit, note, to_jsonable, warn
+from cbm.cli.progress import Progress, file_size
+from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
 
 app = typer.Typer(help="Signed bundles: export for a peer, import, verify (also without a store), inspect, "
@@ -140,8 +141,10 @@ def import_(
 
     source = _open_input(bundle_file)
     try:
-        with open_store() as store:
-            result = import_bundle(store, source, source_name=None if bundle_file == "-" else bundle_file)
+        with open_store() as store, Progress(f"reading {Path(bundle_file).name if bundle_file != '-' else 'stdin'}",
+                                             file_size(bundle_file), unit="bytes") as bar:
+            result = import_bundle(store, bar.reader(source),
+                                   source_name=None if bundle_file == "-" else bundle_file)
     finally:
         if source is not sys.stdin.buffer:
             source.close()
@@ -270,6 +273,8 @@ def inspect(
         "--key", metavar="CARDFILE", help="Trust this party card (repeatable; no store needed).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="List at most this many records (0: all).")] = 50,
     json_flag: JsonFlag = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every value whole, and the creation times.")]
+    = False,
 ) -> None:
     """Show what is inside a bundle without importing it: header, logs, records, attachments.
 
@@ -309,21 +314,22 @@ def inspect(
             return
         out.print(Text(f"id        {result.bundle}"))
         out.print(Text(f"previous  {result.previous or '(none)'}"))
-        logs = Table(box=None, pad_edge=False)
-        for column in ("log", "seqs", "records", "withheld", "last hash"):
-            logs.add_column(column)
+        out.file.flush()
+        logs = Table([Column("log"), Column("seqs"), Column("records", right=True),
+                      Column("withheld", right=True), Column("last hash")])
         for log in result.logs:
-            logs.add_row(cell(log["author"]), cell(f"{log['first']}-{log['last']}"), cell(log["records"]),
-                         cell(log["withheld"]), cell(log["last_hash"][:12]))
-        out.print(logs)
-        table = Table(box=None, pad_edge=False)
-        for column in ("author", "seq", "kind", "tlp", "to", "ref", "created", "hash"):
-            table.add_column(column, overflow="fold")
+            logs.add_row(log["author"], f"{log['first']}-{log['last']}", log["records"], log["withheld"],
+                         log["last_hash"][:12])
+        logs.write(wide=wide)
+        # at 80 columns: the audience is cut, the reference shortened, the creation time left out (--wide)
+        table = Table([Column("author"), Column("seq", right=True), Column("kind"), Column("tlp"),
+                       Column("to", cut=True, min_width=4), Column("ref", cut=True, min_width=9),
+                       Column("hash"), Column("created", optional=True)])
         for r in rows:
-            table.add_row(cell(r["author"]), cell(r["seq"]), cell(r["kind"]), cell(r["tlp"]),
-                          cell(",".join(r["to"])), cell(r["ref"]), cell(r["created"]), cell(r["hash"][:12]))
+            table.add_row(r["author"], r["seq"], r["kind"], r["tlp"], ",".join(r["to"]), r["ref"],
+                          r["hash"][:12], r["created"])
         if rows:
-            out.print(table)
+            table.write(wide=wide)
         if doc["more"]:
             out.print(Text(f"... and {doc['more']} more record(s) (--limit 0 lists all)"))
         out.print(Text(f"{result.blobs} attachment(s)"))
@@ -355,15 +361,15 @@ def status(
             sent = f"{p.bundles_sent} bundle(s) sent" + (f", last #{p.last_sent}" if p.last_sent else "")
             seen = f"last receipt {p.last_receipt}" if p.last_receipt else "no receipt yet"
             out.print(Text(f"{p.peer}: {p.pending} record(s) not yet acknowledged; {sent}; {seen}", style="bold"))
-            table = Table(box=None, pad_edge=False)
-            for column in ("log", "we hold", "acknowledged", "pending", "since"):
-                table.add_column(column)
+            table = Table([Column("log"), Column("we hold", right=True), Column("acknowledged"),
+                           Column("pending", right=True), Column("since")])
             for log in p.logs:
                 ack = str(log.acknowledged) + ("" if log.hash_matches else " (DIFFERENT HASH)")
-                table.add_row(cell(log.author), cell(log.held), cell(ack, None if log.hash_matches else "red"),
-                              cell(log.pending), cell(log.when or ""))
+                table.add_row(log.author, log.held, Styled(ack, None if log.hash_matches else "red"), log.pending,
+                              log.when or "")
             if p.logs:
-                out.print(table)
+                out.file.flush()
+                table.write()
 
     emit("bundle.status", {"peers": [{**to_jsonable(p), "pending": p.pending} for p in report]}, human,
          json_flag=json_flag)

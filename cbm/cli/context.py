@@ -22,6 +22,7 @@ class State:
     json: bool = False
     quiet: bool = False
     verbose: bool = False
+    wide: bool = False
     passphrase_file: str | None = None
 
     def reset(self) -> None:

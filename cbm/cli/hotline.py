@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.output import cell, emit, literal, note, warn
+from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
 from cbm.measures import hotline
@@ -128,15 +128,16 @@ def inbox(
         if not messages:
             _say(out, Text("no hotline messages" + (" unread" if unread else "")))
             return
-        table = Table(box=None, pad_edge=False)
-        for column in ("id", "from", "#", "precedence", "age", "lang", "state", "translations"):
-            table.add_column(column, no_wrap=True)
+        table = Table([Column("id"), Column("from"), Column("#", right=True), Column("precedence"), Column("age"),
+                       Column("lang"), Column("state"), Column("translations", cut=True)])
         for m in messages:
             style = "bold red" if m.precedence == "FLASH" else "bold" if m.precedence == "IMMEDIATE" else None
-            table.add_row(cell(m.id[:12]), cell(m.sender), cell(m.dseq), cell(m.precedence, style),
-                          cell(_age(m.created, now)), cell(m.lang), _state_cell(m),
-                          cell(", ".join(t.lang for t in m.translations) or "-"))
-        out.print(table)
+            state_cell = _state_cell(m)
+            table.add_row(m.id[:12], m.sender, m.dseq, Styled(m.precedence, style), _age(m.created, now), m.lang,
+                          Styled(state_cell.plain, str(state_cell.style) or None),
+                          ", ".join(t.lang for t in m.translations) or "-")
+        out.file.flush()
+        table.write()
 
     emit("hotline.inbox", {"now": clock.iso(now), "messages": [_msg_doc(m) for m in messages]}, human,
          json_flag=json_flag)

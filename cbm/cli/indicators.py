@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -15,8 +15,10 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import cell, emit, literal, note, to_jsonable, warn
-from cbm.cli.progress import Progress
+from cbm.cli.output import cell, emit, emit_lines, literal, note, to_jsonable, warn
+from cbm.cli.progress import Progress, estimated_lines
+from cbm.cli.progress import shown as progress_shown
+from cbm.cli.tables import Column, Table, stream, terminal_width
 from cbm.core.errors import UsageError
 from cbm.core.files import written_atomically
 from cbm.measures.indicators import model, query
@@ -38,6 +40,7 @@ SectorFilter = Annotated[list[str] | None, typer.Option("--sector", help="Only i
 Active = Annotated[bool, typer.Option("--active", help="Only live ones (not revoked, not expired).")]
 Expired = Annotated[bool, typer.Option("--expired", help="Only expired ones.")]
 Revoked = Annotated[bool, typer.Option("--revoked", help="Only revoked ones.")]
+Wide = Annotated[bool, typer.Option("--wide", help="Show every value whole (as when piped).")]
 Since = Annotated[str | None, typer.Option("--since", help="Only versions since this time (ISO 8601).")]
 
 TYPE_SHORT = {"ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain", "url": "url",
@@ -56,9 +59,20 @@ def _short(sid: str) -> str:
     return sid.split("--", 1)[-1][:8]
 
 
-def _fit(text: str | None, width: int) -> str:
-    text = literal(text or "")
-    return text if len(text) <= width else text[: width - 1] + "…"
+LIST_COLUMNS = (Column("id"), Column("type"), Column("from"), Column("tlp"), Column("until"), Column("state"),
+                Column("value", cut=True, min_width=12))
+
+
+def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
+    for item in rows:
+        yield (_short(item.id), TYPE_SHORT.get(item.type, item.type), item.author, item.tlp,
+               (item.valid_until or "")[:10], item.state, item.value or "")
+
+
+def _expected(file: str, fmt: str | None) -> int | None:
+    """About how many records a text feed holds (one per line), for a determinate bar; None for JSON feeds."""
+    json_feed = (fmt or "").lower() in ("stix", "misp") or (not fmt and file.lower().endswith(".json"))
+    return None if json_feed or not progress_shown() else estimated_lines(file)
 
 
 def _progress_writer(bar: Progress) -> Any:
@@ -155,7 +169,7 @@ def import_(
     opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
                        sectors=tuple(sector or []), labels=tuple(label or []))
     try:
-        with open_store() as store, Progress(f"importing {Path(file).name}") as bar:
+        with open_store() as store, Progress(f"importing {Path(file).name}", _expected(file, fmt)) as bar:
             result = svc.import_file(store, file, opts, fmt=fmt.lower() if fmt else None,
                                      skip_invalid=skip_invalid, kind=kind, on_progress=_progress_writer(bar))
     except svc.BadLines as e:
@@ -203,6 +217,7 @@ def list_(
     since: Since = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (0 = all).")] = 1000,
     json_flag: JsonFlag = False,
+    wide: Wide = False,
 ) -> None:
     """List current indicators (newest version of each), oldest first, streamed.
 
@@ -220,12 +235,12 @@ def list_(
             return
         out = sys.stdout
         shown = 0
-        out.write(f"{'id':8} {'type':7} {'value':26} {'from':4} {'tlp':12} {'until':10} state\n")
-        for item in rows:
-            until = (item.valid_until or "")[:10]
-            out.write(f"{_short(item.id):8} {TYPE_SHORT.get(item.type, item.type):7} {_fit(item.value, 26):26} "
-                      f"{item.author:4} {item.tlp:12} {until:10} {item.state}\n")
+        # streamed (a million rows): fixed widths, the value last, whole unless a terminal is too narrow
+        codes = max(map(len, [store.party, *store.peers()]))
+        for line in stream(LIST_COLUMNS, (8, 7, max(4, codes), 12, 10, 7), _listed(rows), terminal_width(wide)):
+            out.write(line + "\n")
             shown += 1
+        shown -= 1  # the header
         if limit and shown == limit:
             total = query.count(store, query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max,
                                                      sectors=sector, state=_state(active, expired, revoked),
@@ -255,6 +270,7 @@ def search(
     substring: Annotated[bool, typer.Option("--substring", help="Match values containing the text.")] = False,
     limit: Annotated[int, typer.Option("--limit", help="At most this many hits.")] = 200,
     json_flag: JsonFlag = False,
+    wide: Wide = False,
 ) -> None:
     """Find indicators by value and show which parties reported it (more than one = corroborated).
 
@@ -266,19 +282,21 @@ def search(
     with open_store() as store:
         result = query.search(store, value, substring=substring, limit=limit)
 
-    def human(out: Console) -> None:
+    def lines() -> Iterator[str]:
         if not result.hits:
             return
+        table = Table([Column("id"), Column("type"), Column("from"), Column("tlp"), Column("state"),
+                       Column("value", cut=True, min_width=17), Column("note", cut=True, optional=True)])
         for h in result.hits:
-            line = (f"{_short(h.id):8} {TYPE_SHORT.get(h.type, h.type):7} {_fit(h.value, 30):30} {h.author:4} "
-                    f"{h.tlp:12} {h.state}")
             extras = [m for m in (h.match if h.match != "exact" else "",
                                   f"{h.sightings} sighted" if h.sightings else "") if m]
-            out.print(Text(line + (f" ({', '.join(extras)})" if extras else "")))
+            table.add_row(_short(h.id), TYPE_SHORT.get(h.type, h.type), h.author, h.tlp, h.state, h.value,
+                          ", ".join(extras))
+        yield from table.lines(terminal_width(wide))
         who = ", ".join(result.reported_by)
-        out.print(Text(f"reported by {who}" + (" (corroborated)" if result.corroborated else "")))
+        yield literal(f"reported by {who}" + (" (corroborated)" if result.corroborated else ""))
 
-    emit("indicators.search", {**to_jsonable(result), "corroborated": result.corroborated}, human,
+    emit_lines("indicators.search", {**to_jsonable(result), "corroborated": result.corroborated}, lines,
          json_flag=json_flag)
     if not result.hits:
         note(f"no indicator matches {literal(result.normalised)}")

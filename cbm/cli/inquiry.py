@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.output import cell, emit, literal, note, warn
+from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import NotFound, UsageError
 from cbm.measures import inquiry as lib
@@ -124,13 +124,13 @@ def send(ref: Ref, json_flag: JsonFlag = False) -> None:
     _done("send", thread, "released", json_flag)
 
 
-def _due_cell(thread: Thread) -> Text:
+def _due_cell(thread: Thread) -> Styled:
     """The countdown: red when overdue, yellow in the last hour."""
     countdown = thread.countdown()
     if countdown is None or thread.due is None:
-        return cell("")
+        return Styled("")
     left = (clock.parse_time(thread.due) - clock.now()).total_seconds()
-    return cell(countdown, "bold red" if left < 0 else "yellow" if left < 3600 else None)
+    return Styled(countdown, "bold red" if left < 0 else "yellow" if left < 3600 else None)
 
 
 @app.command("list")
@@ -144,6 +144,7 @@ def list_(
     = None,
     all_: Annotated[bool, typer.Option("--all", help="Include closed and withdrawn inquiries.")] = False,
     json_flag: JsonFlag = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every subject whole.")] = False,
 ) -> None:
     """List inquiries with their state, who must act, and the time left (overdue ones first, in red).
 
@@ -158,21 +159,17 @@ def list_(
         if not rows:
             out.print(Text("no inquiries" + ("" if all_ else " open (use --all to include closed ones)")))
             return
-        table = Table(box=None, pad_edge=False)
-        for column in ("ref", "prec", "state", "waiting", "due"):
-            table.add_column(column, no_wrap=True)
-        table.add_column("subject", overflow="fold", min_width=24)
+        table = Table([Column("ref"), Column("prec"), Column("state"), Column("waiting"), Column("due"),
+                       Column("subject", cut=True, min_width=16)])
         for t in rows:
             waiting = t.awaiting or ("transport" if t.state == "sent" else "")
             if t.awaiting == party:
                 waiting = f"{party} (us)"
             state_text = t.state + (f" ({t.outcome})" if t.outcome else "")
-            table.add_row(cell(t.number), cell(t.precedence), cell(state_text),
-                          cell(waiting, "bold" if t.awaiting == party else None), _due_cell(t),
-                          cell(t.body.get("subject")))
-        if not out.is_terminal:  # piped: do not squeeze the subject into a sliver of 80 columns
-            out.width = max(out.width, 132)
-        out.print(table)
+            table.add_row(t.number, t.precedence, state_text, Styled(waiting, "bold" if t.awaiting == party else None),
+                          _due_cell(t), t.body.get("subject"))
+        out.file.flush()
+        table.write(wide=wide)
 
     emit("inquiry.list", {"now": clock.iso(now), "party": party, "inquiries": [summary(t, now) for t in rows]},
          human, json_flag=json_flag)

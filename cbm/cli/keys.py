@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import interactive, open_store
-from cbm.cli.output import cell, emit, literal, note, warn
+from cbm.cli.output import emit, emit_lines, literal, note, warn
+from cbm.cli.tables import Column, Styled, Table, terminal_width
 from cbm.core.errors import MalformedInput, NotFound, OversizedInput, UsageError
 from cbm.store import trust
 
@@ -125,45 +126,47 @@ def import_(
                     raise UsageError("not confirmed; nothing imported")
                 fingerprint = card.fingerprint
         result = trust.import_card(store, data, fingerprint)
-    note(result.message)
+    # one line, the result, on stdout (README "keys")
     emit("keys.import", {"action": result.action, **_card_doc(result.card)},
-         lambda out: out.print(Text(f"{result.action}: {result.card.party} {result.card.fingerprint}")),
-         json_flag=json_flag)
+         lambda out: out.print(Text(literal(result.message))), json_flag=json_flag)
 
 
 @app.command("list")
-def list_(json_flag: JsonFlag = False) -> None:
-    """List every party we know (ourselves first), each key, its status (active, rotated, revoked) and on what we
-    trust it: us, confirmed (fingerprint heard, or rotated from such a key), or introduced (by a roster).
+def list_(json_flag: JsonFlag = False,
+          wide: Annotated[bool, typer.Option("--wide", help="Show every value whole.")] = False) -> None:
+    """List every party we know (ourselves first), each key and its status: active, rotated, revoked, or
+    introduced (active on a roster's word, fingerprint not confirmed; --json: "trust" and "introduced_by").
+
+    The status says which seqs a retired key signed and why it was revoked.
 
     Example:  cbm keys list --json
     """
     with open_store() as store:
         rows = trust.list_keys(store)
 
-    def human(out: Console) -> None:
-        table = Table(box=None, pad_edge=False)
-        table.add_column("party", no_wrap=True)
-        table.add_column("name", overflow="ellipsis", max_width=18)
-        table.add_column("fingerprint", no_wrap=True)
-        table.add_column("seqs", no_wrap=True)
-        table.add_column("status")
-        table.add_column("trust", no_wrap=True)
+    def lines() -> Iterator[str]:
+        # fits 80 columns with codes like OSCE-SEC: only the name and the status text may be cut
+        table = Table([Column("party"), Column("name", cut=True, min_width=6), Column("status", cut=True),
+                       Column("fingerprint")])
         introduced: dict[str, list[str]] = {}
         for r in rows:
-            seqs = f"{r.first_seq}-{r.last_seq if r.last_seq is not None else ''}"
+            status = r.status + (" (us)" if r.is_self else "")
+            if r.last_seq is not None:
+                status += f" {r.first_seq}-{r.last_seq}"
+            if r.reason:
+                status += f": {r.reason}"
             style = {"active": "green", "rotated": "dim", "revoked": "red"}[r.status]
-            status = r.status + (f" ({r.reason})" if r.reason else "")
-            if r.introduced_by is not None and r.status == "active":
+            if r.introduced_by is not None and r.status == "active":  # active on a roster's word: said so
                 introduced.setdefault(", ".join(r.introduced_by), []).append(r.party)
-            table.add_row(cell(r.party), cell(r.name), cell(r.fingerprint), cell(seqs), cell(status, style),
-                          cell(r.trust, "yellow" if r.trust == "introduced" else None))
-        out.print(table)
+                status, style = "introduced", "yellow"
+            table.add_row(r.party, r.name, Styled(status, style), r.fingerprint)
+        yield from table.lines(terminal_width(wide))
         for by, parties in introduced.items():  # the roster's word, not a phone call: said in full, once
-            out.print(Text(f"introduced by {by}, fingerprint not confirmed: {', '.join(parties)}"
-                           " (`cbm keys confirm PARTY --fingerprint ...` after a call)", style="yellow"))
+            yield literal(f"introduced by {by}, fingerprint not confirmed: {', '.join(parties)}")
+        if introduced:
+            yield "after a call: `cbm keys confirm PARTY --fingerprint ...`"
 
-    emit("keys.list", {"keys": rows}, human, json_flag=json_flag)
+    emit_lines("keys.list", {"keys": rows}, lines, json_flag=json_flag)
 
 
 @app.command()
@@ -197,15 +200,25 @@ def revoke(
     """Revoke a key. Without --party: our own (e.g. compromised), replaced by a new key that peers must
     confirm by fingerprint. With --party: stop accepting anything more signed by that peer's key.
 
+    Both ask for confirmation on a terminal; scripts pass --yes.
+
     Examples:  cbm keys revoke --reason "laptop lost" --yes -o us-new.card
-               cbm keys revoke --party RU --reason "compromise reported by phone"
+               cbm keys revoke --party RU --reason "compromise reported by phone" --yes
     """
     with open_store() as store:
         if party:
+            trust.find_party(store, party)
+            if not yes:
+                if not interactive():
+                    raise UsageError(f"revoking {party}'s key needs --yes",
+                                     hint=f"nothing more signed by {party}'s current key will be accepted")
+                if not typer.confirm(f"Stop trusting {party}'s current key? It must then send a new card",
+                                     err=True):
+                    raise UsageError("not confirmed; nothing revoked")
             last = trust.revoke_peer(store, party, reason)
-            warn(f"{party}'s key revoked: records after seq {last} will be refused")
             emit("keys.revoke", {"party": party, "last_seq": last, "reason": reason},
-                 lambda out: out.print(Text(f"revoked {party} after seq {last}")), json_flag=json_flag)
+                 lambda out: out.print(Text(f"revoked {party}'s key: records after seq {last} will be refused")),
+                 json_flag=json_flag)
             return
         if not yes:
             if not interactive():

@@ -40,7 +40,14 @@ def _load(name: str) -> Any:
     command.name = name
     # shell completion is offered (or not) by the root alone
     command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
+    if _COMPLETING[0]:  # completers matter only while a shell asks; `cbm --help` never loads them
+        from cbm.cli.complete import attach
+
+        attach(command, name)
     return command
+
+
+_COMPLETING = [False]
 
 
 class LazyCommands(dict[str, Any]):
@@ -102,6 +109,21 @@ class CbmGroup(TyperGroup):
                 raise typer.Exit(error.exit_code) from None
             raise
 
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """Answer the shell's completion protocol (``_CBM_COMPLETE=bash_source`` or Typer's ``source_bash``)."""
+        import os
+
+        var = complete_var or "_CBM_COMPLETE"
+        if not os.environ.get(var):
+            return
+        from typer.completion import completion_init, shell_complete
+
+        from cbm.cli.complete import normalised_instruction
+
+        _COMPLETING[0] = True
+        completion_init()
+        sys.exit(shell_complete(self, ctx_args, "cbm", var, normalised_instruction(os.environ[var])))
+
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,  # type: ignore[override]
              standalone_mode: bool = True, **extra: Any) -> Any:
         """Usage errors from argument parsing follow the error contract too: one ``cbm: error:`` line, exit 2."""
@@ -152,7 +174,7 @@ Exit codes: 0 ok, 1 verification failed, 2 usage, 3 untrusted signer, 4 input re
 5 not found, 6 store error, 7 network error.
 """
 
-app = typer.Typer(cls=CbmGroup, help=HELP, no_args_is_help=True, add_completion=False,
+app = typer.Typer(cls=CbmGroup, help=HELP, no_args_is_help=True, add_completion=True,
                   pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]})
 
@@ -170,6 +192,7 @@ def root(
     = None,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No status lines (errors still shown).")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables show every value whole, however wide.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show tracebacks for errors.")] = False,
     passphrase_file: Annotated[str | None, typer.Option("--passphrase-file", metavar="FILE",
                                                         help="Read the key passphrase from FILE.")] = None,
@@ -177,7 +200,7 @@ def root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     state.reset()
-    state.store, state.json, state.quiet, state.verbose = store_dir, json_out, quiet, verbose
+    state.store, state.json, state.quiet, state.verbose, state.wide = store_dir, json_out, quiet, verbose, wide
     state.passphrase_file = passphrase_file
 
 

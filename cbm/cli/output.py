@@ -6,23 +6,33 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Callable
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from cbm.cli.context import state
 
+if TYPE_CHECKING:  # Rich loads on first use: `cbm status` renders without it and starts faster
+    from rich.console import Console
+    from rich.text import Text
+
+PIPE_WIDTH = 100_000  # "no limit" for a Rich console writing to a pipe
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def stdout() -> Console:
-    # soft_wrap: a long line stays one line (a pipe is not 80 columns wide; scripts grep whole lines)
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    from rich.console import Console
+
+    # soft_wrap: a long line stays one line (a pipe is not 80 columns wide; scripts grep whole lines); and
+    # tables drawn by Rich take their natural width there (or with --wide): a value is never cut or folded
+    from cbm.cli.tables import terminal_width
+
+    width = None if terminal_width() is not None else PIPE_WIDTH
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
@@ -35,6 +45,8 @@ def literal(value: object) -> str:
 
 def cell(value: object, style: str | None = None) -> Text:
     """A table cell holding literal text (never parsed as markup)."""
+    from rich.text import Text
+
     return Text("" if value is None else literal(value), style=style or "")
 
 
@@ -62,12 +74,22 @@ def emit(schema: str, data: Any, human: Callable[[Console], None], *, json_flag:
     human(stdout())
 
 
+def emit_lines(schema: str, data: Any, lines: Callable[[], Iterable[str]], *, json_flag: bool = False) -> None:
+    """Like :func:`emit`, for a human rendering that is plain lines (already literal): no Rich console."""
+    if json_flag or state.json:
+        emit(schema, data, lambda out: None, json_flag=True)
+        return
+    sys.stdout.write("".join(line + "\n" for line in lines()))
+
+
 def note(message: str) -> None:
     """A status line on stderr (hidden by -q)."""
     if not state.quiet:
-        stderr().print(Text(literal(message)))  # messages quote peer text (names): never obey escapes
+        sys.stderr.write(literal(message) + "\n")  # messages quote peer text (names): never obey escapes
 
 
 def warn(message: str) -> None:
     """A warning on stderr (-q does not hide it)."""
+    from rich.text import Text
+
     stderr().print(Text("warning: " + literal(message), style="yellow"))

@@ -2,53 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import cell, emit
-from cbm.measures.status import collect
+from cbm.cli.output import emit_lines, literal
+from cbm.cli.tables import Column, Styled, Table, terminal_width
 
 
-def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+           wide: Annotated[bool, typer.Option("--wide", help="Show every value whole.")] = False) -> None:
     """One screen: who we are, our peers, record counts, and what needs attention (most urgent first).
 
     Example:  cbm status
     """
+    from cbm.measures.status import collect
+
     with open_store() as store:
         report = collect(store)
 
-    def human(out: Console) -> None:
-        out.print(Text(f"{report.party} ({report.name})  {report.fingerprint}", style="bold"))
-        out.print(Text(f"store {report.store}", style="dim"))
-        peers = Table(box=None, pad_edge=False, title=None)
-        for column in ("peer", "name", "key", "records"):
-            peers.add_column(column)
-        for p in report.peers:
-            key, style = p["status"], "green" if p["status"] == "active" else "red"
-            if p["introduced_by"] is not None:  # trusted on a roster's word, not a phone call
-                key, style = f"{key}, introduced", "yellow" if p["status"] == "active" else "red"
-            peers.add_row(cell(p["party"]), cell(p["name"]), cell(key, style), cell(p["records"]))
+    def lines() -> Iterator[str]:
+        yield literal(f"{report.party} ({report.name})  {report.fingerprint}")
+        yield literal(f"store {report.store}")
         if report.peers:
-            out.print(peers)
+            peers = Table([Column("peer"), Column("name", cut=True), Column("key"), Column("records", right=True)])
+            for p in report.peers:
+                key, style = p["status"], "green" if p["status"] == "active" else "red"
+                if p["introduced_by"] is not None:  # trusted on a roster's word, not a phone call
+                    key, style = f"{key}, introduced", "yellow" if p["status"] == "active" else "red"
+                peers.add_row(p["party"], p["name"], Styled(key, style), p["records"])
+            yield from peers.lines(terminal_width(wide))
         else:
-            out.print(Text("no peers yet: `cbm keys import CARD --fingerprint FPR`"))
+            yield "no peers yet: `cbm keys import CARD --fingerprint FPR`"
         by = report.counts["by_measure"]
-        out.print(Text("records: " + (", ".join(f"{k} {v}" for k, v in sorted(by.items())) or "none")))
+        yield "records: " + (", ".join(f"{k} {v}" for k, v in sorted(by.items())) or "none")
         if report.attention:
-            out.print(Text("needs attention:", style="bold"))
+            yield "needs attention:"
             for item in report.attention:
-                style = "red" if item.rank == 0 else "yellow" if item.rank == 1 else ""
                 due = f" (due {item.due})" if item.due else ""
-                out.print(Text(f"  [{item.measure}] ", style=style) + cell(item.text + due))
+                yield f"  [{item.measure}] " + literal(item.text + due)
         else:
-            out.print(Text("nothing needs attention"))
+            yield "nothing needs attention"
 
-    emit("status", report, human, json_flag=json_flag)
+    emit_lines("status", report, lines, json_flag=json_flag)
 
 
 app = typer.Typer(add_completion=False)

@@ -109,8 +109,8 @@ def parse_card(data: bytes) -> PartyCard:
         card = PartyCard(
             party=check_party_code(doc["party"]),
             name=str(doc["name"]),
-            serial=int(doc["serial"]),
-            first_seq=int(doc["first_seq"]),
+            serial=_position(doc["serial"], "serial"),
+            first_seq=_position(doc["first_seq"], "first_seq"),
             verify_key=verify_key,
             enc_key=enc_key,
             created=str(doc["created"]),
@@ -122,6 +122,16 @@ def parse_card(data: bytes) -> PartyCard:
     # verify against the card's own key: the self-signature must be there and valid
     dsse.verify(envelope, {card.keyid: nacl.signing.VerifyKey(verify_key)})
     return card
+
+
+MAX_POSITION = 2**53 - 1  # as for every integer cbm signs (canonical JSON's interoperable range)
+
+
+def _position(value: object, what: str) -> int:
+    """A card's serial or first seq: a JSON integer in 1..2**53-1 (not a float, a bool or a numeric string)."""
+    if type(value) is not int or not 1 <= value <= MAX_POSITION:
+        raise MalformedInput(f"party card {what} must be a whole number from 1 to {MAX_POSITION}")
+    return value
 
 
 def verify_cross_signature(card: PartyCard, previous_verify_key: bytes) -> None:

@@ -53,7 +53,10 @@ def parse_time(text: str, *, what: str = "time") -> datetime:
         ) from e
     if moment.tzinfo is None:
         raise UsageError(f"{what}: {text!r} has no time zone", hint="cbm uses UTC: add a trailing Z")
-    return moment.astimezone(UTC).replace(microsecond=0)
+    try:
+        return moment.astimezone(UTC).replace(microsecond=0)
+    except OverflowError as e:  # 9999-12-31T23:00-05:00 and 0001-01-01T00:00+01:00 have no UTC time
+        raise UsageError(f"{what}: {text!r} is outside the years 1-9999 in UTC") from e
 
 
 def parse_duration(text: str) -> timedelta:

@@ -185,7 +185,7 @@ def send(store: Store, to: str, text: str, *, precedence: str = "ROUTINE", lang:
 
 
 def _message_record(store: Store, ref: str) -> Record:
-    record = store.get(ref)
+    record = store.get(ref, kind_prefix=KIND_MESSAGE)
     if record.kind != KIND_MESSAGE:
         raise NotFound(f"{record.short} is a {record.kind} record, not a hotline message",
                        hint="see `cbm hotline inbox` for message ids")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cbm.core import clock
+from cbm.core import clock, refs
 from cbm.core.errors import CbmError, NotFound, OversizedInput, UsageError
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
@@ -124,9 +124,9 @@ def resolve(store: Store, ref: str) -> Thread:
                              hint="give the opening record's hash instead: " +
                                   ", ".join(h[:12] for h in candidates))
         return load_thread(store, candidates[0])
-    if re.fullmatch(r"[0-9a-fA-F]{6,64}", text):
+    if refs.is_hex_prefix(text):  # a short one is refused with the candidates (cbm.core.refs)
         try:
-            record = store.get(text)
+            record = store.get(text, kind_prefix="inquiry.")
         except NotFound:
             record = None
         if record is not None:
@@ -202,7 +202,8 @@ def check_text(text: str, what: str = "body") -> str:
 
 
 def check_indicators(store: Store, ids: Sequence[str]) -> list[str]:
-    """Each id must be a STIX indicator id (UsageError) that some record in the store carries (NotFound).
+    """Each id must be a STIX indicator id, or a unique prefix of one (UsageError, listing candidates when
+    ambiguous), that some record in the store carries (NotFound). Returns the full ids.
 
     Uses the indicators measure's index when it offers a lookup, else looks for the id in the payloads
     of ``indicators.*`` records (docs/adr/0032-inquiry-links-and-attachments.md).
@@ -211,13 +212,25 @@ def check_indicators(store: Store, ids: Sequence[str]) -> list[str]:
     for raw in ids:
         value = raw.strip().lower()
         if not STIX_INDICATOR.match(value):
-            raise UsageError(f"{raw!r} is not a STIX indicator id", hint="like indicator--<uuid>")
+            value = _indicator_prefix(store, raw)
         wanted.append(value)
     missing = [i for i in dict.fromkeys(wanted) if not _indicator_known(store, i)]
     if missing:
         raise NotFound(f"unknown indicator {missing[0]}" + (f" (and {len(missing) - 1} more)" if missing[1:] else ""),
                        hint="link only indicators held in this store; see `cbm indicators list`")
     return list(dict.fromkeys(wanted))
+
+
+def _indicator_prefix(store: Store, raw: str) -> str:
+    """The full STIX id a short one (``7471f94a``) names, through the indicators index (cbm.core.refs rules)."""
+    try:
+        from cbm.store import index_indicators  # built by the indicators measure
+    except ImportError:
+        index_indicators = None  # type: ignore[assignment]
+    resolve_id = getattr(index_indicators, "resolve_id", None)
+    if not callable(resolve_id):
+        raise UsageError(f"{raw!r} is not a STIX indicator id", hint="like indicator--<uuid>")
+    return str(resolve_id(store.conn, raw))
 
 
 def _indicator_known(store: Store, indicator_id: str) -> bool:
@@ -342,12 +355,22 @@ def _message(store: Store, ref: str, action: str, extra: dict[str, Any], tlp: st
 
 
 def acknowledge(store: Store, ref: str, *, note: str | None = None, own_ref: str | None = None) -> Thread:
-    """The recipient's formal acknowledgement, optionally with its own reference number."""
+    """The recipient's formal acknowledgement, optionally with its own reference number.
+
+    Raises UsageError (exit 2) when ``own_ref`` already names another inquiry (a number or an alias), since
+    that reference would then resolve to two inquiries; plus whatever the acknowledgement itself raises.
+    """
     extra: dict[str, Any] = {}
     if note:
         extra["note"] = check_text(note, "note")
     if own_ref:
         extra["own_ref"] = own_ref.strip()
+        this = resolve(store, ref).open.hash
+        taken = [h for h, _ in _index().by_number(store.conn, extra["own_ref"]) if h != this]
+        if taken:
+            other = load_thread(store, taken[0])
+            raise UsageError(f"{extra['own_ref']} already names inquiry {other.number} ({taken[0][:12]})",
+                             hint="choose a reference that no other inquiry uses; see `cbm inquiry list --all`")
     return _message(store, ref, "ack", extra)
 
 

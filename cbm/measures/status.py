@@ -43,7 +43,7 @@ def collect(store: Store) -> StatusReport:
     counts = store.counts()
     for peer in peers.values():
         peer["records"] = counts["by_author"].get(peer["party"], 0)
-    items = list(attention(store))
+    items = list(attention(store, counts["by_measure"]))
     missing = missing_ranges(store)
     for author, (first, last) in missing.items():
         items.insert(0, Attention("store", 0, f"{author} records {first}-{last} are missing; later ones are held",

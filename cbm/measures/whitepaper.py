@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cbm.core import clock
+from cbm.core import clock, refs
 from cbm.core.errors import (
     IllegalTransition,
     InputRejected,
@@ -145,16 +145,19 @@ def _store_file(store: Store, path: Path, media_type: str | None) -> StoredFile:
 
 
 def resolve_doc(store: Store, ref: str) -> str:
-    """The document id that ``ref`` (a prefix of the document id or of any version/translation hash) names."""
-    value = ref.strip().lower()
-    if len(value) < 6 or not re.fullmatch(r"[0-9a-f]+", value):
-        raise NotFound(f"{ref!r} is not a paper id", hint="give at least 6 hex digits (see `cbm whitepaper list`)")
-    found = ix.resolve(store.conn, value)
-    if not found:
-        raise NotFound(f"no white paper {value}", hint="see `cbm whitepaper list`")
-    if len(found) > 1:
-        raise UsageError(f"paper id {value} is ambiguous ({len(found)} papers)", hint="give more hex digits")
-    return found[0]
+    """The document id that ``ref`` (a prefix of the document id or of any version/translation hash) names.
+
+    Raises UsageError (too short, ambiguous: candidates listed), NotFound (cbm.core.refs rules)."""
+    def lookup(prefix: str, limit: int) -> list[refs.Candidate]:
+        docs = ix.resolve(store.conn, prefix)[:limit]
+        return [refs.Candidate(doc, _title(store, doc)) for doc in docs]
+
+    return refs.resolve(ref, "white paper", lookup, hint="see `cbm whitepaper list`").id
+
+
+def _title(store: Store, doc: str) -> str:
+    latest = ix.versions(store.conn, doc)
+    return repr(latest[-1].title[:40]) if latest else ""
 
 
 def _latest(store: Store, doc: str) -> ix.VersionRow:

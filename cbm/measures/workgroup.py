@@ -100,7 +100,7 @@ def read_text(data: bytes, what: str) -> tuple[str, str]:
 
 
 def _record(store: Store, ref: str, kinds: tuple[str, ...], what: str) -> Record:
-    record = store.get(ref)
+    record = store.get(ref, kind_prefix="workgroup.")
     if record.kind not in kinds:
         raise NotFound(f"{ref} is a {record.kind} record, not {what}")
     return record
@@ -162,7 +162,7 @@ def draft_minutes(store: Store, ref: str, text_bytes: bytes) -> Meeting:
     if meeting.convener != store.party:
         raise IllegalTransition(f"only the convener ({meeting.convener}) drafts the minutes of meeting "
                                 f"{meeting.id[:12]}", hint="send corrections to the convener; " +
-                                _allowed(["approve the current draft"] if meeting.current_minutes else []))
+                                _allowed(["minutes --approve"] if meeting.current_minutes else []))
     if meeting.minutes_state == "approved":
         raise IllegalTransition(f"the minutes of meeting {meeting.id[:12]} are approved by every member and "
                                 "final", hint=_allowed(["meeting show"]))
@@ -173,7 +173,7 @@ def draft_minutes(store: Store, ref: str, text_bytes: bytes) -> Meeting:
     current = meeting.current_minutes
     if current is not None and current.digest == digest:
         raise IllegalTransition("this text is already the current minutes draft",
-                                hint=_allowed(["approve it", "draft a different text"]))
+                                hint=_allowed(["minutes --approve", "minutes --file OTHER-FILE"]))
     store.append("workgroup.minutes", {"ref": meeting.id, "text": text, "digest": digest,
                                        "revision": len(meeting.minutes) + 1},
                  to=_audience(meeting.members, store.party), tlp=meeting.tlp)
@@ -242,7 +242,7 @@ def complete_action(store: Store, ref: str, note: str | None = None) -> Action:
     action = find_action(store, ref)
     if action.owner != store.party:
         raise IllegalTransition(f"action {action.id[:12]} is owned by {action.owner}: only {action.owner} can "
-                                "mark it done", hint=_allowed(["action list", f"remind {action.owner}"]))
+                                "mark it done", hint=_allowed(["action list"]))
     if action.status == "done":
         raise IllegalTransition(f"action {action.id[:12]} was already marked done at {action.done_at}",
                                 hint=_allowed(["action list"]))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cbm.core import clock, dsse
+from cbm.core import clock, dsse, refs
 from cbm.core.errors import (
     CbmError,
     Equivocation,
@@ -316,19 +316,31 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def get(self, ref: str) -> Record:
-        """A record by full hash or a unique hash prefix (at least 6 hex digits). Raises NotFound."""
-        ref = ref.strip().lower()
-        if len(ref) < 6 or any(c not in "0123456789abcdef" for c in ref):
-            raise NotFound(f"{ref!r} is not a record id", hint="give at least 6 hex digits of its hash")
-        rows = self.conn.execute(
-            "SELECT envelope, keyid FROM records WHERE hash >= ? AND hash < ? LIMIT 2",
-            (ref, ref + "g")).fetchall()
-        if not rows:
-            raise NotFound(f"no record {ref}")
-        if len(rows) > 1:
-            raise UsageError(f"record id {ref} is ambiguous", hint="give more hex digits")
-        return record_from_row(rows[0][0], rows[0][1])
+    def get(self, ref: str, kind_prefix: str | None = None) -> Record:
+        """A record by full hash or a unique hash prefix (cbm.core.refs: at least 6 hex digits); with
+        ``kind_prefix`` (``"inquiry."``), a prefix need only be unique among records of those kinds.
+
+        Raises UsageError (exit 2) for a prefix too short or ambiguous (naming the candidates), NotFound (5).
+        """
+        text = ref.strip().lower()
+        if len(text) != 64:
+            what = f"{kind_prefix.rstrip('.')} record" if kind_prefix else "record"
+            text = refs.resolve(ref, what, lambda p, n: self.record_candidates(p, n, kind_prefix)).id
+        row = self.conn.execute("SELECT envelope, keyid FROM records WHERE hash = ?", (text,)).fetchone()
+        if row is None:
+            raise NotFound(f"no record {text}")
+        return record_from_row(row[0], row[1])
+
+    def record_candidates(self, prefix: str, limit: int, kind_prefix: str | None = None) -> list[refs.Candidate]:
+        """Records whose hash starts with ``prefix`` (and kind with ``kind_prefix``), with their kind and author
+        (a cbm.core.refs lookup)."""
+        sql = "SELECT hash, kind, author, seq FROM records WHERE hash >= ? AND hash < ?"
+        args: list[Any] = [prefix, prefix + "g"]
+        if kind_prefix:
+            sql += " AND kind >= ? AND kind < ?"
+            args += [kind_prefix, kind_prefix + "\U0010ffff"]
+        rows = self.conn.execute(sql + " ORDER BY hash LIMIT ?", (*args, limit)).fetchall()
+        return [refs.Candidate(h, f"{kind} by {author} #{seq}") for h, kind, author, seq in rows]
 
     def records(self, *, kind: str | None = None, kind_prefix: str | None = None, author: str | None = None,
                 subject: str | None = None, after_id: int = 0) -> Iterator[Record]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from cbm.core import refs
 from cbm.core.bloom import SeenFilter
 from cbm.core.records import Record
 from cbm.measures.indicators import rows as R
@@ -409,6 +410,9 @@ def existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dict
     return {sid: (row[1], row[2]) for sid, row in _existing(conn, author, sids).items()}
 
 
+STIX_PREFIX = "indicator--"
+
+
 def _rows(cursor: sqlite3.Cursor) -> Iterator[IndicatorRow]:
     return map(IndicatorRow._make, cursor)
 
@@ -416,6 +420,38 @@ def _rows(cursor: sqlite3.Cursor) -> Iterator[IndicatorRow]:
 def get(conn: sqlite3.Connection, sid: str) -> list[IndicatorRow]:
     """Every author's current version of the indicator with this STIX id."""
     return list(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? ORDER BY author", (sid,))))
+
+
+def resolve_id(conn: sqlite3.Connection, ref: str) -> str:
+    """The STIX id that ``ref`` names: ``indicator--<uuid>``, the UUID, or a unique prefix of it (at least 6
+    characters; the one rule of cbm.core.refs). Raises UsageError (too short, ambiguous: candidates listed;
+    not an id), NotFound."""
+    text = ref.strip().lower().removeprefix("indicator--")
+
+    def lookup(prefix: str, limit: int) -> list[refs.Candidate]:
+        rows = conn.execute(
+            "SELECT sid, MIN(type), MIN(value), GROUP_CONCAT(DISTINCT author) FROM ind WHERE sid >= ? AND sid < ?"
+            " GROUP BY sid ORDER BY sid LIMIT ?",
+            (STIX_PREFIX + prefix, STIX_PREFIX + prefix + "\U0010ffff", limit)).fetchall()
+        return [refs.Candidate(sid.removeprefix(STIX_PREFIX), f"{kind} {_clip(value)} from {authors}")
+                for sid, kind, value, authors in rows]
+
+    found = refs.resolve(text, "indicator", lookup, full_length=36, digits=refs.HEX | {"-"},
+                         hint="see `cbm indicators list` or `cbm indicators search VALUE`")
+    return STIX_PREFIX + found.id
+
+
+def id_prefixes(conn: sqlite3.Connection, prefix: str, limit: int = 200) -> list[str]:
+    """UUIDs of indicators (the part after ``indicator--``) starting with ``prefix``, for completion."""
+    start = STIX_PREFIX + prefix.strip().lower().removeprefix(STIX_PREFIX)
+    rows = conn.execute("SELECT DISTINCT sid FROM ind WHERE sid >= ? AND sid < ? ORDER BY sid LIMIT ?",
+                        (start, start + "\U0010ffff", limit)).fetchall()
+    return [str(r[0]).removeprefix(STIX_PREFIX) for r in rows]
+
+
+def _clip(value: str | None, width: int = 40) -> str:
+    text = value or "(pattern)"
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def by_prefix(conn: sqlite3.Connection, prefix: str, limit: int = 3) -> list[IndicatorRow]:

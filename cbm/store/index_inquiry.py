@@ -95,6 +95,16 @@ def by_number(conn: sqlite3.Connection, number: str) -> list[tuple[str, int]]:
     return [(str(h), int(d)) for h, d in rows]
 
 
+def numbers(conn: sqlite3.Connection, prefix: str, limit: int = 200) -> list[str]:
+    """Inquiry numbers (and recipients' own references) starting with ``prefix`` (any case), for completion."""
+    key = prefix.strip().upper()
+    rows = conn.execute(
+        "SELECT number FROM inquiry_threads WHERE number >= ? AND number < ? UNION "
+        "SELECT alias FROM inquiry_aliases WHERE alias >= ? AND alias < ? ORDER BY 1 LIMIT ?",
+        (key, key + "\U0010ffff", key, key + "\U0010ffff", limit)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def all_threads(conn: sqlite3.Connection) -> list[tuple[str, int, str | None]]:
     """(open hash, is_draft, released_from) of every opening record, oldest first."""
     return [(str(h), int(d), r) for h, d, r in conn.execute(

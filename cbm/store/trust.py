@@ -23,6 +23,7 @@ from cbm.core.errors import (
     InputRejected,
     MalformedInput,
     NotFound,
+    RevokedKey,
     StoreError,
     UsageError,
 )
@@ -125,15 +126,20 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
     """Trust a peer's card. See the module docstring for the rules.
 
     Raises MalformedInput / BadSignature for a bad card, UsageError when a fingerprint is needed and
-    missing, BadSignature (exit 1) when the fingerprint does not match, InputRejected for our own card.
+    missing, BadSignature (exit 1) when the fingerprint does not match (the message names only the
+    fingerprint the operator gave, never the card's, so nobody copies it from the card), RevokedKey (exit 3)
+    for a card whose key we hold as revoked, InputRejected for our own card.
     """
     card = parse_card(data)
     if card.party == store.party:
         raise InputRejected(f"that is our own party card ({card.party})")
-    if fingerprint is not None and normalise_fingerprint(fingerprint) != card.fingerprint.replace(" ", ""):
-        raise BadSignature(
-            f"fingerprint mismatch for {card.party}: the card has {card.fingerprint}",
-            hint="do not trust this card; obtain it again and re-check the fingerprint with its owner")
+    if fingerprint is not None:
+        expected = normalise_fingerprint(fingerprint)
+        if expected != card.fingerprint.replace(" ", ""):
+            grouped = " ".join(expected[i:i + 4] for i in range(0, len(expected), 4))
+            raise BadSignature(
+                f"fingerprint mismatch for {card.party}: the card's key is not {grouped}",
+                hint="do not trust this card; obtain it again and re-check the fingerprint with its owner")
     now = clock.now_iso()
     known = store.trusted_key(card.keyid)
     if known is not None and index_rosters.introducers_of(store.conn, card.keyid) is not None \
@@ -145,6 +151,12 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
             reconcile(store)  # a confirmed party's own rosters may now count
         return ImportResult(card, "confirmed", f"{card.party} key {card.fingerprint} was introduced by a roster;"
                                                " now confirmed directly")
+    if known is not None and known.status == "revoked":
+        raise RevokedKey(
+            f"{card.party}'s key {card.keyid} is revoked" + (f" ({known.reason})" if known.reason else "")
+            + ": this card cannot be trusted again",
+            hint=f"{card.party} must make a new key (`cbm keys revoke --reason ...` on its side) and read "
+                 "the new card's fingerprint to you")
     if known is not None:
         return ImportResult(card, "unchanged", f"{card.party} key {card.keyid} is already trusted")
     with store.transaction() as conn:

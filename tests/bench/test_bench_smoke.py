@@ -13,11 +13,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CBM_STEPS = ("import", "import-peer-feed", "export-stix", "bundle-export", "verify-quick", "verify-deep",
-             "import-peer", "search", "status", "help")
+             "import-peer", "search", "status", "status-tiny", "help")
 REFERENCES = ("ref-parse", "ref-minisign", "ref-signatures", "ref-sqlite", "ref-lookup", "ref-python",
               "ref-encode", "ref-stix2")
 TARGET_ROWS = ("import", "export-stix", "bundle-export", "verify-quick", "verify-deep", "import-peer", "search",
-               "status", "help", "peak memory")
+               "status", "status-tiny", "help", "peak memory")
 
 
 def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:

@@ -128,8 +128,8 @@ def test_every_exit_code_is_covered():
 def test_success_is_exit_0_with_result_on_stdout_only(pair):
     us, ru, d = pair
     r = us.cli("keys", "import", str(d / "ru.card"), "--fingerprint", ru.fingerprint())
-    assert r.exit_code == 0 and r.stdout.startswith("added: RU ")
-    assert "trusted RU" in r.stderr  # the status line goes to stderr
+    # the result, once, on stdout (issue 16: it was said twice, on both streams)
+    assert r.exit_code == 0 and r.stdout == f"trusted RU (RU-CERT), key {ru.fingerprint()}\n" and r.stderr == ""
     q = us.cli("-q", "keys", "export", "-o", str(d / "out.card"))
     assert q.exit_code == 0 and q.stdout == "" and q.stderr == ""  # -q hides status lines ...
     assert_error(us.cli("-q", "keys", "import", str(d / "missing.card")), 5, "cannot read")  # ... never errors
@@ -177,7 +177,7 @@ def test_json_documents_have_a_schema(pair, tmp_path: Path):
         "store.verify": us.cli("store", "verify", "--json"),
         "store.rebuild": us.cli("store", "rebuild", "--json"),
         "keys.rotate": us.cli("keys", "rotate", "--json"),
-        "keys.revoke": us.cli("keys", "revoke", "--party", "RU", "--reason", "test", "--json"),
+        "keys.revoke": us.cli("keys", "revoke", "--party", "RU", "--reason", "test", "--yes", "--json"),
     }
     for name, r in docs.items():
         assert r.exit_code == 0, (name, r.stderr)
@@ -196,9 +196,9 @@ def test_peer_text_is_printed_literally(make_party, tmp_path: Path):
     (tmp_path / "ru.card").write_bytes(ru.card())
     r = us.cli("keys", "import", str(tmp_path / "ru.card"), "--fingerprint", ru.fingerprint())
     assert r.exit_code == 0, r.stderr
-    # regression: the status line quoting the peer's name let the escape through to the terminal
-    assert "\x1b" not in r.stderr and "[red]X\\x1b[2J\\x07" in r.stderr
-    wide = {"COLUMNS": "200"}  # so that the name column is not shortened with an ellipsis
+    # regression: the line quoting the peer's name let the escape through to the terminal
+    assert "\x1b" not in r.stdout and "[red]X\\x1b[2J\\x07" in r.stdout
+    wide = {"COLUMNS": "200"}  # piped output is never shortened anyway; a wide terminal neither
     listing = us.cli("keys", "list", env=wide)
     assert "[red]X\\x1b[2J" in listing.stdout  # markup shown as text, the escape shown, not obeyed
     assert "\x1b" not in listing.stdout and "\x07" not in listing.stdout
@@ -221,7 +221,7 @@ def test_interactive_confirmation_shows_the_peer_name_literally(make_party, tmp_
     assert r.exit_code == 0, r.stderr
     assert "\x1b" not in r.stderr and "RU\\x1b[1A" in r.stderr and ru.fingerprint() in r.stderr
     r = us.cli("keys", "import", str(tmp_path / "ru.card"), input="n\n")
-    assert r.exit_code == 0 and "already trusted" in r.stderr
+    assert r.exit_code == 0 and "already trusted" in r.stdout and "\x1b" not in r.stdout
 
 
 def test_passphrase_protected_keys(tmp_path: Path):

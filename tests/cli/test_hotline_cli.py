@@ -101,12 +101,12 @@ def test_inbox_and_read_show_peer_text_literally_and_queue_a_read_receipt(us_ru)
 def test_read_refuses_ids_that_are_not_hotline_messages(us_ru):
     us, _ = us_ru
     r = us.cli("hotline", "read", "abcdef123456")
-    assert r.exit_code == 5 and "no record abcdef123456" in r.stderr
+    assert r.exit_code == 5 and "no hotline.message record abcdef123456" in r.stderr
     test_id = us.cli("hotline", "test", "--to", "RU", "--json").json()["id"]
     r = us.cli("hotline", "read", test_id)
     assert r.exit_code == 5 and "not a hotline message" in r.stderr
     r = us.cli("hotline", "read", "xyz")
-    assert r.exit_code == 5
+    assert r.exit_code == 2 and "'xyz' is not a hotline.message record id" in r.stderr  # not an id at all
 
 
 def test_translate_then_transcript_shows_both_languages(us_ru):

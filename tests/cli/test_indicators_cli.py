@@ -163,7 +163,18 @@ def test_csv_errors_name_the_line_and_reason(us, tmp_path):
     ("empty.csv", b"", None, "the file is empty: no CSV header and no indicators"),
     ("blank.csv", b"\n  \n", "csv", "the file is empty: no CSV header and no indicators"),
     ("notes.csv", b"# exported 2026-11-23\n#\n", None, "the file holds only comments: no CSV header and no indicators"),
-], ids=["stix", "stix-blank", "misp", "csv", "csv-blank", "csv-comments"])
+    ("feed.txt", b"", None, "the file is empty: no indicators"),
+    ("feed.txt", b"\n \n", "txt", "the file is empty: no indicators"),
+    ("feed.txt", b"# feed of 2026-11-23\n; nothing today\n// end\n", None,
+     "the file holds only comments: no indicators"),
+    ("none.stix.json", b'{"type": "bundle", "id": "bundle--11111111-1111-4111-8111-111111111111", "objects": []}',
+     "stix", "the bundle is empty: no STIX objects to import"),
+    ("lines.stix.json", b'{"type": "bundle", "id": "bundle--11111111-1111-4111-8111-111111111111", "objects": [\n]}\n',
+     "stix", "the bundle is empty: no STIX objects to import"),
+    ("event.json", b'{"Event": {"info": "nothing", "Attribute": []}}', "misp",
+     "the MISP event is empty: no attributes to import"),
+], ids=["stix", "stix-blank", "misp", "csv", "csv-blank", "csv-comments", "plain", "plain-blank", "plain-comments",
+        "stix-no-objects", "stix-lines-no-objects", "misp-no-attributes"])
 @pytest.mark.parametrize("skip_invalid", [False, True], ids=["all-or-nothing", "skip-invalid"])
 def test_an_empty_feed_is_one_error_line_not_a_bad_line(us, tmp_path, name, content, fmt, message, skip_invalid):
     path = tmp_path / name
@@ -304,7 +315,7 @@ def test_revoke_own_and_refuse_twice(us):
     missing = us.cli("indicators", "revoke", "abcdef12", "--reason", "x")
     assert missing.exit_code == 5
     short = us.cli("indicators", "show", "abc")
-    assert short.exit_code == 5 and "6 hex digits" in short.stderr
+    assert short.exit_code == 2 and "6 hex digits" in short.stderr  # a usage error (issue 16), not "not found"
 
 
 def test_sighting_options_are_checked(us):

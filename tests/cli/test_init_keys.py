@@ -66,8 +66,11 @@ def test_import_needs_matching_fingerprint(make_party):
     wrong = us.fingerprint()
     r = us.cli("keys", "import", card, "--fingerprint", wrong)
     assert r.exit_code == 1 and "mismatch" in r.stderr
+    assert wrong in r.stderr and ru.fingerprint() not in r.stderr  # only what we expected, never the card's
     r = us.cli("keys", "import", card, "--fingerprint", ru.fingerprint().lower().replace(" ", ""))
     assert r.exit_code == 0, r.stderr
+    # one message, once: the result on stdout, nothing repeated on stderr
+    assert r.stdout.strip() == f"trusted RU (RU-CERT), key {ru.fingerprint()}" and r.stderr == ""
     listing = us.cli("keys", "list", "--json").json()["keys"]
     assert [(k["party"], k["status"]) for k in listing] == [("US", "active"), ("RU", "active")]
 
@@ -104,13 +107,28 @@ def test_revoke_own_key_needs_yes_and_new_card_needs_fingerprint(us_ru, tmp_path
     assert r.exit_code == 0, r.stderr
 
 
-def test_revoke_peer_locally(us_ru):
+def test_revoke_peer_locally_needs_yes_off_a_terminal(us_ru):
     us, ru = us_ru
     r = us.cli("keys", "revoke", "--party", "RU", "--reason", "compromise reported by phone")
+    assert r.exit_code == 2 and "--yes" in r.stderr
+    assert [k["status"] for k in us.cli("keys", "list", "--json").json()["keys"]] == ["active", "active"]
+    r = us.cli("keys", "revoke", "--party", "RU", "--reason", "compromise reported by phone", "--yes")
     assert r.exit_code == 0, r.stderr
+    assert r.stdout.strip() == "revoked RU's key: records after seq 0 will be refused" and r.stderr == ""
     keys = us.cli("keys", "list", "--json").json()["keys"]
     assert keys[1]["status"] == "revoked" and keys[1]["reason"] == "compromise reported by phone"
     assert us.cli("keys", "revoke", "--party", "XX", "--reason", "x").exit_code == 5
+
+
+def test_reimporting_a_revoked_peer_card_says_revoked_and_must_rotate(us_ru, tmp_path):
+    us, ru = us_ru
+    (tmp_path / "ru.card").write_bytes(ru.card())
+    assert us.cli("keys", "revoke", "--party", "RU", "--reason", "stolen", "--yes").exit_code == 0
+    for extra in ([], ["--fingerprint", ru.fingerprint()]):
+        r = us.cli("keys", "import", str(tmp_path / "ru.card"), *extra)
+        assert r.exit_code == 3, r.stderr
+        assert "revoked (stolen)" in r.stderr and "new key" in r.stderr and r.stdout == ""
+    assert us.cli("keys", "list", "--json").json()["keys"][1]["status"] == "revoked"
 
 
 def test_status_shows_self_and_peers(make_party):

@@ -227,4 +227,4 @@ def test_linked_indicators_must_exist_in_the_store(us_ru):
                "indicator--00000000-0000-4000-8000-000000000000", env=T0)
     assert r.exit_code == 5 and "unknown indicator" in r.stderr
     r = ru.cli("inquiry", "reply", doc["number"], "--body", "x", "--indicator", "198.51.100.7", env=T0)
-    assert r.exit_code == 2 and "not a STIX indicator id" in r.stderr
+    assert r.exit_code == 2 and "'198.51.100.7' is not an indicator id" in r.stderr

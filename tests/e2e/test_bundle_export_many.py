@@ -113,7 +113,7 @@ def test_a_list_of_peers_and_the_refusals(make_party, tmp_path: Path):
     with us.open() as store:
         assert store.conn.execute("SELECT COUNT(*) FROM bundles_sent").fetchone()[0] == journal
     # a revoked peer is left out of `all`, and said so
-    us.cli("keys", "revoke", "--party", "FR", "--reason", "compromise reported by phone")
+    assert us.cli("keys", "revoke", "--party", "FR", "--reason", "compromise reported by phone", "--yes").exit_code == 0
     r = us.cli("bundle", "export", "--to", "all", "-o", f"{tmp_path}/after/", "--json")
     assert r.exit_code == 0, r.stderr
     assert [b["recipient"] for b in r.json()["bundles"]] == ["RU", "UK"]

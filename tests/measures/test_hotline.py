@@ -227,7 +227,7 @@ def test_bad_inputs_are_refused_and_leave_the_store_unchanged(three):
         with pytest.raises(NotFound, match="not a hotline message"):
             hotline.read(store, note.hash)
     # a peer whose key we revoked, and a peer whose card carries no encryption key
-    assert us.cli("keys", "revoke", "--party", "CN", "--reason", "test").exit_code == 0
+    assert us.cli("keys", "revoke", "--party", "CN", "--reason", "test", "--yes").exit_code == 0
     with us.open() as store:
         with pytest.raises(NotFound, match="no active key"):
             hotline.send(store, "CN", "x")

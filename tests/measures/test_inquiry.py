@@ -427,3 +427,20 @@ def test_state_survives_an_index_rebuild(us_ru):
     after = _thread(us, "RU-US/2026/0031")
     assert (after.number, after.state, after.delivered, [m.hash for m in after.messages], after.draft.hash) == \
         (before.number, before.state, before.delivered, [m.hash for m in before.messages], before.draft.hash)
+
+
+def test_ack_own_ref_that_already_names_another_inquiry_is_refused(us_ru):
+    us, ru = us_ru
+    with at(T0):
+        first, second = _open(us), _open(us, subject="Second incident")
+        exchange(us, ru)
+        before = _count(ru)
+        with ru.open() as store:
+            lib.acknowledge(store, first.number, own_ref="RU-US/2026/0031")
+            for taken in ("RU-US/2026/0031", first.number):  # another inquiry's alias, or its number
+                with pytest.raises(UsageError, match=f"{taken} already names inquiry {first.number}"):
+                    lib.acknowledge(store, second.number, own_ref=taken)
+            assert lib.resolve(store, second.number).state == "delivered"
+        assert _count(ru) == before + 1  # only the first acknowledgement was written
+        with ru.open() as store:
+            assert lib.resolve(store, "RU-US/2026/0031").number == first.number

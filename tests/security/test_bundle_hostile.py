@@ -352,7 +352,7 @@ def test_the_good_bundle_beside_them_imports(world: World, tmp_path: Path):
 def test_revoked_sender_is_refused(world: World, tmp_path: Path):
     path = tmp_path / "b.cbm"
     path.write_bytes(world.good)
-    assert world.ru.cli("keys", "revoke", "--party", "US", "--reason", "compromise reported").exit_code == 0
+    assert world.ru.cli("keys", "revoke", "--party", "US", "--reason", "compromise reported", "--yes").exit_code == 0
     before = snapshot(world.ru)
     r = world.ru.cli("bundle", "import", str(path))
     assert r.exit_code == 3, r.stderr

@@ -163,7 +163,7 @@ def test_equivocation_is_refused_and_evidence_kept(stores):
 def test_revoked_key_is_refused(stores):
     us, ru = stores
     before = us_records(us)
-    assert us.cli("keys", "revoke", "--party", "RU", "--reason", "compromise reported").exit_code == 0
+    assert us.cli("keys", "revoke", "--party", "RU", "--reason", "compromise reported", "--yes").exit_code == 0
     refused(us, send(us, ru), 3, "revoked", before)
 
 

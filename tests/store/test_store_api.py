@@ -54,7 +54,7 @@ def test_append_and_query(us_ru: tuple[Party, Party]):
         assert store.head("US") == (3, c.hash) and store.head("RU") is None
         assert store.counts()["by_measure"] == {"inquiry": 2, "hotline": 1}
         assert store.peers() == ["RU"]
-        with pytest.raises(NotFound):
+        with pytest.raises(UsageError, match="too short"):  # a usage error, naming candidates (issue 16)
             store.get("abc")
         with pytest.raises(NotFound):
             store.get("0" * 64)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cbm.core import clock
-from cbm.core.errors import NotFound, UsageError
+from cbm.core.errors import UsageError
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
 from cbm.measures.indicators import model
 from cbm.store import index_indicators as ix
@@ -153,17 +153,6 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
 
 
 def resolve(store: Store, ref: str) -> list[ix.IndicatorRow]:
-    """Indicators for an id (``indicator--…``, or at least 6 hex digits of its UUID). Raises NotFound."""
-    ref = ref.strip().lower()
-    prefix = ref if ref.startswith("indicator--") else "indicator--" + ref
-    if len(prefix) < len("indicator--") + 6:
-        raise NotFound(f"{ref!r} is not an indicator id", hint="give at least 6 hex digits of its UUID")
-    if len(prefix) == len("indicator--") + 36:
-        rows = ix.get(store.conn, prefix)
-    else:
-        rows = ix.by_prefix(store.conn, prefix, limit=50)
-        if len({r.id for r in rows}) > 1:
-            raise UsageError(f"indicator id {ref} is ambiguous", hint="give more hex digits")
-    if not rows:
-        raise NotFound(f"no indicator {ref}", hint="see `cbm indicators list` or `cbm indicators search VALUE`")
-    return rows
+    """Every author's current version of the indicator ``ref`` names (``indicator--…``, its UUID, or a unique
+    prefix of at least 6 characters). Raises UsageError (too short or ambiguous, with candidates), NotFound."""
+    return ix.get(store.conn, ix.resolve_id(store.conn, ref))

@@ -31,7 +31,8 @@ TLP_TAGS = {"tlp:clear": "CLEAR", "tlp:white": "CLEAR", "tlp:green": "GREEN", "t
             "tlp:amber+strict": "AMBER+STRICT", "tlp:red": "RED"}
 
 
-def _events(doc: Any) -> list[dict[str, Any]] | None:
+def _events(doc: Any) -> list[Any] | None:
+    """The events a document holds (each still to be checked: a peer's file may hold anything in their place)."""
     if isinstance(doc, dict) and isinstance(doc.get("Event"), dict):
         return [doc["Event"]]
     if isinstance(doc, dict) and "response" in doc:
@@ -39,17 +40,27 @@ def _events(doc: Any) -> list[dict[str, Any]] | None:
         if isinstance(response, dict):
             return [response]
         if isinstance(response, list):
-            return [e.get("Event", e) for e in response if isinstance(e, dict)]
+            return [e.get("Event", e) if isinstance(e, dict) else e for e in response]
         return None
     if isinstance(doc, dict) and ("Attribute" in doc or "Object" in doc):
         return [doc]
     if isinstance(doc, list):
-        return [e.get("Event", e) for e in doc if isinstance(e, dict)]
+        return [e.get("Event", e) if isinstance(e, dict) else e for e in doc]
     return None
 
 
+def _list(value: Any, what: str) -> list[Any]:
+    """A MISP list field: absent or null is empty; anything but a list is refused (raises BadValue)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise model.BadValue(f"{what} is not a list")
+    return value
+
+
 def _tlp(tags: Any) -> str | None:
-    for tag in tags or []:
+    """The TLP a ``Tag`` list gives. Raises BadValue when ``Tag`` is not a list: its label cannot be ignored."""
+    for tag in _list(tags, "Tag"):
         name = tag.get("name") if isinstance(tag, dict) else None
         if isinstance(name, str) and name.strip().lower() in TLP_TAGS:
             return TLP_TAGS[name.strip().lower()]
@@ -70,20 +81,29 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
         yield LineError(1, "not a MISP event (expected {\"Event\": ...} or a MISP API response)", "file")
         return
     n = 0
-    for event in events:
-        info = event.get("info") if isinstance(event.get("info"), str) else None
-        event_tlp = _tlp(event.get("Tag"))
-        attributes: list[tuple[Any, str | None]] = [(a, None) for a in event.get("Attribute") or []]
-        objects = event.get("Object") or []
-        for obj in [objects] if isinstance(objects, dict) else objects:
-            if isinstance(obj, dict):
-                attributes.extend((a, obj.get("name")) for a in obj.get("Attribute") or [])
+    for number, event in enumerate(events, 1):
+        try:
+            if not isinstance(event, dict):
+                raise model.BadValue("not a MISP event")
+            info = event.get("info") if isinstance(event.get("info"), str) else None
+            event_tlp = _tlp(event.get("Tag"))
+            attributes: list[tuple[Any, Any]] = [(a, None) for a in _list(event.get("Attribute"), "Attribute")]
+            objects = event.get("Object")
+            for obj in [objects] if isinstance(objects, dict) else _list(objects, "Object"):
+                if isinstance(obj, dict):
+                    attributes.extend((a, obj.get("name")) for a in _list(obj.get("Attribute"), "Attribute"))
+        except model.BadValue as e:
+            yield LineError(number, str(e), "event")
+            continue
         for attribute, object_name in attributes:
             n += 1
             if not isinstance(attribute, dict):
                 yield LineError(n, "not a MISP attribute", "attribute")
                 continue
-            yield from _attribute(n, attribute, object_name, info, event_tlp, d, notes)
+            yield from _attribute(n, attribute, object_name if isinstance(object_name, str) else None, info,
+                                  event_tlp, d, notes)
+    if n == 0:
+        raise EmptyFeed("the MISP event is empty: no attributes to import")
 
 
 def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | None, event_tlp: str | None,
@@ -99,10 +119,18 @@ def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | N
         notes.skip(f"MISP {misp_type} attributes (no indicator form)")
         return
     kind = MISP_TYPES[misp_type]
-    tlp = d.tlp if d.tlp_forced else (_tlp(a.get("Tag")) or event_tlp or d.tlp)
+    try:
+        tlp = d.tlp if d.tlp_forced else (_tlp(a.get("Tag")) or event_tlp or d.tlp)
+    except model.BadValue as e:
+        yield LineError(n, str(e), "attribute")
+        return
     comment = a.get("comment") if isinstance(a.get("comment"), str) and a.get("comment") else None
     name = info or object_name
     if misp_type.startswith("filename|"):
+        if "|" not in value:
+            yield LineError(n, f"{misp_type} value {value[:80]!r} has no '|' between file name and hash",
+                            "attribute")
+            return
         value = value.split("|", 1)[1]
     elif misp_type.endswith("|port"):
         value = value.rsplit("|", 1)[0]

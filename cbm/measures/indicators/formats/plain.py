@@ -11,18 +11,33 @@ from typing import IO, Any
 
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.formats import NOT_UTF8, Defaults, Item, LineError, ReadNotes, build_row, undecodable
+from cbm.measures.indicators.formats import (
+    NOT_UTF8,
+    Defaults,
+    EmptyFeed,
+    Item,
+    LineError,
+    ReadNotes,
+    build_row,
+    undecodable,
+)
 
 _SINKS = {"0.0.0.0", "127.0.0.1", "::", "::1", "::0"}
 
 
 def read(stream: IO[str], d: Defaults, notes: ReadNotes, kind: str = "") -> Iterator[Item | LineError]:
+    """Items and bad lines. Raises EmptyFeed when no line holds a value (empty, blank or comments only)."""
     line = 0
+    comments = values_seen = 0
     try:
         for line, text in enumerate(stream, 1):
             text = text.strip()
-            if not text or text[0] in "#;" or text.startswith("//"):
+            if not text:
                 continue
+            if text[0] in "#;" or text.startswith("//"):
+                comments += 1
+                continue
+            values_seen += 1
             if not text.isascii() and undecodable((text,)):
                 yield LineError(line, NOT_UTF8)
                 continue
@@ -43,6 +58,11 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes, kind: str = "") -> Iter
                     yield LineError(line, str(e))
     except UnicodeDecodeError as e:
         yield LineError(line + 1, f"not UTF-8 text: {e.reason}")
+        return
+    if not values_seen:
+        # a failed download saved as an empty file must not pass a script as "0 new"
+        raise EmptyFeed("the file holds only comments: no indicators" if comments
+                        else "the file is empty: no indicators")
 
 
 def export_line(row: list[Any]) -> str | None:

@@ -69,6 +69,8 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
         if not isinstance(objects, list):
             yield LineError(1, "the bundle has no objects list", "file")
             return
+        if not objects:
+            raise EmptyFeed("the bundle is empty: no STIX objects to import")
     elif isinstance(doc, dict) and isinstance(doc.get("type"), str):
         objects = [doc]
     else:
@@ -115,6 +117,8 @@ def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[It
             yield item
     if not closed:
         yield LineError(n, "the bundle is truncated (no closing ]})", "object")
+    elif n == 0:
+        raise EmptyFeed("the bundle is empty: no STIX objects to import")
 
 
 def _object(n: int, obj: Any, d: Defaults, notes: ReadNotes) -> Item | LineError | None:
@@ -150,15 +154,20 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             raise model.BadValue("no pattern")
         if not isinstance(obj.get("valid_from"), str):
             raise model.BadValue("no valid_from")
+        refs = obj.get("object_marking_refs")
+        if refs is not None and not (isinstance(refs, list) and all(isinstance(r, str) for r in refs)):
+            raise model.BadValue("object_marking_refs is not a list of marking ids")
         tlp = d.tlp
         if not d.tlp_forced:
-            for ref in obj.get("object_marking_refs") or []:
+            for ref in refs or []:
                 if ref in model.TLP_BY_MARKING:
                     tlp = model.TLP_BY_MARKING[ref]
         extra = {k: v for k, v in obj.items() if k not in _MAPPED}
         if obj.get("revoked") is True:
             extra["revoked"] = True
         until = obj.get("valid_until")
+        if until is not None and not isinstance(until, str):
+            raise model.BadValue("valid_until is not a time")
         created = obj.get("created")
         row = build_row(
             d, model.PATTERN_TYPE, "", pattern=pattern, sid=sid, name=_text(obj.get("name")),

@@ -1,0 +1,103 @@
+"""Shell completion (bash, zsh, fish): the root's --install-completion / --show-completion, both orders of
+the completion variable (``bash_source`` as Click documents it, ``source_bash`` as Typer writes it), and
+dynamic values from the store: party codes, indicator ids, inquiry numbers, proposal ids.
+
+Completers are attached here, by parameter, when a subcommand loads (cbm/cli/main.py), so `cbm --help` pays
+nothing and the group modules stay as they are. A completer never fails: no store, a locked or damaged one,
+anything at all gives no suggestions rather than a traceback in the user's shell. docs/adr/0152.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+LIMIT = 200
+Completer = Callable[[Any, Any, str], list[str]]
+
+
+def _store(ctx: Any) -> Any:
+    from cbm.store import paths
+    from cbm.store.db import Store
+
+    root = ctx.find_root()
+    explicit = root.params.get("store_dir") or os.environ.get("CBM_STORE")
+    return Store.open(paths.resolve(explicit))
+
+
+def _safely(query: Callable[[Any, str], list[str]]) -> Completer:
+    def complete(ctx: Any, param: Any, incomplete: str) -> list[str]:
+        try:
+            with _store(ctx) as store:
+                return query(store, incomplete)[:LIMIT]
+        except Exception:  # completion must never print a traceback into a shell
+            return []
+
+    return complete
+
+
+def _parties(store: Any, incomplete: str) -> list[str]:
+    return [p for p in [store.party, *store.peers()] if p.startswith(incomplete.upper())]
+
+
+def _peers(store: Any, incomplete: str) -> list[str]:
+    return [p for p in store.peers() if p.startswith(incomplete.upper())]
+
+
+def _indicators(store: Any, incomplete: str) -> list[str]:
+    from cbm.store import index_indicators
+
+    return index_indicators.id_prefixes(store.conn, incomplete, LIMIT)
+
+
+def _inquiries(store: Any, incomplete: str) -> list[str]:
+    from cbm.store import index_inquiry
+
+    return index_inquiry.numbers(store.conn, incomplete, LIMIT)
+
+
+def _proposals(store: Any, incomplete: str) -> list[str]:
+    from cbm.measures import workgroup
+
+    ids = sorted(r.record[:12] for p in workgroup.load(store).proposals.values() for r in p.revisions)
+    return [i for i in ids if i.startswith(incomplete.lower())]
+
+
+PARTIES, PEERS = _safely(_parties), _safely(_peers)
+INDICATORS, INQUIRIES, PROPOSALS = _safely(_indicators), _safely(_inquiries), _safely(_proposals)
+
+# (command path, parameter name) -> completer; "*" matches any command of the group
+RULES: dict[tuple[str, str], Completer] = {
+    ("bundle export", "to"): PEERS, ("bundle status", "peer"): PEERS,
+    ("hotline send", "to"): PEERS, ("hotline test", "to"): PEERS,
+    ("hotline status", "with_"): PEERS, ("hotline transcript", "with_"): PEERS,
+    ("indicators *", "party"): PARTIES, ("indicators *", "to"): PEERS,
+    ("indicators revoke", "ref"): INDICATORS, ("indicators show", "ref"): INDICATORS,
+    ("indicators sighting", "ref"): INDICATORS,
+    ("inquiry *", "ref"): INQUIRIES, ("inquiry *", "indicator"): INDICATORS,
+    ("inquiry open", "to"): PEERS, ("inquiry list", "to"): PARTIES, ("inquiry list", "sender"): PARTIES,
+    ("keys export", "party"): PARTIES, ("keys revoke", "party"): PEERS,
+    ("whitepaper list", "from_"): PARTIES, ("whitepaper publish", "to"): PEERS,
+    ("whitepaper translate", "to"): PEERS,
+    ("workgroup action add", "owner"): PARTIES, ("workgroup action list", "owner"): PARTIES,
+    ("workgroup proposal *", "proposal"): PROPOSALS,
+}
+
+
+def attach(command: Any, path: str) -> None:
+    """Give the parameters of ``command`` (and its subcommands) their completers from RULES."""
+    for name, sub in getattr(command, "commands", {}).items():
+        attach(sub, f"{path} {name}")
+    group = path.rsplit(" ", 1)[0]
+    for param in command.params:
+        completer = RULES.get((path, param.name)) or RULES.get((f"{group} *", param.name))
+        if completer is not None:
+            param._custom_shell_complete = completer
+
+
+def normalised_instruction(value: str) -> str:
+    """Typer's ``complete_bash`` / ``source_zsh`` from either order (Click documents ``bash_source``)."""
+    first, _, second = value.partition("_")
+    shells = ("bash", "zsh", "fish", "powershell", "pwsh")
+    return f"{second}_{first}" if first in shells else value

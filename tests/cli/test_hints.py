@@ -1,0 +1,93 @@
+"""Every command a message names exists: hints are followed by people under pressure."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import typer.main
+
+from cbm.cli.main import app
+
+PACKAGE = Path(__file__).resolve().parents[2] / "cbm"
+TREE = typer.main.get_command(app)
+NAMED = re.compile(r"`cbm ([^`]+)`")
+
+
+def _text(node: ast.AST) -> str | None:
+    """A string literal's text; an f-string's replacement fields become ``X``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "X" for v in node.values)
+    return None
+
+
+def _literals() -> list[tuple[str, str]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            text = _text(node)
+            if text is not None:
+                found.append((f"{path.relative_to(PACKAGE.parent)}:{getattr(node, 'lineno', 0)}", text))
+    return found
+
+
+def _allowed_lists() -> list[tuple[str, str]]:
+    """The items of every ``_allowed([...])`` hint ("allowed now: ...", names of workgroup commands)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_allowed" and node.args:
+                for inner in ast.walk(node.args[0]):  # a list, or lists inside a conditional expression
+                    for item in inner.elts if isinstance(inner, ast.List) else []:
+                        text = _text(item)
+                        if text is not None:
+                            found.append((f"{path.relative_to(PACKAGE.parent)}:{item.lineno}", text))
+    return found
+
+
+def _leaves(command: Any) -> set[str]:
+    names: set[str] = set()
+    for name, sub in getattr(command, "commands", {}).items():
+        names |= {name} | _leaves(sub)
+    return names
+
+
+def _unknown_command(words: list[str]) -> str | None:
+    """The first word that should name a command but does not, or None."""
+    command = TREE
+    for word in words:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None or word.startswith("-") or not re.fullmatch(r"[a-z][a-z-]*", word):
+            return None  # arguments and options from here on
+        if word not in subcommands:
+            return word
+        command = subcommands[word]
+    return None
+
+
+def test_the_check_catches_a_command_that_does_not_exist():
+    assert _unknown_command("workgroup remind RU".split()) == "remind"
+    assert _unknown_command("keys import CARD --fingerprint FPR".split()) is None
+    assert _unknown_command("inquiry list --all".split()) is None
+
+
+def test_every_command_named_in_a_message_exists():
+    named = [(where, m.group(1)) for where, text in _literals() for m in NAMED.finditer(text)]
+    assert len(named) > 40  # the scan sees the hints
+    wrong = [f"{where}: `cbm {ref}`" for where, ref in named if _unknown_command(ref.split())]
+    assert not wrong, "hints name commands that do not exist:\n" + "\n".join(wrong)
+
+
+def test_every_allowed_action_names_a_workgroup_command():
+    workgroup = TREE.commands["workgroup"]  # type: ignore[attr-defined]
+    verbs = _leaves(workgroup) | set(workgroup.commands)
+    items = _allowed_lists()
+    assert items  # the scan sees the lists
+    wrong = [f"{where}: {text!r}" for where, text in items
+             if text.split()[0] not in verbs
+             or text.split()[0] in workgroup.commands and _unknown_command(["workgroup", *text.split()[:2]])]
+    assert not wrong, "'allowed now' hints name commands that do not exist:\n" + "\n".join(wrong)
