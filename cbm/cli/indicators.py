@@ -184,6 +184,8 @@ def import_(
         warn(f"... and {result.invalid - len(result.errors)} more bad lines")
     for what, n in result.skipped.items():
         note(f"skipped {n} {literal(what)}")
+    for what, n in result.notices.items():
+        note(f"{n} {literal(what)}")
     if result.kept_objects:
         note("kept related STIX objects: " + literal(", ".join(f"{k} {v}"
                                                              for k, v in sorted(result.kept_objects.items()))))
@@ -417,7 +419,8 @@ def export(
     expired: Expired = False,
     revoked: Revoked = False,
     since: Since = None,
-    sid_base: Annotated[int | None, typer.Option("--sid-base", help="First Suricata rule id.")] = None,
+    sid_base: Annotated[int | None, typer.Option(
+        "--sid-base", help="Start of cbm's Suricata sid range (sids are derived from each indicator).")] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Export indicators for other tools: a STIX 2.1 bundle, CSV, plain lists, Suricata rules, a MISP event.
@@ -442,6 +445,8 @@ def export(
             result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, on_progress=_progress_writer(bar))
     for what, n in result.skipped.items():
         note(f"skipped {n} indicator(s): {what} have no {fmt} form")
+    if result.sid_collisions:
+        note(f"{result.sid_collisions} indicator(s) shared a derived sid with an earlier one and took their next")
     if output != "-":
         note(f"wrote {result.written} indicator(s) to {output}")
         emit("indicators.export", result, lambda out: None, json_flag=json_flag)

@@ -200,6 +200,15 @@ def _hash(value: str, kind: str) -> str:
     return value.lower()
 
 
+def _as_address(value: str) -> tuple[str, str] | None:
+    """``(ipv4-addr|ipv6-addr, value)`` if ``value`` is a plain IP address, else None."""
+    try:
+        version = ipaddress.ip_address(value).version
+    except ValueError:
+        return None
+    return _ip(value, version)
+
+
 def normalise(kind: str, raw: str) -> tuple[str, str]:
     """``(type, normalised value)`` for a value of a known type (``kind`` may be ``""`` = recognise).
 
@@ -216,7 +225,15 @@ def normalise(kind: str, raw: str) -> tuple[str, str]:
     if kind == "ipv6-addr":
         return _ip(value, 6)
     if kind == "domain-name":
-        return kind, _domain(value)
+        try:
+            return kind, _domain(value)
+        except BadValue:
+            # An address filed as a domain (MISP `domain` attributes and STIX domain-name patterns of real feeds
+            # do this) is an address indicator, the same way whichever format brought it (docs/adr/0166).
+            address = _as_address(value)
+            if address is None:
+                raise
+            return address
     if kind == "url":
         return kind, _url(value)
     if kind == "email-addr":

@@ -43,6 +43,29 @@ def same_content(a: Sequence[Any], b: Sequence[Any]) -> bool:
     return True
 
 
+def without_echoes(old: Sequence[Any], new: list[Any], old_modified: str) -> list[Any]:
+    """``new`` without the values a STIX export derived from ``old`` when ``old`` left them empty.
+
+    An export writes ``valid_from`` and ``modified`` even for an indicator that has neither of its own (both are
+    then the version's time, ``old_modified``); importing that export back must not turn them into data.
+    """
+    extra = new[EXTRA] if len(new) > EXTRA else None
+    old_extra = old[EXTRA] if len(old) > EXTRA and isinstance(old[EXTRA], dict) else {}
+    echo_valid_from = len(old) > VALID_FROM and old[VALID_FROM] is None and len(new) > VALID_FROM \
+        and new[VALID_FROM] == old_modified
+    echo_modified = isinstance(extra, dict) and "modified" not in old_extra \
+        and extra.get("modified") == old_modified[:-1] + ".000Z"
+    if not (echo_valid_from or echo_modified):
+        return new
+    new = list(new)
+    if echo_valid_from:
+        new[VALID_FROM] = None
+    if echo_modified and isinstance(extra, dict):
+        rest = {k: v for k, v in extra.items() if k != "modified"}
+        new[EXTRA] = rest or None
+    return new
+
+
 def merge(old: Sequence[Any], new: list[Any]) -> list[Any]:
     """A new version: the new row's fields, and the old version's where the new input says nothing.
 

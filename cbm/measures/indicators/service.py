@@ -20,7 +20,7 @@ from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageEr
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
-from cbm.measures.indicators import model
+from cbm.measures.indicators import authorship, model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
 from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the service is the one entry point)
@@ -74,9 +74,12 @@ def _defaults(store: Store, opts: Options) -> Defaults:
         raise UsageError(str(e), hint="see `cbm indicators add --help` for the sector list") from e
     if opts.confidence is not None and not 0 <= opts.confidence <= 100:
         raise UsageError(f"--confidence {opts.confidence} is outside 0-100")
+    from cbm.store.trust import list_keys
+
+    others = frozenset(model.identity_id(key.party) for key in list_keys(store) if key.party != store.party)
     return Defaults(author=store.party, tlp=tlp, tlp_forced=opts.tlp is not None, confidence=opts.confidence,
                     valid_until=until, sectors=sectors, labels=opts.labels,
-                    indicator_types=opts.indicator_types, now=clock.now_iso())
+                    indicator_types=opts.indicator_types, now=clock.now_iso(), others=others)
 
 
 # -- add -------------------------------------------------------------------------------------------------
@@ -139,6 +142,7 @@ class ImportResult:
     kept_objects: dict[str, int]
     ignored_columns: list[str]
     ids: list[str] = field(default_factory=list)
+    notices: dict[str, int] = field(default_factory=dict)
 
 
 def guess_format(path: str, head: bytes) -> str:
@@ -202,6 +206,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                         writer.trusted_rows = fmt in ("csv", "txt")
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
+                    if fmt == "stix":
+                        item = _own(store, item, notes)
                     writer.add(item[0], item[1])
                 if invalid and not skip_invalid:
                     raise BadLines(errors, invalid)
@@ -216,6 +222,21 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             if close is not None:
                 close()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
+
+
+def _held_by_another(store: Store, indicator_id: str) -> bool:
+    """Whether another party's signed records hold an indicator under this id."""
+    return any(r.author != store.party for r in ix.get(store.conn, indicator_id))
+
+
+def _own(store: Store, item: Item, notes: ReadNotes) -> Item:
+    """``item``, re-authored under an id of ours if another party holds its id (docs/adr/0165)."""
+    if not _held_by_another(store, item[0][R.ID]):
+        return item
+    row, link = authorship.reauthor(store.party, item[0])
+    notes.objects.append(link)
+    notes.tell("indicator(s) with another party's id, re-authored under ids of ours (derived-from the original)")
+    return Item(row, item[1])
 
 
 def import_objects(store: Store, objects: list[Any], opts: Options, *, source: str, skip_invalid: bool = False,
@@ -236,7 +257,7 @@ def import_objects(store: Store, objects: list[Any], opts: Options, *, source: s
         writer = BatchWriter(store, to, source=source)
         for item in items:
             if not isinstance(item, LineError):
-                writer.add(item[0], item[1])
+                writer.add(*_own(store, item, notes))
         if notes.objects:
             writer.objects = notes.objects
             writer.objects_tlp = d.tlp
@@ -289,7 +310,7 @@ def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid:
                         unchanged=report.unchanged, repeated=report.repeated, invalid=invalid,
                         records=len(report.records), by_tlp=report.by_tlp, errors=[str(e) for e in errors],
                         skipped=notes.skipped, kept_objects=notes.kept_objects,
-                        ignored_columns=notes.ignored_columns, ids=report.ids[:10])
+                        ignored_columns=notes.ignored_columns, ids=report.ids[:10], notices=notes.notices)
 
 
 # -- reading rows back from records ----------------------------------------------------------------------
@@ -449,6 +470,7 @@ class ExportResult:
     by_tlp: dict[str, int]
     sightings: int = 0
     objects: int = 0
+    sid_collisions: int = 0  # suricata: indicators whose derived sid was taken and that got their next one
 
 
 @cycle_collector_paused()
@@ -484,16 +506,20 @@ def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int 
     elif fmt == "suricata":
         from cbm.measures.indicators.formats import suricata
 
-        sid = sid_base or suricata.DEFAULT_SID_BASE
+        try:
+            sids = suricata.SidAllocator(sid_base or suricata.DEFAULT_SID_BASE)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
         for n, r in enumerate(rows, 1):
-            rules, why = suricata.rules(r.author, cache.row(r), sid)
+            row = cache.row(r)
+            why = suricata.why_not(row)
             if why:
                 result.skipped[why] = result.skipped.get(why, 0) + 1
                 continue
-            for rule in rules:
+            for rule in suricata.rules(r.author, row, sids.sid(r.author, r.id), r.versions)[0]:
                 out.write(rule)
-            sid += len(rules)
             _count(result, r, n, on_progress)
+        result.sid_collisions = sids.collisions
     else:
         from cbm.measures.indicators.formats import misp
 
@@ -517,7 +543,10 @@ def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callab
 
 def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], cache: RecordCache, out: IO[str],
                  result: ExportResult, on_progress: Callable[[int], None] | None) -> None:
-    from cbm.measures.indicators.formats import stix
+    """A closed bundle: the indicators, then exactly the related objects, sightings, identities and markings
+    they reach (docs/adr/0161-closed-stix-exports.md), then cbm's extension definition."""
+    from cbm.measures.indicators.formats import stix, stix_extension
+    from cbm.measures.indicators.formats.closure import Closure
     from cbm.store.trust import list_keys
 
     seed = f"{store.party}|{f}|{store.head(store.party)}"
@@ -525,20 +554,38 @@ def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], ca
     names: dict[str, str] = {}
     for key in list_keys(store):
         names.setdefault(key.party, key.name)
-    for party in sorted(names):
-        writer.write(stix.identity(party, names[party]))
-    for label in TLP_LABELS:
-        writer.write(model.tlp_marking(label))
-    objects_seen: set[str] = set()
+    parties: set[str] = set()
+    tlps: set[str] = set()
+    closure = Closure()
+    offered: set[int] = set()
+    listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
     for n, r in enumerate(rows, 1):
         record, batch = cache.get(r.rec)
         writer.write(stix.indicator(r.author, r.tlp, batch[r.pos], r.modified, r.revoked is not None))
-        for obj in record.body.get("objects") or []:
-            if isinstance(obj, dict) and obj.get("id") not in objects_seen:
-                objects_seen.add(str(obj.get("id")))
-                writer.write(obj)
-                result.objects += 1
+        parties.add(r.author)
+        tlps.add(r.tlp)
+        if listed is not None:
+            listed.add(r.id)
+        if r.rec not in offered:
+            offered.add(r.rec)
+            for obj in record.body.get("objects") or ():
+                closure.offer(obj)
         _count(result, r, n, on_progress)
+
+    def written(ref: str) -> bool:
+        if not ref.startswith("indicator--"):
+            return False
+        if listed is not None:
+            return ref in listed
+        return any(ix.matches(r, f) for r in ix.get(store.conn, ref))
+
+    party_of_identity = {model.identity_id(party): party for party in names}
+    tlp_of_marking = {marking: label for label, marking in model.TLP_MARKING_IDS.items()}
+    objects, supplied = closure.close(
+        written, lambda ref: ref in party_of_identity or ref in tlp_of_marking)
+    for obj in objects:
+        writer.write(obj)
+    result.objects = len(objects)
     for envelope, keyid in ix.sighting_records(store.conn):
         record = record_from_row(envelope, keyid)
         sid = record.body.get("ref")
@@ -547,7 +594,19 @@ def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], ca
             continue
         writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,
                                    record.created, record.tlp))
+        parties.add(record.author)
+        tlps.add(record.tlp)
         result.sightings += 1
+    parties.update(party_of_identity[ref] for ref in supplied if ref in party_of_identity)
+    tlps.update(tlp_of_marking[ref] for ref in supplied if ref in tlp_of_marking)
+    for party in sorted(parties):
+        writer.write(stix.identity(party, names.get(party, party)))
+    for label in TLP_LABELS:
+        if label in tlps:
+            writer.write(model.tlp_marking(label))
+    if parties:
+        for obj in stix_extension.definition_objects():
+            writer.write(obj)
     writer.close()
 
 

@@ -90,7 +90,7 @@ class BatchWriter:
         self._prev: str | None = head[1] if head else None
         # the current versions' batch records, parsed: a re-import walks them in order, with a few jumps to the
         # records that held an earlier import's held-back rows, so a handful kept avoids re-parsing on each jump
-        self._old: OrderedDict[int, tuple[list[list[Any]], str, tuple[str, ...]]] = OrderedDict()
+        self._old: OrderedDict[int, tuple[list[list[Any]], str, tuple[str, ...], str]] = OrderedDict()
         self._seen = SeenFilter() if not ix.holds_any(store.conn, store.party) else None
         # Bulk load (a large feed into a store holding none of our indicators): the indicator index's own
         # indexes are suspended and rebuilt once at the end, and rows whose id may already have been written
@@ -158,8 +158,8 @@ class BatchWriter:
                 self.report.created += 1
                 fresh.append(row if not row or row[-1] is not None else R.trim(row))
                 continue
-            previous, label, audience = self._old_row(*old)
-            row = R.merge(previous, row)
+            previous, label, audience, modified = self._old_row(*old)
+            row = R.merge(previous, R.without_echoes(previous, row, modified))
             if R.same_content(previous, row) and label == tlp and audience == self.to:
                 self.report.unchanged += 1
                 continue
@@ -193,17 +193,17 @@ class BatchWriter:
             self._flush(tlp)
         self.pending = stream
 
-    def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...]]:
-        """The current version's row, and the TLP and audience it went out with."""
+    def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...], str]:
+        """The current version's row, the TLP and audience it went out with, and when it was made."""
         cached = self._old.get(rec)
         if cached is None:
             record = record_from_row(*ix.envelope(self.store.conn, rec))
-            cached = self._old[rec] = (R.rows_of(record.body), record.tlp, record.to)
+            cached = self._old[rec] = (R.rows_of(record.body), record.tlp, record.to, record.created)
             if len(self._old) > self.OLD_RECORDS:
                 self._old.popitem(last=False)
         else:
             self._old.move_to_end(rec)
-        return cached[0][pos], cached[1], cached[2]
+        return cached[0][pos], cached[1], cached[2], cached[3]
 
     def _append(self, kind: str, tlp: str, body: dict[str, Any]) -> Record:
         self._seq += 1

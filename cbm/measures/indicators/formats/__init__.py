@@ -54,9 +54,13 @@ class ReadNotes:
     kept_objects: dict[str, int] = field(default_factory=dict)
     objects: list[dict[str, Any]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    notices: dict[str, int] = field(default_factory=dict)  # what cbm added or chose, e.g. a default TLP
 
     def skip(self, what: str, n: int = 1) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + n
+
+    def tell(self, what: str, n: int = 1) -> None:
+        self.notices[what] = self.notices.get(what, 0) + n
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Defaults:
     labels: tuple[str, ...] = ()
     indicator_types: tuple[str, ...] = ()
     now: str = ""
+    others: frozenset[str] = frozenset()  # identity ids of the other parties this store knows (authorship)
 
 
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$")
@@ -160,6 +165,8 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
             value = found[0][1] if found else ""
             if simple is not None:
                 kind = simple[0]
+                if pattern == model.pattern_for(*simple):  # derivable from type and value: not stored twice
+                    value, pattern = simple[1], None
     else:
         kind, value = model.normalise(kind, value)
     if pattern is None:
@@ -194,7 +201,10 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
 
 
 def _union(given: tuple[str, ...], defaults: tuple[str, ...]) -> list[str]:
-    """The sorted, de-duplicated union of a row's list and the import's defaults (feeds repeat a few)."""
+    """A row's list as the input ordered it when it has no defaults to add and no repeats (a STIX list stays as
+    it was); else the sorted, de-duplicated union with the import's defaults (feeds repeat a few)."""
+    if not defaults and len(set(given)) == len(given):
+        return list(given)
     return list(_sorted_union(given, defaults))
 
 

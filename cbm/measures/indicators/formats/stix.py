@@ -29,10 +29,11 @@ from cbm.measures.indicators.formats import (
     parse_time,
     stix_time,
 )
+from cbm.measures.indicators.formats import stix_extension as ext
 
 _MAPPED = {"type", "spec_version", "id", "created", "modified", "created_by_ref", "object_marking_refs", "pattern",
            "pattern_type", "name", "description", "valid_from", "valid_until", "confidence", "indicator_types",
-           "labels", "kill_chain_phases", "revoked", "x_cbm_sectors", "granular_markings"}
+           "labels", "kill_chain_phases", "revoked", "x_cbm_sectors", "granular_markings", "extensions"}
 _SKIPPED_TYPES = {"sighting": "sightings (record them with `cbm indicators sighting`)",
                   "marking-definition": "marking definitions (TLP is kept as each indicator's label)"}
 
@@ -132,7 +133,10 @@ def _object(n: int, obj: Any, d: Defaults, notes: ReadNotes) -> Item | LineError
         return None
     if not isinstance(obj.get("id"), str) or not obj["id"].startswith(kind + "--"):
         return LineError(n, f"{kind} object has no valid STIX id", "object")
-    if kind == "identity" and obj.get("x_cbm_party"):
+    if obj["id"] in (ext.EXTENSION_ID, ext.CREATOR_ID):
+        notes.skip("cbm's own extension definition (every export carries it)")
+        return None
+    if kind == "identity" and ext.party_of(obj):
         notes.skip("cbm party identities (the importing party becomes the creator)")
         return None
     notes.objects.append(obj)
@@ -159,25 +163,48 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             raise model.BadValue("object_marking_refs is not a list of marking ids")
         tlp = d.tlp
         if not d.tlp_forced:
+            marked = False
             for ref in refs or []:
                 if ref in model.TLP_BY_MARKING:
                     tlp = model.TLP_BY_MARKING[ref]
+                    marked = True
+            if not marked:
+                notes.tell(f"indicator(s) without a TLP marking, labelled TLP:{tlp} (--tlp sets another)")
         extra = {k: v for k, v in obj.items() if k not in _MAPPED}
+        for key in ("name", "description"):
+            if obj.get(key) == "":  # kept as it came: an empty text is the source's, not cbm's, to drop
+                extra[key] = ""
+        others = ext.other_extensions(obj)
+        if others:
+            extra["extensions"] = others
         if obj.get("revoked") is True:
             extra["revoked"] = True
         until = obj.get("valid_until")
         if until is not None and not isinstance(until, str):
             raise model.BadValue("valid_until is not a time")
         created = obj.get("created")
+        valid_from = parse_time(obj["valid_from"], "valid_from")
+        if obj["valid_from"] != valid_from:  # sub-second precision: kept as written, the index keeps seconds
+            extra["valid_from"] = obj["valid_from"]
+        if isinstance(obj.get("modified"), str):  # the source's own version time, kept for this version
+            parse_time(obj["modified"], "modified")
+            extra["modified"] = obj["modified"]
         row = build_row(
             d, model.PATTERN_TYPE, "", pattern=pattern, sid=sid, name=_text(obj.get("name")),
             description=_text(obj.get("description")), confidence=parse_confidence(obj.get("confidence")),
-            valid_from=parse_time(obj["valid_from"], "valid_from"),
+            valid_from=valid_from,
             valid_until=parse_time(until, "valid_until") if until else None,
-            sectors=_strings(obj.get("x_cbm_sectors")), labels=_strings(obj.get("labels")),
+            sectors=_strings(ext.sectors_of(obj)), labels=_strings(obj.get("labels")),
             indicator_types=_strings(obj.get("indicator_types")),
             kill_chain=obj.get("kill_chain_phases") if isinstance(obj.get("kill_chain_phases"), list) else None,
             created=created if isinstance(created, str) else None, extra=extra)
+        if obj.get("created_by_ref") in d.others:  # another party's indicator, not through its own records
+            from cbm.measures.indicators import authorship
+
+            row, link = authorship.reauthor(d.author, row)
+            notes.objects.append(link)
+            notes.tell("indicator(s) with another party's id, re-authored under ids of ours (derived-from the "
+                       "original)")
         return Item(row, tlp)
     except model.BadValue as e:
         return LineError(n, f"{where}: {e}", "object")
@@ -199,9 +226,10 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def identity(party: str, name: str) -> dict[str, Any]:
-    return {"type": "identity", "spec_version": "2.1", "id": model.identity_id(party),
-            "created": "2013-06-17T00:00:00.000Z", "modified": "2013-06-17T00:00:00.000Z",
-            "name": name, "identity_class": "organization", "x_cbm_party": party}
+    """A party's identity (stable id; its party code in cbm's property extension)."""
+    return ext.with_party({"type": "identity", "spec_version": "2.1", "id": model.identity_id(party),
+                           "created": "2013-06-17T00:00:00.000Z", "modified": "2013-06-17T00:00:00.000Z",
+                           "name": name, "identity_class": "organization"}, party)
 
 
 def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: bool) -> dict[str, Any]:
@@ -211,8 +239,9 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
     obj: dict[str, Any] = {
         "type": "indicator", "spec_version": "2.1", "id": row[R.ID], "created": stix_time(created),
         "modified": stix_time(modified), "created_by_ref": model.identity_id(author),
-        "name": row[R.NAME] or (f"{kind} {value}" if value else "STIX pattern"),
     }
+    if row[R.NAME]:
+        obj["name"] = row[R.NAME]
     if row[R.DESCRIPTION]:
         obj["description"] = row[R.DESCRIPTION]
     if row[R.INDICATOR_TYPES]:
@@ -220,6 +249,11 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
     obj["pattern"] = row[R.PATTERN] or model.pattern_for(kind, value)
     obj["pattern_type"] = "stix"
     obj["valid_from"] = row[R.VALID_FROM] or modified
+    extra = row[R.EXTRA] if isinstance(row[R.EXTRA], dict) else {}
+    if _same_second(extra.get("valid_from"), obj["valid_from"]):
+        obj["valid_from"] = extra["valid_from"]
+    if isinstance(extra.get("modified"), str):
+        obj["modified"] = extra["modified"]
     if row[R.VALID_UNTIL]:
         obj["valid_until"] = row[R.VALID_UNTIL]
     if row[R.KILL_CHAIN]:
@@ -231,14 +265,23 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
     if revoked:
         obj["revoked"] = True
     obj["object_marking_refs"] = [model.TLP_MARKING_IDS[tlp]]
+    for key, item in extra.items():
+        if key not in obj and key != "revoked":
+            obj[key] = item
     if row[R.SECTORS]:
-        obj["x_cbm_sectors"] = row[R.SECTORS]
-    extra = row[R.EXTRA]
-    if isinstance(extra, dict):
-        for key, item in extra.items():
-            if key not in obj and key != "revoked":
-                obj[key] = item
+        ext.add_sectors(obj, row[R.SECTORS])
     return obj
+
+
+def _same_second(precise: Any, seconds: str) -> bool:
+    """Whether ``precise`` (a STIX time as the source wrote it) is ``seconds`` (the index's form) with more
+    precision, so it may be written instead of it."""
+    if not isinstance(precise, str):
+        return False
+    try:
+        return parse_time(precise, "valid_from") == seconds
+    except model.BadValue:
+        return False
 
 
 def sighting(sighting_id: str, by: str, sid: str, body: dict[str, Any], created: str, tlp: str) -> dict[str, Any]:

@@ -1,18 +1,26 @@
 """Suricata rules (export only): IP addresses and ranges, domains (DNS query and TLS SNI), http URLs.
 
 Hashes, e-mail addresses, https URLs (the path is encrypted) and free STIX patterns have no reliable
-single-rule form and are skipped and counted. Rule ids start at ``--sid-base`` and follow the export order,
-so the same selection gives the same rules.
+single-rule form and are skipped and counted.
+
+A rule's ``sid`` is derived from its indicator (author and STIX id), not from its place in the export, so it
+stays the same for the life of the indicator whatever else is added or revoked, and sensors' suppressions and
+thresholds keep pointing at the right rule; ``rev`` is the indicator's version number. See
+docs/adr/0162-suricata-sids.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
+from cbm.core.errors import UsageError
 from cbm.measures.indicators import rows as R
 
 DEFAULT_SID_BASE = 8_100_000
+SID_SLOTS = 1 << 27  # each indicator owns a slot of two sids (a domain has a DNS and a TLS rule)
+SID_MAX = 0xFFFFFFFF  # Suricata's sid is an unsigned 32-bit integer
 _UNSAFE = re.compile(r'[";\\|\x00-\x1f\x7f]')
 
 
@@ -25,28 +33,84 @@ def _msg(text: str) -> str:
     return _UNSAFE.sub("", text)[:200]
 
 
-def rules(author: str, row: list[Any], sid: int) -> tuple[list[str], str | None]:
+def check_sid_base(base: int) -> int:
+    """``base`` if every derived sid fits Suricata's 32-bit sid above it; raises ValueError otherwise."""
+    if not 1 <= base <= SID_MAX - 2 * SID_SLOTS + 1:
+        raise ValueError(f"--sid-base must be between 1 and {SID_MAX - 2 * SID_SLOTS + 1} "
+                         f"(cbm's sids take {2 * SID_SLOTS:,} numbers above it)")
+    return base
+
+
+def _slot(author: str, sid: str, attempt: int) -> int:
+    digest = hashlib.sha256(f"cbm suricata sid\n{author}\n{sid}\n{attempt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % SID_SLOTS
+
+
+class SidAllocator:
+    """Gives each indicator of one export its derived sid pair, checking collisions.
+
+    An indicator's slot is a hash of (author, id). When two indicators of the same export hash to one slot, the
+    one exported first (landing order, which is stable) keeps it and the other takes its next derived slot, so
+    no two rules share a sid. Memory is a fixed bitmap of the slots (16 MiB), whatever the export's size.
+    """
+
+    def __init__(self, base: int) -> None:
+        self.base = check_sid_base(base)
+        self.used = bytearray((SID_SLOTS + 7) // 8)
+        self.collisions = 0
+        self.allocated = 0
+
+    def sid(self, author: str, indicator_id: str) -> int:
+        """The first sid of the indicator's pair (the second, for a domain's TLS rule, is this plus one)."""
+        if self.allocated >= SID_SLOTS:
+            raise UsageError(f"more than {SID_SLOTS:,} rules in one export: split it with --type or --from")
+        attempt = 0
+        while True:
+            slot = _slot(author, indicator_id, attempt)
+            byte, bit = divmod(slot, 8)
+            if not self.used[byte] >> bit & 1:
+                self.used[byte] |= 1 << bit
+                self.allocated += 1
+                return self.base + 2 * slot
+            self.collisions += 1 if attempt == 0 else 0
+            attempt += 1
+
+
+_HTTP_URL = re.compile(r"^http://([^/:?#]+)(?::\d+)?(/[^#]*)?$")
+
+
+def why_not(row: list[Any]) -> str | None:
+    """Why an indicator has no rule form (what the export counts as skipped), or None if it has one."""
+    kind, value = row[R.TYPE], row[R.VALUE]
+    if kind in ("ipv4-addr", "ipv6-addr", "domain-name") and value:
+        return None
+    if kind == "url" and value:
+        return None if _HTTP_URL.match(value) else \
+            "URLs other than plain http:// (an https path is not visible on the wire)"
+    return {"email-addr": "e-mail addresses", "pattern": "free STIX patterns"}.get(kind, "file hashes")
+
+
+def rules(author: str, row: list[Any], sid: int, rev: int = 1) -> tuple[list[str], str | None]:
     """Rules for one indicator (each ending in a newline) and, if none, why it was skipped."""
+    why = why_not(row)
+    if why:
+        return [], why
     kind, value = row[R.TYPE], row[R.VALUE]
     label = _msg(f"cbm {author} {row[R.NAME] or kind} {value or ''}".strip())
     ref = f"metadata: cbm_id {row[R.ID]}, cbm_author {author}"
+    tail = f"classtype:trojan-activity; sid:{sid}; rev:{rev};)\n"
     if kind in ("ipv4-addr", "ipv6-addr") and value:
-        return [f'alert ip $HOME_NET any -> [{value}] any (msg:"{label}"; {ref}; classtype:trojan-activity;'
-                f" sid:{sid}; rev:1;)\n"], None
+        return [f'alert ip $HOME_NET any -> [{value}] any (msg:"{label}"; {ref}; {tail}'], None
     if kind == "domain-name" and value:
         dns = (f'alert dns $HOME_NET any -> any any (msg:"{label}"; dns.query; dotprefix; '
-               f'content:".{_content(value)}"; nocase; endswith; {ref}; classtype:trojan-activity; '
-               f"sid:{sid}; rev:1;)\n")
+               f'content:".{_content(value)}"; nocase; endswith; {ref}; {tail}')
         tls = (f'alert tls $HOME_NET any -> any any (msg:"{label} (TLS SNI)"; tls.sni; dotprefix; '
-               f'content:".{_content(value)}"; nocase; endswith; {ref}; classtype:trojan-activity; '
-               f"sid:{sid + 1}; rev:1;)\n")
+               f'content:".{_content(value)}"; nocase; endswith; {ref}; '
+               f"classtype:trojan-activity; sid:{sid + 1}; rev:{rev};)\n")
         return [dns, tls], None
-    if kind == "url" and value:
-        match = re.match(r"^http://([^/:?#]+)(?::\d+)?(/[^#]*)?$", value)
-        if not match:
-            return [], "URLs other than plain http:// (an https path is not visible on the wire)"
-        host, path = match.group(1), match.group(2) or "/"
-        return [f'alert http $HOME_NET any -> any any (msg:"{label}"; http.host; content:"{_content(host)}"; '
-                f'nocase; endswith; http.uri; content:"{_content(path)}"; startswith; {ref}; '
-                f"classtype:trojan-activity; sid:{sid}; rev:1;)\n"], None
-    return [], {"email-addr": "e-mail addresses", "pattern": "free STIX patterns"}.get(kind, "file hashes")
+    match = _HTTP_URL.match(value)
+    if match is None:  # not reached: why_not() lets only plain http URLs through
+        return [], "URLs other than plain http://"
+    host, path = match.group(1), match.group(2) or "/"
+    return [f'alert http $HOME_NET any -> any any (msg:"{label}"; http.host; content:"{_content(host)}"; '
+            f'nocase; endswith; http.uri; content:"{_content(path)}"; startswith; {ref}; {tail}'], None

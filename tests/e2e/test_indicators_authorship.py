@@ -1,0 +1,98 @@
+"""An id belongs to its author (issue 14, point 3): three stores, real bundle files, real STIX files.
+
+US publishes indicators and hands its STIX export to RU, which imports the file. CN then receives bundles from
+both. Before, RU signed US's ids as its own: CN saw one id from two authors, "corroborated" by a copy, routed a
+sighting to the wrong party, and its STIX export had duplicate ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from cbm.measures.indicators import model
+from tests.conftest import Party
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
+
+
+def ship(src: Party, dst: Party, path: Path) -> None:
+    r = src.cli("bundle", "export", "--to", dst.code, "-o", str(path))
+    assert r.exit_code == 0, r.stderr
+    r = dst.cli("bundle", "import", str(path))
+    assert r.exit_code == 0, r.stderr
+
+
+def listed(party: Party) -> dict[str, dict]:
+    return {(i["author"], i["value"]): i for i in party.cli("indicators", "list", "--json").json()["indicators"]}
+
+
+def test_a_peer_export_imported_as_a_file_is_reauthored_and_a_third_store_keeps_ids_apart(three, tmp_path):
+    us, ru, cn = three
+    for value in ("c2.grid-ops.example", "198.51.100.77", "http://drop.example/a.bin"):
+        assert us.cli("indicators", "add", "--value", value, "--tlp", "GREEN").exit_code == 0
+    us_file = tmp_path / "us.stix.json"
+    assert us.cli("indicators", "export", "-o", str(us_file)).exit_code == 0
+    us_ids = {o["id"] for o in json.loads(us_file.read_text())["objects"] if o["type"] == "indicator"}
+
+    r = ru.cli("indicators", "import", str(us_file), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert "3 indicator(s) with another party's id, re-authored under ids of ours" in r.stderr
+    ru_ids = {i["id"] for i in listed(ru).values()}
+    assert len(ru_ids) == 3 and not ru_ids & us_ids
+    assert all(i["author"] == "RU" for i in listed(ru).values())
+    again = ru.cli("indicators", "import", str(us_file), "--json").json()
+    assert (again["created"], again["updated"]) == (0, 0)  # re-importing the same file changes nothing
+    # RU's own indicators are those RU would have made from the values itself: adding one again is no new one
+    assert ru.cli("indicators", "add", "--value", "198.51.100.77", "--json").json()["action"] != "created"
+
+    ship(us, cn, tmp_path / "us-cn.cbm")
+    ship(ru, cn, tmp_path / "ru-cn.cbm")
+    held = listed(cn)
+    assert {(a, v) for a, v in held} == {(a, v) for a in ("US", "RU") for v in
+                                          ("c2.grid-ops.example", "198.51.100.77", "http://drop.example/a.bin")}
+    us_one = held[("US", "198.51.100.77")]["id"]
+    shown = cn.cli("indicators", "show", us_one, "--json").json()["indicators"]
+    assert [s["author"] for s in shown] == ["US"]  # one id, one author
+    sighted = cn.cli("indicators", "sighting", us_one, "--count", "1", "--json").json()
+    assert sighted["author"] == "US"  # feedback goes to the indicator's author
+
+    export = json.loads(cn.cli("indicators", "export").stdout)
+    counts = Counter(o["id"] for o in export["objects"])
+    assert not [i for i, n in counts.items() if n > 1]
+    links = [o for o in export["objects"] if o.get("relationship_type") == "derived-from"]
+    assert {(lk["source_ref"], lk["target_ref"]) for lk in links} == {
+        (held[("RU", v)]["id"], held[("US", v)]["id"]) for a, v in held if a == "US"}
+    assert all(lk["created_by_ref"] == model.identity_id("RU") for lk in links)
+
+
+def test_another_partys_id_without_a_creator_is_reauthored_too(three, tmp_path):
+    us, ru, _ = three
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    ship(us, ru, tmp_path / "us-ru.cbm")
+    bundle = json.loads(us.cli("indicators", "export").stdout)
+    for obj in bundle["objects"]:
+        obj.pop("created_by_ref", None)  # a file that no longer says who made it
+    bundle["objects"] = [o for o in bundle["objects"] if o["type"] in ("indicator", "marking-definition")]
+    stripped = tmp_path / "stripped.json"
+    stripped.write_text(json.dumps(bundle))
+    r = ru.cli("indicators", "import", str(stripped))
+    assert r.exit_code == 0, r.stderr
+    assert "1 indicator(s) with another party's id, re-authored" in r.stderr
+    held = listed(ru)
+    assert held[("US", "evil.example")]["id"] != held[("RU", "evil.example")]["id"]
+
+
+def test_our_own_export_keeps_its_ids(three, tmp_path):
+    us, _, _ = three
+    us.cli("indicators", "add", "--value", "evil.example")
+    out = tmp_path / "own.json"
+    us.cli("indicators", "export", "-o", str(out))
+    r = us.cli("indicators", "import", str(out))
+    assert r.exit_code == 0 and "re-authored" not in r.stderr
