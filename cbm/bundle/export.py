@@ -66,8 +66,8 @@ class _Position:
 
 def _positions(store: Store, author: str, after: int) -> Iterator[_Position]:
     """Every position of ``author``'s log after ``after`` that we hold, in seq order."""
-    stubs = index_bundles.withheld_ranges(store.conn, author, after)
-    rows = index_bundles.log_rows(store.conn, author, after)
+    stubs = store.query(index_bundles.withheld_ranges, author, after)
+    rows = store.query(index_bundles.log_rows, author, after)
     row = next(rows, None)
     i = 0
     while row is not None or i < len(stubs):
@@ -182,7 +182,7 @@ def _signers(store: Store, recipient: str) -> list[KeyPair]:
     """Our active key, plus a rotated-out key while the recipient may not know the rotation yet."""
     pairs = {p.keyid: p for p in store.key_pairs()}
     active = store.signer()
-    acknowledged = index_receipts.acknowledged(store.conn, recipient, store.party)[0]
+    acknowledged = store.query(index_receipts.acknowledged, recipient, store.party)[0]
     extra = [pairs[k.keyid] for k in store.party_keys(store.party)
              if k.status == "rotated" and k.last_seq is not None and k.last_seq >= acknowledged
              and k.keyid in pairs]
@@ -225,12 +225,12 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
     with store.transaction():
         for snap in snapshots:
             snap.writer = HashingWriter(snap.body)
-        for author in index_bundles.authors(store.conn):
+        for author in store.query(index_bundles.authors):
             writers: list[tuple[_Snapshot, _LogWriter]] = []
             for snap in snapshots:
                 if author == snap.recipient:
                     continue
-                after = 0 if everything else index_receipts.acknowledged(store.conn, snap.recipient, author)[0]
+                after = 0 if everything else store.query(index_receipts.acknowledged, snap.recipient, author)[0]
                 assert snap.writer is not None
                 writers.append((snap, _LogWriter(snap.recipient, author, after, snap.writer, snap.wanted)))
             if not writers:
@@ -265,7 +265,7 @@ def _seal(store: Store, snap: _Snapshot, number: int | None) -> None:
                 gz.write(chunk)
         body_sha256, body_size, encoding = zipped.sha256.hexdigest(), zipped.size, "gzip"
         snap.zipped.seek(0)
-    last = index_bundles.last_sent(store.conn, snap.recipient)
+    last = store.query(index_bundles.last_sent, snap.recipient)
     snap.number = number or ((last[0] + 1) if last else 1)
     snap.previous = last[1] if last and last[0] < snap.number else None
     snap.manifest = Manifest(store.party, (snap.recipient,), snap.number, snap.previous, tuple(snap.logs),
@@ -273,7 +273,7 @@ def _seal(store: Store, snap: _Snapshot, number: int | None) -> None:
     snap.payload = snap.manifest.payload()
     snap.bundle_id = hashlib.sha256(snap.payload).hexdigest()
     snap.signers = _signers(store, snap.recipient)
-    index_bundles.record_sent(store.conn, snap.recipient, snap.number, snap.bundle_id, clock.now_iso(),
+    store.query(index_bundles.record_sent, snap.recipient, snap.number, snap.bundle_id, clock.now_iso(),
                               snap.manifest.records, snap.manifest.withheld, len(snap.entries))
 
 

@@ -137,7 +137,7 @@ def import_(
 
     Example:  cbm bundle import us-to-ru.cbm
     """
-    from cbm.bundle.importer import import_bundle
+    from cbm.app.imports import import_bundle
 
     source = _open_input(bundle_file)
     try:

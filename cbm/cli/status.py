@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cbm.app.status import collect
 from cbm.cli.context import open_store
 from cbm.cli.output import emit_lines, literal
 from cbm.cli.tables import Column, Styled, Table, terminal_width
@@ -18,8 +19,6 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
 
     Example:  cbm status
     """
-    from cbm.measures.status import collect
-
     with open_store() as store:
         report = collect(store)
 

@@ -14,7 +14,9 @@ from cbm.cli.context import open_store, state
 from cbm.cli.output import emit, literal, note, warn
 from cbm.core.errors import UsageError
 from cbm.core.records import Record
-from cbm.measures import whitepaper as wp
+from cbm.measures.whitepaper import diff as wp_diff
+from cbm.measures.whitepaper import files as wp_files
+from cbm.measures.whitepaper import service as wp
 
 app = typer.Typer(
     help="White papers: signed exchange of unclassified ICT strategies and studies, with versions, "
@@ -237,13 +239,13 @@ def get(
     if output == "-" and (json_flag or state.json):
         raise UsageError("--json and -o - both want stdout", hint="write the file with -o FILE")
     with open_store() as store:
-        choice = wp.choose_file(store, doc, version=version, lang=lang)
+        choice = wp_files.choose_file(store, doc, version=version, lang=lang)
         if choice.withdrawn:
             warn(f"paper {choice.doc[:12]} has been withdrawn; this is version {choice.version}")
         if output == "-":
-            wp.write_file(store, choice, sys.stdout.buffer)
+            wp_files.write_file(store, choice, sys.stdout.buffer)
             return
-        wp.save_file(store, choice, Path(output))
+        wp_files.save_file(store, choice, Path(output))
     note(f"wrote {output} ({_size(choice.size)}, sha256 {choice.sha256} verified)")
     result = {"output": output, **{k: getattr(choice, k) for k in choice.__dataclass_fields__}}
     emit("whitepaper.get", result, lambda out: out.print(Text(output)), json_flag=json_flag)
@@ -262,7 +264,7 @@ def diff(
     Example:  cbm whitepaper diff 3fa9c2 --from 1 --to 2
     """
     with open_store() as store:
-        result = wp.diff(store, doc, from_, to)
+        result = wp_diff.diff(store, doc, from_, to)
 
     def human(out: Console) -> None:
         _say(out, Text(f"paper {result.doc[:12]}: version {result.from_version} -> {result.to_version}"))

@@ -132,7 +132,7 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
     """
     try:
         with store.transaction():
-            with bulk_landing(store.conn, bulk_authors, bulk_bytes) if bulk_authors else nullcontext():
+            with bulk_landing(store.conn, store.indexes, bulk_authors, bulk_bytes) if bulk_authors else nullcontext():
                 report = _ingest(store, items, claimant, claim_source)
             if finish is not None:
                 finish(report)

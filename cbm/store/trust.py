@@ -17,7 +17,7 @@ from typing import Any
 import tomli_w
 
 from cbm.core import clock
-from cbm.core.cards import PartyCard, check_party_code, make_card, parse_card, verify_cross_signature
+from cbm.core.cards import PartyCard, make_card, parse_card, verify_cross_signature
 from cbm.core.errors import (
     BadSignature,
     InputRejected,
@@ -27,6 +27,7 @@ from cbm.core.errors import (
     StoreError,
     UsageError,
 )
+from cbm.core.fields import check_party_code
 from cbm.core.keys import KeyPair, normalise_fingerprint, write_secret_keys
 from cbm.core.records import Record
 from cbm.store import index_rosters, paths

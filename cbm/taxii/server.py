@@ -229,14 +229,14 @@ class _Reader:
     """One request's read-only view of the store; parsed batch records come from the server's shared cache."""
 
     def __init__(self, server: TaxiiServer) -> None:
-        self.conn = taxii_feed.reader(server.root)
+        self.feed = taxii_feed.FeedReader(server.root)
         self.server = server
 
     def __enter__(self) -> _Reader:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.close()
+        self.feed.close()
 
     def _row(self, r: taxii_feed.FeedRow) -> list[Any]:
         cache, lock = self.server.batches, self.server.batches_lock
@@ -246,7 +246,7 @@ class _Reader:
             from cbm.measures.indicators import rows as R
             from cbm.store.db import record_from_row
 
-            rows = R.rows_of(record_from_row(*taxii_feed.envelope(self.conn, r.rec)).body)
+            rows = R.rows_of(record_from_row(*self.feed.envelope(r.rec)).body)
             with lock:
                 cache[r.rec] = rows
                 if len(cache) > 8:
@@ -267,7 +267,7 @@ class _Reader:
         if types and "indicator" not in types:
             rows: list[taxii_feed.FeedRow] = []
         else:
-            rows = taxii_feed.page(self.conn, label, after_k=after_k, added_after=added_after, ids=ids,
+            rows = self.feed.page(label, after_k=after_k, added_after=added_after, ids=ids,
                                    limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
@@ -294,7 +294,7 @@ class _Reader:
     def versions(self, label: str, sid: str) -> tuple[Any, dict[str, str]]:
         from cbm.measures.indicators.formats import stix
 
-        found = taxii_feed.versions(self.conn, label, sid)
+        found = self.feed.versions(label, sid)
         if not found:
             raise Reply(404, "no such object in this collection")
         return {"more": False, "versions": [stix.stix_time(m) for m, _ in found]}, {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cbm.core.errors import NotFound
 from cbm.core.sealed import open_sealed
-from cbm.measures.hotline import message_context
+from cbm.measures.hotline.service import message_context
 from tests.conftest import Party
 from tests.measures.test_hotline_support import at, record_count, store_bytes
 

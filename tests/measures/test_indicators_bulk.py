@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from cbm.measures.indicators import pipeline
+from cbm.measures.indicators import index as ix
+from cbm.measures.indicators import pipeline, queries
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.writer import BatchWriter
-from cbm.store import index_indicators as ix
 from cbm.store.db import Store, record_from_row
 from cbm.store.trust import create_store, import_card
 from tests.conftest import Party
@@ -141,7 +141,7 @@ def index_state(party: Party) -> dict[str, Any]:
 
         def version(rec: int, pos: int) -> tuple[str, list[Any]]:
             if rec not in cache:
-                record = record_from_row(*ix.envelope(conn, rec))
+                record = record_from_row(*queries.envelope(conn, rec))
                 cache[rec] = (record.tlp, R.rows_of(record.body))
             return cache[rec][0], cache[rec][1][pos]
 
