@@ -757,8 +757,22 @@ def main(argv: list[str] | None = None) -> int:
                          "(half the feed: --size 200000 for 100k objects)")
     ap.add_argument("--rerender", type=Path, metavar="REPORT",
                     help="run nothing: judge a kept JSON report again and rewrite the report files in --out")
+    ap.add_argument("--parties", metavar="N,N,...",
+                    help="run the many-parties simulation instead (bench/parties.py): N stores, one full round each")
+    ap.add_argument("--indicators", type=int, default=10_000, help="with --parties: indicators per party's day")
     args = ap.parse_args(argv)
     args.out = args.out.resolve()
+    if args.parties:
+        from parties import run as run_parties
+
+        try:
+            counts = [int(n) for n in args.parties.split(",")]
+        except ValueError:
+            ap.error(f"--parties {args.parties!r}: give numbers of parties, e.g. 3,10")
+        if any(n < 2 for n in counts) or args.indicators < 1:
+            ap.error("--parties needs at least 2 parties, --indicators at least 1")
+        return run_parties(counts, cbm=args.cbm, out=args.out, indicators=args.indicators, seed=args.seed,
+                           keep=args.workdir.resolve() if args.workdir else None)
     if args.rerender:
         return rerender(args.rerender, args.out, args.stix2_from)
     if args.size < 100:

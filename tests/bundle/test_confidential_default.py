@@ -106,3 +106,17 @@ def test_the_default_encrypted_bundle_is_checkable_without_the_private_key(us_ru
     done = subprocess.run([MINISIGN, "-Vm", str(tmp_path / "b.cbm"), "-p", str(ci / "us.pub")],
                           capture_output=True, text=True, check=False)
     assert done.returncode != 0
+
+
+def test_one_bundle_per_peer_follows_the_same_rule_per_peer(three, tmp_path: Path):
+    us, ru, cn = three
+    write(us, "inquiry.open", {"ref": "case-1", "text": "for RU only"}, tlp="AMBER", to=("RU",))
+    write(us, n=1, tlp="CLEAR")
+    r = us.cli("bundle", "export", "--to", "all", "-o", f"{tmp_path}/out/", "--json")
+    assert r.exit_code == 0, r.stderr
+    by_peer = {b["recipient"]: b for b in r.json()["bundles"]}
+    # RU carries the AMBER record: encrypted; CN sees only CLEAR (the AMBER one is withheld): readable
+    assert (by_peer["RU"]["encrypted"], by_peer["CN"]["encrypted"]) == (True, False)
+    assert (tmp_path / "out" / "us-to-ru.cbm").read_bytes().startswith(ENCRYPTED)
+    assert (tmp_path / "out" / "us-to-cn.cbm").read_bytes().startswith(PLAIN)
+    assert import_(ru, tmp_path / "out" / "us-to-ru.cbm").exit_code == 0
