@@ -36,10 +36,12 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
             peers = Table([Column("peer"), Column("name", cut=True), Column("key"), Column("records", right=True),
                            Column("ahead", right=True)])
             for p in report.peers:
+                key, style = p["status"], "green" if p["status"] == "active" else "red"
+                if p["introduced_by"] is not None:  # trusted on a roster's word, not a phone call
+                    key, style = f"{key}, introduced", "yellow" if p["status"] == "active" else "red"
                 box = outbox.get(p["party"])
                 ahead = Styled(box.ahead, "red" if box.overdue else None) if box is not None else ""
-                peers.add_row(p["party"], p["name"], Styled(p["status"], "green" if p["status"] == "active"
-                                                            else "red"), p["records"], ahead)
+                peers.add_row(p["party"], p["name"], Styled(key, style), p["records"], ahead)
             yield from peers.lines(terminal_width(wide))
             for box in report.outbox:
                 if box.ahead:
