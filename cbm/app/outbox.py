@@ -3,7 +3,7 @@
 The next ``cbm bundle export --to P`` carries every record P has not acknowledged with a signed receipt, so the
 records a peer is behind by are exactly those (docs/adr/0146-status-check-and-outbox.md). A peer is *overdue for a
 bundle* when something waits for it and our last bundle to it (or none) is older than ``[status] send_within``
-in config.toml (default 24 hours).
+in config.toml (default 24 hours); never for a peer whose key we revoked.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from cbm.bundle.receipts import peer_status
 from cbm.core import clock
-from cbm.core.errors import UsageError
+from cbm.core.errors import NotFound, UsageError
 from cbm.store import index_bundles
 from cbm.store.db import Store
 
@@ -46,6 +46,14 @@ def send_within(config: dict[str, Any]) -> timedelta:
         raise UsageError(f"config.toml: [status] send_within: {e}", hint=e.hint) from e
 
 
+def _can_send_to(store: Store, peer: str) -> bool:
+    try:
+        store.active_key(peer)
+    except NotFound:
+        return False  # revoked: nothing is overdue for a peer we no longer send to
+    return True
+
+
 def outboxes(store: Store) -> list[Outbox]:
     """Every peer's outbox, in peer order. Raises UsageError for a bad ``[status] send_within``."""
     limit = send_within(store.config)
@@ -61,7 +69,7 @@ def outboxes(store: Store) -> list[Outbox]:
             if first is not None and (oldest is None or first.created < oldest):
                 oldest = first.created
         last = store.query(index_bundles.last_sent_at, peer)
-        waiting = acks.pending > 0
+        waiting = acks.pending > 0 and _can_send_to(store, peer)
         overdue = waiting and (last is None or clock.parse_time(last) + limit < now) and \
             (oldest is None or clock.parse_time(oldest) + limit < now)
         result.append(Outbox(peer, acks.pending, oldest, last, overdue))

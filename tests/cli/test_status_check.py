@@ -107,3 +107,14 @@ def test_overdue_inquiries_exit_8_oldest_first(us_ru, tmp_path):
     human = status(ru, "2026-11-23T07:00:00Z")
     assert human.exit_code == 8 and "needs attention:" in human.stdout and human.stderr == ""
     assert human.stdout.index(older) < human.stdout.index(newer)
+
+
+def test_a_revoked_peer_is_never_overdue_for_a_bundle(us_ru):
+    us, _ = us_ru
+    open_inquiry(us, "2026-11-23T06:00:00Z", "Scanning of SCADA")
+    r = us.cli("keys", "revoke", "--party", "RU", "--reason", "compromise reported by phone", "--yes",
+               env={"CBM_NOW": "2026-11-23T06:30:00Z"})
+    assert r.exit_code == 0, r.stderr
+    late = status(us, "2026-11-25T06:00:00Z", "--json")
+    assert outbox(late.json(), "RU")["overdue"] is False
+    assert late.json()["check"]["peers_not_sent_to"] == []
