@@ -164,4 +164,8 @@ EXIT_CODES: dict[int, str] = {
     5: "not found",
     6: "store error (missing, locked, corrupt)",
     7: "network error (server unreachable, TLS or credentials refused, HTTP error, redirect to another host)",
+    8: "needs attention (`cbm status --check` only: the report was printed, something needs an operator)",
 }
+
+#: ``cbm status --check`` exits with this when anything needs attention: a result, not an error, so no class.
+NEEDS_ATTENTION = 8

@@ -28,7 +28,8 @@ from cbm.core.fields import is_iso_time
 from cbm.core.keys import KeyPair
 from cbm.core.tlp import ALL_PEERS, TLP_LABELS
 
-MEASURES = ("keys", "bundle", "indicators", "inquiry", "hotline", "whitepaper", "workgroup")
+# "desk": the watch desk's local notes (desk.handover, addressed to ourselves only; docs/adr/0148)
+MEASURES = ("keys", "bundle", "indicators", "inquiry", "hotline", "whitepaper", "workgroup", "desk")
 KIND = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 
