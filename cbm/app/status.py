@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cbm.app.outbox import Outbox, outboxes
 from cbm.app.reactions import attention
 from cbm.measures import malformed
 from cbm.measures.base import Attention
@@ -27,10 +28,31 @@ class StatusReport:
     # claims a peer made about another party's log that the author's own records contradicted, held against
     # the claimant (docs/adr/0110-claims-about-a-log.md)
     claims: list[Claim] = field(default_factory=list)
+    # per peer: how many records wait for the next bundle and since when (docs/adr/0146-status-check-and-outbox.md)
+    outbox: list[Outbox] = field(default_factory=list)
     # well-signed peer records whose bodies break their kind's rules: kept as evidence, folded nowhere
     # (docs/adr/0116-malformed-peer-records.md); the first 1000, and how many there are in all
     malformed: list[malformed.Malformed] = field(default_factory=list)
     malformed_count: int = 0
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether anything is overdue or waits on us (rank 0 or 1): what ``status --check`` alerts on.
+        Informational items (rank 2: a sighting this week, a link test due) do not page anyone."""
+        return any(item.rank <= 1 for item in self.attention)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What a monitoring job reads: whether anything needs attention, counts by rank, the first item."""
+        ranks = {"overdue": 0, "due": 0, "info": 0}
+        for item in self.attention:
+            ranks[("overdue", "due", "info")[min(item.rank, 2)]] += 1
+        first = self.attention[0] if self.attention else None
+        return {"needs_attention": self.needs_attention, "items": len(self.attention), **ranks,
+                "first": None if first is None else {"measure": first.measure, "rank": first.rank,
+                                                     "text": first.text, "ref": first.ref, "due": first.due},
+                "peers_ahead": sum(1 for o in self.outbox if o.ahead),
+                "peers_not_sent_to": [o.peer for o in self.outbox if o.overdue]}
 
 
 def collect(store: Store) -> StatusReport:
@@ -41,13 +63,21 @@ def collect(store: Store) -> StatusReport:
         if k.is_self:
             continue
         entry = peers.setdefault(k.party, {"party": k.party, "name": k.name, "status": k.status,
-                                           "fingerprint": k.fingerprint})
+                                           "fingerprint": k.fingerprint, "trust": k.trust,
+                                           "introduced_by": k.introduced_by})
         if k.status == "active" or entry["status"] != "active":
-            entry.update(status=k.status, fingerprint=k.fingerprint)
+            entry.update(status=k.status, fingerprint=k.fingerprint, trust=k.trust, introduced_by=k.introduced_by)
     counts = store.counts()
     for peer in peers.values():
         peer["records"] = counts["by_author"].get(peer["party"], 0)
     items = list(attention(store, counts["by_measure"]))
+    waiting = outboxes(store)
+    for box in waiting:
+        if box.overdue:
+            sent = f"last bundle {box.last_sent}" if box.last_sent else "never sent a bundle"
+            items.append(Attention("bundle", 1, f"{box.peer}: ahead by {box.ahead} record(s) since {box.since}; "
+                                                f"{sent}: `cbm bundle export --to {box.peer}`", ref=box.peer))
+    items.sort(key=lambda a: (a.rank, a.due or "9999"))  # stable: the measures' order stays within a rank
     missing = missing_ranges(store)
     for author, (first, last) in missing.items():
         items.insert(0, Attention("store", 0, f"{author} records {first}-{last} are missing; later ones are held",
@@ -73,4 +103,4 @@ def collect(store: Store) -> StatusReport:
                                               f"nowhere (latest: {newest.kind} seq {newest.seq}: {newest.reason})",
                                   ref=author))
     return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
-                        counts, missing, items, found, bad, bad_count)
+                        counts, missing, items, found, waiting, bad, bad_count)

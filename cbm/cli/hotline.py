@@ -17,9 +17,10 @@ from cbm.cli.output import cell, emit, note, one_line, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
+from cbm.measures.hotline import calls as calls_
 from cbm.measures.hotline import service as hotline
 from cbm.measures.hotline import transcript as transcripts
-from cbm.measures.hotline.model import LinkTest, Message
+from cbm.measures.hotline.model import Call, LinkTest, Message
 
 app = typer.Typer(
     help="The crisis hotline: end-to-end encrypted, signed messages with delivered/read receipts, "
@@ -199,12 +200,30 @@ def translate(
          json_flag=json_flag)
 
 
+def _call_doc(c: Call) -> dict[str, Any]:
+    return {**dataclasses.asdict(c), "state": c.state}
+
+
+def _print_call(out: Console, c: Call) -> None:
+    confirmed = f"confirmed by {c.peer} {c.confirmed}" if c.confirmed else f"NOT confirmed by {c.peer}"
+    _say(out, Text(f"[call] {c.by} ↔ {c.peer}  {c.start} to {c.end}  {c.id[:12]}  ", style="bold")
+         + cell(confirmed, "green" if c.confirmed else "yellow"))
+    _say(out, Text("participants: ") + cell("; ".join(c.participants)))
+    _say(out, cell(c.summary if c.summary is not None else f"(cannot be decrypted: {c.problem})",
+                   multiline=True))
+
+
 def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bool) -> None:
     if not ts:
         _say(out, Text("no hotline conversations"))
     for t in ts:
-        _say(out, Text(f"== hotline conversation with {t.peer}: {len(t.messages)} message(s)", style="bold"))
+        _say(out, Text(f"== hotline conversation with {t.peer}: {len(t.messages)} message(s), "
+                       f"{len(t.calls)} call(s)", style="bold"))
+        pending = list(t.calls)
         for m in t.messages:
+            while pending and pending[0].start <= m.created:  # calls beside the messages, in time
+                _say(out, Text(""))
+                _print_call(out, pending.pop(0))
             _say(out, Text(""))
             _say(out, Text(f"[{m.sender} #{m.dseq}] {m.sender} → {m.recipient}  {m.precedence}  {m.created}  "
                            f"{m.state}  {m.id[:12]}", style="bold"))
@@ -213,6 +232,9 @@ def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bo
                 _say(out, Text(f"  translation ({one_line(tr.lang)}, unofficial, by {tr.by}):", style="dim"))
                 _say(out, cell(tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})",
                                multiline=True))
+        for c in pending:
+            _say(out, Text(""))
+            _print_call(out, c)
         _say(out, Text(""))
         for a in t.anomalies:
             _say(out, Text(f"ANOMALY ({a.kind}): ", style="red") + cell(a.text))
@@ -255,7 +277,8 @@ def transcript(
                  json_flag=json_flag)
             return
         ts = transcripts.transcript(store, with_, verify=verify)
-    docs = [{"peer": t.peer, "messages": [_msg_doc(m) for m in t.messages], "anomalies": t.anomalies,
+    docs = [{"peer": t.peer, "messages": [_msg_doc(m) for m in t.messages],
+             "calls": [_call_doc(c) for c in t.calls], "anomalies": t.anomalies,
              "faults": t.faults, "verified": t.verified, "records_checked": t.records_checked} for t in ts]
     emit("hotline.transcript", {"conversations": docs}, lambda out: _print_transcript(out, ts, verify),
          json_flag=json_flag)
@@ -267,6 +290,74 @@ def transcript(
     for t in ts:
         if t.anomalies and not verify:
             warn(f"{len(t.anomalies)} sequence anomaly(ies) in the conversation with {t.peer}")
+
+
+@app.command()
+def call(
+    with_: Annotated[str, typer.Option("--with", metavar="PARTY", help="The peer on the other end of the call.")],
+    start: Annotated[str, typer.Option("--start", metavar="TIME", help="When the call began (UTC, ISO 8601).")],
+    end: Annotated[str, typer.Option("--end", metavar="TIME", help="When it ended (UTC, ISO 8601).")],
+    participant: Annotated[list[str], typer.Option("--participant", metavar="NAME",
+                                                   help="Who took part (repeat for each).")],
+    summary: Annotated[str, typer.Option("--summary", metavar="FILE",
+                                         help="The summary of the call (UTF-8; '-' for stdin).")],
+    json_flag: JsonFlag = False,
+) -> None:
+    """Put a held voice call on the record: signed by us, its summary encrypted to both sides.
+
+    The record travels with the next bundle; the other side confirms it
+    with its own signature (`cbm hotline confirm ID`). It appears in the
+    transcript beside the messages, confirmed or not.
+
+    Example:  cbm hotline call --with RU --start 2026-11-23T07:00Z --end 2026-11-23T07:20Z
+              --participant "US coordinator" --participant "RU deputy secretary" --summary call.md
+    """
+    text = _text(None, summary)
+    with open_store() as store:
+        c = calls_.record_call(store, with_, start=start, end=end, participants=participant, summary=text)
+    note(f"call recorded; it travels with the next `cbm bundle export --to {c.peer}` for {c.peer} to confirm")
+    emit("hotline.call", _call_doc(c), lambda out: _say(out, Text(f"{c.id[:12]}  call with {c.peer}  "
+                                                                   f"{c.start} to {c.end}  {c.state}")),
+         json_flag=json_flag)
+
+
+@app.command()
+def confirm(
+    call_id: Annotated[str, typer.Argument(metavar="ID", help="The peer's call record (at least 6 hex digits).")],
+    json_flag: JsonFlag = False,
+) -> None:
+    """Confirm, with our own signature, a call the peer recorded with us (read it first: `cbm hotline calls`).
+
+    Example:  cbm hotline confirm 7be21f04c9aa
+    """
+    with open_store() as store:
+        c = calls_.confirm_call(store, call_id)
+    note(f"confirmation queued for {c.by}: it travels with the next bundle")
+    emit("hotline.confirm", _call_doc(c), lambda out: _say(out, Text(f"{c.id[:12]}  call with {c.by}  confirmed")),
+         json_flag=json_flag)
+
+
+@app.command("calls")
+def list_calls(
+    with_: Annotated[str | None, typer.Option("--with", metavar="PARTY", help="Only calls with PARTY.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Every voice call on record, by start time: participants, summary, confirmed or not.
+
+    Example:  cbm hotline calls --with RU
+    """
+    with open_store() as store:
+        found = calls_.calls(store, with_)
+
+    def human(out: Console) -> None:
+        if not found:
+            _say(out, Text("no calls on record: `cbm hotline call --with PEER ...`"))
+        for n, c in enumerate(found):
+            if n:
+                _say(out, Text(""))
+            _print_call(out, c)
+
+    emit("hotline.calls", {"calls": [_call_doc(c) for c in found]}, human, json_flag=json_flag)
 
 
 @app.command("check-export")

@@ -24,6 +24,7 @@ from cbm.measures.registry import MEASURES
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Create a new store with fresh keys for one party."),
     "status": ("status", "Who we are, peers, record counts, and what needs attention."),
+    "handover": ("handover", "Hand the watch over: what changed since the last handover, signed locally."),
     "keys": ("keys", "Party cards and keys: show, export, import, list, rotate, revoke."),
     "store": ("store", "The local store: verify every signature and chain; rebuild."),
     "bundle": ("bundle", "Signed bundles: export for a peer, import, verify, inspect."),

@@ -86,6 +86,10 @@ class RevokedKey(UntrustedSigner):
     """The key was revoked (by its owner or by us) or rotated out before this record."""
 
 
+class UnexpectedSigner(UntrustedSigner):
+    """Signed by a trusted key, but not by the one the caller pinned (``bundle verify --fingerprint``)."""
+
+
 # exit 4 — well-signed perhaps, but not acceptable
 
 
@@ -160,4 +164,8 @@ EXIT_CODES: dict[int, str] = {
     5: "not found",
     6: "store error (missing, locked, corrupt)",
     7: "network error (server unreachable, TLS or credentials refused, HTTP error, redirect to another host)",
+    8: "needs attention (`cbm status --check` only: the report was printed, something needs an operator)",
 }
+
+#: ``cbm status --check`` exits with this when anything needs attention: a result, not an error, so no class.
+NEEDS_ATTENTION = 8

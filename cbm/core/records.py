@@ -28,7 +28,8 @@ from cbm.core.fields import is_iso_time
 from cbm.core.keys import KeyPair
 from cbm.core.tlp import ALL_PEERS, TLP_LABELS
 
-MEASURES = ("keys", "bundle", "indicators", "inquiry", "hotline", "whitepaper", "workgroup")
+# "desk": the watch desk's local notes (desk.handover, addressed to ourselves only; docs/adr/0148)
+MEASURES = ("keys", "bundle", "indicators", "inquiry", "hotline", "whitepaper", "workgroup", "desk")
 KIND = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 
@@ -61,6 +62,13 @@ class Record:
     @property
     def measure(self) -> str:
         return self.kind.split(".", 1)[0]
+
+    @property
+    def ref(self) -> str | None:
+        """The record another record of its measure answers or amends (``body["ref"]``), when it names one: the
+        one body field every measure shares, so generic listings (``bundle inspect``) can show the thread."""
+        value = self.body.get("ref")
+        return value if isinstance(value, str) else None
 
     @property
     def short(self) -> str:

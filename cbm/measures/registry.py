@@ -79,7 +79,7 @@ MEASURES: tuple[Measure, ...] = (
             index="cbm.measures.inquiry.index:INDEX", attention="cbm.measures.inquiry.service:attention",
             cli="inquiry", help="Formal inquiries about ICT incidents, acknowledged and answered."),
     Measure("hotline", ("hotline.message", "hotline.receipt", "hotline.translation", "hotline.test",
-                        "hotline.test_reply", "hotline.transcript"),
+                        "hotline.test_reply", "hotline.transcript", "hotline.call", "hotline.call_confirm"),
             index="cbm.measures.hotline.index:INDEX", attention="cbm.measures.hotline.service:attention",
             on_import="cbm.measures.hotline.service:on_import",
             cli="hotline", help="Encrypted, signed crisis messages with receipts and link tests."),

@@ -106,6 +106,21 @@ def last_sent(conn: sqlite3.Connection, recipient: str) -> tuple[int, str] | Non
     return (row[0], row[1]) if row else None
 
 
+def last_sent_at(conn: sqlite3.Connection, recipient: str) -> str | None:
+    """When we exported our newest bundle to ``recipient`` (ISO 8601 UTC), or None if never."""
+    row = conn.execute("SELECT created FROM bundles_sent WHERE recipient = ? ORDER BY number DESC LIMIT 1",
+                       (recipient,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def sent_since(conn: sqlite3.Connection, since: str | None) -> list[tuple[str, int, str, int]]:
+    """(recipient, number, created, records) of the bundles we exported after ``since`` (None: ever), oldest
+    first."""
+    return [(r, n, c, k) for r, n, c, k in conn.execute(
+        "SELECT recipient, number, created, records FROM bundles_sent WHERE created > ? ORDER BY created, recipient",
+        (since or "",))]
+
+
 def sent_count(conn: sqlite3.Connection, recipient: str) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM bundles_sent WHERE recipient = ?", (recipient,)).fetchone()[0])
 

@@ -12,7 +12,7 @@ from cbm.cli.main import app
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ["bundle", "hotline", "indicators", "init", "inquiry", "keys", "status", "store", "taxii",
+SUBCOMMANDS = ["bundle", "handover", "hotline", "indicators", "init", "inquiry", "keys", "status", "store", "taxii",
                "whitepaper", "workgroup"]
 
 

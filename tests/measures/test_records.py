@@ -5,14 +5,16 @@ missing its required fields is refused with InvalidBody (exit 4). See docs/adr/0
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 import pytest
 
+from cbm.core import clock
 from cbm.core.bodies import InvalidBody
 from cbm.core.canonical import canonical_bytes
 from cbm.core.records import Record
+from cbm.measures.hotline import calls, transcript
 from cbm.measures.hotline import service as hotline
-from cbm.measures.hotline import transcript
 from cbm.measures.indicators import service as indicators
 from cbm.measures.inquiry import service as inquiry
 from cbm.measures.registry import MEASURES
@@ -69,8 +71,13 @@ def written(us_ru, tmp_path, monkeypatch, papers):  # noqa: F811
     message = hotline_transport.send(us, "RU", "Call me")
     with us.open() as s:
         hotline.link_test(s, "RU")
+        held = clock.now()
+        call = calls.record_call(s, "RU", start=clock.iso(held - timedelta(minutes=30)),
+                                 end=clock.iso(held - timedelta(minutes=10)), participants=["US coordinator"],
+                                 summary="Agreed to exchange indicators hourly.")
     hotline_transport.carry(us, ru)
     with ru.open() as s:
+        calls.confirm_call(s, call.id)
         hotline.read(s, message)
         hotline.translate(s, message, "Позвоните мне", lang="ru")
         transcript.export(s, tmp_path / "transcript.md", "US")

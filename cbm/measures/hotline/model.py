@@ -26,6 +26,8 @@ KIND_TRANSLATION = "hotline.translation"
 KIND_TEST = "hotline.test"
 KIND_TEST_REPLY = "hotline.test_reply"
 KIND_TRANSCRIPT = "hotline.transcript"
+KIND_CALL = "hotline.call"
+KIND_CALL_CONFIRM = "hotline.call_confirm"
 
 INVALID = "INVALID"  # shown for a peer's record whose precedence is not one of PRECEDENCES
 MAX_LANGUAGE_SUBTAGS = 4  # en-Latn-US-x-y: the hotline takes at most four subtags after the language
@@ -125,6 +127,27 @@ class LinkTest:
 
 
 @dataclass
+class Call:
+    """A voice call one side recorded; ``confirmed`` only by the other side's own signed confirmation."""
+
+    id: str
+    by: str  # who recorded it
+    peer: str  # the other side of the call (the party it is addressed to)
+    start: str
+    end: str
+    participants: list[str]
+    created: str
+    confirmed: str | None = None  # the other side's confirmation (its clock)
+    confirm_id: str | None = None
+    summary: str | None = None  # filled in only when decrypted
+    problem: str | None = None  # why it could not be decrypted, if it could not
+
+    @property
+    def state(self) -> str:
+        return "confirmed" if self.confirmed else "unconfirmed"
+
+
+@dataclass
 class Anomaly:
     kind: str  # gap | replay | reorder | peer_seen | receipt | malformed
     text: str
@@ -136,6 +159,7 @@ class Conversation:
     peer: str
     messages: list[Message] = field(default_factory=list)  # in conversation (causal) order
     tests: list[LinkTest] = field(default_factory=list)  # oldest first
+    calls: list[Call] = field(default_factory=list)  # by start time
     anomalies: list[Anomaly] = field(default_factory=list)
     last_contact: str | None = None  # created time of the peer's newest hotline record
     last_contact_received: str | None = None  # when it landed here
@@ -185,6 +209,7 @@ class _Load:
         self.convs: dict[str, Conversation] = {}
         self.messages: dict[str, Message] = {}
         self.tests: dict[str, LinkTest] = {}
+        self.calls: dict[str, Call] = {}
 
     def conv(self, peer: str) -> Conversation:
         return self.convs.setdefault(peer, Conversation(peer))
@@ -206,6 +231,8 @@ class _Load:
             self.message(r, peer)
         elif r.kind == KIND_TEST:
             self.test(r, peer)
+        elif r.kind == KIND_CALL:
+            self.call(r, peer)
         else:
             return True
         return False
@@ -241,6 +268,31 @@ class _Load:
         t = LinkTest(id=r.hash, by=r.author, to=r.to[0], created=r.created)
         self.tests[r.hash] = t
         self.conv(peer).tests.append(t)
+
+    def call(self, r: Record, peer: str) -> None:
+        body = r.body
+        participants = body.get("participants")
+        names = [p for p in participants if isinstance(p, str)] if isinstance(participants, list) else []
+        start, end = body.get("start"), body.get("end")
+        other = r.to[0]  # the other side of the call, who alone can confirm it
+        call = Call(r.hash, r.author, other, start if isinstance(start, str) else "", end if isinstance(end, str)
+                    else "", names, r.created)
+        if body.get("with") != other or len(r.to) != 1 or not call.start or not call.end:
+            self.conv(peer).anomalies.append(Anomaly(
+                "malformed", f"{r.author} call record {r.hash[:12]} names no valid peer or times", r.hash))
+        self.calls[r.hash] = call
+        self.conv(peer).calls.append(call)
+
+    def call_confirm(self, r: Record) -> None:
+        ref = r.body.get("ref")
+        call = self.calls.get(ref) if isinstance(ref, str) else None
+        if call is None or r.author != call.peer or r.author == call.by:
+            # only the other side's own signature confirms a call: anything else is shown, never counted
+            self.conv(self.peer_of(r)).anomalies.append(Anomaly(
+                "confirm", f"{r.author} confirmation {r.hash[:12]} confirms no call of its peer we hold", r.hash))
+            return
+        if call.confirmed is None or r.created < call.confirmed:
+            call.confirmed, call.confirm_id = r.created, r.hash
 
     def _message_of(self, r: Record) -> Message | None:
         ref = r.body.get("ref")
@@ -281,6 +333,7 @@ class _Load:
 
     LATER: dict[str, Callable[[_Load, Record], None]] = {
         KIND_RECEIPT: receipt, KIND_TRANSLATION: translation, KIND_TEST_REPLY: test_reply,
+        KIND_CALL_CONFIRM: call_confirm,
     }
 
     def settled(self) -> HotlineState:
@@ -296,6 +349,7 @@ class _Load:
                 elif self.moment - clock.parse_time(t.created) > self.cfg.test_timeout:
                     t.status = "failed"
             c.tests.sort(key=lambda t: (t.created, t.id))
+            c.calls.sort(key=lambda call: (call.start, call.id))
             c.anomalies.extend(check_sequences(c.messages, self.me, c.peer))
             c.messages = causal_order(c.messages, self.me, c.peer)
         return HotlineState(self.me, clock.iso(self.moment), self.convs, self.records)

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cbm.core.bodies import ABSENT, Body, InvalidBody, is_int, is_str_list, present, require
-from cbm.core.fields import PRECEDENCES, is_language_tag, is_party_code, is_sha256_hex, is_single_line_text
+from cbm.core.fields import (
+    PRECEDENCES,
+    is_bounded_text,
+    is_iso_time,
+    is_language_tag,
+    is_party_code,
+    is_sha256_hex,
+    is_single_line_text,
+)
 
 RECEIPT_TYPES = ("delivered", "read")
 
@@ -132,7 +140,53 @@ class Transcript(Body):
         require(is_int(values["anomalies"], 0), "anomalies must be a count")
 
 
+MAX_PARTICIPANTS = 50
+MAX_PARTICIPANT = 200  # characters: "Deputy Secretary of the Security Council (RU)"
+
+
+@dataclass(frozen=True)
+class CallRecord(Body):
+    """``hotline.call``: a voice call with ``with`` was held from ``start`` to ``end`` between ``participants``;
+    the summary is sealed to both parties (docs/adr/0147-hotline-call-records.md)."""
+
+    KIND = "hotline.call"
+
+    peer: str  # JSON key "with"
+    start: str
+    end: str
+    participants: list[str]
+    sealed: dict[str, Any]
+
+    @classmethod
+    def keys(cls) -> dict[str, str]:
+        return {"with" if key == "peer" else key: name for key, name in super().keys().items()}
+
+    @classmethod
+    def check(cls, values: dict[str, Any]) -> None:
+        require(is_party_code(values["peer"]), "with must be a party code")
+        require(is_iso_time(values["start"]) and is_iso_time(values["end"]), "start and end must be UTC times")
+        require(values["start"] < values["end"], "a call ends after it starts")
+        participants = values["participants"]
+        require(is_str_list(participants) and 0 < len(participants) <= MAX_PARTICIPANTS
+                and all(is_bounded_text(p, MAX_PARTICIPANT) and "\n" not in p for p in participants),
+                f"participants must list 1 to {MAX_PARTICIPANTS} names of at most {MAX_PARTICIPANT} characters")
+        _sealed(values)
+
+
+@dataclass(frozen=True)
+class CallConfirm(Body):
+    """``hotline.call_confirm``: the other party of a recorded call confirms it, by its own signature."""
+
+    KIND = "hotline.call_confirm"
+
+    ref: str
+
+    @classmethod
+    def check(cls, values: dict[str, Any]) -> None:
+        require(is_sha256_hex(values["ref"]), "ref must be the call record's id")
+
+
 RECORDS: dict[str, type[Body]] = {cls.KIND: cls for cls in (Message, Receipt, Translation, Test, TestReply,
-                                                           Transcript)}
+                                                           Transcript, CallRecord, CallConfirm)}
 
 __all__ = ["RECORDS", "InvalidBody"]

@@ -369,6 +369,11 @@ def attention(store: Store) -> list[Attention]:
                 state_text = "delivered, not yet read" if m.delivered else "no delivery receipt yet"
                 items.append(Attention("hotline", 0, f"{what} to {m.recipient} not acknowledged by its deadline "
                                                      f"({state_text})", ref=m.id, due=m.deadline))
+        for call in c.calls:
+            if call.peer == state.party and not call.confirmed:
+                items.append(Attention("hotline", 1, f"{call.by} recorded a call held {call.start} to {call.end}: "
+                                                     f"check it and `cbm hotline confirm {call.id[:12]}`",
+                                       ref=call.id))
         ours = [t for t in c.tests if t.by == state.party]
         if ours and ours[-1].status == "failed":
             items.append(Attention("hotline", 1, f"link test {ours[-1].id[:12]} to {c.peer} unanswered since "

@@ -27,8 +27,9 @@ from cbm.core.errors import (
 from cbm.core.files import written_atomically
 from cbm.core.records import Record, verify_record
 from cbm.measures.hotline import records
+from cbm.measures.hotline.calls import decrypt as decrypt_call
 from cbm.measures.hotline.index import withheld_links, withheld_seqs
-from cbm.measures.hotline.model import KIND_TRANSCRIPT, Anomaly, Conversation, HotlineState, Message, load
+from cbm.measures.hotline.model import KIND_TRANSCRIPT, Anomaly, Call, Conversation, HotlineState, Message, load
 from cbm.measures.hotline.service import TLP, _unseal, message_context, translation_context
 from cbm.store.db import Store
 
@@ -49,6 +50,7 @@ class Transcript:
     faults: list[Fault] = field(default_factory=list)
     verified: bool | None = None  # None: not verified; True: no fault and no anomaly
     records_checked: int = 0
+    calls: list[Call] = field(default_factory=list)  # voice calls on record, by start time
 
     @property
     def ok(self) -> bool:
@@ -74,11 +76,16 @@ def transcript(store: Store, peer: str | None = None, *, verify: bool = False) -
     out = []
     state = load(store)
     for c in _conversations(state, store, peer):
-        t = Transcript(c.peer, c.messages, c.anomalies)
+        t = Transcript(c.peer, c.messages, c.anomalies, calls=c.calls)
         for m in c.messages:
             _decrypt(store, state, m, t)
+        for call in c.calls:
+            decrypt_call(store, state.records[call.id], call)
+            if call.problem:
+                t.faults.append(Fault(call.by, 0, f"call {call.id[:12]} cannot be decrypted: {call.problem}", call.id))
         if verify:
             hashes = {m.id for m in c.messages} | {tr.id for m in c.messages for tr in m.translations}
+            hashes |= {call.id for call in c.calls} | {call.confirm_id for call in c.calls if call.confirm_id}
             checked, faults = verify_logs(store, [store.party, c.peer], hashes)
             t.faults.extend(faults)
             t.records_checked = checked
@@ -188,6 +195,15 @@ def _block(text: str | None, problem: str | None) -> list[str]:
     return [fence + "text", body, fence, ""]
 
 
+def _call_section(call: Call) -> list[str]:
+    confirmed = f"confirmed by {call.peer} at {call.confirmed} (`{call.confirm_id}`)" if call.confirmed else \
+        f"NOT confirmed by {call.peer}"
+    lines = [f"## Voice call {call.by} and {call.peer}, {call.start} to {call.end}", "",
+             f"- id: `{call.id}`; recorded by {call.by} at {call.created}; {confirmed}",
+             "- participants: " + "; ".join(_safe(p) for p in call.participants), "- summary:", ""]
+    return lines + _block(call.summary, call.problem)
+
+
 def render_markdown(store: Store, t: Transcript, exported: str) -> str:
     """The bilingual transcript: each message's original and every (unofficial) translation, verbatim in
     fenced blocks (peer text is never interpreted as Markdown), with sequence numbers, receipts and ids."""
@@ -201,7 +217,10 @@ def render_markdown(store: Store, t: Transcript, exported: str) -> str:
                                    f"{len(t.faults)} fault(s), {len(t.anomalies)} anomaly(ies), listed at the end"),
              "- Ids are the SHA-256 of the signed records; the signature of this file is in the `.sig` file "
              "beside it (`cbm hotline check-export FILE`)", ""]
+    calls = list(t.calls)
     for n, m in enumerate(t.messages, 1):
+        while calls and calls[0].start <= m.created:
+            lines += _call_section(calls.pop(0))
         lines += [f"## {n}. {m.sender} → {m.recipient} · {m.precedence} · {m.sender} message {m.dseq}", "",
                   f"- id: `{m.id}`",
                   f"- written {m.created} (had seen {m.recipient}→{m.sender} message {m.peer_seen}); "
@@ -213,6 +232,8 @@ def render_markdown(store: Store, t: Transcript, exported: str) -> str:
             lines += [f"### Translation ({_safe(tr.lang)}, unofficial, by {tr.by}, {tr.created})", "",
                       f"- id: `{tr.id}`", ""]
             lines += _block(tr.text, tr.problem)
+    for call in calls:
+        lines += _call_section(call)
     if not t.ok:
         lines += ["## Problems found", ""]
         lines += [f"- fault: {f.author} record {f.seq}: {_safe(f.problem)}" for f in t.faults]

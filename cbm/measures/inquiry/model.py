@@ -30,6 +30,14 @@ OUTCOMES = ("satisfied", "unsatisfied", "escalated")
 STATES = ("draft", "sent", "delivered", "acknowledged", "clarification", "answered", "closed", "withdrawn")
 TERMINAL = ("closed", "withdrawn")
 ACTIONS = ("send", "ack", "reply", "clarify", "close", "withdraw")
+# What each type obliges the recipient to do (README "Types and precedence"; ADR 0145).
+# A notification informs: it needs an acknowledgement within its window; a reply is allowed but never due.
+OBLIGATIONS: dict[str, tuple[str, ...]] = {
+    "request_for_information": ("ack", "reply"),
+    "request_for_assistance": ("ack", "reply"),
+    "notification": ("ack",),
+    "consultation_request": ("ack", "reply"),
+}
 MESSAGE_KINDS = ("inquiry.ack", "inquiry.reply", "inquiry.clarify", "inquiry.close", "inquiry.withdraw")
 
 # Defaults in the spirit of the Vienna Document (reply to an unusual-activity request within 48 hours) and
@@ -132,6 +140,16 @@ class Thread:
     @property
     def body(self) -> dict[str, Any]:
         return self.open.body
+
+    @property
+    def type(self) -> str:
+        kind = self.body.get("type")
+        return kind if isinstance(kind, str) else "request_for_information"
+
+    @property
+    def reply_owed(self) -> bool:
+        """Whether this inquiry's type obliges the recipient to reply (a notification does not)."""
+        return "reply" in OBLIGATIONS.get(self.type, ("ack", "reply"))
 
     @property
     def precedence(self) -> str:
@@ -284,6 +302,8 @@ def _deadlines(thread: Thread, clarify_due: str | None, answered: bool) -> None:
         thread.reply_due = explicit if isinstance(explicit, str) else clock.iso(start + reply_within)
     elif isinstance(explicit, str):
         thread.reply_due = explicit
+    if not thread.reply_owed:
+        thread.reply_due = None  # a notification's reply is welcome, never due
     state = thread.state
     if state == "draft":
         thread.awaiting = thread.sender
@@ -292,11 +312,14 @@ def _deadlines(thread: Thread, clarify_due: str | None, answered: bool) -> None:
     elif state == "delivered":
         thread.awaiting, thread.due = thread.recipient, thread.ack_due
     elif state == "acknowledged":
-        thread.awaiting, thread.due = thread.recipient, thread.reply_due
+        if thread.reply_owed:
+            thread.awaiting, thread.due = thread.recipient, thread.reply_due
+        else:
+            thread.awaiting = None
     elif state == "clarification":
         # the recipient's first answer stays due by the reply deadline; a question asked after an answer
         # (or of the sender) is due within the reply window from the question
-        first_answer = thread.awaiting == thread.recipient and not answered
+        first_answer = thread.awaiting == thread.recipient and not answered and thread.reply_owed
         thread.due = thread.reply_due if first_answer else clarify_due
     elif state == "answered":
         thread.awaiting = thread.sender

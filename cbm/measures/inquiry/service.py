@@ -300,6 +300,9 @@ def open_inquiry(store: Store, request: OpenRequest) -> Thread:
     sector = request.sector.strip().lower() if request.sector else None
     if sector is not None and not SECTOR.match(sector):
         raise UsageError(f"{request.sector!r} is not a sector name", hint="e.g. energy, finance, transport")
+    if kind == "notification" and request.reply_by:
+        raise UsageError("a notification needs only an acknowledgement: it takes no --reply-by",
+                         hint="open a request_for_information if you need an answer by a time")
     reply_by = _reply_by(request.reply_by)
     indicators = check_indicators(store, request.indicators)
     ack_within, reply_within = deadlines_for(store.config, precedence)
