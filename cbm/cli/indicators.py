@@ -65,8 +65,11 @@ LIST_COLUMNS = (Column("id"), Column("type"), Column("from"), Column("tlp"), Col
 
 def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
     for item in rows:
+        value = item.value or ""
+        if item.flags:
+            value += "  [" + ", ".join(item.flags) + "]"
         yield (_short(item.id), TYPE_SHORT.get(item.type, item.type), item.author, item.tlp,
-               (item.valid_until or "")[:10], item.state, item.value or "")
+               (item.valid_until or "")[:10], item.state, value)
 
 
 def _expected(file: str, fmt: str | None) -> int | None:
@@ -127,6 +130,10 @@ def add(
     with open_store() as store:
         result = svc.add(store, opts, kind=kind, value=value, pattern=pattern, name=name,
                          description=description, valid_from=valid_from, kill_chain=phases or None)
+
+    if result.flags:
+        warn(f"flagged by the landing checks: {', '.join(result.flags)}; kept, but left out of firewall and IDS"
+             " exports")
 
     def human(out: Console) -> None:
         out.print(Text(f"{result.action} {result.id} ({TYPE_SHORT.get(result.type, result.type)} ") +
@@ -191,6 +198,7 @@ def import_(
                                                              for k, v in sorted(result.kept_objects.items()))))
     if result.ignored_columns:
         note("ignored CSV columns: " + literal(", ".join(result.ignored_columns)))
+    _flag_note(result.flagged, result.by_flag)
 
     def human(out: Console) -> None:
         tlps = ", ".join(f"{k} {v}" for k, v in result.by_tlp.items()) or "-"
@@ -199,6 +207,13 @@ def import_(
                        f" TLP: {tlps}"))
 
     emit("indicators.import", result, human, json_flag=json_flag)
+
+
+def _flag_note(flagged: int, by_flag: dict[str, int]) -> None:
+    if flagged:
+        warn(f"{flagged} indicator(s) flagged by the landing checks ("
+             + ", ".join(f"{k} {v}" for k, v in by_flag.items())
+             + "): kept, but left out of firewall and IDS exports; see `cbm indicators list --flagged`")
 
 
 # -- list ------------------------------------------------------------------------------------------------
@@ -217,21 +232,26 @@ def list_(
     expiring: Annotated[int | None, typer.Option("--expiring", metavar="DAYS",
                                                  help="Only live ones expiring within DAYS days.")] = None,
     since: Since = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only those the landing checks flagged "
+                                                            "(warninglists, reserved ranges...).")] = False,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (0 = all).")] = 1000,
     json_flag: JsonFlag = False,
     wide: Wide = False,
 ) -> None:
     """List current indicators (newest version of each), oldest first, streamed.
 
+    With --flagged, only those a warninglist or a built-in rule flagged, each with its flags.
+
     Example:  cbm indicators list --from RU --type ipv4-addr --active --sector energy
+    Example:  cbm indicators list --flagged
     """
     if limit < 0:
         raise UsageError("--limit must be 0 or more")
     with open_store() as store:
         f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
                             state=_state(active, expired, revoked), since=since, limit=limit or None,
-                            expiring_days=expiring)
-        rows = query.listing(store, f)
+                            expiring_days=expiring, flagged=True if flagged else None)
+        rows = query.listing(store, f, with_flags=flagged)
         if json_flag or state.json:
             _stream_json(sys.stdout, "indicators.list", "indicators", rows)
             return
@@ -246,7 +266,8 @@ def list_(
         if limit and shown == limit:
             total = query.count(store, query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max,
                                                      sectors=sector, state=_state(active, expired, revoked),
-                                                     since=since, expiring_days=expiring))
+                                                     since=since, expiring_days=expiring,
+                                                     flagged=True if flagged else None))
             if total > shown:
                 note(f"showing {shown} of {total}; --limit 0 for all, or `cbm indicators export`")
         elif shown == 0:
@@ -329,6 +350,8 @@ def show(
             out.print(Text(f"author     {s.author}   state {s.state}   TLP:{s.tlp}   to {', '.join(s.audience)}"))
             out.print(Text(f"signed     record {s.record[:16]} (seq {s.seq}, key {s.keyid}) at {s.signed}"))
             out.print(Text(f"versions   {len(s.versions) + 1}"))
+            if s.flags:
+                out.print(Text(f"flagged    {', '.join(s.flags)} (kept out of firewall and IDS exports)"))
             for r in s.revocations:
                 out.print(Text("revoked    ") + cell(f"{r['at']} by {r['by']}: {r['reason'] or '-'}"))
             for x in s.sightings:
@@ -421,11 +444,17 @@ def export(
     since: Since = None,
     sid_base: Annotated[int | None, typer.Option(
         "--sid-base", help="Start of cbm's Suricata sid range (sids are derived from each indicator).")] = None,
+    include_flagged: Annotated[bool, typer.Option(
+        "--include-flagged", help="Put flagged indicators back into txt, csv and suricata exports (never one "
+                                  "matching every address).")] = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Export indicators for other tools: a STIX 2.1 bundle, CSV, plain lists, Suricata rules, a MISP event.
 
-    Warns when AMBER or RED indicators go to a file; --tlp-max keeps them out.
+    Warns when AMBER or RED indicators go to a file; --tlp-max keeps them out. Indicators the landing checks
+    flagged (a top site, a public resolver, a reserved range...) are left out of txt, csv and suricata exports
+    and counted, unless --include-flagged; STIX and MISP exports keep them, marked. Nothing ever exports a
+    range matching every address (0.0.0.0/0, ::/0).
 
     Example:  cbm indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o blocklist.txt
     """
@@ -440,7 +469,16 @@ def export(
                  f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "
                  "them out)")
         with Progress(f"exporting {fmt}") as bar, _output(output) as out:
-            result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, on_progress=_progress_writer(bar))
+            result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, include_flagged=include_flagged,
+                                on_progress=_progress_writer(bar))
+    if result.flagged_left_out:
+        note(f"left out {result.flagged_left_out} flagged indicator(s) (see `cbm indicators list --flagged`;"
+             " --include-flagged puts them back)")
+    if include_flagged and result.flagged_included:
+        warn(f"the export includes {result.flagged_included} flagged indicator(s): a top site, a public"
+             " resolver or a reserved range may be blocked")
+    if result.all_addresses_left_out:
+        warn(f"left out {result.all_addresses_left_out} indicator(s) matching every address: never exported")
     for what, n in result.skipped.items():
         note(f"skipped {n} indicator(s): {what} have no {fmt} form")
     if result.sid_collisions:
@@ -472,13 +510,76 @@ def stats(
     def human(out: Console) -> None:
         out.print(Text(f"{result['total']} indicators: {result['active']} active, {result['expired']} expired, "
                        f"{result['revoked']} revoked; {result['expiring_soon']} expire within {days} days; "
-                       f"{result['sighted']} sighted"))
+                       f"{result['sighted']} sighted; {result['flagged']} flagged"))
         for title, key in (("by type", "by_type"), ("by party", "by_party"), ("by TLP", "by_tlp"),
+                           ("flagged by", "by_flag"),
                            ("by age (last version)", "by_age")):
             parts = ", ".join(f"{TYPE_SHORT.get(k, k)} {v}" for k, v in result[key].items())
             out.print(Text(f"{title}: ") + cell(parts or "-"))
 
     emit("indicators.stats", result, human, json_flag=json_flag)
+
+
+# -- landing checks ----------------------------------------------------------------------------------------
+
+
+@app.command()
+def warninglists(
+    update: Annotated[Path | None, typer.Option(
+        "--update", metavar="DIR", help="Install the lists from DIR (a copy of misp-warninglists carried across "
+                                        "the air gap: DIR/lists/<name>/list.json), then re-check every "
+                                        "stored indicator.")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show the MISP warninglists the landing checks use (where from, version, entries); update them offline.
+
+    Every indicator is checked when it lands against these lists and the built-in rules (reserved ranges,
+    ranges broader than [indicators.checks] min_ipv4_prefix / min_ipv6_prefix, own_infrastructure, public
+    suffixes); a hit is flagged, not dropped.
+
+    Example:  cbm indicators warninglists --update /media/usb/misp-warninglists
+    """
+    from cbm.measures.indicators import screening
+
+    with open_store() as store:
+        result = (screening.update_warninglists(store, update) if update is not None
+                  else screening.warninglists_in_use(store))
+
+    def human(out: Console) -> None:
+        out.print(Text(f"warninglists from the {result.source}" + (f" ({result.directory})"
+                                                                    if result.directory else "")))
+        for wl in result.lists:
+            out.print(Text(f"  {wl.name:<22} {wl.type:<9} version {wl.version:<10} {wl.entries:>9,} entries"))
+        if result.missing:
+            out.print(Text("  not found: " + ", ".join(result.missing)))
+        out.print(Text("built-in rules: " + ", ".join(result.rules)))
+        if result.ignored:
+            out.print(Text("switched off here: " + ", ".join(result.ignored)))
+        if result.recheck is not None:
+            out.print(Text(f"re-checked {result.recheck.indicators} indicator(s): {result.recheck.flagged} flagged"))
+
+    emit("indicators.warninglists", result, human, json_flag=json_flag)
+
+
+@app.command()
+def recheck(json_flag: JsonFlag = False) -> None:
+    """Run the landing checks again over every stored indicator (after editing [indicators.checks]).
+
+    The signed records stay as they are; only the flags in the index change.
+
+    Example:  cbm indicators recheck
+    """
+    from cbm.measures.indicators import screening
+
+    with open_store() as store:
+        result = screening.recheck(store)
+
+    def human(out: Console) -> None:
+        out.print(Text(f"re-checked {result.indicators} indicator(s): {result.flagged} flagged"))
+        for flag, n in result.by_flag.items():
+            out.print(Text(f"  {flag} {n}"))
+
+    emit("indicators.recheck", result, human, json_flag=json_flag)
 
 
 # -- pull and push (TAXII 2.1): cbm/cli/indicators_taxii.py -------------------------------------------------
