@@ -43,6 +43,14 @@ SPECIAL_RANGES: tuple[tuple[str, str], ...] = (
     ("fe80::/10", "link-local"), ("ff00::/8", "multicast"),
 )
 
+# Special-use domain names (RFC 2606, RFC 6761, RFC 6762, RFC 8375): a name under one of these is that rule's and
+# nothing else's (the Tranco list ranks example.org among the top sites because documentation links to it).
+SPECIAL_NAMES: dict[str, str] = {
+    "example": "documentation", "example.com": "documentation", "example.net": "documentation",
+    "example.org": "documentation", "test": "documentation", "invalid": "invalid-name", "localhost": "loopback",
+    "local": "link-local", "home.arpa": "private",
+}
+
 DEFAULT_MIN_PREFIX = {4: 16, 6: 32}  # a range broader than /16 (IPv4) or /32 (IPv6) is flagged
 # Flags a store switches off when its config.toml does not say (``[indicators.checks] ignore``): none. A lab or
 # training store whose samples use the documentation ranges sets ``ignore = ["rule:documentation"]``.
@@ -197,7 +205,8 @@ class Checker:
                                      else host[1:host.find("]")])
             if rest in ("", "/"):  # a whole site, not one page on it
                 return self._name(host.rsplit(":", 1)[0])
-            return list(self.exact.get(host.rsplit(":", 1)[0], ()))
+            # one page on a top site may well be hostile (a shared document, a paste): only our own names count
+            return [flag for flag in self._name(host.rsplit(":", 1)[0]) if flag == OWN]
         return list(self.exact.get(value.lower(), ()))
 
     def _address(self, value: str) -> list[str]:
@@ -221,6 +230,9 @@ class Checker:
 
     def _name(self, value: str) -> list[str]:
         value = value.lower()
+        special = self._special_name(value)
+        if special is not None:
+            return [] if special in self.settings.ignore else [special]
         flags: list[str] | None = None
         exact = self.exact.get(value)
         if exact:
@@ -236,6 +248,15 @@ class Checker:
                 break
             label = label[dot + 1:]
         return list(dict.fromkeys(flags)) if flags else []
+
+
+    @staticmethod
+    def _special_name(value: str) -> str | None:
+        last = value.rsplit(".", 1)[-1]
+        if last in SPECIAL_NAMES:
+            return "rule:" + SPECIAL_NAMES[last]
+        two = ".".join(value.rsplit(".", 2)[-2:])
+        return "rule:" + SPECIAL_NAMES[two] if two in SPECIAL_NAMES else None
 
 
 _CACHE: dict[Path, tuple[tuple[Any, ...], Checker]] = {}

@@ -45,6 +45,7 @@ def warninglists_in_use(store: Store) -> WarninglistsResult:
     directory, origin = warninglists.lists_dir(store.root)
     found = warninglists.load(directory, settings.lists)
     rules = sorted({"rule:" + label for _, label in checks.SPECIAL_RANGES}
+                   | {"rule:" + label for label in checks.SPECIAL_NAMES.values()}
                    | {checks.ALL_ADDRESSES, checks.BROAD_CIDR, checks.OWN, checks.PUBLIC_SUFFIX})
     return WarninglistsResult(
         origin if directory is not None else "none", str(directory) if directory else None,
