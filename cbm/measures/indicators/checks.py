@@ -259,21 +259,24 @@ class Checker:
         return "rule:" + SPECIAL_NAMES[two] if two in SPECIAL_NAMES else None
 
 
-_CACHE: dict[Path, tuple[tuple[Any, ...], Checker]] = {}
+_CACHE: dict[tuple[Any, ...], Checker] = {}
 
 
 def checker_for(root: Path, config: dict[str, Any]) -> Checker:
-    """The checker for the store at ``root`` (its config and its warninglists), built once per process and
-    rebuilt when the config or the store's warninglists change."""
+    """The checker for the store at ``root`` (its config and its warninglists). Building one reads the lists
+    (about a second), so checkers are kept per process by what they are built from: stores with the same
+    settings and lists share one, and a change of either builds a new one."""
     settings = Settings.of(config)
     directory, _origin = warninglists.lists_dir(root)
     key = (settings.min_prefix[4], settings.min_prefix[6], settings.own, settings.lists, settings.ignore,
            str(directory), _mtime(directory))
-    cached = _CACHE.get(root)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    if len(_CACHE) >= 4:  # a long-lived process (a TAXII server, the tests) meets few settings at a time
+        _CACHE.clear()
     checker = Checker(settings, warninglists.load(directory, settings.lists).values())
-    _CACHE[root] = (key, checker)
+    _CACHE[key] = checker
     return checker
 
 

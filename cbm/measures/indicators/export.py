@@ -11,8 +11,8 @@ from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import TLP_LABELS, tlp_rank
-from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import checks, model, queries
+from cbm.measures.indicators import index as ix
 from cbm.measures.indicators.cache import RecordCache
 from cbm.store.db import Store, record_from_row
 

@@ -303,7 +303,8 @@ def stats(conn: Connection, now: str, soon: str) -> dict[str, Any]:
                                 " AND valid_until <= ?", (now, soon)).fetchone()[0])
     sighted = int(conn.execute("SELECT COUNT(DISTINCT sid) FROM ind_sight").fetchone()[0])
     flagged = int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
-    return {"total": total, "flagged": flagged, "by_flag": flag_counts(conn), "active": total - revoked - expired, "expired": expired, "revoked": revoked,
+    return {"total": total, "flagged": flagged, "by_flag": flag_counts(conn),
+            "active": total - revoked - expired, "expired": expired, "revoked": revoked,
             "expiring_soon": expiring, "sighted": sighted, "by_type": grouped("type"),
             "by_party": grouped("author"), "by_tlp": grouped("tlp")}
 
