@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -20,7 +19,6 @@ from cbm.cli.progress import Progress, estimated_lines
 from cbm.cli.progress import shown as progress_shown
 from cbm.cli.tables import Column, Table, stream, terminal_width
 from cbm.core.errors import UsageError
-from cbm.core.files import written_atomically
 from cbm.measures.indicators import model, query
 
 app = typer.Typer(help="Threat indicators in STIX 2.1: add, import feeds, search, share, sight, export for "
@@ -417,79 +415,6 @@ def sighting(
 # -- export ----------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _output(path: str) -> Iterator[IO[str]]:
-    """stdout for '-', else a temporary file renamed into place only when the export succeeded."""
-    if path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with written_atomically(Path(path), text=True) as handle:
-        yield handle
-
-
-@app.command()
-def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="stix, csv, txt (one value per line, for "
-                                                             "firewalls), suricata or misp.")] = "stix",
-    output: Annotated[str, typer.Option("-o", "--output", help="File to write ('-' for stdout).")] = "-",
-    kind: TypeFilter = None,
-    party: FromFilter = None,
-    tlp: TlpFilter = None,
-    tlp_max: TlpMax = None,
-    sector: SectorFilter = None,
-    active: Active = False,
-    expired: Expired = False,
-    revoked: Revoked = False,
-    since: Since = None,
-    sid_base: Annotated[int | None, typer.Option(
-        "--sid-base", help="Start of cbm's Suricata sid range (sids are derived from each indicator).")] = None,
-    include_flagged: Annotated[bool, typer.Option(
-        "--include-flagged", help="Put flagged indicators back into txt, csv and suricata exports (never one "
-                                  "matching every address).")] = False,
-    json_flag: JsonFlag = False,
-) -> None:
-    """Export indicators for other tools: a STIX 2.1 bundle, CSV, plain lists, Suricata rules, a MISP event.
-
-    Warns when AMBER or RED indicators go to a file; --tlp-max keeps them out. Indicators the landing checks
-    flagged (a top site, a public resolver, a reserved range...) are left out of txt, csv and suricata exports
-    and counted, unless --include-flagged; STIX and MISP exports keep them, marked. Nothing ever exports a
-    range matching every address (0.0.0.0/0, ::/0).
-
-    Example:  cbm indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o blocklist.txt
-    """
-    from cbm.measures.indicators import service as svc
-
-    with open_store() as store:
-        f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
-                            state=_state(active, expired, revoked), since=since)
-        sensitive = svc.sensitive_tlps(store, f)
-        if sensitive:
-            warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "
-                 f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "
-                 "them out)")
-        with Progress(f"exporting {fmt}") as bar, _output(output) as out:
-            result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, include_flagged=include_flagged,
-                                on_progress=_progress_writer(bar))
-    if result.flagged_left_out:
-        note(f"left out {result.flagged_left_out} flagged indicator(s) (see `cbm indicators list --flagged`;"
-             " --include-flagged puts them back)")
-    if include_flagged and result.flagged_included:
-        warn(f"the export includes {result.flagged_included} flagged indicator(s): a top site, a public"
-             " resolver or a reserved range may be blocked")
-    if result.all_addresses_left_out:
-        warn(f"left out {result.all_addresses_left_out} indicator(s) matching every address: never exported")
-    for what, n in result.skipped.items():
-        note(f"skipped {n} indicator(s): {what} have no {fmt} form")
-    if result.sid_collisions:
-        note(f"{result.sid_collisions} indicator(s) shared a derived sid with an earlier one and took their next")
-    if output != "-":
-        note(f"wrote {result.written} indicator(s) to {output}")
-        emit("indicators.export", result, lambda out: None, json_flag=json_flag)
-    elif json_flag:
-        note("--json is ignored when the export itself goes to stdout")
-
-
 # -- stats -----------------------------------------------------------------------------------------------
 
 
@@ -520,74 +445,15 @@ def stats(
     emit("indicators.stats", result, human, json_flag=json_flag)
 
 
-# -- landing checks ----------------------------------------------------------------------------------------
-
-
-@app.command()
-def warninglists(
-    update: Annotated[Path | None, typer.Option(
-        "--update", metavar="DIR", help="Install the lists from DIR (a copy of misp-warninglists carried across "
-                                        "the air gap: DIR/lists/<name>/list.json), then re-check every "
-                                        "stored indicator.")] = None,
-    json_flag: JsonFlag = False,
-) -> None:
-    """Show the MISP warninglists the landing checks use (where from, version, entries); update them offline.
-
-    Every indicator is checked when it lands against these lists and the built-in rules (reserved ranges,
-    ranges broader than [indicators.checks] min_ipv4_prefix / min_ipv6_prefix, own_infrastructure, public
-    suffixes); a hit is flagged, not dropped.
-
-    Example:  cbm indicators warninglists --update /media/usb/misp-warninglists
-    """
-    from cbm.measures.indicators import screening
-
-    with open_store() as store:
-        result = (screening.update_warninglists(store, update) if update is not None
-                  else screening.warninglists_in_use(store))
-
-    def human(out: Console) -> None:
-        out.print(Text(f"warninglists from the {result.source}" + (f" ({result.directory})"
-                                                                    if result.directory else "")))
-        for wl in result.lists:
-            out.print(Text(f"  {wl.name:<22} {wl.type:<9} version {wl.version:<10} {wl.entries:>9,} entries"))
-        if result.missing:
-            out.print(Text("  not found: " + ", ".join(result.missing)))
-        out.print(Text("built-in rules: " + ", ".join(result.rules)))
-        if result.ignored:
-            out.print(Text("switched off here: " + ", ".join(result.ignored)))
-        if result.recheck is not None:
-            out.print(Text(f"re-checked {result.recheck.indicators} indicator(s): {result.recheck.flagged} flagged"))
-
-    emit("indicators.warninglists", result, human, json_flag=json_flag)
-
-
-@app.command()
-def recheck(json_flag: JsonFlag = False) -> None:
-    """Run the landing checks again over every stored indicator (after editing [indicators.checks]).
-
-    The signed records stay as they are; only the flags in the index change.
-
-    Example:  cbm indicators recheck
-    """
-    from cbm.measures.indicators import screening
-
-    with open_store() as store:
-        result = screening.recheck(store)
-
-    def human(out: Console) -> None:
-        out.print(Text(f"re-checked {result.indicators} indicator(s): {result.flagged} flagged"))
-        for flag, n in result.by_flag.items():
-            out.print(Text(f"  {flag} {n}"))
-
-    emit("indicators.recheck", result, human, json_flag=json_flag)
-
-
 # -- pull and push (TAXII 2.1): cbm/cli/indicators_taxii.py -------------------------------------------------
 
 
 def _taxii_commands() -> None:
-    from cbm.cli import indicators_taxii
+    from cbm.cli import indicators_checks, indicators_export, indicators_taxii
 
+    app.command("export")(indicators_export.export)
+    app.command("warninglists")(indicators_checks.warninglists)
+    app.command("recheck")(indicators_checks.recheck)
     app.command("pull")(indicators_taxii.pull)
     app.command("push")(indicators_taxii.push)
 

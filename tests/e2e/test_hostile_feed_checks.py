@@ -26,6 +26,7 @@ def landed(us_ru: tuple[Party, Party], tmp_path: Path) -> Party:
     assert ru.cli("bundle", "export", "--to", "US", "-o", str(bundle)).exit_code == 0
     r = us.cli("bundle", "import", str(bundle))
     assert r.exit_code == 0, r.stderr
+    assert "4 indicator(s) flagged by the landing checks" in r.stderr
     return us
 
 
