@@ -36,9 +36,10 @@ def collect(store: Store) -> StatusReport:
         if k.is_self:
             continue
         entry = peers.setdefault(k.party, {"party": k.party, "name": k.name, "status": k.status,
-                                           "fingerprint": k.fingerprint})
+                                           "fingerprint": k.fingerprint, "trust": k.trust,
+                                           "introduced_by": k.introduced_by})
         if k.status == "active" or entry["status"] != "active":
-            entry.update(status=k.status, fingerprint=k.fingerprint)
+            entry.update(status=k.status, fingerprint=k.fingerprint, trust=k.trust, introduced_by=k.introduced_by)
     counts = store.counts()
     for peer in peers.values():
         peer["records"] = counts["by_author"].get(peer["party"], 0)

@@ -25,6 +25,7 @@ from cbm.store import index_bundles
 from cbm.store.claims import Claim
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
+from cbm.store.rosters import RosterChange
 
 BULK_BYTES = 4 * 1024 * 1024  # a bundle this large may be a feed: see cbm.store.indexes.bulk_landing
 
@@ -45,6 +46,7 @@ class ImportResult:
     receipt: str | None = None
     already_imported: str | None = None  # when we first acknowledged this very bundle
     reactions: int = 0  # records the measures appended in response
+    roster_changes: list[RosterChange] = field(default_factory=list)  # keys a roster introduced, rotated, retired
     # claims about others' logs (withheld ranges) that their authors' own records contradicted, newly recorded
     # against whoever made them (docs/adr/0110-claims-about-a-log.md)
     claims: list[Claim] = field(default_factory=list)
@@ -122,6 +124,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new
     result.held, result.missing = len(report.held), dict(report.missing)
+    result.roster_changes = report.roster_changes
     result.claims = list(report.claims)
     if earlier and not result.changed:
         result.already_imported = earlier[1]

@@ -28,8 +28,10 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
         if report.peers:
             peers = Table([Column("peer"), Column("name", cut=True), Column("key"), Column("records", right=True)])
             for p in report.peers:
-                peers.add_row(p["party"], p["name"], Styled(p["status"], "green" if p["status"] == "active"
-                                                            else "red"), p["records"])
+                key, style = p["status"], "green" if p["status"] == "active" else "red"
+                if p["introduced_by"] is not None:  # trusted on a roster's word, not a phone call
+                    key, style = f"{key}, introduced", "yellow" if p["status"] == "active" else "red"
+                peers.add_row(p["party"], p["name"], Styled(key, style), p["records"])
             yield from peers.lines(terminal_width(wide))
         else:
             yield "no peers yet: `cbm keys import CARD --fingerprint FPR`"

@@ -63,6 +63,13 @@ class Record:
         return self.kind.split(".", 1)[0]
 
     @property
+    def ref(self) -> str | None:
+        """The record another record of its measure answers or amends (``body["ref"]``), when it names one: the
+        one body field every measure shares, so generic listings (``bundle inspect``) can show the thread."""
+        value = self.body.get("ref")
+        return value if isinstance(value, str) else None
+
+    @property
     def short(self) -> str:
         return self.hash[:12]
 

@@ -46,10 +46,11 @@ class Index:
 
 
 def store_indexes() -> tuple[Index, ...]:
-    """The indexes the store itself owns (bundles sent and acknowledged; receipts), folded in every store."""
-    from cbm.store import index_bundles, index_receipts
+    """The indexes the store itself owns (bundles sent and acknowledged; receipts; rosters), folded in every
+    store."""
+    from cbm.store import index_bundles, index_receipts, index_rosters
 
-    return (index_bundles.INDEX, index_receipts.INDEX)
+    return (index_bundles.INDEX, index_receipts.INDEX, index_rosters.INDEX)
 
 
 def apply(conn: sqlite3.Connection, indexes: Sequence[Index], records: list[Record]) -> None:
