@@ -79,6 +79,19 @@ def test_only_the_store_touches_sqlite() -> None:
     assert not wrong, "only cbm/store touches SQLite (others go through Store.query):\n" + "\n".join(wrong)
 
 
+def test_the_cli_reads_no_record_body() -> None:
+    """The CLI renders what the library returns (typed results); a record's body is read through its measure's
+    records.py, never picked apart in a command (issue 19)."""
+    wrong = []
+    for path in _modules():
+        if _layer(path) != "cli":
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        wrong += [f"{path.relative_to(PACKAGE.parent)}:{node.lineno} reads .body" for node in ast.walk(tree)
+                  if isinstance(node, ast.Attribute) and node.attr == "body"]
+    assert not wrong, "the CLI reads no record body:\n" + "\n".join(wrong)
+
+
 def test_no_module_is_over_500_lines() -> None:
     long = [f"{p.relative_to(PACKAGE.parent)}: {n} lines" for p in _modules()
             if (n := len(p.read_text("utf-8").splitlines())) > MAX_LINES]

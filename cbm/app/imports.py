@@ -16,5 +16,14 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     they appended."""
     from cbm.app.reactions import after_import
     from cbm.bundle.importer import import_bundle as verify_and_land
+    from cbm.measures.indicators import queries
 
-    return verify_and_land(store, source, source_name=source_name, react=after_import)
+    mark = store.query(queries.last_flag)
+    result = verify_and_land(store, source, source_name=source_name, react=after_import)
+    flagged, by_flag = store.query(queries.flagged_since, mark)
+    if flagged:  # the landing checks (docs/adr/0190): a peer's indicators that must not reach a firewall
+        result.warnings.append(
+            f"{flagged} indicator(s) flagged by the landing checks ("
+            + ", ".join(f"{flag} {n}" for flag, n in by_flag.items())
+            + "): kept, but left out of firewall and IDS exports; see `cbm indicators list --flagged`")
+    return result

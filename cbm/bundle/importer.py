@@ -50,6 +50,8 @@ class ImportResult:
     # claims about others' logs (withheld ranges) that their authors' own records contradicted, newly recorded
     # against whoever made them (docs/adr/0110-claims-about-a-log.md)
     claims: list[Claim] = field(default_factory=list)
+    # what the measures say about what landed, one line each (filled by the application layer, cbm/app/imports.py)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:

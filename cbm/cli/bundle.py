@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import emit, note, to_jsonable, warn
+from cbm.cli.output import emit, literal, note, to_jsonable, warn
 from cbm.cli.progress import Progress, file_size
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
@@ -179,6 +179,8 @@ def import_(
     for author, n in sorted(result.skipped.items()):
         warn(f"{n} record(s) by {author} not taken: {author} is not a party we trust "
              f"(import its card with `cbm keys import`)")
+    for line in result.warnings:
+        warn(literal(line))
 
     def human(out: Console) -> None:
         if not result.changed:

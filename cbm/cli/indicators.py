@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -20,7 +19,6 @@ from cbm.cli.progress import Progress, estimated_lines
 from cbm.cli.progress import shown as progress_shown
 from cbm.cli.tables import Column, Table, stream, terminal_width
 from cbm.core.errors import UsageError
-from cbm.core.files import written_atomically
 from cbm.measures.indicators import model, query
 
 app = typer.Typer(help="Threat indicators in STIX 2.1: add, import feeds, search, share, sight, export for "
@@ -65,8 +63,11 @@ LIST_COLUMNS = (Column("id"), Column("type"), Column("from"), Column("tlp"), Col
 
 def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
     for item in rows:
+        value = item.value or ""
+        if item.flags:
+            value += "  [" + ", ".join(item.flags) + "]"
         yield (_short(item.id), TYPE_SHORT.get(item.type, item.type), item.author, item.tlp,
-               (item.valid_until or "")[:10], item.state, item.value or "")
+               (item.valid_until or "")[:10], item.state, value)
 
 
 def _expected(file: str, fmt: str | None) -> int | None:
@@ -127,6 +128,10 @@ def add(
     with open_store() as store:
         result = svc.add(store, opts, kind=kind, value=value, pattern=pattern, name=name,
                          description=description, valid_from=valid_from, kill_chain=phases or None)
+
+    if result.flags:
+        warn(f"flagged by the landing checks: {', '.join(result.flags)}; kept, but left out of firewall and IDS"
+             " exports")
 
     def human(out: Console) -> None:
         out.print(Text(f"{result.action} {result.id} ({TYPE_SHORT.get(result.type, result.type)} ") +
@@ -191,6 +196,7 @@ def import_(
                                                              for k, v in sorted(result.kept_objects.items()))))
     if result.ignored_columns:
         note("ignored CSV columns: " + literal(", ".join(result.ignored_columns)))
+    _flag_note(result.flagged, result.by_flag)
 
     def human(out: Console) -> None:
         tlps = ", ".join(f"{k} {v}" for k, v in result.by_tlp.items()) or "-"
@@ -199,6 +205,13 @@ def import_(
                        f" TLP: {tlps}"))
 
     emit("indicators.import", result, human, json_flag=json_flag)
+
+
+def _flag_note(flagged: int, by_flag: dict[str, int]) -> None:
+    if flagged:
+        warn(f"{flagged} indicator(s) flagged by the landing checks ("
+             + ", ".join(f"{k} {v}" for k, v in by_flag.items())
+             + "): kept, but left out of firewall and IDS exports; see `cbm indicators list --flagged`")
 
 
 # -- list ------------------------------------------------------------------------------------------------
@@ -217,21 +230,26 @@ def list_(
     expiring: Annotated[int | None, typer.Option("--expiring", metavar="DAYS",
                                                  help="Only live ones expiring within DAYS days.")] = None,
     since: Since = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only those the landing checks flagged "
+                                                            "(warninglists, reserved ranges...).")] = False,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (0 = all).")] = 1000,
     json_flag: JsonFlag = False,
     wide: Wide = False,
 ) -> None:
     """List current indicators (newest version of each), oldest first, streamed.
 
+    With --flagged, only those a warninglist or a built-in rule flagged, each with its flags.
+
     Example:  cbm indicators list --from RU --type ipv4-addr --active --sector energy
+    Example:  cbm indicators list --flagged
     """
     if limit < 0:
         raise UsageError("--limit must be 0 or more")
     with open_store() as store:
         f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
                             state=_state(active, expired, revoked), since=since, limit=limit or None,
-                            expiring_days=expiring)
-        rows = query.listing(store, f)
+                            expiring_days=expiring, flagged=True if flagged else None)
+        rows = query.listing(store, f, with_flags=flagged)
         if json_flag or state.json:
             _stream_json(sys.stdout, "indicators.list", "indicators", rows)
             return
@@ -246,7 +264,8 @@ def list_(
         if limit and shown == limit:
             total = query.count(store, query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max,
                                                      sectors=sector, state=_state(active, expired, revoked),
-                                                     since=since, expiring_days=expiring))
+                                                     since=since, expiring_days=expiring,
+                                                     flagged=True if flagged else None))
             if total > shown:
                 note(f"showing {shown} of {total}; --limit 0 for all, or `cbm indicators export`")
         elif shown == 0:
@@ -329,6 +348,8 @@ def show(
             out.print(Text(f"author     {s.author}   state {s.state}   TLP:{s.tlp}   to {', '.join(s.audience)}"))
             out.print(Text(f"signed     record {s.record[:16]} (seq {s.seq}, key {s.keyid}) at {s.signed}"))
             out.print(Text(f"versions   {len(s.versions) + 1}"))
+            if s.flags:
+                out.print(Text(f"flagged    {', '.join(s.flags)} (kept out of firewall and IDS exports)"))
             for r in s.revocations:
                 out.print(Text("revoked    ") + cell(f"{r['at']} by {r['by']}: {r['reason'] or '-'}"))
             for x in s.sightings:
@@ -394,64 +415,6 @@ def sighting(
 # -- export ----------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _output(path: str) -> Iterator[IO[str]]:
-    """stdout for '-', else a temporary file renamed into place only when the export succeeded."""
-    if path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with written_atomically(Path(path), text=True) as handle:
-        yield handle
-
-
-@app.command()
-def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="stix, csv, txt (one value per line, for "
-                                                             "firewalls), suricata or misp.")] = "stix",
-    output: Annotated[str, typer.Option("-o", "--output", help="File to write ('-' for stdout).")] = "-",
-    kind: TypeFilter = None,
-    party: FromFilter = None,
-    tlp: TlpFilter = None,
-    tlp_max: TlpMax = None,
-    sector: SectorFilter = None,
-    active: Active = False,
-    expired: Expired = False,
-    revoked: Revoked = False,
-    since: Since = None,
-    sid_base: Annotated[int | None, typer.Option(
-        "--sid-base", help="Start of cbm's Suricata sid range (sids are derived from each indicator).")] = None,
-    json_flag: JsonFlag = False,
-) -> None:
-    """Export indicators for other tools: a STIX 2.1 bundle, CSV, plain lists, Suricata rules, a MISP event.
-
-    Warns when AMBER or RED indicators go to a file; --tlp-max keeps them out.
-
-    Example:  cbm indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o blocklist.txt
-    """
-    from cbm.measures.indicators import service as svc
-
-    with open_store() as store:
-        f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
-                            state=_state(active, expired, revoked), since=since)
-        sensitive = svc.sensitive_tlps(store, f)
-        if sensitive:
-            warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "
-                 f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "
-                 "them out)")
-        with Progress(f"exporting {fmt}") as bar, _output(output) as out:
-            result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, on_progress=_progress_writer(bar))
-    for what, n in result.skipped.items():
-        note(f"skipped {n} indicator(s): {what} have no {fmt} form")
-    if result.sid_collisions:
-        note(f"{result.sid_collisions} indicator(s) shared a derived sid with an earlier one and took their next")
-    if output != "-":
-        note(f"wrote {result.written} indicator(s) to {output}")
-        emit("indicators.export", result, lambda out: None, json_flag=json_flag)
-    elif json_flag:
-        note("--json is ignored when the export itself goes to stdout")
-
-
 # -- stats -----------------------------------------------------------------------------------------------
 
 
@@ -472,8 +435,9 @@ def stats(
     def human(out: Console) -> None:
         out.print(Text(f"{result['total']} indicators: {result['active']} active, {result['expired']} expired, "
                        f"{result['revoked']} revoked; {result['expiring_soon']} expire within {days} days; "
-                       f"{result['sighted']} sighted"))
+                       f"{result['sighted']} sighted; {result['flagged']} flagged"))
         for title, key in (("by type", "by_type"), ("by party", "by_party"), ("by TLP", "by_tlp"),
+                           ("flagged by", "by_flag"),
                            ("by age (last version)", "by_age")):
             parts = ", ".join(f"{TYPE_SHORT.get(k, k)} {v}" for k, v in result[key].items())
             out.print(Text(f"{title}: ") + cell(parts or "-"))
@@ -485,8 +449,11 @@ def stats(
 
 
 def _taxii_commands() -> None:
-    from cbm.cli import indicators_taxii
+    from cbm.cli import indicators_checks, indicators_export, indicators_taxii
 
+    app.command("export")(indicators_export.export)
+    app.command("warninglists")(indicators_checks.warninglists)
+    app.command("recheck")(indicators_checks.recheck)
     app.command("pull")(indicators_taxii.pull)
     app.command("push")(indicators_taxii.push)
 

@@ -167,7 +167,7 @@ def list_(
                 waiting = f"{party} (us)"
             state_text = t.state + (f" ({t.outcome})" if t.outcome else "")
             table.add_row(t.number, t.precedence, state_text, Styled(waiting, "bold" if t.awaiting == party else None),
-                          _due_cell(t), t.body.get("subject"))
+                          _due_cell(t), t.subject)
         out.file.flush()
         table.write(wide=wide)
 

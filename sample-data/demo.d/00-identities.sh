@@ -2,6 +2,11 @@
 step "US and RU create their stores (keys encrypted with a passphrase)"
 show us init --party US --name "US-CERT"
 show ru init --party RU --name "RU-CERT"
+# The samples use the documentation ranges (RFC 5737) as stand-ins for hostile addresses; a real store flags
+# them (rule:documentation) and keeps them out of firewall exports, so the demo stores switch that rule off.
+for store in us ru; do
+  printf '\n[indicators.checks]\nignore = ["rule:documentation"]\n' >> "$OUT/$store/config.toml"
+done
 
 step "they swap party cards and confirm fingerprints out of band"
 us keys export -o "$OUT/us.card"

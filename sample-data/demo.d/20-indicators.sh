@@ -14,6 +14,9 @@ step "a malformed feed is refused line by line, and nothing is imported"
 printf '198.51.100.99\nnot-an-indicator\n300.1.1.1\n' > "$OUT/20-bad-feed.txt"
 show us indicators import "$OUT/20-bad-feed.txt" || echo "(exit $?: nothing imported)"
 
+step "a tired analyst adds Google's public resolver: it is signed and kept, but flagged by the warninglists"
+show us indicators add --value 8.8.8.8 --description "seen in the implant's config"
+
 step "the indicators travel to RU in a signed bundle (TLP:RED only because RU is named)"
 send us ru
 show ru indicators stats
@@ -33,8 +36,10 @@ send us ru
 show ru indicators list --revoked
 
 step "RU exports what its firewall and IDS eat: live, shareable indicators only"
+show ru indicators list --flagged
 show ru indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o "$OUT/20-ru-blocklist-ip.txt"
 cat "$OUT/20-ru-blocklist-ip.txt"
+if grep -qx 8.8.8.8 "$OUT/20-ru-blocklist-ip.txt"; then echo "8.8.8.8 reached the firewall list" >&2; exit 1; fi
 show ru indicators export --format suricata --active --tlp-max GREEN -o "$OUT/20-ru-cbm.rules"
 head -4 "$OUT/20-ru-cbm.rules"
 show ru indicators export --format stix --from US -o "$OUT/20-ru-us-feed.stix.json"

@@ -4,19 +4,23 @@ Suricata rules or a MISP event, each read back from its signed record through a 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import TLP_LABELS, tlp_rank
+from cbm.measures.indicators import checks, model, queries
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators import model, queries
 from cbm.measures.indicators.cache import RecordCache
 from cbm.store.db import Store, record_from_row
 
 SENSITIVE_TLPS = ("AMBER", "AMBER+STRICT", "RED")
+# Exports a firewall or an IDS sensor enforces: flagged indicators stay out of them unless asked for, and an
+# indicator matching every address never goes in (docs/adr/0191-flagged-indicators-in-exports.md).
+ENFORCING_FORMATS = ("txt", "csv", "suricata")
+NEVER_ENFORCED = (checks.ALL_ADDRESSES,)
 
 
 def sensitive_tlps(store: Store, f: queries.Filter) -> list[str]:
@@ -33,19 +37,40 @@ class ExportResult:
     sightings: int = 0
     objects: int = 0
     sid_collisions: int = 0  # suricata: indicators whose derived sid was taken and that got their next one
+    flagged_left_out: int = 0  # flagged by the landing checks and left out (enforcing formats)
+    flagged_included: int = 0  # flagged and written anyway (--include-flagged, or marked in STIX and MISP)
+    all_addresses_left_out: int = 0  # matching every address: never exported, even with --include-flagged
 
 
 @cycle_collector_paused()
 def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base: int | None = None,
-           on_progress: Callable[[int], None] | None = None) -> ExportResult:
-    """Stream the selected indicators to ``out`` in ``fmt`` (stix, csv, txt, suricata, misp)."""
+           include_flagged: bool = False, on_progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Stream the selected indicators to ``out`` in ``fmt`` (stix, csv, txt, suricata, misp).
+
+    In the enforcing formats (txt, csv, suricata) indicators flagged by the landing checks are left out and
+    counted, unless ``include_flagged``; those matching every address are left out even then. STIX and MISP
+    keep flagged indicators and mark them. Raises UsageError (unknown format, bad sid base)."""
     from cbm.measures.indicators.formats import EXPORT_FORMATS
 
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", hint="one of " + ", ".join(EXPORT_FORMATS))
     result = ExportResult(fmt, 0, {}, {})
     cache = RecordCache(store)
+    if fmt in ENFORCING_FORMATS:
+        if include_flagged:
+            result.all_addresses_left_out = store.query(
+                queries.count, replace(f, limit=None, flagged=True)) - store.query(
+                queries.count, replace(f, limit=None, flagged=True, never_flags=NEVER_ENFORCED))
+            f = replace(f, never_flags=NEVER_ENFORCED)
+            result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
+        else:
+            result.flagged_left_out = store.query(queries.count, replace(f, limit=None, flagged=True))
+            f = replace(f, flagged=False)
+    else:
+        result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
     rows = store.query(queries.select, f)
+    if fmt in ENFORCING_FORMATS:
+        rows = _never_everything(rows, result)
     if fmt == "stix":
         _export_stix(store, f, rows, cache, out, result, on_progress)
     elif fmt == "csv":
@@ -89,11 +114,35 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base:
         top = max(present, key=tlp_rank) if present else "GREEN"
         writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
                                   clock.now_iso(), top)
+        flagged = _FlagLookup(store) if result.flagged_included else None
         for n, r in enumerate(rows, 1):
-            writer.write(misp.attribute(r.author, r.tlp, cache.row(r), r.modified))
+            attr = misp.attribute(r.author, r.tlp, cache.row(r), r.modified)
+            if flagged is not None:
+                misp.mark_flagged(attr, flagged.of(r))
+            writer.write(attr)
             _count(result, r, n, on_progress)
         writer.close()
     return result
+
+
+class _FlagLookup:
+    """Flags of the rows an export writes (read once: few indicators are flagged)."""
+
+    def __init__(self, store: Store) -> None:
+        self.flags = store.query(queries.all_flags)
+
+    def of(self, r: ix.IndicatorRow) -> list[str]:
+        return self.flags.get((r.id, r.author), [])
+
+
+def _never_everything(rows: Iterator[ix.IndicatorRow], result: ExportResult) -> Iterator[ix.IndicatorRow]:
+    """``rows`` without any whose value is a range of every address, whatever the index says (a second line of
+    defence behind the landing checks' flag)."""
+    for r in rows:
+        if r.value is not None and r.value.endswith("/0") and r.type in ("ipv4-addr", "ipv6-addr"):
+            result.all_addresses_left_out += 1
+            continue
+        yield r
 
 
 def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callable[[int], None] | None) -> None:

@@ -10,11 +10,14 @@ versions move to ``ind_hist``. The full indicator stays in its signed record; ``
 from __future__ import annotations
 
 import ipaddress
+import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.records import Record
+from cbm.measures.indicators import checks
 from cbm.measures.indicators import rows as R
 from cbm.store.indexes import Connection, Index
 
@@ -60,9 +63,11 @@ CREATE TABLE IF NOT EXISTS ind_sight (
     count INTEGER NOT NULL, first_seen TEXT, last_seen TEXT, created TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ind_sight_sid ON ind_sight (sid);
+CREATE TABLE IF NOT EXISTS ind_flag (sid TEXT NOT NULL, author TEXT NOT NULL, flag TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ind_flag_sid ON ind_flag (sid, author);
 """
 
-TABLES = ("ind", "ind_hist", "ind_alt", "ind_net", "ind_revoke", "ind_sight")
+TABLES = ("ind", "ind_hist", "ind_alt", "ind_net", "ind_revoke", "ind_sight", "ind_flag")
 COLUMNS = ("k, author, sid, rec, pos, type, value, tlp, COALESCE(created, modified), modified,"
            " COALESCE(valid_from, modified), valid_until, confidence,"
            " sectors, versions, revoked")
@@ -138,8 +143,20 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
 
 
 # One batch row's contribution to the index: (the ``ind`` row as _INSERT takes it, whether it gave its own
-# created time, its ind_alt rows, its ind_net rows, whether it came revoked). A plain tuple: one per indicator.
-_Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool]
+# created time, its ind_alt rows, its ind_net rows, whether it came revoked, its flags from the landing checks).
+# A plain tuple: one per indicator.
+_Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool, Sequence[str]]
+
+
+def checker(conn: Connection) -> checks.Checker:
+    """The landing checks of the store this connection belongs to (its config.toml and its warninglists)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2] or ""
+    root = Path(path).parent if path else Path()
+    try:
+        config = tomllib.loads((root / "config.toml").read_text("utf-8")) if path else {}
+    except (OSError, ValueError):
+        config = {}
+    return checks.checker_for(root, config)
 
 
 def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
@@ -153,6 +170,7 @@ def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
         bulk_mode(conn)
     rec = _record_id(conn, record)
     author, tlp, modified = record.author, record.tlp, record.created
+    check = checker(conn).check
     out: list[_Row] = []
     for pos, row in enumerate(rows):
         sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
@@ -171,10 +189,12 @@ def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
         created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
         alts: Sequence[tuple[str, str, str]] = ()
         nets: Sequence[tuple[Any, ...]] = ()
+        flags: Sequence[str] = check(kind, value) if value is not None else ()
         if kind == "pattern" and isinstance(row[R.PATTERN], str):
             found = pattern_values(row[R.PATTERN])
             alts = [(sid, author, extra_value) for _kind, extra_value in found[1:]]
             nets = [(sid, author, *net) for net in (_net(k, v) for k, v in found) if net]
+            flags = list(dict.fromkeys(flag for k, v in found for flag in check(k, v)))
         elif value is not None and "/" in value:
             net = _net(kind, value)
             if net:
@@ -184,7 +204,7 @@ def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
                       None if start is None else _time(start, modified),
                       until if type(until) is str and len(until) == 20 and until[19] == "Z"
                       else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
-                      "" if revoked else None), created is not None, alts, nets, revoked))
+                      "" if revoked else None), created is not None, alts, nets, revoked, flags))
     return out
 
 
@@ -214,7 +234,7 @@ def _fold(conn: Connection, rows: list[_Row]) -> None:
     if not rows:
         return
     author, rec, modified = rows[0][0][0], rows[0][0][2], rows[0][0][8]
-    values, _explicit, alts_of, nets_of, revoked_of = zip(*rows, strict=True)
+    values, _explicit, alts_of, nets_of, revoked_of, flags_of = zip(*rows, strict=True)
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
     conn.executemany(_INSERT.format(verb="OR IGNORE"), values)
     landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
@@ -226,6 +246,9 @@ def _fold(conn: Connection, rows: list[_Row]) -> None:
     nets = [n for found in nets_of if found for n in found]
     if nets:
         conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)", nets)
+    flagged = [(v[1], author, flag) for v, found in zip(values, flags_of, strict=True) if found for flag in found]
+    if flagged:
+        conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
     revoked = [(v[1], author, rec, "revoked at the source", modified)
                for v, gone in zip(values, revoked_of, strict=True) if gone]
     if revoked:
@@ -246,6 +269,7 @@ def _new_versions(conn: Connection, refused: list[tuple[tuple[Any, ...], bool]],
         conn.execute("DELETE FROM ind WHERE k = ?", (k,))
         conn.execute("DELETE FROM ind_alt WHERE sid = ? AND author = ?", (sid, author))
         conn.execute("DELETE FROM ind_net WHERE sid = ? AND author = ?", (sid, author))
+        conn.execute("DELETE FROM ind_flag WHERE sid = ? AND author = ?", (sid, author))
         row = list(values)
         row[7] = row[7] if explicit else old_created
         row[13] = old_versions + 1
@@ -354,7 +378,7 @@ def discard_bulk(conn: Connection) -> None:
     _SESSIONS.pop(id(conn), None)
 
 
-INDEX = Index(name="indicators", version=2, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
+INDEX = Index(name="indicators", version=3, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
               begin_bulk=begin_bulk, end_bulk=end_bulk, discard_bulk=discard_bulk)
 
 
@@ -406,3 +430,29 @@ def holds_any(conn: Connection, author: str) -> bool:
 def existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """sid -> (rec, pos) of the current version, for ``author``'s indicators among ``sids``."""
     return {sid: (row[1], row[2]) for sid, row in _existing(conn, author, sids).items()}
+
+
+def recheck(conn: Connection) -> int:
+    """Run the landing checks again over every current indicator (after a warninglist update or a change of
+    ``[indicators.checks]``); returns how many are flagged now."""
+    from cbm.measures.indicators.model import BadValue, recognise
+
+    check = checker(conn).check
+    conn.execute("DELETE FROM ind_flag")
+    flagged: list[tuple[str, str, str]] = []
+    for sid, author, kind, value in conn.execute("SELECT sid, author, type, value FROM ind").fetchall():
+        if kind == "pattern":  # the pattern's values (first in ind, the others in ind_alt), typed again
+            values = [value] + [v for (v,) in conn.execute(
+                "SELECT value FROM ind_alt WHERE sid = ? AND author = ?", (sid, author))]
+            flags: list[str] = []
+            for text in values:
+                try:
+                    flags.extend(check(*recognise(text)) if text else ())
+                except BadValue:
+                    continue
+            flags = list(dict.fromkeys(flags))
+        else:
+            flags = check(kind, value)
+        flagged.extend((sid, author, flag) for flag in flags)
+    conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
+    return len({(sid, author) for sid, author, _ in flagged})

@@ -100,6 +100,11 @@ class Filter:
     expiring_before: str | None = None
     now: str = ""
     limit: int | None = None
+    flagged: bool | None = None  # True: only flagged indicators; False: only unflagged ones; None: both
+    never_flags: tuple[str, ...] = ()  # indicators with any of these flags are never selected
+
+
+_FLAGGED = "EXISTS (SELECT 1 FROM ind_flag f WHERE f.sid = ind.sid AND f.author = ind.author{extra})"
 
 
 def _where(f: Filter) -> tuple[str, list[Any]]:
@@ -126,6 +131,11 @@ def _where(f: Filter) -> tuple[str, list[Any]]:
     if f.expiring_before:
         where.append("revoked IS NULL AND valid_until > ? AND valid_until <= ?")
         args.extend([f.now, f.expiring_before])
+    if f.flagged is not None:
+        where.append(("" if f.flagged else "NOT ") + _FLAGGED.format(extra=""))
+    if f.never_flags:
+        where.append("NOT " + _FLAGGED.format(extra=f" AND f.flag IN ({','.join('?' * len(f.never_flags))})"))
+        args.extend(f.never_flags)
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
@@ -157,6 +167,55 @@ def matches(r: IndicatorRow, f: Filter) -> bool:
         return False
     return not (f.expiring_before and (r.revoked is not None or expired or r.valid_until is None
                                        or r.valid_until > f.expiring_before))
+
+
+def flags(conn: Connection, sid: str, author: str) -> list[str]:
+    """The landing checks' flags on ``author``'s indicator ``sid`` (empty: none matched)."""
+    return [str(flag) for (flag,) in conn.execute(
+        "SELECT flag FROM ind_flag WHERE sid = ? AND author = ? ORDER BY rowid", (sid, author))]
+
+
+def flags_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """(sid, author) -> flags, for those of ``pairs`` that carry any."""
+    found: dict[tuple[str, str], list[str]] = {}
+    sids = sorted({sid for sid, _ in pairs})
+    wanted = set(pairs)
+    for i in range(0, len(sids), _CHUNK):
+        chunk = sids[i:i + _CHUNK]
+        for sid, author, flag in conn.execute(
+                f"SELECT sid, author, flag FROM ind_flag WHERE sid IN ({','.join('?' * len(chunk))})"
+                " ORDER BY rowid", chunk):
+            if (sid, author) in wanted:
+                found.setdefault((sid, author), []).append(flag)
+    return found
+
+
+def all_flags(conn: Connection) -> dict[tuple[str, str], list[str]]:
+    """(sid, author) -> flags, for every flagged indicator."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for sid, author, flag in conn.execute("SELECT sid, author, flag FROM ind_flag ORDER BY rowid"):
+        found.setdefault((sid, author), []).append(flag)
+    return found
+
+
+def last_flag(conn: Connection) -> int:
+    """A mark to pass to :func:`flagged_since`: the newest flag row now."""
+    return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM ind_flag").fetchone()[0])
+
+
+def flagged_since(conn: Connection, mark: int) -> tuple[int, dict[str, int]]:
+    """(indicators flagged, count per flag) among flags added after ``mark`` (:func:`last_flag`)."""
+    flagged = int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag WHERE rowid > ?)",
+                               (mark,)).fetchone()[0])
+    by_flag = {str(flag): int(n) for flag, n in conn.execute(
+        "SELECT flag, COUNT(*) FROM ind_flag WHERE rowid > ? GROUP BY flag ORDER BY COUNT(*) DESC, flag", (mark,))}
+    return flagged, by_flag
+
+
+def flag_counts(conn: Connection) -> dict[str, int]:
+    """How many current indicators each flag marks."""
+    return {str(flag): int(n) for flag, n in conn.execute(
+        "SELECT flag, COUNT(*) FROM ind_flag GROUP BY flag ORDER BY COUNT(*) DESC, flag")}
 
 
 def tlps_present(conn: Connection, f: Filter) -> list[str]:
@@ -243,7 +302,9 @@ def stats(conn: Connection, now: str, soon: str) -> dict[str, Any]:
     expiring = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until > ?"
                                 " AND valid_until <= ?", (now, soon)).fetchone()[0])
     sighted = int(conn.execute("SELECT COUNT(DISTINCT sid) FROM ind_sight").fetchone()[0])
-    return {"total": total, "active": total - revoked - expired, "expired": expired, "revoked": revoked,
+    flagged = int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
+    return {"total": total, "flagged": flagged, "by_flag": flag_counts(conn),
+            "active": total - revoked - expired, "expired": expired, "revoked": revoked,
             "expiring_soon": expiring, "sighted": sighted, "by_type": grouped("type"),
             "by_party": grouped("author"), "by_tlp": grouped("tlp")}
 

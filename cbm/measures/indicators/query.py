@@ -32,19 +32,20 @@ class Listing:
     versions: int
     modified: str
     state: str  # active | expired | revoked
+    flags: list[str] | None = None  # the landing checks' flags, when asked for (list --flagged)
 
     @staticmethod
-    def of(r: ix.IndicatorRow, now: str) -> Listing:
+    def of(r: ix.IndicatorRow, now: str, flags: list[str] | None = None) -> Listing:
         state = "revoked" if r.revoked is not None else \
             "expired" if r.valid_until is not None and r.valid_until <= now else "active"
         return Listing(r.id, r.author, r.type, r.value, r.tlp, r.confidence, r.valid_from, r.valid_until,
-                       r.sector_list, r.versions, r.modified, state)
+                       r.sector_list, r.versions, r.modified, state, flags)
 
 
 def make_filter(*, types: list[str] | None = None, authors: list[str] | None = None,
                 tlps: list[str] | None = None, tlp_max: str | None = None, sectors: list[str] | None = None,
                 state: str | None = None, since: str | None = None, limit: int | None = None,
-                expiring_days: int | None = None) -> queries.Filter:
+                expiring_days: int | None = None, flagged: bool | None = None) -> queries.Filter:
     """Validate user filters into an index Filter. Raises UsageError."""
     try:
         kinds = tuple(model.canonical_type(t) or "" for t in (types or []))
@@ -65,13 +66,14 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
     before = clock.iso(now + timedelta(days=expiring_days)) if expiring_days is not None else None
     return queries.Filter(types=kinds, authors=tuple(a.upper() for a in authors or []), tlps=tuple(labels),
                      sectors=sector_names, state=state, since=since_iso, expiring_before=before,
-                     now=clock.iso(now), limit=limit)
+                     now=clock.iso(now), limit=limit, flagged=flagged)
 
 
-def listing(store: Store, f: queries.Filter) -> Iterator[Listing]:
-    """Current indicators matching ``f``, streamed in landing order."""
+def listing(store: Store, f: queries.Filter, *, with_flags: bool = False) -> Iterator[Listing]:
+    """Current indicators matching ``f``, streamed in landing order (``with_flags``: each with its flags)."""
+    flags = store.query(queries.all_flags) if with_flags else None
     for r in store.query(queries.select, f):
-        yield Listing.of(r, f.now)
+        yield Listing.of(r, f.now, flags.get((r.id, r.author), []) if flags is not None else None)
 
 
 def count(store: Store, f: queries.Filter) -> int:

@@ -93,6 +93,7 @@ class AddResult:
     action: str  # created | updated | unchanged
     tlp: str
     record: str | None
+    flags: list[str] = field(default_factory=list)  # what the landing checks flagged (kept all the same)
 
 
 def add(store: Store, opts: Options, *, kind: str | None, value: str | None, pattern: str | None,
@@ -119,7 +120,8 @@ def add(store: Store, opts: Options, *, kind: str | None, value: str | None, pat
         report = writer.finish()
     action = "created" if report.created else "updated" if report.updated else "unchanged"
     return AddResult(row[R.ID], row[R.TYPE], row[R.VALUE], action, d.tlp,
-                     report.records[0] if report.records else None)
+                     report.records[0] if report.records else None,
+                     store.query(queries.flags, row[R.ID], store.party))
 
 
 # -- import ----------------------------------------------------------------------------------------------
@@ -143,6 +145,8 @@ class ImportResult:
     ignored_columns: list[str]
     ids: list[str] = field(default_factory=list)
     notices: dict[str, int] = field(default_factory=dict)
+    flagged: int = 0  # of the indicators this import created or updated, how many the landing checks flagged
+    by_flag: dict[str, int] = field(default_factory=dict)
 
 
 def guess_format(path: str, head: bytes) -> str:
@@ -190,6 +194,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             items = _reader(fmt, buffered, d, notes, kind)
         errors: list[LineError] = []
         invalid = 0
+        mark = store.query(queries.last_flag)
         try:
             with store.transaction():
                 writer: BatchWriter | None = None
@@ -221,7 +226,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             close = getattr(items, "close", None)  # a generator: stop a reader process now, not when freed
             if close is not None:
                 close()
-    return _import_result(path, fmt, writer.seen, report, invalid, errors, notes)
+    return _import_result(path, fmt, writer.seen, report, invalid, errors, notes,
+                          store.query(queries.flagged_since, mark))
 
 
 def _held_by_another(store: Store, indicator_id: str) -> bool:
@@ -253,6 +259,7 @@ def import_objects(store: Store, objects: list[Any], opts: Options, *, source: s
     errors = [item for item in items if isinstance(item, LineError)]
     if errors and not skip_invalid:
         raise BadLines(errors[:MAX_REPORTED_ERRORS], len(errors))
+    mark = store.query(queries.last_flag)
     with store.transaction() as conn:
         writer = BatchWriter(store, to, source=source)
         for item in items:
@@ -264,7 +271,8 @@ def import_objects(store: Store, objects: list[Any], opts: Options, *, source: s
         report = writer.finish()
         if then is not None:
             then(conn)
-    return _import_result(source, "stix", writer.seen, report, len(errors), errors[:MAX_REPORTED_ERRORS], notes)
+    return _import_result(source, "stix", writer.seen, report, len(errors), errors[:MAX_REPORTED_ERRORS], notes,
+                          store.query(queries.flagged_since, mark))
 
 
 CSV_BYTES_PER_ROW = 130  # a national feed's CSV line, about (132 MB for 1M in the benchmark's feed)
@@ -305,12 +313,13 @@ def _plain_kind(kind: str | None) -> str:
 
 
 def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid: int, errors: list[LineError],
-                   notes: ReadNotes) -> ImportResult:
+                   notes: ReadNotes, flagged: tuple[int, dict[str, int]]) -> ImportResult:
     return ImportResult(source=path, format=fmt, read=read, created=report.created, updated=report.updated,
                         unchanged=report.unchanged, repeated=report.repeated, invalid=invalid,
                         records=len(report.records), by_tlp=report.by_tlp, errors=[str(e) for e in errors],
                         skipped=notes.skipped, kept_objects=notes.kept_objects,
-                        ignored_columns=notes.ignored_columns, ids=report.ids[:10], notices=notes.notices)
+                        ignored_columns=notes.ignored_columns, ids=report.ids[:10], notices=notes.notices,
+                        flagged=flagged[0], by_flag=flagged[1])
 
 
 # -- show ------------------------------------------------------------------------------------------------
@@ -339,6 +348,7 @@ class Shown:
     sightings: list[dict[str, Any]]
     revocations: list[dict[str, str]]
     also_reported_by: list[str]
+    flags: list[str] = field(default_factory=list)
 
 
 def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
@@ -369,7 +379,7 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
         result.append(Shown(r.id, r.author, r.tlp, list(record.to), Listing.of(r, now).state, record.hash,
                             record.seq, record.keyid, record.created,
                             stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
-                            versions, sightings, revocations, others))
+                            versions, sightings, revocations, others, store.query(queries.flags, r.id, r.author)))
     return result
 
 

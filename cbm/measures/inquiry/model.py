@@ -155,6 +155,12 @@ class Thread:
     def precedence(self) -> str:
         return str(self.body.get("precedence", "ROUTINE"))
 
+    @property
+    def subject(self) -> str:
+        """The opening record's subject line ('' if a peer's record carries none)."""
+        subject = self.body.get("subject")
+        return subject if isinstance(subject, str) else ""
+
     def role(self, party: str) -> str | None:
         if party == self.sender:
             return "sender"

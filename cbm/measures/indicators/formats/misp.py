@@ -173,6 +173,15 @@ def attribute(author: str, tlp: str, row: list[Any], modified: str) -> dict[str,
     return attr
 
 
+def mark_flagged(attr: dict[str, Any], flags: list[str]) -> None:
+    """Mark an attribute the landing checks flagged: not for detection (``to_ids`` false, as MISP itself does
+    for warninglist hits) and one ``cbm:flag="..."`` tag per rule or list."""
+    if not flags:
+        return
+    attr["to_ids"] = False
+    attr["Tag"].extend({"name": f"cbm:flag=\"{flag}\""} for flag in flags)
+
+
 def _epoch(iso: str) -> int:
     from cbm.core.clock import parse_time
 

@@ -1,0 +1,287 @@
+"""Checks at landing: is this indicator safe to put in a firewall? (docs/adr/0190-landing-checks.md)
+
+Every indicator is checked when it is indexed against built-in rules (special-purpose address ranges of
+RFC 6890 and its successors, ranges broader than a configured prefix, the whole address space, our own
+infrastructure from ``config.toml``, public suffixes) and against the MISP warninglists
+(:mod:`cbm.measures.indicators.warninglists`). A hit is a *flag* naming the rule (``rule:loopback``) or the list
+(``warninglist:tranco10k``); the record stays as signed, the flag lives in the rebuildable index.
+
+The lookups run once per indicator of a million-line feed: addresses are integers looked up in one dict per
+prefix length, names are looked up suffix by suffix in one dict; no ``ipaddress`` objects on the hot path.
+"""
+
+from __future__ import annotations
+
+import socket
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cbm.measures.indicators import warninglists
+
+ALL_ADDRESSES = "rule:all-addresses"
+BROAD_CIDR = "rule:broad-cidr"
+OWN = "rule:own-infrastructure"
+PUBLIC_SUFFIX = "rule:public-suffix"
+
+# IANA special-purpose address registries (RFC 6890, updated by RFC 8190 and later entries), plus multicast and
+# the reserved class E space: none of these is a peer's attacker on the Internet.
+SPECIAL_RANGES: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/8", "this-network"), ("10.0.0.0/8", "private"), ("100.64.0.0/10", "shared-address-space"),
+    ("127.0.0.0/8", "loopback"), ("169.254.0.0/16", "link-local"), ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "ietf-protocol-assignments"), ("192.0.2.0/24", "documentation"),
+    ("192.31.196.0/24", "as112"), ("192.52.193.0/24", "amt"), ("192.88.99.0/24", "6to4-relay"),
+    ("192.168.0.0/16", "private"), ("192.175.48.0/24", "as112"), ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation"), ("203.0.113.0/24", "documentation"), ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"), ("255.255.255.255/32", "broadcast"),
+    ("::/128", "unspecified"), ("::1/128", "loopback"), ("::ffff:0:0/96", "ipv4-mapped"),
+    ("64:ff9b:1::/48", "local-translation"), ("100::/64", "discard-only"),
+    ("2001::/23", "ietf-protocol-assignments"), ("2001:db8::/32", "documentation"), ("2002::/16", "6to4"),
+    ("3fff::/20", "documentation"), ("5f00::/16", "srv6-sids"), ("fc00::/7", "unique-local"),
+    ("fe80::/10", "link-local"), ("ff00::/8", "multicast"),
+)
+
+# Special-use domain names (RFC 2606, RFC 6761, RFC 6762, RFC 8375): a name under one of these is that rule's and
+# nothing else's (the Tranco list ranks example.org among the top sites because documentation links to it).
+SPECIAL_NAMES: dict[str, str] = {
+    "example": "documentation", "example.com": "documentation", "example.net": "documentation",
+    "example.org": "documentation", "test": "documentation", "invalid": "invalid-name", "localhost": "loopback",
+    "local": "link-local", "home.arpa": "private",
+}
+
+DEFAULT_MIN_PREFIX = {4: 16, 6: 32}  # a range broader than /16 (IPv4) or /32 (IPv6) is flagged
+# Flags a store switches off when its config.toml does not say (``[indicators.checks] ignore``): none. A lab or
+# training store whose samples use the documentation ranges sets ``ignore = ["rule:documentation"]``.
+# ``rule:all-addresses`` cannot be switched off.
+DEFAULT_IGNORE: tuple[str, ...] = ()
+
+
+def _parse(text: str) -> tuple[int, int, int] | None:
+    """``(version, number, prefix length)`` of an address or CIDR range, or None."""
+    address, _, length = text.strip().partition("/")
+    for version, family, bits in ((4, socket.AF_INET, 32), (6, socket.AF_INET6, 128)):
+        try:
+            packed = socket.inet_pton(family, address)
+        except (OSError, ValueError):
+            continue
+        try:
+            prefix = int(length) if length else bits
+        except ValueError:
+            return None
+        if not 0 <= prefix <= bits:
+            return None
+        number = int.from_bytes(packed, "big")
+        return version, number >> (bits - prefix) << (bits - prefix), prefix
+    return None
+
+
+class _Ranges:
+    """Address ranges with a label each; ``find`` gives the labels of every range holding an address.
+
+    Built once into sorted, non-overlapping segments per IP version, each with the labels of the ranges that
+    cover it: a lookup is one binary search, whatever the number of ranges (70k with the public resolvers)."""
+
+    def __init__(self) -> None:
+        self.ranges: dict[int, list[tuple[int, int, str]]] = {4: [], 6: []}
+        self.segments: dict[int, tuple[list[int], list[int], list[tuple[str, ...]]]] | None = None
+
+    def add(self, text: str, label: str) -> bool:
+        parsed = _parse(text)
+        if parsed is None:
+            return False
+        version, number, prefix = parsed
+        bits = 32 if version == 4 else 128
+        self.ranges[version].append((number, number | ((1 << (bits - prefix)) - 1), label))
+        self.segments = None
+        return True
+
+    def _build(self) -> dict[int, tuple[list[int], list[int], list[tuple[str, ...]]]]:
+        built = {}
+        for version, ranges in self.ranges.items():
+            points = sorted({p for first, last, _ in ranges for p in (first, last + 1)})
+            starts: list[int] = []
+            ends: list[int] = []
+            labels: list[tuple[str, ...]] = []
+            events: dict[int, list[tuple[int, str]]] = {}
+            for first, last, label in ranges:
+                events.setdefault(first, []).append((1, label))
+                events.setdefault(last + 1, []).append((-1, label))
+            active: dict[str, int] = {}
+            for i, point in enumerate(points):
+                for delta, label in events.get(point, ()):
+                    active[label] = active.get(label, 0) + delta
+                    if not active[label]:
+                        del active[label]
+                if active and i + 1 < len(points):
+                    starts.append(point)
+                    ends.append(points[i + 1] - 1)
+                    labels.append(tuple(sorted(active)))
+            built[version] = (starts, ends, labels)
+        return built
+
+    def find(self, version: int, number: int) -> tuple[str, ...]:
+        if self.segments is None:
+            self.segments = self._build()
+        starts, ends, labels = self.segments[version]
+        i = bisect_right(starts, number) - 1
+        return labels[i] if i >= 0 and number <= ends[i] else ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``[indicators.checks]`` in config.toml sets."""
+
+    min_prefix: dict[int, int]
+    own: tuple[str, ...]
+    lists: tuple[str, ...]
+    ignore: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(config: dict[str, Any]) -> Settings:
+        """Settings from a store's parsed config (defaults where it says nothing or something unusable)."""
+        section = config.get("indicators", {}).get("checks", {}) if isinstance(config.get("indicators"), dict) \
+            else {}
+        section = section if isinstance(section, dict) else {}
+        v4, v6 = section.get("min_ipv4_prefix"), section.get("min_ipv6_prefix")
+        own = section.get("own_infrastructure", [])
+        lists = section.get("warninglists", list(warninglists.DEFAULT_LISTS))
+        ignore = section.get("ignore", list(DEFAULT_IGNORE))
+        return Settings(
+            {4: v4 if isinstance(v4, int) and 0 <= v4 <= 32 else DEFAULT_MIN_PREFIX[4],
+             6: v6 if isinstance(v6, int) and 0 <= v6 <= 128 else DEFAULT_MIN_PREFIX[6]},
+            tuple(str(o) for o in own) if isinstance(own, list) else (),
+            tuple(str(name) for name in lists) if isinstance(lists, list) else warninglists.DEFAULT_LISTS,
+            tuple(str(flag) for flag in ignore if flag != ALL_ADDRESSES) if isinstance(ignore, list)
+            else DEFAULT_IGNORE)
+
+
+class Checker:
+    """Flags for one indicator's (type, value): which rules and warninglists it hits."""
+
+    def __init__(self, settings: Settings, lists: Iterable[warninglists.WarningList]) -> None:
+        self.settings = settings
+        self.ranges = _Ranges()
+        self.names: dict[str, list[str]] = {}  # a name and its subdomains (MISP "hostname" lists, own names)
+        self.exact: dict[str, list[str]] = {}  # exact values (MISP "string" lists: hashes, public suffixes)
+        self.counts: dict[str, int] = {}
+        ignored = set(settings.ignore)
+        for text, label in SPECIAL_RANGES:
+            if "rule:" + label not in ignored:
+                self.ranges.add(text, "rule:" + label)
+        for entry in settings.own:
+            if not self.ranges.add(entry, OWN):
+                self.names.setdefault(entry.strip().lower().rstrip("."), []).append(OWN)
+        for wl in lists:
+            label = "warninglist:" + wl.name
+            if label in ignored:
+                continue
+            suffix_list = wl.name in ("second-level-tlds", "tlds")
+            for entry in wl.entries:
+                if wl.kind == "cidr":
+                    self.ranges.add(entry, label)
+                    continue
+                key = entry.strip().lower().rstrip(".")
+                if key.startswith("."):
+                    key = key[1:]
+                table = self.names if wl.kind == "hostname" else self.exact
+                table.setdefault(key, []).append(PUBLIC_SUFFIX if suffix_list else label)
+            self.counts[wl.name] = len(wl.entries)
+
+    def check(self, kind: str, value: str | None) -> list[str]:
+        """The flags of an indicator of type ``kind`` with normalised ``value`` (empty: nothing matched)."""
+        if not value:
+            return []
+        if kind == "ipv4-addr" or kind == "ipv6-addr":
+            return self._address(value)
+        if kind == "domain-name":
+            return self._name(value)
+        if kind == "url":
+            host = value.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+            rest = value.split("://", 1)[-1][len(host):]
+            if host.startswith("[") or host[:1].isdigit():
+                return self._address(host.strip("[]").rsplit(":", 1)[0] if not host.startswith("[")
+                                     else host[1:host.find("]")])
+            if rest in ("", "/"):  # a whole site, not one page on it
+                return self._name(host.rsplit(":", 1)[0])
+            # one page on a top site may well be hostile (a shared document, a paste): only our own names count
+            return [flag for flag in self._name(host.rsplit(":", 1)[0]) if flag == OWN]
+        return list(self.exact.get(value.lower(), ()))
+
+    def _address(self, value: str) -> list[str]:
+        if "/" not in value and ":" not in value:  # the common case: one IPv4 address
+            try:
+                found = self.ranges.find(4, int.from_bytes(socket.inet_pton(socket.AF_INET, value), "big"))
+            except OSError:
+                return []
+            return list(found)
+        parsed = _parse(value)
+        if parsed is None:
+            return []
+        version, number, prefix = parsed
+        if prefix == 0:
+            return [ALL_ADDRESSES]
+        flags: list[str] = []
+        if prefix < self.settings.min_prefix[version] and BROAD_CIDR not in self.settings.ignore:
+            flags.append(BROAD_CIDR)
+        flags.extend(self.ranges.find(version, number))
+        return list(dict.fromkeys(flags))
+
+    def _name(self, value: str) -> list[str]:
+        value = value.lower()
+        special = self._special_name(value)
+        if special is not None:
+            return [] if special in self.settings.ignore else [special]
+        flags: list[str] | None = None
+        exact = self.exact.get(value)
+        if exact:
+            flags = list(exact)
+        names = self.names
+        label = value
+        while True:
+            found = names.get(label)
+            if found:
+                flags = (flags or []) + found
+            dot = label.find(".")
+            if dot < 0:
+                break
+            label = label[dot + 1:]
+        return list(dict.fromkeys(flags)) if flags else []
+
+
+    @staticmethod
+    def _special_name(value: str) -> str | None:
+        last = value.rsplit(".", 1)[-1]
+        if last in SPECIAL_NAMES:
+            return "rule:" + SPECIAL_NAMES[last]
+        two = ".".join(value.rsplit(".", 2)[-2:])
+        return "rule:" + SPECIAL_NAMES[two] if two in SPECIAL_NAMES else None
+
+
+_CACHE: dict[tuple[Any, ...], Checker] = {}
+
+
+def checker_for(root: Path, config: dict[str, Any]) -> Checker:
+    """The checker for the store at ``root`` (its config and its warninglists). Building one reads the lists
+    (about a second), so checkers are kept per process by what they are built from: stores with the same
+    settings and lists share one, and a change of either builds a new one."""
+    settings = Settings.of(config)
+    directory, _origin = warninglists.lists_dir(root)
+    key = (settings.min_prefix[4], settings.min_prefix[6], settings.own, settings.lists, settings.ignore,
+           str(directory), _mtime(directory))
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    if len(_CACHE) >= 4:  # a long-lived process (a TAXII server, the tests) meets few settings at a time
+        _CACHE.clear()
+    checker = Checker(settings, warninglists.load(directory, settings.lists).values())
+    _CACHE[key] = checker
+    return checker
+
+
+def _mtime(directory: Path | None) -> float:
+    try:
+        return directory.stat().st_mtime if directory is not None else 0.0
+    except OSError:
+        return 0.0
