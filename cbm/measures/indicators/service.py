@@ -527,8 +527,11 @@ def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int 
         top = max(present, key=tlp_rank) if present else "GREEN"
         writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
                                   clock.now_iso(), top)
+        context = misp.Context()
         for n, r in enumerate(rows, 1):
-            writer.write(misp.attribute(r.author, r.tlp, cache.row(r), r.modified))
+            record, batch = cache.get(r.rec)
+            galaxies = context.galaxies(r.rec, record.body.get("objects"), r.id)
+            writer.write(misp.attribute(r.author, r.tlp, batch[r.pos], r.modified, galaxies))
             _count(result, r, n, on_progress)
         writer.close()
     return result
