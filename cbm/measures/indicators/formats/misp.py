@@ -112,8 +112,8 @@ def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | N
     if not isinstance(misp_type, str) or not isinstance(value, str):
         yield LineError(n, "attribute without type or value", "attribute")
         return
-    if a.get("to_ids") is False:
-        notes.skip("attributes not marked for IDS (to_ids false)")
+    if not _for_ids(a.get("to_ids")):
+        notes.skip("attributes not marked for IDS (to_ids false)")  # context, not indicators
         return
     if misp_type not in MISP_TYPES:
         notes.skip(f"MISP {misp_type} attributes (no indicator form)")
@@ -146,10 +146,75 @@ def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | N
                 row = build_row(d, pair_kind, pair_value, name=name, description=comment)
             if pair_kind == "" and row[R.TYPE] not in ("ipv4-addr", "ipv6-addr"):
                 raise model.BadValue(f"{pair_value!r} is not an IP address")
+            _context(row[R.ID], a.get("Galaxy"), d.author, notes)
             yield Item(row, tlp)
         except model.BadValue as e:
             where = a.get("uuid") if isinstance(a.get("uuid"), str) else ""
             yield LineError(n, f"{misp_type} {where}: {e}".replace("  ", " "), "attribute")
+
+
+_NOT_FOR_IDS = (False, 0, "0", "false", "False")
+
+
+def _for_ids(flag: Any) -> bool:
+    """Whether an attribute is marked for IDS. MISP writes ``to_ids`` as a boolean, older exports and feeds as
+    ``0``/``"0"``; absent means yes (the type's default in MISP is IDS for every type cbm imports)."""
+    return flag not in _NOT_FOR_IDS
+
+
+def _context(indicator_id: str, galaxies: Any, author: str, notes: ReadNotes) -> None:
+    """The malware, campaigns, tools... an attribute's galaxies name, kept as STIX objects in the batch (each
+    once), each with an ``indicates`` relationship from the indicator: the context the export writes back as
+    galaxies. Clusters of other galaxy types, or malformed ones, are counted and left out."""
+    if not isinstance(galaxies, list):
+        return
+    for g in galaxies:
+        clusters = g.get("GalaxyCluster") if isinstance(g, dict) else None
+        for cluster in clusters if isinstance(clusters, list) else []:
+            obj = _cluster_object(cluster, g.get("type"))
+            if obj is None:
+                notes.skip("MISP galaxy clusters with no STIX form (kept: malware, campaigns, tools...)")
+                continue
+            if obj["id"] not in notes.context_ids:
+                notes.context_ids.add(obj["id"])
+                notes.objects.append(obj)
+                notes.kept_objects[obj["type"]] = notes.kept_objects.get(obj["type"], 0) + 1
+            rel = {"type": "relationship", "spec_version": "2.1",
+                   "id": model.object_id("relationship", f"{indicator_id}|indicates|{obj['id']}"),
+                   "created": _CONTEXT_TIME, "modified": _CONTEXT_TIME, "created_by_ref": model.identity_id(author),
+                   "relationship_type": "indicates", "source_ref": indicator_id, "target_ref": obj["id"]}
+            if rel["id"] not in notes.context_ids:
+                notes.context_ids.add(rel["id"])
+                notes.objects.append(rel)
+                notes.kept_objects["relationship"] = notes.kept_objects.get("relationship", 0) + 1
+
+
+_CONTEXT_TIME = "2013-06-17T00:00:00.000Z"  # fixed: importing the same event again adds nothing
+
+
+def _cluster_object(cluster: Any, galaxy_type: Any) -> dict[str, Any] | None:
+    """The STIX object for a galaxy cluster of a type STIX has (``stix-2.1-malware`` or ``malware``...), under
+    the cluster's uuid; None for other galaxies (countries, sectors...) and clusters without uuid or name."""
+    if not isinstance(cluster, dict):
+        return None
+    kind = cluster.get("type") if isinstance(cluster.get("type"), str) else galaxy_type
+    if not isinstance(kind, str):
+        return None
+    kind = kind.removeprefix("stix-2.1-").removeprefix("stix-2.0-")
+    value, cluster_uuid = cluster.get("value"), cluster.get("uuid")
+    if kind not in GALAXY_TYPES or not isinstance(value, str) or not value or not isinstance(cluster_uuid, str):
+        return None
+    try:
+        oid = f"{kind}--{uuid.UUID(cluster_uuid)}"
+    except ValueError:
+        return None
+    obj: dict[str, Any] = {"type": kind, "spec_version": "2.1", "id": oid, "created": _CONTEXT_TIME,
+                           "modified": _CONTEXT_TIME, "name": value}
+    if isinstance(cluster.get("description"), str) and cluster["description"]:
+        obj["description"] = cluster["description"]
+    if kind == "malware":
+        obj["is_family"] = True  # a MISP malware galaxy names families (malpedia, android...), not samples
+    return obj
 
 
 # -- export ----------------------------------------------------------------------------------------------
