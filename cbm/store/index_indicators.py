@@ -410,6 +410,17 @@ def existing(conn: sqlite3.Connection, author: str, sids: Sequence[str]) -> dict
     return {sid: (row[1], row[2]) for sid, row in _existing(conn, author, sids).items()}
 
 
+def own_by_values(conn: sqlite3.Connection, author: str, values: Sequence[str]) -> list[tuple[str, str, str, int, int]]:
+    """(sid, type, value, rec, pos) of ``author``'s current indicators whose value is among ``values``."""
+    found: list[tuple[str, str, str, int, int]] = []
+    for i in range(0, len(values), _CHUNK):
+        chunk = values[i:i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.extend(conn.execute(f"SELECT sid, type, value, rec, pos FROM ind WHERE value IN ({marks})"
+                                  " AND author = ? ORDER BY k", (*chunk, author)))
+    return found
+
+
 STIX_PREFIX = "indicator--"
 
 

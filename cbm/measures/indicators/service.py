@@ -306,6 +306,9 @@ def _plain_kind(kind: str | None) -> str:
 
 def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid: int, errors: list[LineError],
                    notes: ReadNotes) -> ImportResult:
+    if report.merged:
+        notes.tell("indicator(s) with a pattern we already hold under another id: kept as that one indicator",
+                   report.merged)
     return ImportResult(source=path, format=fmt, read=read, created=report.created, updated=report.updated,
                         unchanged=report.unchanged, repeated=report.repeated, invalid=invalid,
                         records=len(report.records), by_tlp=report.by_tlp, errors=[str(e) for e in errors],
