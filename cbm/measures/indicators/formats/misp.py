@@ -324,8 +324,8 @@ def _linked(objects: list[Any]) -> dict[str, list[dict[str, Any]]]:
             continue
         ends = (rel.get("source_ref"), rel.get("target_ref"))
         for mine, other in (ends, ends[::-1]):
-            if isinstance(mine, str) and mine.startswith("indicator--") and other in related \
-                    and (mine, other) not in seen:
+            if isinstance(mine, str) and mine.startswith("indicator--") and isinstance(other, str) \
+                    and other in related and (mine, other) not in seen:
                 seen.add((mine, other))
                 linked.setdefault(mine, []).append(galaxy(related[other]))
     return linked
