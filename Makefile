@@ -34,8 +34,12 @@ lint: setup
 demo: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash sample-data/demo.sh
 
+# The many-parties simulation (bench/parties.py): N stores, one full round each. 57 takes hours on 2 cores.
+BENCH_PARTIES ?= 3,10,30,57
+
 bench: setup
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/run.py --parties $(BENCH_PARTIES) $(PARTIES_ARGS)
 
 # Coverage-guided fuzzing (docs/adr/0120): each target in turn for FUZZ_SECONDS, starting from the committed
 # seeds (fuzz/corpus/T), the fixed crashers (tests/security/fuzz_crashers/T) and what earlier runs found

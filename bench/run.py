@@ -313,8 +313,10 @@ class Bench:
             if check.status == "ok":
                 self.results["export-stix"].detail["check"] = check.detail
         bundle = w / "us-to-ru.cbm"
-        self.measure("bundle-export", "bundle export to the peer",
-                     [*self.cbm, *self.store("US"), "bundle", "export", "--to", "RU", "-o", str(bundle)],
+        # the targets are for the plain bundle; the feed is mostly above TLP:CLEAR, so export would encrypt it
+        plain = ["--no-encrypt"] if self.has_option(("bundle", "export"), "--no-encrypt") else []
+        self.measure("bundle-export", "bundle export to the peer" + (" (plain: --no-encrypt)" if plain else ""),
+                     [*self.cbm, *self.store("US"), "bundle", "export", "--to", "RU", "-o", str(bundle), *plain],
                      words=("bundle", "export"), needs=["import"])
         if self.results["bundle-export"].status == "ok":
             self.results["bundle-export"].detail["bytes"] = bundle.stat().st_size
@@ -326,11 +328,13 @@ class Bench:
         self.measure("verify-deep", "deep verify (every signature, all cores)",
                      [*self.cbm, "bundle", "verify", str(bundle), "--deep", *keyring, *self.json_flag(verify)],
                      words=verify, needs=["bundle-export"], parse_json=True)
+        self.twin_peer()
         self.measure("import-peer", "import at the peer (RU)",
                      [*self.cbm, *self.store("RU"), "bundle", "import", str(bundle),
                       *self.json_flag(("bundle", "import"))],
                      words=("bundle", "import"), needs=["bundle-export"], parse_json=True)
         self.stats("import-peer", "RU")
+        self.encrypted_steps()
         fullest = "RU" if self.results["import-peer"].status == "ok" else "US"
         self.full_store = fullest
         search = ("indicators", "search")
@@ -341,6 +345,37 @@ class Bench:
         self.measure("status", f"`cbm status` on the full store ({fullest})",
                      [*self.cbm, *self.store(fullest), "status"], repeat=self.args.repeat)
         self.measure("help", "`cbm --help`", [*self.cbm, "--help"], repeat=self.args.repeat)
+
+    def encrypted_steps(self) -> None:
+        """The same bundle as the default export makes it (encrypted: the feed is mostly above TLP:CLEAR):
+        export, the CI's outer check without the key, and import into RU's twin (a copy of RU's store taken
+        before the plain import, same keys). No targets: the report shows the cost beside the plain steps."""
+        w = self.work
+        export = ("bundle", "export")
+        enc = w / "us-to-ru.enc.cbm"
+        if not self.has_option(export, "--no-encrypt"):  # a build without confidential-by-default
+            for name in ("bundle-export-encrypted", "verify-encrypted-outer", "import-peer-encrypted"):
+                self.record(Result(name, name, "cbm", "not available", "",
+                                   note="this build has no encryption by default"))
+            return
+        self.measure("bundle-export-encrypted", "bundle export to the peer, encrypted (the default)",
+                     [*self.cbm, *self.store("US"), "bundle", "export", "--to", "RU", "-o", str(enc), "--json"],
+                     words=export, needs=["import"], parse_json=True)
+        if self.results["bundle-export-encrypted"].status == "ok":
+            self.results["bundle-export-encrypted"].detail["bytes"] = enc.stat().st_size
+        verify = ("bundle", "verify")
+        self.measure("verify-encrypted-outer", "verify an encrypted bundle without its key (outer layer: CI)",
+                     [*self.cbm, "bundle", "verify", str(enc), "--keyring", str(w / "keyring"), "--json"],
+                     words=verify, needs=["bundle-export-encrypted"], parse_json=True)
+        self.measure("import-peer-encrypted", "import the encrypted bundle at the peer (RU's twin)",
+                     [*self.cbm, *self.store("RU-twin"), "bundle", "import", str(enc), "--json"],
+                     words=("bundle", "import"), needs=["bundle-export-encrypted"], parse_json=True)
+
+    def twin_peer(self) -> None:
+        """Untimed: copy RU's store (keys and its own feed) before the plain import, for the encrypted import."""
+        src, dst = self.work / "ru", self.work / "ru-twin"
+        if src.is_dir() and not dst.exists():
+            shutil.copytree(src, dst)
 
     def taxii(self) -> None:
         """Opt-in (--taxii): a fresh store (FR) pulls the full store's TLP:GREEN collection from a real `cbm taxii
@@ -722,8 +757,22 @@ def main(argv: list[str] | None = None) -> int:
                          "(half the feed: --size 200000 for 100k objects)")
     ap.add_argument("--rerender", type=Path, metavar="REPORT",
                     help="run nothing: judge a kept JSON report again and rewrite the report files in --out")
+    ap.add_argument("--parties", metavar="N,N,...",
+                    help="run the many-parties simulation instead (bench/parties.py): N stores, one full round each")
+    ap.add_argument("--indicators", type=int, default=10_000, help="with --parties: indicators per party's day")
     args = ap.parse_args(argv)
     args.out = args.out.resolve()
+    if args.parties:
+        from parties import run as run_parties
+
+        try:
+            counts = [int(n) for n in args.parties.split(",")]
+        except ValueError:
+            ap.error(f"--parties {args.parties!r}: give numbers of parties, e.g. 3,10")
+        if any(n < 2 for n in counts) or args.indicators < 1:
+            ap.error("--parties needs at least 2 parties, --indicators at least 1")
+        return run_parties(counts, cbm=args.cbm, out=args.out, indicators=args.indicators, seed=args.seed,
+                           keep=args.workdir.resolve() if args.workdir else None)
     if args.rerender:
         return rerender(args.rerender, args.out, args.stix2_from)
     if args.size < 100:

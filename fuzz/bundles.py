@@ -9,11 +9,14 @@ from typing import Any, BinaryIO
 from fuzz.harness import Scratch, instrumented, keyring, pair, refused_or_fine
 
 with instrumented():
-    import cbm.measures  # every measure reacts to what lands: instrument them too
-    from cbm.bundle.importer import import_bundle
+    from cbm.app.imports import import_bundle  # bundle import, then every measure's reaction
     from cbm.bundle.verify import verify_bundle
+    from cbm.measures.registry import MEASURES
 
-    cbm.measures.measure_modules()
+    for _measure in MEASURES:  # every measure reacts to what lands: instrument them too
+        _measure.load_index()
+        _measure.load_on_import()
+        _measure.load_attention()
 
 _scratch = Scratch("RU", renew=1000)
 

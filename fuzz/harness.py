@@ -111,11 +111,11 @@ def main(check: Callable[[bytes], None]) -> None:
 def make_store(root: Path, party: str) -> Path:
     """A real store at ``root`` for ``party`` with its fixed fuzz key (unencrypted), trusting the other of US and
     RU by confirmed fingerprint. Used by the targets and by the regression tests of what they found."""
-    from cbm.store.db import Store
+    from cbm.app.stores import open_store
     from cbm.store.trust import _populate, import_card
 
     _populate(root, party, f"{party}-CERT", None, card(party), pair(party), CREATED)
-    with Store.open(root) as store:
+    with open_store(root) as store:
         for other in ("US", "RU"):
             if other != party:
                 import_card(store, card(other).envelope, card(other).fingerprint)
@@ -154,12 +154,12 @@ class Scratch:
     def _make(self) -> Store:
         import shutil
 
-        from cbm.store.db import Store
+        from cbm.app.stores import open_store
 
         root = Path(self.temp_dir()) / "store"
         shutil.rmtree(root, ignore_errors=True)
         make_store(root, self.party)
-        return Store.open(root)
+        return open_store(root)
 
     def close(self) -> None:
         if self._store is not None:

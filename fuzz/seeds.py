@@ -33,12 +33,12 @@ def _cli(root: Path, *args: str, stdin: bytes | None = None) -> None:
 
 
 def _store(base: Path, party: str, trusts: tuple[str, ...]) -> Path:
-    from cbm.store.db import Store
+    from cbm.app.stores import open_store
     from cbm.store.trust import _populate, import_card
 
     root = base / party
     _populate(root, party, f"{party}-CERT", None, card(party), pair(party), CREATED)
-    with Store.open(root) as store:
+    with open_store(root) as store:
         for other in trusts:
             import_card(store, card(other).envelope, card(other).fingerprint)
     return root

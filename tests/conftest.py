@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cbm.app.stores import open_store
 from cbm.cli.main import app
 from cbm.store.db import Store
 from cbm.store.trust import create_store, import_card, own_card
@@ -51,7 +52,7 @@ class Party:
     root: Path
 
     def open(self) -> Store:
-        return Store.open(self.root)
+        return open_store(self.root)
 
     def cli(self, *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
         return run_cli("--store", str(self.root), *args, input=input, env=env)

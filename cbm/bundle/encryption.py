@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
@@ -31,7 +31,7 @@ from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.dsse import b64, unb64
 from cbm.core.errors import MalformedInput, OversizedInput, TamperedContent, WrongRecipient
 from cbm.core.keys import KeyPair
-from cbm.core.records import TrustedKeyLookup
+from cbm.core.records import TrustedKey, TrustedKeyLookup
 
 MAGIC = b"CBM-ENCRYPTED/1\n"
 HEADER_TYPE = "application/vnd.cbm.bundle-encrypted.v1+json"
@@ -119,11 +119,13 @@ def _parse_header(payload: bytes, signed_by: str) -> EncryptedHeader:
     return EncryptedHeader(sender, tuple(recipients), number, sealed, body["sha256"], size, signed_by)
 
 
-def open_header(stream: BinaryIO, keys: TrustedKeyLookup) -> tuple[EncryptedHeader, IO[bytes]]:
+def open_header(stream: BinaryIO, keys: TrustedKeyLookup,
+                accept_signer: Callable[[TrustedKey], None] | None = None) -> tuple[EncryptedHeader, IO[bytes]]:
     """Verify the outer header and the ciphertext's hash (no decryption key needed).
 
-    Returns the header and the ciphertext spooled to a temporary file. Raises as :func:`signing.verify_header`,
-    TamperedContent for altered or truncated ciphertext.
+    ``accept_signer`` sees the sender's key that signed the header before the ciphertext is read, and may raise
+    to refuse it. Returns the header and the ciphertext spooled to a temporary file. Raises as
+    :func:`signing.verify_header`, TamperedContent for altered or truncated ciphertext.
     """
     if read_exact(stream, len(MAGIC)) != MAGIC:
         raise MalformedInput("not an encrypted cbm bundle")
@@ -131,6 +133,8 @@ def open_header(stream: BinaryIO, keys: TrustedKeyLookup) -> tuple[EncryptedHead
     verified = signing.verify_header(line, HEADER_TYPE, keys, "the encrypted bundle header")
     header = _parse_header(verified.payload, verified.key.keyid)
     signing.check_sender(verified, header.sender, "the encrypted bundle header")
+    if accept_signer is not None:
+        accept_signer(verified.key)
     return header, spool(stream, header.body_size, header.body_sha256, "the encrypted bundle")
 
 

@@ -5,6 +5,10 @@ acknowledged seq, each as the record when the recipient may see it (``cbm.core.t
 into a withheld range with the hash of its last record; then the attachments those records list in
 ``body["blobs"]``. The bytes depend only on the manifest header fields and the records (no timestamps; gzip with
 mtime 0), encryption aside.
+
+Confidential by default (docs/adr/0141-confidential-by-default.md): a bundle that carries any record labelled
+above TLP:CLEAR is encrypted to its recipient (and us) unless the caller turns encryption off; withheld ranges
+carry no content and do not count.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from cbm.bundle import armor, encryption, minisign, receipts, signing
 from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line, withheld_line
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock, dsse
-from cbm.core.errors import UsageError
+from cbm.core.errors import NotFound, UsageError
 from cbm.core.files import written_atomically
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
-from cbm.core.tlp import may_see
+from cbm.core.records import Record
+from cbm.core.tlp import may_see, tlp_rank
 from cbm.store import index_bundles, index_receipts
 from cbm.store.db import Store, record_from_row
 
@@ -51,6 +56,33 @@ class ExportResult:
     output: str
     minisig: str | None = None
     missing_blobs: list[str] = field(default_factory=list)
+    encrypted: bool = False
+    encryption: str = "default"  # default (by TLP) | forced | off
+    encryption_reason: str = ""  # why it is, or is not, encrypted; one line for the export report
+    above_clear: int = 0  # records carried with a TLP label above CLEAR
+    highest_tlp: str | None = None  # the highest label among the records carried
+
+
+def _above_clear(labels: dict[str, int]) -> tuple[int, str | None]:
+    """How many records carried are above TLP:CLEAR, and the highest label carried."""
+    return (sum(n for label, n in labels.items() if label != "CLEAR"),
+            max(labels, key=tlp_rank) if labels else None)
+
+
+def encryption_decision(encrypt: bool | None, labels: dict[str, int]) -> tuple[bool, str, str]:
+    """Whether to encrypt a bundle carrying ``labels`` (TLP label -> records carried), the mode
+    (``default``/``forced``/``off``) and the reason in words. ``encrypt`` None: by TLP, True/False: forced/off."""
+    above, highest = _above_clear(labels)
+    what = f"{above} record(s) above TLP:CLEAR (highest TLP:{highest})"
+    if encrypt is True:
+        return True, "forced", "encryption requested"
+    if encrypt is False:
+        return (False, "off", f"encryption turned off: {what} travel readable" if above
+                else "encryption turned off")
+    if above:
+        return True, "default", f"encrypted by default: {what}"
+    return False, "default", ("not encrypted: every record carried is TLP:CLEAR" if labels
+                              else "not encrypted: no records carried")
 
 
 @dataclass(frozen=True)
@@ -65,8 +97,8 @@ class _Position:
 
 def _positions(store: Store, author: str, after: int) -> Iterator[_Position]:
     """Every position of ``author``'s log after ``after`` that we hold, in seq order."""
-    stubs = index_bundles.withheld_ranges(store.conn, author, after)
-    rows = index_bundles.log_rows(store.conn, author, after)
+    stubs = store.query(index_bundles.withheld_ranges, author, after)
+    rows = store.query(index_bundles.log_rows, author, after)
     row = next(rows, None)
     i = 0
     while row is not None or i < len(stubs):
@@ -92,40 +124,76 @@ def _blobs_of(envelope: bytes) -> list[str]:
     return [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
 
 
-def _write_log(store: Store, recipient: str, author: str, after: int, out: HashingWriter,
-               blobs: dict[str, None]) -> LogRange | None:
-    expect = after + 1
-    records = withheld = 0
-    pending: tuple[int, int, str] | None = None
-    last_hash = None
+class _Carried:
+    """One stored position, prepared once however many recipients carry it: the envelope as one line and the
+    attachments it lists (a multi-recipient export reads and parses each record once, not once per peer)."""
 
-    def flush() -> None:
-        nonlocal pending, withheld
-        if pending is not None:
-            out.write(withheld_line(author, pending[0], pending[1], pending[2]) + b"\n")
-            withheld += pending[1] - pending[0] + 1
-            pending = None
+    def __init__(self, position: _Position) -> None:
+        self.position = position
+        self._line: bytes | None = None
+        self._blobs: list[str] = []
 
-    for position in _positions(store, author, after):
-        if position.first != expect:
-            break  # a hole in what we hold (cannot happen for landed records): stop this log there
-        if position.envelope is not None and may_see(recipient, author, position.to, position.tlp):
-            flush()
-            envelope = position.envelope
+    def line(self) -> bytes:
+        if self._line is None:
+            assert self.position.envelope is not None
+            envelope = self.position.envelope
             if b"\n" in envelope:
                 envelope = dsse.parse(envelope).to_json_bytes()
-            out.write(envelope + b"\n")
-            records += 1
-            for digest in _blobs_of(envelope):
-                blobs.setdefault(digest, None)
+            self._line = envelope + b"\n"
+            self._blobs = _blobs_of(envelope)
+        return self._line
+
+    def blobs(self) -> list[str]:
+        self.line()
+        return self._blobs
+
+
+class _LogWriter:
+    """One recipient's part of one author's log, fed positions in seq order: the records it may see, every
+    other position folded into withheld ranges (the hash of the last), so the recipient's chain still links."""
+
+    def __init__(self, recipient: str, author: str, after: int, out: HashingWriter, blobs: dict[str, None]) -> None:
+        self.recipient, self.author, self.after = recipient, author, after
+        self.out, self.blobs = out, blobs
+        self.expect = after + 1
+        self.records = self.withheld = 0
+        self.pending: tuple[int, int, str] | None = None
+        self.last_hash: str | None = None
+        self.stopped = False
+        self.labels: dict[str, int] = {}  # TLP label -> records carried (for the encryption default)
+
+    def _flush(self) -> None:
+        if self.pending is not None:
+            first, last, digest = self.pending
+            self.out.write(withheld_line(self.author, first, last, digest) + b"\n")
+            self.withheld += last - first + 1
+            self.pending = None
+
+    def add(self, carried: _Carried) -> None:
+        position = carried.position
+        if self.stopped or position.last <= self.after:
+            return  # already acknowledged by this recipient
+        first = max(position.first, self.after + 1)  # only a withheld range can straddle the acknowledged seq
+        if first != self.expect:
+            self.stopped = True  # a hole in what we hold (cannot happen for landed records): stop this log there
+            return
+        if position.envelope is not None and may_see(self.recipient, self.author, position.to, position.tlp):
+            self._flush()
+            self.out.write(carried.line())
+            self.records += 1
+            self.labels[position.tlp] = self.labels.get(position.tlp, 0) + 1
+            for digest in carried.blobs():
+                self.blobs.setdefault(digest, None)
         else:
-            pending = (pending[0], position.last, position.hash) if pending else \
-                (position.first, position.last, position.hash)
-        expect, last_hash = position.last + 1, position.hash
-    flush()
-    if last_hash is None:
-        return None
-    return LogRange(author, after + 1, expect - 1, last_hash, records, withheld)
+            self.pending = (self.pending[0], position.last, position.hash) if self.pending else \
+                (first, position.last, position.hash)
+        self.expect, self.last_hash = position.last + 1, position.hash
+
+    def finish(self) -> LogRange | None:
+        self._flush()
+        if self.last_hash is None:
+            return None
+        return LogRange(self.author, self.after + 1, self.expect - 1, self.last_hash, self.records, self.withheld)
 
 
 def _write_blob(store: Store, digest: str, out: HashingWriter) -> BlobEntry:
@@ -147,86 +215,153 @@ def _signers(store: Store, recipient: str) -> list[KeyPair]:
     """Our active key, plus a rotated-out key while the recipient may not know the rotation yet."""
     pairs = {p.keyid: p for p in store.key_pairs()}
     active = store.signer()
-    acknowledged = index_receipts.acknowledged(store.conn, recipient, store.party)[0]
+    acknowledged = store.query(index_receipts.acknowledged, recipient, store.party)[0]
     extra = [pairs[k.keyid] for k in store.party_keys(store.party)
              if k.status == "rotated" and k.last_seq is not None and k.last_seq >= acknowledged
              and k.keyid in pairs]
     return [active] + extra[-1:]
 
 
+@dataclass
+class _Snapshot:
+    """One recipient's bundle as read from the store under the write lock: its body in a temporary file, its
+    signed manifest fields, its number (already journalled). Writing it out happens after the lock is released."""
+
+    recipient: str
+    recipient_enc: bytes
+    body: IO[bytes]
+    zipped: IO[bytes]
+    compress: bool
+    logs: list[LogRange] = field(default_factory=list)
+    wanted: dict[str, None] = field(default_factory=dict)
+    entries: list[BlobEntry] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    number: int = 0
+    previous: str | None = None
+    manifest: Manifest | None = None
+    payload: bytes = b""
+    bundle_id: str = ""
+    signers: list[KeyPair] = field(default_factory=list)
+    writer: HashingWriter | None = None
+    labels: dict[str, int] = field(default_factory=dict)  # TLP label -> records carried
+
+
+def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: int | None, everything: bool,
+              compress: bool) -> list[_Snapshot]:
+    """Read every recipient's bundle from one consistent snapshot, numbered and journalled in one transaction.
+
+    Each author's log is read once, from the lowest position any recipient still needs, and each position
+    goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP).
+    """
+    keys = {r: store.active_key(r) for r in recipients}  # NotFound for a party we do not know
+    snapshots = [_Snapshot(r, keys[r].enc_key, files.enter_context(temporary("cbm-body-")),
+                           files.enter_context(temporary("cbm-gzip-")), compress) for r in recipients]
+    with store.transaction():
+        for snap in snapshots:
+            snap.writer = HashingWriter(snap.body)
+        for author in store.query(index_bundles.authors):
+            writers: list[tuple[_Snapshot, _LogWriter]] = []
+            for snap in snapshots:
+                if author == snap.recipient:
+                    continue
+                after = 0 if everything else store.query(index_receipts.acknowledged, snap.recipient, author)[0]
+                assert snap.writer is not None
+                writers.append((snap, _LogWriter(snap.recipient, author, after, snap.writer, snap.wanted)))
+            if not writers:
+                continue
+            for position in _positions(store, author, min(w.after for _, w in writers)):
+                carried = _Carried(position)
+                for _, writer in writers:
+                    writer.add(carried)
+            for snap, writer in writers:
+                for label, n in writer.labels.items():
+                    snap.labels[label] = snap.labels.get(label, 0) + n
+                log = writer.finish()
+                if log is not None:
+                    snap.logs.append(log)
+        for snap in snapshots:
+            _seal(store, snap, number)
+    return snapshots
+
+
+def _seal(store: Store, snap: _Snapshot, number: int | None) -> None:
+    """Append the attachments, compress, build and journal the manifest of one recipient's snapshot."""
+    assert snap.writer is not None
+    for digest in snap.wanted:
+        if store.blobs.has(digest):
+            snap.entries.append(_write_blob(store, digest, snap.writer))
+        else:
+            snap.missing.append(digest)
+    body_sha256, body_size, encoding = snap.writer.sha256.hexdigest(), snap.writer.size, "identity"
+    snap.body.seek(0)
+    if snap.compress:
+        zipped = HashingWriter(snap.zipped)
+        with gzip.GzipFile(filename="", mode="wb", fileobj=zipped, mtime=0, compresslevel=6) as gz:
+            while chunk := snap.body.read(COPY_CHUNK):
+                gz.write(chunk)
+        body_sha256, body_size, encoding = zipped.sha256.hexdigest(), zipped.size, "gzip"
+        snap.zipped.seek(0)
+    last = store.query(index_bundles.last_sent, snap.recipient)
+    snap.number = number or ((last[0] + 1) if last else 1)
+    snap.previous = last[1] if last and last[0] < snap.number else None
+    snap.manifest = Manifest(store.party, (snap.recipient,), snap.number, snap.previous, tuple(snap.logs),
+                             tuple(snap.entries), body_sha256, body_size, encoding)
+    snap.payload = snap.manifest.payload()
+    snap.bundle_id = hashlib.sha256(snap.payload).hexdigest()
+    snap.signers = _signers(store, snap.recipient)
+    store.query(index_bundles.record_sent, snap.recipient, snap.number, snap.bundle_id, clock.now_iso(),
+                              snap.manifest.records, snap.manifest.withheld, len(snap.entries))
+
+
+def _write_out(store: Store, snap: _Snapshot, receipt: Record | None, out: Any, *, encrypt: bool | None,
+               armored: bool, sign_minisig: bool) -> tuple[ExportResult, bytes | None]:
+    """Write one snapshot's bundle (header, body, layers) to ``out``; its result and detached signature.
+    ``encrypt`` None encrypts when a record carried is above TLP:CLEAR (docs/adr/0141)."""
+    assert snap.manifest is not None
+    encrypted, mode, reason = encryption_decision(encrypt, snap.labels)
+    above, highest = _above_clear(snap.labels)
+    header = MAGIC + signing.sign_header(MANIFEST_TYPE, snap.payload, snap.signers) + b"\n"
+    final = HashingWriter(out, blake2b=sign_minisig)
+    layers = _write_layers(header, snap.zipped if snap.compress else snap.body, final, store=store,
+                           recipient=snap.recipient, recipient_enc=snap.recipient_enc, number=snap.number,
+                           encrypt=encrypted, armored=armored, signers=snap.signers)
+    layers += ["gzip"] if snap.compress else []
+    final.flush()
+    signature = None
+    if sign_minisig:
+        assert final.blake2b is not None
+        trusted = f"cbm bundle {snap.number} from {store.party} to {snap.recipient} id {snap.bundle_id}"
+        signature = minisign.signature_file(final.blake2b.digest(), snap.signers[0], trusted)
+    result = ExportResult(snap.recipient, snap.number, snap.bundle_id, snap.previous, snap.manifest.records,
+                          snap.manifest.withheld, len(snap.entries), [log.doc() for log in snap.logs], final.size,
+                          layers, receipt.hash if receipt else None, "-", missing_blobs=snap.missing,
+                          encrypted=encrypted, encryption=mode, encryption_reason=reason, above_clear=above,
+                          highest_tlp=highest)
+    return result, signature
+
+
 @cycle_collector_paused()
 def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
-                 encrypt: bool = False, compress: bool = False, armored: bool = False,
+                 encrypt: bool | None = None, compress: bool = False, armored: bool = False,
                  sign_minisig: bool = False) -> tuple[ExportResult, bytes | None]:
     """Write a bundle for ``recipient`` to the binary writer ``out``; journal it. Returns the result and, with
     ``sign_minisig``, the detached minisign signature of exactly the bytes written.
 
-    ``number`` overrides the bundle number (reproducibility tests); ``everything`` ignores acknowledgements.
-    Raises NotFound for an unknown recipient, UsageError for ourselves.
+    ``encrypt``: None (default) encrypts when any record carried is above TLP:CLEAR; True always; False never
+    (the result says what travels readable). ``number`` overrides the bundle number (reproducibility tests);
+    ``everything`` ignores acknowledgements. Raises NotFound for an unknown recipient, UsageError for ourselves.
     """
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
-    recipient_key = store.active_key(recipient)  # NotFound for a party we do not know
-    pair = store.signer()
+    store.active_key(recipient)  # NotFound for a party we do not know, before writing a receipt
+    store.signer()
     receipt = receipts.write_receipt(store, recipient)
     with ExitStack() as files:
         files.enter_context(temporary_directory(store.root / TEMP))
-        body_file = files.enter_context(temporary("cbm-body-"))
-        zipped_file = files.enter_context(temporary("cbm-gzip-"))
         # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
         # ``out`` happens after it, so a slow pipe never holds the store's write lock
-        with store.transaction():
-            last = index_bundles.last_sent(store.conn, recipient)
-            number = number or ((last[0] + 1) if last else 1)
-            previous = last[1] if last and last[0] < number else None
-            body = HashingWriter(body_file)
-            logs: list[LogRange] = []
-            wanted: dict[str, None] = {}
-            for author in index_bundles.authors(store.conn):
-                if author == recipient:
-                    continue
-                after = 0 if everything else index_receipts.acknowledged(store.conn, recipient, author)[0]
-                log = _write_log(store, recipient, author, after, body, wanted)
-                if log is not None:
-                    logs.append(log)
-            entries, missing = [], []
-            for digest in wanted:
-                if store.blobs.has(digest):
-                    entries.append(_write_blob(store, digest, body))
-                else:
-                    missing.append(digest)
-            body_sha256, body_size, encoding = body.sha256.hexdigest(), body.size, "identity"
-            body_file.seek(0)
-            if compress:
-                zipped = HashingWriter(zipped_file)
-                with gzip.GzipFile(filename="", mode="wb", fileobj=zipped, mtime=0, compresslevel=6) as gz:
-                    while chunk := body_file.read(COPY_CHUNK):
-                        gz.write(chunk)
-                body_sha256, body_size, encoding = zipped.sha256.hexdigest(), zipped.size, "gzip"
-                zipped_file.seek(0)
-            manifest = Manifest(store.party, (recipient,), number, previous, tuple(logs), tuple(entries),
-                                body_sha256, body_size, encoding)
-            payload = manifest.payload()
-            bundle_id = hashlib.sha256(payload).hexdigest()
-            signers = _signers(store, recipient)
-            index_bundles.record_sent(store.conn, recipient, number, bundle_id, clock.now_iso(),
-                                      manifest.records, manifest.withheld, len(entries))
-        header = MAGIC + signing.sign_header(MANIFEST_TYPE, payload, signers) + b"\n"
-        final = HashingWriter(out, blake2b=sign_minisig)
-        layers = _write_layers(header, zipped_file if compress else body_file, final, store=store,
-                               recipient=recipient, recipient_enc=recipient_key.enc_key, number=number,
-                               encrypt=encrypt, armored=armored, signers=signers)
-        layers += ["gzip"] if compress else []
-        final.flush()
-    signature = None
-    if sign_minisig:
-        assert final.blake2b is not None
-        trusted = f"cbm bundle {number} from {store.party} to {recipient} id {bundle_id}"
-        signature = minisign.signature_file(final.blake2b.digest(), pair, trusted)
-    result = ExportResult(recipient, number, bundle_id, previous, manifest.records, manifest.withheld,
-                          len(entries), [log.doc() for log in logs], final.size, layers,
-                          receipt.hash if receipt else None, "-", missing_blobs=missing)
-    return result, signature
+        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress)
+        return _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored, sign_minisig=sign_minisig)
 
 
 def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: Store, recipient: str,
@@ -269,10 +404,93 @@ def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = 
         result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
     result.output = str(path)
     if signature is not None:
-        sig_path = Path(str(path) + ".minisig")
-        try:
-            sig_path.write_bytes(signature)
-        except OSError as e:
-            raise UsageError(f"cannot write {sig_path}: {e.strerror}") from e
-        result.minisig = str(sig_path)
+        result.minisig = _write_minisig(path, signature)
     return result
+
+
+def bundle_name(sender: str, recipient: str) -> str:
+    """The file name of a bundle in a multi-recipient export: ``us-to-ru.cbm``."""
+    return f"{sender.lower()}-to-{recipient.lower()}.cbm"
+
+
+@dataclass
+class ManyExportResult:
+    directory: str
+    bundles: list[ExportResult]
+    skipped: list[dict[str, str]]  # peers named by ``all`` that get no bundle: {"party", "reason"}
+
+
+def recipients_of(store: Store, spec: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The peers ``--to`` names: ``all`` (every peer with an active key; the others are returned as skipped,
+    with the reason) or a comma-separated list of party codes. Raises UsageError for a malformed list or our
+    own code, NotFound for a party we do not know or one without an active key when named explicitly."""
+    from cbm.core.cards import check_party_code
+
+    if spec.strip().lower() == "all":
+        chosen, skipped = [], []
+        for peer in store.peers():
+            try:
+                store.active_key(peer)
+            except NotFound as e:
+                skipped.append({"party": peer, "reason": str(e)})
+                continue
+            chosen.append(peer)
+        return chosen, skipped
+    codes = [code.strip().upper() for code in spec.split(",")]
+    if any(not code for code in codes):
+        raise UsageError(f"--to {spec!r} has an empty party code", hint="--to RU,UK,FR or --to all")
+    chosen = list(dict.fromkeys(check_party_code(code) for code in codes))
+    for code in chosen:
+        if code == store.party:
+            raise UsageError("a bundle goes to a peer, not to ourselves", hint=f"leave {code} out of --to")
+        store.active_key(code)
+    return chosen, []
+
+
+@cycle_collector_paused()
+def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = True,
+                   everything: bool = False, encrypt: bool | None = None, compress: bool = False,
+                   armored: bool = False) -> ManyExportResult:
+    """One bundle per peer that ``to`` names (``all`` or ``RU,UK,FR``, see :func:`recipients_of`) in
+    ``directory`` (``us-to-ru.cbm`` and its ``.minisig``), each exactly what :func:`export_to_path` would write
+    for that peer alone, read from the store in one pass.
+
+    Receipts due to each recipient are written first; then one transaction reads every log once and journals
+    every bundle number; the files are written after it, each atomically. A file that cannot be written raises
+    UsageError; the bundles written before it stay (their numbers are journalled: numbers are informational).
+    Raises NotFound for an unknown peer, UsageError for ourselves or a directory that cannot be made.
+    """
+    recipients, skipped = recipients_of(store, to)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create {directory}: {e.strerror}") from e
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory", hint="-o DIR/ names a folder for one file per peer")
+    store.signer()
+    written = {r: receipts.write_receipt(store, r) for r in recipients}
+    results = []
+    with ExitStack() as files:
+        files.enter_context(temporary_directory(store.root / TEMP))
+        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress)
+        for snap in snapshots:
+            path = directory / bundle_name(store.party, snap.recipient)
+            with written_atomically(path) as out:
+                result, signature = _write_out(store, snap, written[snap.recipient], out, encrypt=encrypt,
+                                               armored=armored, sign_minisig=minisig)
+            result.output = str(path)
+            if signature is not None:
+                result.minisig = _write_minisig(path, signature)
+            results.append(result)
+            snap.body.close()  # free the disk as we go: 57 bodies of a large feed need not coexist longer
+            snap.zipped.close()
+    return ManyExportResult(str(directory), results, skipped)
+
+
+def _write_minisig(path: Path, signature: bytes) -> str:
+    sig_path = Path(str(path) + ".minisig")
+    try:
+        sig_path.write_bytes(signature)
+    except OSError as e:
+        raise UsageError(f"cannot write {sig_path}: {e.strerror}") from e
+    return str(sig_path)

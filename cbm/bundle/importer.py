@@ -1,5 +1,6 @@
-"""Import: verify a bundle, land every record in one transaction with our signed receipt, then let the
-measures react (``cbm.measures.after_import``) once it has committed.
+"""Import: verify a bundle, land every record in one transaction with our signed receipt, then (once it has
+committed) hand what landed to ``react``: the application layer passes the measures' reactions
+(:mod:`cbm.app.imports`); this package knows no measure.
 
 Refused with nothing changed (equivocation evidence excepted): bad or missing signatures, unknown, revoked or
 rotated-out signers, tampered or truncated bytes, a bundle for another party, malformed or oversized content,
@@ -8,7 +9,7 @@ chains that do not link. Records whose predecessors are missing are held; re-imp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -19,10 +20,12 @@ from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundl
 from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
 from cbm.core.memory import cycle_collector_paused
+from cbm.core.records import Record
 from cbm.store import index_bundles
 from cbm.store.claims import Claim
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, WithheldRange, ingest
+from cbm.store.rosters import RosterChange
 
 BULK_BYTES = 4 * 1024 * 1024  # a bundle this large may be a feed: see cbm.store.indexes.bulk_landing
 
@@ -43,6 +46,7 @@ class ImportResult:
     receipt: str | None = None
     already_imported: str | None = None  # when we first acknowledged this very bundle
     reactions: int = 0  # records the measures appended in response
+    roster_changes: list[RosterChange] = field(default_factory=list)  # keys a roster introduced, rotated, retired
     # claims about others' logs (withheld ranges) that their authors' own records contradicted, newly recorded
     # against whoever made them (docs/adr/0110-claims-about-a-log.md)
     claims: list[Claim] = field(default_factory=list)
@@ -53,9 +57,11 @@ class ImportResult:
 
 
 @cycle_collector_paused()
-def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = None) -> ImportResult:
+def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = None,
+                  react: Callable[[Store, Sequence[Record]], list[Record]] | None = None) -> ImportResult:
     """Verify and import one bundle. See the module docstring for what is refused (error classes carry the
-    exit codes). Returns what landed, what is held and the exact missing ranges.
+    exit codes). Returns what landed, what is held and the exact missing ranges. ``react(store, landed)`` runs
+    after the commit when peer records landed; ``reactions`` counts the records it appended.
     """
     store.signer()  # unlock our key first: a wrong passphrase must fail before anything is read
 
@@ -76,7 +82,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     with opened:
         manifest = opened.manifest
         result = ImportResult(manifest.sender, manifest.number, opened.bundle_id, opened.layers)
-        earlier = index_bundles.receipt_for_bundle(store.conn, store.party, opened.bundle_id)
+        earlier = store.query(index_bundles.receipt_for_bundle, store.party, opened.bundle_id)
         unknown = {log.author for log in manifest.logs
                    if log.author != store.party and not store.party_exists(log.author)}
 
@@ -116,11 +122,10 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new
     result.held, result.missing = len(report.held), dict(report.missing)
+    result.roster_changes = report.roster_changes
     result.claims = list(report.claims)
     if earlier and not result.changed:
         result.already_imported = earlier[1]
-    if landed:
-        from cbm.measures import after_import
-
-        result.reactions = len(after_import(store, landed))
+    if landed and react is not None:
+        result.reactions = len(react(store, landed))
     return result

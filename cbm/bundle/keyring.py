@@ -18,8 +18,9 @@ class Keyring:
         by_party: dict[str, list[PartyCard]] = {}
         for card in cards:
             by_party.setdefault(card.party, []).append(card)
-        for party, group in by_party.items():
-            group.sort(key=lambda c: (c.serial, c.first_seq))
+        for party, cards_of_party in by_party.items():
+            # the same card may sit in two files (a card and a history): count it once
+            group = sorted({c.keyid: c for c in cards_of_party}.values(), key=lambda c: (c.serial, c.first_seq))
             for i, card in enumerate(group):
                 following = group[i + 1] if i + 1 < len(group) else None
                 self._keys[card.keyid] = TrustedKey(
@@ -34,8 +35,20 @@ class Keyring:
         return sorted({k.party for k in self._keys.values()})
 
 
+def _cards_in(data: bytes) -> list[PartyCard]:
+    """The cards in one file: one card, or a card history (`cbm keys export --history`: one card per line)."""
+    try:
+        return [parse_card(data)]
+    except CbmError:
+        lines = [line for line in data.splitlines() if line.strip()]
+        if len(lines) < 2:
+            raise
+        return [parse_card(line) for line in lines]
+
+
 def load_keyring(directory: str | None = None, card_files: list[str] | None = None) -> Keyring:
-    """Cards from every file in ``directory`` (non-card files are skipped) and from each of ``card_files``.
+    """Cards from every file in ``directory`` (non-card files are skipped) and from each of ``card_files``;
+    a file may hold one card or a party's card history, one card per line.
 
     Raises NotFound for a missing folder or file, UsageError when no card is found, and the card's own error
     (MalformedInput / BadSignature) for a named card file that is empty or not a valid card.
@@ -49,7 +62,7 @@ def load_keyring(directory: str | None = None, card_files: list[str] | None = No
             if not path.is_file() or path.stat().st_size > 64 * 1024:
                 continue
             try:
-                cards.append(parse_card(path.read_bytes()))
+                cards.extend(_cards_in(path.read_bytes()))
             except (CbmError, OSError):
                 continue  # a keyring folder may hold other files (minisign keys, notes)
     for name in card_files or []:
@@ -59,7 +72,7 @@ def load_keyring(directory: str | None = None, card_files: list[str] | None = No
             raise NotFound(f"cannot read {name}: {e.strerror}") from e
         if not data.strip():
             raise MalformedInput(f"{name} is empty: no party card in it")
-        cards.append(parse_card(data))
+        cards.extend(_cards_in(data))
     if not cards:
         raise UsageError("no party card found in the keyring", hint="a keyring is a folder of `cbm keys export` "
                                                                     "card files")

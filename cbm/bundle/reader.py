@@ -15,6 +15,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain
 from typing import IO, BinaryIO
 
@@ -42,6 +43,7 @@ from cbm.core.records import (
     MAX_PAYLOAD_BYTES,
     MEASURES,
     Record,
+    TrustedKey,
     TrustedKeyLookup,
     parse_verified_payload,
     payload_type_for,
@@ -110,12 +112,15 @@ def _gunzip(stream: BinaryIO) -> Iterator[bytes]:
 
 def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None = None,
                 decrypt_with: Callable[[], list[KeyPair]] | None = None,
-                check: Callable[[Manifest], None] | None = None) -> Opened:
+                check: Callable[[Manifest], None] | None = None,
+                accept_signer: Callable[[str, TrustedKey], None] | None = None) -> Opened:
     """Unwrap layers (armor, encryption), verify the manifest signature and the body hash (gzip inside it).
 
     For an encrypted bundle, ``party`` and ``decrypt_with`` (our key pairs) open it; without them, or when the
     bundle is not encrypted to ``party``, :class:`EncryptedOnly` carries the verified outer header. ``check`` sees the
     verified manifest before the body is read (to refuse a bundle meant for someone else without reading it).
+    ``accept_signer`` sees each verified header's signing key, ``("encrypted", key)`` for the outer header of an
+    encrypted bundle and ``("manifest", key)``, before anything it signs is read; it may raise to refuse the key.
     Raises the error classes of the bundle refusals (see docs/readme/bundle.md, "Exit codes").
     """
     layers: list[str] = []
@@ -130,7 +135,8 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
                 stream = stream_of(armor.dearmor(stream))
             elif head.startswith(encryption.MAGIC) and "encrypted" not in layers:
                 layers.append("encrypted")
-                header, cipher = encryption.open_header(stream, keys)
+                outer = None if accept_signer is None else partial(accept_signer, "encrypted")
+                header, cipher = encryption.open_header(stream, keys, outer)
                 held.append(cipher)
                 if party is None or decrypt_with is None or (party not in header.recipients
                                                               and party != header.sender):
@@ -153,6 +159,8 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
         verified = signing.verify_header(line, MANIFEST_TYPE, keys, "the bundle manifest")
         manifest = parse_manifest(verified.payload)
         signing.check_sender(verified, manifest.sender, "the bundle manifest")
+        if accept_signer is not None:
+            accept_signer("manifest", verified.key)
         if check is not None:
             check(manifest)
         enc = encrypted_header

@@ -28,8 +28,8 @@ def holdings(store: Store, peer: str) -> dict[str, dict[str, Any]]:
     claim, not ``peer``'s word, and ``peer`` may well have records there that we may see (docs/adr/0110).
     """
     result: dict[str, dict[str, Any]] = {}
-    authors = set(index_bundles.authors(store.conn))
-    authors.update(a for (a,) in store.conn.execute("SELECT DISTINCT author FROM held"))
+    authors = set(store.query(index_bundles.authors))
+    authors.update(store.query(index_bundles.held_authors))
     for author in sorted(authors - {store.party}):
         head = store.head(author)
         if head is not None and author == peer:
@@ -40,12 +40,11 @@ def holdings(store: Store, peer: str) -> dict[str, dict[str, Any]]:
 
 def _by_own_word(store: Store, author: str, head: tuple[int, str]) -> tuple[int, str] | None:
     """``head``, or the position just before the first withheld range that someone else claimed for ``author``."""
-    row = store.conn.execute("SELECT MIN(first_seq) FROM withheld WHERE author = ? AND COALESCE(claimant, '') != ?",
-                             (author, author)).fetchone()
-    if row[0] is None or row[0] > head[0]:
+    first = store.query(index_bundles.first_claimed_withheld, author)
+    if first is None or first > head[0]:
         return head
-    before = row[0] - 1
-    digest = index_bundles.hash_at(store.conn, author, before) if before else None
+    before = first - 1
+    digest = store.query(index_bundles.hash_at, author, before) if before else None
     return (before, digest) if digest is not None else None
 
 
@@ -55,12 +54,12 @@ def needs_receipt(store: Store, peer: str) -> bool:
     Progress made only of receipts is acknowledged with the next substantive receipt, never on its own, so
     two peers never acknowledge each other's acknowledgements forever.
     """
-    last = index_bundles.last_receipt_to(store.conn, store.party, peer) or {}
+    last = store.query(index_bundles.last_receipt_to, store.party, peer) or {}
     for author, position in holdings(store, peer).items():
         before = last.get(author, {}).get("seq", 0)
         if not isinstance(before, int) or position["seq"] < before:
             return True
-        if position["seq"] > before and index_bundles.substantive(store.conn, author, before, position["seq"]):
+        if position["seq"] > before and store.query(index_bundles.substantive, author, before, position["seq"]):
             return True
     return False
 
@@ -114,16 +113,16 @@ class PeerAck:
 def peer_status(store: Store, peer: str) -> PeerAck:
     """What ``peer`` has acknowledged of every log we hold (except its own)."""
     logs = []
-    for author in index_bundles.authors(store.conn):
+    for author in store.query(index_bundles.authors):
         if author == peer:
             continue
         head = store.head(author)
         if head is None:
             continue
-        seq, digest, when = index_receipts.acknowledged(store.conn, peer, author)
-        ours = index_bundles.hash_at(store.conn, author, seq) if seq else None
+        seq, digest, when = store.query(index_receipts.acknowledged, peer, author)
+        ours = store.query(index_bundles.hash_at, author, seq) if seq else None
         logs.append(LogAck(author, head[0], seq, seq == 0 or ours is None or ours == digest, when))
-    last = index_bundles.last_sent(store.conn, peer)
-    newest = index_bundles.last_receipt_from(store.conn, peer)
-    return PeerAck(peer, logs, index_bundles.sent_count(store.conn, peer), last[0] if last else None,
+    last = store.query(index_bundles.last_sent, peer)
+    newest = store.query(index_bundles.last_receipt_from, peer)
+    return PeerAck(peer, logs, store.query(index_bundles.sent_count, peer), last[0] if last else None,
                    newest[1] if newest else None)

@@ -38,11 +38,20 @@ def _ranges(missing: dict[str, tuple[int, int]]) -> str:
                      for author, (first, last) in sorted(missing.items()))
 
 
+def _many(to: str, output: str) -> bool:
+    """Whether ``--to``/``-o`` ask for one bundle per peer in a directory."""
+    return to.strip().lower() == "all" or "," in to or output.endswith(("/", "\\")) or Path(output).is_dir()
+
+
 @app.command()
 def export(
-    to: Annotated[str, typer.Option("--to", help="The peer this bundle is for (party code).")],
-    output: Annotated[str, typer.Option("-o", "--output", help="File to write ('-' for stdout).")],
-    encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt to the peer's key (and ours).")] = False,
+    to: Annotated[str, typer.Option(
+        "--to", help="The peer this bundle is for (party code); several (RU,UK,FR) or all: one file each in -o DIR/.")],
+    output: Annotated[str, typer.Option(
+        "-o", "--output", help="File to write ('-' for stdout); a directory (DIR/) for one file per peer.")],
+    encrypt: Annotated[bool | None, typer.Option(
+        "--encrypt/--no-encrypt", help="Encrypt to the peer's key (and ours). Default: encrypted when any record "
+        "carried is above TLP:CLEAR; --no-encrypt sends it readable (with a warning).")] = None,
     armor: Annotated[bool, typer.Option("--armor", help="Text-only form (base64 between BEGIN/END lines).")]
     = False,
     gzip_: Annotated[bool, typer.Option("--gzip", help="Compress (deterministic gzip).")] = False,
@@ -55,13 +64,25 @@ def export(
     """Write a bundle for a peer: every record it may see and has not acknowledged, plus our receipt.
 
     Records the peer may not see travel only as withheld ranges (author, seqs, hash), so its chains still link.
-    A detached minisign signature FILE.minisig is written beside the file.
+    A bundle carrying any record above TLP:CLEAR is encrypted to the peer (and us) unless --no-encrypt; the
+    outer signature stays checkable without the key. A detached minisign signature FILE.minisig is written
+    beside the file. With --to all (every peer with an active key) or --to RU,UK,FR and -o DIR/, one bundle per
+    peer (DIR/us-to-ru.cbm ...), each filtered by that peer's audience and TLP, all read from the store in one
+    pass.
 
-    Example:  cbm bundle export --to RU -o us-to-ru.cbm
+    Examples:  cbm bundle export --to RU -o us-to-ru.cbm
+               cbm bundle export --to all -o outbox/
     """
-    from cbm.bundle.export import export_to_path, write_bundle
+    from cbm.bundle.export import export_to_many, export_to_path, write_bundle
 
-    options = {"encrypt": encrypt, "compress": gzip_, "armored": armor, "everything": everything}
+    options: dict[str, Any] = {"encrypt": encrypt, "compress": gzip_, "armored": armor, "everything": everything}
+    if _many(to, output):
+        if output == "-":
+            raise UsageError("one bundle per peer needs a directory", hint="-o outbox/ (not -o -)")
+        with open_store() as store:
+            many = export_to_many(store, to, Path(output), minisig=minisig, **options)
+        _report_many(many, json_flag)
+        return
     with open_store() as store:
         code = to.strip().upper()
         if output == "-":
@@ -69,21 +90,49 @@ def export(
             sys.stdout.buffer.flush()
         else:
             result = export_to_path(store, code, Path(output), minisig=minisig, **options)
-    for digest in result.missing_blobs:
-        warn(f"attachment {digest[:12]} is listed by a record but not in this store; not included")
-    layers = f" ({', '.join(result.layers)})" if result.layers else ""
-    what = f"{result.records} records, {result.withheld} withheld, {result.blobs} attachments"
-    note(f"bundle {result.number} for {result.recipient}{layers}: {what}, {result.size} bytes"
-         + (f" -> {result.output}" if result.output != "-" else ""))
-    if result.minisig:
-        note(f"detached signature: {result.minisig}")
+    _note_export(result)
     if output == "-":
         if json_flag:
             warn("--json is ignored when the bundle itself goes to stdout")
         return
+    sealed = "encrypted" if result.encrypted else "not encrypted"
     emit("bundle.export", result, lambda out: out.print(Text(f"{result.output}  bundle {result.number} "
-                                                             f"id {result.bundle[:16]}  {what}")),
+                                                             f"id {result.bundle[:16]}  {_carries(result)}  {sealed}")),
          json_flag=json_flag)
+
+
+def _carries(result: Any) -> str:
+    return f"{result.records} records, {result.withheld} withheld, {result.blobs} attachments"
+
+
+def _note_export(result: Any) -> None:
+    for digest in result.missing_blobs:
+        warn(f"attachment {digest[:12]} is listed by a record but not in this store; not included")
+    if result.encryption == "off" and result.above_clear:
+        warn(f"--no-encrypt: {result.above_clear} record(s) above TLP:CLEAR (highest TLP:{result.highest_tlp}) "
+             f"travel readable to anyone who holds the bundle")
+    layers = f" ({', '.join(result.layers)})" if result.layers else ""
+    note(f"bundle {result.number} for {result.recipient}{layers}: {_carries(result)}, {result.size} bytes"
+         + (f" -> {result.output}" if result.output != "-" else ""))
+    note(result.encryption_reason)
+    if result.minisig:
+        note(f"detached signature: {result.minisig}")
+
+
+def _report_many(many: Any, json_flag: bool) -> None:
+    for result in many.bundles:
+        _note_export(result)
+    for peer in many.skipped:
+        warn(f"no bundle for {peer['party']}: {peer['reason']}")
+    if not many.bundles:
+        warn("no peer to export to: import a peer's card first (`cbm keys import`)")
+
+    def human(out: Console) -> None:  # one line per file, as a single export prints it
+        for r in many.bundles:
+            sealed = "encrypted" if r.encrypted else "not encrypted"
+            out.print(Text(f"{r.output}  bundle {r.number} id {r.bundle[:16]}  {_carries(r)}  {sealed}"))
+
+    emit("bundle.export-many", many, human, json_flag=json_flag)
 
 
 @app.command("import")
@@ -98,7 +147,7 @@ def import_(
 
     Example:  cbm bundle import us-to-ru.cbm
     """
-    from cbm.bundle.importer import import_bundle
+    from cbm.app.imports import import_bundle
 
     source = _open_input(bundle_file)
     try:
@@ -116,6 +165,13 @@ def import_(
         note(f"bundle {result.number} from {result.sender}: nothing new; nothing changed")
     if result.missing:
         warn(f"records held until their predecessors arrive; missing: {_ranges(result.missing)}")
+    for change in result.roster_changes:
+        by = ", ".join(change.introducers)
+        (warn if change.action in ("conflict", "departed") else note)(
+            f"roster ({by}): {change.action} {change.party} {change.fingerprint}"
+            + (f": {change.detail}" if change.detail else "")
+            + (" (introduced: fingerprint not confirmed)" if change.action in ("introduced", "rotated", "returned")
+               else ""))
     for claim in result.claims:
         warn(f"{claim.claimant or 'a peer'} claimed positions {claim.first_seq}-{claim.last_seq} of {claim.author}'s "
              f"log that {claim.author}'s own records contradict ({claim.problem}); recorded against "
@@ -169,6 +225,10 @@ def verify(
         "--keyring", metavar="DIR", help="Trust the party cards in this folder (no store needed).")] = None,
     key: Annotated[list[str] | None, typer.Option(
         "--key", metavar="CARDFILE", help="Trust this party card (repeatable; no store needed).")] = None,
+    fingerprint: Annotated[list[str] | None, typer.Option(
+        "--fingerprint", metavar="FPR", help="Pin the sender's signing key: refuse (exit 3) a bundle signed by "
+        "any other key, even a trusted one. As `cbm keys show` prints it, spaces optional; repeatable (any of)."
+    )] = None,
     deep: Annotated[bool, typer.Option("--deep", help="Also check every record's own signature (all cores).")]
     = False,
     json_flag: JsonFlag = False,
@@ -178,38 +238,46 @@ def verify(
     Quick (default): the manifest signature, the body hash, every record's hash and chain link. --deep: also
     every record's signature. Without --keyring/--key the store's trusted keys are used. An encrypted bundle
     we cannot open is checked as far as its outer signature and ciphertext hash ("contents_checked": false).
+    --json prints the verification report (schema cbm.bundle.verify/1, see the README's "CI" section), also
+    when the bundle is refused.
 
-    Example:  cbm bundle verify us-to-ru.cbm --keyring cards/ --deep --json
+    Example:  cbm bundle verify us-to-ru.cbm --keyring cards/ --fingerprint "993E D843 ... DD76" --deep --json
     """
-    from cbm.bundle.verify import verify_bundle
+    from cbm.bundle.verify import BundleVerification, check_bundle
     from cbm.core.errors import CbmError
 
-    source = _open_input(bundle_file)
+    as_json = json_flag or _json()
     try:
-        with _trust(keyring, key) as (keys, party, pairs):
-            try:
-                result = verify_bundle(source, keys, deep=deep, party=party, decrypt_with=pairs)
-            except CbmError as e:
-                if json_flag or _json():
-                    emit("bundle.verify", {"ok": False, "exit_code": e.exit_code, "error": str(e)},
-                         lambda out: None, json_flag=True)
-                raise
-    finally:
-        if source is not sys.stdin.buffer:
-            source.close()
+        source = _open_input(bundle_file)
+        try:
+            with _trust(keyring, key) as (keys, party, pairs):
+                result = check_bundle(source, keys, deep=deep, party=party, decrypt_with=pairs,
+                                      pinned=fingerprint or ())
+        finally:
+            if source is not sys.stdin.buffer:
+                source.close()
+    except CbmError as e:
+        result = BundleVerification.refused(e, depth="deep" if deep else "quick")
+    if result.error is not None:
+        if as_json:
+            emit("bundle.verify", result.report(), lambda out: None, json_flag=True)
+        raise result.error
 
     def human(out: Console) -> None:
+        signer = result.signer
+        by = f"; signed by {signer.party} key {signer.fingerprint}" if signer else ""
+        by += " (pinned)" if result.pinned else ""
         if not result.contents_checked:
             out.print(Text(f"OK (outer layer only): encrypted bundle {result.number} from {result.sender} for "
                            f"{', '.join(result.recipients)}; signature and ciphertext hash verify; contents not "
-                           "checked (no key to open it)"))
+                           f"checked (no key to open it){by}"))
             return
         out.print(Text(f"OK ({result.depth}): bundle {result.number} from {result.sender} for "
                        f"{', '.join(result.recipients)}: {result.records} records, {result.withheld} withheld, "
                        f"{result.blobs} attachments" + (f", {result.signatures_checked} record signatures"
-                                                        if result.depth == "deep" else "")))
+                                                        if result.depth == "deep" else "") + by))
 
-    emit("bundle.verify", result, human, json_flag=json_flag)
+    emit("bundle.verify", result.report(), human, json_flag=json_flag)
 
 
 def _json() -> bool:
@@ -246,7 +314,7 @@ def inspect(
             r = item.record()
             rows.append({"author": r.author, "seq": r.seq, "kind": r.kind, "created": r.created,
                          "tlp": r.tlp, "to": list(r.to), "hash": r.hash,
-                         "ref": r.body.get("ref") if isinstance(r.body.get("ref"), str) else None})
+                         "ref": r.ref})
 
     source = _open_input(bundle_file)
     try:
@@ -255,7 +323,7 @@ def inspect(
     finally:
         if source is not sys.stdin.buffer:
             source.close()
-    doc = {"bundle": result, "records": rows, "listed": len(rows), "more": max(0, result.records - len(rows))}
+    doc = {"bundle": result.report(), "records": rows, "listed": len(rows), "more": max(0, result.records - len(rows))}
 
     def human(out: Console) -> None:
         out.print(Text(f"bundle {result.number} from {result.sender} to {', '.join(result.recipients)}",

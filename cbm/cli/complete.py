@@ -18,12 +18,12 @@ Completer = Callable[[Any, Any, str], list[str]]
 
 
 def _store(ctx: Any) -> Any:
+    from cbm.app.stores import open_store
     from cbm.store import paths
-    from cbm.store.db import Store
 
     root = ctx.find_root()
     explicit = root.params.get("store_dir") or os.environ.get("CBM_STORE")
-    return Store.open(paths.resolve(explicit))
+    return open_store(paths.resolve(explicit))
 
 
 def _safely(query: Callable[[Any, str], list[str]]) -> Completer:
@@ -46,19 +46,19 @@ def _peers(store: Any, incomplete: str) -> list[str]:
 
 
 def _indicators(store: Any, incomplete: str) -> list[str]:
-    from cbm.store import index_indicators
+    from cbm.measures.indicators import queries
 
-    return index_indicators.id_prefixes(store.conn, incomplete, LIMIT)
+    return list(store.query(queries.id_prefixes, incomplete, LIMIT))
 
 
 def _inquiries(store: Any, incomplete: str) -> list[str]:
-    from cbm.store import index_inquiry
+    from cbm.measures.inquiry import index
 
-    return index_inquiry.numbers(store.conn, incomplete, LIMIT)
+    return list(store.query(index.numbers, incomplete, LIMIT))
 
 
 def _proposals(store: Any, incomplete: str) -> list[str]:
-    from cbm.measures import workgroup
+    from cbm.measures.workgroup import service as workgroup
 
     ids = sorted(r.record[:12] for p in workgroup.load(store).proposals.values() for r in p.revisions)
     return [i for i in ids if i.startswith(incomplete.lower())]

@@ -17,9 +17,9 @@ from cbm.cli.output import cell, emit, literal, note, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
-from cbm.measures import hotline
-from cbm.measures import hotline_transcript as transcripts
-from cbm.measures.hotline_state import LinkTest, Message
+from cbm.measures.hotline import service as hotline
+from cbm.measures.hotline import transcript as transcripts
+from cbm.measures.hotline.model import LinkTest, Message
 
 app = typer.Typer(
     help="The crisis hotline: end-to-end encrypted, signed messages with delivered/read receipts, "

@@ -16,9 +16,9 @@ from cbm.cli.output import cell, emit, literal, note, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import NotFound, UsageError
-from cbm.measures import inquiry as lib
-from cbm.measures.inquiry_export import document, markdown, summary
-from cbm.measures.inquiry_model import Thread
+from cbm.measures.inquiry import service as lib
+from cbm.measures.inquiry.export import document, markdown, summary
+from cbm.measures.inquiry.model import Thread
 
 app = typer.Typer(
     help="Formal inquiries about ICT incidents over the risk-reduction link: open, acknowledge, reply, "

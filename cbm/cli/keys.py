@@ -65,16 +65,30 @@ def export(
     = None,
     format_: Annotated[str, typer.Option(
         "--format", help="card (cbm party card) or minisign (public key for `minisign -V`).")] = "card",
+    history: Annotated[bool, typer.Option(
+        "--history", help="Every card of the party, oldest first, one per line (for a CI keyring: records "
+        "signed before a rotation still verify, and the old key no longer signs bundles).")] = False,
 ) -> None:
     """Write our self-signed public party card, for peers to import; or, with --format minisign, our
     bundle-signing key in minisign's format, so `minisign -Vm BUNDLE -p FILE` checks our bundles.
 
     Examples:  cbm keys export -o us.card
                cbm keys export --format minisign -o us.pub
+               cbm keys export --party RU --history -o ci/keyring/ru.cards
     """
     if format_ not in ("card", "minisign"):
         raise UsageError(f"unknown format {format_!r}", hint="--format card or --format minisign")
+    if history and format_ != "card":
+        raise UsageError("--history writes party cards; minisign knows one key only",
+                         hint="drop --format minisign, or --history")
     with open_store() as store:
+        code = party.strip().upper() if party else store.party
+        if history:
+            cards = trust.card_history(store, code)
+            _write(b"".join(c.envelope + b"\n" for c in cards), output)
+            if output != "-":
+                note(f"wrote {len(cards)} card(s) of {code} to {output}; current fingerprint {cards[-1].fingerprint}")
+            return
         card = trust.card_of(store, party) if party else trust.own_card(store)
     if format_ == "minisign":
         from cbm.bundle.minisign import public_key_file
@@ -134,7 +148,8 @@ def import_(
 @app.command("list")
 def list_(json_flag: JsonFlag = False,
           wide: Annotated[bool, typer.Option("--wide", help="Show every value whole.")] = False) -> None:
-    """List every party we know (ourselves first), each key and its status: active, rotated, revoked.
+    """List every party we know (ourselves first), each key and its status: active, rotated, revoked, or
+    introduced (active on a roster's word, fingerprint not confirmed; --json: "trust" and "introduced_by").
 
     The status says which seqs a retired key signed and why it was revoked.
 
@@ -147,6 +162,7 @@ def list_(json_flag: JsonFlag = False,
         # fits 80 columns with codes like OSCE-SEC: only the name and the status text may be cut
         table = Table([Column("party"), Column("name", cut=True, min_width=6), Column("status", cut=True),
                        Column("fingerprint")])
+        introduced: dict[str, list[str]] = {}
         for r in rows:
             status = r.status + (" (us)" if r.is_self else "")
             if r.last_seq is not None:
@@ -154,8 +170,15 @@ def list_(json_flag: JsonFlag = False,
             if r.reason:
                 status += f": {r.reason}"
             style = {"active": "green", "rotated": "dim", "revoked": "red"}[r.status]
+            if r.introduced_by is not None and r.status == "active":  # active on a roster's word: said so
+                introduced.setdefault(", ".join(r.introduced_by), []).append(r.party)
+                status, style = "introduced", "yellow"
             table.add_row(r.party, r.name, Styled(status, style), r.fingerprint)
         yield from table.lines(terminal_width(wide))
+        for by, parties in introduced.items():  # the roster's word, not a phone call: said in full, once
+            yield literal(f"introduced by {by}, fingerprint not confirmed: {', '.join(parties)}")
+        if introduced:
+            yield "after a call: `cbm keys confirm PARTY --fingerprint ...`"
 
     emit_lines("keys.list", {"keys": rows}, lines, json_flag=json_flag)
 
@@ -222,3 +245,99 @@ def revoke(
     warn(f"old key revoked. Send the new card and read its fingerprint to every peer: {card.fingerprint}")
     emit("keys.revoke", {"party": card.party, "reason": reason, "new": _card_doc(card)},
          lambda out: out.print(Text(card.fingerprint)), json_flag=json_flag)
+
+
+@app.command()
+def confirm(
+    party: Annotated[str, typer.Argument(help="The peer whose key a roster introduced.")],
+    fingerprint: Annotated[str, typer.Option(
+        "--fingerprint", help="The fingerprint the peer read to you out of band.")],
+    json_flag: JsonFlag = False,
+) -> None:
+    """Confirm the fingerprint of a key we already hold (e.g. introduced by a roster): it becomes trusted
+    directly, and no roster can change or retire it any more. Refused (exit 1) if the fingerprint differs.
+
+    Example:  cbm keys confirm UK --fingerprint "3F2A 9C1B 0D4E ..."
+    """
+    code = party.strip().upper()
+    with open_store() as store:
+        result = trust.import_card(store, trust.card_of(store, code).envelope, fingerprint)
+    note(result.message)
+    emit("keys.confirm", {"action": result.action, **_card_doc(result.card)},
+         lambda out: out.print(Text(f"{result.action}: {result.card.party} {result.card.fingerprint}")),
+         json_flag=json_flag)
+
+
+roster_app = typer.Typer(help="Rosters: publish the cards we vouch for; choose whose rosters we accept.",
+                         no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
+
+
+def _changes_human(out: Console, changes: list, what: str) -> None:
+    if not changes:
+        out.print(Text(what))
+    for c in changes:
+        by = ", ".join(c.introducers)
+        out.print(Text(f"{c.action}: {c.party} {c.fingerprint}" + (f" (by {by})" if by else "")
+                       + (f": {c.detail}" if c.detail else "")))
+
+
+@roster_app.command()
+def publish(
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", metavar="PARTY", help="Leave this peer out (a departure; repeatable).")] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Publish our roster: the current card of every peer whose fingerprint we confirmed, as a signed record
+    for everyone (TLP:CLEAR). It travels in our bundles; stores that accept our rosters learn the cards from it.
+    Each roster replaces our previous one: publish again after a join, a departure or a rotation.
+
+    Example:  cbm keys roster publish --exclude UK
+    """
+    from cbm.store.rosters import publish as publish_roster
+
+    with open_store() as store:
+        published = publish_roster(store, exclude or [])
+    note(f"roster {published.record.seq} lists {len(published.parties)} parties; it travels with our next bundles")
+    emit("keys.roster.publish", {"record": published.record.hash, "seq": published.record.seq,
+                                 "parties": published.parties},
+         lambda out: out.print(Text(f"roster {published.record.short}: {', '.join(published.parties) or '(empty)'}")),
+         json_flag=json_flag)
+
+
+@roster_app.command()
+def policy(
+    introducer: Annotated[list[str] | None, typer.Option(
+        "--introducer", metavar="PARTY",
+        help="Accept rosters by this directly confirmed peer (repeatable; '*' for any of them).")] = None,
+    threshold: Annotated[int, typer.Option(
+        "--threshold", help="Accept a card only when at least this many introducers list it.")] = 1,
+    off: Annotated[bool, typer.Option("--off", help="Accept no roster; introduced keys are retired.")] = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show or set whose rosters we accept (config.toml [rosters]; off by default), and apply it now.
+
+    Without options: show the policy. Introduced keys are marked "introduced" in `keys list` and `status`
+    until their fingerprint is confirmed with `cbm keys confirm`.
+
+    Examples:  cbm keys roster policy --introducer OSCE-SEC
+               cbm keys roster policy --introducer '*' --threshold 3
+               cbm keys roster policy --off
+    """
+    from cbm.store.rosters import ReconcileResult, policy_of, set_policy
+
+    if off and introducer:
+        raise UsageError("--off and --introducer contradict each other")
+    with open_store() as store:
+        if off or introducer:
+            result = set_policy(store, [p.strip().upper() if p.strip() != "*" else "*" for p in introducer or []],
+                                threshold)
+        else:
+            result = ReconcileResult(policy_of(store.config))
+    state = result.policy
+    if state.enabled:
+        note(f"accepting rosters by {', '.join(state.introducers)} (threshold {state.threshold})")
+    else:
+        note("rosters: off (no introduced keys accepted)")
+    emit("keys.roster.policy", {"policy": state.doc(), "changes": result.changes},
+         lambda out: _changes_human(out, result.changes, "no change to introduced keys"), json_flag=json_flag)

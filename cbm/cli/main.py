@@ -15,21 +15,19 @@ from typer.exceptions import Abort
 
 from cbm import __version__
 from cbm.cli.context import state
-from cbm.core.errors import CbmError, StoreCorrupt
+from cbm.core.errors import CbmError
+from cbm.measures.registry import MEASURES
 
 # Subcommands load on first use, so `cbm --help` and `cbm status` do not import every measure (and stix2).
-# name -> (module under cbm.cli, one-line help shown by `cbm --help`)
+# name -> (module under cbm.cli, one-line help shown by `cbm --help`); the measures' come from the registry,
+# which names them as strings and imports no measure.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Create a new store with fresh keys for one party."),
     "status": ("status", "Who we are, peers, record counts, and what needs attention."),
     "keys": ("keys", "Party cards and keys: show, export, import, list, rotate, revoke."),
     "store": ("store", "The local store: verify every signature and chain; rebuild."),
     "bundle": ("bundle", "Signed bundles: export for a peer, import, verify, inspect."),
-    "indicators": ("indicators", "CERT-to-CERT threat indicators (STIX 2.1): import, search, export."),
-    "inquiry": ("inquiry", "Formal inquiries about ICT incidents, acknowledged and answered."),
-    "hotline": ("hotline", "Encrypted, signed crisis messages with receipts and link tests."),
-    "whitepaper": ("whitepaper", "Unclassified strategy papers: publish, versions, translations."),
-    "workgroup": ("workgroup", "Working group: meetings, minutes, actions, joint proposals."),
+    **{measure.name: (measure.cli, measure.help) for measure in MEASURES},
     "taxii": ("taxii", "TAXII 2.1: sources to pull from and push to; a read-only TAXII server."),
 }
 
@@ -100,14 +98,14 @@ class CbmGroup(TyperGroup):
         except BrokenPipeError:
             raise typer.Exit(0) from None
         except Exception as e:
-            # a damaged database surfaces as sqlite3.DatabaseError wherever it is first touched
-            sqlite3 = sys.modules.get("sqlite3")
-            if sqlite3 is not None and isinstance(e, sqlite3.DatabaseError):
-                error = StoreCorrupt(f"the store database cannot be read ({e})",
-                                     hint="run `cbm store verify`; restore the store from a backup if it fails")
-                _report(error)
-                raise typer.Exit(error.exit_code) from None
-            raise
+            # a damaged database surfaces wherever it is first touched; the store says what it stands for
+            from cbm.store.db import database_error
+
+            error = database_error(e)
+            if error is None:
+                raise
+            _report(error)
+            raise typer.Exit(error.exit_code) from None
 
     def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
         """Answer the shell's completion protocol (``_CBM_COMPLETE=bash_source`` or Typer's ``source_bash``)."""

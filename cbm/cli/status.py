@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cbm.app.status import collect
 from cbm.cli.context import open_store
 from cbm.cli.output import emit_lines, literal
 from cbm.cli.tables import Column, Styled, Table, terminal_width
@@ -18,8 +19,6 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
 
     Example:  cbm status
     """
-    from cbm.measures.status import collect
-
     with open_store() as store:
         report = collect(store)
 
@@ -29,8 +28,10 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
         if report.peers:
             peers = Table([Column("peer"), Column("name", cut=True), Column("key"), Column("records", right=True)])
             for p in report.peers:
-                peers.add_row(p["party"], p["name"], Styled(p["status"], "green" if p["status"] == "active"
-                                                            else "red"), p["records"])
+                key, style = p["status"], "green" if p["status"] == "active" else "red"
+                if p["introduced_by"] is not None:  # trusted on a roster's word, not a phone call
+                    key, style = f"{key}, introduced", "yellow" if p["status"] == "active" else "red"
+                peers.add_row(p["party"], p["name"], Styled(key, style), p["records"])
             yield from peers.lines(terminal_width(wide))
         else:
             yield "no peers yet: `cbm keys import CARD --fingerprint FPR`"

@@ -13,8 +13,10 @@ from rich.text import Text
 from cbm.cli.context import open_store, state
 from cbm.cli.output import emit, literal, note, warn
 from cbm.core.errors import UsageError
-from cbm.core.records import Record
-from cbm.measures import whitepaper as wp
+from cbm.measures.whitepaper import diff as wp_diff
+from cbm.measures.whitepaper import files as wp_files
+from cbm.measures.whitepaper import service as wp
+from cbm.measures.whitepaper.results import change_of
 
 app = typer.Typer(
     help="White papers: signed exchange of unclassified ICT strategies and studies, with versions, "
@@ -31,15 +33,6 @@ To = Annotated[list[str] | None, typer.Option(
 Tlp = Annotated[str | None, typer.Option("--tlp", help="TLP 2.0 label (default GREEN, or the previous "
                                                         "version's).")]
 MediaType = Annotated[str | None, typer.Option("--media-type", help="Override the detected media type.")]
-
-
-def _published(record: Record, what: str) -> dict[str, object]:
-    body = record.body
-    file = body.get("file") or {}
-    return {"action": what, "doc": body.get("ref") or record.hash, "record": record.hash,
-            "version": body.get("version"), "sha256": file.get("sha256"), "size": file.get("size"),
-            "media_type": file.get("media_type"), "filename": file.get("filename"), "tlp": record.tlp,
-            "to": list(record.to)}
 
 
 def _size(n: int | None) -> str:
@@ -88,10 +81,10 @@ def publish(
         record = wp.publish(store, file, title=title, issuer=issuer, lang=lang, classification=classification,
                             tlp=tlp, to=tuple(to) if to else None, date=date, summary=summary,
                             supersedes=supersedes, media_type=media_type)
-    doc = _published(record, "published")
-    note(f"published version {doc['version']} of paper {str(doc['doc'])[:12]} "
-         f"({_size(record.body['file']['size'])}, sha256 {record.body['file']['sha256'][:12]})")
-    emit("whitepaper.publish", doc, lambda out: out.print(Text(str(doc["doc"]))), json_flag=json_flag)
+    change = change_of(record)
+    note(f"published version {change.version} of paper {change.doc[:12]} "
+         f"({_size(change.size)}, sha256 {(change.sha256 or '')[:12]})")
+    emit("whitepaper.publish", change.document(), lambda out: out.print(Text(change.doc)), json_flag=json_flag)
 
 
 @app.command()
@@ -118,11 +111,11 @@ def translate(
     with open_store() as store:
         record = wp.translate(store, doc, file, lang=lang, official=official, version=version, title=title,
                               tlp=tlp, to=tuple(to) if to else None, media_type=media_type)
-    result = _published(record, "translated")
-    result.update(lang=record.body["lang"], official=record.body["official"], of=record.body["of"])
-    note(f"{'official ' if official else ''}{record.body['lang']} translation of version "
-         f"{record.body['version']} of paper {record.body['ref'][:12]}: {record.hash[:12]}")
-    emit("whitepaper.translate", result, lambda out: out.print(Text(record.hash)), json_flag=json_flag)
+    change = change_of(record)
+    note(f"{'official ' if official else ''}{change.extra['lang']} translation of version "
+         f"{change.version} of paper {change.doc[:12]}: {change.record[:12]}")
+    emit("whitepaper.translate", change.document(), lambda out: out.print(Text(change.record)),
+         json_flag=json_flag)
 
 
 @app.command()
@@ -138,10 +131,10 @@ def withdraw(
     """
     with open_store() as store:
         record = wp.withdraw(store, doc, reason)
-    result = _published(record, "withdrawn")
-    result["reason"] = record.body["reason"]
-    note(f"paper {record.body['ref'][:12]} withdrawn (version {record.body['version']})")
-    emit("whitepaper.withdraw", result, lambda out: out.print(Text(record.hash)), json_flag=json_flag)
+    change = change_of(record)
+    note(f"paper {change.doc[:12]} withdrawn (version {change.version})")
+    emit("whitepaper.withdraw", change.document(), lambda out: out.print(Text(change.record)),
+         json_flag=json_flag)
 
 
 @app.command("list")
@@ -237,13 +230,13 @@ def get(
     if output == "-" and (json_flag or state.json):
         raise UsageError("--json and -o - both want stdout", hint="write the file with -o FILE")
     with open_store() as store:
-        choice = wp.choose_file(store, doc, version=version, lang=lang)
+        choice = wp_files.choose_file(store, doc, version=version, lang=lang)
         if choice.withdrawn:
             warn(f"paper {choice.doc[:12]} has been withdrawn; this is version {choice.version}")
         if output == "-":
-            wp.write_file(store, choice, sys.stdout.buffer)
+            wp_files.write_file(store, choice, sys.stdout.buffer)
             return
-        wp.save_file(store, choice, Path(output))
+        wp_files.save_file(store, choice, Path(output))
     note(f"wrote {output} ({_size(choice.size)}, sha256 {choice.sha256} verified)")
     result = {"output": output, **{k: getattr(choice, k) for k in choice.__dataclass_fields__}}
     emit("whitepaper.get", result, lambda out: out.print(Text(output)), json_flag=json_flag)
@@ -262,7 +255,7 @@ def diff(
     Example:  cbm whitepaper diff 3fa9c2 --from 1 --to 2
     """
     with open_store() as store:
-        result = wp.diff(store, doc, from_, to)
+        result = wp_diff.diff(store, doc, from_, to)
 
     def human(out: Console) -> None:
         _say(out, Text(f"paper {result.doc[:12]}: version {result.from_version} -> {result.to_version}"))

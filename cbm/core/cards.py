@@ -8,7 +8,6 @@ revocation is signed by the new key alone and must be confirmed by fingerprint a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import nacl.signing
@@ -16,19 +15,10 @@ import nacl.signing
 from cbm.core import dsse
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import BadSignature, MalformedInput, UsageError
+from cbm.core.fields import check_party_code
 from cbm.core.keys import KeyPair, fingerprint, keyid
 
 CARD_TYPE = "application/vnd.cbm.party-card.v1+json"
-PARTY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,15}\Z")  # \Z, not $: "US\n" is not a code
-
-
-def check_party_code(code: str) -> str:
-    """Return ``code`` if it is a valid party code (``US``, ``RU``, ``OSCE-SEC``), else raise UsageError."""
-    if not PARTY_CODE.match(code):
-        raise UsageError(
-            f"{code!r} is not a party code", hint="2-16 characters: capital letters, digits, '-', e.g. US"
-        )
-    return code
 
 
 @dataclass(frozen=True)

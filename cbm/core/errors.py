@@ -86,6 +86,10 @@ class RevokedKey(UntrustedSigner):
     """The key was revoked (by its owner or by us) or rotated out before this record."""
 
 
+class UnexpectedSigner(UntrustedSigner):
+    """Signed by a trusted key, but not by the one the caller pinned (``bundle verify --fingerprint``)."""
+
+
 # exit 4 — well-signed perhaps, but not acceptable
 
 

@@ -24,12 +24,12 @@ import nacl.signing
 from cbm.core import dsse
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import BadSignature, MalformedInput, RevokedKey, UnknownSigner
+from cbm.core.fields import is_iso_time
 from cbm.core.keys import KeyPair
 from cbm.core.tlp import ALL_PEERS, TLP_LABELS
 
 MEASURES = ("keys", "bundle", "indicators", "inquiry", "hotline", "whitepaper", "workgroup")
 KIND = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
-TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")  # [0-9]: \d takes any script
 MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 
 
@@ -61,6 +61,13 @@ class Record:
     @property
     def measure(self) -> str:
         return self.kind.split(".", 1)[0]
+
+    @property
+    def ref(self) -> str | None:
+        """The record another record of its measure answers or amends (``body["ref"]``), when it names one: the
+        one body field every measure shares, so generic listings (``bundle inspect``) can show the thread."""
+        value = self.body.get("ref")
+        return value if isinstance(value, str) else None
 
     @property
     def short(self) -> str:
@@ -109,7 +116,7 @@ def check_header(author: str, seq: Any, prev: Any, created: Any, kind: Any, to: 
         raise MalformedInput("the first record of a log has no prev")
     if seq > 1 and (not isinstance(prev, str) or not re.fullmatch(r"[0-9a-f]{64}", prev)):
         raise MalformedInput("record prev must be a SHA-256 hex digest")
-    if not isinstance(created, str) or not TIME.fullmatch(created):
+    if not is_iso_time(created):
         raise MalformedInput("record created must be an ISO 8601 UTC time like 2026-11-23T05:13:00Z")
     if not isinstance(kind, str) or not KIND.fullmatch(kind) or kind.split(".")[0] not in MEASURES:
         raise MalformedInput(f"unknown record kind {kind!r}")

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from cbm.core.errors import NotFound, TamperedContent, UsageError
+from cbm.core.fields import is_sha256_hex
 from cbm.core.files import replace_durably
 
 CHUNK = 1024 * 1024
-SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # \Z, not $: no trailing newline
 
 
 class BlobStore:
@@ -27,7 +26,7 @@ class BlobStore:
         self.root = root
 
     def path(self, digest: str) -> Path:
-        if not SHA256.match(digest):
+        if not is_sha256_hex(digest):
             raise UsageError(f"{digest!r} is not a SHA-256 hex digest")
         return self.root / digest[:2] / digest
 

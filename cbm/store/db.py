@@ -8,24 +8,20 @@ write lock (waiting up to ``busy_timeout``) instead of corrupting each other.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from cbm.core import clock, dsse, refs
 from cbm.core.errors import (
-    CbmError,
     Equivocation,
     MalformedInput,
     NotFound,
     StoreCorrupt,
-    StoreError,
-    StoreLocked,
     StoreMissing,
     UsageError,
 )
@@ -41,23 +37,18 @@ from cbm.core.records import (
 from cbm.core.tlp import check_tlp
 from cbm.store import indexes, paths
 from cbm.store.blobs import BlobStore
-from cbm.store.schema import CLAIMS_SCHEMA, FORMAT_VERSION, SCHEMA
-
-BUSY_TIMEOUT_MS = 30_000  # how long to wait for another process's write lock; $CBM_LOCK_TIMEOUT (seconds)
+from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-exported)
+    _statements,
+    _wrap,
+    busy_timeout_ms,
+    connect,
+    database_error,
+)
 
 REBUILD_BATCH_BYTES = 16 * 1024 * 1024  # records handed to an index at once during a rebuild
 
-
-def busy_timeout_ms() -> int:
-    """``$CBM_LOCK_TIMEOUT`` (seconds, 0 to 86400, fractions allowed) in ms, else 30 s. Raises UsageError."""
-    raw = os.environ.get("CBM_LOCK_TIMEOUT", "").strip()
-    try:
-        seconds = float(raw) if raw else BUSY_TIMEOUT_MS / 1000
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 86400:  # NaN fails too
-        raise UsageError(f"CBM_LOCK_TIMEOUT={raw!r} is not a number of seconds", hint="e.g. CBM_LOCK_TIMEOUT=5")
-    return round(seconds * 1000)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,9 +81,12 @@ class Store:
     """An open store. Use :func:`Store.open`; close with :meth:`close` or as a context manager."""
 
     def __init__(self, root: Path, conn: sqlite3.Connection, config: dict[str, Any],
-                 passphrase: PassphraseSource | None) -> None:
+                 passphrase: PassphraseSource | None, measure_indexes: Sequence[indexes.Index] = ()) -> None:
         self.root = root
         self.conn = conn
+        #: every index folded on landing: the store's own, then those the measures handed in (Store.open)
+        self.indexes: tuple[indexes.Index, ...] = tuple(sorted((*indexes.store_indexes(), *measure_indexes),
+                                                              key=lambda index: index.name))
         self.config = config
         self._passphrase = passphrase or _no_passphrase
         self._pairs: list[KeyPair] | None = None
@@ -104,8 +98,11 @@ class Store:
     # -- opening ---------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path, passphrase: PassphraseSource | None = None) -> Store:
-        """Open the store at ``root``. Raises StoreMissing, StoreCorrupt, StoreLocked."""
+    def open(cls, root: Path, passphrase: PassphraseSource | None = None, *,
+             indexes: Sequence[indexes.Index]) -> Store:
+        """Open the store at ``root``, folding records into its own indexes and ``indexes`` (the measures'; the
+        application layer passes them, see :func:`cbm.app.stores.open_store`). Stale or new indexes are rebuilt
+        here. Raises StoreMissing, StoreCorrupt, StoreLocked."""
         config_path = root / paths.CONFIG
         if not config_path.is_file():
             raise StoreMissing(f"no cbm store at {root}",
@@ -119,7 +116,7 @@ class Store:
             raise StoreCorrupt(f"the store database {root / paths.DATABASE} is missing",
                                hint="restore it from a backup; the keys and config alone hold no records")
         conn = connect(root / paths.DATABASE)
-        store = cls(root, conn, config, passphrase)
+        store = cls(root, conn, config, passphrase, indexes)
         try:
             store._ensure_indexes()
         except sqlite3.DatabaseError as e:
@@ -160,6 +157,13 @@ class Store:
             raise _wrap(e) from e
 
     # -- keys ------------------------------------------------------------------------------------------
+
+    def query(self, function: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> T:
+        """``function(connection, *args, **kwargs)``: run one of an index module's queries (or, inside
+        :meth:`transaction`, its writes) on this store's connection. This is how code outside ``cbm/store``
+        reaches the database: it never holds the connection itself."""
+        return function(self.conn, *args, **kwargs)
 
     def key_pairs(self) -> list[KeyPair]:
         """Every key pair of ours, oldest first (unlocks the key file once per process)."""
@@ -304,7 +308,7 @@ class Store:
                     raise Equivocation(f"{r.author} signed two different records with seq {r.seq} "
                                        f"({other[0][:12]} and {r.hash[:12]})") from e
             raise StoreCorrupt(f"cannot insert records: {e}") from e
-        indexes.apply(self.conn, records)
+        indexes.apply(self.conn, self.indexes, records)
 
     def record_equivocation(self, record: Record, source: str | None = None) -> None:
         """Keep a conflicting record as evidence, in its own transaction (survives a refused import)."""
@@ -389,7 +393,7 @@ class Store:
 
     def _ensure_indexes(self) -> None:
         current = dict(self.conn.execute("SELECT name, version FROM index_versions").fetchall())
-        stale = [ix for ix in indexes.all_indexes() if current.get(ix.name) != ix.version]
+        stale = [ix for ix in self.indexes if current.get(ix.name) != ix.version]
         if stale:
             with self.transaction():
                 for index in stale:
@@ -406,7 +410,7 @@ class Store:
         # the index starts empty, so it may fold everything in bulk (the indicator index: built once at the end)
         authors = [a for (a,) in self.conn.execute("SELECT DISTINCT author FROM records")]
         size = int(self.conn.execute("SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM records").fetchone()[0])
-        with indexes.bulk_landing(self.conn, authors, size):
+        with indexes.bulk_landing(self.conn, self.indexes, authors, size):
             for prefix in index.kinds:
                 for record in self.records(kind_prefix=prefix):
                     batch.append(record)
@@ -448,70 +452,4 @@ class Store:
                     (r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
                      ref if isinstance(ref, str) else None, row_id))
             claims.sweep(self.conn, self.party, self)
-            return {index.name: self._rebuild_index(index) for index in indexes.all_indexes()}
-
-
-def _statements(script: str) -> list[str]:
-    """Split a schema script into statements (comments dropped; no ';' inside literals)."""
-    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
-    return [s.strip() for s in code.split(";") if s.strip()]
-
-
-def _wrap(e: sqlite3.Error) -> CbmError:
-    text = str(e)
-    if "locked" in text or "busy" in text:
-        return StoreLocked(f"the store is locked by another cbm process ({text})",
-                           hint="wait for it to finish, or find it with `fuser store.sqlite`; "
-                                "CBM_LOCK_TIMEOUT=SECONDS sets how long cbm waits (default 30)")
-    if "malformed" in text or "not a database" in text:
-        return StoreCorrupt(f"the store database is damaged ({text})")
-    return StoreError(f"store error: {text}")
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (or create) the database with the durability and concurrency settings cbm relies on."""
-    timeout_ms = busy_timeout_ms()
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=timeout_ms / 1000)
-        conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal":
-            raise StoreError(f"cannot use WAL journal mode on {path} (got {mode})")
-        conn.execute("PRAGMA synchronous = FULL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            conn.execute("BEGIN IMMEDIATE")
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in _statements(SCHEMA):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-            conn.execute("COMMIT")
-        elif version > FORMAT_VERSION:
-            raise StoreError(f"the store was written by a newer cbm (format {version})",
-                             hint="upgrade cbm")
-        _add_claims(conn)
-        return conn
-    except sqlite3.DatabaseError as e:
-        raise _wrap(e) from e
-
-
-def _add_claims(conn: sqlite3.Connection) -> None:
-    """Give a store made before claims were recorded its ``claims`` table and the withheld claimant columns.
-
-    Additive (older cbm versions still read and write the store), idempotent, and one cheap query when done.
-    """
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims'").fetchone():
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(withheld)")}
-        for column in ("claimant", "source"):
-            if column not in columns:
-                conn.execute(f"ALTER TABLE withheld ADD COLUMN {column} TEXT")
-        for statement in _statements(CLAIMS_SCHEMA):
-            conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+            return {index.name: self._rebuild_index(index) for index in self.indexes}

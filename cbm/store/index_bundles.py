@@ -164,3 +164,16 @@ def log_rows(conn: sqlite3.Connection, author: str, after: int) -> Iterator[tupl
             "SELECT seq, hash, audience, tlp, envelope FROM records WHERE author = ? AND seq > ? ORDER BY seq",
             (author, after)):
         yield seq, digest, tuple(json.loads(audience)), tlp, bytes(envelope)
+
+
+def held_authors(conn: sqlite3.Connection) -> list[str]:
+    """Authors of whom we hold records waiting behind a gap."""
+    return [a for (a,) in conn.execute("SELECT DISTINCT author FROM held")]
+
+
+def first_claimed_withheld(conn: sqlite3.Connection, author: str) -> int | None:
+    """The first seq of ``author``'s log that a party other than ``author`` claimed is withheld from us, if any
+    (docs/adr/0110-claims-about-a-log.md)."""
+    row = conn.execute("SELECT MIN(first_seq) FROM withheld WHERE author = ? AND COALESCE(claimant, '') != ?",
+                       (author, author)).fetchone()
+    return int(row[0]) if row[0] is not None else None

@@ -1,22 +1,29 @@
-"""Derived indexes, discovered from ``cbm/store/index_<name>.py`` modules.
+"""Derived indexes: the store's interface for anything that folds records into tables.
 
-Each such module defines ``INDEX = Index(...)``: its tables' schema, the record kinds it folds (prefixes), and
+An index is an ``Index(...)`` value: its tables' schema, the record kinds it folds (prefixes), and
 ``add(conn, records)`` which inserts derived rows for newly landed records, in the same transaction as the
 records themselves. Indexes must be pure functions of the records, so ``cbm store rebuild`` (and a version
 bump) can drop and regenerate them at any time.
+
+The store knows no measure: it owns two indexes of its own (bundles sent and acknowledged, receipts), and is
+given the measures' indexes when it is opened (``Store.open(..., indexes=...)``; the application layer passes
+the registry's, see :mod:`cbm.app.stores`). An index module receives the store's connection as a
+:data:`Connection` argument (from ``Store.query`` or from the landing) and never imports ``sqlite3`` itself:
+only ``cbm/store`` does (docs/adr/0100-measure-packages-and-registry.md).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 
 from cbm.core.records import Record
+
+#: The connection an index's functions receive; index modules outside ``cbm/store`` name it by this alias.
+Connection = sqlite3.Connection
+Cursor = sqlite3.Cursor
 
 
 @dataclass(frozen=True)
@@ -38,33 +45,30 @@ class Index:
         return any(kind.startswith(prefix) for prefix in self.kinds)
 
 
-@cache
-def all_indexes() -> tuple[Index, ...]:
-    import cbm.store as package
+def store_indexes() -> tuple[Index, ...]:
+    """The indexes the store itself owns (bundles sent and acknowledged; receipts; rosters), folded in every
+    store."""
+    from cbm.store import index_bundles, index_receipts, index_rosters
 
-    found = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("index_"):
-            module = importlib.import_module(f"cbm.store.{info.name}")
-            found.append(module.INDEX)
-    return tuple(found)
+    return (index_bundles.INDEX, index_receipts.INDEX, index_rosters.INDEX)
 
 
-def apply(conn: sqlite3.Connection, records: list[Record]) -> None:
-    """Feed newly landed records to every index that folds their kinds."""
-    for index in all_indexes():
+def apply(conn: sqlite3.Connection, indexes: Sequence[Index], records: list[Record]) -> None:
+    """Feed newly landed records to every index in ``indexes`` that folds their kinds."""
+    for index in indexes:
         wanted = [r for r in records if index.wants(r.kind)]
         if wanted:
             index.add(conn, wanted)
 
 
 @contextmanager
-def bulk_landing(conn: sqlite3.Connection, authors: Iterable[str], size_bytes: int) -> Iterator[None]:
+def bulk_landing(conn: sqlite3.Connection, indexes: Sequence[Index], authors: Iterable[str],
+                 size_bytes: int) -> Iterator[None]:
     """Around the landing of many records by ``authors`` (``size_bytes`` of them, about) inside one transaction:
     indexes that fold them faster in bulk do so, and are complete again when the block ends. If it raises, their
     state is dropped and the transaction's rollback restores the rest."""
     wanted = frozenset(authors)
-    started = [index for index in all_indexes()
+    started = [index for index in indexes
                if index.begin_bulk is not None and index.begin_bulk(conn, wanted, size_bytes)]
     try:
         yield

@@ -16,10 +16,12 @@ from typing import overload
 from cbm.core import clock
 from cbm.core.errors import ChainBroken, Equivocation
 from cbm.core.records import Record, verify_record
+from cbm.core.rosters import KIND as ROSTER_KIND
 from cbm.store import claims
 from cbm.store.claims import Claim
 from cbm.store.db import Store, record_from_row
 from cbm.store.indexes import bulk_landing
+from cbm.store.rosters import RosterChange, reconcile
 from cbm.store.trust import apply_key_record
 
 
@@ -50,6 +52,10 @@ class LandedRecords(Sequence[Record]):
     def of_kinds(self, prefix: str) -> LandedRecords:
         """Only the records whose kind starts with ``prefix`` (chosen without reading any back)."""
         return LandedRecords(self._store, [e for e in self._entries if e[2].startswith(prefix)])
+
+    def entries(self) -> list[tuple[str, str, str]]:
+        """(hash, author, kind) of every landed record, in landing order (nothing read back)."""
+        return list(self._entries)
 
     def by_author(self) -> dict[str, int]:
         """How many records landed per author (without reading any back)."""
@@ -94,6 +100,7 @@ class IngestReport:
     held: list[tuple[str, int]] = field(default_factory=list)
     # author -> (first missing seq, last missing seq) for records held behind a gap
     missing: dict[str, tuple[int, int]] = field(default_factory=dict)
+    roster_changes: list[RosterChange] = field(default_factory=list)  # introduced keys a roster changed
     # claims about a log that its author's own records contradicted, newly recorded against their claimants
     claims: list[Claim] = field(default_factory=list)
 
@@ -125,7 +132,7 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
     """
     try:
         with store.transaction():
-            with bulk_landing(store.conn, bulk_authors, bulk_bytes) if bulk_authors else nullcontext():
+            with bulk_landing(store.conn, store.indexes, bulk_authors, bulk_bytes) if bulk_authors else nullcontext():
                 report = _ingest(store, items, claimant, claim_source)
             if finish is not None:
                 finish(report)
@@ -169,6 +176,8 @@ def _ingest(store: Store, items: Iterable[bytes | WithheldRange], claimant: str 
                 covering = None
         if _land_or_hold(store, record, batch, report, now, covering):
             _release_held(store, record.author, batch, report)
+    if any(kind == ROSTER_KIND for _, _, kind in report.landed.entries()):
+        report.roster_changes = reconcile(store).changes
     claims.clear_false_evidence(store.conn)
     _report_gaps(store, report)
     return report

@@ -89,3 +89,24 @@ def _versions(conn: sqlite3.Connection, tlp: str, sid: str) -> list[tuple[str, s
 def envelope(conn: sqlite3.Connection, rec: int) -> tuple[bytes, str]:
     row = _wrapped(lambda: conn.execute("SELECT envelope, keyid FROM records WHERE id = ?", (rec,)).fetchone())
     return bytes(row[0]), str(row[1])
+
+
+class FeedReader:
+    """A read-only connection to the store at ``root`` for one server request, with the feed's queries: the
+    connection stays inside ``cbm/store`` (docs/adr/0100). Raises StoreError."""
+
+    def __init__(self, root: Path) -> None:
+        self._conn = reader(root)
+
+    def page(self, tlp: str, *, after_k: int = 0, added_after: str | None = None, ids: Sequence[str] = (),
+             limit: int = 1000) -> list[FeedRow]:
+        return page(self._conn, tlp, after_k=after_k, added_after=added_after, ids=ids, limit=limit)
+
+    def versions(self, tlp: str, sid: str) -> list[tuple[str, str]]:
+        return versions(self._conn, tlp, sid)
+
+    def envelope(self, rec: int) -> tuple[bytes, str]:
+        return envelope(self._conn, rec)
+
+    def close(self) -> None:
+        self._conn.close()

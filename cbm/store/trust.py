@@ -17,7 +17,7 @@ from typing import Any
 import tomli_w
 
 from cbm.core import clock
-from cbm.core.cards import PartyCard, check_party_code, make_card, parse_card, verify_cross_signature
+from cbm.core.cards import PartyCard, make_card, parse_card, verify_cross_signature
 from cbm.core.errors import (
     BadSignature,
     InputRejected,
@@ -27,9 +27,10 @@ from cbm.core.errors import (
     StoreError,
     UsageError,
 )
+from cbm.core.fields import check_party_code
 from cbm.core.keys import KeyPair, normalise_fingerprint, write_secret_keys
 from cbm.core.records import Record
-from cbm.store import paths
+from cbm.store import index_rosters, paths
 from cbm.store.db import Draft, Store, connect
 from cbm.store.schema import FORMAT_VERSION
 
@@ -115,6 +116,17 @@ def card_of(store: Store, party: str) -> PartyCard:
     return parse_card(row[0])
 
 
+def card_history(store: Store, party: str) -> list[PartyCard]:
+    """Every card we hold for ``party`` (ours or a peer's), oldest first, ending with its current card: what a
+    store-less keyring needs to check records signed before a rotation or revocation (a keyring retires each
+    card at the first seq of the next). Raises NotFound for an unknown party, or one whose current key we
+    revoked: a card file cannot say "revoked", so exporting it would trust the key again.
+    """
+    store.active_key(party)  # NotFound: unknown, or no active key
+    rows = store.conn.execute("SELECT card FROM party_keys WHERE party = ? ORDER BY serial", (party,)).fetchall()
+    return [parse_card(row[0]) for row in rows]
+
+
 @dataclass(frozen=True)
 class ImportResult:
     card: PartyCard
@@ -142,6 +154,15 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
                 hint="do not trust this card; obtain it again and re-check the fingerprint with its owner")
     now = clock.now_iso()
     known = store.trusted_key(card.keyid)
+    if known is not None and index_rosters.introducers_of(store.conn, card.keyid) is not None \
+            and fingerprint is not None and known.status == "active":
+        from cbm.store.rosters import reconcile
+
+        with store.transaction() as conn:  # heard by phone: from now on no roster speaks for this party
+            index_rosters.confirm(conn, card.party)
+            reconcile(store)  # a confirmed party's own rosters may now count
+        return ImportResult(card, "confirmed", f"{card.party} key {card.fingerprint} was introduced by a roster;"
+                                               " now confirmed directly")
     if known is not None and known.status == "revoked":
         raise RevokedKey(
             f"{card.party}'s key {card.keyid} is revoked" + (f" ({known.reason})" if known.reason else "")
@@ -177,7 +198,12 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
             _insert_key(conn, card, now)
             action = "rotated" if cross_signed else "replaced"
             message = f"{card.party} now signs with key {card.fingerprint} from seq {card.first_seq}"
+            if cross_signed:  # the party's own word, from a key a roster introduced: still introduced
+                index_rosters.inherit(conn, current[0].keyid, card.keyid, card.party, now)
         store.forget_cached_keys()
+        from cbm.store.rosters import reconcile
+
+        reconcile(store)  # a party confirmed directly is out of every roster's reach, and its rosters may count
     return ImportResult(card, action, message)
 
 
@@ -199,6 +225,7 @@ def apply_key_record(store: Store, record: Record) -> None:
         store.conn.execute("UPDATE party_keys SET status = 'rotated', last_seq = ? WHERE keyid = ?",
                            (record.seq, old.keyid))
         _insert_key(store.conn, card, clock.now_iso())
+        index_rosters.inherit(store.conn, old.keyid, card.keyid, card.party, clock.now_iso())
         store.forget_cached_keys()
     elif record.kind == "keys.revoke":
         if not isinstance(record.body.get("keyid"), str):
@@ -307,17 +334,21 @@ class KeyListing:
     last_seq: int | None
     status: str
     reason: str | None
+    trust: str = "confirmed"  # us | confirmed (fingerprint heard, or rotated from such a key) | introduced
+    introduced_by: list[str] | None = None  # the introducers whose rosters vouch for it, when introduced
 
 
 def list_keys(store: Store) -> list[KeyListing]:
-    """Every party and every key we hold for it."""
+    """Every party and every key we hold for it, each saying on what we trust it."""
     from cbm.core.keys import fingerprint
 
+    introduced = index_rosters.all_introduced(store.conn)
     rows = store.conn.execute(
         "SELECT p.party, p.name, p.is_self, k.keyid, k.verify_key, k.serial, k.first_seq, k.last_seq,"
         " k.status, k.reason FROM parties p JOIN party_keys k ON k.party = p.party"
         " ORDER BY p.is_self DESC, p.party, k.serial").fetchall()
-    return [KeyListing(r[0], r[1], bool(r[2]), r[3], fingerprint(r[4]), r[5], r[6], r[7], r[8], r[9])
+    return [KeyListing(r[0], r[1], bool(r[2]), r[3], fingerprint(r[4]), r[5], r[6], r[7], r[8], r[9],
+                       "us" if r[2] else "introduced" if r[3] in introduced else "confirmed", introduced.get(r[3]))
             for r in rows]
 
 

@@ -238,5 +238,5 @@ def describe(store: Store, name: str | None = None) -> list[SourceInfo]:
             "environment" if (os.environ.get(s.env_name("TOKEN")) or os.environ.get(s.env_name("PASSWORD"))) \
             else "none"
         found.append(SourceInfo(s.name, s.url, s.api_root, s.collection, s.user, auth, s.ca_file,
-                                taxii_state.cursor(store.conn, s.name), taxii_state.pushed_count(store.conn, s.name)))
+                                store.query(taxii_state.cursor, s.name), store.query(taxii_state.pushed_count, s.name)))
     return found

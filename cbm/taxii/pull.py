@@ -9,7 +9,6 @@ object lands nothing and stops the run (``--skip-invalid`` lands the good ones).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from cbm.core.errors import UsageError
 from cbm.measures.indicators import service as svc
 from cbm.store import taxii_state
 from cbm.store.db import Store
+from cbm.store.indexes import Connection
 from cbm.taxii import config
 from cbm.taxii.client import Collection
 
@@ -51,7 +51,7 @@ def pull(store: Store, name: str, opts: svc.Options, *, since: str | None = None
     """
     source = config.source(store, name)
     start = clock.iso(clock.parse_time(since, what="--since")).replace("Z", ".000Z") if since else \
-        taxii_state.cursor(store.conn, name)
+        store.query(taxii_state.cursor, name)
     if page_size is not None and not 1 <= page_size <= 100_000:
         raise UsageError("--page-size must be 1 to 100000")
     collection = Collection(source)
@@ -61,7 +61,7 @@ def pull(store: Store, name: str, opts: svc.Options, *, since: str | None = None
         result.pages += 1
         cursor = page.added_last or result.cursor
 
-        def advance(conn: sqlite3.Connection, cursor: str | None = cursor) -> None:
+        def advance(conn: Connection, cursor: str | None = cursor) -> None:
             if cursor is not None:
                 taxii_state.set_cursor(conn, name, cursor, clock.now_iso())
 
@@ -87,7 +87,7 @@ def _not_ours(store: Store, name: str, objects: list[dict[str, Any]], result: Pu
     copies of a peer's indicators (an echo). They are counted as skipped."""
     versions = [(o.get("id"), o.get("modified") or o.get("created")) for o in objects]
     wanted = [(str(i), str(v)) for i, v in versions if isinstance(i, str) and isinstance(v, str)]
-    echoed = taxii_state.pushed(store.conn, name, wanted)
+    echoed = store.query(taxii_state.pushed, name, wanted)
     if not echoed:
         return objects
     kept = [o for o in objects if (o.get("id"), o.get("modified") or o.get("created")) not in echoed]

@@ -16,7 +16,7 @@ from typing import Any
 from cbm.core import clock
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
 from cbm.measures.indicators import model
-from cbm.store import index_indicators as ix
+from cbm.measures.indicators import queries as ix
 from cbm.store import taxii_state
 from cbm.store.db import Store
 from cbm.taxii import config
@@ -61,7 +61,7 @@ def push(store: Store, name: str, *, authors: tuple[str, ...] = (), tlp_max: str
     cache = RecordCache(store)
     wanted: list[tuple[str, str, bytes]] = []  # (id, version, encoded object)
     context: dict[str, tuple[str, str, bytes]] = {}
-    for r in ix.select(store.conn, f):
+    for r in store.query(ix.select, f):
         obj = stix.indicator(r.author, r.tlp, cache.row(r), r.modified, r.revoked is not None)
         wanted.append((obj["id"], obj["modified"], _encode(obj)))
         for extra in (stix.identity(r.author, names.get(r.author, r.author)), model.tlp_marking(r.tlp)):
@@ -71,7 +71,7 @@ def push(store: Store, name: str, *, authors: tuple[str, ...] = (), tlp_max: str
     result = PushResult(name, source.collection, selected=len(objects))
     if not objects:
         return result
-    done = taxii_state.pushed(store.conn, name, [(oid, v) for oid, v, _ in objects])
+    done = store.query(taxii_state.pushed, name, [(oid, v) for oid, v, _ in objects])
     todo = [o for o in objects if (o[0], o[1]) not in done]
     result.already_pushed = len(objects) - len(todo)
     if not todo:

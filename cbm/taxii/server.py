@@ -230,14 +230,14 @@ class _Reader:
     """One request's read-only view of the store; parsed batch records come from the server's shared cache."""
 
     def __init__(self, server: TaxiiServer) -> None:
-        self.conn = taxii_feed.reader(server.root)
+        self.feed = taxii_feed.FeedReader(server.root)
         self.server = server
 
     def __enter__(self) -> _Reader:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.close()
+        self.feed.close()
 
     def _row(self, r: taxii_feed.FeedRow) -> list[Any]:
         cache, lock = self.server.batches, self.server.batches_lock
@@ -247,7 +247,7 @@ class _Reader:
             from cbm.measures.indicators import rows as R
             from cbm.store.db import record_from_row
 
-            rows = R.rows_of(record_from_row(*taxii_feed.envelope(self.conn, r.rec)).body)
+            rows = R.rows_of(record_from_row(*self.feed.envelope(r.rec)).body)
             with lock:
                 cache[r.rec] = rows
                 if len(cache) > 8:
@@ -269,15 +269,15 @@ class _Reader:
         types = [t for t in params.get("match[type]", "").split(",") if t]
         pinned = _pinned(ids, types)[pinned_from:] if pinned_from is not None and added_after is None else []
         if pinned and not ids:  # the definition belongs to a collection only when it holds an indicator
-            pinned = pinned if taxii_feed.page(self.conn, label, limit=1) else []
+            pinned = pinned if self.feed.page(label, limit=1) else []
         more_after = len(pinned) >= limit  # a page too small for them and an indicator: the definition alone
         if more_after:
             pinned = pinned[:limit]
         if more_after or (types and "indicator" not in types):
             rows: list[taxii_feed.FeedRow] = []
         else:
-            rows = taxii_feed.page(self.conn, label, after_k=after_k, added_after=added_after, ids=ids,
-                                   limit=limit - len(pinned) + 1)
+            rows = self.feed.page(label, after_k=after_k, added_after=added_after, ids=ids,
+                                  limit=limit - len(pinned) + 1)
         more = more_after or len(rows) > limit - len(pinned)
         rows = rows[:limit - len(pinned)]
         if one and not rows and not pinned:
@@ -309,7 +309,7 @@ class _Reader:
         for obj in _pinned([sid], []):
             return {"more": False, "versions": [obj["modified"]]}, {
                 "X-TAXII-Date-Added-First": PINNED_ADDED, "X-TAXII-Date-Added-Last": PINNED_ADDED}
-        found = taxii_feed.versions(self.conn, label, sid)
+        found = self.feed.versions(label, sid)
         if not found:
             raise Reply(404, "no such object in this collection")
         return {"more": False, "versions": [stix.stix_time(m) for m, _ in found]}, {

@@ -13,7 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CBM_STEPS = ("import", "import-peer-feed", "export-stix", "bundle-export", "verify-quick", "verify-deep",
-             "import-peer", "search", "status", "status-tiny", "help")
+             "import-peer", "bundle-export-encrypted", "verify-encrypted-outer", "import-peer-encrypted", "search",
+             "status", "status-tiny", "help")
 REFERENCES = ("ref-parse", "ref-minisign", "ref-signatures", "ref-sqlite", "ref-lookup", "ref-python",
               "ref-encode", "ref-stix2")
 TARGET_ROWS = ("import", "export-stix", "bundle-export", "verify-quick", "verify-deep", "import-peer", "search",
@@ -50,6 +51,11 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
         assert results[name]["status"] == "ok", name
     assert results["ref-stix2"]["detail"]["objects"] == 2000
     assert results["help"]["status"] == "ok"
+    # the default export encrypts (the feed is mostly above TLP:CLEAR); the plain steps stay plain
+    assert results["bundle-export-encrypted"]["detail"]["encrypted"] is True
+    assert results["verify-encrypted-outer"]["detail"]["result"] == "verified-outer-only"
+    assert results["verify-quick"]["detail"]["contents_checked"] is True
+    assert results["import-peer-encrypted"]["detail"]["landed"] == results["import-peer"]["detail"]["landed"]
     verdicts = {v["step"]: v for v in doc["verdicts"]}
     assert set(TARGET_ROWS) <= set(verdicts)
     for v in verdicts.values():

@@ -1,14 +1,19 @@
-"""The measures' hook: ``cbm.measures.after_import`` runs after the import transaction has committed, with
-exactly the peer records that just landed, and whatever it appends travels in our next bundle."""
+"""The measures' hook: ``cbm.app.reactions.after_import`` (driven by the registry) runs after the import
+transaction has committed, with exactly the peer records that just landed, and whatever it appends travels in
+our next bundle."""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import types
 from pathlib import Path
 
 import pytest
 
-import cbm.measures
+import cbm.app.reactions
+from cbm.app.stores import open_store
+from cbm.measures import registry
 from cbm.store.db import Store
 from tests.bundle.helpers import export, import_, write
 
@@ -20,7 +25,7 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
 
     def on_import(store: Store, records):
         # the records are committed: a second connection to the same store sees them
-        with Store.open(store.root) as other:
+        with open_store(store.root) as other:
             visible = [r.hash for r in records if other.conn.execute(
                 "SELECT 1 FROM records WHERE hash = ?", (r.hash,)).fetchone()]
         seen.append({"kinds": [r.kind for r in records], "authors": {r.author for r in records},
@@ -28,10 +33,12 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
         return [store.append("inquiry.reply", {"ref": r.hash, "text": "seen"}, to=(r.author,))
                 for r in records if r.kind == "inquiry.open"]
 
-    module = types.ModuleType("inquiry")  # a hook sees the records of its own measure: inquiry.*
+    module = types.ModuleType("probe_reaction")  # a hook sees the records of its own measure: inquiry.*
     module.on_import = on_import  # type: ignore[attr-defined]
-    real = cbm.measures.measure_modules()
-    monkeypatch.setattr(cbm.measures, "measure_modules", lambda: (*real, module))
+    monkeypatch.setitem(sys.modules, "probe_reaction", module)
+    probed = tuple(dataclasses.replace(m, on_import="probe_reaction:on_import") if m.name == "inquiry" else m
+                   for m in registry.MEASURES)
+    monkeypatch.setattr(cbm.app.reactions, "MEASURES", probed)
     return seen
 
 

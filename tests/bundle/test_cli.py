@@ -19,7 +19,7 @@ def test_every_command_has_help_with_an_example(command):
 
 def test_verify_with_a_keyring_and_no_store(us_ru, tmp_path: Path):
     us, _ = us_ru
-    write(us, n=2)
+    write(us, n=2, tlp="CLEAR")  # not encrypted by default, so a keyring alone checks every record
     export(us, "RU", tmp_path / "b.cbm")
     cards = tmp_path / "cards"
     cards.mkdir()
@@ -41,9 +41,10 @@ def test_verify_failure_gives_exit_code_and_json_document(us_ru, make_party, tmp
     (tmp_path / "cn.card").write_bytes(other.card())
     r = run_cli("bundle", "verify", str(tmp_path / "b.cbm"), "--key", str(tmp_path / "cn.card"), "--json")
     assert r.exit_code == 3
-    assert r.json() == {"schema": "cbm.bundle.verify/1", "ok": False, "exit_code": 3,
-                        "error": r.json()["error"]}
-    assert "no trusted key" in r.stderr
+    doc = r.json()
+    assert (doc["schema"], doc["ok"], doc["result"], doc["exit_code"]) == ("cbm.bundle.verify/1", False, "failed", 3)
+    assert doc["reason_code"] == "unknown-signer" and doc["error"] == doc["reason"] and doc["checks"] == []
+    assert "no trusted key" in r.stderr and "no trusted key" in doc["reason"]
 
 
 def test_verify_with_an_empty_key_file_says_it_is_empty(us_ru, tmp_path: Path):

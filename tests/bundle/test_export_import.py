@@ -64,7 +64,7 @@ def test_next_export_skips_acknowledged_records(us_ru, tmp_path: Path):
 
 def test_stdout_and_stdin_transport(us_ru, tmp_path: Path):
     us, ru = us_ru
-    write(us, n=2)
+    write(us, n=2, tlp="CLEAR")  # TLP:CLEAR only: not encrypted by default
     r = us.cli("bundle", "export", "--to", "RU", "-o", "-")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.startswith("CBM-BUNDLE/1\n")

@@ -202,7 +202,7 @@ def test_cbm_status_raises_overdue_hotline_messages_first(us_ru):
 
 def test_hostile_peer_metadata_is_never_printed_raw(us_ru):
     us, ru = us_ru
-    from cbm.measures import hotline
+    from cbm.measures.hotline import service as hotline
 
     with us.open() as store:
         body = {"dseq": 1, "peer_seen": 0, "precedence": "\x1b[31mFLASH", "lang": "\x1b]0;owned\x07",

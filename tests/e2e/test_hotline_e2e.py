@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cbm.core.errors import NotFound
 from cbm.core.sealed import open_sealed
-from cbm.measures.hotline import message_context
+from cbm.measures.hotline.service import message_context
 from tests.conftest import Party
 from tests.measures.test_hotline_support import at, record_count, store_bytes
 
@@ -18,8 +18,12 @@ TRANSLATION = "No. Our forces are not involved. We are checking the source of th
 
 
 def ship(src: Party, dst: Party, path: Path) -> Path:
-    """``src`` exports a bundle for ``dst`` into a real file; ``dst`` imports it."""
-    r = src.cli("bundle", "export", "--to", dst.code, "-o", str(path))
+    """``src`` exports a bundle for ``dst`` into a real file; ``dst`` imports it.
+
+    Plain bundles (``--no-encrypt``): these tests show that hotline bodies are sealed inside the records
+    themselves, so the bundle layer must not hide the records from the test (it would be encrypted by default).
+    """
+    r = src.cli("bundle", "export", "--to", dst.code, "-o", str(path), "--no-encrypt")
     assert r.exit_code == 0, r.stderr
     r = dst.cli("bundle", "import", str(path))
     assert r.exit_code == 0, r.stderr
@@ -111,7 +115,7 @@ def test_a_third_party_holding_the_bundle_cannot_read_it(three, tmp_path):
     us, ru, cn = three
     us.cli("hotline", "send", "--to", "RU", "-p", "FLASH", "--body", US_TEXT)
     stolen = tmp_path / "us-ru.cbm"
-    assert us.cli("bundle", "export", "--to", "RU", "-o", str(stolen)).exit_code == 0
+    assert us.cli("bundle", "export", "--to", "RU", "-o", str(stolen), "--no-encrypt").exit_code == 0
     before = record_count(cn)
     r = cn.cli("bundle", "import", str(stolen))
     assert r.exit_code == 4, r.stderr  # not addressed to CN
@@ -134,7 +138,7 @@ def test_a_tampered_hotline_record_in_a_bundle_is_refused(us_ru, tmp_path):
     us, ru = us_ru
     us.cli("hotline", "send", "--to", "RU", "-p", "ROUTINE", "--body", "routine traffic")
     path = tmp_path / "us-ru.cbm"
-    assert us.cli("bundle", "export", "--to", "RU", "-o", str(path)).exit_code == 0
+    assert us.cli("bundle", "export", "--to", "RU", "-o", str(path), "--no-encrypt").exit_code == 0  # plain lines
     lines = path.read_bytes().split(b"\n")
     for i, line in enumerate(lines):
         if line.startswith(b"{") and b'"payload"' in line:

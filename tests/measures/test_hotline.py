@@ -9,12 +9,12 @@ import sqlite3
 
 import pytest
 
+from cbm.app.reactions import attention as all_attention
 from cbm.core.errors import NotFound, OversizedInput, UsageError, WrongRecipient
 from cbm.core.sealed import open_sealed
-from cbm.measures import attention as all_attention
-from cbm.measures import hotline
-from cbm.measures import hotline_transcript as transcripts
-from cbm.measures.hotline_state import load
+from cbm.measures.hotline import service as hotline
+from cbm.measures.hotline import transcript as transcripts
+from cbm.measures.hotline.model import load
 from cbm.store.trust import rotate
 from tests.measures.test_hotline_support import at, carry, exchange, record_count, send, store_bytes
 
@@ -352,10 +352,10 @@ def test_transcript_verify_detects_messages_reordered_in_a_store_copy(us_ru):
 def _send_many(root: str, n: int) -> None:
     from pathlib import Path
 
-    from cbm.store.db import Store
+    from cbm.app.stores import open_store
 
     for i in range(n):
-        with Store.open(Path(root)) as store:
+        with open_store(Path(root)) as store:
             hotline.send(store, "RU", f"concurrent {i}")
 
 

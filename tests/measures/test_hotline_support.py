@@ -9,7 +9,7 @@ through real bundle files.
 from __future__ import annotations
 
 from cbm.core.records import Record
-from cbm.measures import hotline
+from cbm.measures.hotline import service as hotline
 from tests.conftest import Party, at  # noqa: F401  (re-exported for the tests)
 from tests.measures.transport import deliver
 

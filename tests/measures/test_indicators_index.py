@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from cbm.measures.indicators import model
+from cbm.measures.indicators import index as ix
+from cbm.measures.indicators import model, queries
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators import service as svc
 from cbm.measures.indicators.formats import Defaults, build_row
-from cbm.store import index_indicators as ix
 from tests.conftest import Party
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "indicators"
@@ -50,9 +50,9 @@ def test_index_ignores_malformed_rows(make_party):
         store.append("indicators.batch", {"fields": "nonsense", "rows": [["a", "b"]]})
         store.append("indicators.revoke", {"ids": "not-a-list"})
         store.append("indicators.sighting", {"ref": good[R.ID], "count": "many"})
-        rows = list(ix.select(store.conn, ix.Filter(now="2026-11-23T06:00:00Z")))
+        rows = list(queries.select(store.conn, queries.Filter(now="2026-11-23T06:00:00Z")))
         assert [r.value for r in rows] == ["10.1.1.1"]
-        assert ix.sightings(store.conn, good[R.ID]) == []
+        assert queries.sightings(store.conn, good[R.ID]) == []
 
 
 def test_unchanged_reimport_writes_nothing_and_changed_rows_are_versions(make_party):
@@ -66,7 +66,7 @@ def test_unchanged_reimport_writes_nothing_and_changed_rows_are_versions(make_pa
         assert again.unchanged == 11 and store.head("US") == head
         changed = svc.import_file(store, str(SAMPLES / "feed-defanged.txt"), svc.Options(confidence=40))
         assert changed.updated == 11
-        versions = {r.versions for r in ix.select(store.conn, ix.Filter(now="2026-11-23T06:00:00Z"))}
+        versions = {r.versions for r in queries.select(store.conn, queries.Filter(now="2026-11-23T06:00:00Z"))}
         assert versions == {2}
 
 

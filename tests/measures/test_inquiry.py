@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cbm.core.errors import IllegalTransition, NotFound, OversizedInput, UsageError
-from cbm.measures import inquiry as lib
-from cbm.measures.inquiry_model import human_duration
+from cbm.measures.inquiry import service as lib
+from cbm.measures.inquiry.model import human_duration
 from tests.measures.test_inquiry_support import at, carry, exchange
 
 T0 = "2026-11-23T06:00:00Z"

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from cbm.app.reactions import after_import
 from cbm.core.errors import IllegalTransition, InputRejected, NotFound, TamperedContent, UsageError
-from cbm.measures import after_import
-from cbm.measures import whitepaper as wp
+from cbm.measures.whitepaper import diff as wp_diff
+from cbm.measures.whitepaper import files as wp_files
+from cbm.measures.whitepaper import reactions as wp_reactions
+from cbm.measures.whitepaper import service as wp
 from cbm.store.ingest import ingest
 from tests.conftest import Party
 
@@ -101,12 +104,12 @@ def test_version_chain_and_withdrawal_keep_everything(us_ru, tmp_path):
                                                                    (3, "withdrawal")]
         assert paper.status == "withdrawn" and w.body["supersedes"] == v2.hash
         # nothing deleted: both files still come out, byte for byte
-        wp.save_file(store, wp.choose_file(store, v1.hash, version=1), tmp_path / "v1.md")
-        wp.save_file(store, wp.choose_file(store, v1.hash), tmp_path / "latest.md")
+        wp_files.save_file(store, wp_files.choose_file(store, v1.hash, version=1), tmp_path / "v1.md")
+        wp_files.save_file(store, wp_files.choose_file(store, v1.hash), tmp_path / "latest.md")
         with pytest.raises(IllegalTransition, match="already withdrawn"):
             wp.withdraw(store, v1.hash, "again")
         with pytest.raises(NotFound, match="withdrawal and has no file"):
-            wp.choose_file(store, v1.hash, version=3)
+            wp_files.choose_file(store, v1.hash, version=3)
     assert (tmp_path / "v1.md").read_bytes() == MD.read_bytes()
     assert (tmp_path / "latest.md").read_bytes() == MD2.read_bytes()
     with pytest.raises(IllegalTransition, match="withdrawn"):
@@ -148,11 +151,11 @@ def test_translations_link_to_the_version_they_translate(us_ru, tmp_path):
         paper = wp.describe(store, v1.hash)
         assert [(t.lang, t.of_version, t.official, t.by) for t in paper.translations] == [
             ("en", 1, True, "RU"), ("en", 2, False, "US")]
-        assert wp.choose_file(store, v1.hash, lang="en", version=1).record == official.hash
-        assert wp.choose_file(store, v1.hash, lang="en").record == courtesy.hash  # newest version first
+        assert wp_files.choose_file(store, v1.hash, lang="en", version=1).record == official.hash
+        assert wp_files.choose_file(store, v1.hash, lang="en").record == courtesy.hash  # newest version first
         assert wp.describe(store, official.hash[:8]).doc == v1.hash  # a translation id finds its paper
         with pytest.raises(NotFound, match="no fr translation"):
-            wp.choose_file(store, v1.hash, lang="fr")
+            wp_files.choose_file(store, v1.hash, lang="fr")
 
 
 def test_import_acknowledges_each_version_once_and_issuer_sees_it(us_ru):
@@ -175,14 +178,14 @@ def test_paper_without_its_file_is_not_acknowledged_until_the_file_arrives(us_ru
     v1 = pub(ru, PDF, lang="en")
     assert deliver(ru, us, with_files=False) == []
     with us.open() as store:
-        items = wp.attention(store)
+        items = wp_reactions.attention(store)
         assert [i.ref for i in items] == [v1.hash] and "without its file" in items[0].text
         with pytest.raises(NotFound, match="not in this store"):
-            list(wp.read_file(store, wp.choose_file(store, v1.hash)))
+            list(wp_files.read_file(store, wp_files.choose_file(store, v1.hash)))
     acks = deliver(ru, us)
     assert [a.body["of"] for a in acks] == [v1.hash]
     with us.open() as store:
-        assert wp.attention(store) == []
+        assert wp_reactions.attention(store) == []
 
 
 def test_peer_record_breaking_the_rules_is_kept_but_ignored(us_ru):
@@ -196,8 +199,8 @@ def test_peer_record_breaking_the_rules_is_kept_but_ignored(us_ru):
     assert deliver(ru, us) == []
     with us.open() as store:
         assert wp.list_papers(store) == []
-        assert [(i.ref, i.rank) for i in wp.attention(store)] == [(bad.hash, 2)]
-        assert "not UNCLASSIFIED" in wp.attention(store)[0].text
+        assert [(i.ref, i.rank) for i in wp_reactions.attention(store)] == [(bad.hash, 2)]
+        assert "not UNCLASSIFIED" in wp_reactions.attention(store)[0].text
 
 
 def test_search_covers_metadata_markdown_and_pdf_text(us_ru):
@@ -242,7 +245,7 @@ def test_altered_file_on_disk_is_caught_on_the_way_out(us_ru, tmp_path):
         data[100] ^= 0x01
         path.write_bytes(bytes(data))
         with pytest.raises(TamperedContent):
-            wp.save_file(store, wp.choose_file(store, r.hash), tmp_path / "out.pdf")
+            wp_files.save_file(store, wp_files.choose_file(store, r.hash), tmp_path / "out.pdf")
     assert not (tmp_path / "out.pdf").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cbm-get")] == []
 
@@ -253,15 +256,15 @@ def test_diff_text_and_metadata(us_ru):
     v2 = pub(us, MD2, supersedes=v1.hash, summary="Revised response times")
     v3 = pub(us, PDF, supersedes=v1.hash, lang="en")
     with us.open() as store:
-        d = wp.diff(store, v1.hash, 1, 2)
+        d = wp_diff.diff(store, v1.hash, 1, 2)
         assert d.metadata["summary"] == ["", "Revised response times"]
         assert d.text_diff is not None and "+Национальный центр" in d.text_diff and "12 часов" in d.text_diff
         assert d.text_diff.startswith("--- v1/")
-        d = wp.diff(store, v1.hash)  # default: the newest against the one before
+        d = wp_diff.diff(store, v1.hash)  # default: the newest against the one before
         assert (d.from_version, d.to_version, d.text_diff) == (2, 3, None)
         assert d.metadata["media_type"] == ["text/markdown", "application/pdf"] and "not text" in (d.note or "")
         with pytest.raises(NotFound):
-            wp.diff(store, v1.hash, 1, 9)
+            wp_diff.diff(store, v1.hash, 1, 9)
     assert v3.body["version"] == 3 and v2.body["version"] == 2
 
 
@@ -298,6 +301,6 @@ def test_a_record_whose_size_does_not_match_its_file_is_not_acknowledged(us_ru):
             "file": {"sha256": sha, "size": size + 1, "media_type": "text/markdown", "filename": "x.md"}})
     assert deliver(ru, us) == []
     with us.open() as store:
-        assert [i.ref for i in wp.attention(store)] == [liar.hash]
+        assert [i.ref for i in wp_reactions.attention(store)] == [liar.hash]
         with pytest.raises(TamperedContent, match="record says"):
-            list(wp.read_file(store, wp.choose_file(store, liar.hash)))
+            list(wp_files.read_file(store, wp_files.choose_file(store, liar.hash)))

@@ -9,8 +9,8 @@ import pytest
 
 from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, OversizedInput, UsageError
 from cbm.core.tlp import may_see
-from cbm.measures import workgroup as wg
-from cbm.measures.workgroup_model import fold
+from cbm.measures.workgroup import service as wg
+from cbm.measures.workgroup.model import fold
 from cbm.store.ingest import WithheldRange, ingest
 from tests.conftest import Party
 

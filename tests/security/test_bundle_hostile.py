@@ -31,7 +31,10 @@ class World:
     good: bytes  # a plain bundle US -> RU: 3 records (one with an attachment), 1 withheld (with another)
 
     def bundle(self, *flags: str, to: str = "RU", sender: Party | None = None) -> bytes:
+        """A bundle file's bytes; plain unless ``flags`` ask for encryption (the attacks edit plain bytes)."""
         path = self.tmp / f"b{len(list(self.tmp.iterdir()))}.cbm"
+        if "--encrypt" not in flags:
+            flags += ("--no-encrypt",)
         r = (sender or self.us).cli("bundle", "export", "--to", to, "-o", str(path), "--all", *flags)
         assert r.exit_code == 0, r.stderr
         return path.read_bytes()

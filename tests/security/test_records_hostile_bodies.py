@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cbm import measures
+from cbm.app import reactions
 from cbm.core.errors import CbmError
 from cbm.core.records import KIND, MEASURES, build_payload, sign_record
 from cbm.store.ingest import ingest
@@ -63,7 +63,7 @@ def test_hostile_bodies_never_escape_as_python_errors(us_ru: tuple[Party, Party]
                 envelope = sign_record(payload, kind, pair)
                 try:
                     report = ingest(store, [envelope])
-                    measures.after_import(store, report.landed)
+                    reactions.after_import(store, report.landed)
                 except CbmError:
                     refused += 1
                     continue
@@ -74,7 +74,7 @@ def test_hostile_bodies_never_escape_as_python_errors(us_ru: tuple[Party, Party]
                     landed += 1
                     seq, prev = seq + 1, report.landed[-1].hash
         try:
-            measures.attention(store)
+            reactions.attention(store)
         except CbmError:
             pass
         except Exception as e:  # noqa: BLE001

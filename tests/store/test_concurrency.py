@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cbm.store.db import Store
+from cbm.app.stores import open_store
 from cbm.store.trust import rotate
 from cbm.store.verify import verify_store
 from tests.conftest import run_cli
@@ -25,7 +25,7 @@ def test_two_writers_and_a_reader(make_party, tmp_path: Path):
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
     go.touch()
     snapshots = 0
-    with Store.open(us.root) as reader:
+    with open_store(us.root) as reader:
         while any(proc.poll() is None for proc in writers):
             result = verify_store(reader)  # each run reads one consistent snapshot
             assert result.ok, [vars(f) for f in result.faults]
@@ -37,7 +37,7 @@ def test_two_writers_and_a_reader(make_party, tmp_path: Path):
         assert b"locked" not in err and b"Traceback" not in err, err.decode()
         reported += [int(line) for line in out.split()]
     assert snapshots >= 1
-    with Store.open(us.root) as store:
+    with open_store(us.root) as store:
         seqs = [seq for (seq,) in store.conn.execute("SELECT seq FROM records WHERE author = 'US' ORDER BY seq")]
         assert seqs == list(range(1, len(seqs) + 1))  # no gap, no duplicate: the two interleaved cleanly
         assert set(reported) <= set(seqs) and max(reported) == len(seqs)
@@ -52,7 +52,7 @@ def test_a_writer_that_cached_the_old_key_signs_with_the_new_one(make_party):
     "private key missing" (exit 6); the key is now chosen under the write lock, re-reading the file if needed
     (choosing it before the lock let a rotation slip in between: a record signed past the old key's last seq)."""
     us = make_party("US")
-    with Store.open(us.root) as first, Store.open(us.root) as second:
+    with open_store(us.root) as first, open_store(us.root) as second:
         first.append("inquiry.open", {"text": "1"})  # `first` has read and cached its key pairs
         rotate(second)
         record = first.append("inquiry.open", {"text": "after the other process rotated"})

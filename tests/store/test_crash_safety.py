@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from cbm.store.db import Store
+from cbm.app.stores import open_store
 from cbm.store.verify import verify_store
 from tests.conftest import run_cli
 
@@ -47,7 +47,7 @@ def test_sigkill_mid_write_loses_nothing_committed(make_party):
         reported = [int(line) for line in out.split(b"\n")[:-1]]  # only complete lines count as reports
         committed.update(reported)
         highest = max([highest, *reported])
-        with Store.open(us.root) as store:
+        with open_store(us.root) as store:
             result = verify_store(store)
             assert result.ok, [vars(f) for f in result.faults]
             present = {seq for (seq,) in store.conn.execute("SELECT seq FROM records WHERE author = 'US'")}
@@ -58,7 +58,7 @@ def test_sigkill_mid_write_loses_nothing_committed(make_party):
     assert r.exit_code == 0, r.stdout + r.stderr
     assert r.stdout.startswith("OK: ")
     # the own log is still writable after all that, and a fresh record chains on
-    with Store.open(us.root) as store:
+    with open_store(us.root) as store:
         record = store.append("inquiry.open", {"text": "after the crashes"})
         assert record.seq == max(present) + 1
         assert verify_store(store).ok

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cbm.core.errors import CbmError
 from cbm.core.records import KIND, MEASURES, build_payload, sign_record
+from cbm.measures import registry
 from cbm.store import indexes
 from cbm.store.db import Draft, Store
 from cbm.store.index_receipts import acknowledged, delivered_at
@@ -17,6 +18,11 @@ from tests.conftest import Party
 SOURCE = Path(__file__).resolve().parents[2] / "cbm"
 
 
+def _all_indexes() -> tuple[indexes.Index, ...]:
+    """The store's own indexes and every measure's, as an opened store folds them."""
+    return (*indexes.store_indexes(), *registry.indexes())
+
+
 def _kinds() -> list[str]:
     literal = re.compile(r'"((?:' + "|".join(MEASURES) + r')\.[a-z_]+(?:\.[a-z_]+)*)"')
     found = {k for p in SOURCE.rglob("*.py") for k in literal.findall(p.read_text("utf-8")) if KIND.fullmatch(k)}
@@ -24,7 +30,7 @@ def _kinds() -> list[str]:
 
 
 def _snapshot(store: Store) -> dict[str, list[tuple]]:
-    tables = {t for index in indexes.all_indexes() for t in index.tables}
+    tables = {t for index in _all_indexes() for t in index.tables}
     exists = {name for (name,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     snap = {t: sorted(store.conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables & exists}
     snap["records"] = store.conn.execute(
@@ -109,7 +115,7 @@ def test_rebuild_lists_only_indexes_that_derive_something(us_ru: tuple[Party, Pa
     conn.close()
     r = us.cli("store", "rebuild", "--json")
     assert r.exit_code == 0, r.stderr
-    by_name = {index.name: index for index in indexes.all_indexes()}
+    by_name = {index.name: index for index in _all_indexes()}
     assert set(r.json()["indexes"]) == set(by_name)
     assert all(index.tables and index.kinds for index in by_name.values())
     assert "workgroup" not in by_name

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cbm.app.stores import open_store
 from cbm.core.errors import (
     Equivocation,
     MalformedInput,
@@ -20,7 +21,7 @@ from cbm.core.errors import (
 )
 from cbm.store import trust
 from cbm.store.activity import record_counts
-from cbm.store.db import Draft, Store
+from cbm.store.db import Draft
 from cbm.store.verify import verify_store
 from tests.conftest import Party
 
@@ -120,16 +121,16 @@ def test_key_change_and_its_record_land_together(make_party, monkeypatch: pytest
 
 def test_open_errors(tmp_path: Path, make_party):
     with pytest.raises(StoreMissing):
-        Store.open(tmp_path / "nothing")
+        open_store(tmp_path / "nothing")
     us = make_party("US")
     conn = sqlite3.connect(us.root / "store.sqlite")
     conn.execute("PRAGMA user_version = 99")
     conn.close()
     with pytest.raises(StoreError, match="newer cbm"):
-        Store.open(us.root)
+        open_store(us.root)
     (us.root / "config.toml").write_text("party = [")
     with pytest.raises(StoreCorrupt):
-        Store.open(us.root)
+        open_store(us.root)
 
 
 def test_blobs(make_party, tmp_path: Path):

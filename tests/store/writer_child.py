@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from cbm.store.db import Draft, Store
+from cbm.app.stores import open_store
+from cbm.store.db import Draft
 from cbm.store.trust import rotate
 
 
@@ -23,7 +24,7 @@ def main() -> None:
     root, seed, iterations, rotate_every = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     go = Path(sys.argv[5]) if len(sys.argv) > 5 else None
     rng = random.Random(seed)
-    store = Store.open(root)
+    store = open_store(root)
     print("ready", flush=True)
     while go is not None and not go.exists():
         time.sleep(0.002)

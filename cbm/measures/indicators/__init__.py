@@ -22,16 +22,16 @@ def attention(store: Store) -> list[Attention]:
     """Our live indicators that expire soon; sightings peers reported on our indicators in the last week."""
     from cbm.core import clock
     from cbm.measures.base import Attention
-    from cbm.store import index_indicators as ix
+    from cbm.measures.indicators import queries
 
     now = clock.now()
     days = store.config.get("indicators", {}).get("expiry_warning_days", EXPIRY_WARNING_DAYS)
     items = []
-    count, first = ix.expiring(store.conn, store.party, clock.iso(now), clock.iso(now + timedelta(days=days)))
+    count, first = store.query(queries.expiring, store.party, clock.iso(now), clock.iso(now + timedelta(days=days)))
     if count:
         items.append(Attention("indicators", 1, f"{count} of our indicators expire within {days} days "
                                                 "(`cbm indicators list --expiring`)", due=first))
-    records, sighted = ix.new_sightings(store.conn, store.party, clock.iso(now - timedelta(days=7)))
+    records, sighted = store.query(queries.new_sightings, store.party, clock.iso(now - timedelta(days=7)))
     if records:
         items.append(Attention("indicators", 2, f"{records} sighting(s) of {sighted} of our indicators reported "
                                                 "by peers this week (`cbm indicators stats`)"))

@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cbm.measures.indicators import model
+from cbm.measures.indicators import model, queries
 from cbm.measures.indicators import rows as R
-from cbm.store import index_indicators as ix
 from cbm.store.db import Store
 
 Key = tuple[str, str]
@@ -92,7 +91,7 @@ class OneIdPerPattern:
         free = any(kind == model.PATTERN_TYPE for kind, _ in wanted)
         values = sorted({row[R.VALUE] for row in rows.values() if row[R.VALUE]})
         found: dict[Key, str] = {}
-        for sid, kind, value, rec, pos in ix.own_by_values(self.store.conn, self.author, values):
+        for sid, kind, value, rec, pos in self.store.query(queries.own_by_values, self.author, values):
             key: Key = (kind, value)
             if kind == model.PATTERN_TYPE:
                 if not free:

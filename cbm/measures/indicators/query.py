@@ -11,8 +11,8 @@ from datetime import timedelta
 from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
-from cbm.measures.indicators import model
-from cbm.store import index_indicators as ix
+from cbm.measures.indicators import index as ix
+from cbm.measures.indicators import model, queries
 from cbm.store.db import Store
 
 # -- list and search -------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ class Listing:
 def make_filter(*, types: list[str] | None = None, authors: list[str] | None = None,
                 tlps: list[str] | None = None, tlp_max: str | None = None, sectors: list[str] | None = None,
                 state: str | None = None, since: str | None = None, limit: int | None = None,
-                expiring_days: int | None = None) -> ix.Filter:
+                expiring_days: int | None = None) -> queries.Filter:
     """Validate user filters into an index Filter. Raises UsageError."""
     try:
         kinds = tuple(model.canonical_type(t) or "" for t in (types or []))
@@ -63,19 +63,19 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
     since_iso = clock.iso(clock.parse_time(since, what="--since")) if since else None
     now = clock.now()
     before = clock.iso(now + timedelta(days=expiring_days)) if expiring_days is not None else None
-    return ix.Filter(types=kinds, authors=tuple(a.upper() for a in authors or []), tlps=tuple(labels),
+    return queries.Filter(types=kinds, authors=tuple(a.upper() for a in authors or []), tlps=tuple(labels),
                      sectors=sector_names, state=state, since=since_iso, expiring_before=before,
                      now=clock.iso(now), limit=limit)
 
 
-def listing(store: Store, f: ix.Filter) -> Iterator[Listing]:
+def listing(store: Store, f: queries.Filter) -> Iterator[Listing]:
     """Current indicators matching ``f``, streamed in landing order."""
-    for r in ix.select(store.conn, f):
+    for r in store.query(queries.select, f):
         yield Listing.of(r, f.now)
 
 
-def count(store: Store, f: ix.Filter) -> int:
-    return ix.count(store.conn, f)
+def count(store: Store, f: queries.Filter) -> int:
+    return store.query(queries.count, f)
 
 
 @dataclass
@@ -128,21 +128,21 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
     except model.BadValue:
         kind = None
     if kind is None and model.is_stix_id(text, "indicator"):
-        take(ix.get(store.conn, text), "exact")
+        take(store.query(queries.get, text), "exact")
     if not substring:
-        take(ix.by_value(store.conn, normalised), "exact")
+        take(store.query(queries.by_value, normalised), "exact")
         if kind in ("ipv4-addr", "ipv6-addr"):
             if "/" in normalised:
                 net = ipaddress.ip_network(normalised, strict=False)
-                take(ix.within(store.conn, net.version, int(net.network_address), int(net.broadcast_address),
+                take(store.query(queries.within, net.version, int(net.network_address), int(net.broadcast_address),
                                limit), "range")
             else:
                 addr = ipaddress.ip_address(normalised)
-                take(ix.containing(store.conn, addr.version, int(addr)), "range")
+                take(store.query(queries.containing, addr.version, int(addr)), "range")
     else:
-        take(ix.by_substring(store.conn, normalised.lower() if kind != "url" else normalised, limit),
+        take(store.query(queries.by_substring, normalised.lower() if kind != "url" else normalised, limit),
              "substring")
-    totals = ix.sighting_totals(store.conn, [h.id for h in hits.values()])
+    totals = store.query(queries.sighting_totals, [h.id for h in hits.values()])
     for h in hits.values():
         h.sightings = totals.get(h.id, 0)
     found = list(hits.values())
@@ -155,4 +155,4 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
 def resolve(store: Store, ref: str) -> list[ix.IndicatorRow]:
     """Every author's current version of the indicator ``ref`` names (``indicator--…``, its UUID, or a unique
     prefix of at least 6 characters). Raises UsageError (too short or ambiguous, with candidates), NotFound."""
-    return ix.get(store.conn, ix.resolve_id(store.conn, ref))
+    return store.query(queries.get, store.query(queries.resolve_id, ref))

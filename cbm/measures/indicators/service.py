@@ -8,7 +8,6 @@ record cache to the writer, without building one object per indicator beyond a s
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,10 +17,12 @@ from typing import IO, Any
 from cbm.core import clock
 from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageError
 from cbm.core.memory import cycle_collector_paused
-from cbm.core.records import Record
-from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
-from cbm.measures.indicators import authorship, model
+from cbm.core.tlp import check_tlp
+from cbm.measures.indicators import authorship, model, queries, records
+from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.cache import RecordCache
+from cbm.measures.indicators.export import ExportResult, export, sensitive_tlps  # noqa: F401  (re-exported)
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
 from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the service is the one entry point)
     Listing,
@@ -33,8 +34,7 @@ from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the ser
     search,
 )
 from cbm.measures.indicators.writer import KIND_REVOKE, KIND_SIGHTING, BatchWriter, WriteReport
-from cbm.store import index_indicators as ix
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
 
 MAX_REPORTED_ERRORS = 1000
 
@@ -202,7 +202,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                     if writer is None:  # after the reader saw the objects a STIX file carries
                         writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
                                              on_progress=on_progress,
-                                             bulk=large and ix.bulk_pays(store.conn, _rows_in(path)))
+                                             bulk=large and store.query(ix.bulk_pays, _rows_in(path)))
                         writer.trusted_rows = fmt in ("csv", "txt")
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
@@ -226,7 +226,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
 
 def _held_by_another(store: Store, indicator_id: str) -> bool:
     """Whether another party's signed records hold an indicator under this id."""
-    return any(r.author != store.party for r in ix.get(store.conn, indicator_id))
+    return any(r.author != store.party for r in store.query(queries.get, indicator_id))
 
 
 def _own(store: Store, item: Item, notes: ReadNotes) -> Item:
@@ -325,38 +325,6 @@ def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid:
                         ignored_columns=notes.ignored_columns, ids=report.ids[:10], notices=notes.notices)
 
 
-# -- reading rows back from records ----------------------------------------------------------------------
-
-
-class RecordCache:
-    """Parsed batch records by records.id; a few kept, since listings walk the index in landing order."""
-
-    def __init__(self, store: Store, size: int = 4) -> None:
-        self.store = store
-        self.size = size
-        self.cache: OrderedDict[int, tuple[Record, list[list[Any]]]] = OrderedDict()
-        self._last_rec = -1
-        self._last: tuple[Record, list[list[Any]]] | None = None
-
-    def get(self, rec: int) -> tuple[Record, list[list[Any]]]:
-        if rec == self._last_rec and self._last is not None:
-            return self._last
-        hit = self.cache.get(rec)
-        if hit is None:
-            record = record_from_row(*ix.envelope(self.store.conn, rec))
-            hit = (record, R.rows_of(record.body))
-            self.cache[rec] = hit
-            if len(self.cache) > self.size:
-                self.cache.popitem(last=False)
-        else:
-            self.cache.move_to_end(rec)
-        self._last_rec, self._last = rec, hit
-        return hit
-
-    def row(self, r: ix.IndicatorRow) -> list[Any]:
-        return self.get(r.rec)[1][r.pos]
-
-
 # -- show ------------------------------------------------------------------------------------------------
 
 
@@ -401,15 +369,15 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
         record, batch = cache.get(r.rec)
         row = batch[r.pos]
         versions = []
-        for rec, pos, modified in ix.history(store.conn, r.id, r.author):
+        for rec, pos, modified in store.query(queries.history, r.id, r.author):
             old_record, old_rows = cache.get(rec)
             versions.append(Version(modified, old_record.hash,
                                     stix.indicator(r.author, old_record.tlp, old_rows[pos], modified, False)))
         sightings = [{"by": s.by, "count": s.count, "first_seen": s.first_seen, "last_seen": s.last_seen,
-                      "reported": s.created, "record": s.record} for s in ix.sightings(store.conn, r.id)]
-        revocations = [{"by": a, "reason": why, "at": at} for a, why, at in ix.revocations(store.conn, r.id)
+                      "reported": s.created, "record": s.record} for s in store.query(queries.sightings, r.id)]
+        revocations = [{"by": a, "reason": why, "at": at} for a, why, at in store.query(queries.revocations, r.id)
                        if a == r.author]
-        others = sorted({o.author for o in ix.by_value(store.conn, r.value)} - {r.author}) if r.value else []
+        others = sorted({o.author for o in store.query(queries.by_value, r.value)} - {r.author}) if r.value else []
         result.append(Shown(r.id, r.author, r.tlp, list(record.to), Listing.of(r, now).state, record.hash,
                             record.seq, record.keyid, record.created,
                             stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
@@ -441,7 +409,8 @@ def revoke(store: Store, ref: str, reason: str) -> Appended:
     if r.revoked is not None:
         raise IllegalTransition(f"{r.id} is already revoked")
     record = RecordCache(store).get(r.rec)[0]
-    made = store.append(KIND_REVOKE, {"ref": r.id, "ids": [r.id], "reason": reason}, to=record.to, tlp=r.tlp)
+    body = records.Revoke.from_body({"ref": r.id, "ids": [r.id], "reason": reason}).to_body()
+    made = store.append(KIND_REVOKE, body, to=record.to, tlp=r.tlp)
     return Appended(r.id, r.author, made.hash, KIND_REVOKE)
 
 
@@ -467,162 +436,8 @@ def sighting(store: Store, ref: str, *, count: int, first_seen: str | None, last
     if description:
         body["description"] = description
     to = (r.author,) if r.author != store.party else RecordCache(store).get(r.rec)[0].to
-    made = store.append(KIND_SIGHTING, body, to=to, tlp=r.tlp)
+    made = store.append(KIND_SIGHTING, records.Sighting.from_body(body).to_body(), to=to, tlp=r.tlp)
     return Appended(r.id, r.author, made.hash, KIND_SIGHTING)
-
-
-# -- export ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ExportResult:
-    format: str
-    written: int
-    skipped: dict[str, int]
-    by_tlp: dict[str, int]
-    sightings: int = 0
-    objects: int = 0
-    sid_collisions: int = 0  # suricata: indicators whose derived sid was taken and that got their next one
-
-
-@cycle_collector_paused()
-def export(store: Store, f: ix.Filter, fmt: str, out: IO[str], *, sid_base: int | None = None,
-           on_progress: Callable[[int], None] | None = None) -> ExportResult:
-    """Stream the selected indicators to ``out`` in ``fmt`` (stix, csv, txt, suricata, misp)."""
-    from cbm.measures.indicators.formats import EXPORT_FORMATS
-
-    if fmt not in EXPORT_FORMATS:
-        raise UsageError(f"unknown export format {fmt!r}", hint="one of " + ", ".join(EXPORT_FORMATS))
-    result = ExportResult(fmt, 0, {}, {})
-    cache = RecordCache(store)
-    rows = ix.select(store.conn, f)
-    if fmt == "stix":
-        _export_stix(store, f, rows, cache, out, result, on_progress)
-    elif fmt == "csv":
-        from cbm.measures.indicators.formats import csv as csv_format
-
-        out.write(csv_format.header_line())
-        for n, r in enumerate(rows, 1):
-            out.write(csv_format.export_line(r.author, r.tlp, cache.row(r), r.revoked is not None))
-            _count(result, r, n, on_progress)
-    elif fmt == "txt":
-        from cbm.measures.indicators.formats import plain
-
-        for n, r in enumerate(rows, 1):
-            line = plain.export_line([r.id, r.type, r.value])
-            if line is None:
-                result.skipped["free STIX patterns"] = result.skipped.get("free STIX patterns", 0) + 1
-                continue
-            out.write(line)
-            _count(result, r, n, on_progress)
-    elif fmt == "suricata":
-        from cbm.measures.indicators.formats import suricata
-
-        try:
-            sids = suricata.SidAllocator(sid_base or suricata.DEFAULT_SID_BASE)
-        except ValueError as e:
-            raise UsageError(str(e)) from e
-        for n, r in enumerate(rows, 1):
-            row = cache.row(r)
-            why = suricata.why_not(row)
-            if why:
-                result.skipped[why] = result.skipped.get(why, 0) + 1
-                continue
-            for rule in suricata.rules(r.author, row, sids.sid(r.author, r.id), r.versions)[0]:
-                out.write(rule)
-            _count(result, r, n, on_progress)
-        result.sid_collisions = sids.collisions
-    else:
-        from cbm.measures.indicators.formats import misp
-
-        present = ix.tlps_present(store.conn, f)
-        top = max(present, key=tlp_rank) if present else "GREEN"
-        writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
-                                  clock.now_iso(), top)
-        context = misp.Context()
-        for n, r in enumerate(rows, 1):
-            record, batch = cache.get(r.rec)
-            galaxies = context.galaxies(r.rec, record.body.get("objects"), r.id)
-            writer.write(misp.attribute(r.author, r.tlp, batch[r.pos], r.modified, galaxies))
-            _count(result, r, n, on_progress)
-        writer.close()
-    return result
-
-
-def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callable[[int], None] | None) -> None:
-    result.written += 1
-    result.by_tlp[r.tlp] = result.by_tlp.get(r.tlp, 0) + 1
-    if on_progress and n % 10000 == 0:
-        on_progress(n)
-
-
-def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], cache: RecordCache, out: IO[str],
-                 result: ExportResult, on_progress: Callable[[int], None] | None) -> None:
-    """A closed bundle: the indicators, then exactly the related objects, sightings, identities and markings
-    they reach (docs/adr/0161-closed-stix-exports.md), then cbm's extension definition."""
-    from cbm.measures.indicators.formats import stix, stix_extension
-    from cbm.measures.indicators.formats.closure import Closure
-    from cbm.store.trust import list_keys
-
-    seed = f"{store.party}|{f}|{store.head(store.party)}"
-    writer = stix.BundleWriter(out, model.object_id("bundle", seed))
-    names: dict[str, str] = {}
-    for key in list_keys(store):
-        names.setdefault(key.party, key.name)
-    parties: set[str] = set()
-    tlps: set[str] = set()
-    closure = Closure()
-    offered: set[int] = set()
-    listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
-    for n, r in enumerate(rows, 1):
-        record, batch = cache.get(r.rec)
-        writer.write(stix.indicator(r.author, r.tlp, batch[r.pos], r.modified, r.revoked is not None))
-        parties.add(r.author)
-        tlps.add(r.tlp)
-        if listed is not None:
-            listed.add(r.id)
-        if r.rec not in offered:
-            offered.add(r.rec)
-            for obj in record.body.get("objects") or ():
-                closure.offer(obj)
-        _count(result, r, n, on_progress)
-
-    def written(ref: str) -> bool:
-        if not ref.startswith("indicator--"):
-            return False
-        if listed is not None:
-            return ref in listed
-        return any(ix.matches(r, f) for r in ix.get(store.conn, ref))
-
-    party_of_identity = {model.identity_id(party): party for party in names}
-    tlp_of_marking = {marking: label for label, marking in model.TLP_MARKING_IDS.items()}
-    objects, supplied = closure.close(
-        written, lambda ref: ref in party_of_identity or ref in tlp_of_marking)
-    for obj in objects:
-        writer.write(obj)
-    result.objects = len(objects)
-    for envelope, keyid in ix.sighting_records(store.conn):
-        record = record_from_row(envelope, keyid)
-        sid = record.body.get("ref")
-        matching = [r for r in ix.get(store.conn, str(sid)) if ix.matches(r, f)]
-        if not matching or tlp_rank(record.tlp) > max((tlp_rank(t) for t in f.tlps), default=4):
-            continue
-        writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,
-                                   record.created, record.tlp))
-        parties.add(record.author)
-        tlps.add(record.tlp)
-        result.sightings += 1
-    parties.update(party_of_identity[ref] for ref in supplied if ref in party_of_identity)
-    tlps.update(tlp_of_marking[ref] for ref in supplied if ref in tlp_of_marking)
-    for party in sorted(parties):
-        writer.write(stix.identity(party, names.get(party, party)))
-    for label in TLP_LABELS:
-        if label in tlps:
-            writer.write(model.tlp_marking(label))
-    if parties:
-        for obj in stix_extension.definition_objects():
-            writer.write(obj)
-    writer.close()
 
 
 # -- stats -----------------------------------------------------------------------------------------------
@@ -630,9 +445,9 @@ def _export_stix(store: Store, f: ix.Filter, rows: Iterator[ix.IndicatorRow], ca
 
 def stats(store: Store, days: int = 7) -> dict[str, Any]:
     now = clock.now()
-    result = ix.stats(store.conn, clock.iso(now), clock.iso(now + timedelta(days=days)))
+    result = store.query(queries.stats, clock.iso(now), clock.iso(now + timedelta(days=days)))
     result["expiring_within_days"] = days
-    result["by_age"] = ix.age_buckets(store.conn, [
+    result["by_age"] = store.query(queries.age_buckets, [
         ("last 24 hours", clock.iso(now - timedelta(days=1))), ("last 7 days", clock.iso(now - timedelta(days=7))),
         ("last 30 days", clock.iso(now - timedelta(days=30))),
         ("last 365 days", clock.iso(now - timedelta(days=365)))])

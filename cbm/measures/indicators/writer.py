@@ -21,8 +21,9 @@ from cbm.core.records import (
     record_hash,
     sign_record,
 )
+from cbm.measures.indicators import index as ix
+from cbm.measures.indicators import queries
 from cbm.measures.indicators import rows as R
-from cbm.store import index_indicators as ix
 from cbm.store.db import Store, record_from_row
 
 
@@ -92,14 +93,14 @@ class BatchWriter:
         # the current versions' batch records, parsed: a re-import walks them in order, with a few jumps to the
         # records that held an earlier import's held-back rows, so a handful kept avoids re-parsing on each jump
         self._old: OrderedDict[int, tuple[list[list[Any]], str, tuple[str, ...], str]] = OrderedDict()
-        self._seen = SeenFilter() if not ix.holds_any(store.conn, store.party) else None
+        self._seen = SeenFilter() if not store.query(ix.holds_any, store.party) else None
         # Bulk load (a large feed into a store holding none of our indicators): the indicator index's own
         # indexes are suspended and rebuilt once at the end, and rows whose id may already have been written
         # in this import are held back until then (a few false positives of the filter, and true repeats).
         self._bulk = bulk and self._seen is not None
         self._deferred: list[tuple[list[Any], str]] = []
         if self._bulk:
-            ix.suspend_indexes(store.conn)
+            store.query(ix.suspend_indexes)
         from cbm.measures.indicators.dedup import OneIdPerPattern
 
         # one pattern, one id per author, whatever ids the input brings (docs/adr/0169)
@@ -164,9 +165,9 @@ class BatchWriter:
                 candidates = []
                 if len(self._deferred) > self.MAX_DEFERRED:  # a feed of many repeats: bulk loading gains nothing
                     self._end_bulk()
-            known = ix.existing(self.store.conn, self.store.party, candidates) if candidates else {}
+            known = self.store.query(ix.existing, self.store.party, candidates) if candidates else {}
         else:
-            known = ix.existing(self.store.conn, self.store.party, list(rows))
+            known = self.store.query(ix.existing, self.store.party, list(rows))
         fresh = []
         for sid, row in rows.items():
             old = known.get(sid)
@@ -195,7 +196,7 @@ class BatchWriter:
     def _end_bulk(self) -> None:
         """Rebuild the suspended indexes, then write the rows held back, now checked against them."""
         self._bulk = False
-        ix.resume_indexes(self.store.conn)
+        self.store.query(ix.resume_indexes)
         deferred, self._deferred = self._deferred, []
         stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
         for row, tlp in deferred:
@@ -213,7 +214,7 @@ class BatchWriter:
         """The current version's row, the TLP and audience it went out with, and when it was made."""
         cached = self._old.get(rec)
         if cached is None:
-            record = record_from_row(*ix.envelope(self.store.conn, rec))
+            record = record_from_row(*self.store.query(queries.envelope, rec))
             cached = self._old[rec] = (R.rows_of(record.body), record.tlp, record.to, record.created)
             if len(self._old) > self.OLD_RECORDS:
                 self._old.popitem(last=False)

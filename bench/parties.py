@@ -1,0 +1,300 @@
+"""`make bench` at many parties: N real stores, a realistic day each, one full exchange round, measured.
+
+Each party gets a store (`cbm init`), confirms every other party's card (done through the library: it is setup,
+not a day's work), and writes a day: its national feed of ``--indicators`` indicators (TLP mix of
+bench/generate.py; RED and AMBER+STRICT ones are withheld from everyone), an inquiry and a hotline message to
+its neighbour, a white paper. The first party tables a working-group proposal the evening before, delivered to
+everyone (``distribution``); every member signs it during the day. Then one full round, each step a whole
+`cbm` process as an operator runs it: every party runs `cbm bundle export --to all -o DIR/` (one bundle per
+peer), then every party imports each bundle addressed to it. Afterwards every party holds every signature:
+the proposal is adopted everywhere (checked at each store).
+
+Measured: wall time of the day, of the exports and of the imports (total, mean and slowest per party), bytes
+on the wire (every bundle file), store size (mean, largest), each with how it grows against N.
+
+Usage:  python bench/run.py --parties 3,10 [--indicators 10000] [--out DIR] [--workdir DIR (stores kept there)]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import rows, write_feed  # noqa: E402  (bench/ is not a package)
+
+SCHEMA = "cbm.bench.parties/1"
+PROPOSAL = HERE.parent / "sample-data" / "workgroup" / "proposal.md"
+PAPER = HERE.parent / "sample-data" / "whitepaper" / "ru-infosec-strategy-2026-v2.md"
+NOW = "2026-12-07T08:00:00Z"
+
+
+def codes(n: int) -> list[str]:
+    """N distinct party codes: P01, P02, ..."""
+    return [f"P{i:02d}" for i in range(1, n + 1)]
+
+
+@dataclass
+class RoundResult:
+    parties: int
+    indicators_per_party: int
+    setup_s: float = 0.0
+    day_s: float = 0.0
+    distribution_s: float = 0.0
+    export_s: list[float] = field(default_factory=list)  # per party: `bundle export --to all`
+    import_s: list[float] = field(default_factory=list)  # per party: all its imports
+    imports: int = 0
+    bundles: int = 0
+    wire_bytes: int = 0
+    store_bytes: list[int] = field(default_factory=list)
+    adopted_at: int = 0
+    noop_import_s: float = 0.0  # a bundle imported again (lands nothing): the fixed cost of one import
+
+    def summary(self) -> dict[str, Any]:
+        n = self.parties
+        return {
+            "parties": n, "indicators_per_party": self.indicators_per_party,
+            "bundles": self.bundles, "imports": self.imports,
+            "round_s": round(sum(self.export_s) + sum(self.import_s), 1),
+            "export_total_s": round(sum(self.export_s), 1), "export_mean_s": round(statistics.fmean(self.export_s), 2),
+            "export_max_s": round(max(self.export_s), 2),
+            "import_total_s": round(sum(self.import_s), 1), "import_mean_s": round(statistics.fmean(self.import_s), 2),
+            "import_max_s": round(max(self.import_s), 2),
+            "import_per_bundle_s": round(sum(self.import_s) / max(1, self.imports), 3),
+            "wire_bytes": self.wire_bytes, "wire_mb": round(self.wire_bytes / 1e6, 1),
+            "wire_per_bundle_kb": round(self.wire_bytes / max(1, self.bundles) / 1e3, 1),
+            "store_mean_bytes": round(statistics.fmean(self.store_bytes)),
+            "store_mean_mb": round(statistics.fmean(self.store_bytes) / 1e6, 1),
+            "store_max_mb": round(max(self.store_bytes) / 1e6, 1),
+            "stores_total_mb": round(sum(self.store_bytes) / 1e6, 1),
+            "day_s": round(self.day_s, 1), "distribution_s": round(self.distribution_s, 1),
+            "setup_s": round(self.setup_s, 1), "adopted_at": f"{self.adopted_at}/{n}",
+            "noop_import_s": round(self.noop_import_s, 3),
+            "n_squared": n * (n - 1),
+        }
+
+
+class Simulation:
+    def __init__(self, cbm: Path, work: Path, n: int, indicators: int, seed: int, progress: Any) -> None:
+        self.cbm, self.work, self.n, self.indicators, self.seed = cbm, work, n, indicators, seed
+        self.progress = progress
+        self.parties = codes(n)
+        self.env = {**os.environ, "CBM_NOW": NOW, "CBM_LOCK_TIMEOUT": "600"}
+        self.env.pop("CBM_PASSPHRASE", None)
+        self.result = RoundResult(n, indicators)
+
+    def store(self, party: str) -> Path:
+        return self.work / "stores" / party
+
+    def cbm_run(self, party: str, *args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([str(self.cbm), "--store", str(self.store(party)), *args], env=self.env,
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{party}: cbm {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
+        return proc
+
+    def setup(self) -> None:
+        from cbm.store.db import Store
+        from cbm.store.trust import create_store, import_card, own_card
+
+        started = time.perf_counter()
+        for party in self.parties:
+            create_store(self.store(party), party, f"{party} national CERT", None)
+        cards = {}
+        for party in self.parties:
+            with Store.open(self.store(party)) as store:
+                cards[party] = own_card(store)
+        for party in self.parties:
+            with Store.open(self.store(party)) as store:
+                for other in self.parties:
+                    if other != party:
+                        import_card(store, cards[other].envelope, cards[other].fingerprint)
+        feeds = self.work / "feeds"
+        feeds.mkdir(parents=True)
+        for i, party in enumerate(self.parties):
+            write_feed(feeds / f"{party}.csv", rows(self.indicators, seed=self.seed, party_salt=i + 7))
+        self.result.setup_s = time.perf_counter() - started
+
+    def day(self) -> str:
+        """Everyone's day; returns the proposal id."""
+        started = time.perf_counter()
+        first = self.parties[0]
+        proposal = json.loads(self.cbm_run(first, "workgroup", "proposal", "new", "--title", "Joint notification "
+                                           "template", "--text-file", str(PROPOSAL), "--json").stdout)["id"]
+        distribution = time.perf_counter()
+        out = self.work / "evening"
+        self.cbm_run(first, "bundle", "export", "--to", "all", "-o", f"{out}/", "--no-minisig")
+        for party in self.parties[1:]:
+            self.cbm_run(party, "bundle", "import", str(out / f"{first.lower()}-to-{party.lower()}.cbm"))
+        self.result.distribution_s = time.perf_counter() - distribution
+        for i, party in enumerate(self.parties):
+            neighbour = self.parties[(i + 1) % self.n]
+            self.cbm_run(party, "indicators", "import", str(self.work / "feeds" / f"{party}.csv"))
+            self.cbm_run(party, "inquiry", "open", "--to", neighbour, "--type", "request_for_information",
+                         "--precedence", "ROUTINE", "--subject", f"Scanning from {neighbour} address space",
+                         "--body", "Please confirm whether the listed sources are known to you.", "--tlp", "AMBER")
+            self.cbm_run(party, "hotline", "send", "--to", neighbour, "--precedence", "ROUTINE", "--lang", "en",
+                         "--body", f"Daily check from {party}: nothing to report.")
+            self.cbm_run(party, "whitepaper", "publish", str(PAPER), "--title", f"{party} ICT strategy 2026",
+                         "--issuer", f"{party} Ministry of Defence", "--lang", "en",
+                         "--classification", "UNCLASSIFIED", "--tlp", "CLEAR")
+            self.cbm_run(party, "workgroup", "proposal", "sign", proposal)
+        self.result.day_s = time.perf_counter() - started - self.result.distribution_s
+        return proposal
+
+    def round(self) -> None:
+        outbox = self.work / "round"
+        for party in self.parties:
+            started = time.perf_counter()
+            self.cbm_run(party, "bundle", "export", "--to", "all", "-o", f"{outbox / party}/", "--no-minisig")
+            self.result.export_s.append(time.perf_counter() - started)
+        for path in outbox.rglob("*.cbm"):
+            self.result.bundles += 1
+            self.result.wire_bytes += path.stat().st_size
+        for party in self.parties:
+            started = time.perf_counter()
+            for sender in self.parties:
+                if sender != party:
+                    self.cbm_run(party, "bundle", "import",
+                                 str(outbox / sender / f"{sender.lower()}-to-{party.lower()}.cbm"))
+                    self.result.imports += 1
+            self.result.import_s.append(time.perf_counter() - started)
+        again = []
+        for _ in range(3):  # process start, open, verify, "already imported": what every import pays
+            started = time.perf_counter()
+            self.cbm_run(self.parties[1], "bundle", "import", str(outbox / self.parties[0] /
+                                                                  f"{self.parties[0].lower()}-to-{self.parties[1].lower()}.cbm"))
+            again.append(time.perf_counter() - started)
+        self.result.noop_import_s = statistics.median(again)
+
+    def check(self, proposal: str) -> None:
+        for party in self.parties:
+            doc = json.loads(self.cbm_run(party, "workgroup", "proposal", "show", proposal, "--json").stdout)
+            self.result.adopted_at += doc.get("state") == "adopted"
+            self.result.store_bytes.append(sum(p.stat().st_size for p in self.store(party).rglob("*") if p.is_file()))
+
+    def run(self) -> RoundResult:
+        self.progress(f"parties {self.n}: setting up {self.n} stores and feeds of {self.indicators} indicators")
+        self.setup()
+        self.progress(f"parties {self.n}: the day (feeds, inquiries, hotline, white papers, proposal signatures)")
+        proposal = self.day()
+        self.progress(f"parties {self.n}: one full round ({self.n} exports to all, {self.n * (self.n - 1)} imports)")
+        self.round()
+        self.check(proposal)
+        return self.result
+
+
+def growth(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How each figure grows from the smallest N measured: the ratio, beside N's and N(N-1)'s ratios."""
+    if len(summaries) < 2:
+        return []
+    base = summaries[0]
+    out = []
+    for s in summaries[1:]:
+        out.append({"from": base["parties"], "to": s["parties"],
+                    "n_ratio": round(s["parties"] / base["parties"], 2),
+                    "pairs_ratio": round(s["n_squared"] / base["n_squared"], 2),
+                    **{key: round(s[key] / base[key], 2) if base[key] else None
+                       for key in ("round_s", "export_mean_s", "import_mean_s", "import_per_bundle_s", "wire_mb",
+                                   "store_mean_mb")}})
+    return out
+
+
+def hub_estimate(summaries: list[dict[str, Any]], parties: int = 200) -> dict[str, Any]:
+    """Full mesh against hub-and-relay at ``parties``, extrapolated from the largest measured round.
+
+    One party's day weighs D in a peer's bundle. Mesh: P(P-1) bundles of D; each party imports P-1 of them.
+    Hub: P-1 bundles of D go to the hub, and the hub sends each party one bundle of everyone else's days,
+    (P-1)D: the same bytes on the wire, 2(P-1) bundles instead of P(P-1), one import per party instead of P-1.
+    Import time is modelled as a fixed cost per bundle (measured: importing a bundle again, which lands nothing)
+    plus a cost per MB (the rest of the round's import time over its bytes).
+    """
+    s = summaries[-1]
+    n = s["parties"]
+    wire = s["wire_bytes"] / 1e6
+    day_mb = wire / (n * (n - 1))
+    import_total = s["import_total_s"]
+    fixed = s["noop_import_s"]  # measured: importing a bundle again costs this and lands nothing
+    per_mb = max(0.0, import_total - s["imports"] * fixed) / wire if wire else 0.0
+    mesh_wire_gb = day_mb * parties * (parties - 1) / 1e3
+    return {
+        "parties": parties, "from_measured_n": n, "day_mb_per_party": round(day_mb, 2),
+        "fixed_import_s": round(fixed, 3), "import_s_per_mb": round(per_mb, 3),
+        "mesh": {"bundles": parties * (parties - 1), "wire_gb": round(mesh_wire_gb, 1),
+                 "imports_per_party": parties - 1,
+                 "import_hours_per_party": round((parties - 1) * (fixed + day_mb * per_mb) / 3600, 2)},
+        "hub": {"bundles": 2 * (parties - 1), "wire_gb": round(mesh_wire_gb, 1), "imports_per_party": 1,
+                "import_hours_per_party": round((fixed + (parties - 1) * day_mb * per_mb) / 3600, 2),
+                "hub_imports": parties - 1,
+                "hub_import_hours": round((parties - 1) * (fixed + day_mb * per_mb) / 3600, 2),
+                "hub_bundle_mb_per_peer": round((parties - 1) * day_mb, 1),
+                "hub_export_gb": round((parties - 1) ** 2 * day_mb / 1e3, 1)},
+    }
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    lines = ["# cbm at many parties: one full exchange round", "",
+             f"{doc['indicators']} indicators per party, seed {doc['seed']}, {doc['machine']}; load before "
+             f"{doc['load_before']}, after {doc['load_after']}.", "",
+             "| N | bundles | round (s) | export to all, mean/max (s) | imports per party, mean/max (s) | "
+             "per import (s) | wire (MB) | per bundle (kB) | store mean/max (MB) | day (s) | adopted |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in doc["rounds"]:
+        lines.append(f"| {s['parties']} | {s['bundles']} | {s['round_s']} | {s['export_mean_s']} / {s['export_max_s']}"
+                     f" | {s['import_mean_s']} / {s['import_max_s']} | {s['import_per_bundle_s']} | {s['wire_mb']} | "
+                     f"{s['wire_per_bundle_kb']} | {s['store_mean_mb']} / {s['store_max_mb']} | {s['day_s']} | "
+                     f"{s['adopted_at']} |")
+    if doc["growth"]:
+        lines += ["", "Growth against the smallest N (ratios; N and N(N-1) for comparison):", "",
+                  "| from → to | N | N(N-1) | round | export mean | import mean | per import | wire | store mean |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for g in doc["growth"]:
+            lines.append(f"| {g['from']} → {g['to']} | {g['n_ratio']} | {g['pairs_ratio']} | {g['round_s']} | "
+                         f"{g['export_mean_s']} | {g['import_mean_s']} | {g['import_per_bundle_s']} | {g['wire_mb']} | "
+                         f"{g['store_mean_mb']} |")
+    hub = doc["hub_estimate"]
+    lines += ["", f"Full mesh against hub-and-relay at {hub['parties']} parties (extrapolated from N="
+                  f"{hub['from_measured_n']}): `{json.dumps(hub)}`", ""]
+    return "\n".join(lines)
+
+
+def run(parties: list[int], *, cbm: Path, out: Path, indicators: int, seed: int, keep: Path | None) -> int:
+    def progress(text: str) -> None:
+        print(f"bench: {text}", file=sys.stderr, flush=True)
+
+    summaries = []
+    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    for n in parties:
+        work = Path(tempfile.mkdtemp(prefix=f"cbm-parties-{n}-", dir=keep))
+        try:
+            result = Simulation(cbm, work, n, indicators, seed, progress).run()
+        finally:
+            if keep is None:
+                shutil.rmtree(work, ignore_errors=True)
+        summaries.append(result.summary())
+        progress(f"parties {n}: {json.dumps(summaries[-1])}")
+    load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    doc = {"schema": SCHEMA, "indicators": indicators, "seed": seed, "rounds": summaries,
+           "growth": growth(summaries), "hub_estimate": hub_estimate(summaries),
+           "machine": f"{os.cpu_count()} cores", "load_before": load_before, "load_after": load_after}
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "parties-" + "-".join(str(n) for n in parties)
+    (out / f"{stem}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    text = markdown(doc)
+    (out / f"{stem}.md").write_text(text, encoding="utf-8")
+    progress(f"report written to {out / stem}.md and .json")
+    print(text)
+    return 0

@@ -1,0 +1,19 @@
+"""Opening a store with every measure's index: the one place the store and the measures meet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cbm.core.keys import PassphraseSource
+    from cbm.store.db import Store
+
+
+def open_store(root: Path, passphrase: PassphraseSource | None = None) -> Store:
+    """Open the store at ``root`` with the registry's measure indexes (rebuilt first if stale or new).
+    Raises StoreMissing, StoreCorrupt, StoreLocked (see :meth:`cbm.store.db.Store.open`)."""
+    from cbm.measures import registry
+    from cbm.store.db import Store
+
+    return Store.open(root, passphrase, indexes=registry.indexes())

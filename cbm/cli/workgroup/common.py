@@ -1,0 +1,52 @@
+"""What the ``cbm workgroup`` command modules share: option types, reading a document, rendering ids and
+action rows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cbm.cli.output import cell, literal
+from cbm.core.errors import NotFound
+from cbm.measures.workgroup.model import Action
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
+TlpOption = Annotated[str | None, typer.Option(
+    "--tlp", help="TLP label (default: tlp in the workgroup section of config.toml, else GREEN).")]
+
+
+def read_document(path: str, what: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise NotFound(f"cannot read the {what} {path}: {e.strerror}") from e
+
+
+def short_id(record_id: str | None) -> str:
+    return record_id[:12] if record_id else ""
+
+
+def indent(out: Console, text: str) -> None:
+    for line in text.splitlines() or [""]:
+        out.print(Text("    " + literal(line)), soft_wrap=True)
+
+
+def action_row(table: Table, a: Action) -> None:
+    status = "overdue" if a.overdue else a.status
+    style = "red" if a.overdue else "green" if a.status == "done" else None
+    table.add_row(cell(short_id(a.id)), cell(a.title), cell(a.owner), cell(a.due), cell(status, style))
+
+
+def action_table() -> Table:
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "title", "owner", "due", "status"):
+        table.add_column(column, no_wrap=column != "title")
+    return table

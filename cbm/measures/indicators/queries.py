@@ -1,0 +1,324 @@
+"""Queries over the indicator index (``cbm/measures/indicators/index.py`` holds its tables and fold): current
+versions by id, value, CIDR or substring; filtered selections for ``list``/``export``/``stats``; history,
+revocations and sightings; what ``cbm status`` reports. Every function takes the store's connection first; call
+it through ``store.query(function, ...)``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cbm.core import refs
+from cbm.measures.indicators.index import _CHUNK, COLUMNS, IndicatorRow
+from cbm.store.indexes import Connection, Cursor
+
+
+def _rows(cursor: Cursor) -> Iterator[IndicatorRow]:
+    return map(IndicatorRow._make, cursor)
+
+
+STIX_PREFIX = "indicator--"
+
+
+def get(conn: Connection, sid: str) -> list[IndicatorRow]:
+    """Every author's current version of the indicator with this STIX id."""
+    return list(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? ORDER BY author", (sid,))))
+
+
+def by_prefix(conn: Connection, prefix: str, limit: int = 3) -> list[IndicatorRow]:
+    """Indicators whose STIX id starts with ``prefix`` (e.g. ``indicator--1a2b``)."""
+    return list(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid >= ? AND sid < ? LIMIT ?",
+                                   (prefix, prefix + "\U0010ffff", limit))))
+
+
+def own_by_values(conn: Connection, author: str, values: Sequence[str]) -> list[tuple[str, str, str, int, int]]:
+    """(sid, type, value, rec, pos) of ``author``'s current indicators whose value is among ``values``, in
+    landing order (the one-pattern-one-id rule, docs/adr/0169)."""
+    found: list[tuple[str, str, str, int, int]] = []
+    for i in range(0, len(values), _CHUNK):
+        chunk = values[i:i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.extend(conn.execute(f"SELECT sid, type, value, rec, pos FROM ind WHERE value IN ({marks})"
+                                  " AND author = ? ORDER BY k", (*chunk, author)))
+    return found
+
+
+def by_value(conn: Connection, value: str) -> list[IndicatorRow]:
+    """Indicators whose normalised value (or one of the values in their pattern) equals ``value``."""
+    found = {r.k: r for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE value = ?", (value,)))}
+    for sid, author in conn.execute("SELECT sid, author FROM ind_alt WHERE value = ?", (value,)).fetchall():
+        for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? AND author = ?", (sid, author))):
+            found[r.k] = r
+    return sorted(found.values(), key=lambda r: r.k)
+
+
+def containing(conn: Connection, version: int, number: int) -> list[IndicatorRow]:
+    """Indicators for a CIDR range that contains the address ``number`` (IPv``version``)."""
+    key = f"{number:0{8 if version == 4 else 32}x}"
+    pairs = conn.execute("SELECT sid, author FROM ind_net WHERE version = ? AND first <= ? AND last >= ?",
+                         (version, key, key)).fetchall()
+    return _by_pairs(conn, pairs)
+
+
+def within(conn: Connection, version: int, first: int, last: int, limit: int) -> list[IndicatorRow]:
+    """Indicators for addresses or ranges inside ``first..last`` (IPv``version``)."""
+    width = 8 if version == 4 else 32
+    pairs = conn.execute("SELECT sid, author FROM ind_net WHERE version = ? AND first >= ? AND last <= ?"
+                         " LIMIT ?", (version, f"{first:0{width}x}", f"{last:0{width}x}", limit)).fetchall()
+    found = _by_pairs(conn, pairs)
+    kind = "ipv4-addr" if version == 4 else "ipv6-addr"
+    # single addresses are not in ind_net: scan the type (bounded by limit)
+    for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE type = ? AND instr(value, '/') = 0", (kind,))):
+        try:
+            number = int(ipaddress.ip_address(r.value or ""))
+        except ValueError:
+            continue
+        if first <= number <= last:
+            found.append(r)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _by_pairs(conn: Connection, pairs: list[tuple[str, str]]) -> list[IndicatorRow]:
+    found: list[IndicatorRow] = []
+    for sid, author in pairs:
+        found.extend(_rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE sid = ? AND author = ?",
+                                        (sid, author))))
+    return found
+
+
+def by_substring(conn: Connection, text: str, limit: int) -> list[IndicatorRow]:
+    """Indicators whose value contains ``text`` (a full scan: slower on a national feed)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(_rows(conn.execute(
+        f"SELECT {COLUMNS} FROM ind WHERE value LIKE ? ESCAPE '\\' ORDER BY k LIMIT ?",
+        (f"%{escaped}%", limit))))
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What ``list``/``export``/``stats`` select. ``state``: active | expired | revoked | None (all)."""
+
+    types: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    tlps: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    state: str | None = None
+    since: str | None = None
+    expiring_before: str | None = None
+    now: str = ""
+    limit: int | None = None
+
+
+def _where(f: Filter) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for column, values in (("type", f.types), ("author", f.authors), ("tlp", f.tlps)):
+        if values:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            args.extend(values)
+    if f.sectors:
+        where.append("(" + " OR ".join("sectors LIKE ?" for _ in f.sectors) + ")")
+        args.extend(f"%,{s},%" for s in f.sectors)
+    if f.state == "active":
+        where.append("revoked IS NULL AND (valid_until IS NULL OR valid_until > ?)")
+        args.append(f.now)
+    elif f.state == "expired":
+        where.append("revoked IS NULL AND valid_until <= ?")
+        args.append(f.now)
+    elif f.state == "revoked":
+        where.append("revoked IS NOT NULL")
+    if f.since:
+        where.append("modified >= ?")
+        args.append(f.since)
+    if f.expiring_before:
+        where.append("revoked IS NULL AND valid_until > ? AND valid_until <= ?")
+        args.extend([f.now, f.expiring_before])
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def select(conn: Connection, f: Filter) -> Iterator[IndicatorRow]:
+    """Current indicators matching ``f``, in landing order (so rows of one batch come together). Streams."""
+    where, args = _where(f)
+    sql = f"SELECT {COLUMNS} FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return _rows(conn.execute(sql, args))
+
+
+def matches(r: IndicatorRow, f: Filter) -> bool:
+    """Whether one row passes ``f`` (the same rules as :func:`select`, checked in Python)."""
+    if (f.types and r.type not in f.types) or (f.authors and r.author not in f.authors) or \
+            (f.tlps and r.tlp not in f.tlps):
+        return False
+    if f.sectors and not set(f.sectors) & set(r.sector_list):
+        return False
+    expired = r.valid_until is not None and r.valid_until <= f.now
+    if f.state == "active" and (r.revoked is not None or expired):
+        return False
+    if f.state == "expired" and (r.revoked is not None or not expired):
+        return False
+    if f.state == "revoked" and r.revoked is None:
+        return False
+    if f.since and r.modified < f.since:
+        return False
+    return not (f.expiring_before and (r.revoked is not None or expired or r.valid_until is None
+                                       or r.valid_until > f.expiring_before))
+
+
+def tlps_present(conn: Connection, f: Filter) -> list[str]:
+    where, args = _where(f)
+    return [str(t) for (t,) in conn.execute(f"SELECT DISTINCT tlp FROM ind{where}", args)]
+
+
+def count(conn: Connection, f: Filter) -> int:
+    where, args = _where(f)
+    return int(conn.execute(f"SELECT COUNT(*) FROM ind{where}", args).fetchone()[0])
+
+
+def envelope(conn: Connection, rec: int) -> tuple[bytes, str]:
+    """The stored envelope and key id of record ``rec`` (a records.id)."""
+    row = conn.execute("SELECT envelope, keyid FROM records WHERE id = ?", (rec,)).fetchone()
+    return bytes(row[0]), str(row[1])
+
+
+def history(conn: Connection, sid: str, author: str) -> list[tuple[int, int, str]]:
+    """Superseded versions of one indicator: (rec, pos, modified), oldest first."""
+    return [(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(
+        "SELECT rec, pos, modified FROM ind_hist WHERE sid = ? AND author = ? ORDER BY rowid", (sid, author))]
+
+
+def record_hash(conn: Connection, rec: int) -> str:
+    return str(conn.execute("SELECT hash FROM records WHERE id = ?", (rec,)).fetchone()[0])
+
+
+@dataclass(frozen=True)
+class Sighting:
+    id: str
+    by: str
+    count: int
+    first_seen: str | None
+    last_seen: str | None
+    created: str
+    record: str
+
+
+def sightings(conn: Connection, sid: str) -> list[Sighting]:
+    return [Sighting(sid, *row) for row in conn.execute(
+        "SELECT s.by_party, s.count, s.first_seen, s.last_seen, s.created, r.hash FROM ind_sight s"
+        " JOIN records r ON r.id = s.rec WHERE s.sid = ? ORDER BY s.rowid", (sid,))]
+
+
+def sighting_totals(conn: Connection, sids: Sequence[str]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for i in range(0, len(sids), _CHUNK):
+        chunk = list(sids[i:i + _CHUNK])
+        for sid, total in conn.execute(
+                f"SELECT sid, SUM(count) FROM ind_sight WHERE sid IN ({','.join('?' * len(chunk))})"
+                " GROUP BY sid", chunk):
+            totals[sid] = int(total)
+    return totals
+
+
+def sighting_records(conn: Connection, authors: Sequence[str] = ()) -> Iterator[tuple[bytes, str]]:
+    """Envelopes of every sighting record (optionally of indicators by ``authors``)."""
+    sql = "SELECT r.envelope, r.keyid FROM ind_sight s JOIN records r ON r.id = s.rec"
+    args: list[Any] = []
+    if authors:
+        sql += f" WHERE s.indicator_author IN ({','.join('?' * len(authors))})"
+        args.extend(authors)
+    for env, keyid in conn.execute(sql + " ORDER BY s.rowid", args):
+        yield bytes(env), str(keyid)
+
+
+def revocations(conn: Connection, sid: str) -> list[tuple[str, str, str]]:
+    """(author, reason, created) of each revocation of this id."""
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(
+        "SELECT author, reason, created FROM ind_revoke WHERE sid = ? ORDER BY rowid", (sid,))]
+
+
+def stats(conn: Connection, now: str, soon: str) -> dict[str, Any]:
+    """Counts by type, author, TLP and state; how many expire before ``soon``; age buckets by modified."""
+    def grouped(column: str) -> dict[str, int]:
+        return {str(k): int(n) for k, n in conn.execute(
+            f"SELECT {column}, COUNT(*) FROM ind GROUP BY {column} ORDER BY {column}")}
+
+    total = int(conn.execute("SELECT COUNT(*) FROM ind").fetchone()[0])
+    revoked = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NOT NULL").fetchone()[0])
+    expired = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until <= ?",
+                               (now,)).fetchone()[0])
+    expiring = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until > ?"
+                                " AND valid_until <= ?", (now, soon)).fetchone()[0])
+    sighted = int(conn.execute("SELECT COUNT(DISTINCT sid) FROM ind_sight").fetchone()[0])
+    return {"total": total, "active": total - revoked - expired, "expired": expired, "revoked": revoked,
+            "expiring_soon": expiring, "sighted": sighted, "by_type": grouped("type"),
+            "by_party": grouped("author"), "by_tlp": grouped("tlp")}
+
+
+def age_buckets(conn: Connection, bounds: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Count of indicators last modified on or after each bound: [(label, iso time)], newest bound first."""
+    result: dict[str, int] = {}
+    previous: str | None = None
+    for label, bound in bounds:
+        if previous is None:
+            n = conn.execute("SELECT COUNT(*) FROM ind WHERE modified >= ?", (bound,)).fetchone()[0]
+        else:
+            n = conn.execute("SELECT COUNT(*) FROM ind WHERE modified >= ? AND modified < ?",
+                             (bound, previous)).fetchone()[0]
+        result[label] = int(n)
+        previous = bound
+    if previous is not None:
+        result["older"] = int(conn.execute("SELECT COUNT(*) FROM ind WHERE modified < ?",
+                                           (previous,)).fetchone()[0])
+    return result
+
+
+def expiring(conn: Connection, author: str, now: str, soon: str) -> tuple[int, str | None]:
+    """How many of ``author``'s live indicators expire in (now, soon], and the first expiry time."""
+    row = conn.execute("SELECT COUNT(*), MIN(valid_until) FROM ind WHERE valid_until > ? AND valid_until <= ?"
+                       " AND author = ? AND revoked IS NULL", (now, soon, author)).fetchone()
+    return int(row[0]), row[1]
+
+
+def new_sightings(conn: Connection, author: str, since: str) -> tuple[int, int]:
+    """(sighting records, distinct indicators) of ``author``'s indicators reported by others since ``since``."""
+    row = conn.execute("SELECT COUNT(*), COUNT(DISTINCT sid) FROM ind_sight WHERE indicator_author = ?"
+                       " AND by_party != ? AND created >= ?", (author, author, since)).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def resolve_id(conn: Connection, ref: str) -> str:
+    """The STIX id that ``ref`` names: ``indicator--<uuid>``, the UUID, or a unique prefix of it (at least 6
+    characters; the one rule of cbm.core.refs). Raises UsageError (too short, ambiguous: candidates listed;
+    not an id), NotFound."""
+    text = ref.strip().lower().removeprefix("indicator--")
+
+    def lookup(prefix: str, limit: int) -> list[refs.Candidate]:
+        rows = conn.execute(
+            "SELECT sid, MIN(type), MIN(value), GROUP_CONCAT(DISTINCT author) FROM ind WHERE sid >= ? AND sid < ?"
+            " GROUP BY sid ORDER BY sid LIMIT ?",
+            (STIX_PREFIX + prefix, STIX_PREFIX + prefix + "\U0010ffff", limit)).fetchall()
+        return [refs.Candidate(sid.removeprefix(STIX_PREFIX), f"{kind} {_clip(value)} from {authors}")
+                for sid, kind, value, authors in rows]
+
+    found = refs.resolve(text, "indicator", lookup, full_length=36, digits=refs.HEX | {"-"},
+                         hint="see `cbm indicators list` or `cbm indicators search VALUE`")
+    return STIX_PREFIX + found.id
+
+
+def id_prefixes(conn: Connection, prefix: str, limit: int = 200) -> list[str]:
+    """UUIDs of indicators (the part after ``indicator--``) starting with ``prefix``, for completion."""
+    start = STIX_PREFIX + prefix.strip().lower().removeprefix(STIX_PREFIX)
+    rows = conn.execute("SELECT DISTINCT sid FROM ind WHERE sid >= ? AND sid < ? ORDER BY sid LIMIT ?",
+                        (start, start + "\U0010ffff", limit)).fetchall()
+    return [str(r[0]).removeprefix(STIX_PREFIX) for r in rows]
+
+
+def _clip(value: str | None, width: int = 40) -> str:
+    text = value or "(pattern)"
+    return text if len(text) <= width else text[:width - 1] + "…"

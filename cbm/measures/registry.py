@@ -1,0 +1,109 @@
+"""The one list of measures. Adding a measure: one package under ``cbm/measures/`` and one line in MEASURES.
+
+A :class:`Measure` names where its parts live as ``"module:attribute"`` strings, resolved on first use, so this
+module imports nothing heavy: ``cbm --help`` reads the names and help lines without loading any measure.
+The registry drives the store's indexes (:func:`indexes`), the reactions after a bundle import
+(:func:`cbm.app.reactions.after_import`), ``cbm status`` (:func:`cbm.app.status.collect`) and the CLI's
+subcommand list (``cbm.cli.main``). See docs/adr/0100-measure-packages-and-registry.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cbm.core.records import Record
+    from cbm.measures.base import Attention
+    from cbm.store.db import Store
+    from cbm.store.indexes import Index
+
+#: The rooms every measure package has (checked by tests/test_architecture.py).
+ROOMS = ("records", "model", "index", "service")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One confidence-building measure, as the rest of cbm sees it.
+
+    ``kinds``: the record kinds it owns (each ``<name>.<kind>``). ``index``: its Index, as ``"module:INDEX"``.
+    ``on_import``: ``(store, records) -> list[Record]``, its reaction to its own records that just landed from a
+    peer (called after every import, also with none, to retry earlier work), or None. ``attention``:
+    ``(store) -> list[Attention]``, what needs an operator now, for ``cbm status``. ``cli``: its subcommand
+    module under ``cbm.cli``; ``help``: the one line ``cbm --help`` shows.
+    """
+
+    name: str
+    kinds: tuple[str, ...]
+    index: str | None  # None: the measure folds on read and keeps no tables (the working group, ADR 0063)
+    attention: str
+    cli: str
+    help: str
+    on_import: str | None = None
+
+    @property
+    def package(self) -> str:
+        return f"cbm.measures.{self.name}"
+
+    @property
+    def prefix(self) -> str:
+        """The kind prefix of its records (``inquiry.``)."""
+        return f"{self.name}."
+
+    def load_index(self) -> Index | None:
+        index: Index | None = _resolve(self.index) if self.index else None
+        return index
+
+    def load_on_import(self) -> Callable[[Store, Sequence[Record]], list[Record]] | None:
+        return _resolve(self.on_import) if self.on_import else None
+
+    def load_attention(self) -> Callable[[Store], list[Attention]]:
+        hook: Callable[[Store], list[Attention]] = _resolve(self.attention)
+        return hook
+
+
+def _resolve(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("indicators", ("indicators.batch", "indicators.revoke", "indicators.sighting"),
+            index="cbm.measures.indicators.index:INDEX", attention="cbm.measures.indicators:attention",
+            cli="indicators", help="CERT-to-CERT threat indicators (STIX 2.1): import, search, export."),
+    Measure("inquiry", ("inquiry.open", "inquiry.ack", "inquiry.reply", "inquiry.clarify", "inquiry.close",
+                        "inquiry.withdraw"),
+            index="cbm.measures.inquiry.index:INDEX", attention="cbm.measures.inquiry.service:attention",
+            cli="inquiry", help="Formal inquiries about ICT incidents, acknowledged and answered."),
+    Measure("hotline", ("hotline.message", "hotline.receipt", "hotline.translation", "hotline.test",
+                        "hotline.test_reply", "hotline.transcript"),
+            index="cbm.measures.hotline.index:INDEX", attention="cbm.measures.hotline.service:attention",
+            on_import="cbm.measures.hotline.service:on_import",
+            cli="hotline", help="Encrypted, signed crisis messages with receipts and link tests."),
+    Measure("whitepaper", ("whitepaper.publish", "whitepaper.translate", "whitepaper.withdraw", "whitepaper.ack"),
+            index="cbm.measures.whitepaper.index:INDEX", attention="cbm.measures.whitepaper.reactions:attention",
+            on_import="cbm.measures.whitepaper.reactions:on_import",
+            cli="whitepaper", help="Unclassified strategy papers: publish, versions, translations."),
+    Measure("workgroup", ("workgroup.meeting", "workgroup.attend", "workgroup.minutes", "workgroup.approve",
+                          "workgroup.action", "workgroup.action_done", "workgroup.proposal", "workgroup.submit",
+                          "workgroup.sign", "workgroup.object", "workgroup.reject", "workgroup.withdraw"),
+            index=None, attention="cbm.measures.workgroup.service:attention",
+            cli="workgroup", help="Working group: meetings, minutes, actions, joint proposals."),
+)
+
+
+def by_name(name: str) -> Measure:
+    """The measure called ``name``. Raises KeyError for an unknown name."""
+    for measure in MEASURES:
+        if measure.name == name:
+            return measure
+    raise KeyError(name)
+
+
+@cache
+def indexes() -> tuple[Index, ...]:
+    """Every measure's index, in registry order: what the application hands the store when it opens it."""
+    return tuple(index for index in (measure.load_index() for measure in MEASURES) if index is not None)

@@ -1,0 +1,101 @@
+"""Opening the SQLite database with the settings cbm relies on (WAL, ``synchronous=FULL``, a busy timeout),
+creating or upgrading its schema, and turning SQLite's failures into cbm's store errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from cbm.core.errors import CbmError, StoreCorrupt, StoreError, StoreLocked, UsageError
+from cbm.store.schema import CLAIMS_SCHEMA, FORMAT_VERSION, SCHEMA
+
+BUSY_TIMEOUT_MS = 30_000  # how long to wait for another process's write lock; $CBM_LOCK_TIMEOUT (seconds)
+
+
+def busy_timeout_ms() -> int:
+    """``$CBM_LOCK_TIMEOUT`` (seconds, 0 to 86400, fractions allowed) in ms, else 30 s. Raises UsageError."""
+    raw = os.environ.get("CBM_LOCK_TIMEOUT", "").strip()
+    try:
+        seconds = float(raw) if raw else BUSY_TIMEOUT_MS / 1000
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:  # NaN fails too
+        raise UsageError(f"CBM_LOCK_TIMEOUT={raw!r} is not a number of seconds", hint="e.g. CBM_LOCK_TIMEOUT=5")
+    return round(seconds * 1000)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements (comments dropped; no ';' inside literals)."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [s.strip() for s in code.split(";") if s.strip()]
+
+
+def database_error(error: BaseException) -> CbmError | None:
+    """The store error a failure escaping the library stands for, or None: a damaged database surfaces as
+    ``sqlite3.DatabaseError`` wherever it is first touched, so the CLI's one handler asks here (it never names
+    ``sqlite3`` itself)."""
+    if isinstance(error, sqlite3.DatabaseError):
+        return StoreCorrupt(f"the store database cannot be read ({error})",
+                            hint="run `cbm store verify`; restore the store from a backup if it fails")
+    return None
+
+
+def _wrap(e: sqlite3.Error) -> CbmError:
+    text = str(e)
+    if "locked" in text or "busy" in text:
+        return StoreLocked(f"the store is locked by another cbm process ({text})",
+                           hint="wait for it to finish, or find it with `fuser store.sqlite`; "
+                                "CBM_LOCK_TIMEOUT=SECONDS sets how long cbm waits (default 30)")
+    if "malformed" in text or "not a database" in text:
+        return StoreCorrupt(f"the store database is damaged ({text})")
+    return StoreError(f"store error: {text}")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (or create) the database with the durability and concurrency settings cbm relies on."""
+    timeout_ms = busy_timeout_ms()
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=timeout_ms / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise StoreError(f"cannot use WAL journal mode on {path} (got {mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            conn.execute("BEGIN IMMEDIATE")
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                for statement in _statements(SCHEMA):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+            conn.execute("COMMIT")
+        elif version > FORMAT_VERSION:
+            raise StoreError(f"the store was written by a newer cbm (format {version})",
+                             hint="upgrade cbm")
+        _add_claims(conn)
+        return conn
+    except sqlite3.DatabaseError as e:
+        raise _wrap(e) from e
+
+
+def _add_claims(conn: sqlite3.Connection) -> None:
+    """Give a store made before claims were recorded its ``claims`` table and the withheld claimant columns.
+
+    Additive (older cbm versions still read and write the store), idempotent, and one cheap query when done.
+    """
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims'").fetchone():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(withheld)")}
+        for column in ("claimant", "source"):
+            if column not in columns:
+                conn.execute(f"ALTER TABLE withheld ADD COLUMN {column} TEXT")
+        for statement in _statements(CLAIMS_SCHEMA):
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,40 @@
+"""Smoke run of the many-parties simulation (`bench/run.py --parties`) at 2 and 3 parties with tiny feeds.
+
+No timing assertions: only that every party's day and the full round ran, every bundle was counted, the
+proposal signed by every member is adopted at every store, and the report says how the figures grow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_parties_simulation_runs_a_full_round_and_reports_growth(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--parties", "2,3", "--indicators", "40", "--out", str(out),
+         "--workdir", str(tmp_path / "work"), "--cbm", str(Path(sys.executable).with_name("cbm"))],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("# cbm at many parties") and "report written to" in proc.stderr
+    doc = json.loads((out / "parties-2-3.json").read_text())
+    assert doc["schema"] == "cbm.bench.parties/1"
+    two, three = doc["rounds"]
+    assert (two["bundles"], two["imports"], three["bundles"], three["imports"]) == (2, 2, 6, 6)
+    assert two["adopted_at"] == "2/2" and three["adopted_at"] == "3/3"
+    assert three["wire_bytes"] > two["wire_bytes"] > 0 and three["store_mean_bytes"] > 0
+    assert doc["growth"][0]["pairs_ratio"] == 3.0
+    hub = doc["hub_estimate"]
+    assert hub["parties"] == 200 and hub["mesh"]["bundles"] == 200 * 199 and hub["hub"]["bundles"] == 2 * 199
+    assert (out / "parties-2-3.md").read_text().startswith("# cbm at many parties")
+
+
+def test_parties_option_refuses_nonsense(tmp_path: Path) -> None:
+    for value in ("1", "three"):
+        proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--parties", value, "--out",
+                               str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
+        assert proc.returncode == 2 and "--parties" in proc.stderr and proc.stdout == ""
