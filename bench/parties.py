@@ -105,7 +105,7 @@ class Simulation:
         return proc
 
     def setup(self) -> None:
-        from cbm.store.db import Store
+        from cbm.app.stores import open_store
         from cbm.store.trust import create_store, import_card, own_card
 
         started = time.perf_counter()
@@ -113,10 +113,10 @@ class Simulation:
             create_store(self.store(party), party, f"{party} national CERT", None)
         cards = {}
         for party in self.parties:
-            with Store.open(self.store(party)) as store:
+            with open_store(self.store(party)) as store:
                 cards[party] = own_card(store)
         for party in self.parties:
-            with Store.open(self.store(party)) as store:
+            with open_store(self.store(party)) as store:
                 for other in self.parties:
                     if other != party:
                         import_card(store, cards[other].envelope, cards[other].fingerprint)
