@@ -1,7 +1,8 @@
 """``cbm taxii serve``: a read-only TAXII 2.1 server over the store (docs/adr/0133-taxii-server.md).
 
 One API root (``/cbm/``) with one collection per TLP label up to ``--tlp-max``, each holding the current
-indicators of that label as STIX 2.1 (exactly as ``indicators export --format stix`` writes them). Discovery,
+indicators of that label as STIX 2.1 (exactly as ``indicators export --format stix`` writes them), opened by
+cbm's extension definition and its creator (docs/adr/0168-taxii-extension-definition.md). Discovery,
 API root, collections, objects (paging with ``limit``/``next``, ``added_after``, ``match[id]``,
 ``match[type]``), one object, manifest, versions. Every request needs HTTP basic auth against a user in
 config.toml (Argon2id hashes). Loopback only, unless a TLS certificate and key are given.
@@ -258,22 +259,33 @@ class _Reader:
         from cbm.measures.indicators.formats import stix
 
         limit = _limit(params.get("limit"))
-        after_k = _next(params.get("next"))
+        token = params.get("next")
+        pinned_from = _pinned_next(token)  # None: the definition objects were all served on earlier pages
+        after_k = _next(token) if pinned_from is None else 0
         added_after = _added_after(params.get("added_after"))
         ids = [i for i in params.get("match[id]", "").split(",") if i]
         if len(ids) > 100:
             raise Reply(400, "match[id] takes at most 100 ids")
         types = [t for t in params.get("match[type]", "").split(",") if t]
-        if types and "indicator" not in types:
+        pinned = _pinned(ids, types)[pinned_from:] if pinned_from is not None and added_after is None else []
+        if pinned and not ids:  # the definition belongs to a collection only when it holds an indicator
+            pinned = pinned if self.feed.page(label, limit=1) else []
+        more_after = len(pinned) >= limit  # a page too small for them and an indicator: the definition alone
+        if more_after:
+            pinned = pinned[:limit]
+        if more_after or (types and "indicator" not in types):
             rows: list[taxii_feed.FeedRow] = []
         else:
             rows = self.feed.page(label, after_k=after_k, added_after=added_after, ids=ids,
-                                   limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        if one and not rows:
+                                  limit=limit - len(pinned) + 1)
+        more = more_after or len(rows) > limit - len(pinned)
+        rows = rows[:limit - len(pinned)]
+        if one and not rows and not pinned:
             raise Reply(404, "no such object in this collection")
-        items = []
+        items: list[dict[str, Any]] = []
+        for obj in pinned:
+            items.append({"id": obj["id"], "date_added": PINNED_ADDED, "version": obj["modified"],
+                          "media_type": STIX_MEDIA} if manifest else obj)
         for r in rows:
             if manifest:
                 items.append({"id": r.id, "date_added": _date_added(r.received),
@@ -282,24 +294,50 @@ class _Reader:
                 items.append(stix.indicator(r.author, r.tlp, self._row(r), r.modified, r.revoked is not None))
         body: dict[str, Any] = {"more": more}
         if more:
-            body["next"] = str(rows[-1].k)
+            body["next"] = str(rows[-1].k) if rows else f"p{(pinned_from or 0) + len(pinned)}"
         if items:
             body["objects"] = items
         headers = {}
-        if rows:
-            headers = {"X-TAXII-Date-Added-First": _date_added(rows[0].received),
-                       "X-TAXII-Date-Added-Last": _date_added(rows[-1].received)}
+        if items:
+            headers = {"X-TAXII-Date-Added-First": PINNED_ADDED if pinned else _date_added(rows[0].received),
+                       "X-TAXII-Date-Added-Last": _date_added(rows[-1].received) if rows else PINNED_ADDED}
         return body, headers
 
     def versions(self, label: str, sid: str) -> tuple[Any, dict[str, str]]:
         from cbm.measures.indicators.formats import stix
 
+        for obj in _pinned([sid], []):
+            return {"more": False, "versions": [obj["modified"]]}, {
+                "X-TAXII-Date-Added-First": PINNED_ADDED, "X-TAXII-Date-Added-Last": PINNED_ADDED}
         found = self.feed.versions(label, sid)
         if not found:
             raise Reply(404, "no such object in this collection")
         return {"more": False, "versions": [stix.stix_time(m) for m, _ in found]}, {
             "X-TAXII-Date-Added-First": _date_added(found[0][1]),
             "X-TAXII-Date-Added-Last": _date_added(found[-1][1])}
+
+
+# cbm's extension definition and its creator open every collection that holds an indicator, on the first page
+# (ADR 0168): an indicator's sectors ride in that extension, and a strict consumer wants its definition.
+PINNED_ADDED = "2013-06-17T00:00:00.000Z"  # before anything a store can hold: `added_after` polls skip them
+
+
+def _pinned(ids: list[str], types: list[str]) -> list[dict[str, Any]]:
+    """The definition objects a first page carries, narrowed by ``match[id]`` and ``match[type]``."""
+    from cbm.measures.indicators.formats import stix_extension
+
+    return [o for o in stix_extension.definition_objects()
+            if (not ids or o["id"] in ids) and (not types or o["type"] in types)]
+
+
+def _pinned_next(token: str | None) -> int | None:
+    """How many definition objects earlier pages served: 0 on a first page, N for a ``pN`` token, None for
+    a token that continues after an indicator (all of them were served)."""
+    if token is None or token == "":
+        return 0
+    if token.startswith("p") and token[1:].isdigit() and len(token) < 4:
+        return int(token[1:])
+    return None
 
 
 def _limit(value: str | None) -> int:

@@ -96,3 +96,36 @@ def test_our_own_export_keeps_its_ids(three, tmp_path):
     us.cli("indicators", "export", "-o", str(out))
     r = us.cli("indicators", "import", str(out))
     assert r.exit_code == 0 and "re-authored" not in r.stderr
+
+
+def test_related_objects_by_another_party_are_reauthored_and_stay_linked(three, tmp_path):
+    us, ru, _ = three
+    assert us.cli("indicators", "add", "--value", "c2.grid-ops.example").exit_code == 0
+    bundle = json.loads(us.cli("indicators", "export").stdout)
+    (indicator,) = [o for o in bundle["objects"] if o["type"] == "indicator"]
+    us_identity = model.identity_id("US")
+    made = "2026-11-20T00:00:00.000Z"
+    malware = {"type": "malware", "spec_version": "2.1", "id": model.object_id("malware", "gridlock"),
+               "created": made, "modified": made, "created_by_ref": us_identity, "name": "GridLock",
+               "is_family": True}
+    link = {"type": "relationship", "spec_version": "2.1", "id": model.object_id("relationship", "gl"),
+            "created": made, "modified": made, "created_by_ref": us_identity, "relationship_type": "indicates",
+            "source_ref": indicator["id"], "target_ref": malware["id"]}
+    bundle["objects"] += [malware, link]
+    us_file = tmp_path / "us-with-context.json"
+    us_file.write_text(json.dumps(bundle))
+
+    r = ru.cli("indicators", "import", str(us_file), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert "2 related object(s) by another party, re-authored" in r.stderr
+    export = {o["id"]: o for o in json.loads(ru.cli("indicators", "export").stdout)["objects"]}
+    assert not [o for o in export.values() if o.get("created_by_ref") == us_identity]  # nothing signed as US's
+    ru_malware = [o for o in export.values() if o["type"] == "malware"]
+    assert [m["name"] for m in ru_malware] == ["GridLock"] and ru_malware[0]["id"] != malware["id"]
+    (ru_indicator,) = [o for o in export.values() if o["type"] == "indicator"]
+    indicates = [o for o in export.values() if o.get("relationship_type") == "indicates"]
+    # RU's copy of the relationship links RU's indicator to RU's copy of the malware
+    assert [(o["source_ref"], o["target_ref"], o["created_by_ref"]) for o in indicates] == [
+        (ru_indicator["id"], ru_malware[0]["id"], model.identity_id("RU"))]
+    again = ru.cli("indicators", "import", str(us_file), "--json").json()
+    assert (again["created"], again["updated"], again["records"]) == (0, 0, 0)

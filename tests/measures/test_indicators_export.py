@@ -148,7 +148,7 @@ def test_misp_round_trip(loaded, make_party, tmp_path):
     assert loaded.cli("indicators", "export", "-f", "misp", "-o", str(out)).exit_code == 0
     event = json.loads(out.read_text())["Event"]
     assert event["Tag"] == [{"name": "tlp:red"}]
-    types = {a["type"] for a in event["Attribute"]}
+    types = {a["type"] for a in event["Attribute"] + [a for o in event["Object"] for a in o["Attribute"]]}
     assert {"ip-dst", "domain", "url", "email-src", "md5", "sha1", "sha256", "stix2-pattern"} <= types
     ru = make_party("RU")
     r = ru.cli("indicators", "import", str(out), "--json")

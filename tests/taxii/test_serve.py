@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
+import stix2
 from taxii2client.v21 import Server, as_pages
 
+from cbm.measures.indicators.formats.stix_extension import CREATOR_ID, EXTENSION_ID
 from cbm.taxii.server import collection_id
 from tests.conftest import at
 from tests.taxii.conftest import get_json
@@ -43,11 +47,16 @@ def test_taxii2_client_reads_every_page_of_a_collection(store_with_indicators, s
     assert titles == ["TLP:CLEAR indicators", "TLP:GREEN indicators"]  # AMBER is above the default --tlp-max
     green = next(c for c in root.collections if c.id == collection_id("GREEN"))
     assert green.can_read and not green.can_write
-    objects = [o for page in as_pages(green.get_objects, per_request=7) for o in page.get("objects", [])]
+    everything = [o for page in as_pages(green.get_objects, per_request=7) for o in page.get("objects", [])]
+    # cbm's extension definition and its creator open the collection, then the 25 indicators
+    assert [o["id"] for o in everything[:2]] == [CREATOR_ID, EXTENSION_ID]
+    objects = everything[2:]
     assert len(objects) == 25 and len({o["id"] for o in objects}) == 25
     assert all(o["type"] == "indicator" and o["object_marking_refs"] for o in objects)
     manifest = [m for page in as_pages(green.get_manifest, per_request=10) for m in page.get("objects", [])]
-    assert len(manifest) == 25 and manifest[0]["date_added"].endswith("Z")
+    assert len(manifest) == 27 and manifest[2]["date_added"].endswith("Z")
+    assert green.get_object(EXTENSION_ID)["objects"][0]["extension_types"] == ["property-extension"]
+    assert green.object_versions(EXTENSION_ID)["versions"] == [everything[1]["modified"]]
     one = green.get_object(objects[0]["id"])
     assert one["objects"][0]["id"] == objects[0]["id"]
     versions = green.object_versions(objects[0]["id"])
@@ -59,7 +68,7 @@ def test_added_after_returns_only_later_landings(store_with_indicators, serve):
     served = serve(us)
     green = next(c for c in _server(served.url).api_roots[0].collections if c.id == collection_id("GREEN"))
     first = green.get_objects()
-    assert len(first["objects"]) == 25
+    assert len(first["objects"]) == 27  # the extension definition and its creator, 25 indicators
     later = green.get_objects(added_after="2026-12-01T10:00:00.000Z")
     assert later.get("objects", []) == []
     with at("2026-12-02T10:00:00Z"):
@@ -73,7 +82,8 @@ def test_tlp_max_and_auth(store_with_indicators, serve):
     base = served.url.replace("/taxii2/", "/cbm/")
     amber = f"{base}collections/{collection_id('AMBER')}/objects/"
     status, doc = get_json(amber, ("opencti", "correct horse battery"))
-    assert status == 200 and len(doc["objects"]) == 1
+    assert status == 200 and [o["type"] for o in doc["objects"]] == ["identity", "extension-definition",
+                                                                       "indicator"]
     assert get_json(amber, ("opencti", "wrong"))[0] == 401
     assert get_json(amber)[0] == 401
     assert get_json(f"{base}collections/{collection_id('RED')}/", ("opencti", "correct horse battery"))[0] == 404
@@ -90,6 +100,24 @@ def test_cbm_pulls_from_cbm_taxii_serve(store_with_indicators, serve, make_party
                   collection_id("GREEN"), "--user", "opencti", "--password-file", str(pw)).exit_code == 0
     doc = fr.cli("indicators", "pull", "us", "--page-size", "10", "--json").json()
     assert (doc["created"], doc["pages"], doc["by_tlp"]) == (25, 3, {"GREEN": 25})
+
+
+def test_a_strict_consumer_accepts_what_the_server_serves(us_ru, serve):
+    us, _ = us_ru
+    us.cli("indicators", "add", "--value", "grid-c2.example", "--sector", "energy")  # sectors: the extension
+    us.cli("taxii", "user", "add", "opencti", "--password-file", str(_pw(us)))
+    served = serve(us)
+    green = next(c for c in _server(served.url).api_roots[0].collections if c.id == collection_id("GREEN"))
+    objects = green.get_objects()["objects"]
+    indicator = objects[-1]
+    assert EXTENSION_ID in indicator["extensions"]
+    assert EXTENSION_ID in {o["id"] for o in objects}  # the definition its extension names is served too
+    stix2.parse({"type": "bundle", "id": "bundle--" + str(uuid.uuid4()), "objects": objects}, allow_custom=False)
+    # pages of one object still give each object exactly once; polls with added_after skip the definition
+    one_by_one = [o["id"] for page in as_pages(green.get_objects, per_request=1) for o in page.get("objects", [])]
+    assert one_by_one == [o["id"] for o in objects]
+    assert [o["id"] for o in green.get_objects(added_after="2020-01-01T00:00:00.000Z")["objects"]] \
+        == [indicator["id"]]
 
 
 def test_serve_refuses_without_users_or_on_a_public_address(us_ru):

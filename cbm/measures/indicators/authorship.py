@@ -32,3 +32,50 @@ def reauthor(author: str, row: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     new = list(row)
     new[R.ID] = model.indicator_id(author, pattern)
     return new, derived_from(author, new[R.ID], original)
+
+
+def reauthor_objects(author: str, objects: list[Any], others: frozenset[str],
+                     renamed: dict[str, str]) -> tuple[list[Any], int]:
+    """Related objects (malware, relationships...) created by another known party, under ids of ``author``'s
+    own: the same rule as for indicators. Each gets an id derived from author and original id, ``author`` as
+    creator, and a ``derived-from`` link to the original; every reference among the objects to a renamed object
+    or to a re-authored indicator (``renamed``: original id -> new id) follows the new id. Returns the objects
+    and how many were re-authored."""
+    ours = model.identity_id(author)
+    moved = dict(renamed)
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("created_by_ref") in others and isinstance(obj.get("id"), str):
+            moved[obj["id"]] = model.object_id(obj["id"].split("--", 1)[0], f"{author}|{obj['id']}")
+    if not moved:
+        return objects, 0
+    out: list[Any] = []
+    count = 0
+    for obj in objects:
+        if not isinstance(obj, dict) or _our_link(obj, ours):
+            out.append(obj)
+            continue
+        new = {k: _follow(k, v, moved) for k, v in obj.items()}
+        if obj.get("created_by_ref") in others and obj.get("id") in moved:
+            new["id"], new["created_by_ref"] = moved[obj["id"]], ours
+            out.append(new)
+            out.append(derived_from(author, new["id"], obj["id"]))
+            count += 1
+        else:
+            out.append(new)
+    return out, count
+
+
+def _our_link(obj: dict[str, Any], ours: str) -> bool:
+    """A derived-from link this import made: it must keep pointing at the original."""
+    return obj.get("type") == "relationship" and obj.get("relationship_type") == "derived-from" \
+        and obj.get("created_by_ref") == ours
+
+
+def _follow(key: str, value: Any, moved: dict[str, str]) -> Any:
+    if key == "created_by_ref":
+        return value
+    if key.endswith("_ref") and isinstance(value, str):
+        return moved.get(value, value)
+    if key.endswith("_refs") and isinstance(value, list):
+        return [moved.get(x, x) if isinstance(x, str) else x for x in value]
+    return value

@@ -115,8 +115,11 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base:
         writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
                                   clock.now_iso(), top)
         flagged = _FlagLookup(store) if result.flagged_included else None
+        context = misp.Context()
         for n, r in enumerate(rows, 1):
-            attr = misp.attribute(r.author, r.tlp, cache.row(r), r.modified)
+            record, batch = cache.get(r.rec)
+            galaxies = context.galaxies(r.rec, record.body.get("objects"), r.id)
+            attr = misp.attribute(r.author, r.tlp, batch[r.pos], r.modified, galaxies)
             if flagged is not None:
                 misp.mark_flagged(attr, flagged.of(r))
             writer.write(attr)

@@ -34,6 +34,18 @@ def by_prefix(conn: Connection, prefix: str, limit: int = 3) -> list[IndicatorRo
                                    (prefix, prefix + "\U0010ffff", limit))))
 
 
+def own_by_values(conn: Connection, author: str, values: Sequence[str]) -> list[tuple[str, str, str, int, int]]:
+    """(sid, type, value, rec, pos) of ``author``'s current indicators whose value is among ``values``, in
+    landing order (the one-pattern-one-id rule, docs/adr/0169)."""
+    found: list[tuple[str, str, str, int, int]] = []
+    for i in range(0, len(values), _CHUNK):
+        chunk = values[i:i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.extend(conn.execute(f"SELECT sid, type, value, rec, pos FROM ind WHERE value IN ({marks})"
+                                  " AND author = ? ORDER BY k", (*chunk, author)))
+    return found
+
+
 def by_value(conn: Connection, value: str) -> list[IndicatorRow]:
     """Indicators whose normalised value (or one of the values in their pattern) equals ``value``."""
     found = {r.k: r for r in _rows(conn.execute(f"SELECT {COLUMNS} FROM ind WHERE value = ?", (value,)))}

@@ -219,7 +219,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                 if writer is None:
                     writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
                 if notes.objects:
-                    writer.objects = notes.objects
+                    writer.objects = _own_objects(d, notes)
                     writer.objects_tlp = d.tlp
                 report = writer.finish()
         finally:
@@ -245,6 +245,15 @@ def _own(store: Store, item: Item, notes: ReadNotes) -> Item:
     return Item(row, item[1])
 
 
+def _own_objects(d: Defaults, notes: ReadNotes) -> list[Any]:
+    """The related objects an import keeps, those by another known party re-authored (docs/adr/0165)."""
+    objects, count = authorship.reauthor_objects(d.author, notes.objects, d.others, notes.renamed)
+    if count:
+        notes.tell("related object(s) by another party, re-authored under ids of ours (derived-from the original)",
+                   count)
+    return objects
+
+
 def import_objects(store: Store, objects: list[Any], opts: Options, *, source: str, skip_invalid: bool = False,
                    then: Callable[[Any], None] | None = None) -> ImportResult:
     """Import STIX objects already parsed (a TAXII page) by the STIX importer's rules, in one transaction that
@@ -266,7 +275,7 @@ def import_objects(store: Store, objects: list[Any], opts: Options, *, source: s
             if not isinstance(item, LineError):
                 writer.add(*_own(store, item, notes))
         if notes.objects:
-            writer.objects = notes.objects
+            writer.objects = _own_objects(d, notes)
             writer.objects_tlp = d.tlp
         report = writer.finish()
         if then is not None:
@@ -314,6 +323,9 @@ def _plain_kind(kind: str | None) -> str:
 
 def _import_result(path: str, fmt: str, read: int, report: WriteReport, invalid: int, errors: list[LineError],
                    notes: ReadNotes, flagged: tuple[int, dict[str, int]]) -> ImportResult:
+    if report.merged:
+        notes.tell("indicator(s) with a pattern we already hold under another id: kept as that one indicator",
+                   report.merged)
     return ImportResult(source=path, format=fmt, read=read, created=report.created, updated=report.updated,
                         unchanged=report.unchanged, repeated=report.repeated, invalid=invalid,
                         records=len(report.records), by_tlp=report.by_tlp, errors=[str(e) for e in errors],

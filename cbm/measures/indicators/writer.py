@@ -58,6 +58,7 @@ class WriteReport:
     records: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)  # first ids written (for add and small imports)
     by_tlp: dict[str, int] = field(default_factory=dict)
+    merged: int = 0  # rows whose pattern the author held (or met earlier) under another id: that id kept
 
     @property
     def written(self) -> int:
@@ -100,6 +101,11 @@ class BatchWriter:
         self._deferred: list[tuple[list[Any], str]] = []
         if self._bulk:
             store.query(ix.suspend_indexes)
+        from cbm.measures.indicators.dedup import OneIdPerPattern
+
+        # one pattern, one id per author, whatever ids the input brings (docs/adr/0169)
+        self.dedup = OneIdPerPattern(store, held_before=self._seen is None, trusted=False,
+                                     load_row=lambda rec, pos: self._old_row(rec, pos)[0])
 
     def add(self, row: list[Any], tlp: str) -> None:
         self.seen += 1
@@ -119,10 +125,17 @@ class BatchWriter:
             self.add(row, tlp)
 
     def finish(self) -> WriteReport:
+        self.dedup.trusted = self.trusted_rows
+        for tlp in list(self.pending):  # every id settled before the related objects are written with them
+            self.pending[tlp], repeats = self.dedup.collapse(self.pending[tlp])
+            self.report.repeated += repeats
+        self.objects = self.dedup.rewrite(self.objects)
         for tlp in list(self.pending):
             self._flush(tlp)
         if self._bulk:
             self._end_bulk()  # writes what it held back: nothing is pending after it
+        self.report.merged = self.dedup.merged
+        self.objects = self.dedup.rewrite(self.objects) + self.dedup.links
         # related objects not yet written: with new indicators, or when the file carries no indicator at all
         if self.objects and (self.report.written or not self.report.unchanged):
             self._append(KIND_BATCH, self.objects_tlp, self._body([]))
@@ -141,6 +154,9 @@ class BatchWriter:
         rows = self.pending.pop(tlp, {})
         if not rows:
             return
+        self.dedup.trusted = self.trusted_rows
+        rows, repeats = self.dedup.collapse(rows)
+        self.report.repeated += repeats
         if self._seen is not None:
             # we held no indicator when this import began: only ids seen earlier in it can exist already
             candidates = [sid for sid in rows if self._seen.check_and_add(sid)]

@@ -55,6 +55,8 @@ class ReadNotes:
     objects: list[dict[str, Any]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     notices: dict[str, int] = field(default_factory=dict)  # what cbm added or chose, e.g. a default TLP
+    context_ids: set[str] = field(default_factory=set)  # related objects already kept (MISP galaxies)
+    renamed: dict[str, str] = field(default_factory=dict)  # re-authored indicators: original id -> ours
 
     def skip(self, what: str, n: int = 1) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + n

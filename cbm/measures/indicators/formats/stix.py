@@ -201,7 +201,9 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
         if obj.get("created_by_ref") in d.others:  # another party's indicator, not through its own records
             from cbm.measures.indicators import authorship
 
+            original = row[R.ID]
             row, link = authorship.reauthor(d.author, row)
+            notes.renamed[original] = row[R.ID]
             notes.objects.append(link)
             notes.tell("indicator(s) with another party's id, re-authored under ids of ours (derived-from the "
                        "original)")
