@@ -7,6 +7,7 @@ from typing import Any
 
 from cbm.app.outbox import Outbox, outboxes
 from cbm.app.reactions import attention
+from cbm.measures import malformed
 from cbm.measures.base import Attention
 from cbm.store.claims import Claim, contradicted
 from cbm.store.db import Store
@@ -29,6 +30,10 @@ class StatusReport:
     claims: list[Claim] = field(default_factory=list)
     # per peer: how many records wait for the next bundle and since when (docs/adr/0146-status-check-and-outbox.md)
     outbox: list[Outbox] = field(default_factory=list)
+    # well-signed peer records whose bodies break their kind's rules: kept as evidence, folded nowhere
+    # (docs/adr/0116-malformed-peer-records.md); the first 1000, and how many there are in all
+    malformed: list[malformed.Malformed] = field(default_factory=list)
+    malformed_count: int = 0
 
     @property
     def needs_attention(self) -> bool:
@@ -90,5 +95,12 @@ def collect(store: Store) -> StatusReport:
                 f"(latest: {latest.author} {latest.first_seq}-{latest.last_seq}, from "
                 f"{latest.source or 'an earlier import'})")
         items.insert(0, Attention("store", 1, text, ref=claimant))
+    bad = store.query(malformed.listed)
+    bad_count = store.query(malformed.count)
+    for author, n in sorted(malformed.by_author(bad).items(), reverse=True):
+        newest = next(m for m in reversed(bad) if m.author == author)
+        items.insert(0, Attention("store", 1, f"{author} signed {n} malformed record(s), kept as evidence and shown "
+                                              f"nowhere (latest: {newest.kind} seq {newest.seq}: {newest.reason})",
+                                  ref=author))
     return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
-                        counts, missing, items, found, waiting)
+                        counts, missing, items, found, waiting, bad, bad_count)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import cell, emit, literal, note, warn
+from cbm.cli.output import cell, emit, note, one_line, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
@@ -146,15 +146,15 @@ def inbox(
 
 def _print_message(out: Console, m: Message) -> None:
     _say(out, Text(f"message {m.id}", style="bold"))
-    _say(out, Text(f"{m.sender} → {m.recipient}  #{m.dseq}  {m.precedence}  language {literal(m.lang)}"))
+    _say(out, Text(f"{m.sender} → {m.recipient}  #{m.dseq}  {m.precedence}  language {one_line(m.lang)}"))
     _say(out, Text(f"written {m.created}  acknowledge by {m.deadline}  delivered {m.delivered or '-'}  "
                    f"read {m.read or '-'}"))
     _say(out, Text(""))
-    _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
+    _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})", multiline=True))
     for t in m.translations:
         _say(out, Text(""))
-        _say(out, Text(f"translation ({literal(t.lang)}, unofficial, by {t.by}, {t.created}):", style="bold"))
-        _say(out, cell(t.text if t.text is not None else f"(cannot be decrypted: {t.problem})"))
+        _say(out, Text(f"translation ({one_line(t.lang)}, unofficial, by {t.by}, {t.created}):", style="bold"))
+        _say(out, cell(t.text if t.text is not None else f"(cannot be decrypted: {t.problem})", multiline=True))
 
 
 @app.command()
@@ -209,7 +209,8 @@ def _print_call(out: Console, c: Call) -> None:
     _say(out, Text(f"[call] {c.by} ↔ {c.peer}  {c.start} to {c.end}  {c.id[:12]}  ", style="bold")
          + cell(confirmed, "green" if c.confirmed else "yellow"))
     _say(out, Text("participants: ") + cell("; ".join(c.participants)))
-    _say(out, cell(c.summary if c.summary is not None else f"(cannot be decrypted: {c.problem})"))
+    _say(out, cell(c.summary if c.summary is not None else f"(cannot be decrypted: {c.problem})",
+                   multiline=True))
 
 
 def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bool) -> None:
@@ -226,10 +227,11 @@ def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bo
             _say(out, Text(""))
             _say(out, Text(f"[{m.sender} #{m.dseq}] {m.sender} → {m.recipient}  {m.precedence}  {m.created}  "
                            f"{m.state}  {m.id[:12]}", style="bold"))
-            _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})"))
+            _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})", multiline=True))
             for tr in m.translations:
-                _say(out, Text(f"  translation ({literal(tr.lang)}, unofficial, by {tr.by}):", style="dim"))
-                _say(out, cell(tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})"))
+                _say(out, Text(f"  translation ({one_line(tr.lang)}, unofficial, by {tr.by}):", style="dim"))
+                _say(out, cell(tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})",
+                               multiline=True))
         for c in pending:
             _say(out, Text(""))
             _print_call(out, c)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import cell, emit, emit_lines, literal, note, to_jsonable, warn
+from cbm.cli.output import cell, emit, emit_lines, literal, note, one_line, to_jsonable, warn
 from cbm.cli.progress import Progress, estimated_lines
 from cbm.cli.progress import shown as progress_shown
 from cbm.cli.tables import Column, Table, stream, terminal_width
@@ -315,7 +315,7 @@ def search(
                           ", ".join(extras))
         yield from table.lines(terminal_width(wide))
         who = ", ".join(result.reported_by)
-        yield literal(f"reported by {who}" + (" (corroborated)" if result.corroborated else ""))
+        yield one_line(f"reported by {who}" + (" (corroborated)" if result.corroborated else ""))
 
     emit_lines("indicators.search", {**to_jsonable(result), "corroborated": result.corroborated}, lines,
          json_flag=json_flag)
@@ -357,7 +357,7 @@ def show(
                                                      f"{x['last_seen'] or ''} (reported {x['reported']})"))
             if s.also_reported_by:
                 out.print(Text(f"also reported by {', '.join(s.also_reported_by)} (corroborated)"))
-            out.print(cell(json.dumps(s.stix, indent=2, ensure_ascii=False)))
+            out.print(cell(json.dumps(s.stix, indent=2, ensure_ascii=False), multiline=True))
 
     emit("indicators.show", {"indicators": shown}, human, json_flag=json_flag)
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import interactive, open_store
-from cbm.cli.output import emit, emit_lines, literal, note, warn
+from cbm.cli.output import emit, emit_lines, note, one_line, warn
 from cbm.cli.tables import Column, Styled, Table, terminal_width
 from cbm.core.errors import MalformedInput, NotFound, OversizedInput, UsageError
 from cbm.store import trust
@@ -135,14 +135,14 @@ def import_(
             card = parse_card(data)
             if not store.party_exists(card.party):
                 # the peer's name is shown literally: escapes must not redraw the fingerprint being confirmed
-                sys.stderr.write(f"{card.party} ({literal(card.name)}) fingerprint:\n  {card.fingerprint}\n")
+                sys.stderr.write(f"{card.party} ({one_line(card.name)}) fingerprint:\n  {card.fingerprint}\n")
                 if not typer.confirm("Does it match what the peer read to you?", err=True):
                     raise UsageError("not confirmed; nothing imported")
                 fingerprint = card.fingerprint
         result = trust.import_card(store, data, fingerprint)
     # one line, the result, on stdout (README "keys")
     emit("keys.import", {"action": result.action, **_card_doc(result.card)},
-         lambda out: out.print(Text(literal(result.message))), json_flag=json_flag)
+         lambda out: out.print(Text(one_line(result.message))), json_flag=json_flag)
 
 
 @app.command("list")
@@ -176,7 +176,7 @@ def list_(json_flag: JsonFlag = False,
             table.add_row(r.party, r.name, Styled(status, style), r.fingerprint)
         yield from table.lines(terminal_width(wide))
         for by, parties in introduced.items():  # the roster's word, not a phone call: said in full, once
-            yield literal(f"introduced by {by}, fingerprint not confirmed: {', '.join(parties)}")
+            yield one_line(f"introduced by {by}, fingerprint not confirmed: {', '.join(parties)}")
         if introduced:
             yield "after a call: `cbm keys confirm PARTY --fingerprint ...`"
 

@@ -37,17 +37,35 @@ def stderr() -> Console:
 
 
 def literal(value: object) -> str:
-    """Text from a peer made safe for a terminal: control characters and escapes shown, not obeyed."""
+    """Multi-line text from a peer (a message, a reply) made safe for a terminal: line breaks and tabs kept,
+    every other control character, escape and bidi control shown as ``\\x1b`` / ``\\u202e``, never obeyed."""
     text = str(value)
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" if ord(ch) < 256
-                   else f"\\u{ord(ch):04x}" for ch in text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else _escaped(ch) for ch in text)
 
 
-def cell(value: object, style: str | None = None) -> Text:
-    """A table cell holding literal text (never parsed as markup)."""
+def one_line(value: object) -> str:
+    """Single-line text from a peer (a name, a title, a subject, a file name) as exactly one line: like
+    :func:`literal`, and line breaks and tabs escaped too, so it can never add a line or a row that looks like
+    ours (docs/adr/0115-control-characters-in-single-line-fields.md). Every table and single-line field uses it."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    return f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+
+
+def cell(value: object, style: str | None = None, *, multiline: bool = False) -> Text:
+    """Peer text as a Rich Text, never parsed as markup: one line (:func:`one_line`) unless ``multiline``
+    (:func:`literal`, for message bodies)."""
     from rich.text import Text
 
-    return Text("" if value is None else literal(value), style=style or "")
+    show = literal if multiline else one_line
+    return Text("" if value is None else show(value), style=style or "")
 
 
 def to_jsonable(value: Any) -> Any:

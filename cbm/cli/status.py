@@ -9,7 +9,7 @@ import typer
 
 from cbm.app.status import collect
 from cbm.cli.context import open_store
-from cbm.cli.output import emit_lines, literal, to_jsonable
+from cbm.cli.output import emit_lines, one_line, to_jsonable
 from cbm.cli.tables import Column, Styled, Table, terminal_width
 from cbm.core.errors import NEEDS_ATTENTION
 
@@ -29,8 +29,8 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
         report = collect(store)
 
     def lines() -> Iterator[str]:
-        yield literal(f"{report.party} ({report.name})  {report.fingerprint}")
-        yield literal(f"store {report.store}")
+        yield one_line(f"{report.party} ({report.name})  {report.fingerprint}")
+        yield one_line(f"store {report.store}")
         if report.peers:
             outbox = {box.peer: box for box in report.outbox}
             peers = Table([Column("peer"), Column("name", cut=True), Column("key"), Column("records", right=True),
@@ -46,7 +46,7 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
             for box in report.outbox:
                 if box.ahead:
                     sent = f"last bundle {box.last_sent}" if box.last_sent else "no bundle sent yet"
-                    yield literal(f"{box.peer}: ahead by {box.ahead} since {box.since}; {sent}")
+                    yield one_line(f"{box.peer}: ahead by {box.ahead} since {box.since}; {sent}")
         else:
             yield "no peers yet: `cbm keys import CARD --fingerprint FPR`"
         by = report.counts["by_measure"]
@@ -55,7 +55,7 @@ def status(json_flag: Annotated[bool, typer.Option("--json", help="JSON output."
             yield "needs attention:"
             for item in report.attention:
                 due = f" (due {item.due})" if item.due else ""
-                yield f"  [{item.measure}] " + literal(item.text + due)
+                yield f"  [{item.measure}] " + one_line(item.text + due)
         else:
             yield "nothing needs attention"
 

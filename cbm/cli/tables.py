@@ -5,7 +5,8 @@ Rules (docs/adr/0150-tables-and-widths.md):
 - on a terminal: the table takes the terminal's width (``$COLUMNS`` if set); when it does not fit, only the
   columns marked ``cut`` (free text, indicator values, names) give up width, each cell cut in the middle with
   "…" so both ends stay readable; ids, codes, counts and times are never cut or wrapped;
-- cells are peer text: shown literally (control characters escaped, never markup).
+- cells are peer text: shown literally on one line (control characters, line breaks included, escaped;
+  never markup).
 
 This module imports nothing heavy (no Rich): ``cbm status`` renders through it and must start fast.
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cbm.cli.context import state
-from cbm.cli.output import literal
+from cbm.cli.output import one_line
 
 GAP = "  "
 ELLIPSIS = "…"
@@ -132,7 +133,7 @@ def _style(value: Cell) -> str | None:
 def _text(value: Cell) -> str:
     if isinstance(value, Styled):
         value = value.text
-    return "" if value is None else literal(value)
+    return "" if value is None else one_line(value)
 
 
 def fit(columns: Sequence[Column], cell_widths: Iterable[Sequence[int]], width: int | None) -> list[int]:

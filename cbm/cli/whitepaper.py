@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import emit, literal, note, warn
+from cbm.cli.output import emit, literal, note, one_line, warn
 from cbm.core.errors import UsageError
 from cbm.measures.whitepaper import diff as wp_diff
 from cbm.measures.whitepaper import files as wp_files
@@ -164,7 +164,7 @@ def list_(
             langs = p.lang + ("+" + ",".join(p.translations) if p.translations else "")
             line = Text(f"{p.doc[:12]:<12}  {p.author:<5} {p.version:>3}  {langs:<8} {p.date:<10}  ")
             line.append(f"{p.status:<9}", style="red" if p.status == "withdrawn" else "")
-            _say(out, line + Text("  " + literal(p.title) + " / " + literal(p.issuer)))
+            _say(out, line + Text("  " + one_line(p.title) + " / " + one_line(p.issuer)))
 
     emit("whitepaper.list", {"papers": papers}, human, json_flag=json_flag)
 
@@ -184,21 +184,21 @@ def show(doc: Doc, json_flag: JsonFlag = False) -> None:
                              ("classification", paper.classification), ("tlp", paper.tlp),
                              ("status", f"{paper.status} (version {paper.current_version})"),
                              ("summary", paper.summary or "-")):
-            _say(out, Text(f"{label:<15}") + Text(literal(value)))
+            _say(out, Text(f"{label:<15}") + Text(one_line(value)))
         _say(out, Text("\nversions"))
         for v in paper.versions:
             if v.sha256 is None:
-                _say(out, Text(f"  v{v.version}  {v.created}  withdrawn: ") + Text(literal(v.reason or "")))
+                _say(out, Text(f"  v{v.version}  {v.created}  withdrawn: ") + Text(one_line(v.reason or "")))
                 continue
             flags = "" if v.have_file else "  FILE MISSING"
             _say(out, Text(f"  v{v.version}  {v.created}  {v.state:<10}  {_size(v.size):>10}  sha256 {v.sha256}  ")
-                      + Text(literal(v.filename or "")) + Text(flags, style="red"))
+                      + Text(one_line(v.filename or "")) + Text(flags, style="red"))
         if paper.translations:
             _say(out, Text("\ntranslations"))
             for t in paper.translations:
                 kind = "official" if t.official else "unofficial"
                 _say(out, Text(f"  {t.hash[:12]}  {t.lang}  of v{t.of_version}  {kind} by {t.by}  {t.created}  "
-                               f"sha256 {t.sha256}  ") + Text(literal(t.filename)))
+                               f"sha256 {t.sha256}  ") + Text(one_line(t.filename)))
         _say(out, Text("\nacknowledged"))
         if not paper.receipts:
             _say(out, Text("  (no acknowledgements yet)"))
@@ -260,7 +260,7 @@ def diff(
     def human(out: Console) -> None:
         _say(out, Text(f"paper {result.doc[:12]}: version {result.from_version} -> {result.to_version}"))
         for name, (old, new) in result.metadata.items():
-            _say(out, Text(f"  {name}: ") + Text(literal(old)) + Text(" -> ") + Text(literal(new)))
+            _say(out, Text(f"  {name}: ") + Text(one_line(old)) + Text(" -> ") + Text(one_line(new)))
         if not result.metadata:
             _say(out, Text("  metadata unchanged"))
         if result.note:

@@ -15,7 +15,7 @@ import nacl.signing
 from cbm.core import dsse
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import BadSignature, MalformedInput, UsageError
-from cbm.core.fields import check_party_code
+from cbm.core.fields import check_party_code, check_single_line, control_character
 from cbm.core.keys import KeyPair, fingerprint, keyid
 
 CARD_TYPE = "application/vnd.cbm.party-card.v1+json"
@@ -66,6 +66,7 @@ def make_card(party: str, name: str, pair: KeyPair, *, serial: int = 1, first_se
               previous: KeyPair | None = None) -> PartyCard:
     """Create and sign a card for ``pair``; cross-sign with ``previous`` for a rotation."""
     check_party_code(party)
+    check_single_line(name, "the party name")
     payload = canonical_bytes(card_payload(party, name, serial, first_seq, pair.verify_key,
                                            pair.public_enc_key, pair.created,
                                            previous.keyid if previous else None))
@@ -98,7 +99,7 @@ def parse_card(data: bytes) -> PartyCard:
             raise MalformedInput("party card keys must be 32 bytes")
         card = PartyCard(
             party=check_party_code(doc["party"]),
-            name=str(doc["name"]),
+            name=_name(doc["name"]),
             serial=_position(doc["serial"], "serial"),
             first_seq=_position(doc["first_seq"], "first_seq"),
             verify_key=verify_key,
@@ -112,6 +113,17 @@ def parse_card(data: bytes) -> PartyCard:
     # verify against the card's own key: the self-signature must be there and valid
     dsse.verify(envelope, {card.keyid: nacl.signing.VerifyKey(verify_key)})
     return card
+
+
+def _name(value: object) -> str:
+    """A card's display name: a string of one line, without control characters (ADR 0115): a name holding a
+    line break could draw a fake fingerprint line under the one the operator is asked to confirm."""
+    if not isinstance(value, str):
+        raise MalformedInput("party card name must be a string")
+    found = control_character(value)
+    if found is not None:
+        raise MalformedInput(f"party card name holds a control character (U+{ord(found):04X})")
+    return value
 
 
 MAX_POSITION = 2**53 - 1  # as for every integer cbm signs (canonical JSON's interoperable range)

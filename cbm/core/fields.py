@@ -80,12 +80,39 @@ def precedence_rank(value: str) -> int:
     return PRECEDENCES.index(value) if value in PRECEDENCES else len(PRECEDENCES)
 
 
-def single_line(text: str) -> str:
-    """``text`` as one line: every run of whitespace (line breaks included) becomes one space, ends trimmed.
+#: What a single-line field may not hold (docs/adr/0115-control-characters-in-single-line-fields.md): C0
+#: controls (line breaks and tab included), DEL, C1 controls, the Unicode line and paragraph separators, and the
+#: bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) that reorder what a terminal shows.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-    The one place single-line fields (an inquiry's subject, titles) are made single-line; a later rule that
-    also refuses control characters belongs here."""
-    return " ".join(text.split())
+
+def control_character(text: str) -> str | None:
+    """The first character of :data:`CONTROL_CHARACTERS` in ``text``, or None."""
+    found = CONTROL_CHARACTERS.search(text)
+    return None if found is None else found.group()
+
+
+def is_single_line_text(value: Any) -> bool:
+    """Whether ``value`` is a string without any of :data:`CONTROL_CHARACTERS` (what a peer's single-line field
+    must be: a party's name, a title, a subject, an issuer, an action's text, a file name)."""
+    return isinstance(value, str) and CONTROL_CHARACTERS.search(value) is None
+
+
+def check_single_line(text: str, what: str) -> str:
+    """Return ``text`` if it holds no control character; else raise UsageError naming ``what`` and the
+    character (as ``U+000A``)."""
+    found = control_character(text)
+    if found is not None:
+        raise UsageError(f"{what} holds a control character (U+{ord(found):04X})",
+                         hint="single-line fields take no line breaks, tabs, escapes or bidi controls")
+    return text
+
+
+def single_line(text: str, what: str = "the text") -> str:
+    """``text`` as one line: runs of spaces become one space, ends trimmed. Raises UsageError if it holds a
+    control character (a line break, a tab, ESC, a bidi override; see :data:`CONTROL_CHARACTERS`): the one
+    place a single-line field a user types is checked (an inquiry's subject, titles, names)."""
+    return " ".join(check_single_line(text, what).split())
 
 
 def is_bounded_text(value: Any, limit: int, *, required: bool = True) -> bool:

@@ -105,5 +105,9 @@ def by_name(name: str) -> Measure:
 
 @cache
 def indexes() -> tuple[Index, ...]:
-    """Every measure's index, in registry order: what the application hands the store when it opens it."""
-    return tuple(index for index in (measure.load_index() for measure in MEASURES) if index is not None)
+    """Every measure's index, in registry order, each folding only well-formed records, then the index of the
+    malformed ones (docs/adr/0116-malformed-peer-records.md): what the application hands the store."""
+    from cbm.measures import malformed
+
+    found = tuple(index for index in (measure.load_index() for measure in MEASURES) if index is not None)
+    return (*(malformed.guarded(index) for index in found), malformed.INDEX)

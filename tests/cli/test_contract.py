@@ -190,14 +190,21 @@ def test_json_documents_have_a_schema(pair, tmp_path: Path):
 HOSTILE_NAME = "[red]X\x1b[2J\x07"
 
 
+def _stored_name(party: Party, peer: str, name: str) -> None:
+    """A peer name stored before ADR 0115 refused control characters in cards (cards holding them are now
+    refused on import: tests/security/test_peer_text_one_line.py); it must still print literally."""
+    with sqlite3.connect(party.root / "store.sqlite") as conn:
+        assert conn.execute("UPDATE parties SET name = ? WHERE party = ?", (name, peer)).rowcount == 1
+
+
 def test_peer_text_is_printed_literally(make_party, tmp_path: Path):
     us = make_party("US")
-    ru = make_party("RU", name=HOSTILE_NAME)
+    ru = make_party("RU", name="[red]X")
     (tmp_path / "ru.card").write_bytes(ru.card())
     r = us.cli("keys", "import", str(tmp_path / "ru.card"), "--fingerprint", ru.fingerprint())
     assert r.exit_code == 0, r.stderr
-    # regression: the line quoting the peer's name let the escape through to the terminal
-    assert "\x1b" not in r.stdout and "[red]X\\x1b[2J\\x07" in r.stdout
+    assert "[red]X" in r.stdout  # markup shown as text
+    _stored_name(us, "RU", HOSTILE_NAME)
     wide = {"COLUMNS": "200"}  # piped output is never shortened anyway; a wide terminal neither
     listing = us.cli("keys", "list", env=wide)
     assert "[red]X\\x1b[2J" in listing.stdout  # markup shown as text, the escape shown, not obeyed
@@ -209,19 +216,23 @@ def test_peer_text_is_printed_literally(make_party, tmp_path: Path):
     assert HOSTILE_NAME in names
 
 
-def test_interactive_confirmation_shows_the_peer_name_literally(make_party, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch):
+def test_interactive_confirmation_never_shows_a_hostile_name(make_party, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch):
     """Regression: on a terminal, the card's name was written raw just above the fingerprint being confirmed,
-    so escapes in it could redraw what the operator reads aloud."""
+    so escapes in it could redraw what the operator reads aloud. Such a card is now refused before the prompt."""
+    from tests.security.test_peer_text_one_line import forged_card
+
     us = make_party("US")
-    ru = make_party("RU", name="RU\x1b[1A\x1b[2K0000 0000 0000")
-    (tmp_path / "ru.card").write_bytes(ru.card())
     monkeypatch.setattr("cbm.cli.keys.interactive", lambda: True)  # CliRunner has no terminal
+    r = us.cli("keys", "import", str(forged_card(tmp_path, "RU\x1b[1A\x1b[2K0000 0000 0000")), input="y\n")
+    assert r.exit_code == 4 and "fingerprint" not in r.stderr and "\x1b" not in r.stderr, r.stderr
+    ru = make_party("RU", name="[b]RU-CERT")
+    (tmp_path / "ru.card").write_bytes(ru.card())
     r = us.cli("keys", "import", str(tmp_path / "ru.card"), input="y\n")
     assert r.exit_code == 0, r.stderr
-    assert "\x1b" not in r.stderr and "RU\\x1b[1A" in r.stderr and ru.fingerprint() in r.stderr
+    assert "RU ([b]RU-CERT) fingerprint:\n  " + ru.fingerprint() in r.stderr
     r = us.cli("keys", "import", str(tmp_path / "ru.card"), input="n\n")
-    assert r.exit_code == 0 and "already trusted" in r.stdout and "\x1b" not in r.stdout
+    assert r.exit_code == 0 and "already trusted" in r.stdout
 
 
 def test_passphrase_protected_keys(tmp_path: Path):
@@ -272,9 +283,10 @@ def test_introduced_parties_list_each_other(make_party):
 def test_json_output_escapes_terminal_controls_json_leaves_raw(make_party, tmp_path: Path):
     """Regression: json.dumps(ensure_ascii=False) leaves DEL, C1 controls (U+009B = CSI) and bidi overrides raw."""
     name = "RU\x9b2J\u202eTREC\x7f Минобороны"
-    us, ru = make_party("US"), make_party("RU", name=name)
+    us, ru = make_party("US"), make_party("RU")
     (tmp_path / "ru.card").write_bytes(ru.card())
     assert us.cli("keys", "import", str(tmp_path / "ru.card"), "--fingerprint", ru.fingerprint()).exit_code == 0
+    _stored_name(us, "RU", name)
     r = us.cli("keys", "list", "--json")
     assert not any(ch in r.stdout for ch in "\x9b\u202e\x7f")
     assert "Минобороны" in r.stdout  # readable text stays readable

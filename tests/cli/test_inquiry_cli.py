@@ -199,12 +199,16 @@ def test_save_attachments_and_export(us_ru, tmp_path):
 
 def test_peer_text_is_printed_literally(us_ru):
     us, ru = us_ru
-    r = us.cli("inquiry", "open", "--to", "RU", "--subject", "evil \x1b[31mred [bold]x[/bold]", "--body",
-               "body \x1b]0;title\x07", env=T0)
+    # a subject is one line: a control character in it is refused when it is written (ADR 0115)
+    r = us.cli("inquiry", "open", "--to", "RU", "--subject", "evil \x1b[31mred", "--body", "b", env=T0)
+    assert r.exit_code == 2 and "subject holds a control character (U+001B)" in r.stderr
+    r = us.cli("inquiry", "open", "--to", "RU", "--subject", "evil [bold]x[/bold]", "--body",
+               "body \x1b]0;title\x07\nsecond line", env=T0)
     assert r.exit_code == 0, r.stderr
     carry(us, ru)
     r = ru.cli("inquiry", "show", "US-RU/2026/0001")
-    assert "\x1b" not in r.stdout and "\\x1b[31mred [bold]x[/bold]" in r.stdout and "\\x07" in r.stdout
+    assert "\x1b" not in r.stdout and "evil [bold]x[/bold]" in r.stdout and "\\x07" in r.stdout
+    assert "\nsecond line" in r.stdout  # a body keeps its line breaks, never a control sequence
     r = ru.cli("inquiry", "list")
     assert "\x1b" not in r.stdout
 

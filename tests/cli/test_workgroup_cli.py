@@ -114,8 +114,9 @@ def test_peer_text_is_printed_literally(us_ru, tmp_path):
     us, ru = us_ru
     text = tmp_path / "evil.md"
     text.write_text("[bold red]not markup[/] \x1b[2Jclear screen\n")
-    r = ru.cli("workgroup", "proposal", "new", "--title", "[blink]Title\x1b]0;x\x07", "--text-file", str(text),
-               "--json")
+    refused = ru.cli("workgroup", "proposal", "new", "--title", "[blink]Title\x1b]0;x\x07", "--text-file", str(text))
+    assert refused.exit_code == 2 and "title holds a control character (U+001B)" in refused.stderr
+    r = ru.cli("workgroup", "proposal", "new", "--title", "[blink]Title", "--text-file", str(text), "--json")
     pid = r.json()["id"]
     bundle = tmp_path / "ru.cbm"
     assert ru.cli("bundle", "export", "--to", "US", "-o", str(bundle)).exit_code == 0
@@ -124,7 +125,7 @@ def test_peer_text_is_printed_literally(us_ru, tmp_path):
     assert shown.exit_code == 0, shown.stderr
     assert "[bold red]not markup[/]" in shown.stdout and "\\x1b[2J" in shown.stdout
     assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
-    assert "[blink]Title\\x1b]0;x\\x07" in shown.stdout
+    assert "[blink]Title" in shown.stdout
     [item] = [a for a in us.cli("status", "--json").json()["attention"] if a["measure"] == "workgroup"]
     assert item["ref"] == pid and item["text"].endswith("by RU awaits our signature")
 

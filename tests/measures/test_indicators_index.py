@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cbm.measures import malformed
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import model, queries
 from cbm.measures.indicators import rows as R
@@ -45,14 +46,18 @@ def test_index_ignores_malformed_rows(make_party):
     us = make_party("US")
     with us.open() as store:
         good = build_row(Defaults(author="US", tlp="GREEN", now="2026-11-23T06:00:00Z"), "", "10.1.1.1")
+        store.append("indicators.batch", {"fields": list(R.FIELDS), "rows": [R.trim(good)]})
+        # a batch with one bad row is malformed as a whole (ADR 0116): none of its rows is folded
         store.append("indicators.batch", {"fields": list(R.FIELDS),
-                                          "rows": [R.trim(good), "junk", [], [1, 2], ["indicator--x", None]]})
+                                          "rows": [R.trim(list(good)), "junk", [], [1, 2], ["indicator--x", None]]})
         store.append("indicators.batch", {"fields": "nonsense", "rows": [["a", "b"]]})
         store.append("indicators.revoke", {"ids": "not-a-list"})
         store.append("indicators.sighting", {"ref": good[R.ID], "count": "many"})
         rows = list(queries.select(store.conn, queries.Filter(now="2026-11-23T06:00:00Z")))
-        assert [r.value for r in rows] == ["10.1.1.1"]
+        assert [(r.value, r.versions) for r in rows] == [("10.1.1.1", 1)]
         assert queries.sightings(store.conn, good[R.ID]) == []
+        assert [m.kind for m in store.query(malformed.listed)] == ["indicators.batch", "indicators.batch",
+                                                                    "indicators.revoke", "indicators.sighting"]
 
 
 def test_unchanged_reimport_writes_nothing_and_changed_rows_are_versions(make_party):

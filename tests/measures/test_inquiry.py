@@ -345,7 +345,8 @@ def test_a_peer_cannot_claim_our_numbers_or_hide_our_inquiries(us_ru):
         carry(us, ru)
     with ru.open() as store:
         base = {"recipient": "US", "type": "notification", "precedence": "FLASH", "subject": "forged",
-                "text": "x", "indicators": [], "blobs": [], "attachments": []}
+                "text": "x", "indicators": [], "blobs": [], "attachments": [], "ack_within": 3600,
+                "reply_within": 86400}
         store.append("inquiry.open", {**base, "number": ours.number}, to=["US"])  # our number, their record
         store.append("inquiry.open", {**base, "number": "RU-US/\x1b[2J/2026/0009"}, to=["US"])
         store.append("inquiry.open", {**base, "number": "RU-US/2026/0001", "released_from": ours.open.hash},

@@ -12,6 +12,7 @@ import pytest
 
 from cbm.app.reactions import after_import
 from cbm.core.errors import IllegalTransition, InputRejected, NotFound, TamperedContent, UsageError
+from cbm.measures import malformed
 from cbm.measures.whitepaper import diff as wp_diff
 from cbm.measures.whitepaper import files as wp_files
 from cbm.measures.whitepaper import reactions as wp_reactions
@@ -199,8 +200,9 @@ def test_peer_record_breaking_the_rules_is_kept_but_ignored(us_ru):
     assert deliver(ru, us) == []
     with us.open() as store:
         assert wp.list_papers(store) == []
-        assert [(i.ref, i.rank) for i in wp_reactions.attention(store)] == [(bad.hash, 2)]
-        assert "not UNCLASSIFIED" in wp_reactions.attention(store)[0].text
+        assert [(m.hash, m.author) for m in store.query(malformed.listed)] == [(bad.hash, "RU")]
+        assert "not UNCLASSIFIED" in store.query(malformed.listed)[0].reason
+        assert store.get(bad.hash).hash == bad.hash  # kept as signed evidence
 
 
 def test_search_covers_metadata_markdown_and_pdf_text(us_ru):

@@ -84,9 +84,10 @@ def test_broken_withdrawals_translations_and_acks_are_refused(papers):
         VersionHead.of("whitepaper.publish", {"version": 2, "ref": "doc"})
 
 
-def test_the_index_lists_a_broken_peer_record_with_the_records_reason(us_ru):
-    """The index folds through the typed records: a peer's bad body lands, is not folded, and says why."""
+def test_a_broken_peer_record_is_listed_as_malformed_with_the_records_reason(us_ru):
+    """A peer's bad body lands, is not folded, and the malformed list says why (ADR 0116)."""
     from cbm.core.records import build_payload, sign_record
+    from cbm.measures import malformed
     from cbm.store.ingest import ingest
 
     us, ru = us_ru
@@ -100,5 +101,6 @@ def test_the_index_lists_a_broken_peer_record_with_the_records_reason(us_ru):
     deliver(ru, us)
     with us.open() as store:
         ingest(store, [envelope])
-        invalid = store.query(ix.invalid)
-    assert [reason for *_, reason in invalid] == ["date must be YYYY-MM-DD"]
+        listed = store.query(malformed.listed)
+        assert store.query(ix.invalid) == []
+    assert [(m.author, m.kind, m.reason) for m in listed] == [("RU", "whitepaper.publish", "date must be YYYY-MM-DD")]

@@ -19,6 +19,7 @@ from cbm.core.fields import (
     is_language_tag,
     is_party_code,
     is_sha256_hex,
+    is_single_line_text,
 )
 
 RECEIPT_TYPES = ("delivered", "read")
@@ -134,7 +135,7 @@ class Transcript(Body):
     def check(cls, values: dict[str, Any]) -> None:
         require(is_party_code(values["peer"]), "with must be a party code")
         require(is_sha256_hex(values["sha256"]), "sha256 must be the file's SHA-256")
-        require(isinstance(values["file"], str), "file must be the file's name")
+        require(is_single_line_text(values["file"]), "file must be the file's name, on one line")
         require(is_str_list(values["messages"]), "messages must list record ids")
         require(is_int(values["anomalies"], 0), "anomalies must be a count")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cbm.core.bodies import ABSENT, Body, InvalidBody, is_int, is_str_list, present, require
-from cbm.core.fields import PRECEDENCES, is_iso_time, is_party_code, is_sha256_hex
+from cbm.core.fields import PRECEDENCES, is_iso_time, is_party_code, is_sha256_hex, is_single_line_text
 
 TYPES = ("request_for_information", "request_for_assistance", "notification", "consultation_request")
 OUTCOMES = ("satisfied", "unsatisfied", "escalated")
@@ -23,7 +23,7 @@ def _attachments(values: dict[str, Any]) -> None:
         require(isinstance(blobs, list) and all(is_sha256_hex(b) for b in blobs), "blobs must list SHA-256 digests")
     if present(listing):
         require(isinstance(listing, list) and all(isinstance(a, dict) and is_sha256_hex(a.get("sha256"))
-                                                  and isinstance(a.get("name"), str) and is_int(a.get("size"), 0)
+                                                  and is_single_line_text(a.get("name")) and is_int(a.get("size"), 0)
                                                   for a in listing),
                 "attachments must list name, sha256 and size")
 
@@ -63,6 +63,7 @@ class Open(Body):
         require(values["precedence"] in PRECEDENCES, "precedence must be one of " + ", ".join(PRECEDENCES))
         require(isinstance(values["subject"], str) and isinstance(values["text"], str),
                 "subject and text must be strings")
+        require(is_single_line_text(values["subject"]), "subject must be one line without control characters")
         require(is_str_list(values["indicators"]), "indicators must list STIX ids")
         require(present(values["blobs"]) and present(values["attachments"]), "blobs and attachments are required")
         _attachments(values)

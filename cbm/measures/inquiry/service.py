@@ -289,7 +289,7 @@ def open_inquiry(store: Store, request: OpenRequest) -> Thread:
         raise UsageError("an inquiry cannot be addressed to ourselves")
     store.check_recipients([recipient])
     store.active_key(recipient)
-    subject = single_line(request.subject)
+    subject = single_line(request.subject, "the subject")
     if not subject:
         raise UsageError("an inquiry needs a --subject")
     if len(subject) > MAX_SUBJECT:

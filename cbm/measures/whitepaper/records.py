@@ -12,20 +12,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from cbm.core.bodies import ABSENT, Body, InvalidBody, is_int, present, require
-from cbm.core.fields import is_bounded_text, is_language_tag, is_sha256_hex
+from cbm.core.fields import is_bounded_text, is_language_tag, is_sha256_hex, is_single_line_text
 
 CLASSIFICATION = "UNCLASSIFIED"
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 TEXT_LIMIT = 4000  # characters, for a field without its own limit (a summary, a reason)
 
 
-def text(values: dict[str, Any], key: str, *, limit: int = TEXT_LIMIT, required: bool = True) -> str:
-    """The string field ``key``: non-empty when ``required``, at most ``limit`` characters."""
+def text(values: dict[str, Any], key: str, *, limit: int = TEXT_LIMIT, required: bool = True,
+         line: bool = False) -> str:
+    """The string field ``key``: non-empty when ``required``, at most ``limit`` characters, and when ``line``
+    (a title, an issuer, a file name) without control characters (ADR 0115)."""
     value = values.get(key, ABSENT)
     value = None if value is ABSENT and required else ("" if value is ABSENT else value)
     require(is_bounded_text(value, limit, required=required),
             f"{key} must be a non-empty string of at most {limit} characters" if required
             else f"{key} must be a string of at most {limit} characters")
+    require(not line or is_single_line_text(value), f"{key} must be one line without control characters")
     return str(value)
 
 
@@ -55,7 +58,8 @@ class File:
         require(is_int(size, 0), "file.size must be a non-negative integer")
         require(values.get("blobs") == [sha], "blobs must list exactly the file's sha256")
         assert isinstance(size, int)
-        return cls(str(sha), size, text(f, "media_type", limit=200), text(f, "filename", limit=255))
+        return cls(str(sha), size, text(f, "media_type", limit=200, line=True),
+                   text(f, "filename", limit=255, line=True))
 
 
 def _version_fields(values: dict[str, Any], *, withdraw: bool) -> int:
@@ -110,8 +114,8 @@ class Publish(Body):
     @classmethod
     def check(cls, values: dict[str, Any]) -> None:
         _version_fields(values, withdraw=False)
-        text(values, "title", limit=500)
-        text(values, "issuer", limit=500)
+        text(values, "title", limit=500, line=True)
+        text(values, "issuer", limit=500, line=True)
         language(values)
         classification = values.get("classification")
         require(classification == CLASSIFICATION, f"classification {classification!r} is not UNCLASSIFIED")
@@ -177,7 +181,7 @@ class Translate(Body):
     @classmethod
     def check_file(cls, values: dict[str, Any]) -> None:
         require(values.get("classification") == CLASSIFICATION, "a translation must be marked UNCLASSIFIED")
-        text(values, "title", limit=500)
+        text(values, "title", limit=500, line=True)
         language(values)
         File.check(values)
 

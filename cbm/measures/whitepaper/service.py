@@ -28,7 +28,7 @@ from cbm.core.errors import (
     OversizedInput,
     UsageError,
 )
-from cbm.core.fields import is_language_tag
+from cbm.core.fields import check_single_line, is_language_tag
 from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
 from cbm.measures.whitepaper import index as ix
@@ -207,8 +207,8 @@ def publish(store: Store, path: Path, *, title: str | None, issuer: str | None, 
     if previous is None and (not title or not issuer or not lang):
         raise UsageError("a new paper needs --title, --issuer and --lang")
     body: dict[str, Any] = {
-        "title": _field(title or (previous.title if previous else ""), "--title", 500),
-        "issuer": _field(issuer or (previous.issuer if previous else ""), "--issuer", 500),
+        "title": _field(title or (previous.title if previous else ""), "--title", 500, line=True),
+        "issuer": _field(issuer or (previous.issuer if previous else ""), "--issuer", 500, line=True),
         "lang": check_lang(lang or (previous.lang if previous else "")),
         "classification": mark,
         "date": check_date(date),
@@ -257,7 +257,7 @@ def translate(store: Store, ref: str, path: Path, *, lang: str, official: bool =
         raise UsageError(f"the paper is already in {language}", hint="give the translation's language")
     label = check_tlp(tlp) if tlp else original.tlp
     audience = store.check_recipients(to) if to else store.get(original.hash).to
-    name = _field(title or f"{original.title} ({language})", "--title", 500)
+    name = _field(title or f"{original.title} ({language})", "--title", 500, line=True)
     stored = _store_file(store, path, media_type)
     for other_doc, author, other_version in store.query(ix.existing_with_sha, stored.sha256):
         what = f"version {other_version}" if other_version is not None else "a translation"
@@ -285,8 +285,10 @@ def withdraw(store: Store, ref: str, reason: str) -> Record:
     return store.append("whitepaper.withdraw", body, to=store.get(latest.hash).to, tlp=latest.tlp)
 
 
-def _field(value: str, what: str, limit: int, required: bool = True) -> str:
-    text = value.strip()
+def _field(value: str, what: str, limit: int, required: bool = True, *, line: bool = False) -> str:
+    """``value`` trimmed; UsageError if empty (when ``required``), over ``limit``, or (``line``: a title, an
+    issuer) holding a control character."""
+    text = check_single_line(value, what).strip() if line else value.strip()
     if required and not text:
         raise UsageError(f"{what} must not be empty")
     if len(text) > limit:

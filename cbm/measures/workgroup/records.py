@@ -15,7 +15,7 @@ from typing import Any
 from cbm.core import clock
 from cbm.core.bodies import ABSENT, Body, InvalidBody, is_int, require
 from cbm.core.errors import UsageError
-from cbm.core.fields import is_party_code, is_sha256_hex
+from cbm.core.fields import is_party_code, is_sha256_hex, is_single_line_text
 
 
 def text_digest(data: bytes) -> str:
@@ -35,11 +35,12 @@ def due_deadline(due: str) -> datetime:
 # The field rules, as the fold has always applied them (a final newline is tolerated: ADR 0101).
 
 
-def _str(values: dict[str, Any], key: str, *, required: bool = True) -> None:
+def _str(values: dict[str, Any], key: str, *, required: bool = True, line: bool = False) -> None:
     value = values[key]
     if value in (None, ABSENT) and not required:
         return
     require(isinstance(value, str), f"{key} must be a string")
+    require(not line or is_single_line_text(value), f"{key} must be one line without control characters")
 
 
 def _hash(values: dict[str, Any], key: str) -> None:
@@ -86,8 +87,8 @@ class Meeting(Body):
                 "carried must list action ids")
         _str(values, "at")
         _time(values["at"], "at")
-        _str(values, "place")
-        _str(values, "title")
+        _str(values, "place", line=True)
+        _str(values, "title", line=True)
 
     @property
     def member_set(self) -> list[str]:
@@ -167,7 +168,7 @@ class Action(Body):
     def check(cls, values: dict[str, Any]) -> None:
         _str(values, "owner")
         _str(values, "due")
-        _str(values, "title")
+        _str(values, "title", line=True)
         require(is_party_code(values["owner"], allow_final_newline=True), "owner must be a party code")
         _time(values["due"], "due", deadline=True)
         _str(values, "meeting", required=False)
@@ -211,7 +212,7 @@ class Proposal(Body):
 
     @classmethod
     def check(cls, values: dict[str, Any]) -> None:
-        _str(values, "title")
+        _str(values, "title", line=True)
         _text(values)
         require(is_int(values["revision"], 1), "revision must be a positive integer")
         require(values["draft"] is ABSENT or isinstance(values["draft"], bool), "draft must be a boolean")

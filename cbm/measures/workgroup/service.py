@@ -18,6 +18,7 @@ from typing import Any
 
 from cbm.core import clock
 from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, OversizedInput, UsageError
+from cbm.core.fields import check_single_line
 from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
@@ -130,14 +131,13 @@ def new_meeting(store: Store, *, at: str, place: str, agenda: bytes, title: str 
                 tlp: str | None = None) -> Meeting:
     """Convene a meeting. Every action item still open is carried forward onto its agenda."""
     when = clock.iso(clock.parse_time(at, what="--at"))
-    if not place.strip():
+    if not check_single_line(place, "the place").strip():
         raise UsageError("the meeting needs a place", hint='--place "Geneva"')
     text, digest = read_text(agenda, "the agenda")
     group = members(store)
-    wg = load(store)
-    carried = [a.id for a in open_actions(wg)]
-    body: dict[str, Any] = {"at": when, "place": place, "title": title, "agenda": text, "agenda_digest": digest,
-                            "members": group, "carried": carried}
+    carried = [a.id for a in open_actions(load(store))]
+    body: dict[str, Any] = {"at": when, "place": place, "title": check_single_line(title, "the title"),
+                            "agenda": text, "agenda_digest": digest, "members": group, "carried": carried}
     record = store.append("workgroup.meeting", body, to=_audience(group, store.party), tlp=_tlp(store, tlp))
     return find_meeting(store, record.hash)[1]
 
@@ -218,7 +218,7 @@ def find_action(store: Store, ref: str, wg: Workgroup | None = None) -> Action:
 
 def add_action(store: Store, title: str, *, owner: str, due: str, meeting: str | None = None) -> Action:
     """Record an action item owned by a member party, due at a date (a bare date means the end of that day)."""
-    if not title.strip():
+    if not check_single_line(title, "the title").strip():
         raise UsageError("the action item needs a title")
     owner = owner.strip().upper()
     group = members(store)
@@ -336,7 +336,7 @@ def _check_member(p: Proposal, me: str, verb: str) -> None:
 def new_proposal(store: Store, *, title: str, text: bytes, draft: bool = False,
                  tlp: str | None = None) -> ProposalRef:
     """Table a proposal (or a draft for discussion). Its member list is fixed now."""
-    if not title.strip():
+    if not check_single_line(title, "the title").strip():
         raise UsageError("the proposal needs a title", hint='--title "Joint notification template"')
     body_text, digest = read_text(text, "the proposal text")
     group = members(store)
@@ -360,7 +360,8 @@ def revise_proposal(store: Store, ref: str, *, text: bytes, title: str | None = 
     if digest == p.current.digest:
         raise _refuse(p, me, "the text is unchanged (same sha256): a revision must change the text")
     record = store.append("workgroup.proposal", {
-        "ref": p.id, "supersedes": p.current.record, "title": (title or p.title).strip(), "text": body_text,
+        "ref": p.id, "supersedes": p.current.record, "text": body_text,
+        "title": check_single_line(title or p.title, "the title").strip(),
         "digest": digest, "revision": p.current.number + 1, "draft": p.current.draft and not submit},
         to=_audience(p.members, me), tlp=p.tlp)
     return find_proposal(store, record.hash)
