@@ -144,7 +144,7 @@ def test_a_pipe_is_spooled_and_checked_like_a_file(us_ru, tmp_path: Path):
     data = (tmp_path / "b.cbm").read_bytes()
     with ru.open() as store:
         with pytest.raises(TamperedContent):
-            import_bundle(store, io.BufferedReader(Pipe(data[:-1] + b"X")))  # type: ignore[arg-type]
+            import_bundle(store, io.BufferedReader(Pipe(data[:-1] + bytes([data[-1] ^ 1]))))  # type: ignore[arg-type]
         result = import_bundle(store, io.BufferedReader(Pipe(data)))  # type: ignore[arg-type]
     assert result.landed == {"US": 3}
     assert not any((ru.root / "tmp").iterdir())  # temporary files are gone
