@@ -224,6 +224,13 @@ def flagged_since(conn: Connection, mark: int) -> tuple[int, dict[str, int]]:
     return flagged, by_flag
 
 
+def flagged_total(conn: Connection) -> int:
+    """How many current indicators carry at least one landing-check flag (any state: a flagged indicator stays
+    out of firewall exports whether it is live, expired or revoked). Reads only the small ``ind_flag`` table, so
+    ``cbm status`` stays fast on a million-indicator store."""
+    return int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
+
+
 def flag_counts(conn: Connection) -> dict[str, int]:
     """How many current indicators each flag marks."""
     return {str(flag): int(n) for flag, n in conn.execute(
@@ -314,8 +321,7 @@ def stats(conn: Connection, now: str, soon: str) -> dict[str, Any]:
     expiring = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until > ?"
                                 " AND valid_until <= ?", (now, soon)).fetchone()[0])
     sighted = int(conn.execute("SELECT COUNT(DISTINCT sid) FROM ind_sight").fetchone()[0])
-    flagged = int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
-    return {"total": total, "flagged": flagged, "by_flag": flag_counts(conn),
+    return {"total": total, "flagged": flagged_total(conn), "by_flag": flag_counts(conn),
             "active": total - revoked - expired, "expired": expired, "revoked": revoked,
             "expiring_soon": expiring, "sighted": sighted, "by_type": grouped("type"),
             "by_party": grouped("author"), "by_tlp": grouped("tlp")}
