@@ -58,6 +58,7 @@ def varied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Party]:
             _ok(us, "indicators", "add", "--value", "10.1.2.0/24", "--tlp", "GREEN", "--sector", "energy")
             _ok(us, "indicators", "add", "--value", "http://xn--nicode-bua.example/a?q='x'&b=\\\\", "--description",
                 "quotes \" and \\ and é and \U0001f600", "--name", "<b>[red]x[/red]</b>")
+            _ok(us, "indicators", "add", "--value", "strict.example", "--tlp", "AMBER+STRICT", "--to", "RU")
             _ok(ru, "indicators", "add", "--value", "203.0.113.99", "--tlp", "AMBER", "--confidence", "40",
                 "--kill-chain", "lockheed-martin-cyber-kill-chain:command-and-control", "--sector", "finance")
             _ok(ru, "indicators", "add", "--value", "http://ru.example/drop", "--tlp", "GREEN", "--to", "US",
