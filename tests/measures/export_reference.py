@@ -5,9 +5,11 @@ cbm itself. Only the imports and the module docstring differ from the original."
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import IO
+from typing import IO, Any
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
@@ -16,7 +18,10 @@ from cbm.core.tlp import TLP_LABELS, tlp_rank
 from cbm.measures.indicators import checks, model, queries
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators.cache import RecordCache
+from cbm.measures.indicators.formats import misp
 from cbm.store.db import Store, record_from_row
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 SENSITIVE_TLPS = ("AMBER", "AMBER+STRICT", "RED")
 # Exports a firewall or an IDS sensor enforces: flagged indicators stay out of them unless asked for, and an
@@ -114,7 +119,7 @@ def reference_export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *,
 
         present = store.query(queries.tlps_present, f)
         top = max(present, key=tlp_rank) if present else "GREEN"
-        writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
+        writer = _EventWriter(out, store.party, f"cbm indicators export by {store.party}",
                                   clock.now_iso(), top)
         flagged = _FlagLookup(store) if result.flagged_included else None
         context = misp.Context()
@@ -166,7 +171,7 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
     from cbm.store.trust import list_keys
 
     seed = f"{store.party}|{f}|{store.head(store.party)}"
-    writer = stix.BundleWriter(out, model.object_id("bundle", seed))
+    writer = _BundleWriter(out, model.object_id("bundle", seed))
     names: dict[str, str] = {}
     for key in list_keys(store):
         names.setdefault(key.party, key.name)
@@ -224,3 +229,59 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
         for obj in stix_extension.definition_objects():
             writer.write(obj)
     writer.close()
+
+
+# -- the stream writers as they were (the library's now write bytes) --
+
+class _BundleWriter:
+    """Writes ``{"type": "bundle", "id": ..., "objects": [...]}`` one object per line, streaming."""
+
+    def __init__(self, out: IO[str], bundle_id: str) -> None:
+        self.out = out
+        self.count = 0
+        out.write('{"type":"bundle","id":' + _encode(bundle_id) + ',"objects":[\n')
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self.out.write(",\n" + _encode(obj) if self.count else _encode(obj))
+        self.count += 1
+
+    def close(self) -> None:
+        self.out.write("\n]}\n")
+
+
+class _EventWriter:
+    """Streams one MISP event ``{"Event": {..., "Attribute": [...], "Object": [...]}}``: attributes as they
+    come, objects (free STIX patterns) spooled to a temporary file and written after them."""
+
+    def __init__(self, out: IO[str], party: str, info: str, date: str, tlp: str) -> None:
+        import tempfile
+
+        self.out = out
+        self.count = 0
+        self.objects = 0
+        self.spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8")  # noqa: SIM115
+        event = {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cbm:{party}:{info}:{date}")), "info": info,
+                 "date": date[:10], "timestamp": str(misp._epoch(date)), "threat_level_id": "2", "analysis": "2",
+                 "distribution": "0", "published": False, "Org": misp.org(party), "Orgc": misp.org(party),
+                 "Tag": [{"name": f"tlp:{tlp.lower()}"}]}
+        head = json.dumps({"Event": event}, ensure_ascii=False)
+        out.write(head[:-2] + ', "Attribute": [\n')
+
+    def write(self, attr: dict[str, Any]) -> None:
+        if attr["type"] == "stix2-pattern":
+            self.spool.write(",\n" if self.objects else "")
+            self.spool.write(json.dumps(misp.pattern_object(attr), ensure_ascii=False, separators=(",", ":")))
+            self.objects += 1
+            return
+        if self.count:
+            self.out.write(",\n")
+        self.out.write(json.dumps(attr, ensure_ascii=False, separators=(",", ":")))
+        self.count += 1
+
+    def close(self) -> None:
+        self.out.write('\n], "Object": [\n')
+        self.spool.seek(0)
+        while chunk := self.spool.read(1 << 20):
+            self.out.write(chunk)
+        self.spool.close()
+        self.out.write("\n]}}\n")

@@ -109,9 +109,9 @@ def _both(party: Party, fmt: str, filters: dict, **options: bool) -> tuple[bytes
         f = query.make_filter(**filters)
         old = io.StringIO()
         old_result = reference_export(store, f, fmt, old, **options)
-        new = io.StringIO()
+        new = io.BytesIO()
         new_result = svc.export(store, f, fmt, new, **options)
-    return old.getvalue().encode("utf-8"), asdict(old_result), new.getvalue().encode("utf-8"), asdict(new_result)
+    return old.getvalue().encode("utf-8"), asdict(old_result), new.getvalue(), asdict(new_result)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
