@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 from typing import IO, Any
 
@@ -21,6 +21,8 @@ from cbm.core.tlp import TLP_LABELS, tlp_rank
 from cbm.measures.indicators import checks, model, queries
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.cache import Batch, BatchReader
+from cbm.measures.indicators.formats.jsonbytes import ByteSink
+from cbm.measures.indicators.spool import ThreadedWriter
 from cbm.store.db import Store, record_from_row
 
 SENSITIVE_TLPS = ("AMBER", "AMBER+STRICT", "RED")
@@ -88,16 +90,17 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_bas
     runs = _runs(store, f)
     if fmt in ENFORCING_FORMATS:
         runs = _never_everything(runs, result)
-    if fmt == "stix":
-        _export_stix(store, f, runs, out, result, progress)
-    elif fmt == "csv":
-        _export_csv(runs, out, progress)
-    elif fmt == "txt":
-        _export_txt(runs, out, result, progress)
-    elif fmt == "suricata":
-        _export_suricata(runs, out, result, progress, sid_base)
-    else:
-        _export_misp(store, f, runs, out, result, progress)
+    with ThreadedWriter(out) as sink:
+        if fmt == "txt":  # from the index alone: no record is read
+            _export_txt(store.query(queries.values, f), sink, result, progress)
+        elif fmt == "stix":
+            _export_stix(store, f, runs, sink, result, progress)
+        elif fmt == "csv":
+            _export_csv(runs, sink, progress)
+        elif fmt == "suricata":
+            _export_suricata(runs, sink, result, progress, sid_base)
+        else:
+            _export_misp(store, f, runs, sink, result, progress)
     return result
 
 
@@ -147,7 +150,7 @@ class _Progress:
             self.next_report = self.seen - self.seen % 10000 + 10000
 
 
-def _export_csv(runs: Iterator[Run], out: IO[bytes], progress: _Progress) -> None:
+def _export_csv(runs: Iterator[Run], out: ByteSink, progress: _Progress) -> None:
     from cbm.measures.indicators.formats import csv as csv_format
 
     out.write(csv_format.header_line().encode("utf-8"))
@@ -159,22 +162,33 @@ def _export_csv(runs: Iterator[Run], out: IO[bytes], progress: _Progress) -> Non
         progress.passed(len(picks))
 
 
-def _export_txt(runs: Iterator[Run], out: IO[bytes], result: ExportResult, progress: _Progress) -> None:
+def _export_txt(values: Iterator[tuple[str, str | None, str]], out: ByteSink, result: ExportResult,
+                progress: _Progress) -> None:
     from cbm.measures.indicators.formats import plain
 
-    for batch, picks in runs:
-        rows = batch.rows
-        lines = [plain.export_line(rows[pos]) for _, pos, _, _ in picks]
-        text = [line for line in lines if line is not None]
-        if len(text) < len(lines):
-            result.skipped["free STIX patterns"] = result.skipped.get("free STIX patterns", 0) \
-                + len(lines) - len(text)
+    skipped = 0
+    for chunk in iter(lambda: list(islice(values, 10000)), []):
+        text = []
+        by_tlp: dict[str, int] = {}
+        for kind, value, tlp in chunk:
+            if value is not None and kind in ("ipv4-addr", "ipv6-addr") and value.endswith("/0"):
+                result.all_addresses_left_out += 1
+                continue
+            line = plain.export_line([None, kind, value])
+            if line is None:
+                skipped += 1
+                continue
+            text.append(line)
+            by_tlp[tlp] = by_tlp.get(tlp, 0) + 1
         out.write("".join(text).encode("utf-8"))
-        progress.written(batch.tlp, len(text))
-        progress.passed(len(picks))
+        for tlp, n in by_tlp.items():
+            progress.written(tlp, n)
+        progress.passed(len(chunk))
+    if skipped:
+        result.skipped["free STIX patterns"] = skipped
 
 
-def _export_suricata(runs: Iterator[Run], out: IO[bytes], result: ExportResult, progress: _Progress,
+def _export_suricata(runs: Iterator[Run], out: ByteSink, result: ExportResult, progress: _Progress,
                      sid_base: int | None) -> None:
     from cbm.measures.indicators.formats import suricata
 
@@ -200,7 +214,7 @@ def _export_suricata(runs: Iterator[Run], out: IO[bytes], result: ExportResult, 
     result.sid_collisions = sids.collisions
 
 
-def _export_misp(store: Store, f: queries.Filter, runs: Iterator[Run], out: IO[bytes], result: ExportResult,
+def _export_misp(store: Store, f: queries.Filter, runs: Iterator[Run], out: ByteSink, result: ExportResult,
                  progress: _Progress) -> None:
     from cbm.measures.indicators.formats import misp
 
@@ -222,7 +236,7 @@ def _export_misp(store: Store, f: queries.Filter, runs: Iterator[Run], out: IO[b
     writer.close()
 
 
-def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: IO[bytes], result: ExportResult,
+def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: ByteSink, result: ExportResult,
                  progress: _Progress, per_indicator: Sequence[PerIndicator] = ()) -> None:
     """A closed bundle: the indicators (each followed by what ``per_indicator`` adds for it), then exactly the
     related objects, sightings, identities and markings they reach (docs/adr/0161-closed-stix-exports.md), then

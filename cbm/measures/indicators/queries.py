@@ -173,6 +173,17 @@ def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]
     return conn.execute(sql, args)
 
 
+def values(conn: Connection, f: Filter) -> Iterator[tuple[str, str | None, str]]:
+    """(type, value, tlp) of the current indicators matching ``f``, in landing order: all a plain list needs,
+    from the index alone. Streams."""
+    where, args = _where(f)
+    sql = f"SELECT type, value, tlp FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return conn.execute(sql, args)
+
+
 def matches(r: IndicatorRow, f: Filter) -> bool:
     """Whether one row passes ``f`` (the same rules as :func:`select`, checked in Python)."""
     if (f.types and r.type not in f.types) or (f.authors and r.author not in f.authors) or \

@@ -9,9 +9,16 @@ standard library, so every input still gets the one form.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
+
+
+class ByteSink(Protocol):
+    """Where an export writes: a binary file, stdout's buffer, or the export's writer thread."""
+
+    def write(self, data: bytes, /) -> int: ...
+
 
 _std_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 EncodeError = orjson.JSONEncodeError

@@ -18,7 +18,7 @@ from cbm.core.errors import MalformedInput
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import Defaults, EmptyFeed, Item, LineError, ReadNotes, blank, build_row
-from cbm.measures.indicators.formats.jsonbytes import dumps
+from cbm.measures.indicators.formats.jsonbytes import ByteSink, dumps
 
 MISP_TYPES: dict[str, str] = {
     "ip-dst": "", "ip-src": "", "ip-dst|port": "", "ip-src|port": "",
@@ -346,7 +346,7 @@ class EventWriter:
     stream: attributes as they come, objects (free STIX patterns) spooled to a temporary file and written after
     them."""
 
-    def __init__(self, out: IO[bytes], party: str, info: str, date: str, tlp: str) -> None:
+    def __init__(self, out: ByteSink, party: str, info: str, date: str, tlp: str) -> None:
         import tempfile
 
         self.out = out

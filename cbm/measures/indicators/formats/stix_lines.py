@@ -11,13 +11,13 @@ itself.
 
 from __future__ import annotations
 
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
 from cbm.measures.indicators import model
 from cbm.measures.indicators.formats import stix_time
-from cbm.measures.indicators.formats.jsonbytes import dumps
+from cbm.measures.indicators.formats.jsonbytes import ByteSink, dumps
 from cbm.measures.indicators.formats.stix_extension import EXTENSION_ID
 
 _HEAD = b'{"type":"indicator","spec_version":"2.1",'
@@ -111,7 +111,7 @@ class BundleWriter:
     """Writes ``{"type":"bundle","id":...,"objects":[...]}`` one object per line to a binary stream, streaming:
     the layout cbm's STIX reader reads line by line."""
 
-    def __init__(self, out: IO[bytes], bundle_id: str) -> None:
+    def __init__(self, out: ByteSink, bundle_id: str) -> None:
         self.out = out
         self.count = 0
         out.write(b'{"type":"bundle","id":' + dumps(bundle_id) + b',"objects":[\n')
