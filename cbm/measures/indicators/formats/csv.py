@@ -188,13 +188,18 @@ def export_lines(author: str, tlp: str, rows: list[tuple[list[Any], Any]]) -> by
 
 
 def _joined(value: Any) -> str:
-    return ";".join(str(v) for v in value) if isinstance(value, list) else ""
+    if not isinstance(value, list):
+        return ""
+    try:
+        return ";".join(value)  # the usual list of strings, without a str() per item
+    except TypeError:
+        return ";".join(str(v) for v in value)
 
 
 def _export_values(author: str, tlp: str, row: list[Any], revoked: Any) -> list[Any]:
-    return [row[R.ID], author, row[R.TYPE],
-            (row[R.PATTERN] if row[R.TYPE] == model.PATTERN_TYPE else row[R.VALUE]) or "", tlp,
-            "" if row[R.CONFIDENCE] is None else row[R.CONFIDENCE], row[R.VALID_FROM] or "",
-            row[R.VALID_UNTIL] or "", _joined(row[R.SECTORS]), _joined(row[R.LABELS]),
-            _joined(row[R.INDICATOR_TYPES]), row[R.NAME] or "", row[R.DESCRIPTION] or "",
-            "true" if revoked else ""]
+    sid, kind, value, until, confidence, sectors, name, description, valid_from, pattern, types, labels = \
+        row[:12]
+    return [sid, author, kind, (pattern if kind == model.PATTERN_TYPE else value) or "", tlp,
+            "" if confidence is None else confidence, valid_from or "", until or "",
+            _joined(sectors) if sectors else "", _joined(labels) if labels else "",
+            _joined(types) if types else "", name or "", description or "", "true" if revoked else ""]
