@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import lru_cache
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -290,7 +291,9 @@ def pattern_object(attr: dict[str, Any]) -> dict[str, Any]:
             "distribution": "5", "comment": attr["comment"], "Attribute": [inner, version]}
 
 
+@lru_cache(maxsize=256)
 def _epoch(iso: str) -> int:
+    """Seconds since 1970 (cached: every attribute of one batch record has its time)."""
     from cbm.core.clock import parse_time
 
     return int(parse_time(iso).timestamp())
