@@ -232,7 +232,10 @@ def identity(party: str, name: str) -> dict[str, Any]:
 
 
 def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: bool) -> dict[str, Any]:
-    """The STIX 2.1 indicator for a batch row (dict in a fixed key order: deterministic output)."""
+    """The STIX 2.1 indicator for a batch row (dict in a fixed key order: deterministic output).
+
+    The export encodes the same object without building it (``stix_lines.IndicatorEncoder``): a change here
+    goes there too, or tests/measures/test_stix_lines.py fails."""
     created = row[R.CREATED] or modified
     kind, value = row[R.TYPE], row[R.VALUE]
     obj: dict[str, Any] = {
