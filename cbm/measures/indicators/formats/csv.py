@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import IO, Any
 
 from cbm.measures.indicators import model
-from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import (
     NOT_UTF8,
     Defaults,

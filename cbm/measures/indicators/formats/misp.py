@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from functools import lru_cache
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import IO, Any
 
 from cbm.core.canonical import loads
