@@ -6,6 +6,10 @@ into a withheld range with the hash of its last record; then the attachments tho
 ``body["blobs"]``. The bytes depend only on the manifest header fields and the records (no timestamps; gzip with
 mtime 0), encryption aside.
 
+Third parties' logs are forwarded *late* unless we relay for the recipient (cbm.bundle.forwarding,
+docs/adr/0173-late-forwarding.md): only what we already held at our previous bundle to it and it has still not
+acknowledged, so a full mesh does not carry every party's day N-2 extra times.
+
 Confidential by default (docs/adr/0141-confidential-by-default.md): a bundle that carries any record labelled
 above TLP:CLEAR is encrypted to its recipient (and us) unless the caller turns encryption off; withheld ranges
 carry no content and do not count.
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cbm.bundle import armor, encryption, minisign, receipts, signing
+from cbm.bundle import armor, encryption, forwarding, minisign, receipts, signing
 from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line, withheld_line
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock, dsse
@@ -61,6 +65,9 @@ class ExportResult:
     encryption_reason: str = ""  # why it is, or is not, encrypted; one line for the export report
     above_clear: int = 0  # records carried with a TLP label above CLEAR
     highest_tlp: str | None = None  # the highest label among the records carried
+    forwarded: int = 0  # records carried that third parties wrote (not us)
+    forwarded_bytes: int = 0  # their size in the bundle body
+    deferred: int = 0  # third parties' records the recipient may see, held back for late forwarding (ADR 0173)
 
 
 def _above_clear(labels: dict[str, int]) -> tuple[int, str | None]:
@@ -152,11 +159,15 @@ class _LogWriter:
     """One recipient's part of one author's log, fed positions in seq order: the records it may see, every
     other position folded into withheld ranges (the hash of the last), so the recipient's chain still links."""
 
-    def __init__(self, recipient: str, author: str, after: int, out: HashingWriter, blobs: dict[str, None]) -> None:
+    def __init__(self, recipient: str, author: str, after: int, out: HashingWriter, blobs: dict[str, None], *,
+                 upto: int | None = None, forwarded: bool = False) -> None:
         self.recipient, self.author, self.after = recipient, author, after
         self.out, self.blobs = out, blobs
+        self.upto = upto  # late forwarding: positions after this wait for a later bundle (None: no limit)
+        self.forwarded = forwarded  # a third party's log: count what it carries as forwarded
         self.expect = after + 1
         self.records = self.withheld = 0
+        self.forwarded_records = self.forwarded_bytes = self.deferred = 0
         self.pending: tuple[int, int, str] | None = None
         self.last_hash: str | None = None
         self.stopped = False
@@ -173,14 +184,22 @@ class _LogWriter:
         position = carried.position
         if self.stopped or position.last <= self.after:
             return  # already acknowledged by this recipient
+        visible = position.envelope is not None and may_see(self.recipient, self.author, position.to, position.tlp)
+        if self.upto is not None and position.first > self.upto:
+            self.deferred += visible  # not yet: the recipient may get it from its author (ADR 0173)
+            return
         first = max(position.first, self.after + 1)  # only a withheld range can straddle the acknowledged seq
         if first != self.expect:
             self.stopped = True  # a hole in what we hold (cannot happen for landed records): stop this log there
             return
-        if position.envelope is not None and may_see(self.recipient, self.author, position.to, position.tlp):
+        if visible:
             self._flush()
-            self.out.write(carried.line())
+            line = carried.line()
+            self.out.write(line)
             self.records += 1
+            if self.forwarded:
+                self.forwarded_records += 1
+                self.forwarded_bytes += len(line)
             self.labels[position.tlp] = self.labels.get(position.tlp, 0) + 1
             for digest in carried.blobs():
                 self.blobs.setdefault(digest, None)
@@ -244,14 +263,21 @@ class _Snapshot:
     signers: list[KeyPair] = field(default_factory=list)
     writer: HashingWriter | None = None
     labels: dict[str, int] = field(default_factory=dict)  # TLP label -> records carried
+    late: bool = True  # third parties' logs only up to our positions at the previous bundle (ADR 0173)
+    sent_at: dict[str, int] = field(default_factory=dict)  # those positions: author -> seq
+    forwarded: int = 0
+    forwarded_bytes: int = 0
+    deferred: int = 0
 
 
 def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: int | None, everything: bool,
-              compress: bool) -> list[_Snapshot]:
+              compress: bool, policy: forwarding.ForwardingPolicy) -> list[_Snapshot]:
     """Read every recipient's bundle from one consistent snapshot, numbered and journalled in one transaction.
 
     Each author's log is read once, from the lowest position any recipient still needs, and each position
-    goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP).
+    goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP);
+    a third party's log only up to our position at the previous bundle to that recipient, unless ``policy``
+    relays for it or ``everything`` is asked (ADR 0173). Our present positions are journalled for the next.
     """
     keys = {r: store.active_key(r) for r in recipients}  # NotFound for a party we do not know
     snapshots = [_Snapshot(r, keys[r].enc_key, files.enter_context(temporary("cbm-body-")),
@@ -259,14 +285,23 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
     with store.transaction():
         for snap in snapshots:
             snap.writer = HashingWriter(snap.body)
+            snap.late = not everything and not policy.immediate(snap.recipient)
+            snap.sent_at = store.query(index_bundles.sent_positions, snap.recipient) if snap.late else {}
+        heads: dict[str, int] = {}
         for author in store.query(index_bundles.authors):
             writers: list[tuple[_Snapshot, _LogWriter]] = []
+            third = author != store.party
+            if third:
+                head = store.head(author)
+                heads[author] = head[0] if head else 0
             for snap in snapshots:
                 if author == snap.recipient:
                     continue
                 after = 0 if everything else store.query(index_receipts.acknowledged, snap.recipient, author)[0]
+                upto = snap.sent_at.get(author, 0) if third and snap.late else None
                 assert snap.writer is not None
-                writers.append((snap, _LogWriter(snap.recipient, author, after, snap.writer, snap.wanted)))
+                writers.append((snap, _LogWriter(snap.recipient, author, after, snap.writer, snap.wanted,
+                                                 upto=upto, forwarded=third)))
             if not writers:
                 continue
             for position in _positions(store, author, min(w.after for _, w in writers)):
@@ -276,10 +311,15 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
             for snap, writer in writers:
                 for label, n in writer.labels.items():
                     snap.labels[label] = snap.labels.get(label, 0) + n
+                snap.forwarded += writer.forwarded_records
+                snap.forwarded_bytes += writer.forwarded_bytes
+                snap.deferred += writer.deferred
                 log = writer.finish()
                 if log is not None:
                     snap.logs.append(log)
         for snap in snapshots:
+            store.query(index_bundles.record_sent_positions, snap.recipient,
+                        {a: seq for a, seq in heads.items() if a != snap.recipient})
             _seal(store, snap, number)
     return snapshots
 
@@ -336,7 +376,8 @@ def _write_out(store: Store, snap: _Snapshot, receipt: Record | None, out: Any, 
                           snap.manifest.withheld, len(snap.entries), [log.doc() for log in snap.logs], final.size,
                           layers, receipt.hash if receipt else None, "-", missing_blobs=snap.missing,
                           encrypted=encrypted, encryption=mode, encryption_reason=reason, above_clear=above,
-                          highest_tlp=highest)
+                          highest_tlp=highest, forwarded=snap.forwarded, forwarded_bytes=snap.forwarded_bytes,
+                          deferred=snap.deferred)
     return result, signature
 
 
@@ -349,10 +390,12 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
 
     ``encrypt``: None (default) encrypts when any record carried is above TLP:CLEAR; True always; False never
     (the result says what travels readable). ``number`` overrides the bundle number (reproducibility tests);
-    ``everything`` ignores acknowledgements. Raises NotFound for an unknown recipient, UsageError for ourselves.
+    ``everything`` ignores acknowledgements and forwards third parties' records at once. Raises NotFound for an
+    unknown recipient, UsageError for ourselves or a malformed ``[forwarding]`` policy.
     """
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
+    policy = forwarding.policy_of(store.config)
     store.active_key(recipient)  # NotFound for a party we do not know, before writing a receipt
     store.signer()
     receipt = receipts.write_receipt(store, recipient)
@@ -360,7 +403,8 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
         files.enter_context(temporary_directory(store.root / TEMP))
         # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
         # ``out`` happens after it, so a slow pipe never holds the store's write lock
-        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress)
+        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress,
+                           policy=policy)
         return _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored, sign_minisig=sign_minisig)
 
 
@@ -458,8 +502,10 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     Receipts due to each recipient are written first; then one transaction reads every log once and journals
     every bundle number; the files are written after it, each atomically. A file that cannot be written raises
     UsageError; the bundles written before it stay (their numbers are journalled: numbers are informational).
-    Raises NotFound for an unknown peer, UsageError for ourselves or a directory that cannot be made.
+    Raises NotFound for an unknown peer, UsageError for ourselves, a directory that cannot be made or a
+    malformed ``[forwarding]`` policy.
     """
+    policy = forwarding.policy_of(store.config)
     recipients, skipped = recipients_of(store, to)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -472,7 +518,8 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     results = []
     with ExitStack() as files:
         files.enter_context(temporary_directory(store.root / TEMP))
-        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress)
+        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress,
+                              policy=policy)
         for snap in snapshots:
             path = directory / bundle_name(store.party, snap.recipient)
             with written_atomically(path) as out:
