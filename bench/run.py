@@ -760,6 +760,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parties", metavar="N,N,...",
                     help="run the many-parties simulation instead (bench/parties.py): N stores, one full round each")
     ap.add_argument("--indicators", type=int, default=10_000, help="with --parties: indicators per party's day")
+    ap.add_argument("--rounds", type=int, default=2, help="with --parties: full exchange rounds after the day")
+    ap.add_argument("--import-mode", choices=("inbox", "each"), default="inbox",
+                    help="with --parties: one `bundle import FILE...` per party and round, or one process per bundle")
+    ap.add_argument("--forwarding", choices=("late", "relay"), default="late",
+                    help="with --parties: late forwarding (ADR 0173) or every store relaying at once (the rule before)")
     args = ap.parse_args(argv)
     args.out = args.out.resolve()
     if args.parties:
@@ -769,10 +774,11 @@ def main(argv: list[str] | None = None) -> int:
             counts = [int(n) for n in args.parties.split(",")]
         except ValueError:
             ap.error(f"--parties {args.parties!r}: give numbers of parties, e.g. 3,10")
-        if any(n < 2 for n in counts) or args.indicators < 1:
-            ap.error("--parties needs at least 2 parties, --indicators at least 1")
+        if any(n < 2 for n in counts) or args.indicators < 1 or args.rounds < 1:
+            ap.error("--parties needs at least 2 parties, --indicators and --rounds at least 1")
         return run_parties(counts, cbm=args.cbm, out=args.out, indicators=args.indicators, seed=args.seed,
-                           keep=args.workdir.resolve() if args.workdir else None)
+                           keep=args.workdir.resolve() if args.workdir else None, rounds=args.rounds,
+                           import_mode=args.import_mode, forwarding=args.forwarding)
     if args.rerender:
         return rerender(args.rerender, args.out, args.stix2_from)
     if args.size < 100:
