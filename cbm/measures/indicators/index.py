@@ -219,7 +219,7 @@ def _add_batch(conn: Connection, record: Record) -> None:
             seen = session.seen
             kept: list[_Row] = []
             held: list[_Row] = []
-            for r, maybe in zip(rows, seen.seen_before([r[0][1] for r in rows])):
+            for r, maybe in zip(rows, seen.seen_before([r[0][1] for r in rows]), strict=True):
                 (held if maybe else kept).append(r)
             if held:
                 session.held.append(held)
