@@ -18,7 +18,7 @@ import binascii
 import gzip
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,11 +247,12 @@ class _Snapshot:
 
 
 def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: int | None, everything: bool,
-              compress: bool) -> list[_Snapshot]:
+              compress: bool, progress: Callable[[int, int], None] | None = None) -> list[_Snapshot]:
     """Read every recipient's bundle from one consistent snapshot, numbered and journalled in one transaction.
 
     Each author's log is read once, from the lowest position any recipient still needs, and each position
     goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP).
+    ``progress(done, total)`` hears the log positions read, of all the positions any recipient needs.
     """
     keys = {r: store.active_key(r) for r in recipients}  # NotFound for a party we do not know
     snapshots = [_Snapshot(r, keys[r].enc_key, files.enter_context(temporary("cbm-body-")),
@@ -259,6 +260,7 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
     with store.transaction():
         for snap in snapshots:
             snap.writer = HashingWriter(snap.body)
+        plan: list[tuple[str, list[tuple[_Snapshot, _LogWriter]]]] = []
         for author in store.query(index_bundles.authors):
             writers: list[tuple[_Snapshot, _LogWriter]] = []
             for snap in snapshots:
@@ -267,18 +269,28 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
                 after = 0 if everything else store.query(index_receipts.acknowledged, snap.recipient, author)[0]
                 assert snap.writer is not None
                 writers.append((snap, _LogWriter(snap.recipient, author, after, snap.writer, snap.wanted)))
-            if not writers:
-                continue
-            for position in _positions(store, author, min(w.after for _, w in writers)):
+            if writers:
+                plan.append((author, writers))
+        total = sum(max(0, (store.head(author) or (0, ""))[0] - min(w.after for _, w in writers))
+                    for author, writers in plan) if progress is not None else 0
+        done = 0
+        for author, writers in plan:
+            start = min(w.after for _, w in writers)
+            for position in _positions(store, author, start):
                 carried = _Carried(position)
                 for _, writer in writers:
                     writer.add(carried)
+                if progress is not None:
+                    done += position.last - max(position.first, start + 1) + 1
+                    progress(done, total)
             for snap, writer in writers:
                 for label, n in writer.labels.items():
                     snap.labels[label] = snap.labels.get(label, 0) + n
                 log = writer.finish()
                 if log is not None:
                     snap.logs.append(log)
+        if progress is not None:
+            progress(total, total)
         for snap in snapshots:
             _seal(store, snap, number)
     return snapshots
@@ -343,13 +355,15 @@ def _write_out(store: Store, snap: _Snapshot, receipt: Record | None, out: Any, 
 @cycle_collector_paused()
 def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
                  encrypt: bool | None = None, compress: bool = False, armored: bool = False,
-                 sign_minisig: bool = False) -> tuple[ExportResult, bytes | None]:
+                 sign_minisig: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[ExportResult, bytes | None]:
     """Write a bundle for ``recipient`` to the binary writer ``out``; journal it. Returns the result and, with
     ``sign_minisig``, the detached minisign signature of exactly the bytes written.
 
     ``encrypt``: None (default) encrypts when any record carried is above TLP:CLEAR; True always; False never
     (the result says what travels readable). ``number`` overrides the bundle number (reproducibility tests);
-    ``everything`` ignores acknowledgements. Raises NotFound for an unknown recipient, UsageError for ourselves.
+    ``everything`` ignores acknowledgements; ``progress(done, total)`` hears the log positions read from the
+    store. Raises NotFound for an unknown recipient, UsageError for ourselves.
     """
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
@@ -360,7 +374,8 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
         files.enter_context(temporary_directory(store.root / TEMP))
         # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
         # ``out`` happens after it, so a slow pipe never holds the store's write lock
-        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress)
+        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress,
+                           progress=progress)
         return _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored, sign_minisig=sign_minisig)
 
 
@@ -450,7 +465,7 @@ def recipients_of(store: Store, spec: str) -> tuple[list[str], list[dict[str, st
 @cycle_collector_paused()
 def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = True,
                    everything: bool = False, encrypt: bool | None = None, compress: bool = False,
-                   armored: bool = False) -> ManyExportResult:
+                   armored: bool = False, progress: Callable[[int, int], None] | None = None) -> ManyExportResult:
     """One bundle per peer that ``to`` names (``all`` or ``RU,UK,FR``, see :func:`recipients_of`) in
     ``directory`` (``us-to-ru.cbm`` and its ``.minisig``), each exactly what :func:`export_to_path` would write
     for that peer alone, read from the store in one pass.
@@ -458,7 +473,8 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     Receipts due to each recipient are written first; then one transaction reads every log once and journals
     every bundle number; the files are written after it, each atomically. A file that cannot be written raises
     UsageError; the bundles written before it stay (their numbers are journalled: numbers are informational).
-    Raises NotFound for an unknown peer, UsageError for ourselves or a directory that cannot be made.
+    ``progress(done, total)`` hears the log positions read, for all the peers at once (one pass). Raises
+    NotFound for an unknown peer, UsageError for ourselves or a directory that cannot be made.
     """
     recipients, skipped = recipients_of(store, to)
     try:
@@ -472,7 +488,8 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     results = []
     with ExitStack() as files:
         files.enter_context(temporary_directory(store.root / TEMP))
-        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress)
+        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress,
+                              progress=progress)
         for snap in snapshots:
             path = directory / bundle_name(store.party, snap.recipient)
             with written_atomically(path) as out:

@@ -13,6 +13,7 @@ from rich.text import Text
 from cbm.cli.context import open_store
 from cbm.cli.indicators import JsonFlag
 from cbm.cli.output import emit
+from cbm.cli.progress import Progress
 
 
 def warninglists(
@@ -32,8 +33,8 @@ def warninglists(
     """
     from cbm.measures.indicators import screening
 
-    with open_store() as store:
-        result = (screening.update_warninglists(store, update) if update is not None
+    with open_store() as store, Progress("re-checking indicators", unit="indicators") as bar:
+        result = (screening.update_warninglists(store, update, bar.update) if update is not None
                   else screening.warninglists_in_use(store))
 
     def human(out: Console) -> None:
@@ -61,8 +62,8 @@ def recheck(json_flag: JsonFlag = False) -> None:
     """
     from cbm.measures.indicators import screening
 
-    with open_store() as store:
-        result = screening.recheck(store)
+    with open_store() as store, Progress("re-checking indicators", unit="indicators") as bar:
+        result = screening.recheck(store, bar.update)
 
     def human(out: Console) -> None:
         out.print(Text(f"re-checked {result.indicators} indicator(s): {result.flagged} flagged"))

@@ -44,12 +44,15 @@ class ExportResult:
 
 @cycle_collector_paused()
 def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base: int | None = None,
-           include_flagged: bool = False, on_progress: Callable[[int], None] | None = None) -> ExportResult:
+           include_flagged: bool = False, on_progress: Callable[[int], None] | None = None,
+           progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Stream the selected indicators to ``out`` in ``fmt`` (stix, csv, txt, suricata, misp).
 
     In the enforcing formats (txt, csv, suricata) indicators flagged by the landing checks are left out and
     counted, unless ``include_flagged``; those matching every address are left out even then. STIX and MISP
-    keep flagged indicators and mark them. Raises UsageError (unknown format, bad sid base)."""
+    keep flagged indicators and mark them. ``on_progress(written)`` or ``progress(written, total)`` (the total
+    counted from the index first) hear the count every 10,000 indicators. Raises UsageError (unknown format,
+    bad sid base)."""
     from cbm.measures.indicators.formats import EXPORT_FORMATS
 
     if fmt not in EXPORT_FORMATS:
@@ -68,6 +71,12 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base:
             f = replace(f, flagged=False)
     else:
         result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
+    total = 0
+    if progress is not None:
+        total = store.query(queries.count, replace(f, limit=None))
+        total = min(total, f.limit) if f.limit is not None else total
+        progress(0, total)
+        on_progress = _of_total(progress, total)
     rows = store.query(queries.select, f)
     if fmt in ENFORCING_FORMATS:
         rows = _never_everything(rows, result)
@@ -125,6 +134,8 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base:
             writer.write(attr)
             _count(result, r, n, on_progress)
         writer.close()
+    if progress is not None:
+        progress(total, total)
     return result
 
 
@@ -146,6 +157,10 @@ def _never_everything(rows: Iterator[ix.IndicatorRow], result: ExportResult) -> 
             result.all_addresses_left_out += 1
             continue
         yield r
+
+
+def _of_total(progress: Callable[[int, int], None], total: int) -> Callable[[int], None]:
+    return lambda done: progress(done, total)
 
 
 def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callable[[int], None] | None) -> None:
