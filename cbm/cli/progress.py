@@ -46,7 +46,8 @@ class Progress:
 
             count, rate = _columns()
             self._bar = RichProgress("{task.description}", BarColumn(), TaskProgressColumn(), count(), rate(),
-                                     TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True)
+                                     TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True,
+                                     auto_refresh=False)  # redrawn by update() only: no thread waking 10 times a second
             self._bar.__enter__()
             self._task = self._bar.add_task(self.description, total=self.total, unit=self.unit)
         return self
@@ -71,6 +72,7 @@ class Progress:
         if self.total is not None and done > self.total:
             self.total = done
         self._bar.update(self._task, completed=done, total=self.total)
+        self._bar.refresh()
 
     def stage(self, description: str, *, unit: str = "records") -> Callable[[int, int], None]:
         """A ``progress(done, total)`` callback for the next stage of the work: the bar starts again under
