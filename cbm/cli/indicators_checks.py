@@ -33,9 +33,12 @@ def warninglists(
     """
     from cbm.measures.indicators import screening
 
-    with open_store() as store, Progress("re-checking indicators", unit="indicators") as bar:
-        result = (screening.update_warninglists(store, update, bar.update) if update is not None
-                  else screening.warninglists_in_use(store))
+    with open_store() as store:
+        if update is not None:
+            with Progress("re-checking indicators", unit="indicators") as bar:
+                result = screening.update_warninglists(store, update, bar.update)
+        else:
+            result = screening.warninglists_in_use(store)
 
     def human(out: Console) -> None:
         out.print(Text(f"warninglists from the {result.source}" + (f" ({result.directory})"
