@@ -47,7 +47,8 @@ class Progress:
             count, rate = _columns()
             self._bar = RichProgress("{task.description}", BarColumn(), TaskProgressColumn(), count(), rate(),
                                      TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True,
-                                     auto_refresh=False)  # redrawn by update() only: no thread waking 10 times a second
+                                     auto_refresh=False,  # redrawn by update() only: no thread waking 10 times a second
+                                     speed_estimate_period=120)  # a batch may take a while on a loaded machine
             self._bar.__enter__()
             self._task = self._bar.add_task(self.description, total=self.total, unit=self.unit)
         return self
