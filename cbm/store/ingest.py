@@ -128,8 +128,8 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
     ``finish``, if given, runs inside the same transaction after the last item (e.g. to write a receipt), so
     it commits with the records or not at all. ``bulk_authors``: a large landing of these authors' records
     (about ``bulk_bytes``) follows, a peer's feed: indexes may fold it in bulk (:func:`cbm.store.indexes.bulk_landing`).
-    ``progress(done, total)``, if given, hears after each record how many of the ``expected`` records have been
-    considered (landed, held or found known); it must not raise.
+    ``progress(done, total)``, if given, hears as each record is taken up, and once at the end, how many of the
+    ``expected`` records have been dealt with (landed, held or found known); it must not raise.
     Raises (and lands nothing): UnknownSigner/RevokedKey (3), BadSignature/ChainBroken/Equivocation (1),
     MalformedInput (4). Equivocation evidence is kept even though the import is refused.
     """
