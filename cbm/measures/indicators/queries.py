@@ -161,6 +161,29 @@ def select(conn: Connection, f: Filter) -> Iterator[IndicatorRow]:
     return _rows(conn.execute(sql, args))
 
 
+def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]]:
+    """(rec, pos, revoked, versions) of the current indicators matching ``f``, in landing order: where each
+    lives in its batch record, whether it is revoked (1 or 0) and its version number. The lean form of
+    :func:`select` for exports, which read everything else from the record. Streams."""
+    where, args = _where(f)
+    sql = f"SELECT rec, pos, revoked IS NOT NULL, versions FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return conn.execute(sql, args)
+
+
+def values(conn: Connection, f: Filter) -> Iterator[tuple[str, str | None, str]]:
+    """(type, value, tlp) of the current indicators matching ``f``, in landing order: all a plain list needs,
+    from the index alone. Streams."""
+    where, args = _where(f)
+    sql = f"SELECT type, value, tlp FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return conn.execute(sql, args)
+
+
 def matches(r: IndicatorRow, f: Filter) -> bool:
     """Whether one row passes ``f`` (the same rules as :func:`select`, checked in Python)."""
     if (f.types and r.type not in f.types) or (f.authors and r.author not in f.authors) or \
