@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +29,10 @@ from typing import IO, Any
 from cbm.bundle import armor, encryption, forwarding, minisign, receipts, signing
 from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line
 from cbm.bundle.log_selection import Carried, LogWriter, positions
+from cbm.bundle.recipients import recipients_of
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock
-from cbm.core.errors import NotFound, UsageError
+from cbm.core.errors import UsageError
 from cbm.core.files import written_atomically
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
@@ -146,13 +148,15 @@ class _Snapshot:
 
 
 def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: int | None, everything: bool,
-              compress: bool, policy: forwarding.ForwardingPolicy) -> list[_Snapshot]:
+              compress: bool, policy: forwarding.ForwardingPolicy,
+              progress: Callable[[int, int], None] | None = None) -> list[_Snapshot]:
     """Read every recipient's bundle from one consistent snapshot, numbered and journalled in one transaction.
 
     Each author's log is read once, from the lowest position any recipient still needs, and each position
     goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP);
     a third party's log only up to our position at the previous bundle to that recipient, unless ``policy``
     relays for it or ``everything`` is asked (ADR 0173). Our present positions are journalled for the next.
+    ``progress(done, total)`` hears the log positions read, of all the positions any recipient needs.
     """
     keys = {r: store.active_key(r) for r in recipients}  # NotFound for a party we do not know
     snapshots = [_Snapshot(r, keys[r].enc_key, files.enter_context(temporary("cbm-body-")),
@@ -163,6 +167,7 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
             snap.late = not everything and not policy.immediate(snap.recipient)
             snap.sent_at = store.query(index_bundles.sent_positions, snap.recipient) if snap.late else {}
         heads: dict[str, int] = {}
+        plan: list[tuple[str, list[tuple[_Snapshot, LogWriter]]]] = []
         for author in store.query(index_bundles.authors):
             writers: list[tuple[_Snapshot, LogWriter]] = []
             third = author != store.party
@@ -177,12 +182,20 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
                 assert snap.writer is not None
                 writers.append((snap, LogWriter(snap.recipient, author, after, snap.writer, snap.wanted,
                                                  upto=upto, forwarded=third)))
-            if not writers:
-                continue
-            for position in positions(store, author, min(w.after for _, w in writers)):
+            if writers:
+                plan.append((author, writers))
+        total = sum(max(0, (store.head(author) or (0, ""))[0] - min(w.after for _, w in writers))
+                    for author, writers in plan) if progress is not None else 0
+        done = 0
+        for author, writers in plan:
+            start = min(w.after for _, w in writers)
+            for position in positions(store, author, start):
                 carried = Carried(position)
                 for _, writer in writers:
                     writer.add(carried)
+                if progress is not None:
+                    done += position.last - max(position.first, start + 1) + 1
+                    progress(done, total)
             for snap, writer in writers:
                 for label, n in writer.labels.items():
                     snap.labels[label] = snap.labels.get(label, 0) + n
@@ -192,6 +205,8 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
                 log = writer.finish()
                 if log is not None:
                     snap.logs.append(log)
+        if progress is not None:
+            progress(total, total)
         for snap in snapshots:
             store.query(index_bundles.record_sent_positions, snap.recipient,
                         {a: seq for a, seq in heads.items() if a != snap.recipient})
@@ -259,7 +274,8 @@ def _write_out(store: Store, snap: _Snapshot, receipt: Record | None, out: Any, 
 @cycle_collector_paused()
 def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
                  encrypt: bool | None = None, compress: bool = False, armored: bool = False,
-                 sign_minisig: bool = False) -> tuple[ExportResult, bytes | None]:
+                 sign_minisig: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[ExportResult, bytes | None]:
     """Write a bundle for ``recipient`` to the binary writer ``out``; journal it. Returns the result and, with
     ``sign_minisig``, the detached minisign signature of exactly the bytes written.
 
@@ -267,6 +283,7 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
     (the result says what travels readable). ``number`` overrides the bundle number (reproducibility tests);
     ``everything`` ignores acknowledgements and forwards third parties' records at once. Raises NotFound for an
     unknown recipient, UsageError for ourselves or a malformed ``[forwarding]`` policy.
+    ``progress(done, total)`` hears the log positions read from the store.
     """
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
@@ -279,7 +296,7 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
         # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
         # ``out`` happens after it, so a slow pipe never holds the store's write lock
         [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress,
-                           policy=policy)
+                           policy=policy, progress=progress)
         return _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored, sign_minisig=sign_minisig)
 
 
@@ -339,37 +356,10 @@ class ManyExportResult:
     skipped: list[dict[str, str]]  # peers named by ``all`` that get no bundle: {"party", "reason"}
 
 
-def recipients_of(store: Store, spec: str) -> tuple[list[str], list[dict[str, str]]]:
-    """The peers ``--to`` names: ``all`` (every peer with an active key; the others are returned as skipped,
-    with the reason) or a comma-separated list of party codes. Raises UsageError for a malformed list or our
-    own code, NotFound for a party we do not know or one without an active key when named explicitly."""
-    from cbm.core.cards import check_party_code
-
-    if spec.strip().lower() == "all":
-        chosen, skipped = [], []
-        for peer in store.peers():
-            try:
-                store.active_key(peer)
-            except NotFound as e:
-                skipped.append({"party": peer, "reason": str(e)})
-                continue
-            chosen.append(peer)
-        return chosen, skipped
-    codes = [code.strip().upper() for code in spec.split(",")]
-    if any(not code for code in codes):
-        raise UsageError(f"--to {spec!r} has an empty party code", hint="--to RU,UK,FR or --to all")
-    chosen = list(dict.fromkeys(check_party_code(code) for code in codes))
-    for code in chosen:
-        if code == store.party:
-            raise UsageError("a bundle goes to a peer, not to ourselves", hint=f"leave {code} out of --to")
-        store.active_key(code)
-    return chosen, []
-
-
 @cycle_collector_paused()
 def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = True,
                    everything: bool = False, encrypt: bool | None = None, compress: bool = False,
-                   armored: bool = False) -> ManyExportResult:
+                   armored: bool = False, progress: Callable[[int, int], None] | None = None) -> ManyExportResult:
     """One bundle per peer that ``to`` names (``all`` or ``RU,UK,FR``, see :func:`recipients_of`) in
     ``directory`` (``us-to-ru.cbm`` and its ``.minisig``), each exactly what :func:`export_to_path` would write
     for that peer alone, read from the store in one pass.
@@ -379,6 +369,7 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     UsageError; the bundles written before it stay (their numbers are journalled: numbers are informational).
     Raises NotFound for an unknown peer, UsageError for ourselves, a directory that cannot be made or a
     malformed ``[forwarding]`` policy.
+    ``progress(done, total)`` hears the log positions read, for all the peers at once (one pass).
     """
     policy = forwarding.policy_of(store.config)
     recipients, skipped = recipients_of(store, to)
@@ -394,7 +385,7 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     with ExitStack() as files:
         files.enter_context(temporary_directory(store.root / TEMP))
         snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress,
-                              policy=policy)
+                              policy=policy, progress=progress)
         for snap in snapshots:
             path = directory / bundle_name(store.party, snap.recipient)
             with written_atomically(path) as out:

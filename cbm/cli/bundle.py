@@ -33,6 +33,10 @@ def _open_input(path: str) -> BinaryIO:
         raise NotFound(f"cannot read {path}: {e.strerror}") from e
 
 
+def _name(path: str) -> str:
+    return Path(path).name if path != "-" else "stdin"
+
+
 def _ranges(missing: dict[str, tuple[int, int]]) -> str:
     return "; ".join(f"{author} {first}-{last}" if first != last else f"{author} {first}"
                      for author, (first, last) in sorted(missing.items()))
@@ -79,17 +83,17 @@ def export(
     if _many(to, output):
         if output == "-":
             raise UsageError("one bundle per peer needs a directory", hint="-o outbox/ (not -o -)")
-        with open_store() as store:
-            many = export_to_many(store, to, Path(output), minisig=minisig, **options)
+        with open_store() as store, Progress("reading records for every peer") as bar:
+            many = export_to_many(store, to, Path(output), minisig=minisig, progress=bar.update, **options)
         _report_many(many, json_flag)
         return
-    with open_store() as store:
+    with open_store() as store, Progress(f"reading records for {to.strip().upper()}") as bar:
         code = to.strip().upper()
         if output == "-":
-            result, _ = write_bundle(store, code, sys.stdout.buffer, **options)
+            result, _ = write_bundle(store, code, sys.stdout.buffer, progress=bar.update, **options)
             sys.stdout.buffer.flush()
         else:
-            result = export_to_path(store, code, Path(output), minisig=minisig, **options)
+            result = export_to_path(store, code, Path(output), minisig=minisig, progress=bar.update, **options)
     _note_export(result)
     if output == "-":
         if json_flag:
@@ -166,10 +170,10 @@ def import_(
     bundle_file = bundle_files[0]
     source = _open_input(bundle_file)
     try:
-        with open_store() as store, Progress(f"reading {Path(bundle_file).name if bundle_file != '-' else 'stdin'}",
+        with open_store() as store, Progress(f"reading {_name(bundle_file)}",
                                              file_size(bundle_file), unit="bytes") as bar:
-            result = import_bundle(store, bar.reader(source),
-                                   source_name=None if bundle_file == "-" else bundle_file)
+            result = import_bundle(store, bar.reader(source), source_name=None if bundle_file == "-" else bundle_file,
+                                   progress=bar.stage("landing records"))
     finally:
         if source is not sys.stdin.buffer:
             source.close()
@@ -318,9 +322,10 @@ def verify(
     try:
         source = _open_input(bundle_file)
         try:
-            with _trust(keyring, key) as (keys, party, pairs):
+            with _trust(keyring, key) as (keys, party, pairs), Progress(f"verifying {_name(bundle_file)}",
+                                                                       unit="bytes") as bar:
                 result = check_bundle(source, keys, deep=deep, party=party, decrypt_with=pairs,
-                                      pinned=fingerprint or ())
+                                      pinned=fingerprint or (), progress=bar.update)
         finally:
             if source is not sys.stdin.buffer:
                 source.close()

@@ -30,7 +30,7 @@ class SeenFilter:
     def seen_before(self, texts: Iterable[str]) -> list[bool]:
         """:meth:`check_and_add` for each of ``texts`` in order, in one loop (a batch of 5,000 ids at a time)."""
         bits = self.bits
-        out = []
+        out: list[bool] = []
         append = out.append
         for text in texts:
             h = hash(text) & 0xFFFFFFFFFFFFFFFF

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -432,15 +432,19 @@ def existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, tu
     return {sid: (row[1], row[2]) for sid, row in _existing(conn, author, sids).items()}
 
 
-def recheck(conn: Connection) -> int:
+def recheck(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
     """Run the landing checks again over every current indicator (after a warninglist update or a change of
-    ``[indicators.checks]``); returns how many are flagged now."""
+    ``[indicators.checks]``); returns how many are flagged now. ``progress(done, total)`` hears the count of
+    indicators checked every 4,096."""
     from cbm.measures.indicators.model import BadValue, recognise
 
     check = checker(conn).check
     conn.execute("DELETE FROM ind_flag")
     flagged: list[tuple[str, str, str]] = []
-    for sid, author, kind, value in conn.execute("SELECT sid, author, type, value FROM ind").fetchall():
+    rows = conn.execute("SELECT sid, author, type, value FROM ind").fetchall()
+    for n, (sid, author, kind, value) in enumerate(rows):
+        if progress is not None and not n % 4096:
+            progress(n, len(rows))
         if kind == "pattern":  # the pattern's values (first in ind, the others in ind_alt), typed again
             values = [value] + [v for (v,) in conn.execute(
                 "SELECT value FROM ind_alt WHERE sid = ? AND author = ?", (sid, author))]
@@ -454,5 +458,7 @@ def recheck(conn: Connection) -> int:
         else:
             flags = check(kind, value)
         flagged.extend((sid, author, flag) for flag in flags)
+    if progress is not None:
+        progress(len(rows), len(rows))
     conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
     return len({(sid, author) for sid, author, _ in flagged})

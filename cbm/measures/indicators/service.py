@@ -168,9 +168,13 @@ def guess_format(path: str, head: bytes) -> str:
 
 @cycle_collector_paused()
 def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = None, skip_invalid: bool = False,
-                kind: str | None = None, on_progress: Callable[[int], None] | None = None) -> ImportResult:
+                kind: str | None = None, on_progress: Callable[[int], None] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> ImportResult:
     """Import a feed file ('-' = stdin) in one transaction. With bad lines: BadLines (nothing lands) unless
-    ``skip_invalid``. Raises NotFound (no file), UsageError (bad options), MalformedInput."""
+    ``skip_invalid``. Raises NotFound (no file), UsageError (bad options), MalformedInput.
+
+    ``on_progress(read)`` hears how many indicators have been read; for a JSON feed (STIX, MISP) in a regular
+    file, ``progress(done, total)`` hears the bytes of the file read so far and its size."""
     import io
     import sys
 
@@ -184,6 +188,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
         head = buffered.peek(4096)[:4096]
         fmt = fmt or guess_format(path, head)
+        if progress is not None and fmt in ("stix", "misp"):
+            on_progress = _bytes_read(buffered, progress) or on_progress
         notes = ReadNotes()
         from cbm.measures.indicators import pipeline
 
@@ -293,6 +299,20 @@ def _rows_in(path: str) -> int:
         return os.path.getsize(path) // CSV_BYTES_PER_ROW
     except OSError:
         return 0
+
+
+def _bytes_read(stream: IO[bytes], progress: Callable[[int, int], None]) -> Callable[[int], None] | None:
+    """A reader's ``on_progress`` that reports the bytes of ``stream`` read (of its size), if it is a file."""
+    import os
+    import stat
+
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return lambda _read: progress(stream.tell(), info.st_size)
 
 
 def _reader(fmt: str, stream: IO[bytes], d: Defaults, notes: ReadNotes, kind: str | None) -> Iterator[Item | LineError]:
