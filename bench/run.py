@@ -939,6 +939,11 @@ def report(doc: dict[str, Any], results: dict[str, Result], out: Path) -> Judgem
                 other_sizes[int(kept["size"])] = kept
             except (ValueError, KeyError, TypeError):
                 continue
+    stix2 = results.get("ref-stix2")
+    if stix2 is not None and stix2.note.startswith(("reused from", "measured in the run of")):
+        reason = f"the stix2 reference was not measured in this run ({stix2.note})"
+        if not any(r.startswith("the stix2 reference") for r in doc.get("invalid", [])):
+            doc["invalid"] = [*doc.get("invalid", []), reason]
     rows, source = growth_source(doc, results, other_sizes)
     judgement = evaluate(results, doc["size"], doc["machine"]["cores_usable"] or 1, other_sizes, rows, source)
     doc["verdicts"] = [asdict(v) for v in judgement.verdicts]

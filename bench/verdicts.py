@@ -219,7 +219,7 @@ class Judge:
         ratio, judged_on, reference = None, "", "stix2 reference not available"
         if build and rows:
             factor = self.size / rows
-            how = "" if rows >= self.size else f"scaled ×{factor:g} from {int(rows):,} rows measured in this run"
+            how = "" if rows >= self.size else f"scaled ×{factor:g} from {int(rows):,} rows"
             c = self.compare("import", "stix2 objects (build)", (build[0] * factor, build[1] * factor),
                              scaled=how, judged=True)
             assert c is not None
@@ -242,10 +242,12 @@ class Judge:
         target = f"≤ {CHECKS_SHARE:.0%} of the import"
         r = self.ok("import")
         load, run = self.phase("ref-checks", "load"), self.phase("ref-checks", "check")
-        if r is None or r.wall_s is None:
-            return self.missing("import", target)
-        if load is None or run is None:
-            return self.missing("ref-checks", target)
+        for needed in ("import", "ref-checks"):
+            if self.ok(needed) is None:
+                missing = self.missing(needed, target)
+                missing.step, missing.measured = "landing checks", f"{needed}: {missing.measured}"
+                return missing
+        assert r is not None and r.wall_s is not None and load is not None and run is not None
         if self.size >= FULL:
             cost = (load[0] + run[0], load[1] + run[1])
             base = (r.wall_s, r.cpu_s or 0.0)
