@@ -49,3 +49,13 @@ def test_growth_is_per_row_with_start_up_taken_out_and_flags_superlinear_steps()
     verdict = verdicts.growth_verdict(list(rows.values()), "test")
     assert verdict.verdict == "MISS" and "superlinear: export-stix" in verdict.measured
     assert verdicts.growth_verdict([], "no second size").verdict == "n/a"
+
+
+def test_wall_growth_on_a_loaded_machine_is_shown_but_only_cpu_growth_flags() -> None:
+    small = {"help": _step(0.2, 0.2), "export-stix": {**_step(0.7, 0.7), "others_cores": 1.4}}
+    waited = {"help": _step(0.2, 0.2), "export-stix": {**_step(9.2, 5.7), "others_cores": 1.4}}  # wall +80 %
+    (row,) = verdicts.growth(waited, 100_000, small, 10_000)
+    assert row.loaded and round(row.wall_growth, 2) == 0.8 and row.cpu_growth < 0.2 and not row.superlinear
+    worked = {"help": _step(0.2, 0.2), "export-stix": {**_step(9.2, 9.2), "others_cores": 1.4}}  # CPU +80 %
+    (row,) = verdicts.growth(worked, 100_000, small, 10_000)
+    assert row.superlinear
