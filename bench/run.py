@@ -1,15 +1,19 @@
 """`make bench`: time `cbm` on a national-scale feed, beside its references and the machine's floors.
 
-Generates a synthetic two-party feed (``--size`` indicators, default 100k; ``--size 1000000`` for the full run),
-then runs each step as a whole `cbm` process, as an operator would, recording wall time, CPU time (user+sys of
-the process and the workers it reaped, from ``os.wait4``) and peak RSS. The references (``bench/references.py``)
-run as processes too, on the same data. Each `cbm` figure is printed as a ratio to its reference and checked
-against the targets of issue #9 (for 1M indicators; pro rata below 1M, fixed for latency and memory).
+Generates a synthetic two-party feed (``--size`` indicators, default 100k; ``--size 1000000`` for the full run)
+and a MISP event, then runs each step as a whole `cbm` process, as an operator would, recording wall time, CPU
+time (user+sys of the process and the workers it reaped, from ``os.wait4``) and peak memory: the peak of the RSS
+summed over the process and all its descendants, sampled from /proc, beside the largest single process. The
+references (``bench/references.py``: stix2, misp-stix, the landing checks alone, sqlite3, PyNaCl, orjson,
+minisign) run as processes too, on the same data, in the same run. Each `cbm` figure is compared with its
+reference in wall and in CPU time and checked against the targets of issue #20 (for 1M indicators; pro rata
+below 1M, fixed for latency and memory); at 1M the `cbm` steps also run at 100k first, for the per-row growth.
 
-Progress goes to stderr, the report table to stdout; the report is written as Markdown and JSON to
-``--out`` (default ``bench/results/``: ``latest.md``, ``latest.json`` and ``by-size/<size>.json``).
+Progress goes to stderr, the report tables to stdout; the report is written as Markdown and JSON to ``--out``
+(default ``bench/results/``: ``latest.md``, ``latest.json`` and ``by-size/<size>.json``).
 
-Usage:  python bench/run.py [--size N] [--out DIR] [--workdir DIR --keep] [--profile STEP[,STEP]]
+Usage:  python bench/run.py [--size N] [--growth-size N] [--misp-max N] [--out DIR] [--workdir DIR --keep]
+                            [--profile STEP[,STEP]]
 """
 
 from __future__ import annotations
@@ -991,7 +995,7 @@ def rerender(path: Path, out: Path, stix2_from: Path | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Benchmark cbm against its references (issue #9).")
+    ap = argparse.ArgumentParser(description="Benchmark cbm against its references (issue #20).")
     ap.add_argument("--size", type=int, default=100_000, help="indicators in the national feed (default 100k)")
     ap.add_argument("--seed", type=int, default=2013)
     ap.add_argument("--out", type=Path, default=HERE / "results", help="report directory (default bench/results)")
