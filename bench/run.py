@@ -292,8 +292,10 @@ class Bench:
 
     def measure(self, name: str, title: str, argv: list[str], *, kind: str = "cbm", repeat: int = 1,
                 command: str | None = None, needs: Sequence[str] = (), words: tuple[str, ...] = (),
-                stdin: Path | None = None, parse_json: bool = False) -> Result:
-        """Run a step (``repeat`` times, reporting the median wall time) and record it."""
+                stdin: Path | None = None, parse_json: bool = False, timeout: float | None = None) -> Result:
+        """Run a step (``repeat`` times, reporting the median wall time) and record it; killed after ``timeout``
+        seconds (default ``--timeout``)."""
+        timeout = timeout or self.args.timeout
         shown = command or " ".join(_short(a, self.work) for a in
                                     (["cbm", *argv[len(self.cbm):]] if kind == "cbm" else argv))
         for need in needs:
@@ -314,14 +316,14 @@ class Bench:
         runs: list[Run] = []
         for i in range(repeat):
             run = run_process(argv, env=self.env, cwd=self.work, log=self.work / "logs" / f"{name}-{i}",
-                              timeout=self.args.timeout)
+                              timeout=timeout)
             runs.append(run)
             if run.exit_code != 0:
                 break
         last = runs[-1]
         if last.timed_out:
             return self.record(Result(name, title, kind, "timeout", shown, wall_s=last.wall_s,
-                                      note=f"killed after {self.args.timeout:.0f} s"))
+                                      note=f"killed after {timeout:.0f} s"))
         if last.exit_code != 0:
             tail = (last.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
             return self.record(Result(name, title, kind, "failed", shown, wall_s=last.wall_s,
@@ -342,10 +344,12 @@ class Bench:
         return self.record(result)
 
     def reference(self, name: str, title: str, args: list[str], *, repeat: int = 1,
-                  needs: Sequence[str] = ()) -> Result:
+                  needs: Sequence[str] = (), slow: bool = False) -> Result:
+        """Run a reference; ``slow`` ones (stix2, misp-stix: minutes at 100k) get three times ``--timeout``."""
         argv = [self.python, str(HERE / "references.py"), *args]
         return self.measure(name, title, argv, kind="reference", repeat=repeat, needs=needs, parse_json=True,
-                            command="references.py " + " ".join(_short(a, self.work) for a in args))
+                            command="references.py " + " ".join(_short(a, self.work) for a in args),
+                            timeout=self.args.timeout * 3 if slow else None)
 
     # -- the run --
 
@@ -499,7 +503,7 @@ class Bench:
             exp.detail["bytes"] = stix.stat().st_size
         self.reference("ref-misp-stix", f"misp-stix MISPtoSTIX21Parser: the same event to STIX 2.1 ({count:,} "
                                         "attributes)",
-                       ["misp-stix", str(event), "--out", str(self.work / "ref.misp-stix.json")])
+                       ["misp-stix", str(event), "--out", str(self.work / "ref.misp-stix.json")], slow=True)
 
     def taxii(self) -> None:
         """Opt-in (--taxii): a fresh store (FR) pulls the full store's TLP:GREEN collection from a real `cbm taxii
@@ -586,7 +590,8 @@ class Bench:
         if self.args.stix2_from and self.reuse_stix2(self.args.stix2_from, limit):
             return
         self.reference("ref-stix2", f"stix2 objects: build, serialise, parse back ({limit:,} indicators)",
-                       ["stix2", str(self.feeds["US"]), "--limit", str(limit), "--out", str(w / "ref.stix2.json")])
+                       ["stix2", str(self.feeds["US"]), "--limit", str(limit), "--out", str(w / "ref.stix2.json")],
+                       slow=True)
 
     def reuse_stix2(self, path: Path, limit: int) -> bool:
         """Take the stix2 reference from a kept report on the same rows (same seed, same first ``limit`` rows:
