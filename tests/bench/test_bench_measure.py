@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -59,3 +60,13 @@ def test_wall_growth_on_a_loaded_machine_is_shown_but_only_cpu_growth_flags() ->
     worked = {"help": _step(0.2, 0.2), "export-stix": {**_step(9.2, 9.2), "others_cores": 1.4}}  # CPU +80 %
     (row,) = verdicts.growth(worked, 100_000, small, 10_000)
     assert row.superlinear
+
+
+def test_a_small_process_is_not_charged_with_the_runners_memory(tmp_path: Path) -> None:
+    # wait4's ru_maxrss of an exec'd child includes the memory of the runner it was forked from (here pytest,
+    # 60-200 MB): the report's figures come from the child's own /proc high-water mark instead
+    ballast = bytearray(os.urandom(1)) * (80 * 1024 * 1024)  # make the runner big, whatever ran before
+    result = run.run_process([sys.executable, "-c", "import time; time.sleep(0.3)"], env={"PATH": "/usr/bin:/bin"},
+                             cwd=tmp_path, log=tmp_path / "logs" / "small", timeout=60)
+    assert result.exit_code == 0 and result.samples > 3 and len(ballast) > 0
+    assert result.maxrss_mb < 40 and result.peak_sum_mb < 40
