@@ -869,8 +869,9 @@ def markdown(doc: dict[str, Any]) -> str:
               "still shares with its parent count twice, so the sum errs high."]
     if doc.get("comparisons"):
         lines += ["", "## Ratios to the references (wall and CPU)", "",
-                  "cbm ÷ reference: below 1, cbm is faster. A verdict uses the CPU ratio where the cbm step kept "
-                  "more than one core busy (CPU > 1.1 × wall), else the wall ratio (\"judged on\").", "",
+                  "cbm ÷ reference: below 1, cbm is faster. A verdict uses the CPU ratio where the cbm step used "
+                  "more than one core (more than one process, or CPU > 1.1 × wall), else the wall ratio "
+                  "(\"judged on\").", "",
                   *comparison_table(doc["comparisons"])]
     lines += misp_section(doc)
     lines += growth_section(doc)

@@ -5,10 +5,11 @@ Targets are for 1M indicators on 2 cores. Below 1M, throughput targets apply pro
 no size removes; latency and memory targets apply as they are.
 
 Every comparison with a reference is given twice, as a wall-time ratio and a CPU-time ratio (``Comparison``).
-Where the `cbm` step used more than one core (its CPU time exceeds its wall time by more than 10 %), the verdict
-is judged on the CPU-time ratio: a wall-time ratio would credit a second core as if it were less work
-(docs/adr/0205-bench-cpu-ratios-and-summed-memory.md). Peak memory is the peak of the summed RSS of all the
-processes of one command. Growth from a smaller to a larger feed is judged per row (docs/adr/0206).
+Where the `cbm` step used more than one core (it ran more than one process, or its CPU time exceeds its wall time
+by more than 10 %: threads), the verdict is judged on the CPU-time ratio: a wall-time ratio would credit a
+second core as if it were less work (docs/adr/0205-bench-cpu-ratios-and-summed-memory.md). Peak memory is the
+peak of the summed RSS of all the processes of one command. Growth from a smaller to a larger feed is judged
+per row (docs/adr/0206).
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ class Comparison:
     ref_cpu_s: float
     scaled: str = ""  # how the reference was scaled to the feed's size, if it was
     judged_on: str = ""  # the ratio a verdict uses: "wall" | "CPU" | "" (shown, not judged)
+    processes: int = 1  # the most processes the cbm step ran at once
+
+    @property
+    def multi_core(self) -> bool:
+        """Whether the cbm step used more than one core: several processes, or CPU above wall (threads)."""
+        return self.processes > 1 or self.cores > MULTI_CORE
 
     @property
     def wall_ratio(self) -> float:
@@ -82,7 +89,7 @@ class Comparison:
                 "cbm_cpu_s": round(self.cbm_cpu_s, 4), "ref_wall_s": round(self.ref_wall_s, 4),
                 "ref_cpu_s": round(self.ref_cpu_s, 4), "wall_ratio": round(self.wall_ratio, 4),
                 "cpu_ratio": round(self.cpu_ratio, 4), "cbm_cores": round(self.cores, 2), "scaled": self.scaled,
-                "judged_on": self.judged_on}
+                "judged_on": self.judged_on, "processes": self.processes}
 
 
 @dataclass
@@ -158,14 +165,16 @@ class Judge:
                 judged: bool = False, cbm: tuple[float, float] | None = None) -> Comparison | None:
         """Record ``step`` beside a reference of (wall, CPU) seconds; ``judged``: a verdict uses it, on the
         CPU ratio when the step used more than one core, else on the wall ratio."""
+        processes = 1
         if cbm is None:
             r = self.ok(step)
             if r is None or r.wall_s is None:
                 return None
             cbm = (r.wall_s, r.cpu_s or 0.0)
-        c = Comparison(step, reference, cbm[0], cbm[1], ref[0], ref[1], scaled)
+            processes = getattr(r, "processes", None) or 1
+        c = Comparison(step, reference, cbm[0], cbm[1], ref[0], ref[1], scaled, processes=processes)
         if judged:
-            c.judged_on = "CPU" if c.cores > MULTI_CORE else "wall"
+            c.judged_on = "CPU" if c.multi_core else "wall"
         self.comparisons.append(c)
         return c
 
@@ -228,7 +237,8 @@ class Judge:
             ratio, judged_on = 1 / self.judged(c), c.judged_on
             reference = (f"stix2 objects {c.ref_wall_s:.1f} s wall, {c.ref_cpu_s:.1f} s CPU"
                          + (f" ({how})" if how else "") + f": cbm {1 / c.wall_ratio:.1f}× faster in wall time, "
-                         f"{1 / c.cpu_ratio:.1f}× in CPU time (≥ 20 on {judged_on}: cbm used {c.cores:.1f} cores)")
+                         f"{1 / c.cpu_ratio:.1f}× in CPU time (≥ 20 on {judged_on}: cbm ran {c.processes} process(es), "
+                         f"{c.cores:.1f} cores busy)")
             text += f"; {ratio:.1f}× faster than stix2 ({judged_on})"
             passed = passed and ratio >= 20
         else:
@@ -259,8 +269,9 @@ class Judge:
             base = (max(1e-9, r.wall_s - self.startup), max(1e-9, (r.cpu_s or 0.0) - self.startup_cpu))
             how = (f"every row checked; the one-off load of the lists ({load[0]:.2f} s) and cbm's start-up left out "
                    "below 1M")
-        c = Comparison("import", "landing checks alone", base[0], base[1], cost[0], cost[1])
-        c.judged_on = "CPU" if (r.cpu_s or 0) / r.wall_s > MULTI_CORE else "wall"
+        c = Comparison("import", "landing checks alone", base[0], base[1], cost[0], cost[1],
+                       processes=getattr(r, "processes", None) or 1)
+        c.judged_on = "CPU" if c.multi_core else "wall"
         wall_share, cpu_share = 1 / c.wall_ratio, 1 / c.cpu_ratio
         share = cpu_share if c.judged_on == "CPU" else wall_share
         self.comparisons.append(c)
