@@ -965,6 +965,8 @@ def report(doc: dict[str, Any], results: dict[str, Result], out: Path) -> Judgem
                 other_sizes[int(kept["size"])] = kept
             except (ValueError, KeyError, TypeError):
                 continue
+    if doc.get("growth_run"):  # the same invocation's run at the second size: the fairest base for flatness too
+        other_sizes[int(doc["growth_run"]["size"])] = doc["growth_run"]
     stix2 = results.get("ref-stix2")
     if stix2 is not None and stix2.note.startswith(("reused from", "measured in the run of")):
         reason = f"the stix2 reference was not measured in this run ({stix2.note})"
