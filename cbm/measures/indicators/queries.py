@@ -161,6 +161,29 @@ def select(conn: Connection, f: Filter) -> Iterator[IndicatorRow]:
     return _rows(conn.execute(sql, args))
 
 
+def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]]:
+    """(rec, pos, revoked, versions) of the current indicators matching ``f``, in landing order: where each
+    lives in its batch record, whether it is revoked (1 or 0) and its version number. The lean form of
+    :func:`select` for exports, which read everything else from the record. Streams."""
+    where, args = _where(f)
+    sql = f"SELECT rec, pos, revoked IS NOT NULL, versions FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return conn.execute(sql, args)
+
+
+def values(conn: Connection, f: Filter) -> Iterator[tuple[str, str | None, str]]:
+    """(type, value, tlp) of the current indicators matching ``f``, in landing order: all a plain list needs,
+    from the index alone. Streams."""
+    where, args = _where(f)
+    sql = f"SELECT type, value, tlp FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return conn.execute(sql, args)
+
+
 def matches(r: IndicatorRow, f: Filter) -> bool:
     """Whether one row passes ``f`` (the same rules as :func:`select`, checked in Python)."""
     if (f.types and r.type not in f.types) or (f.authors and r.author not in f.authors) or \
@@ -222,6 +245,13 @@ def flagged_since(conn: Connection, mark: int) -> tuple[int, dict[str, int]]:
     by_flag = {str(flag): int(n) for flag, n in conn.execute(
         "SELECT flag, COUNT(*) FROM ind_flag WHERE rowid > ? GROUP BY flag ORDER BY COUNT(*) DESC, flag", (mark,))}
     return flagged, by_flag
+
+
+def flagged_total(conn: Connection) -> int:
+    """How many current indicators carry at least one landing-check flag (any state: a flagged indicator stays
+    out of firewall exports whether it is live, expired or revoked). Reads only the small ``ind_flag`` table, so
+    ``cbm status`` stays fast on a million-indicator store."""
+    return int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
 
 
 def flag_counts(conn: Connection) -> dict[str, int]:
@@ -314,8 +344,7 @@ def stats(conn: Connection, now: str, soon: str) -> dict[str, Any]:
     expiring = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until > ?"
                                 " AND valid_until <= ?", (now, soon)).fetchone()[0])
     sighted = int(conn.execute("SELECT COUNT(DISTINCT sid) FROM ind_sight").fetchone()[0])
-    flagged = int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
-    return {"total": total, "flagged": flagged, "by_flag": flag_counts(conn),
+    return {"total": total, "flagged": flagged_total(conn), "by_flag": flag_counts(conn),
             "active": total - revoked - expired, "expired": expired, "revoked": revoked,
             "expiring_soon": expiring, "sighted": sighted, "by_type": grouped("type"),
             "by_party": grouped("author"), "by_tlp": grouped("tlp")}
