@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from cbm.core.bloom import SeenFilter
+from cbm.core.fields import is_party_code
 from cbm.core.records import Record
 from cbm.measures.indicators import checks
 from cbm.measures.indicators import rows as R
@@ -386,7 +387,7 @@ INDEX = Index(name="indicators", version=3, kinds=("indicators.",), tables=TABLE
 _IND_INDEXES = tuple(" ".join(s.split()) for s in SCHEMA.split(";") if " ON ind (" in s)
 
 
-def suspend_indexes(conn: Connection) -> None:
+def suspend_indexes(conn: Connection, party: str | None = None) -> None:
     """Drop the indexes on ``ind`` for a bulk load; :func:`resume_indexes` rebuilds them. Call both inside one
     transaction: a failure or a crash in between rolls the drop back with everything else.
 
@@ -394,10 +395,31 @@ def suspend_indexes(conn: Connection) -> None:
     million random-keyed inserts (measured 2.7 s against 8.9 s; docs/adr/0073-bulk-indicator-import.md); and with
     SQLite's default 2 MiB page cache rather than a large one (2.9 s against 3.9 s for the three). While they are
     suspended, nothing may rely on ``ind``'s unique key: the caller must land no (sid, author) already held nor
-    one twice, and look nothing up by id or value.
+    one twice, and look nothing up by id or value, except through :func:`held_by_others` when ``party`` (whose
+    feed is landing) is given: a partial index over the other parties' rows stays for it, built once over the
+    rows already held and never touched by the party's own inserts.
     """
     for statement in _IND_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {statement.split(' ON ')[0].split()[-1]}")
+    if party is not None:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {_OTHERS_INDEX} ON ind (sid) WHERE author <> {_literal(party)}")
+
+
+_OTHERS_INDEX = "ind_sid_others"
+
+
+def _literal(party: str) -> str:
+    """A party code as an SQL literal: a partial index is used only by a query naming the same literal."""
+    if not is_party_code(party):
+        raise ValueError(f"not a party code: {party!r}")
+    return f"'{party}'"
+
+
+def held_by_others(conn: Connection, sid: str, party: str) -> bool:
+    """Whether a party other than ``party`` holds an indicator under ``sid``: one index look-up, also while a
+    bulk load of ``party``'s feed has the indexes on ``ind`` suspended (see :func:`suspend_indexes`)."""
+    return conn.execute(f"SELECT 1 FROM ind WHERE sid = ? AND author <> {_literal(party)} LIMIT 1",
+                        (sid,)).fetchone() is not None
 
 
 def _indexed(conn: Connection) -> bool:
@@ -409,6 +431,7 @@ def resume_indexes(conn: Connection) -> None:
     """Rebuild the indexes :func:`suspend_indexes` dropped (a no-op for those that exist)."""
     for statement in _IND_INDEXES:
         conn.execute(statement)
+    conn.execute(f"DROP INDEX IF EXISTS {_OTHERS_INDEX}")
 
 
 def bulk_mode(conn: Connection, cache_mib: int = 64) -> None:

@@ -238,7 +238,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
 
 def _held_by_another(store: Store, indicator_id: str) -> bool:
     """Whether another party's signed records hold an indicator under this id."""
-    return any(r.author != store.party for r in store.query(queries.get, indicator_id))
+    return bool(store.query(ix.held_by_others, indicator_id, store.party))
 
 
 def _own(store: Store, item: Item, notes: ReadNotes) -> Item:
