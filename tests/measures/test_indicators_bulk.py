@@ -61,9 +61,9 @@ def bulk_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = ix.suspend_indexes
 
-    def spy(conn: sqlite3.Connection) -> None:
+    def spy(conn: sqlite3.Connection, party: str | None = None) -> None:
         calls.append(1)
-        real(conn)
+        real(conn, party)
 
     monkeypatch.setattr(ix, "suspend_indexes", spy)
     return calls
