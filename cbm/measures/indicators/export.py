@@ -161,6 +161,7 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
     they reach (docs/adr/0161-closed-stix-exports.md), then cbm's extension definition."""
     from cbm.measures.indicators.formats import stix, stix_extension
     from cbm.measures.indicators.formats.closure import Closure
+    from cbm.measures.indicators.formats.stix_origin import OriginObjects
     from cbm.store.trust import list_keys
 
     seed = f"{store.party}|{f}|{store.head(store.party)}"
@@ -173,8 +174,11 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
     closure = Closure()
     offered: set[int] = set()
     listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
+    origins = OriginObjects()
     for n, r in enumerate(rows, 1):
         record, batch = cache.get(r.rec)
+        for obj in origins.of(r.author, r.tlp, batch[r.pos], r.modified):  # before the indicator: see stix_origin
+            writer.write(obj)
         writer.write(stix.indicator(r.author, r.tlp, batch[r.pos], r.modified, r.revoked is not None))
         parties.add(r.author)
         tlps.add(r.tlp)
@@ -191,19 +195,20 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
             return False
         if listed is not None:
             return ref in listed
-        return any(queries.matches(r, f) for r in store.query(queries.get, ref))
+        return any(store.query(queries.selected, r, f) for r in store.query(queries.get, ref))
 
     party_of_identity = {model.identity_id(party): party for party in names}
     tlp_of_marking = {marking: label for label, marking in model.TLP_MARKING_IDS.items()}
     objects, supplied = closure.close(
         written, lambda ref: ref in party_of_identity or ref in tlp_of_marking)
+    objects = [obj for obj in objects if obj.get("id") not in origins.written]
     for obj in objects:
         writer.write(obj)
     result.objects = len(objects)
     for envelope, keyid in store.query(queries.sighting_records):
         record = record_from_row(envelope, keyid)
         sid = record.body.get("ref")
-        matching = [r for r in store.query(queries.get, str(sid)) if queries.matches(r, f)]
+        matching = [r for r in store.query(queries.get, str(sid)) if store.query(queries.selected, r, f)]
         if not matching or tlp_rank(record.tlp) > max((tlp_rank(t) for t in f.tlps), default=4):
             continue
         writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,

@@ -384,7 +384,7 @@ def stats(conn: Connection, now: str, soon: str, f: Filter | None = None) -> dic
             f"SELECT COALESCE(country, '-'), COUNT(*) FROM ind_origin{among('o')} GROUP BY 1 ORDER BY 2 DESC, 1",
             args)}
     with_origin = sum(by_origin.values())
-    if with_origin < total:
+    if by_origin and with_origin < total:  # "-": without an origin (said only where some have one)
         by_origin["-"] = by_origin.get("-", 0) + total - with_origin
     return {"total": total, "flagged": flagged, "by_flag": by_flag,
             "active": total - revoked - expired, "expired": expired, "revoked": revoked,

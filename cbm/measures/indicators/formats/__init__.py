@@ -57,6 +57,7 @@ class ReadNotes:
     notices: dict[str, int] = field(default_factory=dict)  # what cbm added or chose, e.g. a default TLP
     context_ids: set[str] = field(default_factory=set)  # related objects already kept (MISP galaxies)
     renamed: dict[str, str] = field(default_factory=dict)  # re-authored indicators: original id -> ours
+    origin_reader: Any = None  # STIX: the indicators' origins (formats.stix_origin.OriginReader), once read
 
     def skip(self, what: str, n: int = 1) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + n
