@@ -14,9 +14,9 @@ import typer
 from cbm.cli.context import open_store
 from cbm.cli.indicators import (
     Active,
+    AsnFilter,
     Expired,
     FromFilter,
-    AsnFilter,
     JsonFlag,
     OriginFilter,
     Revoked,

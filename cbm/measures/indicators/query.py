@@ -175,10 +175,10 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
         take(store.query(queries.by_substring, normalised.lower() if kind != "url" else normalised, limit),
              "substring")
     totals = store.query(queries.sighting_totals, [h.id for h in hits.values()])
-    origins = store.query(queries.origins_of, list(hits))
+    found_origins = store.query(queries.origins_of, list(hits))
     for h in hits.values():
         h.sightings = totals.get(h.id, 0)
-        h.origin, h.asn = origins.get((h.id, h.author), (None, None))
+        h.origin, h.asn = found_origins.get((h.id, h.author), (None, None))
     found = [h for h in hits.values() if (not wanted.origins or h.origin in wanted.origins)
              and (not wanted.asns or h.asn in wanted.asns)]
     return SearchResult(query, normalised, kind, found, sorted({h.author for h in found}))

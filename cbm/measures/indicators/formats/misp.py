@@ -104,8 +104,9 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
             if not isinstance(attribute, dict):
                 yield LineError(n, "not a MISP attribute", "attribute")
                 continue
-            origin = _attribute_origin(attribute, referenced.get(attribute.get("uuid"), object_origin)
-                                       if isinstance(attribute.get("uuid"), str) else object_origin)
+            attribute_uuid = attribute.get("uuid")
+            origin = _attribute_origin(attribute, referenced.get(attribute_uuid, object_origin)
+                                       if isinstance(attribute_uuid, str) else object_origin)
             yield from _attribute(n, attribute, object_name if isinstance(object_name, str) else None, info,
                                   event_tlp, d, notes, origin)
     if n == 0:
@@ -209,8 +210,8 @@ def _cluster_country(cluster: Any, galaxy_type: Any) -> str | None:
     kind = cluster.get("type") if isinstance(cluster.get("type"), str) else galaxy_type
     if kind != COUNTRY_GALAXY:
         return None
-    meta = cluster.get("meta") if isinstance(cluster.get("meta"), dict) else {}
-    iso = meta.get("ISO")
+    meta = cluster.get("meta")
+    iso = meta.get("ISO") if isinstance(meta, dict) else None
     for text in ([iso] if isinstance(iso, str) else iso if isinstance(iso, list) else []) + [cluster.get("value")]:
         if isinstance(text, str):
             code = _country_by_name(text)

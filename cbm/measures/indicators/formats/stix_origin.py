@@ -72,15 +72,17 @@ class OriginObjects:
         if (len(row) <= R.ORIGIN or row[R.ORIGIN] is None) and (len(row) <= R.ASN or row[R.ASN] is None):
             return
         country, number = R.origin_of(row)
-        targets = []
+        targets: list[tuple[str, dict[str, Any]]] = []
         if country is not None:
-            targets.append((location_id(country), location, country))
+            target = location_id(country)
+            targets.append((target, {} if target in self.written else location(country)))
         if number is not None:
-            targets.append((autonomous_system_id(number), autonomous_system, number))
-        for target, make, key in targets:
-            if target not in self.written:
+            target = autonomous_system_id(number)
+            targets.append((target, {} if target in self.written else autonomous_system(number)))
+        for target, obj in targets:
+            if obj:
                 self.written.add(target)
-                yield make(key)  # type: ignore[operator]
+                yield obj
             yield relationship(author, tlp, row[R.ID], target, modified)
 
 
