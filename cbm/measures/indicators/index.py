@@ -160,7 +160,7 @@ def checker(conn: Connection) -> checks.Checker:
         config = tomllib.loads((root / "config.toml").read_text("utf-8")) if path else {}
     except (OSError, ValueError):
         config = {}
-    return checks.checker_for(root, config)
+    return checks.checker_for(root, config, cache=bool(path))
 
 
 def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
