@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import socket
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,6 +185,10 @@ class Checker:
                 self.names.setdefault(entry.strip().lower().rstrip("."), []).append(OWN)
         self.lists = compiled if compiled is not None else CompiledLists.build(lists, ignored)
         self.counts = self.lists.counts
+        # the hot path's tables, looked up once: a compiled part is decoded when a check first needs it
+        self._rules = self.ranges.built()
+        self._listed: dict[int, tuple[Sequence[int], Sequence[int], Sequence[int]]] = {}
+        self._labels = self.lists.labels
 
     def check(self, kind: str, value: str | None) -> list[str]:
         """The flags of an indicator of type ``kind`` with normalised ``value`` (empty: nothing matched)."""
@@ -208,13 +212,18 @@ class Checker:
 
     def _find(self, version: int, number: int) -> tuple[str, ...]:
         """Labels of every built-in, own and list range holding the address, sorted (one set, as one table)."""
-        rules = self.ranges.find(version, number)
-        listed = self.lists.find(version, number)
-        if not listed:
+        starts, ends, labels = self._rules[version]
+        i = bisect_right(starts, number) - 1
+        rules = labels[i] if i >= 0 and number <= ends[i] else ()
+        segments = self._listed.get(version)
+        if segments is None:
+            segments = self._listed[version] = self.lists.segments(version)
+        first, last, found = segments
+        i = bisect_right(first, number) - 1
+        if i < 0 or number > last[i]:
             return rules
-        if not rules:
-            return listed
-        return tuple(sorted({*rules, *listed}))
+        listed = self._labels[found[i]]
+        return tuple(sorted({*rules, *listed})) if rules else listed
 
     def _address(self, value: str) -> list[str]:
         if "/" not in value and ":" not in value:  # the common case: one IPv4 address
@@ -241,12 +250,12 @@ class Checker:
         if special is not None:
             return [] if special in self.settings.ignore else [special]
         flags: list[str] | None = None
-        exact = self.lists.value(value)
-        if exact:
-            flags = list(exact)
+        labels = self._labels
+        exact = self.lists.exact.get(value)
+        if exact is not None:
+            flags = list(labels[exact])
         names = self.names
         listed = self.lists.names
-        labels = self.lists.labels
         label = value
         while True:
             found = names.get(label)

@@ -70,8 +70,8 @@ class CompiledLists:
         found = self._segments.get(version)
         if found is None:
             starts, ends, labels = self._section(f"v{version}")
-            if version == 4:
-                starts, ends = _uint32(starts), _uint32(ends)
+            if version == 4:  # as lists of ints, as before compiling: bisect then compares existing ints
+                starts, ends = _uint32(starts).tolist(), _uint32(ends).tolist()
             found = self._segments[version] = (starts, ends, _uint32(labels))
         return found
 
