@@ -17,7 +17,24 @@ from cbm.core.canonical import loads
 from cbm.core.errors import MalformedInput
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.formats import Defaults, EmptyFeed, Item, LineError, ReadNotes, blank, build_row
+from cbm.measures.indicators.formats import (
+    Defaults,
+    EmptyFeed,
+    Item,
+    LineError,
+    ReadNotes,
+    blank,
+    build_row,
+    misp_origin,
+)
+from cbm.measures.indicators.formats.misp_origin import (
+    NO_ORIGIN,
+    Origin,
+    attribute_origin,
+    cluster_country,
+    object_origin,
+    referenced_origins,
+)
 
 MISP_TYPES: dict[str, str] = {
     "ip-dst": "", "ip-src": "", "ip-dst|port": "", "ip-src|port": "",
@@ -88,25 +105,25 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
             info = event.get("info") if isinstance(event.get("info"), str) else None
             event_tlp = _tlp(event.get("Tag"))
             attributes: list[tuple[Any, Any, Origin]] = [
-                (a, None, _NO_ORIGIN) for a in _list(event.get("Attribute"), "Attribute")]
+                (a, None, NO_ORIGIN) for a in _list(event.get("Attribute"), "Attribute")]
             objects = event.get("Object")
             objects = [o for o in ([objects] if isinstance(objects, dict) else _list(objects, "Object"))
                        if isinstance(o, dict)]
-            referenced = _referenced_origins(objects)
+            referenced = referenced_origins(objects)
             for obj in objects:
-                found = _object_origin(obj)
+                found = object_origin(obj)
                 attributes.extend((a, obj.get("name"), found) for a in _list(obj.get("Attribute"), "Attribute"))
         except model.BadValue as e:
             yield LineError(number, str(e), "event")
             continue
-        for attribute, object_name, object_origin in attributes:
+        for attribute, object_name, inherited in attributes:
             n += 1
             if not isinstance(attribute, dict):
                 yield LineError(n, "not a MISP attribute", "attribute")
                 continue
             attribute_uuid = attribute.get("uuid")
-            origin = _attribute_origin(attribute, referenced.get(attribute_uuid, object_origin)
-                                       if isinstance(attribute_uuid, str) else object_origin)
+            origin = attribute_origin(attribute, referenced.get(attribute_uuid, inherited)
+                                      if isinstance(attribute_uuid, str) else inherited)
             yield from _attribute(n, attribute, object_name if isinstance(object_name, str) else None, info,
                                   event_tlp, d, notes, origin)
     if n == 0:
@@ -164,114 +181,6 @@ def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | N
 
 _NOT_FOR_IDS = (False, 0, "0", "false", "False")
 
-# -- origin territory (docs/adr/0193-indicator-origin.md) --------------------------------------------------
-
-Origin = tuple[str | None, int | None]  # (ISO 3166-1 alpha-2 code, AS number)
-_NO_ORIGIN: Origin = (None, None)
-COUNTRY_GALAXY = "country"
-_COUNTRY_TAG = 'misp-galaxy:country="'
-_COUNTRY_RELATIONS = ("country", "countrycode", "country-code")  # in MISP's asn and geolocation objects
-
-
-def _country_by_name(text: str) -> str | None:
-    """The code of a country named as MISP's country galaxy or a feed names it (``russia``, ``US``...)."""
-    from cbm.core.countries import country_code
-
-    key = text.strip().lower()
-    if len(key) == 2:
-        return country_code(key)
-    return _country_names().get(key)
-
-
-def _country_names() -> dict[str, str]:
-    global _NAMES
-    if _NAMES is None:
-        from cbm.core.countries import COUNTRIES
-
-        _NAMES = {}
-        for code, name in COUNTRIES.items():
-            _NAMES[name.lower()] = code
-            _NAMES.setdefault(name.split(",")[0].lower(), code)
-        _NAMES.update(_COUNTRY_ALIASES)
-    return _NAMES
-
-
-_NAMES: dict[str, str] | None = None
-_COUNTRY_ALIASES = {"russia": "RU", "united states of america": "US", "usa": "US", "uk": "GB", "iran": "IR",
-                    "south korea": "KR", "north korea": "KP", "vietnam": "VN", "syria": "SY", "taiwan": "TW",
-                    "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD", "laos": "LA",
-                    "czech republic": "CZ", "macedonia": "MK", "palestine": "PS", "great britain": "GB"}
-
-
-def _cluster_country(cluster: Any, galaxy_type: Any) -> str | None:
-    """The code a cluster of MISP's country galaxy names (its ``meta.ISO``, else its value), or None."""
-    if not isinstance(cluster, dict):
-        return None
-    kind = cluster.get("type") if isinstance(cluster.get("type"), str) else galaxy_type
-    if kind != COUNTRY_GALAXY:
-        return None
-    meta = cluster.get("meta")
-    iso = meta.get("ISO") if isinstance(meta, dict) else None
-    for text in ([iso] if isinstance(iso, str) else iso if isinstance(iso, list) else []) + [cluster.get("value")]:
-        if isinstance(text, str):
-            code = _country_by_name(text)
-            if code is not None:
-                return code
-    return None
-
-
-def _attribute_origin(a: dict[str, Any], inherited: Origin) -> Origin:
-    """An attribute's origin: its own country galaxy cluster or ``misp-galaxy:country`` tag, else what its
-    object (or an object referencing it) says. Anything unreadable counts as no origin."""
-    country = None
-    galaxies = a.get("Galaxy")
-    for g in galaxies if isinstance(galaxies, list) else []:
-        clusters = g.get("GalaxyCluster") if isinstance(g, dict) else None
-        for cluster in clusters if isinstance(clusters, list) else []:
-            country = country or _cluster_country(cluster, g.get("type"))
-    tags = a.get("Tag")
-    for tag in tags if isinstance(tags, list) else []:
-        name = tag.get("name") if isinstance(tag, dict) else None
-        if country is None and isinstance(name, str) and name.startswith(_COUNTRY_TAG) and name.endswith('"'):
-            country = _country_by_name(name[len(_COUNTRY_TAG):-1])
-    return country or inherited[0], inherited[1]
-
-
-def _object_origin(obj: dict[str, Any]) -> Origin:
-    """What a MISP object's ``AS`` attribute and ``country``/``countrycode`` attribute say (the asn and
-    geolocation objects): the origin of the indicators in it, or of those it references."""
-    from cbm.core.countries import asn_number
-
-    country: str | None = None
-    number: int | None = None
-    attributes = obj.get("Attribute")
-    for a in attributes if isinstance(attributes, list) else []:
-        if not isinstance(a, dict) or not isinstance(a.get("value"), str):
-            continue
-        if a.get("type") == "AS" and number is None:
-            number = asn_number(a["value"])
-        elif a.get("object_relation") in _COUNTRY_RELATIONS and country is None:
-            country = _country_by_name(a["value"])
-    return country, number
-
-
-def _referenced_origins(objects: list[dict[str, Any]]) -> dict[str, Origin]:
-    """attribute uuid -> the origin of an object (asn, geolocation) whose ObjectReference points at it."""
-    found: dict[str, Origin] = {}
-    for obj in objects:
-        references = obj.get("ObjectReference")
-        if not isinstance(references, list) or not references:
-            continue
-        origin = _object_origin(obj)
-        if origin == _NO_ORIGIN:
-            continue
-        for ref in references:
-            target = ref.get("referenced_uuid") if isinstance(ref, dict) else None
-            if isinstance(target, str):
-                found[target] = origin
-    return found
-
-
 def _for_ids(flag: Any) -> bool:
     """Whether an attribute is marked for IDS. MISP writes ``to_ids`` as a boolean, older exports and feeds as
     ``0``/``"0"``; absent means yes (the type's default in MISP is IDS for every type cbm imports)."""
@@ -287,7 +196,7 @@ def _context(indicator_id: str, galaxies: Any, author: str, notes: ReadNotes) ->
     for g in galaxies:
         clusters = g.get("GalaxyCluster") if isinstance(g, dict) else None
         for cluster in clusters if isinstance(clusters, list) else []:
-            if _cluster_country(cluster, g.get("type")) is not None:
+            if cluster_country(cluster, g.get("type")) is not None:
                 continue  # the indicator's origin territory (read by _attribute_origin)
             obj = _cluster_object(cluster, g.get("type"))
             if obj is None:
@@ -377,49 +286,13 @@ def attribute(author: str, tlp: str, row: list[Any], modified: str,
         attr["last_seen"] = row[R.VALID_UNTIL]
     country, number = R.origin_of(row)
     if country is not None:
-        attr["Tag"].append({"name": _COUNTRY_TAG + _galaxy_value(country) + '"'})
-        galaxies = [*(galaxies or []), _country_galaxy(country)]
+        attr["Tag"].append({"name": misp_origin.country_tag(country)})
+        galaxies = [*(galaxies or []), misp_origin.country_galaxy(country)]
     if galaxies:
         attr["Galaxy"] = galaxies
     if number is not None:
         attr["asn"] = number  # read by EventWriter: an asn object referencing this attribute
     return attr
-
-
-ASN_TEMPLATE = ("4ec55cc6-9e49-4c64-b794-03c25c1a6587", "6")  # misp-objects' asn, v6
-
-
-def _galaxy_value(country: str) -> str:
-    from cbm.core.countries import COUNTRIES
-
-    return COUNTRIES[country].lower()
-
-
-def _country_galaxy(country: str) -> dict[str, Any]:
-    """MISP's country galaxy with the one cluster of ``country`` (misp-stix turns it into a STIX location)."""
-    from cbm.core.countries import COUNTRIES
-
-    value = _galaxy_value(country)
-    cluster = {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cbm:country:{country}")), "type": COUNTRY_GALAXY,
-               "value": value, "tag_name": _COUNTRY_TAG + value + '"', "description": COUNTRIES[country],
-               "meta": {"ISO": country}}
-    return {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "cbm:galaxy:country")), "type": COUNTRY_GALAXY,
-            "name": "Country", "description": "Country meta information", "namespace": "misp",
-            "GalaxyCluster": [cluster]}
-
-
-def asn_object(attr: dict[str, Any], number: int) -> dict[str, Any]:
-    """MISP's ``asn`` object for the AS an attribute appears to originate from, referencing the attribute."""
-    return {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cbm:asn:{attr['uuid']}")), "name": "asn",
-            "meta-category": "network", "template_uuid": ASN_TEMPLATE[0], "template_version": ASN_TEMPLATE[1],
-            "description": "Autonomous system", "timestamp": attr["timestamp"], "distribution": "5",
-            "comment": "", "Attribute": [
-                {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cbm:asn-number:{attr['uuid']}")),
-                 "object_relation": "asn", "type": "AS", "category": "Network activity", "value": f"AS{number}",
-                 "to_ids": False, "timestamp": attr["timestamp"]}],
-            "ObjectReference": [{"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cbm:asn-ref:{attr['uuid']}")),
-                                 "referenced_uuid": attr["uuid"], "relationship_type": "related-to",
-                                 "timestamp": attr["timestamp"]}]}
 
 
 def mark_flagged(attr: dict[str, Any], flags: list[str]) -> None:
@@ -521,7 +394,7 @@ class EventWriter:
     def write(self, attr: dict[str, Any]) -> None:
         number = attr.pop("asn", None)
         if number is not None:
-            self._object(asn_object(attr, number))
+            self._object(misp_origin.asn_object(attr, number))
         if attr["type"] == "stix2-pattern":
             self._object(pattern_object(attr))
             return
