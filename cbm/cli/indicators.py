@@ -7,19 +7,20 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import cell, emit, emit_lines, literal, note, one_line, to_jsonable, warn
+from cbm.cli.output import Text, cell, emit, emit_lines, literal, note, one_line, to_jsonable, warn
 from cbm.cli.progress import Progress, estimated_lines
 from cbm.cli.progress import shown as progress_shown
 from cbm.cli.tables import Column, Table, stream, terminal_width
 from cbm.core.errors import UsageError
 from cbm.measures.indicators import model, query
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(help="Threat indicators in STIX 2.1: add, import feeds, search, share, sight, export for "
                        "firewalls and IDS.", no_args_is_help=True)

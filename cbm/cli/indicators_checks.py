@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.indicators import JsonFlag
-from cbm.cli.output import emit
+from cbm.cli.output import Text, emit
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def warninglists(

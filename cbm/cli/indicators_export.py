@@ -35,13 +35,15 @@ from cbm.measures.indicators import query
 
 
 @contextmanager
-def _output(path: str) -> Iterator[IO[str]]:
-    """stdout for '-', else a temporary file renamed into place only when the export succeeded."""
+def _output(path: str) -> Iterator[IO[bytes]]:
+    """stdout's bytes for '-', else a temporary file renamed into place only when the export succeeded (the
+    export writes UTF-8 bytes: docs/adr/0200-exports-write-bytes.md)."""
     if path == "-":
-        yield sys.stdout
         sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
         return
-    with written_atomically(Path(path), text=True) as handle:
+    with written_atomically(Path(path)) as handle:
         yield handle
 
 

@@ -3,16 +3,17 @@ Registered on ``cbm indicators`` by ``cbm/cli/indicators.py``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.indicators import FromFilter, JsonFlag, Since, TlpOpt, ToOpt, _progress_writer
-from cbm.cli.output import emit, literal, note, warn
+from cbm.cli.output import Text, emit, literal, note, warn
 from cbm.cli.progress import Progress
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def pull(

@@ -44,7 +44,7 @@ def test_hostile_values_land_flagged_and_kept(landed: Party) -> None:
     shown = landed.cli("indicators", "show", flags_id(landed, "127.0.0.1"), "--json").json()
     assert shown["indicators"][0]["flags"] == ["rule:loopback"]
     assert landed.cli("store", "verify").exit_code == 0  # the records stay as signed
-    assert "4 live indicator(s) flagged by the landing checks" in landed.cli("status").stdout
+    assert "4 indicator(s) flagged by the landing checks" in landed.cli("status").stdout
 
 
 def flags_id(party: Party, value: str) -> str:

@@ -19,7 +19,7 @@ EXPIRY_WARNING_DAYS = 7
 
 
 def attention(store: Store) -> list[Attention]:
-    """Our live indicators that expire soon; sightings peers reported on our indicators in the last week; live
+    """Our live indicators that expire soon; sightings peers reported on our indicators in the last week;
     indicators the landing checks flagged (kept out of firewall exports)."""
     from cbm.core import clock
     from cbm.measures.base import Attention
@@ -36,9 +36,9 @@ def attention(store: Store) -> list[Attention]:
     if records:
         items.append(Attention("indicators", 2, f"{records} sighting(s) of {sighted} of our indicators reported "
                                                 "by peers this week (`cbm indicators stats`)"))
-    flagged = store.query(queries.count, queries.Filter(state="active", now=clock.iso(now), flagged=True))
+    flagged = store.query(queries.flagged_total)
     if flagged:
-        items.append(Attention("indicators", 3, f"{flagged} live indicator(s) flagged by the landing checks"
+        items.append(Attention("indicators", 3, f"{flagged} indicator(s) flagged by the landing checks"
                                                 " and kept out of firewall exports (`cbm indicators list"
                                                 " --flagged`)"))
     return items

@@ -1,19 +1,28 @@
-"""``cbm indicators export``: the selected indicators streamed to a STIX 2.1 bundle, CSV, a plain list,
-Suricata rules or a MISP event, each read back from its signed record through a small record cache."""
+"""``cbm indicators export``: the selected indicators streamed as UTF-8 bytes to a STIX 2.1 bundle, CSV, a
+plain list, Suricata rules or a MISP event.
+
+The index gives, in landing order, where each selected indicator lives (its batch record and position), whether
+it is revoked and its version number; everything else is read from the signed batch record itself, parsed once
+for all of its rows (cache.py), and each format encodes a whole run of rows of one record at once
+(docs/adr/0200-exports-write-bytes.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import IO
+from itertools import groupby, islice
+from operator import itemgetter
+from typing import IO, Any
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import TLP_LABELS, tlp_rank
 from cbm.measures.indicators import checks, model, queries
-from cbm.measures.indicators import index as ix
-from cbm.measures.indicators.cache import RecordCache
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.cache import Batch, BatchReader
+from cbm.measures.indicators.formats.jsonbytes import ByteSink
+from cbm.measures.indicators.spool import ThreadedWriter
 from cbm.store.db import Store, record_from_row
 
 SENSITIVE_TLPS = ("AMBER", "AMBER+STRICT", "RED")
@@ -21,6 +30,14 @@ SENSITIVE_TLPS = ("AMBER", "AMBER+STRICT", "RED")
 # indicator matching every address never goes in (docs/adr/0191-flagged-indicators-in-exports.md).
 ENFORCING_FORMATS = ("txt", "csv", "suricata")
 NEVER_ENFORCED = (checks.ALL_ADDRESSES,)
+
+# One selected indicator as the index gives it: (rec, pos, revoked 1/0, versions).
+Pick = tuple[int, int, int, int]
+# A run: consecutive selected indicators of one batch record, with the record.
+Run = tuple[Batch, list[Pick]]
+# Objects written right after an indicator in a STIX export (e.g. what an indicator's origin adds): a function
+# of the indicator's batch and row, returning STIX objects to write after it.
+PerIndicator = Callable[[Batch, list[Any]], Iterable[dict[str, Any]]]
 
 
 def sensitive_tlps(store: Store, f: queries.Filter) -> list[str]:
@@ -43,19 +60,20 @@ class ExportResult:
 
 
 @cycle_collector_paused()
-def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base: int | None = None,
+def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_base: int | None = None,
            include_flagged: bool = False, on_progress: Callable[[int], None] | None = None) -> ExportResult:
-    """Stream the selected indicators to ``out`` in ``fmt`` (stix, csv, txt, suricata, misp).
+    """Stream the selected indicators to ``out`` (a binary stream: UTF-8 text) in ``fmt`` (stix, csv, txt,
+    suricata, misp).
 
     In the enforcing formats (txt, csv, suricata) indicators flagged by the landing checks are left out and
     counted, unless ``include_flagged``; those matching every address are left out even then. STIX and MISP
-    keep flagged indicators and mark them. Raises UsageError (unknown format, bad sid base)."""
+    keep flagged indicators and mark them. Raises UsageError (unknown format, bad sid base), StoreCorrupt (a
+    stored record no longer parses)."""
     from cbm.measures.indicators.formats import EXPORT_FORMATS
 
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", hint="one of " + ", ".join(EXPORT_FORMATS))
     result = ExportResult(fmt, 0, {}, {})
-    cache = RecordCache(store)
     if fmt in ENFORCING_FORMATS:
         if include_flagged:
             result.all_addresses_left_out = store.query(
@@ -68,104 +86,175 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *, sid_base:
             f = replace(f, flagged=False)
     else:
         result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
-    rows = store.query(queries.select, f)
+    progress = _Progress(result, on_progress)
+    runs = _runs(store, f)
     if fmt in ENFORCING_FORMATS:
-        rows = _never_everything(rows, result)
-    if fmt == "stix":
-        _export_stix(store, f, rows, cache, out, result, on_progress)
-    elif fmt == "csv":
-        from cbm.measures.indicators.formats import csv as csv_format
+        runs = _never_everything(runs, result)
+    with ThreadedWriter(out) as sink:
+        if fmt == "txt":  # from the index alone: no record is read
+            _export_txt(store.query(queries.values, f), sink, result, progress)
+        elif fmt == "stix":
+            from cbm.measures.indicators.formats.stix_origin import OriginObjects
 
-        out.write(csv_format.header_line())
-        for n, r in enumerate(rows, 1):
-            out.write(csv_format.export_line(r.author, r.tlp, cache.row(r), r.revoked is not None))
-            _count(result, r, n, on_progress)
-    elif fmt == "txt":
-        from cbm.measures.indicators.formats import plain
+            origins = OriginObjects()  # an indicator's origin territory: docs/adr/0193-indicator-origin.md
+            _export_stix(store, f, runs, sink, result, progress,
+                         (lambda batch, row: origins.of(batch.author, batch.tlp, row, batch.created),),
+                         origins.written)
+        elif fmt == "csv":
+            _export_csv(runs, sink, progress)
+        elif fmt == "suricata":
+            _export_suricata(runs, sink, result, progress, sid_base)
+        else:
+            _export_misp(store, f, runs, sink, result, progress)
+    return result
 
-        for n, r in enumerate(rows, 1):
-            line = plain.export_line([r.id, r.type, r.value])
-            if line is None:
-                result.skipped["free STIX patterns"] = result.skipped.get("free STIX patterns", 0) + 1
+
+def _runs(store: Store, f: queries.Filter) -> Iterator[Run]:
+    """The indicators ``f`` selects, in landing order, in runs of consecutive ones from one batch record."""
+    reader = BatchReader(store)
+    for rec, picks in groupby(store.query(queries.positions, f), key=itemgetter(0)):
+        yield reader.get(rec), list(picks)
+
+
+def _never_everything(runs: Iterator[Run], result: ExportResult) -> Iterator[Run]:
+    """``runs`` without any indicator whose value is a range of every address, whatever the index says (a
+    second line of defence behind the landing checks' flag)."""
+    for batch, picks in runs:
+        rows = batch.rows
+        kept = [p for p in picks if not _every_address(rows[p[1]])]
+        result.all_addresses_left_out += len(picks) - len(kept)
+        if kept:
+            yield batch, kept
+
+
+def _every_address(row: list[Any]) -> bool:
+    value = row[R.VALUE]
+    return type(value) is str and value.endswith("/0") and row[R.TYPE] in ("ipv4-addr", "ipv6-addr")
+
+
+class _Progress:
+    """Counts what an export writes (in ``result``) and reports progress every 10,000 indicators or so."""
+
+    def __init__(self, result: ExportResult, on_progress: Callable[[int], None] | None) -> None:
+        self.result = result
+        self.on_progress = on_progress
+        self.seen = 0
+        self.next_report = 10000
+
+    def written(self, tlp: str, n: int) -> None:
+        """``n`` indicators labelled ``tlp`` written."""
+        if n:
+            self.result.written += n
+            self.result.by_tlp[tlp] = self.result.by_tlp.get(tlp, 0) + n
+
+    def passed(self, n: int) -> None:
+        """``n`` more indicators handled (written or skipped)."""
+        self.seen += n
+        if self.on_progress and self.seen >= self.next_report:
+            self.on_progress(self.seen)
+            self.next_report = self.seen - self.seen % 10000 + 10000
+
+
+def _export_csv(runs: Iterator[Run], out: ByteSink, progress: _Progress) -> None:
+    from cbm.measures.indicators.formats import csv as csv_format
+
+    out.write(csv_format.header_line().encode("utf-8"))
+    for batch, picks in runs:
+        rows = batch.rows
+        out.write(csv_format.export_lines(batch.author, batch.tlp, [(rows[pos], revoked)
+                                                                    for _, pos, revoked, _ in picks]))
+        progress.written(batch.tlp, len(picks))
+        progress.passed(len(picks))
+
+
+def _export_txt(values: Iterator[tuple[str, str | None, str]], out: ByteSink, result: ExportResult,
+                progress: _Progress) -> None:
+    from cbm.measures.indicators.formats import plain
+
+    skipped = 0
+    for chunk in iter(lambda: list(islice(values, 10000)), []):
+        text = []
+        by_tlp: dict[str, int] = {}
+        for kind, value, tlp in chunk:
+            if value is not None and kind in ("ipv4-addr", "ipv6-addr") and value.endswith("/0"):
+                result.all_addresses_left_out += 1
                 continue
-            out.write(line)
-            _count(result, r, n, on_progress)
-    elif fmt == "suricata":
-        from cbm.measures.indicators.formats import suricata
+            line = plain.export_line([None, kind, value])
+            if line is None:
+                skipped += 1
+                continue
+            text.append(line)
+            by_tlp[tlp] = by_tlp.get(tlp, 0) + 1
+        out.write("".join(text).encode("utf-8"))
+        for tlp, n in by_tlp.items():
+            progress.written(tlp, n)
+        progress.passed(len(chunk))
+    if skipped:
+        result.skipped["free STIX patterns"] = skipped
 
-        try:
-            sids = suricata.SidAllocator(sid_base or suricata.DEFAULT_SID_BASE)
-        except ValueError as e:
-            raise UsageError(str(e)) from e
-        for n, r in enumerate(rows, 1):
-            row = cache.row(r)
+
+def _export_suricata(runs: Iterator[Run], out: ByteSink, result: ExportResult, progress: _Progress,
+                     sid_base: int | None) -> None:
+    from cbm.measures.indicators.formats import suricata
+
+    try:
+        sids = suricata.SidAllocator(sid_base or suricata.DEFAULT_SID_BASE)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    for batch, picks in runs:
+        rows, author = batch.rows, batch.author
+        text: list[str] = []
+        written = 0
+        for _, pos, _, versions in picks:
+            row = rows[pos]
             why = suricata.why_not(row)
             if why:
                 result.skipped[why] = result.skipped.get(why, 0) + 1
                 continue
-            for rule in suricata.rules(r.author, row, sids.sid(r.author, r.id), r.versions)[0]:
-                out.write(rule)
-            _count(result, r, n, on_progress)
-        result.sid_collisions = sids.collisions
-    else:
-        from cbm.measures.indicators.formats import misp
+            text.extend(suricata.rules(author, row, sids.sid(author, row[R.ID]), versions)[0])
+            written += 1
+        out.write("".join(text).encode("utf-8"))
+        progress.written(batch.tlp, written)
+        progress.passed(len(picks))
+    result.sid_collisions = sids.collisions
 
-        present = store.query(queries.tlps_present, f)
-        top = max(present, key=tlp_rank) if present else "GREEN"
-        writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}",
-                                  clock.now_iso(), top)
-        flagged = _FlagLookup(store) if result.flagged_included else None
-        context = misp.Context()
-        for n, r in enumerate(rows, 1):
-            record, batch = cache.get(r.rec)
-            galaxies = context.galaxies(r.rec, record.body.get("objects"), r.id)
-            attr = misp.attribute(r.author, r.tlp, batch[r.pos], r.modified, galaxies)
-            if flagged is not None:
-                misp.mark_flagged(attr, flagged.of(r))
+
+def _export_misp(store: Store, f: queries.Filter, runs: Iterator[Run], out: ByteSink, result: ExportResult,
+                 progress: _Progress) -> None:
+    from cbm.measures.indicators.formats import misp
+
+    present = store.query(queries.tlps_present, f)
+    top = max(present, key=tlp_rank) if present else "GREEN"
+    writer = misp.EventWriter(out, store.party, f"cbm indicators export by {store.party}", clock.now_iso(), top)
+    flags = store.query(queries.all_flags) if result.flagged_included else None
+    context = misp.Context()
+    for batch, picks in runs:
+        rows, author, tlp, modified = batch.rows, batch.author, batch.tlp, batch.created
+        for _, pos, _, _ in picks:
+            row = rows[pos]
+            attr = misp.attribute(author, tlp, row, modified, context.galaxies(batch.rec, batch.objects, row[R.ID]))
+            if flags is not None:
+                misp.mark_flagged(attr, flags.get((row[R.ID], author), []))
             writer.write(attr)
-            _count(result, r, n, on_progress)
-        writer.close()
-    return result
+        progress.written(tlp, len(picks))
+        progress.passed(len(picks))
+    writer.close()
 
 
-class _FlagLookup:
-    """Flags of the rows an export writes (read once: few indicators are flagged)."""
-
-    def __init__(self, store: Store) -> None:
-        self.flags = store.query(queries.all_flags)
-
-    def of(self, r: ix.IndicatorRow) -> list[str]:
-        return self.flags.get((r.id, r.author), [])
-
-
-def _never_everything(rows: Iterator[ix.IndicatorRow], result: ExportResult) -> Iterator[ix.IndicatorRow]:
-    """``rows`` without any whose value is a range of every address, whatever the index says (a second line of
-    defence behind the landing checks' flag)."""
-    for r in rows:
-        if r.value is not None and r.value.endswith("/0") and r.type in ("ipv4-addr", "ipv6-addr"):
-            result.all_addresses_left_out += 1
-            continue
-        yield r
-
-
-def _count(result: ExportResult, r: ix.IndicatorRow, n: int, on_progress: Callable[[int], None] | None) -> None:
-    result.written += 1
-    result.by_tlp[r.tlp] = result.by_tlp.get(r.tlp, 0) + 1
-    if on_progress and n % 10000 == 0:
-        on_progress(n)
-
-
-def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow], cache: RecordCache, out: IO[str],
-                 result: ExportResult, on_progress: Callable[[int], None] | None) -> None:
-    """A closed bundle: the indicators, then exactly the related objects, sightings, identities and markings
-    they reach (docs/adr/0161-closed-stix-exports.md), then cbm's extension definition."""
+def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: ByteSink, result: ExportResult,
+                 progress: _Progress, per_indicator: Sequence[PerIndicator] = (),
+                 written_ids: set[str] | frozenset[str] = frozenset()) -> None:
+    """A closed bundle: the indicators (each followed by what ``per_indicator`` adds for it), then exactly the
+    related objects, sightings, identities and markings they reach (docs/adr/0161-closed-stix-exports.md), then
+    cbm's extension definition."""
     from cbm.measures.indicators.formats import stix, stix_extension
     from cbm.measures.indicators.formats.closure import Closure
-    from cbm.measures.indicators.formats.stix_origin import OriginObjects
+    from cbm.measures.indicators.formats.jsonbytes import dumps
+    from cbm.measures.indicators.formats.stix_lines import BundleWriter, IndicatorEncoder
     from cbm.store.trust import list_keys
 
     seed = f"{store.party}|{f}|{store.head(store.party)}"
-    writer = stix.BundleWriter(out, model.object_id("bundle", seed))
+    writer = BundleWriter(out, model.object_id("bundle", seed))
     names: dict[str, str] = {}
     for key in list_keys(store):
         names.setdefault(key.party, key.name)
@@ -174,21 +263,29 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
     closure = Closure()
     offered: set[int] = set()
     listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
-    origins = OriginObjects()
-    for n, r in enumerate(rows, 1):
-        record, batch = cache.get(r.rec)
-        for obj in origins.of(r.author, r.tlp, batch[r.pos], r.modified):  # before the indicator: see stix_origin
-            writer.write(obj)
-        writer.write(stix.indicator(r.author, r.tlp, batch[r.pos], r.modified, r.revoked is not None))
-        parties.add(r.author)
-        tlps.add(r.tlp)
+    encoder = IndicatorEncoder()
+    encode = encoder.encode
+    for batch, picks in runs:
+        rows = batch.rows
+        version = encoder.version(batch.author, batch.tlp, batch.created)
+        if per_indicator:
+            lines = []
+            for _, pos, revoked, _ in picks:
+                lines.append(encode(version, rows[pos], bool(revoked)))
+                lines.extend(dumps(obj) for extra in per_indicator for obj in extra(batch, rows[pos]))
+        else:
+            lines = [encode(version, rows[pos], bool(revoked)) for _, pos, revoked, _ in picks]
+        writer.lines(lines)
+        parties.add(batch.author)
+        tlps.add(batch.tlp)
         if listed is not None:
-            listed.add(r.id)
-        if r.rec not in offered:
-            offered.add(r.rec)
-            for obj in record.body.get("objects") or ():
+            listed.update(rows[pos][R.ID] for _, pos, _, _ in picks)
+        if batch.rec not in offered:
+            offered.add(batch.rec)
+            for obj in batch.objects:
                 closure.offer(obj)
-        _count(result, r, n, on_progress)
+        progress.written(batch.tlp, len(picks))
+        progress.passed(len(picks))
 
     def written(ref: str) -> bool:
         if not ref.startswith("indicator--"):
@@ -201,7 +298,7 @@ def _export_stix(store: Store, f: queries.Filter, rows: Iterator[ix.IndicatorRow
     tlp_of_marking = {marking: label for label, marking in model.TLP_MARKING_IDS.items()}
     objects, supplied = closure.close(
         written, lambda ref: ref in party_of_identity or ref in tlp_of_marking)
-    objects = [obj for obj in objects if obj.get("id") not in origins.written]
+    objects = [obj for obj in objects if obj.get("id") not in written_ids]  # written with their indicators
     for obj in objects:
         writer.write(obj)
     result.objects = len(objects)

@@ -232,8 +232,8 @@ def _add_batch(conn: Connection, record: Record) -> None:
             seen = session.seen
             kept: list[_Row] = []
             held: list[_Row] = []
-            for r in rows:
-                (held if seen.check_and_add(r[0][1]) else kept).append(r)
+            for r, maybe in zip(rows, seen.seen_before([r[0][1] for r in rows]), strict=True):
+                (held if maybe else kept).append(r)
             if held:
                 session.held.append(held)
             rows = kept

@@ -178,6 +178,29 @@ def select(conn: Connection, f: Filter) -> Iterator[IndicatorRow]:
     return _rows(conn.execute(sql, args))
 
 
+def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]]:
+    """(rec, pos, revoked, versions) of the current indicators matching ``f``, in landing order: where each
+    lives in its batch record, whether it is revoked (1 or 0) and its version number. The lean form of
+    :func:`select` for exports, which read everything else from the record. Streams."""
+    where, args = _where(f)
+    sql = f"SELECT rec, pos, revoked IS NOT NULL, versions FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return conn.execute(sql, args)
+
+
+def values(conn: Connection, f: Filter) -> Iterator[tuple[str, str | None, str]]:
+    """(type, value, tlp) of the current indicators matching ``f``, in landing order: all a plain list needs,
+    from the index alone. Streams."""
+    where, args = _where(f)
+    sql = f"SELECT type, value, tlp FROM ind{where} ORDER BY k"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        args.append(f.limit)
+    return conn.execute(sql, args)
+
+
 def matches(r: IndicatorRow, f: Filter) -> bool:
     """Whether one row passes ``f`` (the same rules as :func:`select`, checked in Python)."""
     if (f.types and r.type not in f.types) or (f.authors and r.author not in f.authors) or \
@@ -271,6 +294,13 @@ def flagged_since(conn: Connection, mark: int) -> tuple[int, dict[str, int]]:
     by_flag = {str(flag): int(n) for flag, n in conn.execute(
         "SELECT flag, COUNT(*) FROM ind_flag WHERE rowid > ? GROUP BY flag ORDER BY COUNT(*) DESC, flag", (mark,))}
     return flagged, by_flag
+
+
+def flagged_total(conn: Connection) -> int:
+    """How many current indicators carry at least one landing-check flag (any state: a flagged indicator stays
+    out of firewall exports whether it is live, expired or revoked). Reads only the small ``ind_flag`` table, so
+    ``cbm status`` stays fast on a million-indicator store."""
+    return int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
 
 
 def flag_counts(conn: Connection) -> dict[str, int]:
@@ -374,10 +404,13 @@ def stats(conn: Connection, now: str, soon: str, f: Filter | None = None) -> dic
     expiring = count("revoked IS NULL AND valid_until > ? AND valid_until <= ?", (now, soon))
     sight_where = (" WHERE sid IN (SELECT sid FROM ind" + where + ")") if where else ""
     sighted = int(conn.execute(f"SELECT COUNT(DISTINCT sid) FROM ind_sight{sight_where}", args).fetchone()[0])
-    flagged = int(conn.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag{among('f')})",
-                               args).fetchone()[0])
-    by_flag = {str(flag): int(n) for flag, n in conn.execute(
-        f"SELECT flag, COUNT(*) FROM ind_flag{among('f')} GROUP BY flag ORDER BY COUNT(*) DESC, flag", args)}
+    if where:
+        flagged = int(conn.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag{among('f')})",
+                                   args).fetchone()[0])
+        by_flag = {str(flag): int(n) for flag, n in conn.execute(
+            f"SELECT flag, COUNT(*) FROM ind_flag{among('f')} GROUP BY flag ORDER BY COUNT(*) DESC, flag", args)}
+    else:
+        flagged, by_flag = flagged_total(conn), flag_counts(conn)
     by_origin: dict[str, int] = {}
     if conn.execute("SELECT 1 FROM ind_origin LIMIT 1").fetchone() is not None:
         by_origin = {str(k): int(n) for k, n in conn.execute(

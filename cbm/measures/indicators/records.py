@@ -34,7 +34,8 @@ class Batch(Body):
         require(is_str_list(fields) and "id" in fields, "fields must list the column names, id among them")
         rows = values["rows"]
         require(isinstance(rows, list) and len(rows) <= MAX_ROWS, f"rows must list at most {MAX_ROWS} rows")
-        require(all(isinstance(row, list) and len(row) <= len(fields) for row in rows),
+        # C-level passes: a feed lands a million rows through here
+        require(set(map(type, rows)) <= {list} and (not rows or max(map(len, rows)) <= len(fields)),
                 "each row must be a list no longer than fields")
         if present(values["source"]):
             require(isinstance(values["source"], str), "source must be a string")

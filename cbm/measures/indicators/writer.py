@@ -159,7 +159,7 @@ class BatchWriter:
         self.report.repeated += repeats
         if self._seen is not None:
             # we held no indicator when this import began: only ids seen earlier in it can exist already
-            candidates = [sid for sid in rows if self._seen.check_and_add(sid)]
+            candidates = [sid for sid, maybe in zip(rows, self._seen.seen_before(rows), strict=True) if maybe]
             if self._bulk and candidates:
                 self._deferred.extend((rows.pop(sid), tlp) for sid in candidates)
                 candidates = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import IO, Any
 
 from cbm.core.canonical import loads
@@ -27,6 +28,7 @@ from cbm.measures.indicators.formats import (
     build_row,
     misp_origin,
 )
+from cbm.measures.indicators.formats.jsonbytes import ByteSink, dumps
 from cbm.measures.indicators.formats.misp_origin import (
     NO_ORIGIN,
     Origin,
@@ -322,7 +324,9 @@ def pattern_object(attr: dict[str, Any]) -> dict[str, Any]:
             "distribution": "5", "comment": attr["comment"], "Attribute": [inner, version]}
 
 
+@lru_cache(maxsize=256)
 def _epoch(iso: str) -> int:
+    """Seconds since 1970 (cached: every attribute of one batch record has its time)."""
     from cbm.core.clock import parse_time
 
     return int(parse_time(iso).timestamp())
@@ -374,22 +378,23 @@ def _linked(objects: list[Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 class EventWriter:
-    """Streams one MISP event ``{"Event": {..., "Attribute": [...], "Object": [...]}}``: attributes as they
-    come, objects (free STIX patterns) spooled to a temporary file and written after them."""
+    """Streams one MISP event ``{"Event": {..., "Attribute": [...], "Object": [...]}}`` as UTF-8 to a binary
+    stream: attributes as they come, objects (free STIX patterns) spooled to a temporary file and written after
+    them."""
 
-    def __init__(self, out: IO[str], party: str, info: str, date: str, tlp: str) -> None:
+    def __init__(self, out: ByteSink, party: str, info: str, date: str, tlp: str) -> None:
         import tempfile
 
         self.out = out
         self.count = 0
         self.objects = 0
-        self.spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8")  # noqa: SIM115
+        self.spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+b")  # noqa: SIM115
         event = {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cbm:{party}:{info}:{date}")), "info": info,
                  "date": date[:10], "timestamp": str(_epoch(date)), "threat_level_id": "2", "analysis": "2",
                  "distribution": "0", "published": False, "Org": org(party), "Orgc": org(party),
                  "Tag": [{"name": f"tlp:{tlp.lower()}"}]}
         head = json.dumps({"Event": event}, ensure_ascii=False)
-        out.write(head[:-2] + ', "Attribute": [\n')
+        out.write((head[:-2] + ', "Attribute": [\n').encode("utf-8"))
 
     def write(self, attr: dict[str, Any]) -> None:
         number = attr.pop("asn", None)
@@ -398,20 +403,17 @@ class EventWriter:
         if attr["type"] == "stix2-pattern":
             self._object(pattern_object(attr))
             return
-        if self.count:
-            self.out.write(",\n")
-        self.out.write(json.dumps(attr, ensure_ascii=False, separators=(",", ":")))
+        self.out.write(b",\n" + dumps(attr) if self.count else dumps(attr))
         self.count += 1
 
     def _object(self, obj: dict[str, Any]) -> None:
-        self.spool.write(",\n" if self.objects else "")
-        self.spool.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+        self.spool.write((b",\n" if self.objects else b"") + dumps(obj))
         self.objects += 1
 
     def close(self) -> None:
-        self.out.write('\n], "Object": [\n')
+        self.out.write(b'\n], "Object": [\n')
         self.spool.seek(0)
         while chunk := self.spool.read(1 << 20):
             self.out.write(chunk)
         self.spool.close()
-        self.out.write("\n]}}\n")
+        self.out.write(b"\n]}}\n")

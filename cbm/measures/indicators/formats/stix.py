@@ -1,4 +1,5 @@
-"""STIX 2.1: read a bundle (or one object); write a bundle as a stream of dicts, no ``stix2`` objects.
+"""STIX 2.1: read a bundle (or one object); build the objects an export writes as dicts, no ``stix2`` objects
+(stix_lines.py encodes them and writes the bundle).
 
 Reading keeps each indicator's STIX id, ``created``, pattern and properties; the importing party becomes its
 ``created_by_ref``. Related objects (malware, relationships, identities, attack patterns, reports...) are kept
@@ -8,7 +9,6 @@ counted. Every pattern that is not a plain equality is checked by the OASIS patt
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import IO, Any
@@ -272,9 +272,6 @@ def _strings(value: Any) -> list[str] | None:
 
 # -- export ----------------------------------------------------------------------------------------------
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
 def identity(party: str, name: str) -> dict[str, Any]:
     """A party's identity (stable id; its party code in cbm's property extension)."""
     return ext.with_party({"type": "identity", "spec_version": "2.1", "id": model.identity_id(party),
@@ -283,7 +280,10 @@ def identity(party: str, name: str) -> dict[str, Any]:
 
 
 def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: bool) -> dict[str, Any]:
-    """The STIX 2.1 indicator for a batch row (dict in a fixed key order: deterministic output)."""
+    """The STIX 2.1 indicator for a batch row (dict in a fixed key order: deterministic output).
+
+    The export encodes the same object without building it (``stix_lines.IndicatorEncoder``): a change here
+    goes there too, or tests/measures/test_stix_lines.py fails."""
     created = row[R.CREATED] or modified
     kind, value = row[R.TYPE], row[R.VALUE]
     obj: dict[str, Any] = {
@@ -345,19 +345,3 @@ def sighting(sighting_id: str, by: str, sid: str, body: dict[str, Any], created:
     obj["where_sighted_refs"] = [model.identity_id(by)]
     obj["object_marking_refs"] = [model.TLP_MARKING_IDS[tlp]]
     return obj
-
-
-class BundleWriter:
-    """Writes ``{"type": "bundle", "id": ..., "objects": [...]}`` one object per line, streaming."""
-
-    def __init__(self, out: IO[str], bundle_id: str) -> None:
-        self.out = out
-        self.count = 0
-        out.write('{"type":"bundle","id":' + _encode(bundle_id) + ',"objects":[\n')
-
-    def write(self, obj: dict[str, Any]) -> None:
-        self.out.write(",\n" + _encode(obj) if self.count else _encode(obj))
-        self.count += 1
-
-    def close(self) -> None:
-        self.out.write("\n]}\n")
