@@ -257,6 +257,18 @@ def test_stix_round_trip_keeps_origin_and_writes_no_duplicate_objects(make_party
     assert sum(o["type"] == "location" for o in again["objects"]) == 1
 
 
+def test_stix_export_piped_into_another_store_keeps_origin(make_party, tmp_path):
+    """From a pipe nothing can be read twice: the objects cbm writes right after an indicator still count."""
+    us, ru = make_party("US"), make_party("RU")
+    add(us, "198.51.100.1", "--origin", "RU", "--asn", "64500")
+    add(us, "198.51.100.2", "--origin", "CN")
+    data = stix_export(us, tmp_path / "us.json")
+    r = ru.cli("indicators", "import", "-", "--format", "stix", input=(tmp_path / "us.json").read_text())
+    assert r.exit_code == 0, r.stderr
+    assert origins(ru) == {"198.51.100.1": ("RU", 64500), "198.51.100.2": ("CN", None)}
+    assert data["objects"][0]["type"] == "indicator"  # the origin objects follow their indicator
+
+
 def test_stix_origin_given_after_the_indicator_or_by_another_tool_is_read(make_party, tmp_path):
     """Another producer's layout: the relationship last, its own location id, an upper- or lower-case code,
     ``originates-from``; and a file read whole (pretty-printed) as well as one object per line."""

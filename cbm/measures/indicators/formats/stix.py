@@ -104,7 +104,7 @@ _ORIGIN_MARKS = (b'"location"', b'"autonomous-system"', b'"relationship"')
 def _scan_origins(stream: IO[bytes], notes: ReadNotes) -> None:
     """A bundle laid out one object per line, read from a file: a first pass over the lines that may hold a
     location, an autonomous system or a relationship, so an indicator gets its origin whichever order the
-    objects come in (from a pipe, only those before the indicator count: cbm's exports write them first)."""
+    objects come in (from a pipe, those before the indicator and right after it count: see _read_lines)."""
     reader = _origins(notes)
     try:
         if not stream.seekable():
@@ -136,15 +136,29 @@ def read_objects(objects: list[Any], d: Defaults, notes: ReadNotes) -> Iterator[
 def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
     n = 0
     closed = False
+    # An indicator is read when the next indicator (or the end) comes, so the objects written right after it
+    # (its origin's location and relationship, as cbm's export writes them) count even from a pipe.
+    held: tuple[int, Any] | None = None
+
+    def release() -> Iterator[Item | LineError]:
+        nonlocal held
+        if held is not None:
+            item = _object(held[0], held[1], d, notes)
+            held = None
+            if item is not None:
+                yield item
+
     for line_bytes in stream:
         line = line_bytes.strip()
         if not line:
             continue
         if closed:
+            yield from release()
             yield LineError(n, "content after the end of the bundle", "object")
             return
         if line.startswith(b"]"):
             if line.replace(b" ", b"") not in (b"]}", b"]}\n"):
+                yield from release()
                 yield LineError(n, "the bundle does not end with ]}", "object")
                 return
             closed = True
@@ -155,9 +169,14 @@ def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[It
         except MalformedInput as e:
             yield LineError(n, str(e), "object")
             continue
+        if isinstance(obj, dict) and obj.get("type") == "indicator":
+            yield from release()
+            held = (n, obj)
+            continue
         item = _object(n, obj, d, notes)
         if item is not None:
             yield item
+    yield from release()
     if not closed:
         yield LineError(n, "the bundle is truncated (no closing ]})", "object")
     elif n == 0:
