@@ -34,7 +34,8 @@ lint: setup
 demo: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash sample-data/demo.sh
 
-# The many-parties simulation (bench/parties.py): N stores, one full round each. 57 takes hours on 2 cores.
+# The many-parties simulation (bench/parties.py): N stores, a day and two exchange rounds each (--rounds in
+# PARTIES_ARGS). 57 takes hours on 2 cores (README, "Many parties").
 BENCH_PARTIES ?= 3,10,30,57
 
 bench: setup

@@ -199,6 +199,72 @@ def generate(out: Path, size: int, seed: int = 2013) -> dict[str, Path]:
     return {"US": us, "RU": ru}
 
 
+# MISP attribute types and categories as MISP events carry them (describeTypes.json), with their share of an event
+MISP_MIX = (
+    ("ip-dst", "Network activity", 0.30), ("ip-src", "Network activity", 0.05),
+    ("domain", "Network activity", 0.18), ("hostname", "Network activity", 0.04),
+    ("url", "Network activity", 0.15), ("sha256", "Payload delivery", 0.12),
+    ("md5", "Payload delivery", 0.08), ("sha1", "Payload delivery", 0.04),
+    ("filename|sha256", "Payload delivery", 0.02), ("email-src", "Payload delivery", 0.02),
+)
+MISP_TO_KIND = {"ip-dst": "ipv4-addr", "ip-src": "ipv4-addr", "domain": "domain-name", "hostname": "domain-name",
+                "url": "url", "sha256": "sha256", "md5": "md5", "sha1": "sha1", "filename|sha256": "sha256"}
+MISP_TAGS = ("tlp:green", "tlp:amber", "tlp:clear", "type:OSINT", "osint:source-type=\"block-or-filter-list\"",
+             "kill-chain:Command and Control", "misp:threat-level=\"high-risk\"", "circl:incident-classification="
+             "\"malware\"")
+MISP_CONTEXT_SHARE = 0.05  # attributes with to_ids false: context, not indicators
+MISP_GALAXY_SHARE = 0.20  # attributes carrying a malware galaxy
+
+
+def misp_event(path: Path, count: int, seed: int = 2013) -> int:
+    """Write one MISP event of ``count`` attributes (MISP's JSON export layout: ``{"Event": {...}}``), in the mix
+    of types a national CERT's MISP holds; event and attributes carry TLP and other tags, a fifth of the
+    attributes a `stix-2.1-malware` galaxy (the form misp-stix and MISP's STIX import use), and 5 % are
+    context (``to_ids`` false). Returns the number of attributes."""
+    import json
+    import uuid
+
+    rng = random.Random(seed * 7 + 3)
+    ns = uuid.UUID("3e1f6a8c-2013-4c6b-9d1e-6d6973702d62")
+    families = {name: str(uuid.uuid5(ns, "malware:" + name)) for name in FAMILIES}
+    attributes = []
+    mix = tuple((f"{t}\t{c}", share) for t, c, share in MISP_MIX)
+    for i in range(count):
+        misp_type, category = _pick(rng, mix).split("\t")
+        kind = MISP_TO_KIND.get(misp_type)
+        if misp_type == "email-src":
+            value = f"{rng.choice(WORDS)}.{_unique_tag(i, 77)}@{_domain(rng, i, 91)}"
+        else:
+            assert kind is not None
+            value = _value(kind, rng, i, 31337)
+            if misp_type == "filename|sha256":
+                value = f"{rng.choice(WORDS)}_{_unique_tag(i, 5)}.exe|{value}"
+        timestamp = str(1764547200 + rng.randrange(86400 * 300))
+        attr: dict[str, object] = {
+            "uuid": str(uuid.uuid5(ns, f"attribute:{i}")), "type": misp_type, "category": category, "value": value,
+            "to_ids": rng.random() >= MISP_CONTEXT_SHARE, "timestamp": timestamp, "distribution": "5",
+            "comment": rng.choice(DESCRIPTIONS), "disable_correlation": False,
+            "Tag": [{"name": t} for t in sorted(set(rng.sample(MISP_TAGS, rng.randrange(0, 3))))]}
+        if rng.random() < MISP_GALAXY_SHARE:
+            name = rng.choice(FAMILIES)
+            attr["Galaxy"] = [{"uuid": str(uuid.uuid5(ns, "galaxy:stix-2.1-malware")), "type": "stix-2.1-malware",
+                               "name": "STIX 2.1 malware", "namespace": "stix-2.1", "GalaxyCluster": [
+                                   {"uuid": families[name], "type": "stix-2.1-malware", "value": name,
+                                    "description": f"{name} malware family"}]}]
+        attributes.append(attr)
+    event = {"Event": {
+        "uuid": str(uuid.uuid5(ns, f"event:{seed}:{count}")),
+        "info": f"National CERT daily feed ({count:,} attributes)",
+        "date": "2026-12-01", "timestamp": "1764547200", "published": True, "analysis": "2", "threat_level_id": "2",
+        "distribution": "1", "Org": {"name": "US-CERT", "uuid": str(uuid.uuid5(ns, "org:US-CERT"))},
+        "Orgc": {"name": "US-CERT", "uuid": str(uuid.uuid5(ns, "org:US-CERT"))},
+        "Tag": [{"name": "tlp:green"}, {"name": "type:OSINT"}], "Galaxy": [], "Object": [],
+        "Attribute": attributes}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(event), encoding="utf-8")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--size", type=int, default=100_000)

@@ -1,18 +1,24 @@
-"""`make bench` at many parties: N real stores, a realistic day each, one full exchange round, measured.
+"""`make bench` at many parties: N real stores, a realistic day each, full exchange rounds, measured.
 
 Each party gets a store (`cbm init`), confirms every other party's card (done through the library: it is setup,
 not a day's work), and writes a day: its national feed of ``--indicators`` indicators (TLP mix of
 bench/generate.py; RED and AMBER+STRICT ones are withheld from everyone), an inquiry and a hotline message to
 its neighbour, a white paper. The first party tables a working-group proposal the evening before, delivered to
-everyone (``distribution``); every member signs it during the day. Then one full round, each step a whole
-`cbm` process as an operator runs it: every party runs `cbm bundle export --to all -o DIR/` (one bundle per
-peer), then every party imports each bundle addressed to it. Afterwards every party holds every signature:
-the proposal is adopted everywhere (checked at each store).
+everyone (``distribution``); every member signs it during the day. Then ``--rounds`` full rounds (default 2),
+each step a whole `cbm` process as an operator runs it: every party runs `cbm bundle export --to all -o DIR/`
+(one bundle per peer), then imports the bundles addressed to it with one `cbm bundle import FILE...` (or one
+process per bundle with ``--import-mode each``). Afterwards every party holds every signature: the proposal is
+adopted everywhere (checked at each store). The second round carries no new day: what it moves beyond receipts
+is forwarding (docs/adr/0173-late-forwarding.md; ``--forwarding relay`` makes every store relay at once, the
+rule before it).
 
 Measured: wall time of the day, of the exports and of the imports (total, mean and slowest per party), bytes
-on the wire (every bundle file), store size (mean, largest), each with how it grows against N.
+on the wire (every bundle file) and third parties' records forwarded in each round, store size (mean, largest),
+the fixed cost of one import (a bundle imported again, alone in its process and among N-1 in one process), each
+with how it grows against N.
 
-Usage:  python bench/run.py --parties 3,10 [--indicators 10000] [--out DIR] [--workdir DIR (stores kept there)]
+Usage:  python bench/run.py --parties 3,10 [--indicators 10000] [--rounds 2] [--import-mode inbox|each]
+                            [--forwarding late|relay] [--out DIR] [--workdir DIR (stores kept there)]
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import rows, write_feed  # noqa: E402  (bench/ is not a package)
 
-SCHEMA = "cbm.bench.parties/1"
+SCHEMA = "cbm.bench.parties/2"
 PROPOSAL = HERE.parent / "sample-data" / "workgroup" / "proposal.md"
 PAPER = HERE.parent / "sample-data" / "whitepaper" / "ru-infosec-strategy-2026-v2.md"
 NOW = "2026-12-07T08:00:00Z"
@@ -46,53 +52,79 @@ def codes(n: int) -> list[str]:
 
 
 @dataclass
-class RoundResult:
-    parties: int
-    indicators_per_party: int
-    setup_s: float = 0.0
-    day_s: float = 0.0
-    distribution_s: float = 0.0
+class Exchange:
+    """One full round: every party exports to all, then imports what is addressed to it."""
+
     export_s: list[float] = field(default_factory=list)  # per party: `bundle export --to all`
     import_s: list[float] = field(default_factory=list)  # per party: all its imports
-    imports: int = 0
+    imports: int = 0  # bundles imported
+    processes: int = 0  # `cbm bundle import` processes run for them
     bundles: int = 0
     wire_bytes: int = 0
-    store_bytes: list[int] = field(default_factory=list)
-    adopted_at: int = 0
-    noop_import_s: float = 0.0  # a bundle imported again (lands nothing): the fixed cost of one import
+    forwarded: int = 0  # third parties' records carried (from each export's --json)
+    forwarded_bytes: int = 0
+    deferred: int = 0  # third parties' records held back for late forwarding
 
     def summary(self) -> dict[str, Any]:
-        n = self.parties
         return {
-            "parties": n, "indicators_per_party": self.indicators_per_party,
-            "bundles": self.bundles, "imports": self.imports,
             "round_s": round(sum(self.export_s) + sum(self.import_s), 1),
             "export_total_s": round(sum(self.export_s), 1), "export_mean_s": round(statistics.fmean(self.export_s), 2),
             "export_max_s": round(max(self.export_s), 2),
             "import_total_s": round(sum(self.import_s), 1), "import_mean_s": round(statistics.fmean(self.import_s), 2),
             "import_max_s": round(max(self.import_s), 2),
             "import_per_bundle_s": round(sum(self.import_s) / max(1, self.imports), 3),
+            "imports": self.imports, "import_processes": self.processes, "bundles": self.bundles,
             "wire_bytes": self.wire_bytes, "wire_mb": round(self.wire_bytes / 1e6, 1),
             "wire_per_bundle_kb": round(self.wire_bytes / max(1, self.bundles) / 1e3, 1),
+            "forwarded_records": self.forwarded, "forwarded_mb": round(self.forwarded_bytes / 1e6, 2),
+            "deferred_records": self.deferred,
+        }
+
+
+@dataclass
+class RoundResult:
+    parties: int
+    indicators_per_party: int
+    import_mode: str = "inbox"
+    forwarding: str = "late"
+    setup_s: float = 0.0
+    day_s: float = 0.0
+    distribution_s: float = 0.0
+    exchanges: list[Exchange] = field(default_factory=list)
+    store_bytes: list[int] = field(default_factory=list)
+    adopted_at: int = 0
+    noop_import_s: float = 0.0  # a bundle imported again, alone in its process (lands nothing)
+    noop_inbox_s: float = 0.0  # N-1 bundles imported again in one process, per bundle
+
+    def summary(self) -> dict[str, Any]:
+        n = self.parties
+        return {
+            "parties": n, "indicators_per_party": self.indicators_per_party,
+            "import_mode": self.import_mode, "forwarding": self.forwarding,
+            **self.exchanges[0].summary(),  # the first round (the day's exchange) is the headline
+            "rounds": [x.summary() for x in self.exchanges],
+            "wire_all_rounds_mb": round(sum(x.wire_bytes for x in self.exchanges) / 1e6, 1),
             "store_mean_bytes": round(statistics.fmean(self.store_bytes)),
             "store_mean_mb": round(statistics.fmean(self.store_bytes) / 1e6, 1),
             "store_max_mb": round(max(self.store_bytes) / 1e6, 1),
             "stores_total_mb": round(sum(self.store_bytes) / 1e6, 1),
             "day_s": round(self.day_s, 1), "distribution_s": round(self.distribution_s, 1),
             "setup_s": round(self.setup_s, 1), "adopted_at": f"{self.adopted_at}/{n}",
-            "noop_import_s": round(self.noop_import_s, 3),
+            "noop_import_s": round(self.noop_import_s, 3), "noop_inbox_per_bundle_s": round(self.noop_inbox_s, 3),
             "n_squared": n * (n - 1),
         }
 
 
 class Simulation:
-    def __init__(self, cbm: Path, work: Path, n: int, indicators: int, seed: int, progress: Any) -> None:
+    def __init__(self, cbm: Path, work: Path, n: int, indicators: int, seed: int, progress: Any, *,
+                 rounds: int = 2, import_mode: str = "inbox", forwarding: str = "late") -> None:
         self.cbm, self.work, self.n, self.indicators, self.seed = cbm, work, n, indicators, seed
         self.progress = progress
+        self.rounds, self.import_mode, self.forwarding = rounds, import_mode, forwarding
         self.parties = codes(n)
         self.env = {**os.environ, "CBM_NOW": NOW, "CBM_LOCK_TIMEOUT": "600"}
         self.env.pop("CBM_PASSPHRASE", None)
-        self.result = RoundResult(n, indicators)
+        self.result = RoundResult(n, indicators, import_mode, forwarding)
 
     def store(self, party: str) -> Path:
         return self.work / "stores" / party
@@ -111,6 +143,9 @@ class Simulation:
         started = time.perf_counter()
         for party in self.parties:
             create_store(self.store(party), party, f"{party} national CERT", None)
+            if self.forwarding == "relay":  # every store relays at once: forwarding as before ADR 0173
+                config = self.store(party) / "config.toml"
+                config.write_text(config.read_text("utf-8") + '\n[forwarding]\nrelay = ["*"]\n', "utf-8")
         cards = {}
         for party in self.parties:
             with open_store(self.store(party)) as store:
@@ -153,30 +188,55 @@ class Simulation:
         self.result.day_s = time.perf_counter() - started - self.result.distribution_s
         return proposal
 
-    def round(self) -> None:
-        outbox = self.work / "round"
+    def inbox(self, outbox: Path, party: str) -> list[str]:
+        """The bundles addressed to ``party`` in one round's outbox, one per other party."""
+        return [str(outbox / sender / f"{sender.lower()}-to-{party.lower()}.cbm")
+                for sender in self.parties if sender != party]
+
+    def round(self, number: int) -> None:
+        outbox = self.work / f"round{number}"
+        x = Exchange()
         for party in self.parties:
             started = time.perf_counter()
-            self.cbm_run(party, "bundle", "export", "--to", "all", "-o", f"{outbox / party}/", "--no-minisig")
-            self.result.export_s.append(time.perf_counter() - started)
+            doc = json.loads(self.cbm_run(party, "bundle", "export", "--to", "all", "-o", f"{outbox / party}/",
+                                          "--no-minisig", "--json").stdout)
+            x.export_s.append(time.perf_counter() - started)
+            for bundle in doc["bundles"]:
+                x.forwarded += bundle["forwarded"]
+                x.forwarded_bytes += bundle["forwarded_bytes"]
+                x.deferred += bundle["deferred"]
         for path in outbox.rglob("*.cbm"):
-            self.result.bundles += 1
-            self.result.wire_bytes += path.stat().st_size
+            x.bundles += 1
+            x.wire_bytes += path.stat().st_size
         for party in self.parties:
             started = time.perf_counter()
-            for sender in self.parties:
-                if sender != party:
-                    self.cbm_run(party, "bundle", "import",
-                                 str(outbox / sender / f"{sender.lower()}-to-{party.lower()}.cbm"))
-                    self.result.imports += 1
-            self.result.import_s.append(time.perf_counter() - started)
-        again = []
-        for _ in range(3):  # process start, open, verify, "already imported": what every import pays
+            files = self.inbox(outbox, party)
+            if self.import_mode == "each":
+                for name in files:
+                    self.cbm_run(party, "bundle", "import", name)
+                x.processes += len(files)
+            else:  # a morning's inbox: one process, one transaction per bundle
+                self.cbm_run(party, "bundle", "import", *files)
+                x.processes += 1
+            x.imports += len(files)
+            x.import_s.append(time.perf_counter() - started)
+        self.result.exchanges.append(x)
+
+    def fixed_import_cost(self) -> None:
+        """A bundle imported again lands nothing: what every import pays (process start, open, verify), alone in
+        its process, and per bundle when the N-1 bundles of a round share one process."""
+        outbox, party = self.work / "round1", self.parties[1]
+        files = self.inbox(outbox, party)
+        alone, together = [], []
+        for _ in range(3):
             started = time.perf_counter()
-            self.cbm_run(self.parties[1], "bundle", "import", str(outbox / self.parties[0] /
-                                                                  f"{self.parties[0].lower()}-to-{self.parties[1].lower()}.cbm"))
-            again.append(time.perf_counter() - started)
-        self.result.noop_import_s = statistics.median(again)
+            self.cbm_run(party, "bundle", "import", files[0])
+            alone.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            self.cbm_run(party, "bundle", "import", *files)
+            together.append((time.perf_counter() - started) / len(files))
+        self.result.noop_import_s = statistics.median(alone)
+        self.result.noop_inbox_s = statistics.median(together)
 
     def check(self, proposal: str) -> None:
         for party in self.parties:
@@ -189,8 +249,11 @@ class Simulation:
         self.setup()
         self.progress(f"parties {self.n}: the day (feeds, inquiries, hotline, white papers, proposal signatures)")
         proposal = self.day()
-        self.progress(f"parties {self.n}: one full round ({self.n} exports to all, {self.n * (self.n - 1)} imports)")
-        self.round()
+        for number in range(1, self.rounds + 1):
+            self.progress(f"parties {self.n}: round {number} of {self.rounds} ({self.n} exports to all, "
+                          f"{self.n * (self.n - 1)} imports, {self.import_mode})")
+            self.round(number)
+        self.fixed_import_cost()
         self.check(proposal)
         return self.result
 
@@ -214,28 +277,33 @@ def growth(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def hub_estimate(summaries: list[dict[str, Any]], parties: int = 200) -> dict[str, Any]:
     """Full mesh against hub-and-relay at ``parties``, extrapolated from the largest measured round.
 
-    One party's day weighs D in a peer's bundle. Mesh: P(P-1) bundles of D; each party imports P-1 of them.
-    Hub: P-1 bundles of D go to the hub, and the hub sends each party one bundle of everyone else's days,
-    (P-1)D: the same bytes on the wire, 2(P-1) bundles instead of P(P-1), one import per party instead of P-1.
-    Import time is modelled as a fixed cost per bundle (measured: importing a bundle again, which lands nothing)
-    plus a cost per MB (the rest of the round's import time over its bytes).
+    One party's day weighs D in a peer's bundle. Mesh: P(P-1) bundles of D; each party imports P-1 of them (in
+    one process). Hub: P-1 bundles of D go to the hub, and the hub sends each party one bundle of everyone else's
+    days, (P-1)D: the same bytes on the wire, 2(P-1) bundles instead of P(P-1), one import per party instead of
+    P-1. Import time is modelled as a fixed cost per bundle (measured: bundles imported again, which land nothing;
+    alone in a process for a spoke's one bundle, among N-1 in one process for the mesh and the hub) plus a cost
+    per MB (the rest of the first round's import time over its bytes). Before late forwarding (ADR 0173) a mesh
+    also forwarded every day again to the P-2 peers that already had it: ``mesh_forwarded_before_gb``.
     """
     s = summaries[-1]
     n = s["parties"]
     wire = s["wire_bytes"] / 1e6
     day_mb = wire / (n * (n - 1))
-    import_total = s["import_total_s"]
-    fixed = s["noop_import_s"]  # measured: importing a bundle again costs this and lands nothing
-    per_mb = max(0.0, import_total - s["imports"] * fixed) / wire if wire else 0.0
+    alone = s["noop_import_s"]  # one bundle imported again, alone in its process
+    fixed = s["noop_inbox_per_bundle_s"] or alone  # the same, per bundle, with N-1 of them in one process
+    per_bundle_fixed = fixed if s["import_mode"] == "inbox" else alone
+    per_mb = max(0.0, s["import_total_s"] - s["imports"] * per_bundle_fixed) / wire if wire else 0.0
     mesh_wire_gb = day_mb * parties * (parties - 1) / 1e3
     return {
         "parties": parties, "from_measured_n": n, "day_mb_per_party": round(day_mb, 2),
-        "fixed_import_s": round(fixed, 3), "import_s_per_mb": round(per_mb, 3),
+        "fixed_import_s": round(alone, 3), "fixed_import_in_inbox_s": round(fixed, 3),
+        "import_s_per_mb": round(per_mb, 3),
         "mesh": {"bundles": parties * (parties - 1), "wire_gb": round(mesh_wire_gb, 1),
                  "imports_per_party": parties - 1,
-                 "import_hours_per_party": round((parties - 1) * (fixed + day_mb * per_mb) / 3600, 2)},
+                 "import_hours_per_party": round((parties - 1) * (fixed + day_mb * per_mb) / 3600, 2),
+                 "mesh_forwarded_before_gb": round(mesh_wire_gb * (parties - 2), 1)},
         "hub": {"bundles": 2 * (parties - 1), "wire_gb": round(mesh_wire_gb, 1), "imports_per_party": 1,
-                "import_hours_per_party": round((fixed + (parties - 1) * day_mb * per_mb) / 3600, 2),
+                "import_hours_per_party": round((alone + (parties - 1) * day_mb * per_mb) / 3600, 2),
                 "hub_imports": parties - 1,
                 "hub_import_hours": round((parties - 1) * (fixed + day_mb * per_mb) / 3600, 2),
                 "hub_bundle_mb_per_peer": round((parties - 1) * day_mb, 1),
@@ -244,17 +312,29 @@ def hub_estimate(summaries: list[dict[str, Any]], parties: int = 200) -> dict[st
 
 
 def markdown(doc: dict[str, Any]) -> str:
-    lines = ["# cbm at many parties: one full exchange round", "",
+    lines = ["# cbm at many parties: full exchange rounds", "",
              f"{doc['indicators']} indicators per party, seed {doc['seed']}, {doc['machine']}; load before "
-             f"{doc['load_before']}, after {doc['load_after']}.", "",
+             f"{doc['load_before']}, after {doc['load_after']}; imports: {doc['import_mode']} (inbox: one "
+             f"`cbm bundle import FILE...` per party and round; each: one process per bundle); forwarding: "
+             f"{doc['forwarding']} (late: ADR 0173; relay: every store forwards at once, the rule before it).", "",
+             "Round 1 (the day's exchange):", "",
              "| N | bundles | round (s) | export to all, mean/max (s) | imports per party, mean/max (s) | "
-             "per import (s) | wire (MB) | per bundle (kB) | store mean/max (MB) | day (s) | adopted |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "per import (s) | wire (MB) | per bundle (kB) | store mean/max (MB) | fixed import alone / in inbox (s) "
+             "| day (s) | adopted |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in doc["rounds"]:
         lines.append(f"| {s['parties']} | {s['bundles']} | {s['round_s']} | {s['export_mean_s']} / {s['export_max_s']}"
                      f" | {s['import_mean_s']} / {s['import_max_s']} | {s['import_per_bundle_s']} | {s['wire_mb']} | "
-                     f"{s['wire_per_bundle_kb']} | {s['store_mean_mb']} / {s['store_max_mb']} | {s['day_s']} | "
-                     f"{s['adopted_at']} |")
+                     f"{s['wire_per_bundle_kb']} | {s['store_mean_mb']} / {s['store_max_mb']} | "
+                     f"{s['noop_import_s']} / {s['noop_inbox_per_bundle_s']} | {s['day_s']} | {s['adopted_at']} |")
+    lines += ["", "Every round (a later round carries no new day: receipts, and whatever is forwarded):", "",
+              "| N | round | time (s) | wire (MB) | per bundle (kB) | forwarded records | forwarded (MB) | "
+              "held back (late) | import processes |", "|---|---|---|---|---|---|---|---|---|"]
+    for s in doc["rounds"]:
+        for i, r in enumerate(s["rounds"], 1):
+            lines.append(f"| {s['parties']} | {i} | {r['round_s']} | {r['wire_mb']} | {r['wire_per_bundle_kb']} | "
+                         f"{r['forwarded_records']} | {r['forwarded_mb']} | {r['deferred_records']} | "
+                         f"{r['import_processes']} |")
     if doc["growth"]:
         lines += ["", "Growth against the smallest N (ratios; N and N(N-1) for comparison):", "",
                   "| from → to | N | N(N-1) | round | export mean | import mean | per import | wire | store mean |",
@@ -269,7 +349,8 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(parties: list[int], *, cbm: Path, out: Path, indicators: int, seed: int, keep: Path | None) -> int:
+def run(parties: list[int], *, cbm: Path, out: Path, indicators: int, seed: int, keep: Path | None,
+        rounds: int = 2, import_mode: str = "inbox", forwarding: str = "late") -> int:
     def progress(text: str) -> None:
         print(f"bench: {text}", file=sys.stderr, flush=True)
 
@@ -280,18 +361,21 @@ def run(parties: list[int], *, cbm: Path, out: Path, indicators: int, seed: int,
     for n in parties:
         work = Path(tempfile.mkdtemp(prefix=f"cbm-parties-{n}-", dir=keep))
         try:
-            result = Simulation(cbm, work, n, indicators, seed, progress).run()
+            result = Simulation(cbm, work, n, indicators, seed, progress, rounds=rounds, import_mode=import_mode,
+                                forwarding=forwarding).run()
         finally:
             if keep is None:
                 shutil.rmtree(work, ignore_errors=True)
         summaries.append(result.summary())
         progress(f"parties {n}: {json.dumps(summaries[-1])}")
     load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
-    doc = {"schema": SCHEMA, "indicators": indicators, "seed": seed, "rounds": summaries,
+    doc = {"schema": SCHEMA, "indicators": indicators, "seed": seed, "import_mode": import_mode,
+           "forwarding": forwarding, "rounds": summaries,
            "growth": growth(summaries), "hub_estimate": hub_estimate(summaries),
            "machine": f"{os.cpu_count()} cores", "load_before": load_before, "load_after": load_after}
     out.mkdir(parents=True, exist_ok=True)
-    stem = "parties-" + "-".join(str(n) for n in parties)
+    stem = "parties-" + "-".join(str(n) for n in parties) + ("" if forwarding == "late" else f"-{forwarding}") \
+        + ("" if import_mode == "inbox" else f"-{import_mode}")
     (out / f"{stem}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     text = markdown(doc)
     (out / f"{stem}.md").write_text(text, encoding="utf-8")

@@ -13,6 +13,11 @@ peak memory the same way as for `cbm`; it prints one JSON document on stdout wit
 - ``sqlite``     bare ``sqlite3`` insert of the CSV rows (WAL, synchronous=FULL, one transaction, value index);
 - ``lookup``     one indexed lookup in that database: the whole process is the floor for a search;
 - ``signatures`` bare pynacl loop verifying N Ed25519 signatures over messages of a given size, one core;
+- ``checks``     the landing checks alone (issue 15): `cbm`'s own checker, built for a store as an import builds
+                 it (its settings and warninglists), run over the CSV rows' values, refanged as the import
+                 stores them: its share of the import is what the checks cost;
+- ``misp-stix``  MISP's own converter (``misp_stix_converter.MISPtoSTIX21Parser``) turning a MISP event into a
+                 STIX 2.1 bundle written to a file: the peer a CERT would otherwise use for MISP data;
 - ``check-stix`` not a reference: checks an exported STIX bundle (object count, and a sample through the
                  OASIS ``stix2-validator``), so the report can say "valid".
 """
@@ -257,6 +262,56 @@ def ref_signatures(count: int, message_bytes: int, distinct: int = 4096) -> dict
             "per_second_one_core": round(count / max(loop["wall_s"], 1e-9))}
 
 
+CSV_KIND = {"md5": "file-md5", "sha1": "file-sha1", "sha256": "file-sha256"}  # the CSV's hash types, as stored
+
+
+def ref_checks(csv_path: Path, store: Path) -> dict[str, Any]:
+    """Build the store's checker (reading its warninglists, as every import does once) and check every row."""
+    import tomllib
+
+    from cbm.measures.indicators import checks
+
+    pairs = [(CSV_KIND.get(row["type"], row["type"]), refang(row["value"])) for row in csv_rows(csv_path)]
+    t = _clock()
+    try:
+        config = tomllib.loads((store / "config.toml").read_text("utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    checker = checks.checker_for(store, config)
+    checker.check("ipv4-addr", "192.0.2.1")  # the address ranges are indexed on first use: part of the load
+    load = _since(t)
+    t = _clock()
+    check = checker.check
+    flagged = sum(1 for kind, value in pairs if check(kind, value))
+    run = _since(t)
+    return {"rows": len(pairs), "flagged": flagged, "lists": len(checker.counts), "load": load, "check": run,
+            "total": {"wall_s": round(load["wall_s"] + run["wall_s"], 4),
+                      "cpu_s": round(load["cpu_s"] + run["cpu_s"], 4)}}
+
+
+def ref_misp_stix(event: Path, out: Path) -> dict[str, Any]:
+    """misp-stix converting one MISP event to a STIX 2.1 bundle file: parse the JSON, convert, serialise."""
+    from misp_stix_converter import MISPtoSTIX21Parser
+
+    t = _clock()
+    doc = json.loads(event.read_text("utf-8"))
+    load = _since(t)
+    t = _clock()
+    parser = MISPtoSTIX21Parser()
+    parser.parse_misp_event(doc)
+    convert = _since(t)
+    t = _clock()
+    text = parser.bundle.serialize()
+    out.write_text(text, encoding="utf-8")
+    serialise = _since(t)
+    by_type: dict[str, int] = {}
+    for obj in json.loads(text)["objects"]:
+        by_type[obj["type"]] = by_type.get(obj["type"], 0) + 1
+    return {"attributes": len(doc.get("Event", doc).get("Attribute", [])), "objects": sum(by_type.values()),
+            "by_type": by_type, "errors": len(parser.errors), "warnings": len(parser.warnings or ()),
+            "bytes": out.stat().st_size, "load": load, "convert": convert, "serialise": serialise}
+
+
 def check_stix(path: Path, sample: int) -> dict[str, Any]:
     """Count the objects of an exported STIX bundle and run a sample through the OASIS validator."""
     import orjson
@@ -308,6 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("signatures")
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--message-bytes", type=int, default=700)
+    p = sub.add_parser("checks")
+    p.add_argument("csv", type=Path)
+    p.add_argument("--store", type=Path, required=True)
+    p = sub.add_parser("misp-stix")
+    p.add_argument("event", type=Path)
+    p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("check-stix")
     p.add_argument("path", type=Path)
     p.add_argument("--sample", type=int, default=1000)
@@ -324,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
         doc = ref_lookup(args.db, args.value)
     elif args.name == "signatures":
         doc = ref_signatures(args.count, args.message_bytes)
+    elif args.name == "checks":
+        doc = ref_checks(args.csv, args.store)
+    elif args.name == "misp-stix":
+        doc = ref_misp_stix(args.event, args.out)
     else:
         doc = check_stix(args.path, args.sample)
     json.dump(doc, sys.stdout)

@@ -1,15 +1,19 @@
 """`make bench`: time `cbm` on a national-scale feed, beside its references and the machine's floors.
 
-Generates a synthetic two-party feed (``--size`` indicators, default 100k; ``--size 1000000`` for the full run),
-then runs each step as a whole `cbm` process, as an operator would, recording wall time, CPU time (user+sys of
-the process and the workers it reaped, from ``os.wait4``) and peak RSS. The references (``bench/references.py``)
-run as processes too, on the same data. Each `cbm` figure is printed as a ratio to its reference and checked
-against the targets of issue #9 (for 1M indicators; pro rata below 1M, fixed for latency and memory).
+Generates a synthetic two-party feed (``--size`` indicators, default 100k; ``--size 1000000`` for the full run)
+and a MISP event, then runs each step as a whole `cbm` process, as an operator would, recording wall time, CPU
+time (user+sys of the process and the workers it reaped, from ``os.wait4``) and peak memory: the peak of the RSS
+summed over the process and all its descendants, sampled from /proc, beside the largest single process. The
+references (``bench/references.py``: stix2, misp-stix, the landing checks alone, sqlite3, PyNaCl, orjson,
+minisign) run as processes too, on the same data, in the same run. Each `cbm` figure is compared with its
+reference in wall and in CPU time and checked against the targets of issue #20 (for 1M indicators; pro rata
+below 1M, fixed for latency and memory); at 1M the `cbm` steps also run at 100k first, for the per-row growth.
 
-Progress goes to stderr, the report table to stdout; the report is written as Markdown and JSON to
-``--out`` (default ``bench/results/``: ``latest.md``, ``latest.json`` and ``by-size/<size>.json``).
+Progress goes to stderr, the report tables to stdout; the report is written as Markdown and JSON to ``--out``
+(default ``bench/results/``: ``latest.md``, ``latest.json`` and ``by-size/<size>.json``).
 
-Usage:  python bench/run.py [--size N] [--out DIR] [--workdir DIR --keep] [--profile STEP[,STEP]]
+Usage:  python bench/run.py [--size N] [--growth-size N] [--misp-max N] [--out DIR] [--workdir DIR --keep]
+                            [--profile STEP[,STEP]]
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402  (bench/ is not a package: it sits beside the code it measures)
-from verdicts import FULL, Verdict, evaluate  # noqa: E402
+from verdicts import FULL, Judgement, evaluate, growth, peak_mb  # noqa: E402
 
 MB = 1024 * 1024
 SCHEMA = "cbm.bench/1"
@@ -62,10 +66,95 @@ class Run:
     timed_out: bool = False
     stdout: str = ""
     stderr: str = ""
+    peak_sum_mb: float = 0.0  # peak of the summed RSS of the process and all its descendants (sampled)
+    processes: int = 1  # the most processes of the tree seen at once
+    samples: int = 0  # how many times the tree was sampled
 
     @property
     def cpu_s(self) -> float:
         return self.user_s + self.sys_s
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+SAMPLE_S = 0.02  # the tree is sampled every 20 ms (50 Hz); a sample reads a few small /proc files
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (every thread's list, /proc/PID/task/TID/children), or [] once gone."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """(resident set size, its high-water mark since exec) of one process in bytes, from /proc/PID/status;
+    (0, 0) once it is gone or a zombie."""
+    rss = hwm = 0
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024
+                elif line.startswith(b"VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+                    break  # VmRSS follows VmHWM
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+    return rss, hwm
+
+
+def tree_memory(root: int) -> tuple[int, int, int]:
+    """(summed RSS in bytes, the largest single high-water mark in bytes, number of processes) of ``root``
+    and all its descendants, right now."""
+    total = largest = count = 0
+    todo = [root]
+    seen: set[int] = set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        rss, hwm = _memory(pid)
+        if rss:
+            total += rss
+            largest = max(largest, hwm)
+            count += 1
+        todo.extend(_children(pid))
+    return total, largest, count
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process tree every ``SAMPLE_S`` until stopped; keeps the peak of the sum
+    (a command's memory is all its processes': cbm's import forks a reader, deep verify runs workers)."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.peak = 0
+        self.largest = 0  # the largest single process's own high-water mark (VmHWM)
+        self.processes = 0
+        self.samples = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            total, largest, count = tree_memory(self.root)
+            if count:
+                self.samples += 1
+                self.peak = max(self.peak, total)
+                self.largest = max(self.largest, largest)
+                self.processes = max(self.processes, count)
+            if self.halt.wait(SAMPLE_S):
+                return
 
 
 def _machine_busy_s() -> float | None:
@@ -106,10 +195,14 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: Path, log: Pat
 
         timer = threading.Timer(timeout, kill)
         timer.start()
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
+            sampler.halt.set()
+            sampler.join()
         wall = time.perf_counter() - start
         busy1 = _machine_busy_s()
         proc.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from waiting again
@@ -117,9 +210,14 @@ def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: Path, log: Pat
     others = None
     if busy0 is not None and busy1 is not None and wall > 0.5:
         others = max(0.0, (busy1 - busy0 - cpu) / wall)
-    return Run(list(argv), proc.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024,
+    # The largest single process: its own VmHWM, exact once sampled after its peak. Not wait4's ru_maxrss: Linux
+    # carries the pre-exec memory of the forked runner into it (a `python -c pass` of 9 MB showed 34 MB).
+    largest = sampler.largest / MB if sampler.samples else usage.ru_maxrss / 1024
+    # a sample can miss a short peak of the sum, and the sum is never below the largest single process
+    summed = max(sampler.peak / MB, largest)
+    return Run(list(argv), proc.returncode, wall, usage.ru_utime, usage.ru_stime, largest,
                others, fired.is_set(), out_path.read_text("utf-8", "replace"),
-               err_path.read_text("utf-8", "replace"))
+               err_path.read_text("utf-8", "replace"), summed, max(1, sampler.processes), sampler.samples)
 
 
 # -- steps and references --------------------------------------------------------------------------------
@@ -141,13 +239,19 @@ class Result:
     wall_min_s: float | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    peak_sum_mb: float | None = None  # peak of the summed RSS over the command's processes (sampled)
+    processes: int | None = None  # the most processes the command ran at once
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, *, size: int | None = None, work: Path | None = None,
+                 cbm_only: bool = False) -> None:
+        """``cbm_only``: the growth run at a second size: the throughput steps and `--help` (the start-up that
+        per-row costs leave out), no references, no latency or encrypted steps."""
         self.args = args
-        self.size: int = args.size
-        self.work: Path = args.workdir
+        self.size: int = size or args.size
+        self.work: Path = work or args.workdir
+        self.cbm_only = cbm_only
         self.cbm: list[str] = [str(args.cbm)]
         self.python = str(Path(args.cbm).with_name("python")) if Path(args.cbm).with_name("python").exists() \
             else sys.executable
@@ -194,15 +298,18 @@ class Bench:
         if result.status == "ok":
             extra = f", {result.runs} runs, min {result.wall_min_s:.3f} s" if result.runs > 1 else ""
             self.progress(f"{result.name}: {result.wall_s:.3f} s wall, {result.cpu_s:.2f} s CPU, "
-                          f"{result.maxrss_mb:.0f} MB peak{extra}")
+                          f"{result.peak_sum_mb or 0:.0f} MB peak over {result.processes} process(es) "
+                          f"(largest single {result.maxrss_mb:.0f} MB){extra}")
         else:
             self.progress(f"{result.name}: {result.status}" + (f" ({result.note})" if result.note else ""))
         return result
 
     def measure(self, name: str, title: str, argv: list[str], *, kind: str = "cbm", repeat: int = 1,
                 command: str | None = None, needs: Sequence[str] = (), words: tuple[str, ...] = (),
-                stdin: Path | None = None, parse_json: bool = False) -> Result:
-        """Run a step (``repeat`` times, reporting the median wall time) and record it."""
+                stdin: Path | None = None, parse_json: bool = False, timeout: float | None = None) -> Result:
+        """Run a step (``repeat`` times, reporting the median wall time) and record it; killed after ``timeout``
+        seconds (default ``--timeout``)."""
+        timeout = timeout or self.args.timeout
         shown = command or " ".join(_short(a, self.work) for a in
                                     (["cbm", *argv[len(self.cbm):]] if kind == "cbm" else argv))
         for need in needs:
@@ -223,14 +330,14 @@ class Bench:
         runs: list[Run] = []
         for i in range(repeat):
             run = run_process(argv, env=self.env, cwd=self.work, log=self.work / "logs" / f"{name}-{i}",
-                              timeout=self.args.timeout)
+                              timeout=timeout)
             runs.append(run)
             if run.exit_code != 0:
                 break
         last = runs[-1]
         if last.timed_out:
             return self.record(Result(name, title, kind, "timeout", shown, wall_s=last.wall_s,
-                                      note=f"killed after {self.args.timeout:.0f} s"))
+                                      note=f"killed after {timeout:.0f} s"))
         if last.exit_code != 0:
             tail = (last.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
             return self.record(Result(name, title, kind, "failed", shown, wall_s=last.wall_s,
@@ -246,14 +353,17 @@ class Bench:
         result = Result(name, title, kind, "ok", shown, median.wall_s, median.cpu_s,
                         max(r.maxrss_mb for r in runs), median.others_cores, len(runs), ordered[0].wall_s,
                         detail, note="profiled under pyinstrument: times include its overhead" if profiled
-                        else "")
+                        else "", peak_sum_mb=max(r.peak_sum_mb for r in runs),
+                        processes=max(r.processes for r in runs))
         return self.record(result)
 
     def reference(self, name: str, title: str, args: list[str], *, repeat: int = 1,
-                  needs: Sequence[str] = ()) -> Result:
+                  needs: Sequence[str] = (), slow: bool = False) -> Result:
+        """Run a reference; ``slow`` ones (stix2, misp-stix: minutes at 100k) get three times ``--timeout``."""
         argv = [self.python, str(HERE / "references.py"), *args]
         return self.measure(name, title, argv, kind="reference", repeat=repeat, needs=needs, parse_json=True,
-                            command="references.py " + " ".join(_short(a, self.work) for a in args))
+                            command="references.py " + " ".join(_short(a, self.work) for a in args),
+                            timeout=self.args.timeout * 3 if slow else None)
 
     # -- the run --
 
@@ -294,8 +404,9 @@ class Bench:
         w = self.work
         imp = ("indicators", "import")
         # before any import: the store an operator has on day one (issue 16: under 150 ms)
-        self.measure("status-tiny", "`cbm status` on a tiny store (US: keys only)",
-                     [*self.cbm, *self.store("US"), "status"], repeat=self.args.repeat)
+        if not self.cbm_only:
+            self.measure("status-tiny", "`cbm status` on a tiny store (US: keys only)",
+                         [*self.cbm, *self.store("US"), "status"], repeat=self.args.repeat)
         # As an operator runs it: the human summary (its --json lists every new id, 1M of them at 1M).
         self.measure("import", "import from CSV (US, national feed)",
                      [*self.cbm, *self.store("US"), "indicators", "import", str(self.feeds["US"])], words=imp)
@@ -308,6 +419,7 @@ class Bench:
                      words=("indicators", "export"), needs=["import"])
         if self.results["export-stix"].status == "ok":
             self.results["export-stix"].detail["bytes"] = stix.stat().st_size
+        if self.results["export-stix"].status == "ok" and not self.cbm_only:
             check = self.reference("check-stix", "STIX bundle check (object count, OASIS validator sample)",
                                    ["check-stix", str(stix), "--sample", "1000"])
             if check.status == "ok":
@@ -334,6 +446,9 @@ class Bench:
                       *self.json_flag(("bundle", "import"))],
                      words=("bundle", "import"), needs=["bundle-export"], parse_json=True)
         self.stats("import-peer", "RU")
+        if self.cbm_only:
+            self.measure("help", "`cbm --help`", [*self.cbm, "--help"], repeat=self.args.repeat)
+            return
         self.encrypted_steps()
         fullest = "RU" if self.results["import-peer"].status == "ok" else "US"
         self.full_store = fullest
@@ -376,6 +491,33 @@ class Bench:
         src, dst = self.work / "ru", self.work / "ru-twin"
         if src.is_dir() and not dst.exists():
             shutil.copytree(src, dst)
+
+    def misp(self) -> None:
+        """Side by side with misp-stix: one MISP event of min(size, --misp-max) attributes converted to STIX 2.1
+        by MISP's own converter, and by `cbm` as two processes (import the event into a fresh store, export it
+        as STIX). Whole processes on both sides, start-up included."""
+        count = min(self.size, self.args.misp_max)
+        if count < 1:
+            return
+        event = self.work / "feeds" / "event.misp.json"
+        self.progress(f"generating a MISP event of {count:,} attributes")
+        generate.misp_event(event, count, self.args.seed)
+        self._setup_call([*self.store("EU"), "init", "--party", "EU", "--name", "EU-CERT", "--no-passphrase"])
+        imp = self.measure("misp-import", f"import a MISP event of {count:,} attributes (EU, fresh store)",
+                           [*self.cbm, *self.store("EU"), "indicators", "import", str(event), "--format", "misp"],
+                           words=("indicators", "import"))
+        if imp.status == "ok":
+            imp.detail["attributes"] = count
+            self.stats("misp-import", "EU")
+        stix = self.work / "eu.stix.json"
+        exp = self.measure("misp-export", "export that store as a STIX 2.1 bundle (EU)",
+                           [*self.cbm, *self.store("EU"), "indicators", "export", "--format", "stix", "-o",
+                            str(stix)], words=("indicators", "export"), needs=["misp-import"])
+        if exp.status == "ok":
+            exp.detail["bytes"] = stix.stat().st_size
+        self.reference("ref-misp-stix", f"misp-stix MISPtoSTIX21Parser: the same event to STIX 2.1 ({count:,} "
+                                        "attributes)",
+                       ["misp-stix", str(event), "--out", str(self.work / "ref.misp-stix.json")], slow=True)
 
     def taxii(self) -> None:
         """Opt-in (--taxii): a fresh store (FR) pulls the full store's TLP:GREEN collection from a real `cbm taxii
@@ -455,11 +597,15 @@ class Bench:
                      kind="reference", repeat=self.args.repeat, command="python -c pass")
         self.reference("ref-encode", "json / orjson encoding of the same records as STIX dicts",
                        ["encode", str(self.feeds["US"])])
+        self.reference("ref-checks", "landing checks alone: cbm's own checker (US's settings and warninglists) "
+                                     "over the feed's rows", ["checks", str(self.feeds["US"]), "--store",
+                                                             str(w / "us")])
         limit = min(self.size, self.args.stix2_max)
         if self.args.stix2_from and self.reuse_stix2(self.args.stix2_from, limit):
             return
         self.reference("ref-stix2", f"stix2 objects: build, serialise, parse back ({limit:,} indicators)",
-                       ["stix2", str(self.feeds["US"]), "--limit", str(limit), "--out", str(w / "ref.stix2.json")])
+                       ["stix2", str(self.feeds["US"]), "--limit", str(limit), "--out", str(w / "ref.stix2.json")],
+                       slow=True)
 
     def reuse_stix2(self, path: Path, limit: int) -> bool:
         """Take the stix2 reference from a kept report on the same rows (same seed, same first ``limit`` rows:
@@ -597,11 +743,79 @@ def machine(python: str, cbm: str) -> dict[str, Any]:
     return info
 
 
+def invalid_reasons(args: argparse.Namespace, size: int) -> list[str]:
+    """Why this run's figures are not the benchmark's (development options), or [] for a valid run."""
+    reasons = []
+    if args.stix2_from:
+        reasons.append(f"the stix2 reference was not measured in this run (--stix2-from {args.stix2_from.name})")
+    if args.stix2_max < min(size, 100_000):
+        reasons.append(f"the stix2 reference ran on {args.stix2_max:,} rows, not min(size, 100k) (--stix2-max)")
+    if 0 < args.misp_max < min(size, 100_000) or (args.misp_max == 0 and size >= 100_000):
+        reasons.append(f"the misp-stix comparison ran on {min(size, args.misp_max):,} attributes, not "
+                       "min(size, 100k) (--misp-max)")
+    if args.profile:
+        reasons.append(f"steps ran under a profiler (--profile {args.profile})")
+    return reasons
+
+
 def load_findings() -> dict[str, dict[str, str]]:
     path = HERE / "findings.toml"
     if not path.exists():
         return {}
     return tomllib.loads(path.read_text("utf-8"))
+
+
+def misp_section(doc: dict[str, Any]) -> list[str]:
+    """Side by side with misp-stix: the same MISP event to STIX 2.1, cbm as two processes against one."""
+    res = {r["name"]: r for r in doc["results"]}
+    imp, exp, ref = res.get("misp-import"), res.get("misp-export"), res.get("ref-misp-stix")
+    if not (imp and exp and ref):
+        return []
+    lines = ["", "## Side by side: misp-stix", ""]
+    if not all(r["status"] == "ok" for r in (imp, exp, ref)):
+        return lines + ["Not measured: " + "; ".join(f"{r['name']} {r['status']} {r['note']}".strip()
+                                                     for r in (imp, exp, ref) if r["status"] != "ok")]
+    wall, cpu = imp["wall_s"] + exp["wall_s"], imp["cpu_s"] + exp["cpu_s"]
+    d = ref["detail"]
+    lines += [f"One generated MISP event of {d.get('attributes', 0):,} attributes (ip-dst/ip-src, domain/hostname, "
+              "url, sha256, md5, sha1, filename|sha256, email-src; TLP and other tags; a fifth carry a "
+              "`stix-2.1-malware` galaxy; 5 % `to_ids` false) turned into a STIX 2.1 bundle file. Whole processes "
+              "on both sides, interpreter start-up included.", "",
+              "| | wall s | CPU s | peak MB | STIX objects written |", "|---|---|---|---|---|",
+              f"| misp-stix `MISPtoSTIX21Parser` (one process: load {d['load']['wall_s']:.2f} s, convert "
+              f"{d['convert']['wall_s']:.2f} s, serialise {d['serialise']['wall_s']:.2f} s) | {ref['wall_s']:.3f} | "
+              f"{ref['cpu_s']:.2f} | {peak_mb(ref):.0f} | {d.get('objects', 0):,} |",
+              f"| cbm `indicators import` + `indicators export --format stix` (two processes) | {wall:.3f} | "
+              f"{cpu:.2f} | {max(peak_mb(imp), peak_mb(exp)):.0f} | "
+              f"{((imp['detail'].get('store_after') or {}).get('total') or 0):,} indicators + context |",
+              f"| cbm ÷ misp-stix | ×{wall / ref['wall_s']:.3f} | ×{cpu / max(ref['cpu_s'], 1e-9):.3f} | | |", "",
+              "They do not write the same bundle: misp-stix converts every attribute, context ones included "
+              "(the objects it wrote, by type: " + ", ".join(f"{k} {v:,}" for k, v in sorted(
+                  (d.get("by_type") or {}).items(), key=lambda kv: -kv[1])) + "); cbm imports the IDS "
+              "attributes as signed, attributable indicators (context attributes skipped, galaxies kept as related "
+              "objects) and exports those."]
+    return lines
+
+
+def growth_section(doc: dict[str, Any]) -> list[str]:
+    g = doc.get("growth") or {}
+    rows = g.get("rows") or []
+    lines = ["", "## Growth: cost per row at two sizes", ""]
+    if not rows:
+        return lines + [f"Not measured: {g.get('source', 'no second size')}."]
+    small, large = rows[0]["small"], rows[0]["large"]
+    lines += [f"µs per indicator at {small:,} and {large:,} ({g['source']}), the start-up of one `cbm` process "
+              "(`cbm --help` of the same run) taken out; a step whose per-row cost grows by more than 20 % in "
+              "CPU time, or in wall time where other work used under 0.5 cores during both runs, is flagged "
+              "superlinear (\"loaded\": wall growth shown, not judged).", "",
+              f"| step | wall µs/row at {small:,} | at {large:,} | growth | CPU µs/row at {small:,} | at {large:,} | "
+              "growth | flag |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        w, c = r["wall_us_per_row"], r["cpu_us_per_row"]
+        flag = "**superlinear**" if r["superlinear"] else "loaded" if r.get("loaded") else "—"
+        lines.append(f"| {r['step']} | {w[0]:.2f} | {w[1]:.2f} | {r['wall_growth']:+.0%} | {c[0]:.2f} | {c[1]:.2f} | "
+                     f"{r['cpu_growth']:+.0%} | {flag} |")
+    return lines
 
 
 def fmt(value: float | None, unit: str = "s", digits: int = 3) -> str:
@@ -610,7 +824,11 @@ def fmt(value: float | None, unit: str = "s", digits: int = 3) -> str:
 
 def markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
-    lines = [f"# cbm benchmark — {doc['size']:,} indicators", "",
+    lines = [f"# cbm benchmark — {doc['size']:,} indicators", ""]
+    if doc.get("invalid"):
+        lines += ["**NOT A VALID RUN** — " + "; ".join(doc["invalid"]) + ". Its figures are for development, not "
+                  "for the README.", ""]
+    lines += [
              f"Run {doc['started']} → {doc['finished']} ({doc['elapsed_s']:.0f} s), commit `{m.get('commit')}`"
              + (f" plus {m['uncommitted_cbm_files']} uncommitted files under cbm/ (work in progress measured as it "
                 "stood)." if m.get("uncommitted_cbm_files") else "."),
@@ -633,16 +851,30 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append(f"| {v['step']} | {v['target']} | {v['measured']}{note} | **{v['verdict']}** | "
                      f"{v['reference']} |")
     lines += ["", "## Every step (whole `cbm` processes) and reference", "",
-              "| step | status | wall s | CPU s | peak RSS MB | others' load (cores) | command |",
-              "|---|---|---|---|---|---|---|"]
+              "| step | status | wall s | CPU s | peak MB (sum of its processes) | largest single process MB | "
+              "processes | others' load (cores) | command |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in doc["results"]:
         wall = fmt(r["wall_s"])
         if r["runs"] > 1:
             wall += f" (median of {r['runs']}, min {fmt(r['wall_min_s'])})"
         status = r["status"] + (f": {r['note']}" if r["note"] else "")
+        summed = peak_mb(r) if r["status"] == "ok" else None
         lines.append(f"| {r['title']} | {status} | {wall} | {fmt(r['cpu_s'], digits=2)} | "
-                     f"{fmt(r['maxrss_mb'], digits=0)} | {fmt(r['others_cores'], digits=2)} | "
-                     f"`{r['command'][:140]}` |")
+                     f"{fmt(summed, digits=0)} | {fmt(r['maxrss_mb'], digits=0)} | {r.get('processes') or '—'} | "
+                     f"{fmt(r['others_cores'], digits=2)} | `{r['command'][:140]}` |")
+    lines += ["", f"Peak memory is the peak of the RSS summed over the step's process and all its descendants, "
+              f"sampled every {doc.get('sampling_s', 0.02) * 1000:.0f} ms from /proc (never below the kernel's "
+              "exact high-water mark of the largest single process, shown beside it); pages a forked child "
+              "still shares with its parent count twice, so the sum errs high."]
+    if doc.get("comparisons"):
+        lines += ["", "## Ratios to the references (wall and CPU)", "",
+                  "cbm ÷ reference: below 1, cbm is faster. A verdict uses the CPU ratio where the cbm step used "
+                  "more than one core (more than one process, or CPU > 1.1 × wall), else the wall ratio "
+                  "(\"judged on\").", "",
+                  *comparison_table(doc["comparisons"])]
+    lines += misp_section(doc)
+    lines += growth_section(doc)
     lines += ["", "## Reference phases", ""]
     for r in doc["results"]:
         if r["kind"] == "reference" and r["status"] == "ok" and r["detail"]:
@@ -671,12 +903,26 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table(verdicts: list[Verdict]) -> str:
-    """The targets table as Markdown (what stdout carries)."""
+def table(judgement: Judgement, doc: dict[str, Any]) -> str:
+    """The targets table and the ratios to the references as Markdown (what stdout carries)."""
     lines = ["| step | verdict | measured | reference |", "|---|---|---|---|"]
     lines += [f"| {v.step} | {v.verdict} | {v.measured}" + (f" ({v.cpu_note})" if v.cpu_note else "")
-              + f" | {v.reference} |" for v in verdicts]
+              + f" | {v.reference} |" for v in judgement.verdicts]
+    lines += ["", *comparison_table([c.as_dict() for c in judgement.comparisons])]
+    if doc.get("invalid"):
+        lines += ["", "NOT A VALID RUN: " + "; ".join(doc["invalid"])]
     return "\n".join(lines)
+
+
+def comparison_table(comparisons: list[dict[str, Any]]) -> list[str]:
+    lines = ["| cbm step | reference | cbm wall / CPU s | reference wall / CPU s | ratio wall | ratio CPU | "
+             "cbm cores | judged on |", "|---|---|---|---|---|---|---|---|"]
+    for c in comparisons:
+        ref = f"{c['reference']}" + (f" ({c['scaled']})" if c["scaled"] else "")
+        lines.append(f"| {c['step']} | {ref} | {c['cbm_wall_s']:.3f} / {c['cbm_cpu_s']:.3f} | "
+                     f"{c['ref_wall_s']:.3f} / {c['ref_cpu_s']:.3f} | ×{c['wall_ratio']:.2f} | ×{c['cpu_ratio']:.2f} | "
+                     f"{c['cbm_cores']:.1f} | {c['judged_on'] or '—'} |")
+    return lines
 
 
 def loadavg() -> str:
@@ -686,8 +932,30 @@ def loadavg() -> str:
         return "?"
 
 
-def report(doc: dict[str, Any], results: dict[str, Result], out: Path) -> list[Verdict]:
-    """Judge ``results``, add the verdicts and findings to ``doc``, write latest.md/latest.json/by-size."""
+def growth_source(doc: dict[str, Any], results: dict[str, Result], kept: dict[int, dict[str, Any]]) \
+        -> tuple[list[Any], str]:
+    """The per-row growth rows and where the second size came from: this invocation's growth run, else a kept
+    by-size run of the same commit (a run of other code would not tell this code's growth)."""
+    now = {r.name: asdict(r) for r in results.values()}
+    run = doc.get("growth_run")
+    if run:
+        then = {r["name"]: r for r in run["results"]}
+        return growth(now, doc["size"], then, int(run["size"])), f"{int(run['size']):,} measured in this invocation"
+    commit = doc["machine"].get("commit")
+    same = {size: d for size, d in kept.items() if size != doc["size"] and commit
+            and d.get("machine", {}).get("commit") == commit and not d.get("machine", {}).get("uncommitted_cbm_files")
+            and not doc["machine"].get("uncommitted_cbm_files")}
+    if not same:
+        return [], "no run at a second size of the same commit (--growth-size N runs one)"
+    size = max(same, key=lambda s: abs(s - doc["size"]))
+    then = {r["name"]: r for r in same[size]["results"]}
+    return (growth(now, doc["size"], then, size),
+            f"{size:,} from the kept run of {same[size].get('started')} (bench/results/by-size/, same commit)")
+
+
+def report(doc: dict[str, Any], results: dict[str, Result], out: Path) -> Judgement:
+    """Judge ``results``, add the verdicts, comparisons, growth and findings to ``doc``, write
+    latest.md/latest.json/by-size."""
     by_size_dir = out / "by-size"
     other_sizes: dict[int, dict[str, Any]] = {}
     if by_size_dir.is_dir():
@@ -697,8 +965,18 @@ def report(doc: dict[str, Any], results: dict[str, Result], out: Path) -> list[V
                 other_sizes[int(kept["size"])] = kept
             except (ValueError, KeyError, TypeError):
                 continue
-    verdicts = evaluate(results, doc["size"], doc["machine"]["cores_usable"] or 1, other_sizes)
-    doc["verdicts"] = [asdict(v) for v in verdicts]
+    if doc.get("growth_run"):  # the same invocation's run at the second size: the fairest base for flatness too
+        other_sizes[int(doc["growth_run"]["size"])] = doc["growth_run"]
+    stix2 = results.get("ref-stix2")
+    if stix2 is not None and stix2.note.startswith(("reused from", "measured in the run of")):
+        reason = f"the stix2 reference was not measured in this run ({stix2.note})"
+        if not any(r.startswith("the stix2 reference") for r in doc.get("invalid", [])):
+            doc["invalid"] = [*doc.get("invalid", []), reason]
+    rows, source = growth_source(doc, results, other_sizes)
+    judgement = evaluate(results, doc["size"], doc["machine"]["cores_usable"] or 1, other_sizes, rows, source)
+    doc["verdicts"] = [asdict(v) for v in judgement.verdicts]
+    doc["comparisons"] = [c.as_dict() for c in judgement.comparisons]
+    doc["growth"] = {"source": source, "rows": [g.as_dict() for g in judgement.growth]}
     doc["results"] = [asdict(r) for r in results.values()]
     doc["findings"] = load_findings()
     out.mkdir(parents=True, exist_ok=True)
@@ -707,7 +985,7 @@ def report(doc: dict[str, Any], results: dict[str, Result], out: Path) -> list[V
     (out / "latest.json").write_text(text, "utf-8")
     (by_size_dir / f"{doc['size']}.json").write_text(text, "utf-8")
     (out / "latest.md").write_text(markdown(doc), "utf-8")
-    return verdicts
+    return judgement
 
 
 def rerender(path: Path, out: Path, stix2_from: Path | None = None) -> int:
@@ -727,17 +1005,19 @@ def rerender(path: Path, out: Path, stix2_from: Path | None = None) -> int:
                 new["note"] = (f"measured in the run of {kept.get('started')} on the same "
                                f"{new['detail']['rows']:,} rows (--stix2-from {stix2_from.name})")
             results["ref-stix2"] = Result(**new)
+            doc["invalid"] = [*doc.get("invalid", []), f"the stix2 reference was taken from another run "
+                                                       f"(--rerender with --stix2-from {stix2_from.name})"]
     except (OSError, ValueError, KeyError, TypeError, StopIteration) as e:
         print(f"bench: cannot read {path}: {e}", file=sys.stderr)
         return 2
-    verdicts = report(doc, results, out)
+    judgement = report(doc, results, out)
     print(f"report rewritten in {out / 'latest.md'} and latest.json", file=sys.stderr)
-    print(table(verdicts))
+    print(table(judgement, doc))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Benchmark cbm against its references (issue #9).")
+    ap = argparse.ArgumentParser(description="Benchmark cbm against its references (issue #20).")
     ap.add_argument("--size", type=int, default=100_000, help="indicators in the national feed (default 100k)")
     ap.add_argument("--seed", type=int, default=2013)
     ap.add_argument("--out", type=Path, default=HERE / "results", help="report directory (default bench/results)")
@@ -748,7 +1028,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="runs of the sub-second steps (median reported)")
     ap.add_argument("--stix2-max", type=int, default=100_000, help="cap for the stix2 reference (default 100k)")
     ap.add_argument("--stix2-from", type=Path, metavar="REPORT",
-                    help="reuse the stix2 reference of a kept report on the same rows (it takes minutes)")
+                    help="development only: reuse the stix2 reference of a kept report on the same rows instead of "
+                         "measuring it; the report is then marked NOT A VALID RUN")
+    ap.add_argument("--misp-max", type=int, default=100_000,
+                    help="attributes in the MISP event of the misp-stix comparison: min(size, this) (default 100k; "
+                         "0 skips it)")
+    ap.add_argument("--growth-size", type=int, metavar="N",
+                    help="also run the cbm steps at N indicators first, for the per-row growth table (default: "
+                         "100000 when --size is 1M or more, else none: a kept by-size run of the same commit is "
+                         "used if there is one; 0: none)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a step is killed")
     ap.add_argument("--profile", help="comma-separated cbm steps to run under pyinstrument "
                                       "(profiles go to OUT/profiles/STEP.txt)")
@@ -760,6 +1048,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parties", metavar="N,N,...",
                     help="run the many-parties simulation instead (bench/parties.py): N stores, one full round each")
     ap.add_argument("--indicators", type=int, default=10_000, help="with --parties: indicators per party's day")
+    ap.add_argument("--rounds", type=int, default=2, help="with --parties: full exchange rounds after the day")
+    ap.add_argument("--import-mode", choices=("inbox", "each"), default="inbox",
+                    help="with --parties: one `bundle import FILE...` per party and round, or one process per bundle")
+    ap.add_argument("--forwarding", choices=("late", "relay"), default="late",
+                    help="with --parties: late forwarding (ADR 0173) or every store relaying at once (the rule before)")
     args = ap.parse_args(argv)
     args.out = args.out.resolve()
     if args.parties:
@@ -769,14 +1062,21 @@ def main(argv: list[str] | None = None) -> int:
             counts = [int(n) for n in args.parties.split(",")]
         except ValueError:
             ap.error(f"--parties {args.parties!r}: give numbers of parties, e.g. 3,10")
-        if any(n < 2 for n in counts) or args.indicators < 1:
-            ap.error("--parties needs at least 2 parties, --indicators at least 1")
+        if any(n < 2 for n in counts) or args.indicators < 1 or args.rounds < 1:
+            ap.error("--parties needs at least 2 parties, --indicators and --rounds at least 1")
         return run_parties(counts, cbm=args.cbm, out=args.out, indicators=args.indicators, seed=args.seed,
-                           keep=args.workdir.resolve() if args.workdir else None)
+                           keep=args.workdir.resolve() if args.workdir else None, rounds=args.rounds,
+                           import_mode=args.import_mode, forwarding=args.forwarding)
     if args.rerender:
         return rerender(args.rerender, args.out, args.stix2_from)
     if args.size < 100:
         ap.error("--size must be at least 100")
+    if args.growth_size is None:
+        args.growth_size = 100_000 if args.size >= 1_000_000 else 0
+    if args.growth_size and not 100 <= args.growth_size != args.size:
+        ap.error("--growth-size must be at least 100 and differ from --size")
+    if args.misp_max < 0 or args.stix2_max < 1:
+        ap.error("--misp-max must be 0 or more, --stix2-max at least 1")
     if not args.cbm.exists():
         ap.error(f"no cbm executable at {args.cbm} (install with `make setup`, or pass --cbm)")
     temporary = args.workdir is None
@@ -787,9 +1087,18 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     before = loadavg()
     bench = Bench(args)
+    growth_run: Bench | None = None
     try:
+        if args.growth_size:
+            growth_run = Bench(args, size=args.growth_size, work=args.workdir / f"growth-{args.growth_size}",
+                               cbm_only=True)
+            growth_run.progress(f"growth run: the cbm steps at {args.growth_size:,} indicators first")
+            growth_run.setup()
+            growth_run.steps()
+            shutil.rmtree(growth_run.work, ignore_errors=True)  # its stores are not needed any more
         bench.setup()
         bench.steps()
+        bench.misp()
         bench.taxii()
         bench.references()
     finally:
@@ -807,10 +1116,15 @@ def main(argv: list[str] | None = None) -> int:
                  "others_cores_mean": round(statistics.fmean(others), 2) if others else None,
                  "others_cores_max": round(max(others), 2) if others else None},
         "search_value": bench.search_value, "full_store": getattr(bench, "full_store", None),
+        "invalid": invalid_reasons(args, bench.size),
+        "sampling_s": SAMPLE_S,
     }
-    verdicts = report(doc, bench.results, args.out)
+    if growth_run is not None:
+        doc["growth_run"] = {"size": growth_run.size, "source": "this run",
+                             "results": [asdict(r) for r in growth_run.results.values()]}
+    judgement = report(doc, bench.results, args.out)
     bench.progress(f"report written to {args.out / 'latest.md'} and latest.json")
-    print(table(verdicts))
+    print(table(judgement, doc))
     return 0
 
 

@@ -6,6 +6,10 @@ into a withheld range with the hash of its last record; then the attachments tho
 ``body["blobs"]``. The bytes depend only on the manifest header fields and the records (no timestamps; gzip with
 mtime 0), encryption aside.
 
+Third parties' logs are forwarded *late* unless we relay for the recipient (cbm.bundle.forwarding,
+docs/adr/0173-late-forwarding.md): only what we already held at our previous bundle to it and it has still not
+acknowledged, so a full mesh does not carry every party's day N-2 extra times.
+
 Confidential by default (docs/adr/0141-confidential-by-default.md): a bundle that carries any record labelled
 above TLP:CLEAR is encrypted to its recipient (and us) unless the caller turns encryption off; withheld ranges
 carry no content and do not count.
@@ -14,28 +18,28 @@ carry no content and do not count.
 from __future__ import annotations
 
 import base64
-import binascii
 import gzip
 import hashlib
-import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cbm.bundle import armor, encryption, minisign, receipts, signing
-from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line, withheld_line
+from cbm.bundle import armor, encryption, forwarding, minisign, receipts, signing
+from cbm.bundle.format import BLOB_CHUNK, MAGIC, MANIFEST_TYPE, BlobEntry, LogRange, Manifest, blob_line
+from cbm.bundle.log_selection import Carried, LogWriter, positions
+from cbm.bundle.recipients import recipients_of
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
-from cbm.core import clock, dsse
-from cbm.core.errors import NotFound, UsageError
+from cbm.core import clock
+from cbm.core.errors import UsageError
 from cbm.core.files import written_atomically
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
-from cbm.core.tlp import may_see, tlp_rank
+from cbm.core.tlp import tlp_rank
 from cbm.store import index_bundles, index_receipts
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
 
 TEMP = "tmp"  # temporary files of exports and imports live on the store's disk
 
@@ -61,6 +65,9 @@ class ExportResult:
     encryption_reason: str = ""  # why it is, or is not, encrypted; one line for the export report
     above_clear: int = 0  # records carried with a TLP label above CLEAR
     highest_tlp: str | None = None  # the highest label among the records carried
+    forwarded: int = 0  # records carried that third parties wrote (not us)
+    forwarded_bytes: int = 0  # their size in the bundle body
+    deferred: int = 0  # third parties' records the recipient may see, held back for late forwarding (ADR 0173)
 
 
 def _above_clear(labels: dict[str, int]) -> tuple[int, str | None]:
@@ -83,117 +90,6 @@ def encryption_decision(encrypt: bool | None, labels: dict[str, int]) -> tuple[b
         return True, "default", f"encrypted by default: {what}"
     return False, "default", ("not encrypted: every record carried is TLP:CLEAR" if labels
                               else "not encrypted: no records carried")
-
-
-@dataclass(frozen=True)
-class _Position:
-    first: int
-    last: int
-    hash: str
-    envelope: bytes | None  # None: a withheld range we hold only as such
-    to: tuple[str, ...] = ()
-    tlp: str = ""
-
-
-def _positions(store: Store, author: str, after: int) -> Iterator[_Position]:
-    """Every position of ``author``'s log after ``after`` that we hold, in seq order."""
-    stubs = store.query(index_bundles.withheld_ranges, author, after)
-    rows = store.query(index_bundles.log_rows, author, after)
-    row = next(rows, None)
-    i = 0
-    while row is not None or i < len(stubs):
-        if row is not None and (i >= len(stubs) or row[0] < stubs[i][0]):
-            yield _Position(row[0], row[0], row[1], row[4], row[2], row[3])
-            row = next(rows, None)
-        else:
-            first, last, digest = stubs[i]
-            yield _Position(max(first, after + 1), last, digest, None)
-            i += 1
-
-
-_PAYLOAD = re.compile(rb'"payload":"([A-Za-z0-9+/=]*)"')
-
-
-def _blobs_of(envelope: bytes) -> list[str]:
-    """The attachments a stored record lists in ``body["blobs"]`` (parsed only when it mentions any)."""
-    found = _PAYLOAD.search(envelope)
-    payload = binascii.a2b_base64(found[1]) if found else dsse.parse(envelope).payload
-    if b'"blobs"' not in payload:
-        return []
-    listed = record_from_row(envelope, "").body.get("blobs")
-    return [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
-
-
-class _Carried:
-    """One stored position, prepared once however many recipients carry it: the envelope as one line and the
-    attachments it lists (a multi-recipient export reads and parses each record once, not once per peer)."""
-
-    def __init__(self, position: _Position) -> None:
-        self.position = position
-        self._line: bytes | None = None
-        self._blobs: list[str] = []
-
-    def line(self) -> bytes:
-        if self._line is None:
-            assert self.position.envelope is not None
-            envelope = self.position.envelope
-            if b"\n" in envelope:
-                envelope = dsse.parse(envelope).to_json_bytes()
-            self._line = envelope + b"\n"
-            self._blobs = _blobs_of(envelope)
-        return self._line
-
-    def blobs(self) -> list[str]:
-        self.line()
-        return self._blobs
-
-
-class _LogWriter:
-    """One recipient's part of one author's log, fed positions in seq order: the records it may see, every
-    other position folded into withheld ranges (the hash of the last), so the recipient's chain still links."""
-
-    def __init__(self, recipient: str, author: str, after: int, out: HashingWriter, blobs: dict[str, None]) -> None:
-        self.recipient, self.author, self.after = recipient, author, after
-        self.out, self.blobs = out, blobs
-        self.expect = after + 1
-        self.records = self.withheld = 0
-        self.pending: tuple[int, int, str] | None = None
-        self.last_hash: str | None = None
-        self.stopped = False
-        self.labels: dict[str, int] = {}  # TLP label -> records carried (for the encryption default)
-
-    def _flush(self) -> None:
-        if self.pending is not None:
-            first, last, digest = self.pending
-            self.out.write(withheld_line(self.author, first, last, digest) + b"\n")
-            self.withheld += last - first + 1
-            self.pending = None
-
-    def add(self, carried: _Carried) -> None:
-        position = carried.position
-        if self.stopped or position.last <= self.after:
-            return  # already acknowledged by this recipient
-        first = max(position.first, self.after + 1)  # only a withheld range can straddle the acknowledged seq
-        if first != self.expect:
-            self.stopped = True  # a hole in what we hold (cannot happen for landed records): stop this log there
-            return
-        if position.envelope is not None and may_see(self.recipient, self.author, position.to, position.tlp):
-            self._flush()
-            self.out.write(carried.line())
-            self.records += 1
-            self.labels[position.tlp] = self.labels.get(position.tlp, 0) + 1
-            for digest in carried.blobs():
-                self.blobs.setdefault(digest, None)
-        else:
-            self.pending = (self.pending[0], position.last, position.hash) if self.pending else \
-                (first, position.last, position.hash)
-        self.expect, self.last_hash = position.last + 1, position.hash
-
-    def finish(self) -> LogRange | None:
-        self._flush()
-        if self.last_hash is None:
-            return None
-        return LogRange(self.author, self.after + 1, self.expect - 1, self.last_hash, self.records, self.withheld)
 
 
 def _write_blob(store: Store, digest: str, out: HashingWriter) -> BlobEntry:
@@ -244,14 +140,23 @@ class _Snapshot:
     signers: list[KeyPair] = field(default_factory=list)
     writer: HashingWriter | None = None
     labels: dict[str, int] = field(default_factory=dict)  # TLP label -> records carried
+    late: bool = True  # third parties' logs only up to our positions at the previous bundle (ADR 0173)
+    sent_at: dict[str, int] = field(default_factory=dict)  # those positions: author -> seq
+    forwarded: int = 0
+    forwarded_bytes: int = 0
+    deferred: int = 0
 
 
 def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: int | None, everything: bool,
-              compress: bool) -> list[_Snapshot]:
+              compress: bool, policy: forwarding.ForwardingPolicy,
+              progress: Callable[[int, int], None] | None = None) -> list[_Snapshot]:
     """Read every recipient's bundle from one consistent snapshot, numbered and journalled in one transaction.
 
     Each author's log is read once, from the lowest position any recipient still needs, and each position
-    goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP).
+    goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP);
+    a third party's log only up to our position at the previous bundle to that recipient, unless ``policy``
+    relays for it or ``everything`` is asked (ADR 0173). Our present positions are journalled for the next.
+    ``progress(done, total)`` hears the log positions read, of all the positions any recipient needs.
     """
     keys = {r: store.active_key(r) for r in recipients}  # NotFound for a party we do not know
     snapshots = [_Snapshot(r, keys[r].enc_key, files.enter_context(temporary("cbm-body-")),
@@ -259,27 +164,52 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
     with store.transaction():
         for snap in snapshots:
             snap.writer = HashingWriter(snap.body)
+            snap.late = not everything and not policy.immediate(snap.recipient)
+            snap.sent_at = store.query(index_bundles.sent_positions, snap.recipient) if snap.late else {}
+        heads: dict[str, int] = {}
+        plan: list[tuple[str, list[tuple[_Snapshot, LogWriter]]]] = []
         for author in store.query(index_bundles.authors):
-            writers: list[tuple[_Snapshot, _LogWriter]] = []
+            writers: list[tuple[_Snapshot, LogWriter]] = []
+            third = author != store.party
+            if third:
+                head = store.head(author)
+                heads[author] = head[0] if head else 0
             for snap in snapshots:
                 if author == snap.recipient:
                     continue
                 after = 0 if everything else store.query(index_receipts.acknowledged, snap.recipient, author)[0]
+                upto = snap.sent_at.get(author, 0) if third and snap.late else None
                 assert snap.writer is not None
-                writers.append((snap, _LogWriter(snap.recipient, author, after, snap.writer, snap.wanted)))
-            if not writers:
-                continue
-            for position in _positions(store, author, min(w.after for _, w in writers)):
-                carried = _Carried(position)
+                writers.append((snap, LogWriter(snap.recipient, author, after, snap.writer, snap.wanted,
+                                                 upto=upto, forwarded=third)))
+            if writers:
+                plan.append((author, writers))
+        total = sum(max(0, (store.head(author) or (0, ""))[0] - min(w.after for _, w in writers))
+                    for author, writers in plan) if progress is not None else 0
+        done = 0
+        for author, writers in plan:
+            start = min(w.after for _, w in writers)
+            for position in positions(store, author, start):
+                carried = Carried(position)
                 for _, writer in writers:
                     writer.add(carried)
+                if progress is not None:
+                    done += position.last - max(position.first, start + 1) + 1
+                    progress(done, total)
             for snap, writer in writers:
                 for label, n in writer.labels.items():
                     snap.labels[label] = snap.labels.get(label, 0) + n
+                snap.forwarded += writer.forwarded_records
+                snap.forwarded_bytes += writer.forwarded_bytes
+                snap.deferred += writer.deferred
                 log = writer.finish()
                 if log is not None:
                     snap.logs.append(log)
+        if progress is not None:
+            progress(total, total)
         for snap in snapshots:
+            store.query(index_bundles.record_sent_positions, snap.recipient,
+                        {a: seq for a, seq in heads.items() if a != snap.recipient})
             _seal(store, snap, number)
     return snapshots
 
@@ -336,23 +266,28 @@ def _write_out(store: Store, snap: _Snapshot, receipt: Record | None, out: Any, 
                           snap.manifest.withheld, len(snap.entries), [log.doc() for log in snap.logs], final.size,
                           layers, receipt.hash if receipt else None, "-", missing_blobs=snap.missing,
                           encrypted=encrypted, encryption=mode, encryption_reason=reason, above_clear=above,
-                          highest_tlp=highest)
+                          highest_tlp=highest, forwarded=snap.forwarded, forwarded_bytes=snap.forwarded_bytes,
+                          deferred=snap.deferred)
     return result, signature
 
 
 @cycle_collector_paused()
 def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
                  encrypt: bool | None = None, compress: bool = False, armored: bool = False,
-                 sign_minisig: bool = False) -> tuple[ExportResult, bytes | None]:
+                 sign_minisig: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[ExportResult, bytes | None]:
     """Write a bundle for ``recipient`` to the binary writer ``out``; journal it. Returns the result and, with
     ``sign_minisig``, the detached minisign signature of exactly the bytes written.
 
     ``encrypt``: None (default) encrypts when any record carried is above TLP:CLEAR; True always; False never
     (the result says what travels readable). ``number`` overrides the bundle number (reproducibility tests);
-    ``everything`` ignores acknowledgements. Raises NotFound for an unknown recipient, UsageError for ourselves.
+    ``everything`` ignores acknowledgements and forwards third parties' records at once. Raises NotFound for an
+    unknown recipient, UsageError for ourselves or a malformed ``[forwarding]`` policy.
+    ``progress(done, total)`` hears the log positions read from the store.
     """
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
+    policy = forwarding.policy_of(store.config)
     store.active_key(recipient)  # NotFound for a party we do not know, before writing a receipt
     store.signer()
     receipt = receipts.write_receipt(store, recipient)
@@ -360,7 +295,8 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
         files.enter_context(temporary_directory(store.root / TEMP))
         # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
         # ``out`` happens after it, so a slow pipe never holds the store's write lock
-        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress)
+        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress,
+                           policy=policy, progress=progress)
         return _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored, sign_minisig=sign_minisig)
 
 
@@ -420,37 +356,10 @@ class ManyExportResult:
     skipped: list[dict[str, str]]  # peers named by ``all`` that get no bundle: {"party", "reason"}
 
 
-def recipients_of(store: Store, spec: str) -> tuple[list[str], list[dict[str, str]]]:
-    """The peers ``--to`` names: ``all`` (every peer with an active key; the others are returned as skipped,
-    with the reason) or a comma-separated list of party codes. Raises UsageError for a malformed list or our
-    own code, NotFound for a party we do not know or one without an active key when named explicitly."""
-    from cbm.core.cards import check_party_code
-
-    if spec.strip().lower() == "all":
-        chosen, skipped = [], []
-        for peer in store.peers():
-            try:
-                store.active_key(peer)
-            except NotFound as e:
-                skipped.append({"party": peer, "reason": str(e)})
-                continue
-            chosen.append(peer)
-        return chosen, skipped
-    codes = [code.strip().upper() for code in spec.split(",")]
-    if any(not code for code in codes):
-        raise UsageError(f"--to {spec!r} has an empty party code", hint="--to RU,UK,FR or --to all")
-    chosen = list(dict.fromkeys(check_party_code(code) for code in codes))
-    for code in chosen:
-        if code == store.party:
-            raise UsageError("a bundle goes to a peer, not to ourselves", hint=f"leave {code} out of --to")
-        store.active_key(code)
-    return chosen, []
-
-
 @cycle_collector_paused()
 def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = True,
                    everything: bool = False, encrypt: bool | None = None, compress: bool = False,
-                   armored: bool = False) -> ManyExportResult:
+                   armored: bool = False, progress: Callable[[int, int], None] | None = None) -> ManyExportResult:
     """One bundle per peer that ``to`` names (``all`` or ``RU,UK,FR``, see :func:`recipients_of`) in
     ``directory`` (``us-to-ru.cbm`` and its ``.minisig``), each exactly what :func:`export_to_path` would write
     for that peer alone, read from the store in one pass.
@@ -458,8 +367,11 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     Receipts due to each recipient are written first; then one transaction reads every log once and journals
     every bundle number; the files are written after it, each atomically. A file that cannot be written raises
     UsageError; the bundles written before it stay (their numbers are journalled: numbers are informational).
-    Raises NotFound for an unknown peer, UsageError for ourselves or a directory that cannot be made.
+    Raises NotFound for an unknown peer, UsageError for ourselves, a directory that cannot be made or a
+    malformed ``[forwarding]`` policy.
+    ``progress(done, total)`` hears the log positions read, for all the peers at once (one pass).
     """
+    policy = forwarding.policy_of(store.config)
     recipients, skipped = recipients_of(store, to)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -472,7 +384,8 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     results = []
     with ExitStack() as files:
         files.enter_context(temporary_directory(store.root / TEMP))
-        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress)
+        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress,
+                              policy=policy, progress=progress)
         for snap in snapshots:
             path = directory / bundle_name(store.party, snap.recipient)
             with written_atomically(path) as out:

@@ -60,10 +60,13 @@ class ImportResult:
 
 @cycle_collector_paused()
 def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = None,
-                  react: Callable[[Store, Sequence[Record]], list[Record]] | None = None) -> ImportResult:
+                  react: Callable[[Store, Sequence[Record]], list[Record]] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> ImportResult:
     """Verify and import one bundle. See the module docstring for what is refused (error classes carry the
     exit codes). Returns what landed, what is held and the exact missing ranges. ``react(store, landed)`` runs
     after the commit when peer records landed; ``reactions`` counts the records it appended.
+    ``progress(done, total)`` hears how many of the bundle's records have been landed (or found known) while
+    they land, once its manifest and body hash have verified (:func:`cbm.store.ingest.ingest`).
     """
     store.signer()  # unlock our key first: a wrong passphrase must fail before anything is read
 
@@ -119,7 +122,9 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                 and log.author not in unknown] if manifest.body_size >= BULK_BYTES else []
         report = ingest(store, feed(), source=source_name or f"bundle {opened.bundle_id[:12]}", finish=finish,
                         claimant=manifest.sender, claim_source=f"bundle {opened.bundle_id}",
-                        bulk_authors=bulk, bulk_bytes=manifest.body_size)
+                        bulk_authors=bulk, bulk_bytes=manifest.body_size,
+                        progress=progress,
+                        expected=sum(log.records for log in manifest.logs if log.author not in unknown))
     landed = report.landed.excluding(store.party)  # read back one at a time by the hooks: bounded memory
     result.landed = landed.by_author()
     result.duplicates, result.withheld_new = report.duplicates, report.withheld_new

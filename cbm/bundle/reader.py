@@ -65,6 +65,17 @@ class Opened:
     body: IO[bytes] | None  # None when encrypted and we cannot decrypt
     encrypted: encryption.EncryptedHeader | None = None
     _open: list[IO[bytes]] = field(default_factory=list)
+    _stored: IO[bytes] | None = None  # the verified body as stored (compressed or not): the file, or its spool
+    _stored_start: int = 0
+
+    def body_read(self) -> int:
+        """Bytes of the stored body (``manifest.body_size`` in all) read so far: progress through the items."""
+        if self._stored is None:
+            return 0
+        try:
+            return max(0, self._stored.tell() - self._stored_start)
+        except (OSError, ValueError):
+            return 0
 
     def close(self) -> None:
         for f in self._open:
@@ -167,7 +178,9 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
         if enc is not None and (enc.sender != manifest.sender or enc.number != manifest.number
                                 or set(enc.recipients) != set(manifest.recipients)):
             raise TamperedContent("the encrypted bundle's outer header does not match its inner manifest")
+        start = 0
         if stream is source and seekable(source):  # a plain file: check it where it lies, no copy
+            start = source.tell()
             check_in_place(source, manifest.body_size, manifest.body_sha256, "the bundle body")
             spooled: IO[bytes] = source
         else:
@@ -178,7 +191,7 @@ def open_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, party: str | None =
             layers.append("gzip")
             body = stream_of(_gunzip(spooled))  # type: ignore[arg-type]
         return Opened(manifest, hashlib.sha256(verified.payload).hexdigest(), verified.key.keyid, layers, body,
-                      enc, held)
+                      enc, held, spooled, start)
     except BaseException:
         for f in held:
             f.close()

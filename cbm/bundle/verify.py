@@ -184,9 +184,13 @@ def _pins(fingerprints: Iterable[str]) -> list[str]:
 def check_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, deep: bool = False, party: str | None = None,
                  decrypt_with: Callable[[], list[KeyPair]] | None = None,
                  on_item: Callable[[RecordItem], None] | None = None,
-                 pinned: Iterable[str] = ()) -> BundleVerification:
+                 pinned: Iterable[str] = (),
+                 progress: Callable[[int, int], None] | None = None) -> BundleVerification:
     """Check a bundle; return the report. Never raises a ``CbmError``: a refusal is a report with ``ok``
     false, the error's exit code and reason, and ``error`` holding the exception.
+
+    ``progress(done, total)``, if given, hears the bytes of the verified body checked so far (of its signed
+    size) as the records pass, quick or deep.
 
     ``pinned``: fingerprints (any spacing) of which the sender's signing key must be one, else the refusal is
     UnexpectedSigner (exit 3), raised before anything the key signed is read. An encrypted bundle without
@@ -196,7 +200,8 @@ def check_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, deep: bool = False
     report = BundleVerification(depth="deep" if deep else "quick")
     try:
         report.pinned = _pins(pinned)
-        _check(source, keys, report, deep=deep, party=party, decrypt_with=decrypt_with, on_item=on_item)
+        _check(source, keys, report, deep=deep, party=party, decrypt_with=decrypt_with, on_item=on_item,
+               progress=progress)
     except CbmError as e:
         report.fail(e)
     return report
@@ -217,7 +222,8 @@ def verify_bundle(source: BinaryIO, keys: TrustedKeyLookup, *, deep: bool = Fals
 @cycle_collector_paused()
 def _check(source: BinaryIO, keys: TrustedKeyLookup, report: BundleVerification, *, deep: bool,
            party: str | None, decrypt_with: Callable[[], list[KeyPair]] | None,
-           on_item: Callable[[RecordItem], None] | None) -> None:
+           on_item: Callable[[RecordItem], None] | None,
+           progress: Callable[[int, int], None] | None = None) -> None:
     """Fill ``report`` as each check passes; raise the refusal's error class on the first fault."""
 
     def accept_signer(header: str, key: TrustedKey) -> None:
@@ -253,6 +259,8 @@ def _check(source: BinaryIO, keys: TrustedKeyLookup, report: BundleVerification,
         report.bundle, report.layers, report.contents_checked = opened.bundle_id, opened.layers, True
         with BackgroundVerifier() as verifier:
             for item in items(opened, strict=deep):
+                if progress is not None:
+                    progress(opened.body_read(), m.body_size)
                 if isinstance(item, RecordItem):
                     report.records += 1
                     if on_item is not None:
@@ -262,6 +270,8 @@ def _check(source: BinaryIO, keys: TrustedKeyLookup, report: BundleVerification,
                         verifier.add((item.payload_type, item.payload, sig, key.verify_key), (item.author, item.seq))
                 else:
                     report.withheld += item.last_seq - item.first_seq + 1
+            if progress is not None:
+                progress(opened.body_read(), m.body_size)
             bad = verifier.finish()
             report.signatures_checked = verifier.checked
         report.checks += ["record-hashes", "chain-links", "attachment-hashes"]

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import emit, literal, note, to_jsonable, warn
+from cbm.cli.output import emit, literal, note, one_line, to_jsonable, warn
 from cbm.cli.progress import Progress, file_size
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
@@ -31,6 +31,10 @@ def _open_input(path: str) -> BinaryIO:
         return open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as e:
         raise NotFound(f"cannot read {path}: {e.strerror}") from e
+
+
+def _name(path: str) -> str:
+    return Path(path).name if path != "-" else "stdin"
 
 
 def _ranges(missing: dict[str, tuple[int, int]]) -> str:
@@ -79,17 +83,17 @@ def export(
     if _many(to, output):
         if output == "-":
             raise UsageError("one bundle per peer needs a directory", hint="-o outbox/ (not -o -)")
-        with open_store() as store:
-            many = export_to_many(store, to, Path(output), minisig=minisig, **options)
+        with open_store() as store, Progress("reading records for every peer") as bar:
+            many = export_to_many(store, to, Path(output), minisig=minisig, progress=bar.update, **options)
         _report_many(many, json_flag)
         return
-    with open_store() as store:
+    with open_store() as store, Progress(f"reading records for {to.strip().upper()}") as bar:
         code = to.strip().upper()
         if output == "-":
-            result, _ = write_bundle(store, code, sys.stdout.buffer, **options)
+            result, _ = write_bundle(store, code, sys.stdout.buffer, progress=bar.update, **options)
             sys.stdout.buffer.flush()
         else:
-            result = export_to_path(store, code, Path(output), minisig=minisig, **options)
+            result = export_to_path(store, code, Path(output), minisig=minisig, progress=bar.update, **options)
     _note_export(result)
     if output == "-":
         if json_flag:
@@ -115,6 +119,9 @@ def _note_export(result: Any) -> None:
     note(f"bundle {result.number} for {result.recipient}{layers}: {_carries(result)}, {result.size} bytes"
          + (f" -> {result.output}" if result.output != "-" else ""))
     note(result.encryption_reason)
+    if result.deferred:
+        note(f"{result.deferred} record(s) of third parties wait for the next bundle: {result.recipient} may get "
+             f"them from their authors (late forwarding; a hub sets [forwarding] relay in config.toml)")
     if result.minisig:
         note(f"detached signature: {result.minisig}")
 
@@ -137,69 +144,132 @@ def _report_many(many: Any, json_flag: bool) -> None:
 
 @app.command("import")
 def import_(
-    bundle_file: Annotated[str, typer.Argument(help="The bundle file ('-' for stdin).")],
+    bundle_files: Annotated[list[str], typer.Argument(
+        help="Bundle files ('-' for stdin), or directories: their *.cbm files, sorted by name.",
+        metavar="FILE|DIR...")],
     json_flag: JsonFlag = False,
 ) -> None:
-    """Verify a bundle and land its records in one transaction; write our signed receipt.
+    """Verify bundles and land each one's records in its own transaction; write our signed receipts.
 
     Importing the same bundle again changes nothing (exit 0). Records whose predecessors have not arrived
-    are held, and the exact missing range is reported.
+    are held, and the exact missing range is reported. Several files, or a directory (a morning's inbox:
+    its *.cbm files in name order), are imported one after another in one process; a bad bundle is reported
+    and changes nothing, the others still land, and the exit code is the highest of the failures' codes.
 
-    Example:  cbm bundle import us-to-ru.cbm
+    Examples:  cbm bundle import us-to-ru.cbm
+               cbm bundle import inbox/
     """
+    many = len(bundle_files) > 1 or Path(bundle_files[0]).is_dir()
+    if many:
+        if "-" in bundle_files:
+            raise UsageError("stdin ('-') can only be imported on its own", hint="cbm bundle import - < FILE")
+        _import_many(bundle_files, json_flag)
+        return
     from cbm.app.imports import import_bundle
 
+    bundle_file = bundle_files[0]
     source = _open_input(bundle_file)
     try:
-        with open_store() as store, Progress(f"reading {Path(bundle_file).name if bundle_file != '-' else 'stdin'}",
+        with open_store() as store, Progress(f"reading {_name(bundle_file)}",
                                              file_size(bundle_file), unit="bytes") as bar:
-            result = import_bundle(store, bar.reader(source),
-                                   source_name=None if bundle_file == "-" else bundle_file)
+            result = import_bundle(store, bar.reader(source), source_name=None if bundle_file == "-" else bundle_file,
+                                   progress=bar.stage("landing records"))
     finally:
         if source is not sys.stdin.buffer:
             source.close()
+    _note_import(result)
+
+    def human(out: Console) -> None:
+        out.print(Text(_import_line(result)))
+        if result.changed and result.receipt:
+            out.print(Text(f"receipt {result.receipt[:12]} will travel with our next bundle to {result.sender}"))
+
+    emit("bundle.import", result, human, json_flag=json_flag)
+
+
+def _note_import(result: Any, where: str = "") -> None:
+    """What an import says on stderr besides its result line (``where``: the file, when there are several)."""
     if result.already_imported:
-        note(f"bundle {result.number} from {result.sender} was already imported "
+        note(f"{where}bundle {result.number} from {result.sender} was already imported "
              f"({result.already_imported}); nothing changed")
     elif not result.changed:
-        note(f"bundle {result.number} from {result.sender}: nothing new; nothing changed")
+        note(f"{where}bundle {result.number} from {result.sender}: nothing new; nothing changed")
     if result.missing:
-        warn(f"records held until their predecessors arrive; missing: {_ranges(result.missing)}")
+        warn(f"{where}records held until their predecessors arrive; missing: {_ranges(result.missing)}")
     for change in result.roster_changes:
         by = ", ".join(change.introducers)
         (warn if change.action in ("conflict", "departed") else note)(
-            f"roster ({by}): {change.action} {change.party} {change.fingerprint}"
+            f"{where}roster ({by}): {change.action} {change.party} {change.fingerprint}"
             + (f": {change.detail}" if change.detail else "")
             + (" (introduced: fingerprint not confirmed)" if change.action in ("introduced", "rotated", "returned")
                else ""))
     for claim in result.claims:
-        warn(f"{claim.claimant or 'a peer'} claimed positions {claim.first_seq}-{claim.last_seq} of {claim.author}'s "
-             f"log that {claim.author}'s own records contradict ({claim.problem}); recorded against "
-             f"{claim.claimant or 'its sender'}, see `cbm status`")
+        warn(f"{where}{claim.claimant or 'a peer'} claimed positions {claim.first_seq}-{claim.last_seq} of "
+             f"{claim.author}'s log that {claim.author}'s own records contradict ({claim.problem}); recorded "
+             f"against {claim.claimant or 'its sender'}, see `cbm status`")
     for author, n in sorted(result.skipped.items()):
-        warn(f"{n} record(s) by {author} not taken: {author} is not a party we trust "
+        warn(f"{where}{n} record(s) by {author} not taken: {author} is not a party we trust "
              f"(import its card with `cbm keys import`)")
     for line in result.warnings:
-        warn(literal(line))
+        warn(where + literal(line))
+
+
+def _import_line(result: Any) -> str:
+    """One line saying what an import landed."""
+    if not result.changed:
+        return f"bundle {result.number} from {result.sender}: nothing changed"
+    total = sum(result.landed.values())
+    by = ", ".join(f"{a} {n}" for a, n in sorted(result.landed.items()))
+    line = f"bundle {result.number} from {result.sender}: {total} record(s) landed" + (f" ({by})" if by else "")
+    if result.withheld_new:
+        line += f", {result.withheld_new} withheld range(s)"
+    if result.held:
+        line += f", {result.held} held"
+    if result.blobs:
+        line += f", {result.blobs} attachment(s)"
+    return line
+
+
+def _import_many(paths: list[str], json_flag: bool) -> None:
+    """``bundle import FILE FILE... | DIR``: one process, one transaction per bundle, a report for each."""
+    from cbm.app.inbox import import_files
+
+    @contextmanager
+    def reading(path: Path, source: BinaryIO) -> Iterator[BinaryIO]:
+        with Progress(f"reading {path.name}", file_size(str(path)), unit="bytes") as bar:
+            yield bar.reader(source)
+
+    with open_store() as store:
+        outcome = import_files(store, paths, reading=reading)
+    for directory in outcome.empty:
+        warn(f"no *.cbm files in {directory}")
+    for entry in outcome.files:
+        if entry.result is not None:
+            _note_import(entry.result, f"{Path(entry.file).name}: ")
+        elif entry.error is not None:
+            typer.echo(f"cbm: error: {one_line(entry.file)}: {entry.error.message}", err=True)
 
     def human(out: Console) -> None:
-        if not result.changed:
-            out.print(Text(f"bundle {result.number} from {result.sender}: nothing changed"))
-            return
-        total = sum(result.landed.values())
-        by = ", ".join(f"{a} {n}" for a, n in sorted(result.landed.items()))
-        line = f"bundle {result.number} from {result.sender}: {total} record(s) landed" + (f" ({by})" if by else "")
-        if result.withheld_new:
-            line += f", {result.withheld_new} withheld range(s)"
-        if result.held:
-            line += f", {result.held} held"
-        if result.blobs:
-            line += f", {result.blobs} attachment(s)"
-        out.print(Text(line))
-        if result.receipt:
-            out.print(Text(f"receipt {result.receipt[:12]} will travel with our next bundle to {result.sender}"))
+        table = Table([Column("file"), Column("sender"), Column("bundle", right=True), Column("landed", right=True),
+                       Column("result", cut=True, min_width=12)])
+        for entry in outcome.files:
+            r = entry.result
+            if r is not None:
+                what = ("already imported" if r.already_imported else "nothing changed" if not r.changed
+                        else _import_line(r).split(": ", 1)[1])
+                table.add_row(entry.file, r.sender, r.number, sum(r.landed.values()), what)
+            elif entry.error is not None:
+                table.add_row(entry.file, "", "", "", Styled(f"refused (exit {entry.error.code}): "
+                                                             f"{entry.error.message}", "red"))
+        if outcome.files:
+            table.write()
+        out.print(Text(f"{outcome.imported} of {len(outcome.files)} bundle(s) imported"
+                       + (f", {outcome.failed} refused" if outcome.failed else "")))
 
-    emit("bundle.import", result, human, json_flag=json_flag)
+    emit("bundle.import-many", {"files": outcome.files, "imported": outcome.imported, "failed": outcome.failed,
+                                "exit_code": outcome.exit_code, "empty": outcome.empty}, human, json_flag=json_flag)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
 
 
 @contextmanager
@@ -252,9 +322,10 @@ def verify(
     try:
         source = _open_input(bundle_file)
         try:
-            with _trust(keyring, key) as (keys, party, pairs):
+            with _trust(keyring, key) as (keys, party, pairs), Progress(f"verifying {_name(bundle_file)}",
+                                                                       unit="bytes") as bar:
                 result = check_bundle(source, keys, deep=deep, party=party, decrypt_with=pairs,
-                                      pinned=fingerprint or ())
+                                      pinned=fingerprint or (), progress=bar.update)
         finally:
             if source is not sys.stdin.buffer:
                 source.close()

@@ -1,6 +1,7 @@
 """Shell completion (bash, zsh, fish): the root's --install-completion / --show-completion, both orders of
 the completion variable (``bash_source`` as Click documents it, ``source_bash`` as Typer writes it), and
-dynamic values from the store: party codes, indicator ids, inquiry numbers, proposal ids.
+dynamic values from the store: party codes, indicator ids, inquiry numbers, proposal, meeting and action ids,
+hotline message and call ids, white-paper ids (and their versions' and translations' ids).
 
 Completers are attached here, by parameter, when a subcommand loads (cbm/cli/main.py), so `cbm --help` pays
 nothing and the group modules stay as they are. A completer never fails: no store, a locked or damaged one,
@@ -57,21 +58,58 @@ def _inquiries(store: Any, incomplete: str) -> list[str]:
     return list(store.query(index.numbers, incomplete, LIMIT))
 
 
+def _short(ids: Any, incomplete: str) -> list[str]:
+    """Record ids as the lists show them (12 hex digits), or longer when the user typed more; sorted."""
+    typed = incomplete.strip().lower()
+    width = max(12, len(typed))
+    return sorted({i[:width] for i in ids if i.startswith(typed)})
+
+
 def _proposals(store: Any, incomplete: str) -> list[str]:
     from cbm.measures.workgroup import service as workgroup
 
-    ids = sorted(r.record[:12] for p in workgroup.load(store).proposals.values() for r in p.revisions)
-    return [i for i in ids if i.startswith(incomplete.lower())]
+    return _short((r.record for p in workgroup.load(store).proposals.values() for r in p.revisions), incomplete)
+
+
+def _meetings(store: Any, incomplete: str) -> list[str]:
+    from cbm.measures.workgroup import service as workgroup
+
+    return _short(workgroup.load(store).meetings, incomplete)
+
+
+def _actions(store: Any, incomplete: str) -> list[str]:
+    from cbm.measures.workgroup import service as workgroup
+
+    return _short(workgroup.load(store).actions, incomplete)
+
+
+def _hotline(kind: str) -> Callable[[Any, str], list[str]]:
+    def query(store: Any, incomplete: str) -> list[str]:
+        from cbm.measures.hotline import index
+
+        return _short(store.query(index.ids, kind, incomplete.strip().lower(), LIMIT), incomplete)
+
+    return query
+
+
+def _papers(store: Any, incomplete: str) -> list[str]:
+    from cbm.measures.whitepaper import index
+
+    return _short(store.query(index.ids, incomplete.strip().lower(), LIMIT), incomplete)
 
 
 PARTIES, PEERS = _safely(_parties), _safely(_peers)
 INDICATORS, INQUIRIES, PROPOSALS = _safely(_indicators), _safely(_inquiries), _safely(_proposals)
+MEETINGS, ACTIONS, PAPERS = _safely(_meetings), _safely(_actions), _safely(_papers)
+MESSAGES, CALLS = _safely(_hotline("hotline.message")), _safely(_hotline("hotline.call"))
 
 # (command path, parameter name) -> completer; "*" matches any command of the group
 RULES: dict[tuple[str, str], Completer] = {
     ("bundle export", "to"): PEERS, ("bundle status", "peer"): PEERS,
     ("hotline send", "to"): PEERS, ("hotline test", "to"): PEERS,
     ("hotline status", "with_"): PEERS, ("hotline transcript", "with_"): PEERS,
+    ("hotline read", "message_id"): MESSAGES, ("hotline translate", "message_id"): MESSAGES,
+    ("hotline confirm", "call_id"): CALLS,
     ("indicators *", "party"): PARTIES, ("indicators *", "to"): PEERS,
     ("indicators revoke", "ref"): INDICATORS, ("indicators show", "ref"): INDICATORS,
     ("indicators sighting", "ref"): INDICATORS,
@@ -79,9 +117,11 @@ RULES: dict[tuple[str, str], Completer] = {
     ("inquiry open", "to"): PEERS, ("inquiry list", "to"): PARTIES, ("inquiry list", "sender"): PARTIES,
     ("keys export", "party"): PARTIES, ("keys revoke", "party"): PEERS,
     ("whitepaper list", "from_"): PARTIES, ("whitepaper publish", "to"): PEERS,
-    ("whitepaper translate", "to"): PEERS,
+    ("whitepaper translate", "to"): PEERS, ("whitepaper *", "doc"): PAPERS,
     ("workgroup action add", "owner"): PARTIES, ("workgroup action list", "owner"): PARTIES,
     ("workgroup proposal *", "proposal"): PROPOSALS,
+    ("workgroup minutes", "meeting"): MEETINGS, ("workgroup meeting *", "meeting"): MEETINGS,
+    ("workgroup action add", "meeting"): MEETINGS, ("workgroup action done", "action"): ACTIONS,
 }
 
 

@@ -13,7 +13,7 @@ import typer
 
 from cbm.cli.context import open_store, state
 from cbm.cli.output import Text, cell, emit, emit_lines, literal, note, one_line, to_jsonable, warn
-from cbm.cli.progress import Progress, estimated_lines
+from cbm.cli.progress import Progress, estimated_lines, file_size
 from cbm.cli.progress import shown as progress_shown
 from cbm.cli.tables import Column, Table, stream, terminal_width
 from cbm.core.errors import UsageError
@@ -86,10 +86,17 @@ def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
                (item.valid_until or "")[:10], item.state, value)
 
 
-def _expected(file: str, fmt: str | None) -> int | None:
-    """About how many records a text feed holds (one per line), for a determinate bar; None for JSON feeds."""
-    json_feed = (fmt or "").lower() in ("stix", "misp") or (not fmt and file.lower().endswith(".json"))
-    return None if json_feed or not progress_shown() else estimated_lines(file)
+def _json_feed(file: str, fmt: str | None) -> bool:
+    return (fmt or "").lower() in ("stix", "misp") or (not fmt and file.lower().endswith(".json"))
+
+
+def _import_bar(file: str, fmt: str | None) -> Progress:
+    """A determinate bar for a feed import: bytes of a JSON feed (its size is known), else records, about one
+    per line of a text feed."""
+    name = f"importing {Path(file).name}"
+    if _json_feed(file, fmt):
+        return Progress(name, file_size(file), unit="bytes")
+    return Progress(name, estimated_lines(file) if progress_shown() else None, unit="indicators")
 
 
 def _progress_writer(bar: Progress) -> Any:
@@ -202,9 +209,10 @@ def import_(
     opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
                        sectors=tuple(sector or []), labels=tuple(label or []), origin=origin, asn=asn)
     try:
-        with open_store() as store, Progress(f"importing {Path(file).name}", _expected(file, fmt)) as bar:
+        with open_store() as store, _import_bar(file, fmt) as bar:
             result = svc.import_file(store, file, opts, fmt=fmt.lower() if fmt else None,
-                                     skip_invalid=skip_invalid, kind=kind, on_progress=_progress_writer(bar))
+                                     skip_invalid=skip_invalid, kind=kind, on_progress=_progress_writer(bar),
+                                     progress=bar.update if bar.drawn and _json_feed(file, fmt) else None)
     except svc.BadLines as e:
         for error in e.errors:
             typer.echo(f"cbm: {literal(file)}: {literal(error)}", err=True)

@@ -11,6 +11,7 @@ import typer
 from cbm.cli.context import open_store
 from cbm.cli.indicators import JsonFlag
 from cbm.cli.output import Text, emit
+from cbm.cli.progress import Progress
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,8 +35,11 @@ def warninglists(
     from cbm.measures.indicators import screening
 
     with open_store() as store:
-        result = (screening.update_warninglists(store, update) if update is not None
-                  else screening.warninglists_in_use(store))
+        if update is not None:
+            with Progress("re-checking indicators", unit="indicators") as bar:
+                result = screening.update_warninglists(store, update, bar.update)
+        else:
+            result = screening.warninglists_in_use(store)
 
     def human(out: Console) -> None:
         out.print(Text(f"warninglists from the {result.source}" + (f" ({result.directory})"
@@ -62,8 +66,8 @@ def recheck(json_flag: JsonFlag = False) -> None:
     """
     from cbm.measures.indicators import screening
 
-    with open_store() as store:
-        result = screening.recheck(store)
+    with open_store() as store, Progress("re-checking indicators", unit="indicators") as bar:
+        result = screening.recheck(store, bar.update)
 
     def human(out: Console) -> None:
         out.print(Text(f"re-checked {result.indicators} indicator(s): {result.flagged} flagged"))

@@ -25,7 +25,6 @@ from cbm.cli.indicators import (
     TlpFilter,
     TlpMax,
     TypeFilter,
-    _progress_writer,
     _state,
 )
 from cbm.cli.output import emit, note, warn
@@ -89,9 +88,9 @@ def export(
             warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "
                  f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "
                  "them out)")
-        with Progress(f"exporting {fmt}") as bar, _output(output) as out:
+        with Progress(f"exporting {fmt}", unit="indicators") as bar, _output(output) as out:
             result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, include_flagged=include_flagged,
-                                on_progress=_progress_writer(bar))
+                                progress=bar.update if bar.drawn else None)
     if result.flagged_left_out:
         note(f"left out {result.flagged_left_out} flagged indicator(s) (see `cbm indicators list --flagged`;"
              " --include-flagged puts them back)")

@@ -9,9 +9,13 @@ from __future__ import annotations
 import io
 import os
 import sys
+import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from cbm.cli.context import state
+
+REDRAW_SECONDS = 0.1  # at most ~10 redraws a second: a bar must cost next to nothing
 
 
 def shown() -> bool:
@@ -23,47 +27,65 @@ def shown() -> bool:
 
 
 class Progress:
+    """A bar on stderr for one command; each stage of the work (reading, then landing ...) gets its own
+    description, unit and total. Does nothing at all when :func:`shown` is false."""
+
     def __init__(self, description: str, total: int | None = None, *, unit: str = "records") -> None:
         self.description = description
         self.total = total
         self.unit = unit  # "records" or "bytes"
         self._bar: Any = None
         self._task: Any = None
+        self._drawn = 0.0  # monotonic time of the last redraw request
 
     def __enter__(self) -> Progress:
         if shown():
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                MofNCompleteColumn,
-                ProgressColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
+            from rich.progress import BarColumn, TaskProgressColumn, TimeRemainingColumn
             from rich.progress import Progress as RichProgress
-            from rich.text import Text
 
-            class RecordRate(ProgressColumn):
-                def render(self, task: Any) -> Text:
-                    return Text(f"{task.speed:,.0f}/s" if task.speed else "")
-
-            counts = [DownloadColumn(), TransferSpeedColumn()] if self.unit == "bytes" else \
-                [MofNCompleteColumn(), RecordRate()]
-            self._bar = RichProgress("{task.description}", BarColumn(), *counts, TimeRemainingColumn(),
-                                     console=Console(file=sys.stderr), transient=True)
+            count, rate = _columns()
+            self._bar = RichProgress("{task.description}", BarColumn(), TaskProgressColumn(), count(), rate(),
+                                     TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True,
+                                     auto_refresh=False,  # redrawn by update() only: no thread waking 10 times a second
+                                     speed_estimate_period=120)  # a batch may take a while on a loaded machine
             self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=self.total)
+            self._task = self._bar.add_task(self.description, total=self.total, unit=self.unit)
         return self
 
+    @property
+    def drawn(self) -> bool:
+        """Whether a bar is on the screen (pass callbacks that cost something only then)."""
+        return self._bar is not None
+
     def update(self, done: int, total: int | None = None) -> None:
-        if self._bar is not None:
-            if total is not None:
-                self.total = total
-            # an estimated total (records in a file) may prove short: never show more than 100 %
-            if self.total is not None and done > self.total:
-                self.total = done
-            self._bar.update(self._task, completed=done, total=self.total)
+        """``done`` units of ``total`` (or of the total given before). Redrawn at most 10 times a second, so a
+        caller may report as often as it likes."""
+        if self._bar is None:
+            return
+        if total is not None:
+            self.total = total
+        now = time.monotonic()
+        if now - self._drawn < REDRAW_SECONDS and (self.total is None or done < self.total):
+            return
+        self._drawn = now
+        # an estimated total (records in a file) may prove short: never show more than 100 %
+        if self.total is not None and done > self.total:
+            self.total = done
+        self._bar.update(self._task, completed=done, total=self.total)
+        self._bar.refresh()
+
+    def stage(self, description: str, *, unit: str = "records") -> Callable[[int, int], None]:
+        """A ``progress(done, total)`` callback for the next stage of the work: the bar starts again under
+        ``description`` (counting ``unit``) the first time the callback is called."""
+
+        def progress(done: int, total: int) -> None:
+            if self._bar is not None and self.description != description:
+                self.description, self.unit, self.total, self._drawn = description, unit, total, 0.0
+                self._bar.reset(self._task, total=total, completed=0, description=description, unit=unit)
+            self.update(done, total)
+
+        return progress
 
     def reader(self, source: BinaryIO) -> BinaryIO:
         """``source``, counting the bytes read into this bar (``source`` itself when no bar is drawn)."""
@@ -74,6 +96,39 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
+
+
+def _count_text(done: float, total: float | None, unit: str) -> str:
+    if unit == "bytes":
+        from rich.filesize import decimal
+
+        return decimal(int(done)) + ("" if total is None else f"/{decimal(int(total))}")
+    return f"{int(done):,}" + ("" if total is None else f"/{int(total):,}") + f" {unit}"
+
+
+def _columns() -> tuple[type, type]:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Count(ProgressColumn):
+        """``3,000/10,000 records`` or ``12.3 MB/30.0 MB``."""
+
+        def render(self, task: Any) -> Text:
+            return Text(_count_text(task.completed, task.total, task.fields.get("unit", "records")))
+
+    class Rate(ProgressColumn):
+        """``12,345/s`` or ``4.2 MB/s``."""
+
+        def render(self, task: Any) -> Text:
+            if not task.speed:
+                return Text("")
+            if task.fields.get("unit") == "bytes":
+                from rich.filesize import decimal
+
+                return Text(f"{decimal(int(task.speed))}/s")
+            return Text(f"{task.speed:,.0f}/s")
+
+    return Count, Rate
 
 
 class _Counting(io.RawIOBase):

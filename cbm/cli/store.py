@@ -47,8 +47,8 @@ def rebuild(json_flag: JsonFlag = False) -> None:
 
     Example:  cbm store rebuild
     """
-    with open_store() as store:
-        counts = store.rebuild()
+    with open_store() as store, Progress("rebuilding indexes") as bar:
+        counts = store.rebuild(bar.update)
     note("indexes rebuilt")
     emit("store.rebuild", {"indexes": counts},
          lambda out: out.print(Text(", ".join(f"{k}: {v}" for k, v in counts.items()) or "no indexes")),

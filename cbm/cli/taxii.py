@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store, store_path
 from cbm.cli.output import cell, emit, note
+from cbm.cli.tables import Column, Table
 
 app = typer.Typer(help="TAXII 2.1: sources to pull indicators from and push them to (`cbm indicators pull/push`), "
                        "and a read-only TAXII server over the store.", no_args_is_help=True)
@@ -54,7 +54,10 @@ def add(
 
 
 @app.command("list")
-def list_(json_flag: JsonFlag = False) -> None:
+def list_(
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column and value whole.")] = False,
+    json_flag: JsonFlag = False,
+) -> None:
     """List the TAXII sources, with where the next pull starts and how many objects were pushed.
 
     Example:  cbm taxii list
@@ -68,11 +71,14 @@ def list_(json_flag: JsonFlag = False) -> None:
         if not found:
             note("no TAXII sources; add one with `cbm taxii add`")
             return
-        table = Table("name", "url", "api root", "collection", "auth", "next pull after", "pushed")
+        # names and collection ids whole; the URL gives way first, the api root and the next pull time may go
+        table = Table([Column("name"), Column("url", cut=True, min_width=16),
+                       Column("api root", cut=True, min_width=8, optional=True), Column("collection"),
+                       Column("auth"), Column("pushed", right=True), Column("next pull after", optional=True)])
         for s in found:
-            table.add_row(cell(s.name), cell(s.url), cell(s.api_root), cell(s.collection), cell(s.auth),
-                          cell(s.next_pull_after or "-"), cell(s.pushed))
-        out.print(table)
+            table.add_row(s.name, s.url, s.api_root, s.collection, s.auth, s.pushed, s.next_pull_after or "-")
+        out.file.flush()
+        table.write(wide=wide)
 
     emit("taxii.list", {"sources": found}, human, json_flag=json_flag)
 

@@ -101,11 +101,20 @@ def batch_reason(body: dict[str, Any]) -> str | None:
     if columns is None:
         return "fields must name the id and type columns"
     rows = body["rows"]
-    if columns == _IDENTITY and (not rows or min(map(len, rows)) > R.TYPE) \
-            and all(_column_ok(i, column) for i, column in enumerate(itertools.zip_longest(*rows))
-                    if i < len(_ROW_TYPES)):
-        return None
+    if columns == _IDENTITY and (not rows or min(map(len, rows)) > R.TYPE):
+        cells = list(itertools.zip_longest(*rows))
+        if all(_column_ok(i, column) for i, column in enumerate(cells) if i < len(_ROW_TYPES)) \
+                and _each_has_a_value(cells, len(rows)):
+            return None
     return _first_bad_row(rows, columns)
+
+
+def _each_has_a_value(cells: list[tuple[Any, ...]], count: int) -> bool:
+    """Whether every row holds a value or a pattern (an indicator is one or the other)."""
+    nothing = (None,) * count
+    values = cells[R.VALUE] if len(cells) > R.VALUE else nothing
+    patterns = cells[R.PATTERN] if len(cells) > R.PATTERN else nothing
+    return all(value or pattern for value, pattern in zip(values, patterns, strict=True))
 
 
 _IDENTITY = list(range(len(R.FIELDS)))
@@ -150,6 +159,8 @@ def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
                 return f"row {n}: {R.FIELDS[i]} must list strings"
         if len(row) <= R.TYPE:
             return f"row {n}: id and type are required"
+        if not (len(row) > R.VALUE and row[R.VALUE]) and not (len(row) > R.PATTERN and row[R.PATTERN]):
+            return f"row {n}: an indicator needs a value or a pattern"
     return None
 
 
@@ -188,7 +199,7 @@ def _prefixes() -> tuple[str, ...]:
     return tuple(measure.prefix for measure in MEASURES)
 
 
-INDEX = Index(name="malformed", version=1, kinds=_prefixes(), tables=("malformed",), schema=_SCHEMA, add=_add)
+INDEX = Index(name="malformed", version=2, kinds=_prefixes(), tables=("malformed",), schema=_SCHEMA, add=_add)
 
 
 def guarded(index: Index) -> Index:

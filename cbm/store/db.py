@@ -399,7 +399,7 @@ class Store:
                 for index in stale:
                     self._rebuild_index(index)
 
-    def _rebuild_index(self, index: indexes.Index) -> int:
+    def _rebuild_index(self, index: indexes.Index, progress: Callable[[int], None] | None = None) -> int:
         for table in index.tables:
             self.conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         for statement in _statements(index.schema):
@@ -418,10 +418,14 @@ class Store:
                     if len(batch) >= 1000 or batch_bytes >= REBUILD_BATCH_BYTES:  # bounded memory: ~1 MB records
                         index.add(self.conn, batch)
                         count += len(batch)
+                        if progress is not None:
+                            progress(len(batch))
                         batch, batch_bytes = [], 0
             if batch:
                 index.add(self.conn, batch)
                 count += len(batch)
+                if progress is not None:
+                    progress(len(batch))
         self.conn.execute("INSERT OR REPLACE INTO index_versions (name, version) VALUES (?, ?)",
                           (index.name, index.version))
         return count
@@ -435,15 +439,27 @@ class Store:
                 part).fetchall()
 
     @cycle_collector_paused()
-    def rebuild(self) -> dict[str, int]:
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Regenerate the derived record columns and every index from the stored envelopes; re-check every
         withheld hint and every piece of equivocation evidence against the authors' own signed records
-        (:func:`cbm.store.claims.sweep`)."""
+        (:func:`cbm.store.claims.sweep`). ``progress(done, total)`` hears the records read so far, counting
+        each record once for its columns and once for each index that folds it."""
         from cbm.store import claims
 
         with self.transaction():
             ids = [row_id for (row_id,) in self.conn.execute("SELECT id FROM records ORDER BY id")]
-            for row_id, envelope, keyid in self._envelopes(ids):
+            total = len(ids) + sum(self._records_of(index) for index in self.indexes) if progress else 0
+            done = 0
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress is not None:
+                    progress(done, total)
+
+            for i, (row_id, envelope, keyid) in enumerate(self._envelopes(ids), 1):
+                if not i % 1024:
+                    advance(1024)
                 r = record_from_row(envelope, keyid)
                 ref = r.body.get("ref")
                 self.conn.execute(
@@ -451,5 +467,11 @@ class Store:
                     " subject=? WHERE id=?",
                     (r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
                      ref if isinstance(ref, str) else None, row_id))
+            advance(len(ids) % 1024)
             claims.sweep(self.conn, self.party, self)
-            return {index.name: self._rebuild_index(index) for index in self.indexes}
+            return {index.name: self._rebuild_index(index, advance if progress else None) for index in self.indexes}
+
+    def _records_of(self, index: indexes.Index) -> int:
+        """How many stored records ``index`` folds (those of its kinds)."""
+        return sum(int(self.conn.execute("SELECT COUNT(*) FROM records WHERE kind >= ? AND kind < ?",
+                                         (prefix, prefix + "\U0010ffff")).fetchone()[0]) for prefix in index.kinds)

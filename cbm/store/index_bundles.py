@@ -7,6 +7,9 @@ Two tables with different natures:
 - ``bundles_sent`` is a journal of our own exports (bundle number and hash per recipient). Exports are not
   records, so it cannot be derived; it is *not* listed in ``INDEX.tables`` and survives ``cbm store rebuild``.
   Losing it costs nothing but bundle numbering continuity (docs/adr/0012-bundle-numbers-and-receipts.md).
+- ``sent_positions`` is part of that journal: our position in each third party's log when we last exported to
+  each peer, for late forwarding (docs/adr/0173-late-forwarding.md). Created on first use, so older stores need
+  no migration; losing it costs one bundle of delay for forwarded records, nothing else.
 """
 
 from __future__ import annotations
@@ -130,6 +133,29 @@ def record_sent(conn: sqlite3.Connection, recipient: str, number: int, digest: s
     """Journal an export (inside a transaction). Re-exporting the same number replaces the entry."""
     conn.execute("INSERT OR REPLACE INTO bundles_sent (recipient, number, hash, created, records, withheld, blobs)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?)", (recipient, number, digest, created, records, withheld, blobs))
+
+
+SENT_POSITIONS = """
+CREATE TABLE IF NOT EXISTS sent_positions (
+    recipient TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    PRIMARY KEY (recipient, author)
+)
+"""
+
+
+def sent_positions(conn: sqlite3.Connection, recipient: str) -> dict[str, int]:
+    """author -> our position in that log when we last exported to ``recipient`` (empty before the first)."""
+    conn.execute(SENT_POSITIONS)
+    return {a: s for a, s in conn.execute("SELECT author, seq FROM sent_positions WHERE recipient = ?", (recipient,))}
+
+
+def record_sent_positions(conn: sqlite3.Connection, recipient: str, positions: dict[str, int]) -> None:
+    """Journal our position in each log (author -> seq) as of an export to ``recipient`` (inside a transaction)."""
+    conn.execute(SENT_POSITIONS)
+    conn.executemany("INSERT OR REPLACE INTO sent_positions (recipient, author, seq) VALUES (?, ?, ?)",
+                     [(recipient, author, seq) for author, seq in positions.items()])
 
 
 def withheld_ranges(conn: sqlite3.Connection, author: str, after_seq: int) -> list[tuple[int, int, str]]:

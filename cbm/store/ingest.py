@@ -119,7 +119,8 @@ def _record_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int
 def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None,
            claimant: str | None = None, claim_source: str | None = None,
            finish: Callable[[IngestReport], None] | None = None,
-           bulk_authors: Iterable[str] = (), bulk_bytes: int = 0) -> IngestReport:
+           bulk_authors: Iterable[str] = (), bulk_bytes: int = 0,
+           progress: Callable[[int, int], None] | None = None, expected: int = 0) -> IngestReport:
     """Verify and land ``items`` (envelope bytes or withheld ranges, in (author, seq) order) atomically.
 
     Withheld ranges are ``claimant``'s word (the bundle's sender; ``claim_source`` names the bundle): hints that
@@ -127,13 +128,15 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
     ``finish``, if given, runs inside the same transaction after the last item (e.g. to write a receipt), so
     it commits with the records or not at all. ``bulk_authors``: a large landing of these authors' records
     (about ``bulk_bytes``) follows, a peer's feed: indexes may fold it in bulk (:func:`cbm.store.indexes.bulk_landing`).
+    ``progress(done, total)``, if given, hears as each record is taken up, and once at the end, how many of the
+    ``expected`` records have been dealt with (landed, held or found known); it must not raise.
     Raises (and lands nothing): UnknownSigner/RevokedKey (3), BadSignature/ChainBroken/Equivocation (1),
     MalformedInput (4). Equivocation evidence is kept even though the import is refused.
     """
     try:
         with store.transaction():
             with bulk_landing(store.conn, store.indexes, bulk_authors, bulk_bytes) if bulk_authors else nullcontext():
-                report = _ingest(store, items, claimant, claim_source)
+                report = _ingest(store, items, claimant, claim_source, progress, expected)
             if finish is not None:
                 finish(report)
             return report
@@ -145,15 +148,20 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
 
 
 def _ingest(store: Store, items: Iterable[bytes | WithheldRange], claimant: str | None,
-            claim_source: str | None) -> IngestReport:
+            claim_source: str | None, progress: Callable[[int, int], None] | None = None,
+            expected: int = 0) -> IngestReport:
     report = IngestReport(landed=LandedRecords(store))
     report.claims.extend(claims.forget_own_log(store.conn, store.party))  # stores from before the rule
     batch: dict[tuple[str, int], str] = {}
     now = clock.now_iso()
+    done = 0
     for item in items:
         if isinstance(item, WithheldRange):
             _consider_range(store, item, claimant, claim_source, batch, report)
             continue
+        if progress is not None:
+            progress(done, expected)  # before the record: its landing is the slow part
+            done += 1
         record = verify_record(item, store)
         existing = _record_hash(store, record.author, record.seq, batch)
         if existing == record.hash:
@@ -176,6 +184,8 @@ def _ingest(store: Store, items: Iterable[bytes | WithheldRange], claimant: str 
                 covering = None
         if _land_or_hold(store, record, batch, report, now, covering):
             _release_held(store, record.author, batch, report)
+    if progress is not None:
+        progress(done, expected)
     if any(kind == ROSTER_KIND for _, _, kind in report.landed.entries()):
         report.roster_changes = reconcile(store).changes
     claims.clear_false_evidence(store.conn)

@@ -22,9 +22,14 @@ def test_parties_simulation_runs_a_full_round_and_reports_growth(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("# cbm at many parties") and "report written to" in proc.stderr
     doc = json.loads((out / "parties-2-3.json").read_text())
-    assert doc["schema"] == "cbm.bench.parties/1"
+    assert doc["schema"] == "cbm.bench.parties/2"
     two, three = doc["rounds"]
     assert (two["bundles"], two["imports"], three["bundles"], three["imports"]) == (2, 2, 6, 6)
+    # two rounds; each party's inbox imported by one process; the second round forwards nothing (ADR 0173)
+    assert [r["import_processes"] for r in three["rounds"]] == [3, 3]
+    assert [r["bundles"] for r in three["rounds"]] == [6, 6]
+    assert three["rounds"][1]["forwarded_records"] == 0 and three["rounds"][1]["wire_bytes"] > 0
+    assert three["noop_import_s"] > 0 and three["noop_inbox_per_bundle_s"] > 0
     assert two["adopted_at"] == "2/2" and three["adopted_at"] == "3/3"
     assert three["wire_bytes"] > two["wire_bytes"] > 0 and three["store_mean_bytes"] > 0
     assert doc["growth"][0]["pairs_ratio"] == 3.0

@@ -1,4 +1,6 @@
-"""Smoke run of `make bench` at 2,000 indicators: the report is produced with every step and every reference.
+"""Smoke run of `make bench` at 2,000 indicators: the report is produced with every step and every reference,
+the misp-stix comparison (a 200-attribute event), the growth from a 500-indicator run of the same invocation,
+wall and CPU ratios for every reference and memory summed over each command's processes.
 
 No timing assertions (times depend on the machine and its load); the benchmark's own verdicts are not checked
 either, only that it ran each step to an outcome a reader can act on.
@@ -14,11 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CBM_STEPS = ("import", "import-peer-feed", "export-stix", "bundle-export", "verify-quick", "verify-deep",
              "import-peer", "bundle-export-encrypted", "verify-encrypted-outer", "import-peer-encrypted", "search",
-             "status", "status-tiny", "help")
+             "status", "status-tiny", "help", "misp-import", "misp-export")
 REFERENCES = ("ref-parse", "ref-minisign", "ref-signatures", "ref-sqlite", "ref-lookup", "ref-python",
-              "ref-encode", "ref-stix2")
-TARGET_ROWS = ("import", "export-stix", "bundle-export", "verify-quick", "verify-deep", "import-peer", "search",
-               "status", "status-tiny", "help", "peak memory")
+              "ref-encode", "ref-stix2", "ref-checks", "ref-misp-stix")
+TARGET_ROWS = ("import", "landing checks", "export-stix", "bundle-export", "verify-quick", "verify-deep",
+               "import-peer", "search", "status", "status-tiny", "help", "peak memory", "growth")
+GROWTH_STEPS = ("import", "export-stix", "bundle-export", "verify-quick", "verify-deep", "import-peer")
 
 
 def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
@@ -26,8 +29,9 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     cbm = Path(sys.executable).with_name("cbm")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--size", "2000", "--out", str(out), "--workdir",
-         str(work), "--repeat", "1", "--cbm", str(cbm), "--timeout", "120"],
-        capture_output=True, text=True, timeout=300, check=False)
+         str(work), "--repeat", "1", "--cbm", str(cbm), "--timeout", "120", "--misp-max", "200",
+         "--growth-size", "500"],
+        capture_output=True, text=True, timeout=400, check=False)
     assert proc.returncode == 0, proc.stderr
     # stdout: the targets table only; stderr: progress
     assert proc.stdout.startswith("| step | verdict | measured | reference |")
@@ -46,6 +50,8 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
         if results[name]["status"] == "ok":
             r = results[name]
             assert r["wall_s"] > 0 and r["cpu_s"] >= 0 and r["maxrss_mb"] > 0, name
+            # memory is summed over the command's processes, never below its largest single process
+            assert r["processes"] >= 1 and r["peak_sum_mb"] >= r["maxrss_mb"], name
     # the floors that need no cbm command always run
     for name in ("ref-signatures", "ref-sqlite", "ref-lookup", "ref-python", "ref-encode", "ref-stix2"):
         assert results[name]["status"] == "ok", name
@@ -56,14 +62,45 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert results["verify-encrypted-outer"]["detail"]["result"] == "verified-outer-only"
     assert results["verify-quick"]["detail"]["contents_checked"] is True
     assert results["import-peer-encrypted"]["detail"]["landed"] == results["import-peer"]["detail"]["landed"]
+    # the stix2 reference was measured in this run, at min(size, 100k) rows
+    assert results["ref-stix2"]["detail"]["rows"] == 2000 and "reused" not in results["ref-stix2"]["note"]
+    # the landing checks alone, over every row of the feed, with cbm's own checker
+    assert results["ref-checks"]["detail"]["rows"] == 2000 and results["ref-checks"]["detail"]["lists"] > 0
+    # misp-stix converted the same event cbm imported: 200 attributes, 5 % of them context (to_ids false)
+    misp = results["ref-misp-stix"]["detail"]
+    assert misp["attributes"] == 200 and misp["errors"] == 0 and misp["by_type"]["indicator"] > 150
+    assert results["misp-import"]["detail"]["store_after"]["total"] == misp["by_type"]["indicator"]
+    # every comparison carries both ratios; the judged ones say which they were judged on
+    comparisons = {(c["step"], c["reference"]): c for c in doc["comparisons"]}
+    assert ("misp-import + misp-export", "misp-stix MISPtoSTIX21Parser (whole process)") in comparisons
+    for c in comparisons.values():
+        assert c["wall_ratio"] > 0 and c["cpu_ratio"] > 0 and c["judged_on"] in ("", "wall", "CPU"), c
+    assert {c["step"] for c in comparisons.values() if c["judged_on"]} >= {"import", "verify-deep", "import-peer"}
+    # growth: per-row cost of each throughput step at 500 (run first, same invocation) and 2,000
+    assert doc["growth_run"]["size"] == 500
+    growth = {g["step"]: g for g in doc["growth"]["rows"]}
+    assert set(growth) == set(GROWTH_STEPS)
+    assert all(g["small"] == 500 and g["large"] == 2000 and len(g["wall_us_per_row"]) == 2 for g in growth.values())
+    # a small misp event is a development option: the report says it is not a valid run
+    assert any("--misp-max" in reason for reason in doc["invalid"])
     verdicts = {v["step"]: v for v in doc["verdicts"]}
     assert set(TARGET_ROWS) <= set(verdicts)
     for v in verdicts.values():
         assert v["verdict"] in ("PASS", "MISS", "n/a")
 
     md = (out / "latest.md").read_text()
-    for title in ("## Targets", "## Every step", "## Reference phases", doc["machine"]["cpu_model"]):
+    for title in ("## Targets", "## Every step", "## Reference phases", "## Ratios to the references",
+                  "## Side by side: misp-stix", "## Growth", "**NOT A VALID RUN**", doc["machine"]["cpu_model"]):
         assert title in md
+    assert "| cbm step | reference |" in proc.stdout and "NOT A VALID RUN" in proc.stdout
+
+    # judged again with the stix2 reference of another report: never a valid run
+    again = tmp_path / "again"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--rerender", str(out / "latest.json"),
+                           "--stix2-from", str(out / "latest.json"), "--out", str(again)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert any("--stix2-from" in reason for reason in json.loads((again / "latest.json").read_text())["invalid"])
     for name in TARGET_ROWS:
         assert f"| {name} |" in md
 

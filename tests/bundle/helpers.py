@@ -30,3 +30,16 @@ def import_(party: Party, path: Path, *extra: str) -> Result:
 def hashes(party: Party, author: str) -> list[str]:
     with party.open() as store:
         return [r.hash for r in store.log(author)]
+
+
+def relay(party: Party, *peers: str) -> None:
+    """Make ``party`` a hub: third parties' records go at once to ``peers`` (default every peer), as an
+    operator would write it in config.toml (docs/adr/0173-late-forwarding.md)."""
+    import tomllib
+
+    import tomli_w
+
+    path = party.root / "config.toml"
+    config = tomllib.loads(path.read_text("utf-8"))
+    config["forwarding"] = {"relay": list(peers or ("*",))}
+    path.write_text(tomli_w.dumps(config), "utf-8")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bundle.helpers import export, import_, write
+from tests.bundle.helpers import export, import_, relay, write
 from tests.conftest import run_cli
 
 
@@ -146,6 +146,7 @@ def test_attachments_of_records_by_a_party_we_do_not_trust_are_not_stored(make_p
     us, ru, cn = make_party("US"), make_party("RU"), make_party("CN")
     introduce(us, ru)
     introduce(us, cn)
+    relay(us)
     with cn.open() as store:
         digest, _ = store.blobs.put(io.BytesIO(b"CN's paper " * 1000))
         store.append("whitepaper.publish", {"ref": "cn-paper", "blobs": [digest]})

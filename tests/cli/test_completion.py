@@ -70,3 +70,44 @@ def test_completing_values_from_the_store(three, tmp_path):
 
 def test_no_store_means_no_suggestions_not_a_traceback(tmp_path):
     assert bash(f"cbm --store {tmp_path / 'nowhere'} bundle export --to ") == []
+
+
+def _hashes(party, kind: str) -> list[str]:
+    with party.open() as store:
+        return sorted(r.hash for r in store.records(kind=kind))
+
+
+def test_completing_meeting_action_hotline_and_white_paper_ids(us_ru, tmp_path):
+    us, _ = us_ru
+    samples = Path(__file__).resolve().parents[2] / "sample-data"
+    store = ["cbm", "--store", str(us.root)]
+    made = [
+        us.cli("workgroup", "meeting", "new", "--at", "2026-12-10T09:00Z", "--place", "Geneva", "--agenda-file",
+               str(samples / "workgroup" / "agenda.md")),
+        us.cli("hotline", "send", "--to", "RU", "--body", "Call me."),
+        us.cli("whitepaper", "publish", str(samples / "whitepaper" / "ru-infosec-strategy-2026.md"), "--title",
+               "Strategy", "--issuer", "MoD", "--lang", "ru", "--classification", "UNCLASSIFIED"),
+    ]
+    assert all(r.exit_code == 0 for r in made), [r.stderr for r in made]
+    [meeting] = _hashes(us, "workgroup.meeting")
+    r = us.cli("workgroup", "action", "add", "Draft the report", "--owner", "RU", "--due", "2027-01-15")
+    assert r.exit_code == 0, r.stderr
+    [action] = _hashes(us, "workgroup.action")
+    [message] = _hashes(us, "hotline.message")
+    [version] = _hashes(us, "whitepaper.publish")
+    paper = us.cli("whitepaper", "list", "--json").json()["papers"][0]["doc"]
+
+    def offered(*words: str) -> list[str]:
+        return bash(" ".join([*store, *words]) + " ")
+
+    assert offered("workgroup", "meeting", "show", "") == [meeting[:12]]
+    assert offered("workgroup", "minutes", "") == [meeting[:12]]
+    assert offered("workgroup", "action", "add", "x", "--meeting", "") == [meeting[:12]]
+    assert offered("workgroup", "action", "done", "") == [action[:12]]
+    assert offered("hotline", "read", "") == [message[:12]]
+    assert offered("hotline", "translate", "") == [message[:12]]
+    assert offered("hotline", "confirm", "") == []  # no call recorded: nothing, and no message id either
+    assert set(offered("whitepaper", "show", "")) == {paper[:12], version[:12]}
+    assert bash(" ".join([*store, "hotline", "read", message[:14]])) == [message[:14]]  # typed more: kept
+    other = "0" if action[0] != "0" else "1"
+    assert bash(" ".join([*store, "workgroup", "action", "done", other])) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cbm.store import index_receipts
-from tests.bundle.helpers import export, hashes, import_, write
+from tests.bundle.helpers import export, hashes, import_, relay, write
 from tests.conftest import Party
 
 
@@ -118,6 +118,7 @@ def test_withheld_records_travel_as_ranges_and_chains_still_link(three, tmp_path
 
 def test_third_party_records_are_forwarded_where_their_audience_allows(three, tmp_path: Path):
     us, ru, cn = three
+    relay(us)  # US relays for its peers: forwarding at once (docs/adr/0173-late-forwarding.md)
     shared = write(cn, n=1)[0]
     write(cn, to=("US",), tlp="AMBER", n=1)  # only for US: travels onward only as a withheld range
     export(cn, "US", tmp_path / "cn-us.cbm")
@@ -143,6 +144,7 @@ def test_forwarded_records_of_an_untrusted_author_are_skipped_not_refused(make_p
     us, ru, cn = make_party("US"), make_party("RU"), make_party("CN")
     introduce(us, ru)
     introduce(us, cn)  # RU does not know CN
+    relay(us)
     write(cn, n=2)
     export(cn, "US", tmp_path / "cn.cbm")
     assert import_(us, tmp_path / "cn.cbm").exit_code == 0

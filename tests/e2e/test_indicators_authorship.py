@@ -129,3 +129,41 @@ def test_related_objects_by_another_party_are_reauthored_and_stay_linked(three, 
         (ru_indicator["id"], ru_malware[0]["id"], model.identity_id("RU"))]
     again = ru.cli("indicators", "import", str(us_file), "--json").json()
     assert (again["created"], again["updated"], again["records"]) == (0, 0, 0)
+
+
+def test_a_large_peer_file_lands_in_bulk_and_every_peer_id_is_still_found(three, tmp_path):
+    """A STIX file over the bulk-load size (4 MB) into a store that holds the peer's indicators: the bulk load
+    suspends the indexes on ``ind``, and each indicator's id must still be looked up among the peer's (one
+    index look-up, not a scan of everything landed so far: the import of a 30k-object file stalled)."""
+    us, ru, _cn = three
+    feed = tmp_path / "us.csv"
+    feed.write_text("type,value,tlp\n" + "".join(f"domain-name,n{i}.bulk-peer.example,GREEN\n" for i in range(10_000)))
+    assert us.cli("indicators", "import", str(feed)).exit_code == 0
+    us_file = tmp_path / "us.stix.json"
+    assert us.cli("indicators", "export", "-o", str(us_file)).exit_code == 0
+    assert us_file.stat().st_size > 4 * 1024 * 1024  # the bulk path (pipeline.PARALLEL_MIN_BYTES)
+    ship(us, ru, tmp_path / "us-ru.cbm")
+
+    r = ru.cli("indicators", "import", str(us_file), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert "10000 indicator(s) with another party's id, re-authored under ids of ours" in r.stderr
+    held = ru.cli("indicators", "list", "--json", "--limit", "20000").json()["indicators"]
+    ours = {i["id"] for i in held if i["author"] == "RU"}
+    theirs = {i["id"] for i in held if i["author"] == "US"}
+    assert len(ours) == len(theirs) == 10_000 and not ours & theirs
+    with ru.open() as store:  # the lookup index lives only while the bulk load does
+        names = store.query(lambda conn: [n for (n,) in conn.execute("SELECT name FROM sqlite_master")])
+    assert "ind_sid_others" not in names and "ind_sid" in names
+
+
+def test_while_a_bulk_load_suspends_the_indexes_another_partys_id_is_one_index_lookup(three):
+    from cbm.measures.indicators import index as ix
+
+    _us, ru, _cn = three
+    with ru.open() as store, store.transaction():
+        store.query(ix.suspend_indexes, "RU")
+        plan = store.query(lambda conn: " ".join(str(row[3]) for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT 1 FROM ind WHERE sid = ? AND author <> 'RU' LIMIT 1", ("x",))))
+        assert "USING COVERING INDEX ind_sid_others" in plan or "USING INDEX ind_sid_others" in plan, plan
+        assert not store.query(ix.held_by_others, "indicator--x", "RU")
+        store.query(ix.resume_indexes)

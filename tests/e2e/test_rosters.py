@@ -16,7 +16,7 @@ from cbm.core.rosters import KIND, roster_body
 from cbm.store.ingest import ingest
 from cbm.store.trust import card_of, import_card
 from tests.bundle.forge import snapshot
-from tests.bundle.helpers import write
+from tests.bundle.helpers import relay, write
 from tests.conftest import Party, introduce
 
 STATES = ("AL", "AM", "AT", "AZ", "BA", "BE", "BG", "BY", "CA", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI",
@@ -226,6 +226,7 @@ def test_threshold_two_introducers_must_agree(osce, make_party, tmp_path):
 def test_a_partys_own_rotation_and_revocation_win_over_the_roster(osce, tmp_path):
     sec, us, ru, states = osce
     al, am, at = states[0], states[1], states[2]
+    relay(sec)  # the secretariat relays for the states: their records go on in its next bundle (ADR 0173)
     sec.cli("keys", "roster", "publish")
     send(sec, us, tmp_path, "1")
     # AL rotates; US learns it from AL's own bundle; the key stays "introduced" (it rests on the introduced one)

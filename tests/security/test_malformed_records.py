@@ -77,3 +77,23 @@ def test_paper_title_with_a_newline_is_malformed_and_not_listed(us_ru: tuple[Par
     assert listing.exit_code == 0 and "forged row" not in listing.stdout
     status = us.cli("status", "--json").json()
     assert status["malformed_count"] == 1 and "title" in status["malformed"][0]["reason"]
+
+
+def test_a_row_with_neither_value_nor_pattern_is_malformed(us_ru: tuple[Party, Party], tmp_path: Path):
+    """An indicator is its value or its pattern: a peer's row with neither (``[id, "ipv4-addr"]``) was folded,
+    and ``indicators show`` and the STIX export then printed a traceback building a pattern from nothing."""
+    us, ru = us_ru
+    for n, row in enumerate(([STIX_ID, "ipv4-addr"], [STIX_ID, "url", None, None, None, None, "no value"])):
+        land(ru, us, "indicators.batch", {"fields": ["id", "type", "value", "valid_until", "confidence",
+                                                    "sectors", "name"], "rows": [row]}, tmp_path / f"bad{n}.cbmb")
+    good = {"fields": ["id", "type", "value"], "rows": [[GOOD_ID, "domain-name", "evil.example"]]}
+    land(ru, us, "indicators.batch", good, tmp_path / "good.cbmb")
+
+    shown = us.cli("indicators", "show", STIX_ID)
+    assert shown.exit_code == 5 and shown.stderr.startswith("cbm: error:"), shown.stderr
+    exported = us.cli("indicators", "export", "--format", "stix", "-o", str(tmp_path / "out.json"))
+    assert exported.exit_code == 0, exported.stderr
+    assert STIX_ID not in (tmp_path / "out.json").read_text("utf-8")
+    status = us.cli("status", "--json").json()
+    assert status["malformed_count"] == 2
+    assert all("value or a pattern" in m["reason"] for m in status["malformed"])

@@ -12,8 +12,10 @@ from cbm.cli.context import open_store
 from cbm.cli.output import emit, note
 from cbm.cli.workgroup.common import (
     JsonFlag,
+    WideFlag,
     action_row,
     action_table,
+    print_table,
     short_id,
 )
 from cbm.core.errors import UsageError
@@ -48,6 +50,7 @@ def action_list(
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open items past their due date.")] = False,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this party's items.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="open or done.")] = None,
+    wide: WideFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """List action items: open first by due date; overdue is derived from the clock.
@@ -66,7 +69,7 @@ def action_list(
         table = action_table()
         for a in items:
             action_row(table, a)
-        out.print(table)
+        print_table(out, table, wide=wide)
 
     emit("workgroup.actions", {"actions": items}, human, json_flag=json_flag)
 

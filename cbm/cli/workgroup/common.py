@@ -9,14 +9,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from cbm.cli.output import cell, literal
+from cbm.cli.output import literal
+from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound
 from cbm.measures.workgroup.model import Action
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
+WideFlag = Annotated[bool, typer.Option("--wide", help="Show every title whole, however wide.")]
 TlpOption = Annotated[str | None, typer.Option(
     "--tlp", help="TLP label (default: tlp in the workgroup section of config.toml, else GREEN).")]
 
@@ -42,11 +43,16 @@ def indent(out: Console, text: str) -> None:
 def action_row(table: Table, a: Action) -> None:
     status = "overdue" if a.overdue else a.status
     style = "red" if a.overdue else "green" if a.status == "done" else None
-    table.add_row(cell(short_id(a.id)), cell(a.title), cell(a.owner), cell(a.due), cell(status, style))
+    table.add_row(short_id(a.id), a.title, a.owner, a.due, Styled(status, style))
 
 
 def action_table() -> Table:
-    table = Table(box=None, pad_edge=False)
-    for column in ("id", "title", "owner", "due", "status"):
-        table.add_column(column, no_wrap=column != "title")
-    return table
+    """Action items: ids, owners, dates and states whole; the title gives way on a narrow terminal."""
+    return Table([Column("id"), Column("title", cut=True, min_width=16), Column("owner"), Column("due"),
+                  Column("status")])
+
+
+def print_table(out: Console, table: Table, *, wide: bool = False) -> None:
+    """``table`` on stdout after whatever ``out`` printed before it (docs/adr/0150-tables-and-widths.md)."""
+    out.file.flush()
+    table.write(wide=wide)

@@ -6,17 +6,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.output import cell, emit, note
+from cbm.cli.tables import Column, Table
 from cbm.cli.workgroup.common import (
     JsonFlag,
     TlpOption,
+    WideFlag,
     action_row,
     action_table,
     indent,
+    print_table,
     read_document,
     short_id,
 )
@@ -60,14 +62,14 @@ def show_meeting(out: Console, m: Meeting, actions: dict[str, Action], *, full_m
         table = action_table()
         for a in carried:
             action_row(table, a)
-        out.print(table)
+        print_table(out, table)
     own = [actions[a] for a in m.actions if a in actions]
     if own:
         out.print(Text("action items from this meeting", style="bold"))
         table = action_table()
         for a in own:
             action_row(table, a)
-        out.print(table)
+        print_table(out, table)
     current = m.current_minutes
     if current is None:
         out.print(Text(f"minutes  none yet ({m.convener} drafts them)"))
@@ -121,7 +123,7 @@ def meeting_show(
 
 
 @app.command("list")
-def meeting_list(json_flag: JsonFlag = False) -> None:
+def meeting_list(wide: WideFlag = False, json_flag: JsonFlag = False) -> None:
     """List meetings, oldest first, with their minutes status.
 
     Example:  cbm workgroup meeting list
@@ -133,12 +135,11 @@ def meeting_list(json_flag: JsonFlag = False) -> None:
         if not meetings:
             out.print(Text("no meetings yet"))
             return
-        table = Table(box=None, pad_edge=False)
-        for column in ("id", "at", "place", "convener", "status"):
-            table.add_column(column)
+        table = Table([Column("id"), Column("at"), Column("place", cut=True, min_width=12), Column("convener"),
+                       Column("status")])
         for m in meetings:
-            table.add_row(cell(short_id(m.id)), cell(m.at), cell(m.place), cell(m.convener), cell(m.status))
-        out.print(table)
+            table.add_row(short_id(m.id), m.at, m.place, m.convener, m.status)
+        print_table(out, table, wide=wide)
 
     emit("workgroup.meetings", {"meetings": meetings}, human, json_flag=json_flag)
 

@@ -6,15 +6,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.output import cell, emit, note
+from cbm.cli.tables import Column, Table
 from cbm.cli.workgroup.common import (
     JsonFlag,
     TlpOption,
+    WideFlag,
     indent,
+    print_table,
     read_document,
     short_id,
 )
@@ -224,6 +226,7 @@ def proposal_list(
     state: Annotated[str | None, typer.Option("--state", help="draft, proposed, adopted, rejected, withdrawn "
                                                               "or superseded.")] = None,
     all_revisions: Annotated[bool, typer.Option("--all", help="Every revision, not just the current.")] = False,
+    wide: WideFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """List proposals by their current revision id (the id to sign), state and who is still to sign.
@@ -238,15 +241,15 @@ def proposal_list(
         if not rows:
             out.print(Text("no proposals match"))
             return
-        table = Table(box=None, pad_edge=False)
-        for column in ("id", "rev", "title", "by", "state", "signed", "awaiting"):
-            table.add_column(column, no_wrap=column != "title")
+        table = Table([Column("id"), Column("rev", right=True), Column("title", cut=True, min_width=12),
+                       Column("by"), Column("state"), Column("signed", cut=True, min_width=8),
+                       Column("awaiting", cut=True, min_width=8)])
         for row in rows:
             p, rev = row.proposal, row.revision
             awaiting = ", ".join(p.awaiting) if rev is p.current and p.state == "proposed" else ""
-            table.add_row(cell(short_id(rev.record)), cell(rev.number), cell(rev.title), cell(p.proposer),
-                          cell(rev.state), cell(", ".join(s.party for s in rev.signatures)), cell(awaiting))
-        out.print(table)
+            table.add_row(short_id(rev.record), rev.number, rev.title, p.proposer, rev.state,
+                          ", ".join(s.party for s in rev.signatures), awaiting)
+        print_table(out, table, wide=wide)
 
     emit("workgroup.proposals", {"proposals": [_proposal_doc(r.proposal, r.revision, me) for r in rows]},
          human, json_flag=json_flag)

@@ -54,6 +54,13 @@ def last_dseq(conn: Connection, author: str, recipient: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def ids(conn: Connection, kind: str, prefix: str, limit: int = 200) -> list[str]:
+    """Hashes of the hotline records of exactly ``kind`` starting with ``prefix`` (lower-case), for completion."""
+    rows = conn.execute("SELECT hash FROM hotline WHERE kind = ? AND hash >= ? AND hash < ? ORDER BY hash LIMIT ?",
+                        (kind, prefix, prefix + "g", limit)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def received_times(conn: Connection) -> dict[str, str]:
     """When each hotline record landed in this store (our clock), by record hash."""
     return dict(conn.execute("SELECT hash, received FROM hotline").fetchall())

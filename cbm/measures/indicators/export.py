@@ -61,14 +61,16 @@ class ExportResult:
 
 @cycle_collector_paused()
 def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_base: int | None = None,
-           include_flagged: bool = False, on_progress: Callable[[int], None] | None = None) -> ExportResult:
+           include_flagged: bool = False, on_progress: Callable[[int], None] | None = None,
+           progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Stream the selected indicators to ``out`` (a binary stream: UTF-8 text) in ``fmt`` (stix, csv, txt,
     suricata, misp).
 
     In the enforcing formats (txt, csv, suricata) indicators flagged by the landing checks are left out and
     counted, unless ``include_flagged``; those matching every address are left out even then. STIX and MISP
-    keep flagged indicators and mark them. Raises UsageError (unknown format, bad sid base), StoreCorrupt (a
-    stored record no longer parses)."""
+    keep flagged indicators and mark them. ``on_progress(handled)`` or ``progress(handled, total)`` (the total
+    counted from the index first) hear the count every 10,000 indicators or so. Raises UsageError (unknown
+    format, bad sid base), StoreCorrupt (a stored record no longer parses)."""
     from cbm.measures.indicators.formats import EXPORT_FORMATS
 
     if fmt not in EXPORT_FORMATS:
@@ -86,27 +88,39 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_bas
             f = replace(f, flagged=False)
     else:
         result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
-    progress = _Progress(result, on_progress)
+    total = 0
+    if progress is not None:
+        total = store.query(queries.count, replace(f, limit=None))
+        total = min(total, f.limit) if f.limit is not None else total
+        progress(0, total)
+        on_progress = _of_total(progress, total)
+    counter = _Progress(result, on_progress)
     runs = _runs(store, f)
     if fmt in ENFORCING_FORMATS:
         runs = _never_everything(runs, result)
     with ThreadedWriter(out) as sink:
         if fmt == "txt":  # from the index alone: no record is read
-            _export_txt(store.query(queries.values, f), sink, result, progress)
+            _export_txt(store.query(queries.values, f), sink, result, counter)
         elif fmt == "stix":
             from cbm.measures.indicators.formats.stix_origin import OriginObjects
 
             origins = OriginObjects()  # an indicator's origin territory: docs/adr/0193-indicator-origin.md
-            _export_stix(store, f, runs, sink, result, progress,
+            _export_stix(store, f, runs, sink, result, counter,
                          (lambda batch, row: origins.of(batch.author, batch.tlp, row, batch.created),),
                          origins.written)
         elif fmt == "csv":
-            _export_csv(runs, sink, progress)
+            _export_csv(runs, sink, counter)
         elif fmt == "suricata":
-            _export_suricata(runs, sink, result, progress, sid_base)
+            _export_suricata(runs, sink, result, counter, sid_base)
         else:
-            _export_misp(store, f, runs, sink, result, progress)
+            _export_misp(store, f, runs, sink, result, counter)
+    if progress is not None:
+        progress(total, total)
     return result
+
+
+def _of_total(progress: Callable[[int, int], None], total: int) -> Callable[[int], None]:
+    return lambda done: progress(done, total)
 
 
 def _runs(store: Store, f: queries.Filter) -> Iterator[Run]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from cbm.core.bloom import SeenFilter
+from cbm.core.fields import is_party_code
 from cbm.core.records import Record
 from cbm.measures.indicators import checks
 from cbm.measures.indicators import rows as R
@@ -209,16 +210,8 @@ def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
                       until if type(until) is str and len(until) == 20 and until[19] == "Z"
                       else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
                       "" if revoked else None), created is not None, alts, nets, revoked, flags,
-                    _origin(row)))
+                    R.indexed_origin(row)))
     return out
-
-
-def _origin(row: list[Any]) -> tuple[str | None, int | None] | None:
-    """A row's valid origin territory for ``ind_origin``, or None (none given, or not valid: read as none)."""
-    if row[R.ORIGIN] is None and row[R.ASN] is None:  # the common case: a feed without origins
-        return None
-    country, asn = R.origin_of(row)
-    return (country, asn) if country is not None or asn is not None else None
 
 
 def _add_batch(conn: Connection, record: Record) -> None:
@@ -403,7 +396,7 @@ INDEX = Index(name="indicators", version=4, kinds=("indicators.",), tables=TABLE
 _IND_INDEXES = tuple(" ".join(s.split()) for s in SCHEMA.split(";") if " ON ind (" in s)
 
 
-def suspend_indexes(conn: Connection) -> None:
+def suspend_indexes(conn: Connection, party: str | None = None) -> None:
     """Drop the indexes on ``ind`` for a bulk load; :func:`resume_indexes` rebuilds them. Call both inside one
     transaction: a failure or a crash in between rolls the drop back with everything else.
 
@@ -411,10 +404,31 @@ def suspend_indexes(conn: Connection) -> None:
     million random-keyed inserts (measured 2.7 s against 8.9 s; docs/adr/0073-bulk-indicator-import.md); and with
     SQLite's default 2 MiB page cache rather than a large one (2.9 s against 3.9 s for the three). While they are
     suspended, nothing may rely on ``ind``'s unique key: the caller must land no (sid, author) already held nor
-    one twice, and look nothing up by id or value.
+    one twice, and look nothing up by id or value, except through :func:`held_by_others` when ``party`` (whose
+    feed is landing) is given: a partial index over the other parties' rows stays for it, built once over the
+    rows already held and never touched by the party's own inserts.
     """
     for statement in _IND_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {statement.split(' ON ')[0].split()[-1]}")
+    if party is not None:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {_OTHERS_INDEX} ON ind (sid) WHERE author <> {_literal(party)}")
+
+
+_OTHERS_INDEX = "ind_sid_others"
+
+
+def _literal(party: str) -> str:
+    """A party code as an SQL literal: a partial index is used only by a query naming the same literal."""
+    if not is_party_code(party):
+        raise ValueError(f"not a party code: {party!r}")
+    return f"'{party}'"
+
+
+def held_by_others(conn: Connection, sid: str, party: str) -> bool:
+    """Whether a party other than ``party`` holds an indicator under ``sid``: one index look-up, also while a
+    bulk load of ``party``'s feed has the indexes on ``ind`` suspended (see :func:`suspend_indexes`)."""
+    return conn.execute(f"SELECT 1 FROM ind WHERE sid = ? AND author <> {_literal(party)} LIMIT 1",
+                        (sid,)).fetchone() is not None
 
 
 def _indexed(conn: Connection) -> bool:
@@ -426,6 +440,7 @@ def resume_indexes(conn: Connection) -> None:
     """Rebuild the indexes :func:`suspend_indexes` dropped (a no-op for those that exist)."""
     for statement in _IND_INDEXES:
         conn.execute(statement)
+    conn.execute(f"DROP INDEX IF EXISTS {_OTHERS_INDEX}")
 
 
 def bulk_mode(conn: Connection, cache_mib: int = 64) -> None:
@@ -449,15 +464,19 @@ def existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, tu
     return {sid: (row[1], row[2]) for sid, row in _existing(conn, author, sids).items()}
 
 
-def recheck(conn: Connection) -> int:
+def recheck(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
     """Run the landing checks again over every current indicator (after a warninglist update or a change of
-    ``[indicators.checks]``); returns how many are flagged now."""
+    ``[indicators.checks]``); returns how many are flagged now. ``progress(done, total)`` hears the count of
+    indicators checked every 4,096."""
     from cbm.measures.indicators.model import BadValue, recognise
 
     check = checker(conn).check
     conn.execute("DELETE FROM ind_flag")
     flagged: list[tuple[str, str, str]] = []
-    for sid, author, kind, value in conn.execute("SELECT sid, author, type, value FROM ind").fetchall():
+    rows = conn.execute("SELECT sid, author, type, value FROM ind").fetchall()
+    for n, (sid, author, kind, value) in enumerate(rows):
+        if progress is not None and not n % 4096:
+            progress(n, len(rows))
         if kind == "pattern":  # the pattern's values (first in ind, the others in ind_alt), typed again
             values = [value] + [v for (v,) in conn.execute(
                 "SELECT value FROM ind_alt WHERE sid = ? AND author = ?", (sid, author))]
@@ -471,5 +490,7 @@ def recheck(conn: Connection) -> int:
         else:
             flags = check(kind, value)
         flagged.extend((sid, author, flag) for flag in flags)
+    if progress is not None:
+        progress(len(rows), len(rows))
     conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
     return len({(sid, author) for sid, author, _ in flagged})

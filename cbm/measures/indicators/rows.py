@@ -34,6 +34,14 @@ def origin_of(row: Sequence[Any]) -> tuple[str | None, int | None]:
             asn if is_asn(asn) else None)
 
 
+def indexed_origin(row: Sequence[Any]) -> tuple[str | None, int | None] | None:
+    """A padded row's valid origin for the index, or None (none given, or not valid: read as none)."""
+    if row[ORIGIN] is None and row[ASN] is None:  # the common case: a feed without origins
+        return None
+    country, asn = origin_of(row)
+    return (country, asn) if country is not None or asn is not None else None
+
+
 def trim(row: list[Any]) -> list[Any]:
     """Drop trailing nulls (in place) and return the row."""
     n = len(row)

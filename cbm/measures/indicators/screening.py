@@ -4,6 +4,7 @@ a newer copy carried across the air gap, and run the checks again over the store
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,20 +54,23 @@ def warninglists_in_use(store: Store) -> WarninglistsResult:
         [name for name in settings.lists if name not in found], rules, list(settings.ignore))
 
 
-def update_warninglists(store: Store, source: Path) -> WarninglistsResult:
+def update_warninglists(store: Store, source: Path,
+                        progress: Callable[[int, int], None] | None = None) -> WarninglistsResult:
     """Install the configured warninglists from ``source`` (a copy of misp-warninglists carried across the gap)
-    into the store, then re-check every stored indicator. Raises NotFound, MalformedInput (nothing changed)."""
+    into the store, then re-check every stored indicator (``progress`` as :func:`recheck`). Raises NotFound,
+    MalformedInput (nothing changed)."""
     settings = checks.Settings.of(store.config)
     warninglists.update(store.root, source, settings.lists)
     result = warninglists_in_use(store)
     result.updated = True
-    result.recheck = recheck(store)
+    result.recheck = recheck(store, progress)
     return result
 
 
-def recheck(store: Store) -> RecheckResult:
-    """Run the landing checks again over every current indicator (the signed records are not touched)."""
+def recheck(store: Store, progress: Callable[[int, int], None] | None = None) -> RecheckResult:
+    """Run the landing checks again over every current indicator (the signed records are not touched).
+    ``progress(done, total)`` hears the indicators checked."""
     with store.transaction() as conn:
-        flagged = ix.recheck(conn)
+        flagged = ix.recheck(conn, progress)
     total = store.query(queries.count, queries.Filter())
     return RecheckResult(total, flagged, store.query(queries.flag_counts))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +32,7 @@ from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the ser
     resolve,
     search,
 )
+from cbm.measures.indicators.stats import stats  # noqa: F401  (re-exported: the CLI's entry point)
 from cbm.measures.indicators.writer import KIND_REVOKE, KIND_SIGHTING, BatchWriter, WriteReport
 from cbm.store.db import Store
 
@@ -181,9 +181,13 @@ def guess_format(path: str, head: bytes) -> str:
 
 @cycle_collector_paused()
 def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = None, skip_invalid: bool = False,
-                kind: str | None = None, on_progress: Callable[[int], None] | None = None) -> ImportResult:
+                kind: str | None = None, on_progress: Callable[[int], None] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> ImportResult:
     """Import a feed file ('-' = stdin) in one transaction. With bad lines: BadLines (nothing lands) unless
-    ``skip_invalid``. Raises NotFound (no file), UsageError (bad options), MalformedInput."""
+    ``skip_invalid``. Raises NotFound (no file), UsageError (bad options), MalformedInput.
+
+    ``on_progress(read)`` hears how many indicators have been read; for a JSON feed (STIX, MISP) in a regular
+    file, ``progress(done, total)`` hears the bytes of the file read so far and its size."""
     import io
     import sys
 
@@ -197,6 +201,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
         head = buffered.peek(4096)[:4096]
         fmt = fmt or guess_format(path, head)
+        if progress is not None and fmt in ("stix", "misp"):
+            on_progress = _bytes_read(buffered, progress) or on_progress
         notes = ReadNotes()
         from cbm.measures.indicators import pipeline
 
@@ -245,7 +251,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
 
 def _held_by_another(store: Store, indicator_id: str) -> bool:
     """Whether another party's signed records hold an indicator under this id."""
-    return any(r.author != store.party for r in store.query(queries.get, indicator_id))
+    return bool(store.query(ix.held_by_others, indicator_id, store.party))
 
 
 def _own(store: Store, item: Item, notes: ReadNotes) -> Item:
@@ -306,6 +312,20 @@ def _rows_in(path: str) -> int:
         return os.path.getsize(path) // CSV_BYTES_PER_ROW
     except OSError:
         return 0
+
+
+def _bytes_read(stream: IO[bytes], progress: Callable[[int, int], None]) -> Callable[[int], None] | None:
+    """A reader's ``on_progress`` that reports the bytes of ``stream`` read (of its size), if it is a file."""
+    import os
+    import stat
+
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return lambda _read: progress(stream.tell(), info.st_size)
 
 
 def _reader(fmt: str, stream: IO[bytes], d: Defaults, notes: ReadNotes, kind: str | None) -> Iterator[Item | LineError]:
@@ -473,24 +493,3 @@ def sighting(store: Store, ref: str, *, count: int, first_seen: str | None, last
     made = store.append(KIND_SIGHTING, records.Sighting.from_body(body).to_body(), to=to, tlp=r.tlp)
     return Appended(r.id, r.author, made.hash, KIND_SIGHTING)
 
-
-# -- stats -----------------------------------------------------------------------------------------------
-
-
-def stats(store: Store, days: int = 7, f: queries.Filter | None = None) -> dict[str, Any]:
-    """Counts over the indicators ``f`` selects (all without it): by state, type, party, TLP, origin, flag and
-    age; how many expire within ``days``. Raises UsageError for a negative horizon."""
-    if days < 0:
-        raise UsageError("--days must be 0 or more")
-    now = clock.now()
-    result = store.query(queries.stats, clock.iso(now), clock.iso(now + timedelta(days=days)), f)
-    result["expiring_within_days"] = days
-    if f is not None:
-        chosen = {"types": list(f.types), "authors": list(f.authors), "origins": list(f.origins),
-                  "asns": list(f.asns), "since": f.since}
-        result["selection"] = {k: v for k, v in chosen.items() if v}
-    result["by_age"] = store.query(queries.age_buckets, [
-        ("last 24 hours", clock.iso(now - timedelta(days=1))), ("last 7 days", clock.iso(now - timedelta(days=7))),
-        ("last 30 days", clock.iso(now - timedelta(days=30))),
-        ("last 365 days", clock.iso(now - timedelta(days=365)))], f)
-    return result

@@ -100,7 +100,7 @@ class BatchWriter:
         self._bulk = bulk and self._seen is not None
         self._deferred: list[tuple[list[Any], str]] = []
         if self._bulk:
-            store.query(ix.suspend_indexes)
+            store.query(ix.suspend_indexes, store.party)  # other parties' ids stay findable (import_file)
         from cbm.measures.indicators.dedup import OneIdPerPattern
 
         # one pattern, one id per author, whatever ids the input brings (docs/adr/0169)

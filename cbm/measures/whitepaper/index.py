@@ -320,6 +320,17 @@ def resolve(conn: Connection, ref: str) -> list[str]:
     return sorted({r[0] for r in rows})
 
 
+def ids(conn: Connection, prefix: str, limit: int = 200) -> list[str]:
+    """Paper ids and the hashes of their versions and translations starting with ``prefix`` (lower-case): each
+    names its paper (:func:`resolve`); for completion."""
+    hi = prefix + "g"
+    rows = conn.execute(
+        "SELECT doc FROM wp_versions WHERE doc >= ? AND doc < ? UNION SELECT hash FROM wp_versions WHERE hash >= ?"
+        " AND hash < ? UNION SELECT hash FROM wp_translations WHERE hash >= ? AND hash < ? ORDER BY 1 LIMIT ?",
+        (prefix, hi, prefix, hi, prefix, hi, limit)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def documents(conn: Connection, *, author: str | None = None, lang: str | None = None,
               match: str | None = None) -> list[str]:
     """Document ids (newest first) by author, in ``lang`` (original or a translation), matching FTS ``match``."""
