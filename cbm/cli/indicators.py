@@ -41,6 +41,14 @@ Expired = Annotated[bool, typer.Option("--expired", help="Only expired ones.")]
 Revoked = Annotated[bool, typer.Option("--revoked", help="Only revoked ones.")]
 Wide = Annotated[bool, typer.Option("--wide", help="Show every value whole (as when piped).")]
 Since = Annotated[str | None, typer.Option("--since", help="Only versions since this time (ISO 8601).")]
+OriginOpt = Annotated[str | None, typer.Option(
+    "--origin", help="Territory it appears to originate from: ISO 3166-1 alpha-2 code (RU, US...).")]
+AsnOpt = Annotated[str | None, typer.Option("--asn", help="AS number it appears to originate from (64500 or "
+                                                          "AS64500).")]
+OriginFilter = Annotated[list[str] | None, typer.Option(
+    "--origin", help="Only indicators originating from this territory (ISO 3166-1 alpha-2), repeatable.")]
+AsnFilter = Annotated[list[str] | None, typer.Option("--asn", help="Only indicators originating from this AS "
+                                                                   "number, repeatable.")]
 
 TYPE_SHORT = {"ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain", "url": "url",
               "email-addr": "email", "file-md5": "md5", "file-sha1": "sha1", "file-sha256": "sha256",
@@ -62,9 +70,16 @@ LIST_COLUMNS = (Column("id"), Column("type"), Column("from"), Column("tlp"), Col
                 Column("value", cut=True, min_width=12))
 
 
+def origin_text(country: str | None, asn: int | None) -> str:
+    """``RU``, ``RU AS64500``, ``AS64500`` or ``""``: an origin as the tables show it."""
+    return " ".join(part for part in (country or "", f"AS{asn}" if asn is not None else "") if part)
+
+
 def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
     for item in rows:
         value = item.value or ""
+        if item.origin or item.asn is not None:
+            value += "  (origin " + origin_text(item.origin, item.asn) + ")"
         if item.flags:
             value += "  [" + ", ".join(item.flags) + "]"
         yield (_short(item.id), TYPE_SHORT.get(item.type, item.type), item.author, item.tlp,
@@ -112,6 +127,8 @@ def add(
     valid_from: Annotated[str | None, typer.Option("--valid-from", help="ISO 8601 (default now).")] = None,
     valid_until: Annotated[str | None, typer.Option("--valid-until", help="ISO 8601 expiry.")] = None,
     sector: SectorOpt = None,
+    origin: OriginOpt = None,
+    asn: AsnOpt = None,
     kill_chain: Annotated[list[str] | None, typer.Option(
         "--kill-chain", help="KILL_CHAIN:PHASE, e.g. lockheed-martin-cyber-kill-chain:command-and-control.")]
     = None,
@@ -119,8 +136,12 @@ def add(
 ) -> None:
     """Add one indicator (or a new version of ours with the same pattern), signed by us.
 
+    --origin is the territory the indicator appears to originate from (ISO 3166-1 alpha-2), --asn its AS
+    number; both are signed with it.
+
     Example:  cbm indicators add --type ipv4-addr --value 203.0.113.5 --tlp GREEN --confidence 80
     --label malicious-activity --valid-until 2027-01-01 --sector energy --description "C2 server"
+    Example:  cbm indicators add --value 198.51.100.23 --origin RU --asn 64500
     """
     from cbm.measures.indicators import service as svc
 
@@ -132,7 +153,7 @@ def add(
         phases.append({"kill_chain_name": chain, "phase_name": phase})
     opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
                        sectors=tuple(sector or []), labels=tuple(label or []),
-                       indicator_types=tuple(indicator_type or []))
+                       indicator_types=tuple(indicator_type or []), origin=origin, asn=asn)
     with open_store() as store:
         result = svc.add(store, opts, kind=kind, value=value, pattern=pattern, name=name,
                          description=description, valid_from=valid_from, kill_chain=phases or None)
@@ -142,8 +163,10 @@ def add(
              " exports")
 
     def human(out: Console) -> None:
+        where = origin_text(result.origin, result.asn)
         out.print(Text(f"{result.action} {result.id} ({TYPE_SHORT.get(result.type, result.type)} ") +
-                  cell(result.value or "pattern") + Text(f", TLP:{result.tlp})"))
+                  cell(result.value or "pattern") + Text(f", TLP:{result.tlp}" +
+                                                         (f", origin {where})" if where else ")")))
 
     emit("indicators.add", result, human, json_flag=json_flag)
 
@@ -165,6 +188,10 @@ def import_(
     valid_until: Annotated[str | None, typer.Option("--valid-until", help="Default expiry, ISO 8601.")] = None,
     sector: SectorOpt = None,
     label: Annotated[list[str] | None, typer.Option("--label", help="Label added to each, repeatable.")] = None,
+    origin: Annotated[str | None, typer.Option("--origin", help="Origin territory (ISO 3166-1 alpha-2) for "
+                                                                "indicators whose line gives none.")] = None,
+    asn: Annotated[str | None, typer.Option("--asn", help="Origin AS number for indicators whose line gives "
+                                                          "none.")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the good lines even if some are "
                                                                       "bad (each bad one is reported).")]
     = False,
@@ -180,7 +207,7 @@ def import_(
     from cbm.measures.indicators import service as svc
 
     opts = svc.Options(tlp=tlp, to=tuple(to or ["*"]), confidence=confidence, valid_until=valid_until,
-                       sectors=tuple(sector or []), labels=tuple(label or []))
+                       sectors=tuple(sector or []), labels=tuple(label or []), origin=origin, asn=asn)
     try:
         with open_store() as store, _import_bar(file, fmt) as bar:
             result = svc.import_file(store, file, opts, fmt=fmt.lower() if fmt else None,
@@ -239,6 +266,8 @@ def list_(
     expiring: Annotated[int | None, typer.Option("--expiring", metavar="DAYS",
                                                  help="Only live ones expiring within DAYS days.")] = None,
     since: Since = None,
+    origin: OriginFilter = None,
+    asn: AsnFilter = None,
     flagged: Annotated[bool, typer.Option("--flagged", help="Only those the landing checks flagged "
                                                             "(warninglists, reserved ranges...).")] = False,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (0 = all).")] = 1000,
@@ -251,13 +280,15 @@ def list_(
 
     Example:  cbm indicators list --from RU --type ipv4-addr --active --sector energy
     Example:  cbm indicators list --flagged
+    Example:  cbm indicators list --from RU --origin US --active
     """
     if limit < 0:
         raise UsageError("--limit must be 0 or more")
     with open_store() as store:
         f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
                             state=_state(active, expired, revoked), since=since, limit=limit or None,
-                            expiring_days=expiring, flagged=True if flagged else None)
+                            expiring_days=expiring, flagged=True if flagged else None, origins=origin,
+                            asns=asn)
         rows = query.listing(store, f, with_flags=flagged)
         if json_flag or state.json:
             _stream_json(sys.stdout, "indicators.list", "indicators", rows)
@@ -274,7 +305,8 @@ def list_(
             total = query.count(store, query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max,
                                                      sectors=sector, state=_state(active, expired, revoked),
                                                      since=since, expiring_days=expiring,
-                                                     flagged=True if flagged else None))
+                                                     flagged=True if flagged else None, origins=origin,
+                                                     asns=asn))
             if total > shown:
                 note(f"showing {shown} of {total}; --limit 0 for all, or `cbm indicators export`")
         elif shown == 0:
@@ -299,6 +331,8 @@ def search(
                                               "--substring.")],
     substring: Annotated[bool, typer.Option("--substring", help="Match values containing the text.")] = False,
     limit: Annotated[int, typer.Option("--limit", help="At most this many hits.")] = 200,
+    origin: OriginFilter = None,
+    asn: AsnFilter = None,
     json_flag: JsonFlag = False,
     wide: Wide = False,
 ) -> None:
@@ -308,9 +342,10 @@ def search(
     Exit code 5 when nothing matches.
 
     Example:  cbm indicators search 203.0.113.5
+    Example:  cbm indicators search 198.51.100.0/24 --origin RU
     """
     with open_store() as store:
-        result = query.search(store, value, substring=substring, limit=limit)
+        result = query.search(store, value, substring=substring, limit=limit, origins=origin, asns=asn)
 
     def lines() -> Iterator[str]:
         if not result.hits:
@@ -319,7 +354,8 @@ def search(
                        Column("value", cut=True, min_width=17), Column("note", cut=True, optional=True)])
         for h in result.hits:
             extras = [m for m in (h.match if h.match != "exact" else "",
-                                  f"{h.sightings} sighted" if h.sightings else "") if m]
+                                  f"{h.sightings} sighted" if h.sightings else "",
+                                  f"origin {origin_text(h.origin, h.asn)}" if h.origin or h.asn else "") if m]
             table.add_row(_short(h.id), TYPE_SHORT.get(h.type, h.type), h.author, h.tlp, h.state, h.value,
                           ", ".join(extras))
         yield from table.lines(terminal_width(wide))
@@ -357,6 +393,9 @@ def show(
             out.print(Text(f"author     {s.author}   state {s.state}   TLP:{s.tlp}   to {', '.join(s.audience)}"))
             out.print(Text(f"signed     record {s.record[:16]} (seq {s.seq}, key {s.keyid}) at {s.signed}"))
             out.print(Text(f"versions   {len(s.versions) + 1}"))
+            if s.origin or s.asn is not None:
+                named = f" ({s.origin_name})" if s.origin_name else ""
+                out.print(Text(f"origin     {origin_text(s.origin, s.asn)}{named}, as signed by {s.author}"))
             if s.flags:
                 out.print(Text(f"flagged    {', '.join(s.flags)} (kept out of firewall and IDS exports)"))
             for r in s.revocations:
@@ -421,46 +460,14 @@ def sighting(
          json_flag=json_flag)
 
 
-# -- export ----------------------------------------------------------------------------------------------
-
-
-# -- stats -----------------------------------------------------------------------------------------------
-
-
-@app.command()
-def stats(
-    days: Annotated[int, typer.Option("--days", help="'Expiring soon' horizon in days.")] = 7,
-    json_flag: JsonFlag = False,
-) -> None:
-    """Counts by type, party, TLP and age; how many are active, expired, revoked, expiring soon, sighted.
-
-    Example:  cbm indicators stats --days 14
-    """
-    from cbm.measures.indicators import service as svc
-
-    with open_store() as store:
-        result = svc.stats(store, days)
-
-    def human(out: Console) -> None:
-        out.print(Text(f"{result['total']} indicators: {result['active']} active, {result['expired']} expired, "
-                       f"{result['revoked']} revoked; {result['expiring_soon']} expire within {days} days; "
-                       f"{result['sighted']} sighted; {result['flagged']} flagged"))
-        for title, key in (("by type", "by_type"), ("by party", "by_party"), ("by TLP", "by_tlp"),
-                           ("flagged by", "by_flag"),
-                           ("by age (last version)", "by_age")):
-            parts = ", ".join(f"{TYPE_SHORT.get(k, k)} {v}" for k, v in result[key].items())
-            out.print(Text(f"{title}: ") + cell(parts or "-"))
-
-    emit("indicators.stats", result, human, json_flag=json_flag)
-
-
 # -- pull and push (TAXII 2.1): cbm/cli/indicators_taxii.py -------------------------------------------------
 
 
 def _taxii_commands() -> None:
-    from cbm.cli import indicators_checks, indicators_export, indicators_taxii
+    from cbm.cli import indicators_checks, indicators_export, indicators_stats, indicators_taxii
 
     app.command("export")(indicators_export.export)
+    app.command("stats")(indicators_stats.stats)
     app.command("warninglists")(indicators_checks.warninglists)
     app.command("recheck")(indicators_checks.recheck)
     app.command("pull")(indicators_taxii.pull)

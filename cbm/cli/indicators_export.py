@@ -14,9 +14,11 @@ import typer
 from cbm.cli.context import open_store
 from cbm.cli.indicators import (
     Active,
+    AsnFilter,
     Expired,
     FromFilter,
     JsonFlag,
+    OriginFilter,
     Revoked,
     SectorFilter,
     Since,
@@ -57,6 +59,8 @@ def export(
     expired: Expired = False,
     revoked: Revoked = False,
     since: Since = None,
+    origin: OriginFilter = None,
+    asn: AsnFilter = None,
     sid_base: Annotated[int | None, typer.Option(
         "--sid-base", help="Start of cbm's Suricata sid range (sids are derived from each indicator).")] = None,
     include_flagged: Annotated[bool, typer.Option(
@@ -72,12 +76,13 @@ def export(
     range matching every address (0.0.0.0/0, ::/0).
 
     Example:  cbm indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o blocklist.txt
+    Example:  cbm indicators export --format stix --from RU --origin US -o ru-reports-us.json
     """
     from cbm.measures.indicators import service as svc
 
     with open_store() as store:
         f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
-                            state=_state(active, expired, revoked), since=since)
+                            state=_state(active, expired, revoked), since=since, origins=origin, asns=asn)
         sensitive = svc.sensitive_tlps(store, f)
         if sensitive:
             warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "

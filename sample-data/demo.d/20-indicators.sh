@@ -10,6 +10,10 @@ show us indicators import "$IND/feed-defanged.txt" --sector energy
 show us indicators import "$IND/bundle.stix.json"
 show us indicators list --limit 8
 
+step "US reports a phishing host that appears to originate from RU territory (country and AS, signed with it)"
+show us indicators add --value 198.51.100.77 --origin RU --asn 64500 --confidence 70 --valid-until 2027-06-01 \
+  --description "phishing kit host"
+
 step "a malformed feed is refused line by line, and nothing is imported"
 printf '198.51.100.99\nnot-an-indicator\n300.1.1.1\n' > "$OUT/20-bad-feed.txt"
 show us indicators import "$OUT/20-bad-feed.txt" || echo "(exit $?: nothing imported)"
@@ -20,6 +24,7 @@ show us indicators add --value 8.8.8.8 --description "seen in the implant's conf
 step "the indicators travel to RU in a signed bundle (TLP:RED only because RU is named)"
 send us ru
 show ru indicators stats
+show ru indicators stats --from US --origin RU
 show ru indicators search "203[.]0[.]113[.]5"
 
 step "RU's sensors see the C2 address three times; the sighting goes back to US"

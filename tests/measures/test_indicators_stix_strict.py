@@ -37,6 +37,9 @@ def everything(make_party) -> Party:
     for path in [*STIX_FILES, SAMPLES / "feed.csv", SAMPLES / "bundle.stix.json"]:
         r = us.cli("indicators", "import", str(path))
         assert r.exit_code == 0, (path, r.stderr)
+    r = us.cli("indicators", "add", "--value", "198.51.100.201", "--origin", "RU", "--asn", "64500", "--name",
+               "C2", "--description", "C2 server")  # its origin: a location, an autonomous system, relationships
+    assert r.exit_code == 0, r.stderr
     sighted = us.cli("indicators", "search", "198.51.100.23", "--json").json()["hits"][0]["id"]
     assert us.cli("indicators", "sighting", sighted, "--count", "2").exit_code == 0
     return us
@@ -81,7 +84,8 @@ def test_full_export_parses_strictly_and_adds_no_validator_warning(everything, t
     assert {code for _, code in new} <= {"303"}
     assert all(oid.startswith("indicator--") and oid not in source_ids for oid, _ in new)
     kinds = {o["type"] for o in bundle["objects"]}
-    assert {"indicator", "malware", "relationship", "report", "sighting", "extension-definition"} <= kinds
+    assert {"indicator", "malware", "relationship", "report", "sighting", "extension-definition", "location",
+            "autonomous-system"} <= kinds
     assert not any(k.startswith("x_") for o in bundle["objects"] for k in o)
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import socket
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cbm.measures.indicators import warninglists
+from cbm.measures.indicators.compiled import CompiledLists, load_or_compile
 
 ALL_ADDRESSES = "rule:all-addresses"
 BROAD_CIDR = "rule:broad-cidr"
@@ -162,14 +163,17 @@ class Settings:
 
 
 class Checker:
-    """Flags for one indicator's (type, value): which rules and warninglists it hits."""
+    """Flags for one indicator's (type, value): which rules and warninglists it hits.
 
-    def __init__(self, settings: Settings, lists: Iterable[warninglists.WarningList]) -> None:
+    The built-in rules and our own infrastructure are built here (a few dozen entries); the warninglists come
+    compiled (:class:`cbm.measures.indicators.compiled.CompiledLists`, loaded from the store in milliseconds by
+    :func:`checker_for`) or are compiled from ``lists``."""
+
+    def __init__(self, settings: Settings, lists: Iterable[warninglists.WarningList],
+                 compiled: CompiledLists | None = None) -> None:
         self.settings = settings
         self.ranges = _Ranges()
-        self.names: dict[str, list[str]] = {}  # a name and its subdomains (MISP "hostname" lists, own names)
-        self.exact: dict[str, list[str]] = {}  # exact values (MISP "string" lists: hashes, public suffixes)
-        self.counts: dict[str, int] = {}
+        self.names: dict[str, list[str]] = {}  # our own names and their subdomains (the lists': self.lists)
         ignored = set(settings.ignore)
         for text, label in SPECIAL_RANGES:
             if "rule:" + label not in ignored:
@@ -177,21 +181,12 @@ class Checker:
         for entry in settings.own:
             if not self.ranges.add(entry, OWN):
                 self.names.setdefault(entry.strip().lower().rstrip("."), []).append(OWN)
-        for wl in lists:
-            label = "warninglist:" + wl.name
-            if label in ignored:
-                continue
-            suffix_list = wl.name in ("second-level-tlds", "tlds")
-            for entry in wl.entries:
-                if wl.kind == "cidr":
-                    self.ranges.add(entry, label)
-                    continue
-                key = entry.strip().lower().rstrip(".")
-                if key.startswith("."):
-                    key = key[1:]
-                table = self.names if wl.kind == "hostname" else self.exact
-                table.setdefault(key, []).append(PUBLIC_SUFFIX if suffix_list else label)
-            self.counts[wl.name] = len(wl.entries)
+        self.lists = compiled if compiled is not None else CompiledLists.build(lists, ignored)
+        self.counts = self.lists.counts
+        # the hot path's tables, looked up once: a compiled part is decoded when a check first needs it
+        self._rules = self.ranges.built()
+        self._listed: dict[int, tuple[Sequence[int], Sequence[int], Sequence[int]]] = {}
+        self._labels = self.lists.labels
 
     def check(self, kind: str, value: str | None) -> list[str]:
         """The flags of an indicator of type ``kind`` with normalised ``value`` (empty: nothing matched).
@@ -206,10 +201,8 @@ class Checker:
                     number = int.from_bytes(_inet_pton(_AF_INET, value), "big")
                 except OSError:
                     return []
-                segments = self.ranges.segments or self.ranges.built()
-                starts, ends, labels = segments[4]
-                i = bisect_right(starts, number) - 1
-                return list(labels[i]) if i >= 0 and number <= ends[i] else []
+                found = self._find(4, number)
+                return list(found) if found else []
             return self._address(value)
         if kind == "domain-name":
             return self._name(value)
@@ -230,8 +223,23 @@ class Checker:
             if not self._has_own_names:
                 return []
             return [flag for flag in self._name(host.rsplit(":", 1)[0]) if flag == OWN]
-        found = self.exact.get(value.lower())
-        return list(found) if found else []
+        index = self.lists.exact.get(value.lower())
+        return list(self._labels[index]) if index is not None else []
+
+    def _find(self, version: int, number: int) -> tuple[str, ...]:
+        """Labels of every built-in, own and list range holding the address, sorted (one set, as one table)."""
+        starts, ends, labels = self._rules[version]
+        i = bisect_right(starts, number) - 1
+        rules = labels[i] if i >= 0 and number <= ends[i] else ()
+        segments = self._listed.get(version)
+        if segments is None:
+            segments = self._listed[version] = self.lists.segments(version)
+        first, last, found = segments
+        i = bisect_right(first, number) - 1
+        if i < 0 or number > last[i]:
+            return rules
+        listed = self._labels[found[i]]
+        return tuple(sorted({*rules, *listed})) if rules else listed
 
     @property
     def _has_own_names(self) -> bool:
@@ -240,7 +248,7 @@ class Checker:
     def _address(self, value: str) -> list[str]:
         if "/" not in value and ":" not in value:  # one IPv4 address
             try:
-                found = self.ranges.find(4, int.from_bytes(_inet_pton(_AF_INET, value), "big"))
+                found = self._find(4, int.from_bytes(_inet_pton(_AF_INET, value), "big"))
             except OSError:
                 return []
             return list(found)
@@ -253,7 +261,7 @@ class Checker:
         flags: list[str] = []
         if prefix < self.settings.min_prefix[version] and BROAD_CIDR not in self.settings.ignore:
             flags.append(BROAD_CIDR)
-        flags.extend(self.ranges.find(version, number))
+        flags.extend(self._find(version, number))
         return list(dict.fromkeys(flags))
 
     def _name(self, value: str) -> list[str]:
@@ -266,15 +274,20 @@ class Checker:
             flag = "rule:" + special
             return [] if flag in self.settings.ignore else [flag]
         flags: list[str] | None = None
-        exact = self.exact.get(value)
-        if exact:
-            flags = list(exact)
+        labels = self._labels
+        exact = self.lists.exact.get(value)
+        if exact is not None:
+            flags = list(labels[exact])
         names = self.names
+        listed = self.lists.names
         label = value
         while True:
             found = names.get(label)
             if found:
                 flags = (flags or []) + found
+            index = listed.get(label)
+            if index is not None:
+                flags = (flags or []) + list(labels[index])
             dot = label.find(".")
             if dot < 0:
                 break
@@ -297,10 +310,11 @@ _AF_INET = socket.AF_INET
 _CACHE: dict[tuple[Any, ...], Checker] = {}
 
 
-def checker_for(root: Path, config: dict[str, Any]) -> Checker:
-    """The checker for the store at ``root`` (its config and its warninglists). Building one reads the lists
-    (about a second), so checkers are kept per process by what they are built from: stores with the same
-    settings and lists share one, and a change of either builds a new one."""
+def checker_for(root: Path, config: dict[str, Any], *, cache: bool = True) -> Checker:
+    """The checker for the store at ``root`` (its config and its warninglists). Checkers are kept per process by
+    what they are built from: stores with the same settings and lists share one, and a change of either builds
+    a new one. The lists come compiled from ``<root>/warninglists/compiled`` (milliseconds), compiled and written
+    there the first time (about a second); ``cache`` False (no store on disk) compiles without writing."""
     settings = Settings.of(config)
     directory, _origin = warninglists.lists_dir(root)
     key = (settings.min_prefix[4], settings.min_prefix[6], settings.own, settings.lists, settings.ignore,
@@ -310,7 +324,9 @@ def checker_for(root: Path, config: dict[str, Any]) -> Checker:
         return cached
     if len(_CACHE) >= 4:  # a long-lived process (a TAXII server, the tests) meets few settings at a time
         _CACHE.clear()
-    checker = Checker(settings, warninglists.load(directory, settings.lists).values())
+    compiled = load_or_compile(root / warninglists.STORE_DIR / "compiled" if cache else None, directory,
+                               settings.lists, settings.ignore)
+    checker = Checker(settings, (), compiled)
     _CACHE[key] = checker
     return checker
 

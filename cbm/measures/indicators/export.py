@@ -102,7 +102,12 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_bas
         if fmt == "txt":  # from the index alone: no record is read
             _export_txt(store.query(queries.values, f), sink, result, counter)
         elif fmt == "stix":
-            _export_stix(store, f, runs, sink, result, counter)
+            from cbm.measures.indicators.formats.stix_origin import OriginObjects
+
+            origins = OriginObjects()  # an indicator's origin territory: docs/adr/0193-indicator-origin.md
+            _export_stix(store, f, runs, sink, result, counter,
+                         (lambda batch, row: origins.of(batch.author, batch.tlp, row, batch.created),),
+                         origins.written)
         elif fmt == "csv":
             _export_csv(runs, sink, counter)
         elif fmt == "suricata":
@@ -251,7 +256,8 @@ def _export_misp(store: Store, f: queries.Filter, runs: Iterator[Run], out: Byte
 
 
 def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: ByteSink, result: ExportResult,
-                 progress: _Progress, per_indicator: Sequence[PerIndicator] = ()) -> None:
+                 progress: _Progress, per_indicator: Sequence[PerIndicator] = (),
+                 written_ids: set[str] | frozenset[str] = frozenset()) -> None:
     """A closed bundle: the indicators (each followed by what ``per_indicator`` adds for it), then exactly the
     related objects, sightings, identities and markings they reach (docs/adr/0161-closed-stix-exports.md), then
     cbm's extension definition."""
@@ -300,19 +306,20 @@ def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: Byte
             return False
         if listed is not None:
             return ref in listed
-        return any(queries.matches(r, f) for r in store.query(queries.get, ref))
+        return any(store.query(queries.selected, r, f) for r in store.query(queries.get, ref))
 
     party_of_identity = {model.identity_id(party): party for party in names}
     tlp_of_marking = {marking: label for label, marking in model.TLP_MARKING_IDS.items()}
     objects, supplied = closure.close(
         written, lambda ref: ref in party_of_identity or ref in tlp_of_marking)
+    objects = [obj for obj in objects if obj.get("id") not in written_ids]  # written with their indicators
     for obj in objects:
         writer.write(obj)
     result.objects = len(objects)
     for envelope, keyid in store.query(queries.sighting_records):
         record = record_from_row(envelope, keyid)
         sid = record.body.get("ref")
-        matching = [r for r in store.query(queries.get, str(sid)) if queries.matches(r, f)]
+        matching = [r for r in store.query(queries.get, str(sid)) if store.query(queries.selected, r, f)]
         if not matching or tlp_rank(record.tlp) > max((tlp_rank(t) for t in f.tlps), default=4):
             continue
         writer.write(stix.sighting(model.sighting_id(record.hash), record.author, str(sid), record.body,

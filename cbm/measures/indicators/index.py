@@ -66,9 +66,12 @@ CREATE TABLE IF NOT EXISTS ind_sight (
 CREATE INDEX IF NOT EXISTS ind_sight_sid ON ind_sight (sid);
 CREATE TABLE IF NOT EXISTS ind_flag (sid TEXT NOT NULL, author TEXT NOT NULL, flag TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ind_flag_sid ON ind_flag (sid, author);
+CREATE TABLE IF NOT EXISTS ind_origin (sid TEXT NOT NULL, author TEXT NOT NULL, country TEXT, asn INTEGER);
+CREATE INDEX IF NOT EXISTS ind_origin_sid ON ind_origin (sid, author);
+CREATE INDEX IF NOT EXISTS ind_origin_country ON ind_origin (country, asn);
 """
 
-TABLES = ("ind", "ind_hist", "ind_alt", "ind_net", "ind_revoke", "ind_sight", "ind_flag")
+TABLES = ("ind", "ind_hist", "ind_alt", "ind_net", "ind_revoke", "ind_sight", "ind_flag", "ind_origin")
 COLUMNS = ("k, author, sid, rec, pos, type, value, tlp, COALESCE(created, modified), modified,"
            " COALESCE(valid_from, modified), valid_until, confidence,"
            " sectors, versions, revoked")
@@ -144,9 +147,10 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
 
 
 # One batch row's contribution to the index: (the ``ind`` row as _INSERT takes it, whether it gave its own
-# created time, its ind_alt rows, its ind_net rows, whether it came revoked, its flags from the landing checks).
-# A plain tuple: one per indicator.
-_Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool, Sequence[str]]
+# created time, its ind_alt rows, its ind_net rows, whether it came revoked, its flags from the landing checks,
+# its origin territory (country, asn) or None). A plain tuple: one per indicator.
+_Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool, Sequence[str],
+             tuple[str | None, int | None] | None]
 
 
 def checker(conn: Connection) -> checks.Checker:
@@ -157,7 +161,7 @@ def checker(conn: Connection) -> checks.Checker:
         config = tomllib.loads((root / "config.toml").read_text("utf-8")) if path else {}
     except (OSError, ValueError):
         config = {}
-    return checks.checker_for(root, config)
+    return checks.checker_for(root, config, cache=bool(path))
 
 
 def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
@@ -205,7 +209,8 @@ def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
                       None if start is None else _time(start, modified),
                       until if type(until) is str and len(until) == 20 and until[19] == "Z"
                       else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
-                      "" if revoked else None), created is not None, alts, nets, revoked, flags))
+                      "" if revoked else None), created is not None, alts, nets, revoked, flags,
+                    R.indexed_origin(row)))
     return out
 
 
@@ -235,7 +240,7 @@ def _fold(conn: Connection, rows: list[_Row]) -> None:
     if not rows:
         return
     author, rec, modified = rows[0][0][0], rows[0][0][2], rows[0][0][8]
-    values, _explicit, alts_of, nets_of, revoked_of, flags_of = zip(*rows, strict=True)
+    values, _explicit, alts_of, nets_of, revoked_of, flags_of, origins_of = zip(*rows, strict=True)
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
     conn.executemany(_INSERT.format(verb="OR IGNORE"), values)
     landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
@@ -250,6 +255,9 @@ def _fold(conn: Connection, rows: list[_Row]) -> None:
     flagged = [(v[1], author, flag) for v, found in zip(values, flags_of, strict=True) if found for flag in found]
     if flagged:
         conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
+    origins = [(v[1], author, *origin) for v, origin in zip(values, origins_of, strict=True) if origin]
+    if origins:
+        conn.executemany("INSERT INTO ind_origin (sid, author, country, asn) VALUES (?, ?, ?, ?)", origins)
     revoked = [(v[1], author, rec, "revoked at the source", modified)
                for v, gone in zip(values, revoked_of, strict=True) if gone]
     if revoked:
@@ -271,6 +279,7 @@ def _new_versions(conn: Connection, refused: list[tuple[tuple[Any, ...], bool]],
         conn.execute("DELETE FROM ind_alt WHERE sid = ? AND author = ?", (sid, author))
         conn.execute("DELETE FROM ind_net WHERE sid = ? AND author = ?", (sid, author))
         conn.execute("DELETE FROM ind_flag WHERE sid = ? AND author = ?", (sid, author))
+        conn.execute("DELETE FROM ind_origin WHERE sid = ? AND author = ?", (sid, author))
         row = list(values)
         row[7] = row[7] if explicit else old_created
         row[13] = old_versions + 1
@@ -379,7 +388,7 @@ def discard_bulk(conn: Connection) -> None:
     _SESSIONS.pop(id(conn), None)
 
 
-INDEX = Index(name="indicators", version=3, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
+INDEX = Index(name="indicators", version=4, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
               begin_bulk=begin_bulk, end_bulk=end_bulk, discard_bulk=discard_bulk)
 
 

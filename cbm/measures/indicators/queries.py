@@ -114,9 +114,23 @@ class Filter:
     limit: int | None = None
     flagged: bool | None = None  # True: only flagged indicators; False: only unflagged ones; None: both
     never_flags: tuple[str, ...] = ()  # indicators with any of these flags are never selected
+    origins: tuple[str, ...] = ()  # only indicators whose origin territory is one of these ISO 3166-1 codes
+    asns: tuple[int, ...] = ()  # only indicators whose origin AS number is one of these
 
 
 _FLAGGED = "EXISTS (SELECT 1 FROM ind_flag f WHERE f.sid = ind.sid AND f.author = ind.author{extra})"
+
+
+_ORIGIN = "EXISTS (SELECT 1 FROM ind_origin o WHERE o.sid = ind.sid AND o.author = ind.author{extra})"
+
+
+def _origin_terms(f: Filter) -> str:
+    terms = ""
+    if f.origins:
+        terms += f" AND o.country IN ({','.join('?' * len(f.origins))})"
+    if f.asns:
+        terms += f" AND o.asn IN ({','.join('?' * len(f.asns))})"
+    return terms
 
 
 def _where(f: Filter) -> tuple[str, list[Any]]:
@@ -148,6 +162,9 @@ def _where(f: Filter) -> tuple[str, list[Any]]:
     if f.never_flags:
         where.append("NOT " + _FLAGGED.format(extra=f" AND f.flag IN ({','.join('?' * len(f.never_flags))})"))
         args.extend(f.never_flags)
+    if f.origins or f.asns:
+        where.append(_ORIGIN.format(extra=_origin_terms(f)))
+        args.extend([*f.origins, *f.asns])
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
@@ -202,6 +219,38 @@ def matches(r: IndicatorRow, f: Filter) -> bool:
         return False
     return not (f.expiring_before and (r.revoked is not None or expired or r.valid_until is None
                                        or r.valid_until > f.expiring_before))
+
+
+def selected(conn: Connection, r: IndicatorRow, f: Filter) -> bool:
+    """Whether one row passes ``f``: :func:`matches`, and the origin filters looked up in the index."""
+    if not matches(r, f):
+        return False
+    if not (f.origins or f.asns):
+        return True
+    return conn.execute("SELECT 1 FROM ind_origin o WHERE o.sid = ? AND o.author = ?" + _origin_terms(f),
+                        (r.id, r.author, *f.origins, *f.asns)).fetchone() is not None
+
+
+def origin(conn: Connection, sid: str, author: str) -> tuple[str | None, int | None]:
+    """(country, AS number) of ``author``'s indicator ``sid`` as indexed; (None, None) without an origin."""
+    row = conn.execute("SELECT country, asn FROM ind_origin WHERE sid = ? AND author = ?", (sid, author)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def origins_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[str | None,
+                                                                                                  int | None]]:
+    """(sid, author) -> (country, AS number), for those of ``pairs`` that have an origin."""
+    found: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+    sids = sorted({sid for sid, _ in pairs})
+    wanted = set(pairs)
+    for i in range(0, len(sids), _CHUNK):
+        chunk = sids[i:i + _CHUNK]
+        for sid, author, country, asn in conn.execute(
+                f"SELECT sid, author, country, asn FROM ind_origin WHERE sid IN ({','.join('?' * len(chunk))})",
+                chunk):
+            if (sid, author) in wanted:
+                found[(sid, author)] = (country, asn)
+    return found
 
 
 def flags(conn: Connection, sid: str, author: str) -> list[str]:
@@ -331,40 +380,70 @@ def revocations(conn: Connection, sid: str) -> list[tuple[str, str, str]]:
         "SELECT author, reason, created FROM ind_revoke WHERE sid = ? ORDER BY rowid", (sid,))]
 
 
-def stats(conn: Connection, now: str, soon: str) -> dict[str, Any]:
-    """Counts by type, author, TLP and state; how many expire before ``soon``; age buckets by modified."""
+def stats(conn: Connection, now: str, soon: str, f: Filter | None = None) -> dict[str, Any]:
+    """Counts by type, author, TLP, origin and state; how many expire before ``soon``; over the indicators ``f``
+    selects (all without it)."""
+    where, args = _where(f) if f is not None else ("", [])
+
+    def count(extra: str = "", more: Sequence[Any] = ()) -> int:
+        clause = (where + " AND " + extra if where else " WHERE " + extra) if extra else where
+        return int(conn.execute(f"SELECT COUNT(*) FROM ind{clause}", [*args, *more]).fetchone()[0])
+
     def grouped(column: str) -> dict[str, int]:
         return {str(k): int(n) for k, n in conn.execute(
-            f"SELECT {column}, COUNT(*) FROM ind GROUP BY {column} ORDER BY {column}")}
+            f"SELECT {column}, COUNT(*) FROM ind{where} GROUP BY {column} ORDER BY {column}", args)}
 
-    total = int(conn.execute("SELECT COUNT(*) FROM ind").fetchone()[0])
-    revoked = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NOT NULL").fetchone()[0])
-    expired = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until <= ?",
-                               (now,)).fetchone()[0])
-    expiring = int(conn.execute("SELECT COUNT(*) FROM ind WHERE revoked IS NULL AND valid_until > ?"
-                                " AND valid_until <= ?", (now, soon)).fetchone()[0])
-    sighted = int(conn.execute("SELECT COUNT(DISTINCT sid) FROM ind_sight").fetchone()[0])
-    return {"total": total, "flagged": flagged_total(conn), "by_flag": flag_counts(conn),
+    def among(table: str) -> str:  # the rows of an index table that belong to the selected indicators
+        if not where:
+            return ""
+        return f" WHERE (sid, author) IN (SELECT sid, author FROM ind{where})"
+
+    total = count()
+    revoked = count("revoked IS NOT NULL")
+    expired = count("revoked IS NULL AND valid_until <= ?", (now,))
+    expiring = count("revoked IS NULL AND valid_until > ? AND valid_until <= ?", (now, soon))
+    sight_where = (" WHERE sid IN (SELECT sid FROM ind" + where + ")") if where else ""
+    sighted = int(conn.execute(f"SELECT COUNT(DISTINCT sid) FROM ind_sight{sight_where}", args).fetchone()[0])
+    if where:
+        flagged = int(conn.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag{among('f')})",
+                                   args).fetchone()[0])
+        by_flag = {str(flag): int(n) for flag, n in conn.execute(
+            f"SELECT flag, COUNT(*) FROM ind_flag{among('f')} GROUP BY flag ORDER BY COUNT(*) DESC, flag", args)}
+    else:
+        flagged, by_flag = flagged_total(conn), flag_counts(conn)
+    by_origin: dict[str, int] = {}
+    if conn.execute("SELECT 1 FROM ind_origin LIMIT 1").fetchone() is not None:
+        by_origin = {str(k): int(n) for k, n in conn.execute(
+            f"SELECT COALESCE(country, '-'), COUNT(*) FROM ind_origin{among('o')} GROUP BY 1 ORDER BY 2 DESC, 1",
+            args)}
+    with_origin = sum(by_origin.values())
+    if by_origin and with_origin < total:  # "-": without an origin (said only where some have one)
+        by_origin["-"] = by_origin.get("-", 0) + total - with_origin
+    return {"total": total, "flagged": flagged, "by_flag": by_flag,
             "active": total - revoked - expired, "expired": expired, "revoked": revoked,
             "expiring_soon": expiring, "sighted": sighted, "by_type": grouped("type"),
-            "by_party": grouped("author"), "by_tlp": grouped("tlp")}
+            "by_party": grouped("author"), "by_tlp": grouped("tlp"), "by_origin": by_origin}
 
 
-def age_buckets(conn: Connection, bounds: Sequence[tuple[str, str]]) -> dict[str, int]:
-    """Count of indicators last modified on or after each bound: [(label, iso time)], newest bound first."""
+def age_buckets(conn: Connection, bounds: Sequence[tuple[str, str]], f: Filter | None = None) -> dict[str, int]:
+    """Count of indicators last modified on or after each bound: [(label, iso time)], newest bound first (over
+    the indicators ``f`` selects, all without it)."""
+    where, args = _where(f) if f is not None else ("", [])
+
+    def count(extra: str, more: Sequence[Any]) -> int:
+        clause = where + " AND " + extra if where else " WHERE " + extra
+        return int(conn.execute(f"SELECT COUNT(*) FROM ind{clause}", [*args, *more]).fetchone()[0])
+
     result: dict[str, int] = {}
     previous: str | None = None
     for label, bound in bounds:
         if previous is None:
-            n = conn.execute("SELECT COUNT(*) FROM ind WHERE modified >= ?", (bound,)).fetchone()[0]
+            result[label] = count("modified >= ?", (bound,))
         else:
-            n = conn.execute("SELECT COUNT(*) FROM ind WHERE modified >= ? AND modified < ?",
-                             (bound, previous)).fetchone()[0]
-        result[label] = int(n)
+            result[label] = count("modified >= ? AND modified < ?", (bound, previous))
         previous = bound
     if previous is not None:
-        result["older"] = int(conn.execute("SELECT COUNT(*) FROM ind WHERE modified < ?",
-                                           (previous,)).fetchone()[0])
+        result["older"] = count("modified < ?", (previous,))
     return result
 
 

@@ -33,21 +33,30 @@ class Listing:
     modified: str
     state: str  # active | expired | revoked
     flags: list[str] | None = None  # the landing checks' flags, when asked for (list --flagged)
+    origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), if given
+    asn: int | None = None  # the AS number it appears to originate from, if given
 
     @staticmethod
-    def of(r: ix.IndicatorRow, now: str, flags: list[str] | None = None) -> Listing:
+    def of(r: ix.IndicatorRow, now: str, flags: list[str] | None = None,
+           origin: tuple[str | None, int | None] = (None, None)) -> Listing:
         state = "revoked" if r.revoked is not None else \
             "expired" if r.valid_until is not None and r.valid_until <= now else "active"
         return Listing(r.id, r.author, r.type, r.value, r.tlp, r.confidence, r.valid_from, r.valid_until,
-                       r.sector_list, r.versions, r.modified, state, flags)
+                       r.sector_list, r.versions, r.modified, state, flags, *origin)
 
 
 def make_filter(*, types: list[str] | None = None, authors: list[str] | None = None,
                 tlps: list[str] | None = None, tlp_max: str | None = None, sectors: list[str] | None = None,
                 state: str | None = None, since: str | None = None, limit: int | None = None,
-                expiring_days: int | None = None, flagged: bool | None = None) -> queries.Filter:
-    """Validate user filters into an index Filter. Raises UsageError."""
+                expiring_days: int | None = None, flagged: bool | None = None, origins: list[str] | None = None,
+                asns: list[str] | None = None) -> queries.Filter:
+    """Validate user filters into an index Filter. Raises UsageError (an unknown type, sector, TLP label,
+    country code or AS number, a bad time)."""
+    from cbm.measures.indicators.formats import parse_asn, parse_origin
+
     try:
+        countries = tuple(dict.fromkeys(parse_origin(o) for o in origins or []))
+        numbers = tuple(dict.fromkeys(parse_asn(a) for a in asns or []))
         kinds = tuple(model.canonical_type(t) or "" for t in (types or []))
         if "" in kinds:
             raise UsageError("--type needs a specific type", hint="one of " + ", ".join(model.TYPES))
@@ -66,14 +75,30 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
     before = clock.iso(now + timedelta(days=expiring_days)) if expiring_days is not None else None
     return queries.Filter(types=kinds, authors=tuple(a.upper() for a in authors or []), tlps=tuple(labels),
                      sectors=sector_names, state=state, since=since_iso, expiring_before=before,
-                     now=clock.iso(now), limit=limit, flagged=flagged)
+                     now=clock.iso(now), limit=limit, flagged=flagged, origins=countries, asns=numbers)
 
 
 def listing(store: Store, f: queries.Filter, *, with_flags: bool = False) -> Iterator[Listing]:
     """Current indicators matching ``f``, streamed in landing order (``with_flags``: each with its flags)."""
     flags = store.query(queries.all_flags) if with_flags else None
+    chunk: list[ix.IndicatorRow] = []
     for r in store.query(queries.select, f):
-        yield Listing.of(r, f.now, flags.get((r.id, r.author), []) if flags is not None else None)
+        chunk.append(r)
+        if len(chunk) >= _ORIGIN_CHUNK:
+            yield from _listed(store, chunk, f.now, flags)
+            chunk = []
+    yield from _listed(store, chunk, f.now, flags)
+
+
+_ORIGIN_CHUNK = 400  # rows whose origins are looked up in one query
+
+
+def _listed(store: Store, rows: list[ix.IndicatorRow], now: str,
+            flags: dict[tuple[str, str], list[str]] | None) -> Iterator[Listing]:
+    origins = store.query(queries.origins_of, [(r.id, r.author) for r in rows]) if rows else {}
+    for r in rows:
+        yield Listing.of(r, now, flags.get((r.id, r.author), []) if flags is not None else None,
+                         origins.get((r.id, r.author), (None, None)))
 
 
 def count(store: Store, f: queries.Filter) -> int:
@@ -92,6 +117,8 @@ class SearchHit:
     valid_until: str | None
     match: str  # exact | range | substring
     sightings: int = 0
+    origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), if given
+    asn: int | None = None
 
 
 @dataclass
@@ -107,9 +134,12 @@ class SearchResult:
         return len(self.reported_by) > 1
 
 
-def search(store: Store, query: str, *, substring: bool = False, limit: int = 200) -> SearchResult:
+def search(store: Store, query: str, *, substring: bool = False, limit: int = 200,
+           origins: list[str] | None = None, asns: list[str] | None = None) -> SearchResult:
     """Find indicators by value: exact (normalised, refanged), an IP inside a reported CIDR range, every
-    address inside a CIDR query, or (``substring``) a value containing the text. Which parties reported it."""
+    address inside a CIDR query, or (``substring``) a value containing the text. Which parties reported it.
+    ``origins``/``asns`` keep only hits of those origin territories / AS numbers. Raises UsageError."""
+    wanted = make_filter(origins=origins, asns=asns)
     text = query.strip()
     if not text:
         raise UsageError("search needs a value")
@@ -145,9 +175,12 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
         take(store.query(queries.by_substring, normalised.lower() if kind != "url" else normalised, limit),
              "substring")
     totals = store.query(queries.sighting_totals, [h.id for h in hits.values()])
+    found_origins = store.query(queries.origins_of, list(hits))
     for h in hits.values():
         h.sightings = totals.get(h.id, 0)
-    found = list(hits.values())
+        h.origin, h.asn = found_origins.get((h.id, h.author), (None, None))
+    found = [h for h in hits.values() if (not wanted.origins or h.origin in wanted.origins)
+             and (not wanted.asns or h.asn in wanted.asns)]
     return SearchResult(query, normalised, kind, found, sorted({h.author for h in found}))
 
 

@@ -12,10 +12,34 @@ from collections.abc import Sequence
 from typing import Any
 
 FIELDS = ("id", "type", "value", "valid_until", "confidence", "sectors", "name", "description", "valid_from",
-          "pattern", "indicator_types", "labels", "kill_chain_phases", "created", "extra")
+          "pattern", "indicator_types", "labels", "kill_chain_phases", "created", "extra", "origin", "asn")
 ID, TYPE, VALUE, VALID_UNTIL, CONFIDENCE, SECTORS, NAME, DESCRIPTION, VALID_FROM, PATTERN, INDICATOR_TYPES, \
-    LABELS, KILL_CHAIN, CREATED, EXTRA = range(len(FIELDS))
+    LABELS, KILL_CHAIN, CREATED, EXTRA, ORIGIN, ASN = range(len(FIELDS))
+#: The layout before ``origin`` and ``asn`` were appended (docs/adr/0193-indicator-origin.md): a batch naming
+#: exactly these fields is read positionally too, so records written before stay on the fast path.
+FIELDS_BEFORE_ORIGIN = FIELDS[:15]
 MAX_ROWS = 5000
+
+
+def origin_of(row: Sequence[Any]) -> tuple[str | None, int | None]:
+    """A row's origin territory as (ISO 3166-1 alpha-2 code, AS number), each None when absent or not valid.
+
+    The author signed whatever the row holds; a code outside ISO 3166-1 or an AS number outside 1..2^32-1 from
+    a peer is read as no origin, never an error (the rest of the indicator stands)."""
+    from cbm.core.countries import COUNTRIES, is_asn
+
+    country = row[ORIGIN] if len(row) > ORIGIN else None
+    asn = row[ASN] if len(row) > ASN else None
+    return (country if type(country) is str and country in COUNTRIES else None,
+            asn if is_asn(asn) else None)
+
+
+def indexed_origin(row: Sequence[Any]) -> tuple[str | None, int | None] | None:
+    """A padded row's valid origin for the index, or None (none given, or not valid: read as none)."""
+    if row[ORIGIN] is None and row[ASN] is None:  # the common case: a feed without origins
+        return None
+    country, asn = origin_of(row)
+    return (country, asn) if country is not None or asn is not None else None
 
 
 def trim(row: list[Any]) -> list[Any]:
@@ -83,7 +107,7 @@ def column_map(fields: Any) -> list[int] | None:
     """For a batch's ``fields``: the position of each of our FIELDS in its rows (-1 if absent), or None."""
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
         return None
-    if tuple(fields[: len(FIELDS)]) == FIELDS:
+    if tuple(fields[: len(FIELDS)]) == FIELDS or tuple(fields) == FIELDS_BEFORE_ORIGIN:
         return list(range(len(FIELDS)))
     where = {name: i for i, name in enumerate(fields)}
     if "id" not in where or "type" not in where:

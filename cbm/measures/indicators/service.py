@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +32,7 @@ from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the ser
     resolve,
     search,
 )
+from cbm.measures.indicators.stats import stats  # noqa: F401  (re-exported: the CLI's entry point)
 from cbm.measures.indicators.writer import KIND_REVOKE, KIND_SIGHTING, BatchWriter, WriteReport
 from cbm.store.db import Store
 
@@ -62,11 +62,20 @@ class Options:
     sectors: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     indicator_types: tuple[str, ...] = ()
+    origin: str | None = None  # origin territory (ISO 3166-1 alpha-2) for indicators that give none
+    asn: str | None = None  # origin AS number (64500 or AS64500) for indicators that give none
 
 
 def _defaults(store: Store, opts: Options) -> Defaults:
     config = store.config.get("indicators", {})
     tlp = check_tlp(opts.tlp) if opts.tlp else check_tlp(str(config.get("default_tlp", "GREEN")))
+    from cbm.measures.indicators.formats import parse_asn, parse_origin
+
+    try:
+        origin = parse_origin(opts.origin) if opts.origin is not None else None
+        asn = parse_asn(opts.asn) if opts.asn is not None else None
+    except model.BadValue as e:
+        raise UsageError(str(e)) from e
     try:
         sectors = tuple(model.check_sector(s) for s in opts.sectors)
         until = clock.iso(clock.parse_time(opts.valid_until, what="--valid-until")) if opts.valid_until else None
@@ -79,7 +88,8 @@ def _defaults(store: Store, opts: Options) -> Defaults:
     others = frozenset(model.identity_id(key.party) for key in list_keys(store) if key.party != store.party)
     return Defaults(author=store.party, tlp=tlp, tlp_forced=opts.tlp is not None, confidence=opts.confidence,
                     valid_until=until, sectors=sectors, labels=opts.labels,
-                    indicator_types=opts.indicator_types, now=clock.now_iso(), others=others)
+                    indicator_types=opts.indicator_types, now=clock.now_iso(), others=others, origin=origin,
+                    asn=asn)
 
 
 # -- add -------------------------------------------------------------------------------------------------
@@ -94,6 +104,8 @@ class AddResult:
     tlp: str
     record: str | None
     flags: list[str] = field(default_factory=list)  # what the landing checks flagged (kept all the same)
+    origin: str | None = None  # the territory it appears to originate from, as signed
+    asn: int | None = None
 
 
 def add(store: Store, opts: Options, *, kind: str | None, value: str | None, pattern: str | None,
@@ -121,7 +133,8 @@ def add(store: Store, opts: Options, *, kind: str | None, value: str | None, pat
     action = "created" if report.created else "updated" if report.updated else "unchanged"
     return AddResult(row[R.ID], row[R.TYPE], row[R.VALUE], action, d.tlp,
                      report.records[0] if report.records else None,
-                     store.query(queries.flags, row[R.ID], store.party))
+                     store.query(queries.flags, row[R.ID], store.party), *store.query(queries.origin, row[R.ID],
+                                                                                       store.party))
 
 
 # -- import ----------------------------------------------------------------------------------------------
@@ -381,6 +394,9 @@ class Shown:
     revocations: list[dict[str, str]]
     also_reported_by: list[str]
     flags: list[str] = field(default_factory=list)
+    origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), as signed
+    origin_name: str | None = None  # that territory's English short name
+    asn: int | None = None  # the AS number it appears to originate from, as signed
 
 
 def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
@@ -411,8 +427,16 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
         result.append(Shown(r.id, r.author, r.tlp, list(record.to), Listing.of(r, now).state, record.hash,
                             record.seq, record.keyid, record.created,
                             stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
-                            versions, sightings, revocations, others, store.query(queries.flags, r.id, r.author)))
+                            versions, sightings, revocations, others, store.query(queries.flags, r.id, r.author),
+                            *_origin_shown(row)))
     return result
+
+
+def _origin_shown(row: list[Any]) -> tuple[str | None, str | None, int | None]:
+    from cbm.core.countries import COUNTRIES
+
+    country, asn = R.origin_of(row)
+    return country, COUNTRIES.get(country) if country else None, asn
 
 
 # -- revoke and sighting ---------------------------------------------------------------------------------
@@ -469,16 +493,3 @@ def sighting(store: Store, ref: str, *, count: int, first_seen: str | None, last
     made = store.append(KIND_SIGHTING, records.Sighting.from_body(body).to_body(), to=to, tlp=r.tlp)
     return Appended(r.id, r.author, made.hash, KIND_SIGHTING)
 
-
-# -- stats -----------------------------------------------------------------------------------------------
-
-
-def stats(store: Store, days: int = 7) -> dict[str, Any]:
-    now = clock.now()
-    result = store.query(queries.stats, clock.iso(now), clock.iso(now + timedelta(days=days)))
-    result["expiring_within_days"] = days
-    result["by_age"] = store.query(queries.age_buckets, [
-        ("last 24 hours", clock.iso(now - timedelta(days=1))), ("last 7 days", clock.iso(now - timedelta(days=7))),
-        ("last 30 days", clock.iso(now - timedelta(days=30))),
-        ("last 365 days", clock.iso(now - timedelta(days=365)))])
-    return result

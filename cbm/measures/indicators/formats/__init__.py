@@ -57,6 +57,7 @@ class ReadNotes:
     notices: dict[str, int] = field(default_factory=dict)  # what cbm added or chose, e.g. a default TLP
     context_ids: set[str] = field(default_factory=set)  # related objects already kept (MISP galaxies)
     renamed: dict[str, str] = field(default_factory=dict)  # re-authored indicators: original id -> ours
+    origin_reader: Any = None  # STIX: the indicators' origins (formats.stix_origin.OriginReader), once read
 
     def skip(self, what: str, n: int = 1) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + n
@@ -79,6 +80,8 @@ class Defaults:
     indicator_types: tuple[str, ...] = ()
     now: str = ""
     others: frozenset[str] = frozenset()  # identity ids of the other parties this store knows (authorship)
+    origin: str | None = None  # origin territory (ISO 3166-1 alpha-2) for rows that give none
+    asn: int | None = None  # origin AS number for rows that give none
 
 
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$")
@@ -147,8 +150,12 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
               valid_from: str | None = None, valid_until: str | None = None,
               sectors: list[str] | None = None, labels: list[str] | None = None,
               indicator_types: list[str] | None = None, kill_chain: list[Any] | None = None,
-              created: str | None = None, extra: dict[str, Any] | None = None) -> list[Any]:
+              created: str | None = None, extra: dict[str, Any] | None = None,
+              origin: str | None = None, asn: str | int | None = None) -> list[Any]:
     """A batch row for one indicator, with defaults applied and every field checked (raises BadValue).
+
+    ``origin`` is the territory the indicator appears to originate from (an ISO 3166-1 alpha-2 code, any case)
+    and ``asn`` its AS number (``64500`` or ``AS64500``); empty means none (the import's default applies).
 
     ``kind`` ``""`` means recognise the type from ``value``. For ``kind == "pattern"`` give ``pattern``.
     """
@@ -199,7 +206,29 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
     row[R.KILL_CHAIN] = kill_chain or None
     row[R.CREATED] = created
     row[R.EXTRA] = extra or None
+    row[R.ORIGIN] = parse_origin(origin) if origin else d.origin
+    row[R.ASN] = parse_asn(asn) if asn not in (None, "") else d.asn
     return row
+
+
+def parse_origin(text: str) -> str:
+    """An origin territory as stored: the ISO 3166-1 alpha-2 code ``text`` names; raises BadValue."""
+    from cbm.core.countries import country_code
+
+    code = country_code(text)
+    if code is None:
+        raise model.BadValue(f"origin {text!r} is not an ISO 3166-1 alpha-2 country code (e.g. RU, US)")
+    return code
+
+
+def parse_asn(value: str | int) -> int:
+    """An AS number as stored (``64500``, ``"AS64500"``); raises BadValue outside 1..4294967295."""
+    from cbm.core.countries import asn_number
+
+    number = asn_number(value)
+    if number is None:
+        raise model.BadValue(f"AS number {value!r} is not a number 1-4294967295 (e.g. 64500 or AS64500)")
+    return number
 
 
 def _union(given: tuple[str, ...], defaults: tuple[str, ...]) -> list[str]:

@@ -2,8 +2,11 @@
 
 cbm's header (every column optional except ``value``)::
 
-    type,value,tlp,confidence,valid_from,valid_until,sectors,labels,indicator_types,name,description
+    type,value,tlp,confidence,valid_from,valid_until,sectors,labels,indicator_types,name,description,origin,asn
 
+``origin`` is the territory the indicator appears to originate from (ISO 3166-1 alpha-2; feeds call it
+``country``, ``country_code``, ``cc``...) and ``asn`` its AS number (``64500`` or ``AS64500``; ``as_number``,
+``as``...); docs/adr/0193-indicator-origin.md.
 Lists inside a cell (sectors, labels) are separated by ``;`` ``,`` or ``|``. Leading ``#`` comment lines are
 skipped; a commented header such as abuse.ch's ``# id,dateadded,url,...`` is recognised.
 """
@@ -17,6 +20,7 @@ from functools import lru_cache
 from typing import IO, Any
 
 from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import (
     NOT_UTF8,
     Defaults,
@@ -33,7 +37,7 @@ from cbm.measures.indicators.formats import (
 )
 
 HEADER = ("type", "value", "tlp", "confidence", "valid_from", "valid_until", "sectors", "labels",
-          "indicator_types", "name", "description")
+          "indicator_types", "name", "description", "origin", "asn")
 ALIASES: dict[str, str] = {
     "value": "value", "indicator": "value", "ioc": "value", "observable": "value", "indicator_value": "value",
     "url": "value", "domain": "value", "ip": "value", "hash": "value", "data": "value",
@@ -46,6 +50,9 @@ ALIASES: dict[str, str] = {
     "family": "name", "threat": "name", "malware_printable": "name",
     "description": "description", "comment": "description", "comments": "description", "notes": "description",
     "revoked": "revoked", "id": "id", "author": "author",
+    "origin": "origin", "country": "origin", "country_code": "origin", "countrycode": "origin", "cc": "origin",
+    "origin_country": "origin", "src_country": "origin", "geo": "origin", "iso_country": "origin",
+    "asn": "asn", "as": "asn", "as_number": "asn", "asnumber": "asn", "origin_asn": "asn", "src_asn": "asn",
 }
 _QUIET = {"id", "author", "modified", "created", "sightings"}  # columns of our own export: not reported
 
@@ -119,7 +126,7 @@ def _unused(cells: list[str], columns: dict[str, int]) -> list[str]:
 
 
 _KEYS = ("revoked", "value", "type", "tlp", "sectors", "labels", "indicator_types", "valid_from", "valid_until",
-         "name", "description", "confidence")
+         "name", "description", "confidence", "origin", "asn")
 
 
 def _cells(cells: list[str], where: list[int]) -> list[str]:
@@ -129,8 +136,8 @@ def _cells(cells: list[str], where: list[int]) -> list[str]:
 
 def _row(cells: list[str], where: list[int], line: int, d: Defaults,
          notes: ReadNotes) -> Item | LineError | None:
-    revoked, value, kind_text, tlp_text, sectors, labels, types, start, until, name, description, confidence = \
-        _cells(cells, where)
+    revoked, value, kind_text, tlp_text, sectors, labels, types, start, until, name, description, confidence, \
+        origin, asn = _cells(cells, where)
     try:
         if revoked and revoked.lower() in ("true", "yes", "1", "revoked"):
             notes.skip("revoked rows")
@@ -143,7 +150,7 @@ def _row(cells: list[str], where: list[int], line: int, d: Defaults,
             valid_from=parse_time(start, "valid_from") if start else None,
             valid_until=parse_time(until, "valid_until") if until else None,
             sectors=_list(sectors) if sectors else None, labels=_list(labels) if labels else None,
-            indicator_types=_list(types) if types else None)
+            indicator_types=_list(types) if types else None, origin=origin, asn=asn)
         return Item(row, tlp)
     except model.BadValue as e:
         return LineError(line, str(e))
@@ -160,7 +167,7 @@ def _list(text: str) -> list[str]:
 
 # -- export ----------------------------------------------------------------------------------------------
 
-EXPORT_HEADER = ("id", "author", *HEADER, "revoked")
+EXPORT_HEADER = ("id", "author", *HEADER[:-2], "revoked", *HEADER[-2:])
 
 
 def header_line() -> str:
@@ -201,4 +208,12 @@ def _export_values(author: str, tlp: str, row: list[Any], revoked: Any) -> list[
     return [sid, author, kind, (pattern if kind == model.PATTERN_TYPE else value) or "", tlp,
             "" if confidence is None else confidence, valid_from or "", until or "",
             _joined(sectors) if sectors else "", _joined(labels) if labels else "",
-            _joined(types) if types else "", name or "", description or "", "true" if revoked else ""]
+            _joined(types) if types else "", name or "", description or "", "true" if revoked else "",
+            *_origin_cells(row)]
+
+
+def _origin_cells(row: list[Any]) -> tuple[str, str]:
+    if len(row) <= R.ORIGIN or (row[R.ORIGIN] is None and (len(row) <= R.ASN or row[R.ASN] is None)):
+        return "", ""  # the common case: no origin
+    country, asn = R.origin_of(row)
+    return country or "", "" if asn is None else str(asn)

@@ -18,8 +18,25 @@ from cbm.core.canonical import loads
 from cbm.core.errors import MalformedInput
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.formats import Defaults, EmptyFeed, Item, LineError, ReadNotes, blank, build_row
+from cbm.measures.indicators.formats import (
+    Defaults,
+    EmptyFeed,
+    Item,
+    LineError,
+    ReadNotes,
+    blank,
+    build_row,
+    misp_origin,
+)
 from cbm.measures.indicators.formats.jsonbytes import ByteSink, dumps
+from cbm.measures.indicators.formats.misp_origin import (
+    NO_ORIGIN,
+    Origin,
+    attribute_origin,
+    cluster_country,
+    object_origin,
+    referenced_origins,
+)
 
 MISP_TYPES: dict[str, str] = {
     "ip-dst": "", "ip-src": "", "ip-dst|port": "", "ip-src|port": "",
@@ -89,27 +106,34 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
                 raise model.BadValue("not a MISP event")
             info = event.get("info") if isinstance(event.get("info"), str) else None
             event_tlp = _tlp(event.get("Tag"))
-            attributes: list[tuple[Any, Any]] = [(a, None) for a in _list(event.get("Attribute"), "Attribute")]
+            attributes: list[tuple[Any, Any, Origin]] = [
+                (a, None, NO_ORIGIN) for a in _list(event.get("Attribute"), "Attribute")]
             objects = event.get("Object")
-            for obj in [objects] if isinstance(objects, dict) else _list(objects, "Object"):
-                if isinstance(obj, dict):
-                    attributes.extend((a, obj.get("name")) for a in _list(obj.get("Attribute"), "Attribute"))
+            objects = [o for o in ([objects] if isinstance(objects, dict) else _list(objects, "Object"))
+                       if isinstance(o, dict)]
+            referenced = referenced_origins(objects)
+            for obj in objects:
+                found = object_origin(obj)
+                attributes.extend((a, obj.get("name"), found) for a in _list(obj.get("Attribute"), "Attribute"))
         except model.BadValue as e:
             yield LineError(number, str(e), "event")
             continue
-        for attribute, object_name in attributes:
+        for attribute, object_name, inherited in attributes:
             n += 1
             if not isinstance(attribute, dict):
                 yield LineError(n, "not a MISP attribute", "attribute")
                 continue
+            attribute_uuid = attribute.get("uuid")
+            origin = attribute_origin(attribute, referenced.get(attribute_uuid, inherited)
+                                      if isinstance(attribute_uuid, str) else inherited)
             yield from _attribute(n, attribute, object_name if isinstance(object_name, str) else None, info,
-                                  event_tlp, d, notes)
+                                  event_tlp, d, notes, origin)
     if n == 0:
         raise EmptyFeed("the MISP event is empty: no attributes to import")
 
 
 def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | None, event_tlp: str | None,
-               d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
+               d: Defaults, notes: ReadNotes, origin: Origin = (None, None)) -> Iterator[Item | LineError]:
     misp_type, value = a.get("type"), a.get("value")
     if not isinstance(misp_type, str) or not isinstance(value, str):
         yield LineError(n, "attribute without type or value", "attribute")
@@ -143,9 +167,11 @@ def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | N
             if pair_kind == "" and misp_type.startswith("ip") is False and not pair_value:
                 raise model.BadValue(f"{misp_type} value {value!r} has no IP part")
             if pair_kind == model.PATTERN_TYPE:
-                row = build_row(d, pair_kind, "", pattern=pair_value, name=name, description=comment)
+                row = build_row(d, pair_kind, "", pattern=pair_value, name=name, description=comment,
+                                origin=origin[0], asn=origin[1])
             else:
-                row = build_row(d, pair_kind, pair_value, name=name, description=comment)
+                row = build_row(d, pair_kind, pair_value, name=name, description=comment, origin=origin[0],
+                                asn=origin[1])
             if pair_kind == "" and row[R.TYPE] not in ("ipv4-addr", "ipv6-addr"):
                 raise model.BadValue(f"{pair_value!r} is not an IP address")
             _context(row[R.ID], a.get("Galaxy"), d.author, notes)
@@ -156,7 +182,6 @@ def _attribute(n: int, a: dict[str, Any], object_name: str | None, info: str | N
 
 
 _NOT_FOR_IDS = (False, 0, "0", "false", "False")
-
 
 def _for_ids(flag: Any) -> bool:
     """Whether an attribute is marked for IDS. MISP writes ``to_ids`` as a boolean, older exports and feeds as
@@ -173,6 +198,8 @@ def _context(indicator_id: str, galaxies: Any, author: str, notes: ReadNotes) ->
     for g in galaxies:
         clusters = g.get("GalaxyCluster") if isinstance(g, dict) else None
         for cluster in clusters if isinstance(clusters, list) else []:
+            if cluster_country(cluster, g.get("type")) is not None:
+                continue  # the indicator's origin territory (read by _attribute_origin)
             obj = _cluster_object(cluster, g.get("type"))
             if obj is None:
                 notes.skip("MISP galaxy clusters with no STIX form (kept: malware, campaigns, tools...)")
@@ -259,8 +286,14 @@ def attribute(author: str, tlp: str, row: list[Any], modified: str,
                             "Tag": [{"name": f"tlp:{tlp.lower()}"}, {"name": f"cbm:author=\"{author}\""}]}
     if row[R.VALID_UNTIL]:
         attr["last_seen"] = row[R.VALID_UNTIL]
+    country, number = R.origin_of(row)
+    if country is not None:
+        attr["Tag"].append({"name": misp_origin.country_tag(country)})
+        galaxies = [*(galaxies or []), misp_origin.country_galaxy(country)]
     if galaxies:
         attr["Galaxy"] = galaxies
+    if number is not None:
+        attr["asn"] = number  # read by EventWriter: an asn object referencing this attribute
     return attr
 
 
@@ -364,12 +397,18 @@ class EventWriter:
         out.write((head[:-2] + ', "Attribute": [\n').encode("utf-8"))
 
     def write(self, attr: dict[str, Any]) -> None:
+        number = attr.pop("asn", None)
+        if number is not None:
+            self._object(misp_origin.asn_object(attr, number))
         if attr["type"] == "stix2-pattern":
-            self.spool.write((b",\n" if self.objects else b"") + dumps(pattern_object(attr)))
-            self.objects += 1
+            self._object(pattern_object(attr))
             return
         self.out.write(b",\n" + dumps(attr) if self.count else dumps(attr))
         self.count += 1
+
+    def _object(self, obj: dict[str, Any]) -> None:
+        self.spool.write((b",\n" if self.objects else b"") + dumps(obj))
+        self.objects += 1
 
     def close(self) -> None:
         self.out.write(b'\n], "Object": [\n')

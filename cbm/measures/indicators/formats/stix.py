@@ -30,6 +30,7 @@ from cbm.measures.indicators.formats import (
     stix_time,
 )
 from cbm.measures.indicators.formats import stix_extension as ext
+from cbm.measures.indicators.formats.stix_origin import OriginReader
 
 _MAPPED = {"type", "spec_version", "id", "created", "modified", "created_by_ref", "object_marking_refs", "pattern",
            "pattern_type", "name", "description", "valid_from", "valid_until", "confidence", "indicator_types",
@@ -50,6 +51,7 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
     """
     first = stream.readline()
     if _STREAM_HEAD.match(first):
+        _scan_origins(stream, notes)
         yield from _read_lines(stream, d, notes)
         return
     rest = stream.read(MAX_WHOLE_FILE + 1)
@@ -77,14 +79,54 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
     else:
         yield LineError(1, "not a STIX 2.1 bundle or object", "file")
         return
+    _origins(notes, objects)
     for n, obj in enumerate(objects, 1):
         item = _object(n, obj, d, notes)
         if item is not None:
             yield item
 
 
+def _origins(notes: ReadNotes, objects: list[Any] = ()) -> OriginReader:  # type: ignore[assignment]
+    """The input's origin reader, offered ``objects`` first (an indicator may come before its origin)."""
+    if notes.origin_reader is None:
+        notes.origin_reader = OriginReader()
+    reader: OriginReader = notes.origin_reader
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("type") in _ORIGIN_TYPES:
+            reader.offer(obj)
+    return reader
+
+
+_ORIGIN_TYPES = ("location", "autonomous-system", "relationship")
+_ORIGIN_MARKS = (b'"location"', b'"autonomous-system"', b'"relationship"')
+
+
+def _scan_origins(stream: IO[bytes], notes: ReadNotes) -> None:
+    """A bundle laid out one object per line, read from a file: a first pass over the lines that may hold a
+    location, an autonomous system or a relationship, so an indicator gets its origin whichever order the
+    objects come in (from a pipe, those before the indicator and right after it count: see _read_lines)."""
+    reader = _origins(notes)
+    try:
+        if not stream.seekable():
+            return
+        start = stream.tell()
+    except (OSError, ValueError):
+        return
+    for line in stream:
+        if any(mark in line for mark in _ORIGIN_MARKS):
+            line = line.strip()
+            try:
+                obj = loads(line[:-1] if line.endswith(b",") else line)
+            except MalformedInput:
+                continue  # reported by the reading pass
+            if isinstance(obj, dict) and obj.get("type") in _ORIGIN_TYPES:
+                reader.offer(obj)
+    stream.seek(start)
+
+
 def read_objects(objects: list[Any], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
     """Objects already parsed (a TAXII page): the same rules as a bundle's, numbered from 1."""
+    _origins(notes, objects)
     for n, obj in enumerate(objects, 1):
         item = _object(n, obj, d, notes)
         if item is not None:
@@ -94,15 +136,29 @@ def read_objects(objects: list[Any], d: Defaults, notes: ReadNotes) -> Iterator[
 def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
     n = 0
     closed = False
+    # An indicator is read when the next indicator (or the end) comes, so the objects written right after it
+    # (its origin's location and relationship, as cbm's export writes them) count even from a pipe.
+    held: tuple[int, Any] | None = None
+
+    def release() -> Iterator[Item | LineError]:
+        nonlocal held
+        if held is not None:
+            item = _object(held[0], held[1], d, notes)
+            held = None
+            if item is not None:
+                yield item
+
     for line_bytes in stream:
         line = line_bytes.strip()
         if not line:
             continue
         if closed:
+            yield from release()
             yield LineError(n, "content after the end of the bundle", "object")
             return
         if line.startswith(b"]"):
             if line.replace(b" ", b"") not in (b"]}", b"]}\n"):
+                yield from release()
                 yield LineError(n, "the bundle does not end with ]}", "object")
                 return
             closed = True
@@ -113,9 +169,14 @@ def _read_lines(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[It
         except MalformedInput as e:
             yield LineError(n, str(e), "object")
             continue
+        if isinstance(obj, dict) and obj.get("type") == "indicator":
+            yield from release()
+            held = (n, obj)
+            continue
         item = _object(n, obj, d, notes)
         if item is not None:
             yield item
+    yield from release()
     if not closed:
         yield LineError(n, "the bundle is truncated (no closing ]})", "object")
     elif n == 0:
@@ -133,6 +194,11 @@ def _object(n: int, obj: Any, d: Defaults, notes: ReadNotes) -> Item | LineError
         return None
     if not isinstance(obj.get("id"), str) or not obj["id"].startswith(kind + "--"):
         return LineError(n, f"{kind} object has no valid STIX id", "object")
+    if kind in _ORIGIN_TYPES:
+        reader = _origins(notes, [obj])
+        if reader.is_origin_link(obj) or reader.is_own_target(obj):
+            notes.skip("origin locations and relationships (read as each indicator's origin territory)")
+            return None
     if obj["id"] in (ext.EXTENSION_ID, ext.CREATOR_ID):
         notes.skip("cbm's own extension definition (every export carries it)")
         return None
@@ -189,6 +255,7 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
         if isinstance(obj.get("modified"), str):  # the source's own version time, kept for this version
             parse_time(obj["modified"], "modified")
             extra["modified"] = obj["modified"]
+        origin, asn = _origins(notes).origin(sid)
         row = build_row(
             d, model.PATTERN_TYPE, "", pattern=pattern, sid=sid, name=_text(obj.get("name")),
             description=_text(obj.get("description")), confidence=parse_confidence(obj.get("confidence")),
@@ -197,7 +264,7 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             sectors=_strings(ext.sectors_of(obj)), labels=_strings(obj.get("labels")),
             indicator_types=_strings(obj.get("indicator_types")),
             kill_chain=obj.get("kill_chain_phases") if isinstance(obj.get("kill_chain_phases"), list) else None,
-            created=created if isinstance(created, str) else None, extra=extra)
+            created=created if isinstance(created, str) else None, extra=extra, origin=origin, asn=asn)
         if obj.get("created_by_ref") in d.others:  # another party's indicator, not through its own records
             from cbm.measures.indicators import authorship
 

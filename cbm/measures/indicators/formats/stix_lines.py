@@ -64,7 +64,7 @@ class IndicatorEncoder:
         """The indicator for ``row`` (a FIELDS-ordered, padded batch row) of version ``v``: the same bytes as
         ``stix.indicator(v.author, v.tlp, row, v.modified, revoked)`` compactly encoded."""
         sid, kind, value, until, confidence, sectors, name, description, valid_from, pattern, types, labels, \
-            kill_chain, created, extra = row
+            kill_chain, created, extra = row[:15]  # origin and asn (15, 16): written beside it, stix_origin
         if extra and type(extra) is dict:
             from cbm.measures.indicators.formats import stix
 

@@ -1,0 +1,151 @@
+"""The warninglists compiled once per store (docs/adr/0194-compiled-warninglists.md): the same flags as parsing
+the lists, a file written on first use and read afterwards without parsing any list, rebuilt when the lists, the
+configured names or the ignored lists change, and never trusted when damaged. Real package data, read offline."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cbm.measures.indicators import checks, compiled, warninglists
+from tests.conftest import Party
+
+
+@pytest.fixture(scope="module")
+def lists() -> list[warninglists.WarningList]:
+    return list(warninglists.load(warninglists.package_dir(), warninglists.DEFAULT_LISTS).values())
+
+
+def samples(lists: list[warninglists.WarningList]) -> list[tuple[str, str]]:
+    """(type, value) pairs that hit each list and its edges: entries, subdomains, range ends and neighbours."""
+    rng = random.Random(15)
+    found: list[tuple[str, str]] = [("ipv4-addr", "8.8.8.8"), ("ipv6-addr", "2001:4860:4860::8888"),
+                                    ("domain-name", "www.google.com"), ("domain-name", "co.uk"),
+                                    ("ipv4-addr", "127.0.0.1"), ("ipv4-addr", "203.0.113.9"),
+                                    ("ipv4-addr", "10.0.0.0/8"), ("ipv4-addr", "0.0.0.0/0")]
+    for wl in lists:
+        picked = list(wl.entries[:50]) + rng.sample(list(wl.entries), min(150, len(wl.entries)))
+        for entry in picked:
+            if wl.kind == "cidr":
+                parsed = checks._parse(entry)
+                if parsed is None:
+                    continue
+                version, number, prefix = parsed
+                bits = 32 if version == 4 else 128
+                last = number | ((1 << (bits - prefix)) - 1)
+                kind = "ipv4-addr" if version == 4 else "ipv6-addr"
+                import ipaddress
+
+                for n in (number - 1, number, last, last + 1):
+                    if 0 <= n < 1 << bits:
+                        found.append((kind, str(ipaddress.ip_address(n))))
+                found.append((kind, entry.strip()))
+            elif wl.kind == "hostname":
+                name = entry.strip().lower().lstrip(".").rstrip(".")
+                found += [("domain-name", name), ("domain-name", "a.b." + name), ("url", f"https://{name}/")]
+            else:
+                found.append(("file-sha256" if len(entry) == 64 else "domain-name", entry.strip().lower()))
+    return found
+
+
+def test_compiled_lists_flag_exactly_as_the_lists_parsed(lists):
+    """Three checkers over the same settings: lists compiled in memory, the same read back from the compiled
+    file, and the reference — one table of every range and name, as the checks were before compiling — agree on
+    every sampled value."""
+    settings = checks.Settings.of({"indicators": {"checks": {"own_infrastructure": ["8.8.4.0/24", "google.com"]}}})
+    in_memory = checks.Checker(settings, lists)
+    from_file = checks.Checker(settings, (), compiled.CompiledLists.from_bytes(in_memory.lists.to_bytes()))
+    reference = checks._Ranges()
+    for text, label in checks.SPECIAL_RANGES:
+        if "rule:" + label not in settings.ignore:
+            reference.add(text, "rule:" + label)
+    reference.add("8.8.4.0/24", checks.OWN)
+    for wl in lists:
+        if wl.kind == "cidr":
+            for entry in wl.entries:
+                reference.add(entry, "warninglist:" + wl.name)
+    checked = 0
+    for kind, value in samples(lists):
+        assert from_file.check(kind, value) == in_memory.check(kind, value), (kind, value)
+        if kind in ("ipv4-addr", "ipv6-addr") and "/" not in value:
+            parsed = checks._parse(value)
+            assert parsed is not None
+            assert in_memory._find(parsed[0], parsed[1]) == reference.find(parsed[0], parsed[1]), value
+        checked += 1
+    assert checked > 3000
+    assert in_memory.check("domain-name", "dns.google.com")[:1] == [checks.OWN]  # our own names first, as before
+    assert from_file.counts == in_memory.counts == {wl.name: len(wl.entries) for wl in lists}
+
+
+def test_the_store_compiles_once_then_reads_the_compiled_file(tmp_path, monkeypatch):
+    root = tmp_path / "store"
+    root.mkdir()
+    checks._CACHE.clear()
+    first = checks.checker_for(root, {})
+    written = list((root / "warninglists" / "compiled").glob("*.bin"))
+    assert len(written) == 1
+    assert not (root / "warninglists" / "lists").exists()  # the package's lists stay the ones in use
+
+    def no_parsing(*_args: object) -> None:
+        raise AssertionError("the lists were parsed again")
+
+    monkeypatch.setattr(warninglists, "load", no_parsing)
+    checks._CACHE.clear()
+    again = checks.checker_for(root, {})
+    assert again.check("ipv4-addr", "8.8.8.8") == first.check("ipv4-addr", "8.8.8.8") == ["warninglist:public-dns-v4"]
+    assert again.check("domain-name", "www.google.com") == first.check("domain-name", "www.google.com")
+
+
+def test_a_damaged_compiled_file_is_compiled_again_never_trusted(tmp_path):
+    root = tmp_path / "store"
+    root.mkdir()
+    checks._CACHE.clear()
+    checks.checker_for(root, {})
+    [path] = (root / "warninglists" / "compiled").glob("*.bin")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    checks._CACHE.clear()
+    checker = checks.checker_for(root, {})
+    assert checker.check("ipv4-addr", "8.8.8.8") == ["warninglist:public-dns-v4"]
+    assert compiled.CompiledLists.from_bytes(path.read_bytes()) is not None  # written whole again
+    path.write_bytes(b"not a compiled file")
+    checks._CACHE.clear()
+    assert checks.checker_for(root, {}).check("domain-name", "www.google.com")
+
+
+def test_ignoring_a_list_or_naming_others_compiles_another_set(tmp_path):
+    root = tmp_path / "store"
+    root.mkdir()
+    checks._CACHE.clear()
+    assert checks.checker_for(root, {}).check("ipv4-addr", "8.8.8.8") == ["warninglist:public-dns-v4"]
+    config = {"indicators": {"checks": {"ignore": ["warninglist:public-dns-v4"]}}}
+    assert checks.checker_for(root, config).check("ipv4-addr", "8.8.8.8") == []
+    config = {"indicators": {"checks": {"warninglists": ["tranco10k"]}}}
+    assert checks.checker_for(root, config).check("ipv4-addr", "8.8.8.8") == []
+    assert len(list((root / "warninglists" / "compiled").glob("*.bin"))) == 1  # only the newest is kept
+
+
+def test_an_offline_update_compiles_the_new_lists(make_party: type, tmp_path: Path):
+    us: Party = make_party("US")
+    carried = tmp_path / "carried" / "lists" / "public-dns-v4"
+    carried.mkdir(parents=True)
+    (carried / "list.json").write_text(json.dumps({"name": "resolvers", "type": "cidr", "version": 20270101,
+                                                   "list": ["9.9.9.9/32"]}))
+    assert us.cli("indicators", "add", "--value", "8.8.8.8").exit_code == 0
+    before = {p.name for p in (us.root / "warninglists" / "compiled").glob("*.bin")}
+    r = us.cli("indicators", "warninglists", "--update", str(tmp_path / "carried"))
+    assert r.exit_code == 0, r.stderr
+    after = {p.name for p in (us.root / "warninglists" / "compiled").glob("*.bin")}
+    assert len(after) == 1 and after != before  # compiled by the update's re-check
+    flagged = us.cli("indicators", "list", "--flagged", "--json").json()["indicators"]
+    assert flagged == []  # 8.8.8.8 is no longer in the public-dns-v4 list the store now uses
+    assert us.cli("indicators", "add", "--value", "9.9.9.9", "--json").json()["flags"] == \
+        ["warninglist:public-dns-v4"]
+    shutil.rmtree(us.root / "warninglists")  # back to the package's lists: compiled again on first use
+    assert us.cli("indicators", "add", "--value", "8.8.4.4", "--json").json()["flags"] == \
+        ["warninglist:public-dns-v4"]
