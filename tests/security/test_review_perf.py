@@ -113,7 +113,7 @@ def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_pat
     order in which the two act on it is a race (the importer, on its way out, also terminates the reader), so
     the reader is signalled first here and the importer once the reader has had time to act: the outcome
     the user may see on any Ctrl-C, made deterministic."""
-    feed = small_rows_feed(tmp_path / "feed.csv", 12)
+    feed = small_rows_feed(tmp_path / "feed.csv", 24)
     assert pipeline.worthwhile(str(feed), "csv")
     records = record_count(us)
     command = [sys.executable, "-c", "import sys; from cbm.cli.main import main; sys.exit(main())",
@@ -133,8 +133,9 @@ def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_pat
         acted = time.monotonic() + 1
         while running(reader) and time.monotonic() < acted:
             time.sleep(0.02)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGINT)
+        # still importing (a whole 24 MB feed takes many seconds): if not, the race below was never run
+        assert proc.poll() is None, f"the import ended before Ctrl-C reached it: exit {proc.returncode}"
+        os.kill(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
