@@ -107,6 +107,12 @@ def small_rows_feed(path: Path, megabytes: int) -> Path:
     return write_feed(path, lines)
 
 
+def _shell_job_signals() -> None:
+    """In the child before exec: SIGINT at its default action and unblocked, as a shell starts a foreground job."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the reader process needs two cores")
 def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_path):
     """Ctrl-C sends SIGINT to every process of the terminal's foreground group: the import and its reader. The
@@ -118,8 +124,11 @@ def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_pat
     records = record_count(us)
     command = [sys.executable, "-c", "import sys; from cbm.cli.main import main; sys.exit(main())",
                "--store", str(us.root), "indicators", "import", str(feed)]
-    # its own process group, as a shell job has
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    # its own process group, as a shell job has, with Ctrl-C's default action as a shell gives a foreground job:
+    # whatever an earlier test left in this process's SIGINT disposition or mask must not reach the importer
+    inherited = (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_shell_job_signals)
     readers: set[int] = set()
     try:
         give_up = time.monotonic() + 20
@@ -144,7 +153,7 @@ def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_pat
         for pid in readers:
             if running(pid):
                 os.kill(pid, signal.SIGKILL)
-    assert record_count(us) == records and ind_indexes(us) == IND_INDEXES
+    assert record_count(us) == records and ind_indexes(us) == IND_INDEXES, (proc.returncode, err, inherited)
     assert not any(running(pid) for pid in readers)
     # today: 'Process ForkProcess-1:', the reader's traceback ending in KeyboardInterrupt, then either
     # 'cbm: interrupted' (exit 130) or 'reading ... failed: the reader process stopped' (exit 4)
