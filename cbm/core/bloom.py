@@ -17,15 +17,7 @@ class SeenFilter:
 
     def check_and_add(self, text: str) -> bool:
         """Whether ``text`` may have been added before (False: certainly not); adds it."""
-        h = hash(text) & 0xFFFFFFFFFFFFFFFF
-        bits = self.bits
-        found = True
-        for bit in (h & 0xFFFFFF, (h >> 24) & 0xFFFFFF, (h >> 40) & 0xFFFFFF):
-            byte, mask = bit >> 3, 1 << (bit & 7)
-            if not bits[byte] & mask:
-                found = False
-                bits[byte] |= mask
-        return found
+        return self.seen_before((text,))[0]
 
     def seen_before(self, texts: Iterable[str]) -> list[bool]:
         """:meth:`check_and_add` for each of ``texts`` in order, in one loop (a batch of 5,000 ids at a time)."""

@@ -195,19 +195,10 @@ class Checker:
         a domain, a hash) take a few dictionary or bisect steps and no allocation when nothing matches."""
         if not value:
             return []
-        if kind == "ipv4-addr":
-            if "/" not in value:  # the common case: one IPv4 address
-                try:
-                    number = int.from_bytes(_inet_pton(_AF_INET, value), "big")
-                except OSError:
-                    return []
-                found = self._find(4, number)
-                return list(found) if found else []
+        if kind == "ipv4-addr" or kind == "ipv6-addr":
             return self._address(value)
         if kind == "domain-name":
             return self._name(value)
-        if kind == "ipv6-addr":
-            return self._address(value)
         if kind == "url":
             rest = value.split("://", 1)[-1]
             slash = rest.find("/")
@@ -220,7 +211,7 @@ class Checker:
             if path in ("", "/"):  # a whole site, not one page on it
                 return self._name(host.rsplit(":", 1)[0])
             # one page on a top site may well be hostile (a shared document, a paste): only our own names count
-            if not self._has_own_names:
+            if not self.settings.own:
                 return []
             return [flag for flag in self._name(host.rsplit(":", 1)[0]) if flag == OWN]
         index = self.lists.exact.get(value.lower())
@@ -241,12 +232,8 @@ class Checker:
         listed = self._labels[found[i]]
         return tuple(sorted({*rules, *listed})) if rules else listed
 
-    @property
-    def _has_own_names(self) -> bool:
-        return bool(self.settings.own)
-
     def _address(self, value: str) -> list[str]:
-        if "/" not in value and ":" not in value:  # one IPv4 address
+        if "/" not in value and ":" not in value:  # the common case: one IPv4 address
             try:
                 found = self._find(4, int.from_bytes(_inet_pton(_AF_INET, value), "big"))
             except OSError:
@@ -293,14 +280,6 @@ class Checker:
                 break
             label = label[dot + 1:]
         return list(dict.fromkeys(flags)) if flags else []
-
-    @staticmethod
-    def _special_name(value: str) -> str | None:
-        last = value.rsplit(".", 1)[-1]
-        if last in SPECIAL_NAMES:
-            return "rule:" + SPECIAL_NAMES[last]
-        two = ".".join(value.rsplit(".", 2)[-2:])
-        return "rule:" + SPECIAL_NAMES[two] if two in SPECIAL_NAMES else None
 
 
 _inet_pton = socket.inet_pton
