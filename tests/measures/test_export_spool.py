@@ -20,6 +20,22 @@ def test_small_and_large_writes_arrive_whole_and_in_order():
     assert out.getvalue() == b"".join(parts)
 
 
+def test_large_writes_between_small_ones_are_queued_whole_and_keep_their_place():
+    """A write of a chunk or more (an export's encoded run, a bytearray) goes to the thread as it is, after
+    what was gathered before it."""
+    out = io.BytesIO()
+    parts: list[bytes | bytearray] = []
+    for i in range(40):
+        parts.append(b"small %d;" % i)
+        if i % 3 == 0:
+            parts.append(bytearray(b"%d" % i) * (5000 + i))
+    expected = b"".join(parts)
+    with ThreadedWriter(out, chunk=8192, depth=2) as w:
+        for part in parts:
+            w.write(part)
+    assert out.getvalue() == expected
+
+
 def test_an_error_writing_the_output_is_raised_to_the_caller():
     read_end, write_end = os.pipe()
     os.close(read_end)

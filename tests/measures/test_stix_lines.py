@@ -62,3 +62,27 @@ def test_encoder_gives_the_general_builders_bytes(row, author, tlp, modified, re
 @given(value=JSONISH)
 def test_dumps_is_the_standard_librarys_compact_utf8(value):
     assert dumps(value) == _std(value).encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=st.lists(st.tuples(rows(), st.booleans()), min_size=1, max_size=6),
+       tlp=st.sampled_from(list(model.TLP_MARKING_IDS)), with_after=st.booleans())
+def test_a_run_is_each_indicator_with_what_follows_it_in_order(batch, tlp, with_after):
+    """A run spliced into one buffer (the constant head and tails as bytes around orjson's properties) is, row
+    after row, exactly the general builder's bytes, each line joined by the separator and followed by the
+    objects ``after`` gives for its row; picks are read by position, in the order given."""
+    encoder = IndicatorEncoder()
+    version = encoder.version("US", tlp, "2026-11-23T06:00:00Z")
+    table = [row for row, _ in batch]
+    picks = [(7, pos, int(revoked), 1) for pos, (_, revoked) in reversed(list(enumerate(batch)))]
+
+    def after(row: list[Any]) -> list[dict[str, Any]]:
+        return [{"type": "note", "object_refs": [row[R.ID]]}] if row[R.NAME] else []
+
+    expected = b""
+    for _, pos, revoked, _ in picks:
+        expected += b",\n" + _std(stix.indicator("US", tlp, table[pos], "2026-11-23T06:00:00Z", bool(revoked))
+                                  ).encode("utf-8")
+        if with_after:
+            expected += b"".join(b",\n" + dumps(obj) for obj in after(table[pos]))
+    assert encoder.run(version, table, picks, after if with_after else None) == expected

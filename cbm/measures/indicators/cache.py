@@ -8,6 +8,7 @@ from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import orjson
+import pybase64
 
 from cbm.core.records import Record
 from cbm.measures.indicators import index as ix
@@ -61,11 +62,13 @@ def read_batch(store: Store, rec: int) -> Batch:
     """Record ``rec`` (a records.id) as a Batch. Raises StoreCorrupt if its stored bytes no longer parse.
 
     The stored bytes were verified and strictly parsed when they landed (``cbm store verify`` checks them
-    again), so a plain orjson parse reads them back; anything orjson refuses (deeper than 254 levels, integers
-    past 64 bits) goes through the strict reader."""
+    again), so a plain orjson parse reads them back, the payload decoded by pybase64 (SIMD: a 1M-indicator
+    export decodes 290 MB of base64, 0.9 s with the standard library; docs/adr/0220-pybase64.md); anything
+    these refuse (URL-safe base64, deeper than 254 levels, integers past 64 bits) goes through the strict
+    reader."""
     envelope, keyid = store.query(queries.envelope, rec)
     try:
-        doc = orjson.loads(binascii.a2b_base64(orjson.loads(envelope)["payload"]))
+        doc = orjson.loads(pybase64.b64decode(orjson.loads(envelope)["payload"], validate=True))
         author, tlp, created, body = doc["author"], doc["tlp"], doc["created"], doc["body"]
         if type(body) is not dict or type(author) is not str or type(tlp) is not str or type(created) is not str:
             raise ValueError("not a record")

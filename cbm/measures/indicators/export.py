@@ -35,9 +35,12 @@ NEVER_ENFORCED = (checks.ALL_ADDRESSES,)
 Pick = tuple[int, int, int, int]
 # A run: consecutive selected indicators of one batch record, with the record.
 Run = tuple[Batch, list[Pick]]
-# Objects written right after an indicator in a STIX export (e.g. what an indicator's origin adds): a function
-# of the indicator's batch and row, returning STIX objects to write after it.
+# Objects written right after an indicator in a STIX export from the fields a row carries after the STIX
+# indicator's own (its origin and AS number: docs/adr/0193-indicator-origin.md): a function of the indicator's
+# batch and row, returning STIX objects to write after it. Called only for rows of batches where some row
+# carries one of those fields.
 PerIndicator = Callable[[Batch, list[Any]], Iterable[dict[str, Any]]]
+_ORIGIN_FIELDS = itemgetter(R.ORIGIN, R.ASN)
 
 
 def sensitive_tlps(store: Store, f: queries.Filter) -> list[str]:
@@ -169,6 +172,16 @@ class _Progress:
             self.next_report = self.seen - self.seen % 10000 + 10000
 
 
+def _carries_origin(rows: list[list[Any]]) -> bool:
+    """Whether some padded row carries an origin or an AS number (a feed without origins has none)."""
+    return any(map(any, map(_ORIGIN_FIELDS, rows)))
+
+
+def _after(batch: Batch, per_indicator: Sequence[PerIndicator]) -> Callable[[list[Any]], list[dict[str, Any]]]:
+    """The objects ``per_indicator`` adds after each of ``batch``'s rows."""
+    return lambda row: [obj for extra in per_indicator for obj in extra(batch, row)]
+
+
 def _export_csv(runs: Iterator[Run], out: ByteSink, progress: _Progress) -> None:
     from cbm.measures.indicators.formats import csv as csv_format
 
@@ -263,7 +276,6 @@ def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: Byte
     cbm's extension definition."""
     from cbm.measures.indicators.formats import stix, stix_extension
     from cbm.measures.indicators.formats.closure import Closure
-    from cbm.measures.indicators.formats.jsonbytes import dumps
     from cbm.measures.indicators.formats.stix_lines import BundleWriter, IndicatorEncoder
     from cbm.store.trust import list_keys
 
@@ -278,18 +290,10 @@ def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: Byte
     offered: set[int] = set()
     listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
     encoder = IndicatorEncoder()
-    encode = encoder.encode
     for batch, picks in runs:
         rows = batch.rows
-        version = encoder.version(batch.author, batch.tlp, batch.created)
-        if per_indicator:
-            lines = []
-            for _, pos, revoked, _ in picks:
-                lines.append(encode(version, rows[pos], bool(revoked)))
-                lines.extend(dumps(obj) for extra in per_indicator for obj in extra(batch, rows[pos]))
-        else:
-            lines = [encode(version, rows[pos], bool(revoked)) for _, pos, revoked, _ in picks]
-        writer.lines(lines)
+        after = _after(batch, per_indicator) if per_indicator and _carries_origin(rows) else None
+        writer.run(encoder.run(encoder.version(batch.author, batch.tlp, batch.created), rows, picks, after))
         parties.add(batch.author)
         tlps.add(batch.tlp)
         if listed is not None:

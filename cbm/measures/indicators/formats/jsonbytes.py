@@ -17,7 +17,7 @@ import orjson
 class ByteSink(Protocol):
     """Where an export writes: a binary file, stdout's buffer, or the export's writer thread."""
 
-    def write(self, data: bytes, /) -> int: ...
+    def write(self, data: bytes | bytearray, /) -> int: ...
 
 
 _std_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

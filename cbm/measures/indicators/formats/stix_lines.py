@@ -1,16 +1,18 @@
 """The STIX export's bytes: indicator objects encoded straight from batch rows, and a bundle written as UTF-8
-lines to a binary stream (issue 20, docs/adr/0200-exports-write-bytes.md).
+lines to a binary stream (issue 20, docs/adr/0200-exports-write-bytes.md, docs/adr/0219-stix-export-runs.md).
 
-:meth:`IndicatorEncoder.encode` gives exactly the bytes of ``stix.indicator(...)`` encoded compactly with
-``ensure_ascii=False`` — the form every STIX export has had — at a fraction of the cost: what all rows of one
-batch record share (identity id, version time, TLP marking) is encoded once, the fixed keys are constant
-bytes, and orjson encodes the rest in one call (formats/jsonbytes.py says why that is the same form). A row
-with properties of its own (``extra``: kept from a STIX source) takes the general path, ``stix.indicator``
-itself.
+:meth:`IndicatorEncoder.run` gives, for a run of rows of one batch record, exactly the bytes of
+``stix.indicator(...)`` encoded compactly with ``ensure_ascii=False`` — the form every STIX export has had — at
+a fraction of the cost: what all rows of one record share (identity id, version time, TLP marking) is made
+once, each row is one dict in the fixed key order and one ``orjson.dumps`` (formats/jsonbytes.py says why that
+is the same form), and the run's lines are gathered in one ``bytearray`` (orjson's results are dropped as soon
+as they are copied: keeping thousands of them alive costs more than encoding them). A row with properties of
+its own (``extra``: kept from a STIX source) takes the general path, ``stix.indicator`` itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -20,32 +22,46 @@ from cbm.measures.indicators.formats import stix_time
 from cbm.measures.indicators.formats.jsonbytes import ByteSink, dumps
 from cbm.measures.indicators.formats.stix_extension import EXTENSION_ID
 
-_HEAD = b'{"type":"indicator","spec_version":"2.1",'
-_REVOKED = b',"revoked":true'
-_SECTORS = b',"extensions":{"' + EXTENSION_ID.encode() + b'":{"extension_type":"property-extension","sectors":'
+SEPARATOR = b",\n"  # between two objects of the bundle: one object per line
 # the pattern of a plain indicator up to its quoted value (model.pattern_for, without a call per row)
 _PATTERN_HEADS = {kind: f"[{kind}:value = '" if kind in ("ipv4-addr", "ipv6-addr") else f"[{path} = '"
                   for kind, path in model.SIMPLE_TYPES.items()}
 _PATTERN_HEADS.update({kind: f"[{kind}:value = '" for kind in ("ipv4-addr", "ipv6-addr")})
 
+# One selected row of a run, as the index gives it: (rec, pos, revoked 1/0, versions); only pos and revoked
+# are read here.
+Pick = tuple[int, int, int, int]
+# Objects to write right after an indicator's row (see IndicatorEncoder.run).
+After = Callable[[list[Any]], Iterable[dict[str, Any]]]
+
+
+_OPEN = b'{"type":"indicator","spec_version":"2.1"'
+_COMMA = ord(",")
+
 
 class Version(NamedTuple):
-    """What every indicator of one batch record shares, encoded once."""
+    """What every indicator of one batch record shares, made once."""
 
     author: str
     tlp: str
     modified: str  # the record's time, as the index keeps it (seconds)
     created_by_ref: str
     stix_modified: str  # with milliseconds, as STIX writes created/modified
-    marking: bytes  # ',"object_marking_refs":["marking-definition--..."]'
+    tails: tuple[bytes, bytes, bytes, bytes]  # what ends an indicator: plain, revoked, with sectors, both
+
+
+def _tails(tlp: str) -> tuple[bytes, bytes, bytes, bytes]:
+    marking = b'"object_marking_refs":' + orjson.dumps([model.TLP_MARKING_IDS[tlp]])
+    revoked = b'"revoked":true,' + marking
+    sectors = b',"extensions":{"' + EXTENSION_ID.encode() + b'":{"extension_type":"property-extension","sectors":'
+    return marking + b"}", revoked + b"}", marking + sectors, revoked + sectors
 
 
 class IndicatorEncoder:
-    """Encodes batch rows as STIX indicator objects (bytes, no newline)."""
+    """Encodes batch rows as STIX indicator objects."""
 
     def __init__(self) -> None:
         self._versions: dict[tuple[str, str, str], Version] = {}
-        self._identities: dict[str, str] = {}
 
     def version(self, author: str, tlp: str, modified: str) -> Version:
         """The shared part for rows of ``author``'s record at ``modified`` labelled ``tlp`` (KeyError: not a TLP
@@ -53,58 +69,94 @@ class IndicatorEncoder:
         key = (author, tlp, modified)
         found = self._versions.get(key)
         if found is None:
-            ref = self._identities.get(author)
-            if ref is None:
-                ref = self._identities[author] = model.identity_id(author)
-            marking = b',"object_marking_refs":' + orjson.dumps([model.TLP_MARKING_IDS[tlp]])
-            found = self._versions[key] = Version(author, tlp, modified, ref, stix_time(modified), marking)
+            found = self._versions[key] = Version(author, tlp, modified, model.identity_id(author),
+                                                  stix_time(modified), _tails(tlp))
         return found
 
     def encode(self, v: Version, row: list[Any], revoked: bool) -> bytes:
-        """The indicator for ``row`` (a FIELDS-ordered, padded batch row) of version ``v``: the same bytes as
-        ``stix.indicator(v.author, v.tlp, row, v.modified, revoked)`` compactly encoded."""
-        sid, kind, value, until, confidence, sectors, name, description, valid_from, pattern, types, labels, \
-            kill_chain, created, extra = row[:15]  # origin and asn (15, 16): written beside it, stix_origin
-        if extra and type(extra) is dict:
-            from cbm.measures.indicators.formats import stix
+        """The indicator for one ``row`` (a FIELDS-ordered, padded batch row) of version ``v``: the same bytes
+        as ``stix.indicator(v.author, v.tlp, row, v.modified, revoked)`` compactly encoded."""
+        return bytes(self.run(v, [row], [(0, 0, int(revoked), 0)])[len(SEPARATOR):])
 
-            return dumps(stix.indicator(v.author, v.tlp, row, v.modified, revoked))
-        obj: dict[str, Any] = {"id": sid, "created": stix_time(created) if created else v.stix_modified,
-                               "modified": v.stix_modified, "created_by_ref": v.created_by_ref}
-        if name:
-            obj["name"] = name
-        if description:
-            obj["description"] = description
-        if types:
-            obj["indicator_types"] = types
-        if pattern:
-            obj["pattern"] = pattern
-        else:
-            head = _PATTERN_HEADS.get(kind)
-            if head is not None and type(value) is str and "'" not in value and "\\" not in value:
-                obj["pattern"] = head + value + "']"
+    def run(self, v: Version, rows: Sequence[list[Any]], picks: Iterable[Pick],
+            after: After | None = None) -> bytearray:
+        """The indicators for ``rows[pos]`` of each pick, in order, each preceded by ``SEPARATOR`` and followed
+        by what ``after(row)`` gives for it (when given). Every indicator is the same bytes as
+        ``stix.indicator(v.author, v.tlp, row, v.modified, revoked)`` compactly encoded; rows are
+        FIELDS-ordered and padded (``rows.rows_of``).
+
+        Only the properties that differ between rows go through a dict and orjson; the constant head and the
+        tails (revoked, marking, the sectors extension) are spliced in as bytes: orjson's ``{"id":...}`` has
+        its braces overwritten with the commas that join it to them."""
+        out = bytearray()
+        smod, cref, vmod = v.stix_modified, v.created_by_ref, v.modified
+        plain, revoked_tail, sectors_tail, revoked_sectors_tail = v.tails
+        head = SEPARATOR + _OPEN
+        heads = _PATTERN_HEADS
+        encode = orjson.dumps
+        for _, pos, revoked, _ in picks:
+            row = rows[pos]
+            sid, kind, value, until, confidence, sectors, name, description, valid_from, pattern, types, labels, \
+                kill_chain, created, extra = row[:15]  # origin and asn (15, 16): for ``after`` (stix_origin)
+            if extra and type(extra) is dict:
+                out += SEPARATOR
+                out += _general(v, row, revoked)
             else:
-                obj["pattern"] = model.pattern_for(kind, value)
-        obj["pattern_type"] = "stix"
-        obj["valid_from"] = valid_from or v.modified
-        if until:
-            obj["valid_until"] = until
-        if kill_chain:
-            obj["kill_chain_phases"] = kill_chain
-        if confidence is not None:
-            obj["confidence"] = confidence
-        if labels:
-            obj["labels"] = labels
-        try:
-            body = orjson.dumps(obj)
-        except orjson.JSONEncodeError:
-            from cbm.measures.indicators.formats import stix
+                obj: dict[str, Any] = {"id": sid, "created": stix_time(created) if created else smod,
+                                       "modified": smod, "created_by_ref": cref}
+                if name:
+                    obj["name"] = name
+                if description:
+                    obj["description"] = description
+                if types:
+                    obj["indicator_types"] = types
+                if pattern:
+                    obj["pattern"] = pattern
+                else:
+                    start = heads.get(kind)
+                    if start is not None and type(value) is str and "'" not in value and "\\" not in value:
+                        obj["pattern"] = start + value + "']"
+                    else:
+                        obj["pattern"] = model.pattern_for(kind, value)
+                obj["pattern_type"] = "stix"
+                obj["valid_from"] = valid_from or vmod
+                if until:
+                    obj["valid_until"] = until
+                if kill_chain:
+                    obj["kill_chain_phases"] = kill_chain
+                if confidence is not None:
+                    obj["confidence"] = confidence
+                if labels:
+                    obj["labels"] = labels
+                try:
+                    body = encode(obj)
+                    if sectors:
+                        listed = encode(sectors)
+                except orjson.JSONEncodeError:  # past orjson's range: the standard library's same form
+                    out += SEPARATOR
+                    out += _general(v, row, revoked)
+                else:
+                    out += head
+                    brace = len(out)
+                    out += body
+                    out[brace] = out[-1] = _COMMA  # {"id":...} -> ,"id":...,
+                    if sectors:
+                        out += revoked_sectors_tail if revoked else sectors_tail
+                        out += listed
+                        out += b"}}}"
+                    else:
+                        out += revoked_tail if revoked else plain
+            if after is not None:
+                for extra_object in after(row):
+                    out += SEPARATOR
+                    out += dumps(extra_object)
+        return out
 
-            return dumps(stix.indicator(v.author, v.tlp, row, v.modified, revoked))
-        tail = _REVOKED + v.marking if revoked else v.marking
-        if sectors:
-            return _HEAD + body[1:-1] + tail + _SECTORS + dumps(sectors) + b"}}}"
-        return _HEAD + body[1:-1] + tail + b"}"
+
+def _general(v: Version, row: list[Any], revoked: Any) -> bytes:
+    from cbm.measures.indicators.formats import stix
+
+    return dumps(stix.indicator(v.author, v.tlp, row, v.modified, bool(revoked)))
 
 
 class BundleWriter:
@@ -113,7 +165,7 @@ class BundleWriter:
 
     def __init__(self, out: ByteSink, bundle_id: str) -> None:
         self.out = out
-        self.count = 0
+        self.first = True
         out.write(b'{"type":"bundle","id":' + dumps(bundle_id) + b',"objects":[\n')
 
     def write(self, obj: dict[str, Any]) -> None:
@@ -122,11 +174,18 @@ class BundleWriter:
 
     def lines(self, encoded: list[bytes]) -> None:
         """Objects already encoded (one JSON object each, no newline), in one write."""
+        if encoded:
+            self.run(bytearray(SEPARATOR + SEPARATOR.join(encoded)))
+
+    def run(self, encoded: bytearray) -> None:
+        """Objects already encoded, each preceded by ``SEPARATOR`` (:meth:`IndicatorEncoder.run`). The writer
+        takes ``encoded`` over: the caller must not change it afterwards."""
         if not encoded:
             return
-        text = b",\n".join(encoded)
-        self.out.write(b",\n" + text if self.count else text)
-        self.count += len(encoded)
+        if self.first:
+            del encoded[:len(SEPARATOR)]  # O(1) on a bytearray
+            self.first = False
+        self.out.write(encoded)
 
     def close(self) -> None:
         self.out.write(b"\n]}\n")
