@@ -118,7 +118,11 @@ class Filter:
     asns: tuple[int, ...] = ()  # only indicators whose origin AS number is one of these
 
 
-_FLAGGED = "EXISTS (SELECT 1 FROM ind_flag f WHERE f.sid = ind.sid AND f.author = ind.author{extra})"
+# The current indicators carrying a flag (with ``extra`` conditions on the flag ``f``), as a set of ``k``: SQLite
+# builds it once from the small ind_flag table and probes it by integer key, where a correlated EXISTS looked
+# ind_flag up by (sid, author) strings once per indicator (docs/adr/0221-flag-filter-as-a-key-set.md).
+_FLAGGED = ("ind.k IN (SELECT i.k FROM ind_flag f JOIN ind i ON i.sid = f.sid AND i.author = f.author"
+            "{extra})")
 
 
 _ORIGIN = "EXISTS (SELECT 1 FROM ind_origin o WHERE o.sid = ind.sid AND o.author = ind.author{extra})"
