@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -73,6 +74,8 @@ class Exchange:
     # hub topology: the hub's own steps (also counted in export_s / import_s)
     hub_export_s: float = 0.0
     hub_import_s: float = 0.0
+    export_cpu_s: list[float] = field(default_factory=list)  # CPU time of the same processes
+    import_cpu_s: list[float] = field(default_factory=list)
 
     def critical_path(self) -> float:
         """The round's length if every party ran on its own machine: in a mesh the slowest export, then the
@@ -88,6 +91,10 @@ class Exchange:
         return {
             "round_s": round(sum(self.export_s) + sum(self.import_s), 1),
             "critical_path_s": round(self.critical_path(), 1),
+            "cpu_s": round(sum(self.export_cpu_s) + sum(self.import_cpu_s), 1),
+            "export_cpu_total_s": round(sum(self.export_cpu_s), 1),
+            "import_cpu_total_s": round(sum(self.import_cpu_s), 1),
+            "import_cpu_per_bundle_s": round(sum(self.import_cpu_s) / max(1, self.imports), 3),
             "hub_export_s": round(self.hub_export_s, 2), "hub_import_s": round(self.hub_import_s, 2),
             "export_total_s": round(sum(self.export_s), 1), "export_mean_s": round(statistics.fmean(self.export_s), 2),
             "export_max_s": round(max(self.export_s), 2),
@@ -111,6 +118,7 @@ class RoundResult:
     topology: str = "mesh"
     setup_s: float = 0.0
     day_s: float = 0.0
+    day_cpu_s: float = 0.0
     distribution_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
     store_bytes: list[int] = field(default_factory=list)
@@ -130,7 +138,8 @@ class RoundResult:
             "store_mean_mb": round(statistics.fmean(self.store_bytes) / 1e6, 1),
             "store_max_mb": round(max(self.store_bytes) / 1e6, 1),
             "stores_total_mb": round(sum(self.store_bytes) / 1e6, 1),
-            "day_s": round(self.day_s, 1), "distribution_s": round(self.distribution_s, 1),
+            "day_s": round(self.day_s, 1), "day_cpu_s": round(self.day_cpu_s, 1),
+            "distribution_s": round(self.distribution_s, 1),
             "setup_s": round(self.setup_s, 1), "adopted_at": f"{self.adopted_at}/{n}",
             "noop_import_s": round(self.noop_import_s, 3), "noop_inbox_per_bundle_s": round(self.noop_inbox_s, 3),
             "n_squared": n * (n - 1),
@@ -150,13 +159,20 @@ class Simulation:
         self.env.pop("CBM_PASSPHRASE", None)
         self.result = RoundResult(n, indicators, import_mode, forwarding, topology)
         self.hub = self.parties[0] if topology == "hub" else None
+        self.cpu_s = 0.0  # CPU time of every cbm process run so far
 
     def store(self, party: str) -> Path:
         return self.work / "stores" / party
 
     def cbm_run(self, party: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run one whole `cbm` process against ``party``'s store; its CPU time (with any process it waited for,
+        e.g. a reader child) is added to ``self.cpu_s``: the sim runs one process at a time, so the delta of
+        the children's rusage is that process's."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run([str(self.cbm), "--store", str(self.store(party)), *args], env=self.env,
                               capture_output=True, text=True, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu_s += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode != 0:
             raise RuntimeError(f"{party}: cbm {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
         return proc
@@ -188,7 +204,7 @@ class Simulation:
 
     def day(self) -> str:
         """Everyone's day; returns the proposal id."""
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), self.cpu_s
         first = self.parties[0]
         proposal = json.loads(self.cbm_run(first, "workgroup", "proposal", "new", "--title", "Joint notification "
                                            "template", "--text-file", str(PROPOSAL), "--json").stdout)["id"]
@@ -211,6 +227,7 @@ class Simulation:
                          "--classification", "UNCLASSIFIED", "--tlp", "CLEAR")
             self.cbm_run(party, "workgroup", "proposal", "sign", proposal)
         self.result.day_s = time.perf_counter() - started - self.result.distribution_s
+        self.result.day_cpu_s = self.cpu_s - cpu
         return proposal
 
     def inbox(self, outbox: Path, party: str) -> list[str]:
@@ -220,11 +237,12 @@ class Simulation:
         return [str(outbox / sender / f"{sender.lower()}-to-{party.lower()}.cbm") for sender in senders]
 
     def export(self, x: Exchange, outbox: Path, party: str, to: str) -> float:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), self.cpu_s
         doc = json.loads(self.cbm_run(party, "bundle", "export", "--to", to, "-o", f"{outbox / party}/",
                                       "--no-minisig", "--json").stdout)
         elapsed = time.perf_counter() - started
         x.export_s.append(elapsed)
+        x.export_cpu_s.append(self.cpu_s - cpu)
         for bundle in doc["bundles"]:
             x.forwarded += bundle["forwarded"]
             x.forwarded_bytes += bundle["forwarded_bytes"]
@@ -232,7 +250,7 @@ class Simulation:
         return elapsed
 
     def import_inbox(self, x: Exchange, outbox: Path, party: str) -> float:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), self.cpu_s
         files = self.inbox(outbox, party)
         if self.import_mode == "each":
             for name in files:
@@ -244,6 +262,7 @@ class Simulation:
         x.imports += len(files)
         elapsed = time.perf_counter() - started
         x.import_s.append(elapsed)
+        x.import_cpu_s.append(self.cpu_s - cpu)
         return elapsed
 
     def round(self, number: int) -> None:
@@ -374,21 +393,25 @@ def markdown(doc: dict[str, Any]) -> str:
              "Round 1 (the day's exchange):", "",
              "| N | bundles | round (s) | export to all, mean/max (s) | imports per party, mean/max (s) | "
              "per import (s) | wire (MB) | per bundle (kB) | store mean/max (MB) | fixed import alone / in inbox (s) "
-             "| day (s) | adopted |",
+             "| day, time / CPU (s) | adopted |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in doc["rounds"]:
         lines.append(f"| {s['parties']} | {s['bundles']} | {s['round_s']} | {s['export_mean_s']} / {s['export_max_s']}"
                      f" | {s['import_mean_s']} / {s['import_max_s']} | {s['import_per_bundle_s']} | {s['wire_mb']} | "
                      f"{s['wire_per_bundle_kb']} | {s['store_mean_mb']} / {s['store_max_mb']} | "
-                     f"{s['noop_import_s']} / {s['noop_inbox_per_bundle_s']} | {s['day_s']} | {s['adopted_at']} |")
+                     f"{s['noop_import_s']} / {s['noop_inbox_per_bundle_s']} | "
+                     f"{s['day_s']} / {s.get('day_cpu_s', '—')} | {s['adopted_at']} |")
     lines += ["", "Every round (a later round carries no new day: receipts, and whatever is forwarded):", "",
-              "| N | round | time (s) | critical path (s) | hub import / export (s) | wire (MB) | per bundle (kB) | "
+              "| N | round | time / CPU (s) | per import, time / CPU (s) | critical path (s) | "
+              "hub import / export (s) | wire (MB) | per bundle (kB) | "
               "forwarded records | forwarded (MB) | held back (late) | import processes |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in doc["rounds"]:
         for i, r in enumerate(s["rounds"], 1):
             hub_steps = f"{r['hub_import_s']} / {r['hub_export_s']}" if r.get("hub_export_s") else "—"
-            lines.append(f"| {s['parties']} | {i} | {r['round_s']} | {r.get('critical_path_s', '—')} | {hub_steps} | "
+            lines.append(f"| {s['parties']} | {i} | {r['round_s']} / {r.get('cpu_s', '—')} | "
+                         f"{r['import_per_bundle_s']} / {r.get('import_cpu_per_bundle_s', '—')} | "
+                         f"{r.get('critical_path_s', '—')} | {hub_steps} | "
                          f"{r['wire_mb']} | {r['wire_per_bundle_kb']} | {r['forwarded_records']} | "
                          f"{r['forwarded_mb']} | {r['deferred_records']} | {r['import_processes']} |")
     if doc["growth"]:
