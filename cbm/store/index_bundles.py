@@ -182,6 +182,13 @@ def hash_at(conn: sqlite3.Connection, author: str, seq: int) -> str | None:
     return str(row[0]) if row else None
 
 
+def created_at(conn: sqlite3.Connection, author: str, seq: int) -> str | None:
+    """The ``created`` time of ``author``'s record ``seq``, or None if we do not hold it. Read from the record's
+    column, so an indicator batch of a megabyte is not parsed for one timestamp."""
+    row = conn.execute("SELECT created FROM records WHERE author = ? AND seq = ?", (author, seq)).fetchone()
+    return str(row[0]) if row else None
+
+
 def substantive(conn: sqlite3.Connection, author: str, after: int, upto: int) -> bool:
     """Whether ``author``'s positions ``after+1..upto`` hold anything but receipts (withheld ranges count).
 
