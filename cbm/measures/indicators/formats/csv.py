@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import operator
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import IO, Any
@@ -35,6 +37,7 @@ from cbm.measures.indicators.formats import (
     tlp_of,
     undecodable,
 )
+from cbm.measures.indicators.formats.feed_rows import LineRows
 
 HEADER = ("type", "value", "tlp", "confidence", "valid_from", "valid_until", "sectors", "labels",
           "indicator_types", "name", "description", "origin", "asn")
@@ -66,15 +69,51 @@ def _header(cells: list[str]) -> dict[str, int]:
     return found
 
 
+class _Records:
+    """The records of a CSV text, as ``csv.reader`` reads them, with its ``line_num``.
+
+    A line without a double quote, a carriage return inside or an oversized cell holds one record of plain cells:
+    it is split here (a third of csv.reader's cost). Any other line starts a record that csv.reader itself reads,
+    taking further lines from the stream as a quoted cell spans them, raising where it raises.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.line_num = 0  # lines read so far: the last line of the record just returned
+
+    def __iter__(self) -> Iterator[list[str]]:
+        limit = csv.field_size_limit()
+        lines = iter(self.stream)
+        for line in lines:
+            self.line_num += 1
+            if '"' not in line and len(line) <= limit:
+                body = line[:-1] if line[-1:] == "\n" else line
+                if body[-1:] == "\r":
+                    body = body[:-1]
+                if "\r" not in body and "\n" not in body:
+                    yield body.split(",") if body else []
+                    continue
+            reader = csv.reader(itertools.chain((line,), lines))
+            before = self.line_num - 1
+            try:
+                cells = next(reader)
+            finally:
+                self.line_num = before + reader.line_num
+            yield cells
+
+
 def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
     """Yield an Item per good data line and a LineError per bad one (line numbers are the file's)."""
-    reader = csv.reader(stream)
+    records = _Records(stream)
+    rows = LineRows(d)
     columns: dict[str, int] | None = None
     where: list[int] | None = None  # the column of each of _KEYS (-1: absent)
+    width = 0  # the header's cells
+    pick: Any = None  # a line of the header's width, with a "" appended, to its cells in _KEYS order
     comments = False
     try:
-        for cells in reader:
-            line = reader.line_num
+        for cells in records:
+            line = records.line_num
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if columns is None:
@@ -86,6 +125,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                             yield LineError(line, NOT_UTF8 + " in the header")
                             return
                         columns = candidate
+                        width = len(cells)
                         notes.ignored_columns = _unused(cells, columns)
                     continue
                 if undecodable(cells):  # a column name that cannot be read: its column cannot be trusted
@@ -96,6 +136,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                     yield LineError(line, "no value column in the CSV header (expected e.g. "
                                           "'type,value,tlp,...'; 'indicator' and 'ioc' also work)")
                     return
+                width = len(cells)
                 notes.ignored_columns = _unused(cells, columns)
                 continue
             if cells[0].lstrip().startswith("#"):
@@ -105,14 +146,23 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                 continue
             if where is None:
                 where = [columns.get(k, -1) for k in _KEYS]
-            item = _row(cells, where, line, d, notes)
+                pick = operator.itemgetter(*[i if i >= 0 else width for i in where])
+            if len(cells) == width:
+                cells.append("")
+                made = rows.csv(pick(cells))
+            else:
+                made = rows.csv(_cells(cells, where))
+            if made is not None:
+                yield Item(*made)
+                continue
+            item = _row(cells, where, line, d, notes)  # the full path decides (and says what is wrong)
             if item is not None:
                 yield item
     except csv.Error as e:
-        yield LineError(reader.line_num, f"not valid CSV: {e}")
+        yield LineError(records.line_num, f"not valid CSV: {e}")
         return
     except UnicodeDecodeError as e:
-        yield LineError(reader.line_num + 1, f"not UTF-8 text: {e.reason}")
+        yield LineError(records.line_num + 1, f"not UTF-8 text: {e.reason}")
         return
     if columns is None:
         raise EmptyFeed("the file holds only comments: no CSV header and no indicators" if comments
