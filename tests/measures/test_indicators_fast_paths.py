@@ -341,3 +341,13 @@ def test_the_reader_process_hands_over_what_the_reader_gives(tmp_path: Path, fmt
     assert [type(x) is LineError for x in got] == [isinstance(x, LineError) for x in want]
     assert notes == in_process
     assert len(got) > 100
+
+
+def test_a_carriage_return_inside_a_line_is_read_as_csv_reader_reads_it() -> None:
+    """A text stream that does not split lines at a lone CR (StringIO) hands one over inside a line."""
+    text = "type,value\nipv4-addr,1.2.3.4\rx\nipv4-addr,5.6.7.8\n"
+    new = _read_all(csv_format.read(io.StringIO(text), DEFAULTS[0], ReadNotes()))
+    with _exact_values():
+        old = _reference_csv(io.StringIO(text), DEFAULTS[0], ReadNotes())
+    assert new == old
+    assert len(new) == 1 and new[0].line == 2 and new[0].message.startswith("not valid CSV: new-line character")
