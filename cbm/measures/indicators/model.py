@@ -134,7 +134,9 @@ def _domain(value: str) -> str:
     return value
 
 
-_IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$")
+# ASCII digits only: ``\d`` also matches other scripts' digits, and "١.2.3.4" is no address (ipaddress agrees)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"^{_OCTET}(?:\.{_OCTET}){{3}}$")
 
 
 def _ip(value: str, version: int | None) -> tuple[str, str]:
@@ -216,7 +218,6 @@ def _as_address(value: str) -> tuple[str, str] | None:
 # unchanged, or only lowercased for a hash; anything else takes the full path. The tests hold both paths to the
 # same output over a corpus of every type and shape (tests/measures/test_indicators_fast_paths.py).
 
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _COMMON_IPV4_TEXT = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 _COMMON_DOMAIN_TEXT = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{0,58}[a-z0-9])"
 _COMMON_IPV4 = re.compile(_COMMON_IPV4_TEXT)
