@@ -16,6 +16,7 @@ from typing import Any
 from cbm.measures.indicators import model
 from cbm.measures.indicators.formats import (
     Defaults,
+    Item,
     build_row,
     parse_asn,
     parse_confidence,
@@ -106,8 +107,8 @@ class LineRows:
 
     # -- rows ------------------------------------------------------------------------------------------------
 
-    def csv(self, texts: Sequence[str], *, learn: bool = True) -> tuple[list[Any], str] | None:
-        """``(row, tlp)`` of a CSV line whose cells, in ``formats.csv._KEYS`` order, are ``texts`` (stripped or
+    def csv(self, texts: Sequence[str], *, learn: bool = True) -> Item | None:
+        """The Item of a CSV line whose cells, in ``formats.csv._KEYS`` order, are ``texts`` (stripped or
         not); None when the line takes the full path."""
         revoked, value, kind, tlp, sectors, labels, types, start, until, name, description, confidence, origin, \
             asn = texts
@@ -135,10 +136,10 @@ class LineRows:
             kind, value = model.normalise(kind, value)
         except model.BadValue:
             return None
-        return [model.simple_indicator_id(self.d.author, kind, value), kind, value or None, until, confidence,
-                None if sectors is None else list(sectors), name.strip() or None, description.strip() or None,
-                start, None, None if types is None else list(types), None if labels is None else list(labels),
-                None, None, None, origin, asn], tlp
+        return Item([model.simple_indicator_id(self.d.author, kind, value), kind, value or None, until, confidence,
+                     None if sectors is None else list(sectors), name.strip() or None, description.strip() or None,
+                     start, None, None if types is None else list(types), None if labels is None else list(labels),
+                     None, None, None, origin, asn], tlp)
 
     def _learn(self, texts: Sequence[str]) -> None:
         """Parse each cell text of a line its column's memo does not hold yet (those the full path accepts)."""
