@@ -1,7 +1,8 @@
 """Read a large text feed in a second process, so parsing and normalising run beside signing and indexing.
 
-On the 2-core reference machine the reader (CSV parse, refang, normalise, ids: about 18 µs a line) and the
-writer (encode, sign, insert, index: about the same) each get a core, which roughly halves a 1M-line import.
+On the 2-core reference machine the reader (CSV parse, refang, normalise, ids: about half the CPU of the
+writer's encode, sign, insert and index since the fast paths of formats.feed_rows) and the writer each get a
+core, so the import takes about the writer's time.
 The child only reads the file and sends rows in chunks through a pipe; it never touches the store. Small
 files, stdin and JSON formats are read in-process.
 
