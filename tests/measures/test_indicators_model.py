@@ -41,10 +41,17 @@ def test_recognise_and_normalise(raw, expected):
 
 
 @pytest.mark.parametrize("raw", ["", "not a value", "256.1.1.1", "example", "http://", "-bad-.com",
-                                 "a@b@c.com", "1.2.3.4.5", "g" * 64, "exa mple.com"])
+                                 "a@b@c.com", "1.2.3.4.5", "g" * 64, "exa mple.com",
+                                 "\u0661.2.3.4", "1.\u0662.3.4"])  # Arabic-Indic digits are no IPv4 address
 def test_bad_values_are_refused_with_a_reason(raw):
     with pytest.raises(model.BadValue):
         model.normalise("", raw)
+
+
+def test_an_address_of_other_scripts_digits_is_refused_as_ipv4():
+    for kind in ("ipv4-addr", ""):
+        with pytest.raises(model.BadValue):
+            model.normalise(kind, "\u0661.2.3.4")
 
 
 def test_declared_type_is_checked():

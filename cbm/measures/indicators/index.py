@@ -13,14 +13,16 @@ import ipaddress
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
-from cbm.measures.indicators import checks
 from cbm.measures.indicators import rows as R
 from cbm.store.indexes import Connection, Index
+
+if TYPE_CHECKING:  # the checks load when indicators land, not for a query (status, search)
+    from cbm.measures.indicators import checks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ind (
@@ -155,6 +157,8 @@ _Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tup
 
 def checker(conn: Connection) -> checks.Checker:
     """The landing checks of the store this connection belongs to (its config.toml and its warninglists)."""
+    from cbm.measures.indicators import checks
+
     path = conn.execute("PRAGMA database_list").fetchone()[2] or ""
     root = Path(path).parent if path else Path()
     try:

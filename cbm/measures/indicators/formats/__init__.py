@@ -182,7 +182,7 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
         pattern_text = model.pattern_for(kind, value)
     else:
         pattern_text = pattern
-    sectors = _sectors(tuple(sectors or ()) + d.sectors) if sectors or d.sectors else None
+    sectors = valid_sectors(tuple(sectors or ()) + d.sectors) if sectors or d.sectors else None
     until = valid_until or d.valid_until
     start = valid_from
     if until is not None and until <= (start or d.now):
@@ -200,9 +200,9 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
     row[R.VALID_FROM] = start
     row[R.PATTERN] = pattern
     if indicator_types or d.indicator_types:
-        row[R.INDICATOR_TYPES] = _union(tuple(indicator_types or ()), d.indicator_types)
+        row[R.INDICATOR_TYPES] = union(tuple(indicator_types or ()), d.indicator_types)
     if labels or d.labels:
-        row[R.LABELS] = _union(tuple(labels or ()), d.labels)
+        row[R.LABELS] = union(tuple(labels or ()), d.labels)
     row[R.KILL_CHAIN] = kill_chain or None
     row[R.CREATED] = created
     row[R.EXTRA] = extra or None
@@ -231,7 +231,7 @@ def parse_asn(value: str | int) -> int:
     return number
 
 
-def _union(given: tuple[str, ...], defaults: tuple[str, ...]) -> list[str]:
+def union(given: tuple[str, ...], defaults: tuple[str, ...]) -> list[str]:
     """A row's list as the input ordered it when it has no defaults to add and no repeats (a STIX list stays as
     it was); else the sorted, de-duplicated union with the import's defaults (feeds repeat a few)."""
     if not defaults and len(set(given)) == len(given):
@@ -249,7 +249,8 @@ def _sector_tuple(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({model.check_sector(s) for s in names}))
 
 
-def _sectors(names: tuple[str, ...]) -> list[str]:
+def valid_sectors(names: tuple[str, ...]) -> list[str]:
+    """The sorted, de-duplicated sector names of ``names``, each checked; raises BadValue for an unknown one."""
     return list(_sector_tuple(names))
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import operator
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import IO, Any
@@ -35,6 +37,7 @@ from cbm.measures.indicators.formats import (
     tlp_of,
     undecodable,
 )
+from cbm.measures.indicators.formats.feed_rows import LineRows
 
 HEADER = ("type", "value", "tlp", "confidence", "valid_from", "valid_until", "sectors", "labels",
           "indicator_types", "name", "description", "origin", "asn")
@@ -67,14 +70,51 @@ def _header(cells: list[str]) -> dict[str, int]:
 
 
 def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
-    """Yield an Item per good data line and a LineError per bad one (line numbers are the file's)."""
-    reader = csv.reader(stream)
+    """Yield an Item per good data line and a LineError per bad one (line numbers are the file's).
+
+    Records are read as ``csv.reader`` reads them. A line without a double quote, a carriage return inside or an
+    oversized cell is one record of plain cells: it is split here, and a data line of the header's width in
+    ASCII has its row made at once (:class:`LineRows`). Any other line starts a record that csv.reader itself
+    reads, taking further lines from the stream as a quoted cell spans them, failing where it fails.
+    """
+    rows = LineRows(d)
+    limit = csv.field_size_limit()
+    lines = iter(stream)
+    number = 0  # lines read: the last line of the current record
     columns: dict[str, int] | None = None
-    where: list[int] | None = None  # the column of each of _KEYS (-1: absent)
+    where: list[int] = []  # the column of each of _KEYS (-1: absent)
+    width = 0  # the header's cells
+    pick: Any = None  # a data line of the header's width, with a "" appended, to its cells in _KEYS order
     comments = False
     try:
-        for cells in reader:
-            line = reader.line_num
+        for text in lines:
+            number += 1
+            if '"' not in text and len(text) <= limit:
+                body = text[:-1] if text[-1:] == "\n" else text
+                if body[-1:] == "\r":
+                    body = body[:-1]
+                cells = body.split(",") if body else []
+                if pick is not None and len(cells) == width and text.isascii() and "\r" not in body \
+                        and "\n" not in body and body[:1] != "#" and not body[:1].isspace():
+                    cells.append("")  # the data line of a feed: its row at once, else by the full path below
+                    made = rows.csv(pick(cells))
+                    if made is not None:
+                        yield made
+                        continue
+                    item = _row(cells, where, number, d, notes)
+                    if item is not None:
+                        yield item
+                    continue
+                if "\r" in body or "\n" in body:
+                    cells = _record(text, lines)  # csv.reader's own error
+            else:
+                before = number - 1
+                reader = csv.reader(itertools.chain((text,), lines))
+                try:
+                    cells = next(reader)
+                finally:
+                    number = before + reader.line_num
+            line = number
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if columns is None:
@@ -87,6 +127,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                             return
                         columns = candidate
                         notes.ignored_columns = _unused(cells, columns)
+                        where, width, pick = _layout(columns, cells)
                     continue
                 if undecodable(cells):  # a column name that cannot be read: its column cannot be trusted
                     yield LineError(line, NOT_UTF8 + " in the header")
@@ -97,26 +138,42 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
                                           "'type,value,tlp,...'; 'indicator' and 'ioc' also work)")
                     return
                 notes.ignored_columns = _unused(cells, columns)
+                where, width, pick = _layout(columns, cells)
                 continue
             if cells[0].lstrip().startswith("#"):
                 continue
             if not all(map(str.isascii, cells)) and undecodable(cells):
                 yield LineError(line, NOT_UTF8)
                 continue
-            if where is None:
-                where = [columns.get(k, -1) for k in _KEYS]
-            item = _row(cells, where, line, d, notes)
+            made = rows.csv(_cells(cells, where))
+            if made is not None:
+                yield made
+                continue
+            item = _row(cells, where, line, d, notes)  # the full path decides (and says what is wrong)
             if item is not None:
                 yield item
     except csv.Error as e:
-        yield LineError(reader.line_num, f"not valid CSV: {e}")
+        yield LineError(number, f"not valid CSV: {e}")
         return
     except UnicodeDecodeError as e:
-        yield LineError(reader.line_num + 1, f"not UTF-8 text: {e.reason}")
+        yield LineError(number + 1, f"not UTF-8 text: {e.reason}")
         return
     if columns is None:
         raise EmptyFeed("the file holds only comments: no CSV header and no indicators" if comments
                         else "the file is empty: no CSV header and no indicators")
+
+
+def _layout(columns: dict[str, int], header: list[str]) -> tuple[list[int], int, Any]:
+    """The column of each of _KEYS (-1: absent), the header's width, and what picks a line's cells in _KEYS order
+    (a line of that width with a "" appended: the absent columns are that ""), or None for a one-column file."""
+    where = [columns.get(k, -1) for k in _KEYS]
+    width = len(header)
+    return where, width, operator.itemgetter(*[i if i >= 0 else width for i in where]) if width > 1 else None
+
+
+def _record(text: str, lines: Iterator[str]) -> list[str]:
+    """The record of a line with a carriage return or line feed inside, as csv.reader reads it (it fails)."""
+    return next(csv.reader(itertools.chain((text,), lines)))
 
 
 def _unused(cells: list[str], columns: dict[str, int]) -> list[str]:

@@ -18,9 +18,9 @@ from cbm.measures.indicators.formats import (
     Item,
     LineError,
     ReadNotes,
-    build_row,
     undecodable,
 )
+from cbm.measures.indicators.formats.feed_rows import LineRows
 
 _SINKS = {"0.0.0.0", "127.0.0.1", "::", "::1", "::0"}
 
@@ -29,6 +29,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes, kind: str = "") -> Iter
     """Items and bad lines. Raises EmptyFeed when no line holds a value (empty, blank or comments only)."""
     line = 0
     comments = values_seen = 0
+    rows = LineRows(d)
     try:
         for line, text in enumerate(stream, 1):
             text = text.strip()
@@ -53,7 +54,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes, kind: str = "") -> Iter
                 values = words
             for value in values:
                 try:
-                    yield Item(build_row(d, kind, value), d.tlp)
+                    yield Item(rows.plain(kind, value), d.tlp)
                 except model.BadValue as e:
                     yield LineError(line, str(e))
     except UnicodeDecodeError as e:
