@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,6 +22,7 @@ from cbm.core.fields import is_party_code
 from cbm.core.records import Record
 from cbm.measures.indicators import checks
 from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.columns import columns as batch_columns
 from cbm.store.indexes import Connection, Index
 
 SCHEMA = """
@@ -146,11 +149,31 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
            " valid_until, confidence, sectors, versions, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-# One batch row's contribution to the index: (the ``ind`` row as _INSERT takes it, whether it gave its own
-# created time, its ind_alt rows, its ind_net rows, whether it came revoked, its flags from the landing checks,
-# its origin territory (country, asn) or None). A plain tuple: one per indicator.
-_Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool, Sequence[str],
-             tuple[str | None, int | None] | None]
+@dataclass
+class _Batch:
+    """One batch's contribution to the index, column by column: entry ``i`` of each list, and key ``i`` of each
+    dict, is the batch's ``i``-th indicator (the dicts are sparse: most indicators have no alternative values,
+    ranges, origin or revocation)."""
+
+    rows: list[tuple[Any, ...]]  # the ``ind`` rows, as _INSERT takes them
+    explicit: list[bool]  # whether the indicator gave its own created time
+    flags: list[Sequence[str]]  # the landing checks' flags
+    alts: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)  # ind_alt rows
+    nets: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)  # ind_net rows
+    origins: dict[int, tuple[str | None, int | None]] = field(default_factory=dict)  # (country, asn)
+    revoked: set[int] = field(default_factory=set)  # came revoked at the source
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, keep: Sequence[int]) -> _Batch:
+        """The indicators at positions ``keep`` (ascending), as a batch of their own."""
+        where = {old: new for new, old in enumerate(keep)}
+        return _Batch([self.rows[i] for i in keep], [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
+                      {where[i]: v for i, v in self.alts.items() if i in where},
+                      {where[i]: v for i, v in self.nets.items() if i in where},
+                      {where[i]: v for i, v in self.origins.items() if i in where},
+                      {where[i] for i in self.revoked if i in where})
 
 
 def checker(conn: Connection) -> checks.Checker:
@@ -164,106 +187,211 @@ def checker(conn: Connection) -> checks.Checker:
     return checks.checker_for(root, config, cache=bool(path))
 
 
-def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
-    """What one batch record adds to the index, row by row."""
+def _batch_rows(conn: Connection, record: Record) -> _Batch:
+    """What one batch record adds to the index."""
+    body = record.body
+    rows = body.get("rows")
+    if isinstance(rows, list) and len(rows) >= 1000 and _indexed(conn):  # a feed is landing: index pages in memory
+        bulk_mode(conn)
+    cells = batch_columns(body)
+    if cells is not None and cells[R.ID] and set(map(type, cells[R.ID])) == _STR and \
+            set(map(type, cells[R.TYPE])) == _STR:
+        return _from_columns(conn, record, cells)
+    return _from_rows(conn, record, R.rows_of(body))
+
+
+_STR = {str}
+_NONE = type(None)
+_INT_OR_NONE = {int, _NONE}
+_STR_OR_NONE = {str, _NONE}
+
+
+def _from_columns(conn: Connection, record: Record, cells: list[tuple[Any, ...]]) -> _Batch:
+    """:func:`_batch_rows` for a batch in our own layout whose rows all carry a text id and type: each column
+    whole, in C-level passes where it already has the index's form (a feed's usual case), row by row where not.
+    Gives exactly what :func:`_from_rows` gives for the same rows."""
+    n = len(cells[R.ID])
+    author, tlp, modified = record.author, record.tlp, record.created
+    rec = _record_id(conn, record)
+    ids, kinds = cells[R.ID], cells[R.TYPE]
+    values: Sequence[Any] = cells[R.VALUE]
+    if not set(map(type, values)) <= _STR_OR_NONE:
+        values = [v if isinstance(v, str) else None for v in values]
+    created: Sequence[Any] = cells[R.CREATED]
+    if created.count(None) == n:
+        explicit = [False] * n
+    else:
+        explicit = [c is not None for c in created]
+        created = [None if c is None else _time(c, modified) for c in created]
+    starts: Sequence[Any] = cells[R.VALID_FROM]
+    if not _index_times(starts, n):
+        starts = [None if s is None else _time(s, modified) for s in starts]
+    until: Sequence[Any] = cells[R.VALID_UNTIL]
+    if not _index_times(until, n):
+        until = [u if type(u) is str and len(u) == 20 and u[19] == "Z" else None if u is None
+                 else (_time(u, "") or None) for u in until]
+    confidence: Sequence[Any] = cells[R.CONFIDENCE]
+    if not set(map(type, confidence)) <= _INT_OR_NONE:
+        confidence = [c if type(c) is int else None for c in confidence]
+    sectors: Sequence[Any] = cells[R.SECTORS]
+    if sectors.count(None) != n:
+        sectors = [_sector_text(s) for s in sectors]
+    check = checker(conn).check
+    batch = _Batch([], explicit, list(map(check, kinds, values)))
+    revoked_text: Any = _NONES
+    extras = cells[R.EXTRA]
+    if extras.count(None) != n:
+        batch.revoked = {i for i, extra in enumerate(extras) if isinstance(extra, dict) and extra.get("revoked") is True}
+        revoked_text = ["" if i in batch.revoked else None for i in range(n)]
+    patterns = cells[R.PATTERN]
+    free = {i for i, kind in enumerate(kinds) if kind == "pattern" and isinstance(patterns[i], str)} \
+        if "pattern" in kinds else set()
+    ranges = [i for i, value in enumerate(values) if value is not None and "/" in value]
+    for i in sorted(free.union(ranges)) if free else ranges:  # in row order, as _from_rows adds them
+        if i in free:
+            _pattern_parts(batch, i, ids[i], author, patterns[i], check)
+        else:
+            net = _net(kinds[i], values[i])
+            if net:
+                batch.nets[i] = [(ids[i], author, *net)]
+    countries, asns = cells[R.ORIGIN], cells[R.ASN]
+    if countries.count(None) != n or asns.count(None) != n:
+        padded = [None] * len(R.FIELDS)
+        for i, (country, asn) in enumerate(zip(countries, asns, strict=True)):
+            if country is not None or asn is not None:
+                padded[R.ORIGIN], padded[R.ASN] = country, asn
+                origin = R.indexed_origin(padded)
+                if origin is not None:
+                    batch.origins[i] = origin
+    batch.rows = list(zip(repeat(author), ids, repeat(rec), range(n), kinds, values, repeat(tlp), created,
+                          repeat(modified), starts, until, confidence, sectors, repeat(1), revoked_text))
+    return batch
+
+
+_NONES = repeat(None)
+
+
+def _index_times(column: Sequence[Any], n: int) -> bool:
+    """Whether every entry of ``column`` (``n`` long) is None or already a ``YYYY-MM-DDTHH:MM:SSZ`` string, the
+    index's form, kept as it is: a feed's times usually are. Checked in C-level passes over the column."""
+    texts = list(filter(None, column))
+    if column.count(None) + len(texts) != n:  # falsy values other than None ("" or 0): read one by one
+        return False
+    if not texts:
+        return True
+    if set(map(type, texts)) != _STR or set(map(len, texts)) != {20}:
+        return False
+    joined = "".join(texts)
+    return joined[10::20] == "T" * len(texts) and joined[19::20] == "Z" * len(texts)
+
+
+def _sector_text(sectors: Any) -> str | None:
+    """A row's sectors as the index keeps them, ``,a,b,`` (so ``LIKE '%,a,%'`` finds one), or None."""
+    if type(sectors) is not list or not sectors:
+        return None
+    try:
+        return "," + ",".join(sectors) + ","
+    except TypeError:
+        return "," + ",".join(s for s in sectors if isinstance(s, str)) + ","
+
+
+def _pattern_parts(batch: _Batch, i: int, sid: str, author: str, pattern: str,
+                   check: Callable[[str, str | None], list[str]]) -> None:
+    """A free pattern's further values (ind_alt), ranges (ind_net) and flags, for the ``i``-th indicator."""
     from cbm.measures.indicators.patterns import values as pattern_values
 
-    rows = R.rows_of(record.body)
+    found = pattern_values(pattern)
+    batch.alts[i] = [(sid, author, extra_value) for _kind, extra_value in found[1:]]
+    nets = [(sid, author, *net) for net in (_net(k, v) for k, v in found) if net]
+    if nets:
+        batch.nets[i] = nets
+    batch.flags[i] = list(dict.fromkeys(flag for k, v in found for flag in check(k, v)))
+
+
+def _from_rows(conn: Connection, record: Record, rows: list[list[Any]]) -> _Batch:
+    """:func:`_batch_rows` row by row, for any layout (rows already mapped to FIELDS and padded by rows_of)."""
+    batch = _Batch([], [], [])
     if not rows:
-        return []
-    if len(rows) >= 1000 and _indexed(conn):  # a feed is landing: keep the index pages in memory
-        bulk_mode(conn)
+        return batch
     rec = _record_id(conn, record)
     author, tlp, modified = record.author, record.tlp, record.created
     check = checker(conn).check
-    out: list[_Row] = []
     for pos, row in enumerate(rows):
         sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
         if not isinstance(value, str):
             value = None
-        sectors = row[R.SECTORS]
-        sector_text = None
-        if type(sectors) is list and sectors:
-            try:
-                sector_text = "," + ",".join(sectors) + ","
-            except TypeError:
-                sector_text = "," + ",".join(s for s in sectors if isinstance(s, str)) + ","
         confidence = row[R.CONFIDENCE] if type(row[R.CONFIDENCE]) is int else None
         extra = row[R.EXTRA]
         revoked = isinstance(extra, dict) and extra.get("revoked") is True
         created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
-        alts: Sequence[tuple[str, str, str]] = ()
-        nets: Sequence[tuple[Any, ...]] = ()
-        flags: Sequence[str] = check(kind, value) if value is not None else ()
+        batch.flags.append(check(kind, value) if value is not None else ())
         if kind == "pattern" and isinstance(row[R.PATTERN], str):
-            found = pattern_values(row[R.PATTERN])
-            alts = [(sid, author, extra_value) for _kind, extra_value in found[1:]]
-            nets = [(sid, author, *net) for net in (_net(k, v) for k, v in found) if net]
-            flags = list(dict.fromkeys(flag for k, v in found for flag in check(k, v)))
+            _pattern_parts(batch, pos, sid, author, row[R.PATTERN], check)
         elif value is not None and "/" in value:
             net = _net(kind, value)
             if net:
-                nets = [(sid, author, *net)]
-        out.append(((author, sid, rec, pos, kind, value, tlp,
-                      None if created is None else _time(created, modified), modified,
-                      None if start is None else _time(start, modified),
-                      until if type(until) is str and len(until) == 20 and until[19] == "Z"
-                      else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
-                      "" if revoked else None), created is not None, alts, nets, revoked, flags,
-                    R.indexed_origin(row)))
-    return out
+                batch.nets[pos] = [(sid, author, *net)]
+        origin = R.indexed_origin(row)
+        if origin is not None:
+            batch.origins[pos] = origin
+        if revoked:
+            batch.revoked.add(pos)
+        batch.explicit.append(created is not None)
+        batch.rows.append((author, sid, rec, pos, kind, value, tlp,
+                           None if created is None else _time(created, modified), modified,
+                           None if start is None else _time(start, modified),
+                           until if type(until) is str and len(until) == 20 and until[19] == "Z"
+                           else None if until is None else (_time(until, "") or None), confidence,
+                           _sector_text(row[R.SECTORS]), 1, "" if revoked else None))
+    return batch
 
 
 def _add_batch(conn: Connection, record: Record) -> None:
     """Fold one batch (during a bulk landing, rows whose id may already be in it are held back until its end)."""
-    rows = _batch_rows(conn, record)
+    batch = _batch_rows(conn, record)
     session = _SESSIONS.get(id(conn))
-    if session is not None and rows:
+    if session is not None and batch.rows:
         if record.author not in session.authors:
             end_bulk(conn)
         else:
-            seen = session.seen
-            kept: list[_Row] = []
-            held: list[_Row] = []
-            for r, maybe in zip(rows, seen.seen_before([r[0][1] for r in rows]), strict=True):
-                (held if maybe else kept).append(r)
-            if held:
-                session.held.append(held)
-            rows = kept
-    _fold(conn, rows)
+            maybe = session.seen.seen_before([row[1] for row in batch.rows])
+            if True in maybe:
+                held = [i for i, m in enumerate(maybe) if m]
+                session.held.append(batch.take(held))
+                batch = batch.take([i for i, m in enumerate(maybe) if not m])
+    _fold(conn, batch)
 
 
-def _fold(conn: Connection, rows: list[_Row]) -> None:
-    """Fold rows of one author. Fast path: insert every row with INSERT OR IGNORE (the (sid, author) key refuses
-    ids already held) and read back which positions landed; only the refused ones (new versions) take the slow
-    path. A fresh feed costs one statement per table, no per-row look-ups."""
+def _fold(conn: Connection, batch: _Batch) -> None:
+    """Fold a batch (or part of one) of one author. Fast path: insert every row with INSERT OR IGNORE (the
+    (sid, author) key refuses ids already held) and count what landed; only when some were refused (new
+    versions) are the landed positions read back and the refused rows take the slow path. A fresh feed costs
+    one statement per table, no per-row look-ups."""
+    rows = batch.rows
     if not rows:
         return
-    author, rec, modified = rows[0][0][0], rows[0][0][2], rows[0][0][8]
-    values, _explicit, alts_of, nets_of, revoked_of, flags_of, origins_of = zip(*rows, strict=True)
+    author, rec, modified = rows[0][0], rows[0][2], rows[0][8]
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
-    conn.executemany(_INSERT.format(verb="OR IGNORE"), values)
-    landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
-    if len(landed) < len(rows):
-        _new_versions(conn, [(r[0], r[1]) for r in rows if r[0][3] not in landed], author)
-    alts = [a for found in alts_of if found for a in found]
-    if alts:
-        conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)", alts)
-    nets = [n for found in nets_of if found for n in found]
-    if nets:
-        conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)", nets)
-    flagged = [(v[1], author, flag) for v, found in zip(values, flags_of, strict=True) if found for flag in found]
+    conn.executemany(_INSERT.format(verb="OR IGNORE"), rows)
+    if conn.execute("SELECT COUNT(*) FROM ind WHERE k > ?", (last_k,)).fetchone()[0] < len(rows):
+        landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
+        _new_versions(conn, [(row, explicit) for row, explicit in zip(rows, batch.explicit, strict=True)
+                             if row[3] not in landed], author)
+    if batch.alts:
+        conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)",
+                         [a for found in batch.alts.values() for a in found])
+    if batch.nets:
+        conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)",
+                         [n for found in batch.nets.values() for n in found])
+    flagged = [(rows[i][1], author, flag) for i, found in enumerate(batch.flags) if found for flag in found]
     if flagged:
         conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
-    origins = [(v[1], author, *origin) for v, origin in zip(values, origins_of, strict=True) if origin]
-    if origins:
-        conn.executemany("INSERT INTO ind_origin (sid, author, country, asn) VALUES (?, ?, ?, ?)", origins)
-    revoked = [(v[1], author, rec, "revoked at the source", modified)
-               for v, gone in zip(values, revoked_of, strict=True) if gone]
-    if revoked:
+    if batch.origins:
+        conn.executemany("INSERT INTO ind_origin (sid, author, country, asn) VALUES (?, ?, ?, ?)",
+                         [(rows[i][1], author, *origin) for i, origin in batch.origins.items()])
+    if batch.revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
-                         revoked)
-
+                         [(rows[i][1], author, rec, "revoked at the source", modified) for i in sorted(batch.revoked)])
 
 def _new_versions(conn: Connection, refused: list[tuple[tuple[Any, ...], bool]], author: str) -> None:
     """Rows whose (sid, author) is already held: move the old version to history, insert the new one."""
@@ -337,7 +465,7 @@ class _BulkLanding:
     def __init__(self, authors: frozenset[str]) -> None:
         self.authors = authors
         self.seen = SeenFilter()
-        self.held: list[list[_Row]] = []  # per batch, in landing order
+        self.held: list[_Batch] = []  # per batch, in landing order
 
 
 _SESSIONS: dict[int, _BulkLanding] = {}  # by id() of the connection: sqlite3 connections take no weak reference
