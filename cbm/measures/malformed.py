@@ -127,8 +127,21 @@ def _column_ok(i: int, column: tuple[Any, ...]) -> bool:
     (a million-row feed goes through here at landing)."""
     if not column:
         return True
-    if column.count(None) == len(column):  # a column the feed leaves empty (most are): one C-level pass
+    nones = column.count(None)
+    if nones == len(column):  # a column the feed leaves empty (most are): one C-level pass
         return _NONE in _ROW_TYPE_SETS[i]
+    if i in _TEXT_COLUMNS:
+        texts = list(filter(None, column)) if nones else column
+        if nones + len(texts) == len(column):  # nothing falsy but nulls: joining the text checks every type
+            if nones and _NONE not in _ROW_TYPE_SETS[i]:
+                return False
+            try:
+                joined = "".join(texts)
+            except TypeError:  # a value that is not text
+                return False
+            if len(joined) > _MAX_TEXT and max(map(len, texts)) > _MAX_TEXT:
+                return False
+            return i not in _ROW_SINGLE_LINE or joined.isprintable() or control_character(joined) is None
     types = set(map(type, column))
     if not types <= _ROW_TYPE_SETS[i]:
         return False
@@ -147,6 +160,7 @@ def _column_ok(i: int, column: tuple[Any, ...]) -> bool:
 
 _TEXT_ONLY = frozenset((str,))
 _NONE = type(None)
+_TEXT_COLUMNS = frozenset(i for i, types in enumerate(_ROW_TYPES) if str in types)  # str, or str and null
 
 
 def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:

@@ -324,7 +324,7 @@ def _from_rows(conn: Connection, record: Record, rows: list[list[Any]]) -> _Batc
         extra = row[R.EXTRA]
         revoked = isinstance(extra, dict) and extra.get("revoked") is True
         created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
-        batch.flags.append(check(kind, value) if value is not None else ())
+        batch.flags.append(check(kind, value))  # no value: no flag
         if kind == "pattern" and isinstance(row[R.PATTERN], str):
             _pattern_parts(batch, pos, sid, author, row[R.PATTERN], check)
         elif value is not None and "/" in value:
