@@ -233,7 +233,7 @@ class RecordItem:
 
 
 def _signatures(array: bytes) -> tuple[dsse.Signature, ...] | None:
-    """The signatures array at the end of an envelope in the canonical layout (:data:`_FAST_ENVELOPE`), parsed
+    """The signatures array at the end of an envelope in the canonical layout (:data:`_FAST_ENVELOPE_TAIL`), parsed
     by DSSE's own parser without the ~1.3 MB payload before it; None if DSSE refuses it (the strict parser of
     the whole envelope then says why)."""
     try:
@@ -246,9 +246,12 @@ def _signatures(array: bytes) -> tuple[dsse.Signature, ...] | None:
 # compact), they are read from the end of the signed payload without parsing its body (4-5x faster at 1M
 # records); anything else falls back to the strict parser. The body itself is parsed strictly on import and
 # by --deep.
-_FAST_ENVELOPE = re.compile(
-    rb'\{"payload":"([A-Za-z0-9+/]*={0,2})","payloadType":"(application/vnd\.cbm\.[a-z]+\.v1\+json)",'
-    rb'"signatures":(\[[^\]]*\])\}')
+_ENVELOPE_HEAD = b'{"payload":"'
+_ENVELOPE_SPLIT = b'","payloadType":"'
+# what follows the base64 payload in the canonical layout; the payload itself is checked by the strict base64
+# decoder, which refuses any other character (a regular expression over ~1.3 MB of it cost 3 ms a record)
+_FAST_ENVELOPE_TAIL = re.compile(
+    rb'","payloadType":"(application/vnd\.cbm\.[a-z]+\.v1\+json)","signatures":(\[[^\]]*\])\}')
 _FAST_PAYLOAD = re.compile(
     rb'\{"author":"([A-Z][A-Z0-9-]{1,15})","body":\{.*\},"created":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)",'
     rb'"kind":"(([a-z]+)(?:\.[a-z_]+)+)","prev":(?:null|"([0-9a-f]{64})"),"seq":([1-9][0-9]{0,15}),'
@@ -259,11 +262,14 @@ _QUOTED = re.compile(rb'"([^"]*)"')
 
 
 def _fast_record(line: bytes) -> RecordItem | None:
-    envelope = _FAST_ENVELOPE.fullmatch(line)
+    if not line.startswith(_ENVELOPE_HEAD):
+        return None
+    split = line.find(_ENVELOPE_SPLIT, len(_ENVELOPE_HEAD))
+    envelope = _FAST_ENVELOPE_TAIL.fullmatch(line, split) if split > 0 else None
     if envelope is None:
         return None
     try:
-        payload = binascii.a2b_base64(envelope[1], strict_mode=True)
+        payload = binascii.a2b_base64(line[len(_ENVELOPE_HEAD):split], strict_mode=True)
     except binascii.Error:
         return None
     fields = _FAST_PAYLOAD.fullmatch(payload)
@@ -276,10 +282,10 @@ def _fast_record(line: bytes) -> RecordItem | None:
         return None
     author, kind = fields[1].decode(), fields[3].decode()
     to = tuple(p.decode() for p in _QUOTED.findall(fields[8]))
-    payload_type = envelope[2].decode()
+    payload_type = envelope[1].decode()
     if payload_type_for(kind) != payload_type:
         raise MalformedInput(f"{author} record {seq}: payload type does not match its kind")
-    signatures = _signatures(envelope[3])
+    signatures = _signatures(envelope[2])
     if signatures is None:
         return None
     return RecordItem(line, payload, payload_type, hashlib.sha256(payload).hexdigest(), author, seq,
