@@ -1053,6 +1053,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --parties: one `bundle import FILE...` per party and round, or one process per bundle")
     ap.add_argument("--forwarding", choices=("late", "relay"), default="late",
                     help="with --parties: late forwarding (ADR 0173) or every store relaying at once (the rule before)")
+    ap.add_argument("--topology", choices=("mesh", "hub"), default="mesh",
+                    help="with --parties: every party exchanges with every other (mesh), or only with the first "
+                         "party, which relays for all (hub)")
     args = ap.parse_args(argv)
     args.out = args.out.resolve()
     if args.parties:
@@ -1066,7 +1069,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--parties needs at least 2 parties, --indicators and --rounds at least 1")
         return run_parties(counts, cbm=args.cbm, out=args.out, indicators=args.indicators, seed=args.seed,
                            keep=args.workdir.resolve() if args.workdir else None, rounds=args.rounds,
-                           import_mode=args.import_mode, forwarding=args.forwarding)
+                           import_mode=args.import_mode, forwarding=args.forwarding, topology=args.topology)
     if args.rerender:
         return rerender(args.rerender, args.out, args.stix2_from)
     if args.size < 100:

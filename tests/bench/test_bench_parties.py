@@ -43,3 +43,26 @@ def test_parties_option_refuses_nonsense(tmp_path: Path) -> None:
         proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--parties", value, "--out",
                                str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 2 and "--parties" in proc.stderr and proc.stdout == ""
+
+
+def test_hub_topology_routes_every_day_through_the_hub(tmp_path: Path) -> None:
+    """4 parties through a hub: 3 spokes send to the hub, the hub relays to all; everyone ends with every
+    signature (the proposal adopted everywhere), with 2(N-1) bundles a round instead of N(N-1)."""
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--parties", "4", "--indicators", "40", "--topology", "hub",
+         "--out", str(out), "--workdir", str(tmp_path / "work"), "--cbm", str(Path(sys.executable).with_name("cbm"))],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "parties-4-hub.json").read_text())
+    assert doc["topology"] == "hub" and doc["hub_estimate"] is None
+    [four] = doc["rounds"]
+    assert four["adopted_at"] == "4/4"  # every spoke's signature reached every other spoke through the hub
+    first, second = four["rounds"]
+    assert (first["bundles"], first["imports"], first["import_processes"]) == (6, 6, 4)
+    assert first["forwarded_records"] > 0  # the hub relayed the spokes' days at once
+    assert first["hub_import_s"] > 0 and first["hub_export_s"] > 0
+    assert first["critical_path_s"] <= first["round_s"]
+    # CPU time of the same processes (robust where the machine is shared): every import costs some
+    assert first["import_cpu_total_s"] > 0 and first["import_cpu_per_bundle_s"] > 0 and four["day_cpu_s"] > 0
+    assert "hub import / export" in (out / "parties-4-hub.md").read_text()
