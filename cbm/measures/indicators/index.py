@@ -241,7 +241,8 @@ def _from_columns(conn: Connection, record: Record, cells: list[tuple[Any, ...]]
     revoked_text: Any = _NONES
     extras = cells[R.EXTRA]
     if extras.count(None) != n:
-        batch.revoked = {i for i, extra in enumerate(extras) if isinstance(extra, dict) and extra.get("revoked") is True}
+        batch.revoked = {i for i, extra in enumerate(extras)
+                         if isinstance(extra, dict) and extra.get("revoked") is True}
         revoked_text = ["" if i in batch.revoked else None for i in range(n)]
     patterns = cells[R.PATTERN]
     free = {i for i, kind in enumerate(kinds) if kind == "pattern" and isinstance(patterns[i], str)} \
