@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cbm.measures import malformed
-from cbm.measures.indicators import columns
+from cbm.measures.indicators import columns, index_rows
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import rows as R
 
@@ -35,7 +35,8 @@ ORIGIN = st.one_of(st.none(), st.sampled_from(["RU", "US", "XX", "ru"]), st.inte
 ASN = st.one_of(st.none(), st.sampled_from([64500, 0, 2**32, -1]), st.text(max_size=3))
 
 
-GOOD = [st.just("indicator--"), KIND, VALUE.filter(lambda v: isinstance(v, str) and v), TIME, st.integers(0, 100),
+GOOD_VALUE = st.sampled_from(["10.1.2.3", "198.51.100.0/24", "2001:db8::/32", "example.org", "https://google.com/"])
+GOOD = [st.just("indicator--"), KIND, GOOD_VALUE, TIME, st.integers(0, 100),
         st.lists(st.text(max_size=6), max_size=3), st.text(max_size=12), st.text(max_size=12), TIME, PATTERN,
         st.lists(st.text(max_size=6), max_size=3), st.none(), st.none(), TIME, EXTRA, ORIGIN, ASN]
 JUNK = st.one_of(TEXT, TIME, LISTS, EXTRA, ASN, HOSTILE)
@@ -87,6 +88,9 @@ def us(make_party):
 def test_the_index_built_by_columns_is_the_index_built_row_by_row(us, batch, tlp) -> None:
     with us.open() as store:
         record = store.append("indicators.batch", {"fields": list(R.FIELDS), "rows": batch}, tlp=tlp)
+        if malformed.reason(record) is not None:
+            return  # kept as evidence, never folded (ADR 0116): the index never reads it
         by_columns = ix._batch_rows(store.conn, record)
-        by_rows = ix._from_rows(store.conn, record, R.rows_of(record.body))
+        by_rows = index_rows.from_rows(R.rows_of(record.body), "US", by_columns.rows[0][2] if batch else 0, tlp,
+                                       record.created, ix.checker(store.conn).check)
     assert by_columns == by_rows
