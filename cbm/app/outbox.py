@@ -65,9 +65,9 @@ def outboxes(store: Store) -> list[Outbox]:
         for log in acks.logs:
             if log.pending == 0:
                 continue
-            first = next(store.log(log.author, log.acknowledged + 1, log.acknowledged + 1), None)
-            if first is not None and (oldest is None or first.created < oldest):
-                oldest = first.created
+            created = store.query(index_bundles.created_at, log.author, log.acknowledged + 1)
+            if created is not None and (oldest is None or created < oldest):
+                oldest = created
         last = store.query(index_bundles.last_sent_at, peer)
         waiting = acks.pending > 0 and _can_send_to(store, peer)
         overdue = waiting and (last is None or clock.parse_time(last) + limit < now) and \

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 
 def open_store(root: Path, passphrase: PassphraseSource | None = None) -> Store:
-    """Open the store at ``root`` with the registry's measure indexes (rebuilt first if stale or new).
+    """Open the store at ``root`` with the registry's measure indexes (rebuilt first if stale or new). They are
+    handed over deferred: a command that only reads imports no index module unless one is stale.
     Raises StoreMissing, StoreCorrupt, StoreLocked (see :meth:`cbm.store.db.Store.open`)."""
     from cbm.measures import registry
     from cbm.store.db import Store
 
-    return Store.open(root, passphrase, indexes=registry.indexes())
+    return Store.open(root, passphrase, indexes=registry.deferred_indexes())

@@ -3,16 +3,17 @@ party, origin territory, AS number, time and type. Registered on ``cbm indicator
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from cbm.cli.context import open_store
 from cbm.cli.indicators import TYPE_SHORT, AsnFilter, JsonFlag, OriginFilter, Since, TypeFilter
 from cbm.cli.output import cell, emit
 from cbm.measures.indicators import query
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def stats(
@@ -33,6 +34,8 @@ def stats(
     Example:  cbm indicators stats --days 14
     Example:  cbm indicators stats --from RU --origin US --since 2026-12-01
     """
+    from rich.text import Text  # here, not at the top: every `cbm indicators` command loads this module
+
     from cbm.measures.indicators import service as svc
 
     with open_store() as store:

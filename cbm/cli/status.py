@@ -1,7 +1,6 @@
 """``cbm status``: who we are, peers, record counts, what needs attention."""
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: Typer would compile each string annotation at every start (main.py)
 from collections.abc import Iterator
 from typing import Annotated
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import nacl.signing
-
 from cbm.core import dsse
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import BadSignature, MalformedInput, UsageError
@@ -111,6 +109,8 @@ def parse_card(data: bytes) -> PartyCard:
     except (KeyError, TypeError, ValueError, UsageError) as e:
         raise MalformedInput(f"party card is malformed: {e}") from e
     # verify against the card's own key: the self-signature must be there and valid
+    import nacl.signing  # here, not at the top: commands that only read cards from the store never verify one
+
     dsse.verify(envelope, {card.keyid: nacl.signing.VerifyKey(verify_key)})
     return card
 
@@ -138,6 +138,8 @@ def _position(value: object, what: str) -> int:
 
 def verify_cross_signature(card: PartyCard, previous_verify_key: bytes) -> None:
     """Check that ``card`` is also signed by the key it supersedes. Raises BadSignature."""
+    import nacl.signing
+
     envelope = dsse.parse(card.envelope)
     try:
         dsse.verify(envelope, {keyid(previous_verify_key): nacl.signing.VerifyKey(previous_verify_key)})

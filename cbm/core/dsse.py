@@ -9,12 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-
-import nacl.exceptions
-import nacl.signing
+from typing import TYPE_CHECKING
 
 from cbm.core.canonical import encode_plain, loads
 from cbm.core.errors import BadSignature, MalformedInput, UnknownSigner
+
+if TYPE_CHECKING:  # nacl loads only when something is signed or verified (reading commands never need it)
+    import nacl.signing
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 
@@ -109,6 +110,8 @@ def verify(
     Raises UnknownSigner when no signature names a key we hold, BadSignature when the valid
     signatures from distinct trusted keys fall short of the threshold.
     """
+    import nacl.exceptions
+
     if not envelope.signatures:
         raise BadSignature("the envelope carries no signature")
     message = pae(envelope.payload_type, envelope.payload)

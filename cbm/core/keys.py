@@ -12,18 +12,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import nacl.exceptions
-import nacl.public
-import nacl.pwhash
-import nacl.secret
-import nacl.signing
-import nacl.utils
+from typing import TYPE_CHECKING
 
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.dsse import b64, unb64
 from cbm.core.errors import MalformedInput, StoreCorrupt, UsageError
 from cbm.core.files import replace_durably
+
+# nacl loads only where keys are made, unlocked or used (about 10 ms): reading commands never need it
+if TYPE_CHECKING:
+    import nacl.public
+    import nacl.signing
 
 SECRET_FORMAT = "cbm-secret-keys/1"
 # Argon2id cost: 3 passes over 64 MiB (~0.3 s here). Stored in the file, so it can be raised later.
@@ -65,11 +64,17 @@ class KeyPair:
 
     @classmethod
     def generate(cls, created: str) -> KeyPair:
+        import nacl.public
+        import nacl.signing
+
         return cls(nacl.signing.SigningKey.generate(), nacl.public.PrivateKey.generate(), created)
 
     @classmethod
     def from_seed(cls, seed: bytes, created: str) -> KeyPair:
         """Deterministic keys for golden test vectors. Never used for real parties."""
+        import nacl.public
+        import nacl.signing
+
         sign_seed = hashlib.sha256(b"sign" + seed).digest()
         enc_seed = hashlib.sha256(b"enc" + seed).digest()
         return cls(nacl.signing.SigningKey(sign_seed), nacl.public.PrivateKey(enc_seed), created)
@@ -91,6 +96,9 @@ PassphraseSource = Callable[[], str]
 
 
 def _kdf(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    import nacl.pwhash
+    import nacl.secret
+
     return nacl.pwhash.argon2id.kdf(
         nacl.secret.SecretBox.KEY_SIZE, passphrase.encode("utf-8"), salt, opslimit=opslimit, memlimit=memlimit
     )
@@ -116,6 +124,10 @@ def write_secret_keys(path: Path, pairs: list[KeyPair], passphrase: str | None) 
     else:
         if not passphrase:
             raise UsageError("the passphrase is empty", hint="choose a passphrase, or --no-passphrase")
+        import nacl.pwhash
+        import nacl.secret
+        import nacl.utils
+
         salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
         box = nacl.secret.SecretBox(_kdf(passphrase, salt, KDF_OPSLIMIT, KDF_MEMLIMIT))
         doc = {
@@ -158,6 +170,11 @@ def read_secret_keys(path: Path, passphrase: PassphraseSource) -> list[KeyPair]:
 
     Raises UsageError for a wrong passphrase, StoreCorrupt for a damaged file.
     """
+    import nacl.exceptions
+    import nacl.public
+    import nacl.secret
+    import nacl.signing
+
     doc = _read_doc(path)
     try:
         blob = unb64(str(doc["keys"]), "key file")

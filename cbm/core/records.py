@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import nacl.signing
-
 from cbm.core import dsse
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import BadSignature, MalformedInput, RevokedKey, UnknownSigner
@@ -166,6 +164,8 @@ def verify_trusted(envelope: dsse.Envelope, keys: TrustedKeyLookup, what: str,
     if not candidates:
         names = ", ".join(s.keyid[:16] for s in envelope.signatures)
         raise UnknownSigner(f"{what} is signed by no trusted key (key ids: {names})", hint=hint)
+    import nacl.signing  # here, not at the top: reading commands load records without verifying them
+
     signed_by = dsse.verify(envelope, {k: nacl.signing.VerifyKey(v.verify_key) for k, v in candidates.items()})
     return candidates, signed_by
 

@@ -24,10 +24,8 @@ from cbm.core.fields import control_character
 from cbm.core.records import Record
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.columns import columns as batch_columns
+from cbm.measures.registry import GATE_VERSION, MALFORMED_INDEX_VERSION
 from cbm.store.indexes import Connection, Index
-
-#: Added to a measure index's own version when it is guarded: a store built before the gate refolds once.
-GATE_VERSION = 100
 
 #: Per column of an indicator row, the JSON types it may hold (None: absent). ``id`` and ``type`` are required.
 _ROW_TYPES: tuple[tuple[type, ...], ...] = (
@@ -219,7 +217,8 @@ def _prefixes() -> tuple[str, ...]:
     return tuple(measure.prefix for measure in MEASURES)
 
 
-INDEX = Index(name="malformed", version=2, kinds=_prefixes(), tables=("malformed",), schema=_SCHEMA, add=_add)
+INDEX = Index(name="malformed", version=MALFORMED_INDEX_VERSION, kinds=_prefixes(), tables=("malformed",),
+              schema=_SCHEMA, add=_add)
 
 
 def guarded(index: Index) -> Index:

@@ -17,14 +17,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from cbm.core import clock, dsse, refs
-from cbm.core.errors import (
-    Equivocation,
-    MalformedInput,
-    NotFound,
-    StoreCorrupt,
-    StoreMissing,
-    UsageError,
-)
+from cbm.core.errors import Equivocation, MalformedInput, NotFound, StoreCorrupt, StoreMissing, UsageError
 from cbm.core.keys import KeyPair, PassphraseSource, read_secret_keys
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import (
@@ -44,6 +37,7 @@ from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-e
     connect,
     database_error,
 )
+from cbm.store.indexes import STORE_INDEX_VERSIONS, Deferred, Index
 
 REBUILD_BATCH_BYTES = 16 * 1024 * 1024  # records handed to an index at once during a rebuild
 
@@ -81,12 +75,14 @@ class Store:
     """An open store. Use :func:`Store.open`; close with :meth:`close` or as a context manager."""
 
     def __init__(self, root: Path, conn: sqlite3.Connection, config: dict[str, Any],
-                 passphrase: PassphraseSource | None, measure_indexes: Sequence[indexes.Index] = ()) -> None:
+                 passphrase: PassphraseSource | None, measure_indexes: Sequence[Index] | Deferred = ()) -> None:
         self.root = root
         self.conn = conn
-        #: every index folded on landing: the store's own, then those the measures handed in (Store.open)
-        self.indexes: tuple[indexes.Index, ...] = tuple(sorted((*indexes.store_indexes(), *measure_indexes),
-                                                              key=lambda index: index.name))
+        if not isinstance(measure_indexes, Deferred):
+            given = tuple(measure_indexes)
+            measure_indexes = Deferred({index.name: index.version for index in given}, lambda: given)
+        self._measure_indexes = measure_indexes
+        self._indexes: tuple[Index, ...] | None = None
         self.config = config
         self._passphrase = passphrase or _no_passphrase
         self._pairs: list[KeyPair] | None = None
@@ -95,14 +91,30 @@ class Store:
         self.name: str = config["party"]["name"]
         self.blobs = BlobStore(root / paths.BLOBS)
 
+    @property
+    def indexes(self) -> tuple[Index, ...]:
+        """Every index folded on landing, sorted by name: the store's own, then those the measures handed in
+        (:meth:`open`). Loaded on first use (every write transaction asks first); an index whose version moved
+        since its tables were built is rebuilt then."""
+        if self._indexes is None:
+            self._indexes = tuple(sorted((*indexes.store_indexes(), *self._measure_indexes.load()),
+                                         key=lambda index: index.name))
+            try:
+                self._ensure_indexes(self._indexes)
+            except BaseException:
+                self._indexes = None  # checked again by the next transaction
+                raise
+        return self._indexes
+
     # -- opening ---------------------------------------------------------------------------------------
 
     @classmethod
     def open(cls, root: Path, passphrase: PassphraseSource | None = None, *,
-             indexes: Sequence[indexes.Index]) -> Store:
+             indexes: Sequence[Index] | Deferred) -> Store:
         """Open the store at ``root``, folding records into its own indexes and ``indexes`` (the measures'; the
         application layer passes them, see :func:`cbm.app.stores.open_store`). Stale or new indexes are rebuilt
-        here. Raises StoreMissing, StoreCorrupt, StoreLocked."""
+        here; given as :class:`~cbm.store.indexes.Deferred` (as the application does), they are loaded only if
+        one is stale, or at the first write (:attr:`indexes`). Raises StoreMissing, StoreCorrupt, StoreLocked."""
         config_path = root / paths.CONFIG
         if not config_path.is_file():
             raise StoreMissing(f"no cbm store at {root}",
@@ -118,7 +130,8 @@ class Store:
         conn = connect(root / paths.DATABASE)
         store = cls(root, conn, config, passphrase, indexes)
         try:
-            store._ensure_indexes()
+            if store._stale({**STORE_INDEX_VERSIONS, **store._measure_indexes.versions}):
+                store.indexes  # noqa: B018  (loads them, then rebuilds what is stale)
         except sqlite3.DatabaseError as e:
             conn.close()
             raise _wrap(e) from e
@@ -138,6 +151,7 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything inside lands together or not at all."""
+        self.indexes  # noqa: B018  (loaded, and any stale one rebuilt, before the write lock: see indexes)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
@@ -386,20 +400,23 @@ class Store:
             by_measure[measure] = by_measure.get(measure, 0) + n
         held = self.conn.execute("SELECT COUNT(*) FROM held").fetchone()[0]
         equivocations = self.conn.execute("SELECT COUNT(*) FROM equivocations").fetchone()[0]
-        return {"by_author": by_author, "by_measure": by_measure, "held": held,
-                "equivocations": equivocations}
+        return {"by_author": by_author, "by_measure": by_measure, "held": held, "equivocations": equivocations}
 
     # -- indexes ---------------------------------------------------------------------------------------
 
-    def _ensure_indexes(self) -> None:
-        current = dict(self.conn.execute("SELECT name, version FROM index_versions").fetchall())
-        stale = [ix for ix in self.indexes if current.get(ix.name) != ix.version]
+    def _stale(self, versions: Mapping[str, int]) -> set[str]:
+        """Names of the indexes in ``versions`` (name -> version) built at another version, or not built yet."""
+        built = dict(self.conn.execute("SELECT name, version FROM index_versions").fetchall())
+        return {name for name, version in versions.items() if built.get(name) != version}
+
+    def _ensure_indexes(self, loaded: tuple[Index, ...]) -> None:
+        stale = self._stale({index.name: index.version for index in loaded})
         if stale:
             with self.transaction():
-                for index in stale:
+                for index in (index for index in loaded if index.name in stale):
                     self._rebuild_index(index)
 
-    def _rebuild_index(self, index: indexes.Index, progress: Callable[[int], None] | None = None) -> int:
+    def _rebuild_index(self, index: Index, progress: Callable[[int], None] | None = None) -> int:
         for table in index.tables:
             self.conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         for statement in _statements(index.schema):
@@ -471,7 +488,7 @@ class Store:
             claims.sweep(self.conn, self.party, self)
             return {index.name: self._rebuild_index(index, advance if progress else None) for index in self.indexes}
 
-    def _records_of(self, index: indexes.Index) -> int:
+    def _records_of(self, index: Index) -> int:
         """How many stored records ``index`` folds (those of its kinds)."""
         return sum(int(self.conn.execute("SELECT COUNT(*) FROM records WHERE kind >= ? AND kind < ?",
                                          (prefix, prefix + "\U0010ffff")).fetchone()[0]) for prefix in index.kinds)

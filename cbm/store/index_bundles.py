@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from cbm.core.records import Record
-from cbm.store.indexes import Index
+from cbm.store.indexes import STORE_INDEX_VERSIONS, Index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bundle_receipts (
@@ -66,8 +66,8 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
                      " logs, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-INDEX = Index(name="bundles", version=1, kinds=("bundle.receipt",), tables=("bundle_receipts",),
-              schema=SCHEMA, add=_add)
+INDEX = Index(name="bundles", version=STORE_INDEX_VERSIONS["bundles"],
+              kinds=("bundle.receipt",), tables=("bundle_receipts",), schema=SCHEMA, add=_add)
 
 
 def receipt_for_bundle(conn: sqlite3.Connection, by_party: str, bundle: str) -> tuple[str, str] | None:
@@ -179,6 +179,13 @@ def hash_at(conn: sqlite3.Connection, author: str, seq: int) -> str | None:
     if row:
         return str(row[0])
     row = conn.execute("SELECT last_hash FROM withheld WHERE author = ? AND last_seq = ?", (author, seq)).fetchone()
+    return str(row[0]) if row else None
+
+
+def created_at(conn: sqlite3.Connection, author: str, seq: int) -> str | None:
+    """The ``created`` time of ``author``'s record ``seq``, or None if we do not hold it. Read from the record's
+    column, so an indicator batch of a megabyte is not parsed for one timestamp."""
+    row = conn.execute("SELECT created FROM records WHERE author = ? AND seq = ?", (author, seq)).fetchone()
     return str(row[0]) if row else None
 
 

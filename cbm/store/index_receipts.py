@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from cbm.core.records import Record
-from cbm.store.indexes import Index
+from cbm.store.indexes import STORE_INDEX_VERSIONS, Index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -38,8 +38,8 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
                      " VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
-INDEX = Index(name="receipts", version=1, kinds=("bundle.receipt",), tables=("receipts",), schema=SCHEMA,
-              add=_add)
+INDEX = Index(name="receipts", version=STORE_INDEX_VERSIONS["receipts"],
+              kinds=("bundle.receipt",), tables=("receipts",), schema=SCHEMA, add=_add)
 
 
 def acknowledged(conn: sqlite3.Connection, by_party: str, author: str) -> tuple[int, str | None, str | None]:

@@ -19,7 +19,7 @@ import sqlite3
 
 from cbm.core.records import Record
 from cbm.core.rosters import KIND, Roster
-from cbm.store.indexes import Index
+from cbm.store.indexes import STORE_INDEX_VERSIONS, Index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rosters (
@@ -56,8 +56,8 @@ def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
             [(roster.introducer, roster.seq, c.party, c.keyid, c.serial, c.envelope) for c in roster.cards])
 
 
-INDEX = Index(name="rosters", version=1, kinds=(KIND,), tables=("rosters", "roster_entries"), schema=SCHEMA,
-              add=_add)
+INDEX = Index(name="rosters", version=STORE_INDEX_VERSIONS["rosters"],
+              kinds=(KIND,), tables=("rosters", "roster_entries"), schema=SCHEMA, add=_add)
 
 
 def latest_entries(conn: sqlite3.Connection, introducer: str) -> list[tuple[str, str, int, bytes]]:

@@ -15,11 +15,13 @@ only ``cbm/store`` does (docs/adr/0100-measure-packages-and-registry.md).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cbm.core.records import Record
+if TYPE_CHECKING:
+    from cbm.core.records import Record
 
 #: The connection an index's functions receive; index modules outside ``cbm/store`` name it by this alias.
 Connection = sqlite3.Connection
@@ -43,6 +45,23 @@ class Index:
 
     def wants(self, kind: str) -> bool:
         return any(kind.startswith(prefix) for prefix in self.kinds)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Indexes handed to the store by name and version, loaded only when a write needs them.
+
+    ``versions`` (name -> version) must be those of the Index values ``load()`` returns. A store opened to read
+    compares them with the versions its tables were built with and, when they agree, never calls ``load``: a
+    reading command imports no index module (docs/adr/0216-index-versions-as-data.md).
+    """
+
+    versions: Mapping[str, int]
+    load: Callable[[], Sequence[Index]]
+
+
+#: The store's own indexes (below) by name and version, as data: their modules read their versions from here.
+STORE_INDEX_VERSIONS: Mapping[str, int] = {"bundles": 1, "receipts": 1, "rosters": 1}
 
 
 def store_indexes() -> tuple[Index, ...]:

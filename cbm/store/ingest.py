@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from cbm.core import clock, dsse
 from cbm.core.errors import ChainBroken, Equivocation
@@ -21,8 +21,10 @@ from cbm.store import claims
 from cbm.store.claims import Claim
 from cbm.store.db import Store, record_from_row
 from cbm.store.indexes import bulk_landing
-from cbm.store.rosters import RosterChange, reconcile
 from cbm.store.trust import apply_key_record
+
+if TYPE_CHECKING:  # rosters load when one lands, not for `cbm status` (which reads missing_ranges here)
+    from cbm.store.rosters import RosterChange
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,8 @@ def _ingest(store: Store, items: Iterable[bytes | ReadRecord | WithheldRange], c
     if progress is not None:
         progress(done, expected)
     if any(kind == ROSTER_KIND for _, _, kind in report.landed.entries()):
+        from cbm.store.rosters import reconcile
+
         report.roster_changes = reconcile(store).changes
     claims.clear_false_evidence(store.conn)
     _report_gaps(store, report)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from cbm.core import clock
 from cbm.core.cards import PartyCard, make_card, parse_card, verify_cross_signature
 from cbm.core.errors import (
@@ -88,6 +86,8 @@ def _populate(root: Path, party: str, name: str, passphrase: str | None, card: P
         "store": {"format": FORMAT_VERSION, "created": created,
                   "keys": "passphrase" if passphrase is not None else "unencrypted"},
     }
+    import tomli_w  # only `cbm init` writes config.toml here
+
     # config.toml is written last: its presence marks a complete store
     tmp = root / (paths.CONFIG + ".tmp")
     tmp.write_text(tomli_w.dumps(config), "utf-8")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+from cbm.measures.registry import MEASURES
 from tests.conftest import Party
 
 PROBE = """
@@ -19,8 +23,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith(("rich", "cbm.mea
       file=sys.stderr)
 """
 
-# the measures' own work (service, fold, formats); the store opens every measure's index module (its tables and
-# version) and the small modules those need, such as indicators.rows, so those do not count here
+# the measures' own work (service, fold, formats); index modules and the small modules they need (such as
+# indicators.rows) are checked by the stricter tests below (a store opened to read loads no index module it does
+# not query: docs/adr/0216-index-versions-as-data.md)
 HEAVY = ("rich", "stix2", "cbm.measures.hotline.", "cbm.measures.inquiry.", "cbm.measures.whitepaper.",
          "cbm.measures.workgroup.", "cbm.measures.indicators.service", "cbm.measures.indicators.query",
          "cbm.measures.indicators.model", "cbm.measures.indicators.formats")
@@ -58,3 +63,72 @@ def test_status_asks_only_the_measures_that_hold_records(us_ru):
 
 def test_help_imports_no_measure():
     assert _imported("--help") == ["cbm.measures.registry"]  # the list of measures, names only
+
+
+# Reading commands stay light (issue 20): no signature library and no index module they do not query. Each probe
+# runs the command in a fresh interpreter, as `cbm` runs, and lists every module it loaded.
+ALL_MODULES = """
+import json, sys
+from cbm.cli.main import app
+try:
+    app(sys.argv[1:])
+except SystemExit as e:
+    assert not e.code, e.code
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "indicators"
+MEASURE_INDEXES = tuple(f"cbm.measures.{m.name}.index" for m in MEASURES)
+
+
+def _loaded(*args: str) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", ALL_MODULES, *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def _unwanted(loaded: list[str], *needed: str) -> list[str]:
+    """Signature code (nacl, the landing checks) and measure index modules other than ``needed``."""
+    return [m for m in loaded if m == "nacl" or m.startswith("nacl.") or m == "cbm.measures.indicators.checks"
+            or (m in MEASURE_INDEXES and m not in needed)]
+
+
+@pytest.fixture
+def with_indicators(make_party) -> Party:
+    us: Party = make_party("US")
+    r = us.cli("indicators", "import", str(SAMPLES / "feed.csv"), "--json")
+    assert r.exit_code == 0, r.stderr
+    return us
+
+
+def test_help_imports_no_signature_code_and_no_index():
+    loaded = _loaded("--help")
+    assert not _unwanted(loaded)
+    assert "typer" in loaded  # the probe did run
+
+
+def test_status_imports_no_signature_code_and_only_the_index_it_queries(with_indicators: Party):
+    us = with_indicators
+    for args in (("status",), ("status", "--json")):
+        loaded = _loaded("--store", str(us.root), *args)
+        # the indicators' attention counts flagged and expiring indicators through the indicator index's queries
+        assert _unwanted(loaded, "cbm.measures.indicators.index") == []
+        assert "cbm.app.status" in loaded
+
+
+def test_status_on_a_tiny_store_imports_no_index_module(make_party):
+    us: Party = make_party("US")
+    us.open().close()  # the first opening builds the (empty) index tables: that one loads every index module
+    assert _unwanted(_loaded("--store", str(us.root), "status")) == []
+
+
+@pytest.mark.parametrize("args", [("indicators", "search", "198.51.100.23", "--json"),
+                                  ("indicators", "search", "198.51.100.23"),
+                                  ("indicators", "list", "--json"),
+                                  ("indicators", "list")])
+def test_indicator_queries_import_no_signature_code_and_no_other_index(with_indicators: Party, args):
+    loaded = _loaded("--store", str(with_indicators.root), *args)
+    assert _unwanted(loaded, "cbm.measures.indicators.index") == []
+    assert "cbm.measures.indicators.query" in loaded
+    if "--json" in args:
+        assert not [m for m in loaded if m == "rich" or m.startswith("rich.")]  # JSON needs no Rich console

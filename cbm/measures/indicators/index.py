@@ -12,14 +12,16 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
-from cbm.measures.indicators import checks
 from cbm.measures.indicators.index_rows import Batch, batch_of
 from cbm.store.indexes import Connection, Index
+
+if TYPE_CHECKING:  # the checks load when indicators land, not for a query (status, search)
+    from cbm.measures.indicators import checks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ind (
@@ -125,6 +127,8 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
 
 def checker(conn: Connection) -> checks.Checker:
     """The landing checks of the store this connection belongs to (its config.toml and its warninglists)."""
+    from cbm.measures.indicators import checks
+
     path = conn.execute("PRAGMA database_list").fetchone()[2] or ""
     root = Path(path).parent if path else Path()
     try:

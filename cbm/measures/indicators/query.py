@@ -52,11 +52,14 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
                 asns: list[str] | None = None) -> queries.Filter:
     """Validate user filters into an index Filter. Raises UsageError (an unknown type, sector, TLP label,
     country code or AS number, a bad time)."""
-    from cbm.measures.indicators.formats import parse_asn, parse_origin
-
+    countries: tuple[str, ...] = ()
+    numbers: tuple[int, ...] = ()
     try:
-        countries = tuple(dict.fromkeys(parse_origin(o) for o in origins or []))
-        numbers = tuple(dict.fromkeys(parse_asn(a) for a in asns or []))
+        if origins or asns:  # the formats module is large: loaded only for a filter that needs it
+            from cbm.measures.indicators.formats import parse_asn, parse_origin
+
+            countries = tuple(dict.fromkeys(parse_origin(o) for o in origins or []))
+            numbers = tuple(dict.fromkeys(parse_asn(a) for a in asns or []))
         kinds = tuple(model.canonical_type(t) or "" for t in (types or []))
         if "" in kinds:
             raise UsageError("--type needs a specific type", hint="one of " + ", ".join(model.TYPES))
