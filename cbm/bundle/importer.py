@@ -24,7 +24,7 @@ from cbm.core.records import Record
 from cbm.store import index_bundles
 from cbm.store.claims import Claim
 from cbm.store.db import Store
-from cbm.store.ingest import IngestReport, WithheldRange, ingest
+from cbm.store.ingest import IngestReport, ReadRecord, WithheldRange, ingest
 from cbm.store.rosters import RosterChange
 
 BULK_BYTES = 4 * 1024 * 1024  # a bundle this large may be a feed: see cbm.store.indexes.bulk_landing
@@ -99,7 +99,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
             store.blobs.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)
             result.blobs += 1
 
-        def feed() -> Iterator[bytes | WithheldRange]:
+        def feed() -> Iterator[ReadRecord | WithheldRange]:
             item: Item
             for item in items(opened, blob_sink):
                 if isinstance(item, RecordItem):
@@ -107,7 +107,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                         result.skipped[item.author] = result.skipped.get(item.author, 0) + 1
                         continue
                     wanted.update(blobs_listed(item.payload))
-                    yield item.envelope
+                    yield ReadRecord(item.envelope, item.parsed(), item.hash)  # read once, verified at landing
                 elif item.author not in unknown:
                     yield item
 

@@ -6,11 +6,15 @@ from collections.abc import Iterable
 
 
 class SeenFilter:
-    """2 MiB, three probes of Python's string hash (stable within one process). A negative answer is certain,
+    """16 MiB, one probe of Python's string hash (stable within one process). A negative answer is certain,
     so a bulk load of a fresh feed can tell the rows that certainly carry a new id from the few (false positives
-    of about 0.5 % at a million, and true repeats) that must be checked against what was already written."""
+    of about 0.75 % at a million, and true repeats) that must be checked against what was already written.
 
-    BITS = 1 << 24
+    One probe into 2^27 bits rather than three into 2^24: half the Python work per id (a bulk load asks once for
+    every indicator), and fewer false positives past two million ids (1.5 % against 2.7 % at 2M)."""
+
+    BITS = 1 << 27
+    _MASK = BITS - 1
 
     def __init__(self) -> None:
         self.bits = bytearray(self.BITS // 8)
@@ -21,17 +25,13 @@ class SeenFilter:
 
     def seen_before(self, texts: Iterable[str]) -> list[bool]:
         """:meth:`check_and_add` for each of ``texts`` in order, in one loop (a batch of 5,000 ids at a time)."""
-        bits = self.bits
+        bits, mask = self.bits, self._MASK
         out: list[bool] = []
         append = out.append
         for text in texts:
-            h = hash(text) & 0xFFFFFFFFFFFFFFFF
-            a, b, c = h & 0xFFFFFF, (h >> 24) & 0xFFFFFF, (h >> 40) & 0xFFFFFF
-            ma, mb, mc = 1 << (a & 7), 1 << (b & 7), 1 << (c & 7)
-            a, b, c = a >> 3, b >> 3, c >> 3
-            found = bool(bits[a] & ma) and bool(bits[b] & mb) and bool(bits[c] & mc)
-            bits[a] |= ma
-            bits[b] |= mb
-            bits[c] |= mc
-            append(found)
+            h = hash(text) & mask
+            i, bit = h >> 3, 1 << (h & 7)
+            byte = bits[i]
+            append(byte & bit != 0)
+            bits[i] = byte | bit
         return out

@@ -127,8 +127,9 @@ def check_header(author: str, seq: Any, prev: Any, created: Any, kind: Any, to: 
         raise MalformedInput(f"record TLP {tlp!r} is not a TLP 2.0 label")
 
 
-def parse_verified_payload(envelope: bytes, payload: bytes, keyid: str) -> Record:
-    """Build a Record from payload bytes whose signature has already been checked."""
+def parse_verified_payload(envelope: bytes, payload: bytes, keyid: str, *, digest: str | None = None) -> Record:
+    """Build a Record from payload bytes whose signature has already been checked (``digest``: their SHA-256,
+    when the caller has computed it already)."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MalformedInput("record payload exceeds the size limit")
     doc = loads(payload)
@@ -140,7 +141,7 @@ def parse_verified_payload(envelope: bytes, payload: bytes, keyid: str) -> Recor
     check_header(doc["author"], doc["seq"], doc["prev"], doc["created"], doc["kind"], doc["to"], doc["tlp"])
     if not isinstance(doc["body"], dict):
         raise MalformedInput("record body must be a JSON object")
-    return Record(envelope=envelope, payload=payload, hash=record_hash(payload), author=doc["author"],
+    return Record(envelope=envelope, payload=payload, hash=digest or record_hash(payload), author=doc["author"],
                   seq=doc["seq"], prev=doc["prev"], created=doc["created"], kind=doc["kind"],
                   to=tuple(doc["to"]), tlp=doc["tlp"], body=doc["body"], keyid=keyid)
 
@@ -169,12 +170,15 @@ def verify_trusted(envelope: dsse.Envelope, keys: TrustedKeyLookup, what: str,
     return candidates, signed_by
 
 
-def verify_record(envelope_bytes: bytes, keys: TrustedKeyLookup) -> Record:
+def verify_record(envelope_bytes: bytes, keys: TrustedKeyLookup, *, parsed: dsse.Envelope | None = None,
+                  digest: str | None = None) -> Record:
     """Verify an envelope against trusted keys and return the record.
 
+    ``parsed`` (``envelope_bytes`` already parsed, e.g. by a bundle reader) and ``digest`` (the SHA-256 of its
+    payload) spare decoding and hashing a large record twice; they must come from ``envelope_bytes``.
     Raises UnknownSigner / RevokedKey (exit 3), BadSignature (1), MalformedInput (4).
     """
-    envelope = dsse.parse(envelope_bytes)
+    envelope = parsed if parsed is not None else dsse.parse(envelope_bytes)
     candidates, signed_by = verify_trusted(envelope, keys, "record",
                                            hint="import and confirm the author's party card with `cbm keys import`")
     keyid = sorted(signed_by)[0]
@@ -182,7 +186,7 @@ def verify_record(envelope_bytes: bytes, keys: TrustedKeyLookup) -> Record:
     if not envelope.payload_type.startswith("application/vnd.cbm.") or \
             envelope.payload_type.split(".")[2] not in MEASURES:
         raise MalformedInput(f"unexpected payload type {envelope.payload_type!r}")
-    record = parse_verified_payload(envelope_bytes, envelope.payload, keyid)
+    record = parse_verified_payload(envelope_bytes, envelope.payload, keyid, digest=digest)
     if payload_type_for(record.kind) != envelope.payload_type:
         raise MalformedInput(f"payload type {envelope.payload_type!r} does not match kind {record.kind!r}")
     if record.author != key.party:

@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, overload
 
-from cbm.core import clock
+from cbm.core import clock, dsse
 from cbm.core.errors import ChainBroken, Equivocation
 from cbm.core.records import Record, verify_record
 from cbm.core.rosters import KIND as ROSTER_KIND
@@ -25,6 +25,17 @@ from cbm.store.trust import apply_key_record
 
 if TYPE_CHECKING:  # rosters load when one lands, not for `cbm status` (which reads missing_ranges here)
     from cbm.store.rosters import RosterChange
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    """A record as a bundle reader has read it already: the envelope's bytes, its DSSE parts (the payload
+    decoded) and the payload's SHA-256, all from those bytes; its signature NOT checked yet. It lands like its
+    envelope bytes would, without decoding, parsing or hashing a feed-sized payload a second time."""
+
+    envelope: bytes
+    parsed: dsse.Envelope
+    hash: str
 
 
 @dataclass(frozen=True)
@@ -118,12 +129,13 @@ def _record_hash(store: Store, author: str, seq: int, batch: dict[tuple[str, int
     return claims.own_hash(store.conn, author, seq)
 
 
-def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str | None = None,
+def ingest(store: Store, items: Iterable[bytes | ReadRecord | WithheldRange], *, source: str | None = None,
            claimant: str | None = None, claim_source: str | None = None,
            finish: Callable[[IngestReport], None] | None = None,
            bulk_authors: Iterable[str] = (), bulk_bytes: int = 0,
            progress: Callable[[int, int], None] | None = None, expected: int = 0) -> IngestReport:
-    """Verify and land ``items`` (envelope bytes or withheld ranges, in (author, seq) order) atomically.
+    """Verify and land ``items`` (envelopes, as bytes or already read, or withheld ranges, in (author, seq)
+    order) atomically.
 
     Withheld ranges are ``claimant``'s word (the bundle's sender; ``claim_source`` names the bundle): hints that
     the authors' own records override, never evidence against the authors (:mod:`cbm.store.claims`).
@@ -149,7 +161,7 @@ def ingest(store: Store, items: Iterable[bytes | WithheldRange], *, source: str 
         raise
 
 
-def _ingest(store: Store, items: Iterable[bytes | WithheldRange], claimant: str | None,
+def _ingest(store: Store, items: Iterable[bytes | ReadRecord | WithheldRange], claimant: str | None,
             claim_source: str | None, progress: Callable[[int, int], None] | None = None,
             expected: int = 0) -> IngestReport:
     report = IngestReport(landed=LandedRecords(store))
@@ -164,7 +176,8 @@ def _ingest(store: Store, items: Iterable[bytes | WithheldRange], claimant: str 
         if progress is not None:
             progress(done, expected)  # before the record: its landing is the slow part
             done += 1
-        record = verify_record(item, store)
+        record = verify_record(item, store) if isinstance(item, bytes) else \
+            verify_record(item.envelope, store, parsed=item.parsed, digest=item.hash)
         existing = _record_hash(store, record.author, record.seq, batch)
         if existing == record.hash:
             report.duplicates += 1

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbm.bundle.reader import _fast_record, _strict_record
+from cbm.core import dsse
+from cbm.core.errors import MalformedInput
 from cbm.core.keys import KeyPair
 from cbm.core.records import build_payload, sign_record
 
@@ -33,6 +36,25 @@ def test_fast_and_strict_agree(body, seq, to, tlp):
     fast = _fast_record(line)
     assert fast is not None
     assert fast == _strict_record(line)
+    # the signatures, read from the envelope's short array at its end, are those the whole parse reads; and so
+    # is the envelope an import verifies (docs/adr/0213-one-pass-indicator-landing.md)
+    assert fast.signatures() == _strict_record(line).signatures() == dsse.parse(line).signatures
+    assert fast.parsed() == dsse.parse(line)
+
+
+@pytest.mark.parametrize("damage", [
+    (b'"sig":"', b'"sig":"!!'),  # a signature that is not base64
+    (b'"keyid":"', b'"keyid":1,"x":"'),  # a key id that is not text
+    (b'{"payload":"', b'{"payload":"\\u0041'),  # an escape inside the payload: not the canonical layout
+    (b'","payloadType', b'"x","payloadType'),  # a quote inside the payload
+])
+def test_an_envelope_the_fast_path_cannot_read_goes_to_the_strict_parser(damage):
+    payload = build_payload(author="US", seq=1, prev=None, created="2026-11-23T05:13:00Z", kind="inquiry.open",
+                            to=["*"], tlp="GREEN", body={"ref": "x"})
+    line = sign_record(payload, "inquiry.open", PAIR).replace(*damage, 1)
+    assert _fast_record(line) is None
+    with pytest.raises(MalformedInput):
+        _strict_record(line)
 
 
 def test_non_canonical_envelope_falls_back_to_the_strict_parser():

@@ -9,7 +9,6 @@ versions move to ``ind_hist``. The full indicator stays in its signed record; ``
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
-from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.index_rows import Batch, batch_of
 from cbm.store.indexes import Connection, Index
 
 if TYPE_CHECKING:  # the checks load when indicators land, not for a query (status, search)
@@ -105,28 +104,6 @@ class IndicatorRow(NamedTuple):
         return [s for s in (self.sectors or "").split(",") if s]
 
 
-def _time(value: Any, default: str) -> str:
-    """Times in the index are ``YYYY-MM-DDTHH:MM:SSZ`` so they compare as strings."""
-    if type(value) is str and len(value) == 20 and value[10] == "T" and value[19] == "Z":
-        return value
-    if not isinstance(value, str) or len(value) < 10:
-        return default
-    if len(value) == 10:
-        return value + "T00:00:00Z"
-    return value[:19] + "Z" if len(value) >= 19 else default
-
-
-def _net(kind: str, value: str) -> tuple[int, str, str] | None:
-    if "/" not in value or kind not in ("ipv4-addr", "ipv6-addr"):
-        return None
-    try:
-        net = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return None
-    width = 8 if net.version == 4 else 32
-    return net.version, f"{int(net.network_address):0{width}x}", f"{int(net.broadcast_address):0{width}x}"
-
-
 def _record_id(conn: Connection, record: Record) -> int:
     return int(conn.execute("SELECT id FROM records WHERE hash = ?", (record.hash,)).fetchone()[0])
 
@@ -148,13 +125,6 @@ _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, cre
            " valid_until, confidence, sectors, versions, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-# One batch row's contribution to the index: (the ``ind`` row as _INSERT takes it, whether it gave its own
-# created time, its ind_alt rows, its ind_net rows, whether it came revoked, its flags from the landing checks,
-# its origin territory (country, asn) or None). A plain tuple: one per indicator.
-_Row = tuple[tuple[Any, ...], bool, Sequence[tuple[str, str, str]], Sequence[tuple[Any, ...]], bool, Sequence[str],
-             tuple[str | None, int | None] | None]
-
-
 def checker(conn: Connection) -> checks.Checker:
     """The landing checks of the store this connection belongs to (its config.toml and its warninglists)."""
     from cbm.measures.indicators import checks
@@ -168,106 +138,64 @@ def checker(conn: Connection) -> checks.Checker:
     return checks.checker_for(root, config, cache=bool(path))
 
 
-def _batch_rows(conn: Connection, record: Record) -> list[_Row]:
-    """What one batch record adds to the index, row by row."""
-    from cbm.measures.indicators.patterns import values as pattern_values
-
-    rows = R.rows_of(record.body)
-    if not rows:
-        return []
-    if len(rows) >= 1000 and _indexed(conn):  # a feed is landing: keep the index pages in memory
+def _batch_rows(conn: Connection, record: Record) -> Batch:
+    """What one batch record adds to the index (:mod:`cbm.measures.indicators.index_rows`)."""
+    body = record.body
+    rows = body.get("rows")
+    if not isinstance(rows, list) or not rows:
+        return Batch([], [], [])
+    if len(rows) >= 1000 and _indexed(conn):  # a feed is landing: index pages in memory
         bulk_mode(conn)
-    rec = _record_id(conn, record)
-    author, tlp, modified = record.author, record.tlp, record.created
-    check = checker(conn).check
-    out: list[_Row] = []
-    for pos, row in enumerate(rows):
-        sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
-        if not isinstance(value, str):
-            value = None
-        sectors = row[R.SECTORS]
-        sector_text = None
-        if type(sectors) is list and sectors:
-            try:
-                sector_text = "," + ",".join(sectors) + ","
-            except TypeError:
-                sector_text = "," + ",".join(s for s in sectors if isinstance(s, str)) + ","
-        confidence = row[R.CONFIDENCE] if type(row[R.CONFIDENCE]) is int else None
-        extra = row[R.EXTRA]
-        revoked = isinstance(extra, dict) and extra.get("revoked") is True
-        created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
-        alts: Sequence[tuple[str, str, str]] = ()
-        nets: Sequence[tuple[Any, ...]] = ()
-        flags: Sequence[str] = check(kind, value) if value is not None else ()
-        if kind == "pattern" and isinstance(row[R.PATTERN], str):
-            found = pattern_values(row[R.PATTERN])
-            alts = [(sid, author, extra_value) for _kind, extra_value in found[1:]]
-            nets = [(sid, author, *net) for net in (_net(k, v) for k, v in found) if net]
-            flags = list(dict.fromkeys(flag for k, v in found for flag in check(k, v)))
-        elif value is not None and "/" in value:
-            net = _net(kind, value)
-            if net:
-                nets = [(sid, author, *net)]
-        out.append(((author, sid, rec, pos, kind, value, tlp,
-                      None if created is None else _time(created, modified), modified,
-                      None if start is None else _time(start, modified),
-                      until if type(until) is str and len(until) == 20 and until[19] == "Z"
-                      else None if until is None else (_time(until, "") or None), confidence, sector_text, 1,
-                      "" if revoked else None), created is not None, alts, nets, revoked, flags,
-                    R.indexed_origin(row)))
-    return out
+    return batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, checker(conn).check)
+
 
 
 def _add_batch(conn: Connection, record: Record) -> None:
     """Fold one batch (during a bulk landing, rows whose id may already be in it are held back until its end)."""
-    rows = _batch_rows(conn, record)
+    batch = _batch_rows(conn, record)
     session = _SESSIONS.get(id(conn))
-    if session is not None and rows:
+    if session is not None and batch.rows:
         if record.author not in session.authors:
             end_bulk(conn)
         else:
-            seen = session.seen
-            kept: list[_Row] = []
-            held: list[_Row] = []
-            for r, maybe in zip(rows, seen.seen_before([r[0][1] for r in rows]), strict=True):
-                (held if maybe else kept).append(r)
-            if held:
-                session.held.append(held)
-            rows = kept
-    _fold(conn, rows)
+            maybe = session.seen.seen_before([row[1] for row in batch.rows])
+            if True in maybe:
+                held = [i for i, m in enumerate(maybe) if m]
+                session.held.append(batch.take(held))
+                batch = batch.take([i for i, m in enumerate(maybe) if not m])
+    _fold(conn, batch)
 
 
-def _fold(conn: Connection, rows: list[_Row]) -> None:
-    """Fold rows of one author. Fast path: insert every row with INSERT OR IGNORE (the (sid, author) key refuses
-    ids already held) and read back which positions landed; only the refused ones (new versions) take the slow
-    path. A fresh feed costs one statement per table, no per-row look-ups."""
+def _fold(conn: Connection, batch: Batch) -> None:
+    """Fold a batch (or part of one) of one author. Fast path: insert every row with INSERT OR IGNORE (the
+    (sid, author) key refuses ids already held) and count what landed; only when some were refused (new
+    versions) are the landed positions read back and the refused rows take the slow path. A fresh feed costs
+    one statement per table, no per-row look-ups."""
+    rows = batch.rows
     if not rows:
         return
-    author, rec, modified = rows[0][0][0], rows[0][0][2], rows[0][0][8]
-    values, _explicit, alts_of, nets_of, revoked_of, flags_of, origins_of = zip(*rows, strict=True)
+    author, rec, modified = rows[0][0], rows[0][2], rows[0][8]
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
-    conn.executemany(_INSERT.format(verb="OR IGNORE"), values)
-    landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
-    if len(landed) < len(rows):
-        _new_versions(conn, [(r[0], r[1]) for r in rows if r[0][3] not in landed], author)
-    alts = [a for found in alts_of if found for a in found]
-    if alts:
-        conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)", alts)
-    nets = [n for found in nets_of if found for n in found]
-    if nets:
-        conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)", nets)
-    flagged = [(v[1], author, flag) for v, found in zip(values, flags_of, strict=True) if found for flag in found]
+    conn.executemany(_INSERT.format(verb="OR IGNORE"), rows)
+    if conn.execute("SELECT COUNT(*) FROM ind WHERE k > ?", (last_k,)).fetchone()[0] < len(rows):
+        landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
+        _new_versions(conn, [(row, explicit) for row, explicit in zip(rows, batch.explicit, strict=True)
+                             if row[3] not in landed], author)
+    if batch.alts:
+        conn.executemany("INSERT INTO ind_alt (sid, author, value) VALUES (?, ?, ?)",
+                         [a for found in batch.alts.values() for a in found])
+    if batch.nets:
+        conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)",
+                         [n for found in batch.nets.values() for n in found])
+    flagged = [(rows[i][1], author, flag) for i, found in enumerate(batch.flags) if found for flag in found]
     if flagged:
         conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
-    origins = [(v[1], author, *origin) for v, origin in zip(values, origins_of, strict=True) if origin]
-    if origins:
-        conn.executemany("INSERT INTO ind_origin (sid, author, country, asn) VALUES (?, ?, ?, ?)", origins)
-    revoked = [(v[1], author, rec, "revoked at the source", modified)
-               for v, gone in zip(values, revoked_of, strict=True) if gone]
-    if revoked:
+    if batch.origins:
+        conn.executemany("INSERT INTO ind_origin (sid, author, country, asn) VALUES (?, ?, ?, ?)",
+                         [(rows[i][1], author, *origin) for i, origin in batch.origins.items()])
+    if batch.revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
-                         revoked)
-
+                         [(rows[i][1], author, rec, "revoked at the source", modified) for i in sorted(batch.revoked)])
 
 def _new_versions(conn: Connection, refused: list[tuple[tuple[Any, ...], bool]], author: str) -> None:
     """Rows whose (sid, author) is already held: move the old version to history, insert the new one."""
@@ -341,7 +269,7 @@ class _BulkLanding:
     def __init__(self, authors: frozenset[str]) -> None:
         self.authors = authors
         self.seen = SeenFilter()
-        self.held: list[list[_Row]] = []  # per batch, in landing order
+        self.held: list[Batch] = []  # per batch, in landing order
 
 
 _SESSIONS: dict[int, _BulkLanding] = {}  # by id() of the connection: sqlite3 connections take no weak reference

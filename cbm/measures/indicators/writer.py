@@ -168,7 +168,12 @@ class BatchWriter:
             known = self.store.query(ix.existing, self.store.party, candidates) if candidates else {}
         else:
             known = self.store.query(ix.existing, self.store.party, list(rows))
-        fresh = []
+        if not known:  # a fresh feed's batches: every row is new, so no per-row look-up or merge
+            fresh = [row if not row or row[-1] is not None else R.trim(row) for row in rows.values()]
+            self.report.created += len(fresh)
+            rows = {}
+        else:
+            fresh = []
         for sid, row in rows.items():
             old = known.get(sid)
             if old is None:

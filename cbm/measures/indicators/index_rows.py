@@ -1,0 +1,220 @@
+"""The rows one ``indicators.batch`` record adds to the indicator index (index.py folds them): its ``ind`` rows,
+and per indicator its flags, further pattern values, address ranges, origin and revocation at the source.
+
+A batch in our own layout is read by columns (cbm/measures/indicators/columns.py: the columns the malformed
+gate has just read), passing whole columns through where they already have the index's form; any other layout
+row by row. Both give the same rows (docs/adr/0213-one-pass-indicator-landing.md; a property test holds them to
+it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
+
+from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.columns import columns as batch_columns
+
+Check = Callable[[str, Any], list[str]]  # the landing checks: (type, value) -> flags
+
+
+def index_time(value: Any, default: str) -> str:
+    """Times in the index are ``YYYY-MM-DDTHH:MM:SSZ`` so they compare as strings."""
+    if type(value) is str and len(value) == 20 and value[10] == "T" and value[19] == "Z":
+        return value
+    if not isinstance(value, str) or len(value) < 10:
+        return default
+    if len(value) == 10:
+        return value + "T00:00:00Z"
+    return value[:19] + "Z" if len(value) >= 19 else default
+
+
+def net_range(kind: str, value: str) -> tuple[int, str, str] | None:
+    if "/" not in value or kind not in ("ipv4-addr", "ipv6-addr"):
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    width = 8 if net.version == 4 else 32
+    return net.version, f"{int(net.network_address):0{width}x}", f"{int(net.broadcast_address):0{width}x}"
+
+
+@dataclass
+class Batch:
+    """One batch's contribution to the index, column by column: entry ``i`` of each list, and key ``i`` of each
+    dict, is the batch's ``i``-th indicator (the dicts are sparse: most indicators have no alternative values,
+    ranges, origin or revocation)."""
+
+    rows: list[tuple[Any, ...]]  # the ``ind`` rows, as _INSERT takes them
+    explicit: list[bool]  # whether the indicator gave its own created time
+    flags: list[Sequence[str]]  # the landing checks' flags
+    alts: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)  # ind_alt rows
+    nets: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)  # ind_net rows
+    origins: dict[int, tuple[str | None, int | None]] = field(default_factory=dict)  # (country, asn)
+    revoked: set[int] = field(default_factory=set)  # came revoked at the source
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, keep: Sequence[int]) -> Batch:
+        """The indicators at positions ``keep`` (ascending), as a batch of their own."""
+        where = {old: new for new, old in enumerate(keep)}
+        return Batch([self.rows[i] for i in keep], [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
+                      {where[i]: v for i, v in self.alts.items() if i in where},
+                      {where[i]: v for i, v in self.nets.items() if i in where},
+                      {where[i]: v for i, v in self.origins.items() if i in where},
+                      {where[i] for i in self.revoked if i in where})
+
+
+_STR = {str}
+_NONE = type(None)
+_INT_OR_NONE = {int, _NONE}
+_STR_OR_NONE = {str, _NONE}
+
+
+def batch_of(body: dict[str, Any], author: str, rec: int, tlp: str, modified: str, check: Check) -> Batch:
+    """What batch ``body`` (record ``rec`` by ``author``, made at ``modified``) adds to the index, its flags
+    from the landing checks' ``check``: read by columns when it is laid out as ours and every row carries a
+    text id and type (the columns the malformed gate read already), else row by row."""
+    cells = batch_columns(body)
+    if cells is not None and cells[R.ID] and set(map(type, cells[R.ID])) == _STR and \
+            set(map(type, cells[R.TYPE])) == _STR:
+        return from_columns(cells, author, rec, tlp, modified, check)
+    return from_rows(R.rows_of(body), author, rec, tlp, modified, check)
+
+
+def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, modified: str,
+                 check: Check) -> Batch:
+    """:func:`batch_of` for a batch in our own layout whose rows all carry a text id and type: each column
+    whole, in C-level passes where it already has the index's form (a feed's usual case), row by row where not.
+    Gives exactly what :func:`from_rows` gives for the same rows."""
+    n = len(cells[R.ID])
+    ids, kinds = cells[R.ID], cells[R.TYPE]
+    values: Sequence[Any] = cells[R.VALUE]
+    if not set(map(type, values)) <= _STR_OR_NONE:
+        values = [v if isinstance(v, str) else None for v in values]
+    created: Sequence[Any] = cells[R.CREATED]
+    if created.count(None) == n:
+        explicit = [False] * n
+    else:
+        explicit = [c is not None for c in created]
+        created = [None if c is None else index_time(c, modified) for c in created]
+    starts: Sequence[Any] = cells[R.VALID_FROM]
+    if not _index_times(starts, n):
+        starts = [None if s is None else index_time(s, modified) for s in starts]
+    until: Sequence[Any] = cells[R.VALID_UNTIL]
+    if not _index_times(until, n):
+        until = [u if type(u) is str and len(u) == 20 and u[19] == "Z" else None if u is None
+                 else (index_time(u, "") or None) for u in until]
+    confidence: Sequence[Any] = cells[R.CONFIDENCE]
+    if not set(map(type, confidence)) <= _INT_OR_NONE:
+        confidence = [c if type(c) is int else None for c in confidence]
+    sectors: Sequence[Any] = cells[R.SECTORS]
+    if sectors.count(None) != n:
+        sectors = [_sector_text(s) for s in sectors]
+    batch = Batch([], explicit, list(map(check, kinds, values)))
+    revoked_text: Any = _NONES
+    extras = cells[R.EXTRA]
+    if extras.count(None) != n:
+        batch.revoked = {i for i, extra in enumerate(extras)
+                         if isinstance(extra, dict) and extra.get("revoked") is True}
+        revoked_text = ["" if i in batch.revoked else None for i in range(n)]
+    patterns = cells[R.PATTERN]
+    free = {i for i, kind in enumerate(kinds) if kind == "pattern" and isinstance(patterns[i], str)} \
+        if "pattern" in kinds else set()
+    ranges = [i for i, value in enumerate(values) if value is not None and "/" in value]
+    for i in sorted(free.union(ranges)) if free else ranges:  # in row order, as _from_rows adds them
+        if i in free:
+            _pattern_parts(batch, i, ids[i], author, patterns[i], check)
+        else:
+            net = net_range(kinds[i], values[i])
+            if net:
+                batch.nets[i] = [(ids[i], author, *net)]
+    countries, asns = cells[R.ORIGIN], cells[R.ASN]
+    if countries.count(None) != n or asns.count(None) != n:
+        padded = [None] * len(R.FIELDS)
+        for i, (country, asn) in enumerate(zip(countries, asns, strict=True)):
+            if country is not None or asn is not None:
+                padded[R.ORIGIN], padded[R.ASN] = country, asn
+                origin = R.indexed_origin(padded)
+                if origin is not None:
+                    batch.origins[i] = origin
+    batch.rows = list(zip(repeat(author), ids, repeat(rec), range(n), kinds, values, repeat(tlp), created,
+                          repeat(modified), starts, until, confidence, sectors, repeat(1), revoked_text))
+    return batch
+
+
+_NONES = repeat(None)
+
+
+def _index_times(column: Sequence[Any], n: int) -> bool:
+    """Whether every entry of ``column`` (``n`` long) is None or already a ``YYYY-MM-DDTHH:MM:SSZ`` string, the
+    index's form, kept as it is: a feed's times usually are. Checked in C-level passes over the column."""
+    texts = list(filter(None, column))
+    if column.count(None) + len(texts) != n:  # falsy values other than None ("" or 0): read one by one
+        return False
+    if not texts:
+        return True
+    if set(map(type, texts)) != _STR or set(map(len, texts)) != {20}:
+        return False
+    joined = "".join(texts)
+    return joined[10::20] == "T" * len(texts) and joined[19::20] == "Z" * len(texts)
+
+
+def _sector_text(sectors: Any) -> str | None:
+    """A row's sectors as the index keeps them, ``,a,b,`` (so ``LIKE '%,a,%'`` finds one), or None."""
+    if type(sectors) is not list or not sectors:
+        return None
+    try:
+        return "," + ",".join(sectors) + ","
+    except TypeError:
+        return "," + ",".join(s for s in sectors if isinstance(s, str)) + ","
+
+
+def _pattern_parts(batch: Batch, i: int, sid: str, author: str, pattern: str, check: Check) -> None:
+    """A free pattern's further values (ind_alt), ranges (ind_net) and flags, for the ``i``-th indicator."""
+    from cbm.measures.indicators.patterns import values as pattern_values
+
+    found = pattern_values(pattern)
+    batch.alts[i] = [(sid, author, extra_value) for _kind, extra_value in found[1:]]
+    nets = [(sid, author, *net) for net in (net_range(k, v) for k, v in found) if net]
+    if nets:
+        batch.nets[i] = nets
+    batch.flags[i] = list(dict.fromkeys(flag for k, v in found for flag in check(k, v)))
+
+
+def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: str, check: Check) -> Batch:
+    """:func:`batch_of` row by row, for any layout (rows already mapped to FIELDS and padded by rows_of)."""
+    batch = Batch([], [], [])
+    for pos, row in enumerate(rows):
+        sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
+        if not isinstance(value, str):
+            value = None
+        confidence = row[R.CONFIDENCE] if type(row[R.CONFIDENCE]) is int else None
+        extra = row[R.EXTRA]
+        revoked = isinstance(extra, dict) and extra.get("revoked") is True
+        created, start, until = row[R.CREATED], row[R.VALID_FROM], row[R.VALID_UNTIL]
+        batch.flags.append(check(kind, value))  # no value: no flag
+        if kind == "pattern" and isinstance(row[R.PATTERN], str):
+            _pattern_parts(batch, pos, sid, author, row[R.PATTERN], check)
+        elif value is not None and "/" in value:
+            net = net_range(kind, value)
+            if net:
+                batch.nets[pos] = [(sid, author, *net)]
+        origin = R.indexed_origin(row)
+        if origin is not None:
+            batch.origins[pos] = origin
+        if revoked:
+            batch.revoked.add(pos)
+        batch.explicit.append(created is not None)
+        batch.rows.append((author, sid, rec, pos, kind, value, tlp,
+                           None if created is None else index_time(created, modified), modified,
+                           None if start is None else index_time(start, modified),
+                           until if type(until) is str and len(until) == 20 and until[19] == "Z"
+                           else None if until is None else (index_time(until, "") or None), confidence,
+                           _sector_text(row[R.SECTORS]), 1, "" if revoked else None))
+    return batch
