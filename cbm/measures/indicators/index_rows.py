@@ -108,8 +108,7 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
         starts = [None if s is None else index_time(s, modified) for s in starts]
     until: Sequence[Any] = cells[R.VALID_UNTIL]
     if not _index_times(until, n):
-        until = [u if type(u) is str and len(u) == 20 and u[19] == "Z" else None if u is None
-                 else (index_time(u, "") or None) for u in until]
+        until = list(map(_index_until, until))
     confidence: Sequence[Any] = cells[R.CONFIDENCE]
     if not set(map(type, confidence)) <= _INT_OR_NONE:
         confidence = [c if type(c) is int else None for c in confidence]
@@ -136,13 +135,10 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
                 batch.nets[i] = [(ids[i], author, *net)]
     countries, asns = cells[R.ORIGIN], cells[R.ASN]
     if countries.count(None) != n or asns.count(None) != n:
-        padded = [None] * len(R.FIELDS)
         for i, (country, asn) in enumerate(zip(countries, asns, strict=True)):
-            if country is not None or asn is not None:
-                padded[R.ORIGIN], padded[R.ASN] = country, asn
-                origin = R.indexed_origin(padded)
-                if origin is not None:
-                    batch.origins[i] = origin
+            origin = R.indexed_origin_of(country, asn)
+            if origin is not None:
+                batch.origins[i] = origin
     batch.rows = list(zip(repeat(author), ids, repeat(rec), range(n), kinds, values, repeat(tlp), created,
                           repeat(modified), starts, until, confidence, sectors, repeat(1), revoked_text))
     return batch
@@ -163,6 +159,14 @@ def _index_times(column: Sequence[Any], n: int) -> bool:
         return False
     joined = "".join(texts)
     return joined[10::20] == "T" * len(texts) and joined[19::20] == "Z" * len(texts)
+
+
+def _index_until(until: Any) -> str | None:
+    """A row's valid-until as the index keeps it: already in the index's form, as it is; else normalised, with
+    no default (an unreadable time is no end)."""
+    if type(until) is str and len(until) == 20 and until[19] == "Z":
+        return until
+    return None if until is None else (index_time(until, "") or None)
 
 
 def _sector_text(sectors: Any) -> str | None:
@@ -214,7 +218,6 @@ def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: 
         batch.rows.append((author, sid, rec, pos, kind, value, tlp,
                            None if created is None else index_time(created, modified), modified,
                            None if start is None else index_time(start, modified),
-                           until if type(until) is str and len(until) == 20 and until[19] == "Z"
-                           else None if until is None else (index_time(until, "") or None), confidence,
+                           _index_until(until), confidence,
                            _sector_text(row[R.SECTORS]), 1, "" if revoked else None))
     return batch

@@ -26,20 +26,28 @@ def origin_of(row: Sequence[Any]) -> tuple[str | None, int | None]:
 
     The author signed whatever the row holds; a code outside ISO 3166-1 or an AS number outside 1..2^32-1 from
     a peer is read as no origin, never an error (the rest of the indicator stands)."""
+    return valid_origin(row[ORIGIN] if len(row) > ORIGIN else None, row[ASN] if len(row) > ASN else None)
+
+
+def valid_origin(country: Any, asn: Any) -> tuple[str | None, int | None]:
+    """:func:`origin_of` for the two cells themselves."""
     from cbm.core.countries import COUNTRIES, is_asn
 
-    country = row[ORIGIN] if len(row) > ORIGIN else None
-    asn = row[ASN] if len(row) > ASN else None
     return (country if type(country) is str and country in COUNTRIES else None,
             asn if is_asn(asn) else None)
 
 
 def indexed_origin(row: Sequence[Any]) -> tuple[str | None, int | None] | None:
     """A padded row's valid origin for the index, or None (none given, or not valid: read as none)."""
-    if row[ORIGIN] is None and row[ASN] is None:  # the common case: a feed without origins
+    return indexed_origin_of(row[ORIGIN], row[ASN])
+
+
+def indexed_origin_of(country: Any, asn: Any) -> tuple[str | None, int | None] | None:
+    """:func:`indexed_origin` for the two cells themselves."""
+    if country is None and asn is None:  # the common case: a feed without origins
         return None
-    country, asn = origin_of(row)
-    return (country, asn) if country is not None or asn is not None else None
+    valid = valid_origin(country, asn)
+    return valid if valid != (None, None) else None
 
 
 def trim(row: list[Any]) -> list[Any]:
