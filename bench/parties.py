@@ -81,9 +81,8 @@ class Exchange:
         """The round's length if every party ran on its own machine: in a mesh the slowest export, then the
         slowest party's imports; through a hub the slowest spoke export, the hub's import and export, then the
         slowest spoke's import."""
-        if self.hub_export_s:
-            spokes_out = [t for t in self.export_s if t != self.hub_export_s] or [0.0]
-            spokes_in = [t for t in self.import_s if t != self.hub_import_s] or [0.0]
+        if self.hub_export_s:  # round() records the spokes' exports, the hub's import and export, the spokes' imports
+            spokes_out, spokes_in = self.export_s[:-1] or [0.0], self.import_s[1:] or [0.0]
             return max(spokes_out) + self.hub_import_s + self.hub_export_s + max(spokes_in)
         return max(self.export_s) + max(self.import_s)
 
