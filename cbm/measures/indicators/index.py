@@ -10,7 +10,9 @@ versions move to ``ind_hist``. The full indicator stays in its signed record; ``
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -139,14 +141,39 @@ def checker(conn: Connection) -> checks.Checker:
 
 
 def _batch_rows(conn: Connection, record: Record) -> Batch:
-    """What one batch record adds to the index (:mod:`cbm.measures.indicators.index_rows`)."""
+    """What one batch record adds to the index (:mod:`cbm.measures.indicators.index_rows`); its flags from the
+    landing checks, or from what the reader found checking its rows beforehand (:func:`checked_beforehand`)."""
     body = record.body
     rows = body.get("rows")
     if not isinstance(rows, list) or not rows:
         return Batch([], [], [])
     if len(rows) >= 1000 and _indexed(conn):  # a feed is landing: index pages in memory
         bulk_mode(conn)
-    return batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, checker(conn).check)
+    flagged = _CHECKED.get(record.hash)
+    check = checker(conn).check if flagged is None else partial(_flags_found, flagged)
+    return batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
+
+
+Flagged = dict[tuple[str, str | None], list[str]]
+_CHECKED: dict[str, Flagged] = {}  # by record hash, while it lands (see checked_beforehand)
+_NO_FLAGS: list[str] = []  # shared, never changed (a batch's flags are replaced, not appended to)
+
+
+def _flags_found(flagged: Flagged, kind: str, value: Any) -> list[str]:
+    return flagged.get((kind, value), _NO_FLAGS)
+
+
+@contextmanager
+def checked_beforehand(record_hash: str, flagged: Flagged) -> Iterator[None]:
+    """While it lies open, the batch record ``record_hash`` folds with the flags ``flagged`` (``(type, value)``
+    -> flags, for the flagged rows; every other row unflagged) instead of running the landing checks: the
+    reader process ran this store's checks over the rows it made (docs/adr/0225). For batches without free
+    patterns only: a pattern's further values are checked by the index as it reads them."""
+    _CHECKED[record_hash] = flagged
+    try:
+        yield
+    finally:
+        _CHECKED.pop(record_hash, None)
 
 
 

@@ -24,12 +24,15 @@ from dataclasses import asdict
 from typing import Any
 
 from cbm.core.errors import MalformedInput
+from cbm.measures.indicators.batches import BatchMaker
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes
 from cbm.measures.indicators.rows import trim
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 CHUNK = 2000
 INBOX_CHUNKS = 64  # chunks received and not yet written (about 20 MB): the child reads ahead this far
+INBOX_BATCHES = 16  # the same for batches the child made (about 16 MB)
+MADE = frozenset(("batch", "held", "unbulk", "filter", "rows"))  # the messages of a child that makes the batches
 
 
 def large(path: str) -> bool:
@@ -50,7 +53,8 @@ def worthwhile(path: str, fmt: str) -> bool:
         return False
 
 
-def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: Any) -> None:
+def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: Any,
+           maker: BatchMaker | None) -> None:
     from cbm.measures.indicators.formats import csv as csv_format
     from cbm.measures.indicators.formats import plain
 
@@ -65,7 +69,7 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: A
     try:
         with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="" if fmt == "csv" else None) as text:
             items = csv_format.read(text, d, notes) if fmt == "csv" else plain.read(text, d, notes, kind)
-            for chunk in chunks(items):
+            for chunk in chunks(items) if maker is None else _made(items, maker):
                 send(marshal.dumps(chunk))
         send(marshal.dumps(("end", asdict(notes))))
     except OSError as e:
@@ -98,6 +102,31 @@ def chunks(items: Iterable[Item | LineError]) -> Iterator[list[tuple[Any, ...]]]
         yield chunk
 
 
+def _made(items: Iterable[Item | LineError], maker: BatchMaker) -> Iterator[Any]:
+    """The reader's output when it makes the batches (:mod:`cbm.measures.indicators.batches`): its messages,
+    and bad lines in lists of ``(line, message, where)`` as :func:`chunks` sends them; once the bulk load ended,
+    the rest as :func:`chunks` sends it."""
+    errors: list[tuple[Any, ...]] = []
+    stream = iter(items)
+    for item in stream:
+        if type(item) is not Item:
+            errors.append(tuple(item))
+            continue
+        for message in maker.add(trim(item[0]), item[1]):
+            if errors:  # bad lines go before what was read after them
+                yield errors
+                errors = []
+            yield message
+        if not maker.bulk:
+            break
+    if errors:
+        yield errors
+    if maker.bulk:
+        yield from maker.finish()
+    else:
+        yield from chunks(stream)
+
+
 def _report(conn: Any, error: Exception, kind: str = "error") -> None:
     try:
         conn.send_bytes(marshal.dumps((kind, str(error) if kind == "refused" else f"{type(error).__name__}: {error}")))
@@ -115,15 +144,18 @@ def _drain(receiver: Any, inbox: queue.Queue[bytes | None]) -> None:
         inbox.put(None)
 
 
-def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Iterator[Any]:
+def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes, maker: BatchMaker | None = None) -> Iterator[Any]:
     """``(row, tlp)`` pairs (Item's shape, rows already trimmed) and LineErrors from ``path``, read by a child
-    process; ``notes`` is filled in when the child finishes."""
+    process; ``notes`` is filled in when the child finishes. With ``maker``, the child groups the rows into
+    batches itself and the pairs come in its messages instead (:mod:`cbm.measures.indicators.batches`), each
+    yielded as the tuple it sent."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(path, fmt, d, kind, sender, receiver), daemon=True)
+    process = context.Process(target=_child, args=(path, fmt, d, kind, sender, receiver, maker), daemon=True)
     process.start()
     sender.close()
-    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=INBOX_CHUNKS)
+    # a made batch is a message of about a megabyte: fewer of them wait
+    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=INBOX_CHUNKS if maker is None else INBOX_BATCHES)
     drainer = threading.Thread(target=_drain, args=(receiver, inbox), daemon=True)
     drainer.start()
     finished = False
@@ -134,6 +166,9 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes) -> Itera
                 raise MalformedInput(f"reading {path} failed: the reader process stopped")
             message = marshal.loads(data)
             if isinstance(message, tuple):
+                if message[0] in MADE:
+                    yield message
+                    continue
                 if message[0] == "error":
                     raise MalformedInput(f"reading {path} failed: {message[1]}")
                 if message[0] == "refused":

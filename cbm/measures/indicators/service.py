@@ -20,6 +20,7 @@ from cbm.core.tlp import check_tlp
 from cbm.measures.indicators import authorship, model, queries, records
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.batches import BatchMaker
 from cbm.measures.indicators.cache import RecordCache
 from cbm.measures.indicators.export import ExportResult, export, sensitive_tlps  # noqa: F401  (re-exported)
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
@@ -207,16 +208,20 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         from cbm.measures.indicators import pipeline
 
         large = pipeline.large(path)
-        if large and pipeline.worthwhile(path, fmt):
-            items = pipeline.read(path, fmt, d, _plain_kind(kind), notes)
-        else:
-            items = _reader(fmt, buffered, d, notes, kind)
+        parallel = large and pipeline.worthwhile(path, fmt)
+        items: Iterator[Any] = iter(()) if parallel else _reader(fmt, buffered, d, notes, kind)
         errors: list[LineError] = []
         invalid = 0
         mark = store.query(queries.last_flag)
+        source = Path(path).name if path != "-" else None
         try:
             with store.transaction():
                 writer: BatchWriter | None = None
+                if parallel:  # the reader process starts under the write lock, once the writer knows its path
+                    writer = BatchWriter(store, to, source=source, on_progress=on_progress,
+                                         bulk=store.query(ix.bulk_pays, _rows_in(path)))
+                    writer.trusted_rows = True
+                    items = pipeline.read(path, fmt, d, _plain_kind(kind), notes, _maker(store, writer, source))
                 for item in items:
                     if isinstance(item, LineError):
                         invalid += 1
@@ -224,19 +229,21 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                             errors.append(item)
                         continue
                     if writer is None:  # after the reader saw the objects a STIX file carries
-                        writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None,
-                                             on_progress=on_progress,
+                        writer = BatchWriter(store, to, source=source, on_progress=on_progress,
                                              bulk=large and store.query(ix.bulk_pays, _rows_in(path)))
                         writer.trusted_rows = fmt in ("csv", "txt")
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
+                    if type(item[0]) is str:  # a message of a reader that makes the batches
+                        writer.add_made(item)
+                        continue
                     if fmt == "stix":
                         item = _own(store, item, notes)
                     writer.add(item[0], item[1])
                 if invalid and not skip_invalid:
                     raise BadLines(errors, invalid)
                 if writer is None:
-                    writer = BatchWriter(store, to, source=Path(path).name if path != "-" else None)
+                    writer = BatchWriter(store, to, source=source)
                 if notes.objects:
                     writer.objects = _own_objects(d, notes)
                     writer.objects_tlp = d.tlp
@@ -247,6 +254,15 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                 close()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes,
                           store.query(queries.flagged_since, mark))
+
+
+def _maker(store: Store, writer: BatchWriter, source: str | None) -> BatchMaker | None:
+    """What makes the batches in the reader process, when ``writer`` can take them (docs/adr/0225): the
+    landing checks are loaded here, before the reader forks, so it inherits them and never opens the store."""
+    if not writer.takes_made_batches:
+        return None
+    return BatchMaker(source=source, check=store.query(ix.checker).check, batch_size=writer.batch_size,
+                      max_held=writer.MAX_DEFERRED)
 
 
 def _held_by_another(store: Store, indicator_id: str) -> bool:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from cbm.core import clock
 from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
@@ -43,6 +45,16 @@ def _plain(body: dict[str, Any]) -> bool:
                 continue
             return False
     return True
+
+def spliced_payload(author: str, body: bytes, header: dict[str, Any]) -> bytes:
+    """The canonical payload of a record by ``author`` whose body's canonical bytes are ``body`` and whose other
+    header fields are ``header`` (created, kind, prev, seq, tlp, to, v): the bytes ``encode_plain`` gives for
+    the whole, without encoding the body again (keys sort as author, body, created...)."""
+    head = encode_plain({"author": author, "body": None, **header})
+    marker = b',"body":null,'
+    at = head.index(marker)  # the first: only the author's code comes before it
+    return b"".join((head[:at], b',"body":', body, head[at + len(marker) - 1:]))
+
 
 KIND_BATCH = "indicators.batch"
 KIND_REVOKE = "indicators.revoke"
@@ -123,6 +135,43 @@ class BatchWriter:
     def add_many(self, items: Iterable[tuple[list[Any], str]]) -> None:
         for row, tlp in items:
             self.add(row, tlp)
+
+    @property
+    def takes_made_batches(self) -> bool:
+        """Whether this writer can land batches the reader process made (:mod:`cbm.measures.indicators.batches`):
+        a bulk load of cbm-made rows into a store holding none of ours, no related objects (docs/adr/0225)."""
+        return self._bulk and self.trusted_rows and not self.objects and not self.pending and not self.seen
+
+    def add_made(self, message: tuple[Any, ...]) -> None:
+        """Take one message of a reader that makes the batches (see :mod:`cbm.measures.indicators.batches` for
+        what each says), in the order sent: the records land as the rows would have landed through :meth:`add`."""
+        tag = message[0]
+        if tag == "batch":
+            _, tlp, body, count, first_ids, flags, read, repeated = message
+            self.seen += read
+            self.report.repeated += repeated
+            self.report.created += count
+            self.report.by_tlp[tlp] = self.report.by_tlp.get(tlp, 0) + count
+            if len(self.report.ids) < 100:
+                self.report.ids.extend(first_ids[:100 - len(self.report.ids)])
+            self._append_made(tlp, body, flags)
+            if self.on_progress:
+                self.on_progress(self.seen)
+        elif tag == "held":
+            self._deferred.extend(message[1])
+        elif tag in ("unbulk", "filter"):  # the ids the reader met, before the rows held back land
+            assert self._seen is not None
+            self._seen.bits[:] = message[1]
+            if tag == "unbulk":  # it held back too many: the bulk load ends now
+                self._end_bulk()
+        elif tag == "rows":
+            _, rows, read, repeated = message
+            for row, tlp in rows:
+                self.add(row, tlp)
+            self.seen += read
+            self.report.repeated += repeated
+        else:
+            raise ValueError(f"unknown message from the reader: {tag!r}")
 
     def finish(self) -> WriteReport:
         self.dedup.trusted = self.trusted_rows
@@ -214,6 +263,30 @@ class BatchWriter:
         for tlp in list(self.pending):
             self._flush(tlp)
         self.pending = stream
+
+    def _append_made(self, tlp: str, body: bytes, flags: dict[tuple[str, str | None], list[str]] | None) -> None:
+        """Sign and land a batch record whose body's canonical bytes the reader made (and, unless None, the
+        landing checks' flags of its rows): the same record :meth:`_append` makes of the same rows."""
+        self._seq += 1
+        created = clock.now_iso()
+        kind = KIND_BATCH
+        check_header(self.store.party, self._seq, self._prev, created, kind, list(self.to), tlp)
+        payload = spliced_payload(self.store.party, body, {"created": created, "kind": kind, "prev": self._prev,
+                                                           "seq": self._seq, "tlp": tlp, "to": list(self.to),
+                                                           "v": 1})
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise OversizedInput("an indicator batch exceeds the record size limit; use fewer rows per batch")
+        envelope = sign_record(payload, kind, self._pair)
+        record = Record(envelope=envelope, payload=payload, hash=record_hash(payload), author=self.store.party,
+                        seq=self._seq, prev=self._prev, created=created, kind=kind, to=self.to, tlp=tlp,
+                        body=orjson.loads(body), keyid=self._pair.keyid)
+        if flags is None:
+            self.store.land([record])
+        else:
+            with ix.checked_beforehand(record.hash, flags):
+                self.store.land([record])
+        self._prev = record.hash
+        self.report.records.append(record.hash)
 
     def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...], str]:
         """The current version's row, the TLP and audience it went out with, and when it was made."""

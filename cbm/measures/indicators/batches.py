@@ -1,0 +1,136 @@
+"""A fresh feed's batch records, made in the reader process (docs/adr/0225-batches-made-by-the-reader.md).
+
+When a large CSV or plain-list feed is bulk-loaded into a store holding none of the importing party's
+indicators (the 1M feed's path), every row the reader makes is certainly new unless this import met its id
+before, and only this import's own rows can tell. So the reader process groups its rows per TLP into batches
+exactly as :class:`~cbm.measures.indicators.writer.BatchWriter` does, keeps the Bloom filter of the ids met,
+holds back the rows it may have met (for the writer to land through the exact path at the end), encodes each
+batch's body as the canonical bytes that will be signed, and runs the landing checks over its rows. The importing
+process is left to sign, insert and index.
+
+The messages go through the pipe as marshal'd tuples, each tagged with its first element:
+
+- ``("batch", tlp, body bytes, rows, first ids, flags, read, repeated)``: a batch of new rows, ``flags`` the
+  landing checks' verdicts as ``{(type, value): flags}`` for the rows flagged (None when the batch holds a free
+  pattern: the writer's process checks it); ``read`` and ``repeated`` count the rows read since the last message
+  and those that fell onto a row of the same batch;
+- ``("held", [(row, tlp), ...])``: rows held back, for the writer's ``_deferred``;
+- ``("unbulk", filter bits)``: too many rows held back (``BatchWriter.MAX_DEFERRED``): the writer ends the bulk
+  load now, and the reader hands every row from here on as it reads it (and the ids met so far, as the filter);
+- ``("filter", filter bits)``: at the end, when rows were held back: the ids met, for the writer's filter;
+- ``("rows", [(row, tlp), ...], read, repeated)``: rows the writer groups itself (those pending at an
+  ``unbulk``), and the counts not yet sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from cbm.core.bloom import SeenFilter
+from cbm.core.canonical import encode_plain
+from cbm.measures.indicators import rows as R
+
+Check = Callable[[str, Any], list[str]]
+Message = tuple[Any, ...]
+_NONE: list[Message] = []  # never appended to
+
+
+def body_bytes(rows: list[list[Any]], source: str | None) -> bytes:
+    """The canonical bytes of a batch body of ``rows`` (cbm-made: str, int, None and lists of str only), as
+    :class:`~cbm.measures.indicators.writer.BatchWriter` writes it."""
+    body: dict[str, Any] = {"fields": list(R.FIELDS), "rows": rows}
+    if source:
+        body["source"] = source
+    return encode_plain(body)
+
+
+def flags_of(rows: list[list[Any]], check: Check) -> dict[tuple[str, str | None], list[str]] | None:
+    """The landing checks' flags of each flagged ``(type, value)`` among ``rows``; None if a row is a free
+    pattern (its further values are checked too, by the index, which reads them from the pattern)."""
+    flagged: dict[tuple[str, str | None], list[str]] = {}
+    for row in rows:
+        kind = row[R.TYPE]
+        if kind == "pattern":
+            return None
+        value = row[R.VALUE] if len(row) > R.VALUE and type(row[R.VALUE]) is str else None
+        found = check(kind, value)
+        if found:
+            flagged[(kind, value)] = found
+    return flagged
+
+
+class BatchMaker:
+    """Groups a fresh feed's rows into batch messages, as ``BatchWriter`` would group them in bulk mode.
+
+    ``check`` is the store's landing checks; ``max_held`` is ``BatchWriter.MAX_DEFERRED``."""
+
+    def __init__(self, *, source: str | None, check: Check, batch_size: int = R.MAX_ROWS,
+                 max_held: int = 50_000) -> None:
+        self.source = source
+        self.check = check
+        self.batch_size = batch_size
+        self.max_held = max_held
+        self.pending: dict[str, dict[str, list[Any]]] = {}
+        self.seen = SeenFilter()
+        self.held = 0
+        self.held_rows: list[tuple[list[Any], str]] = []
+        self.bulk = True
+        self.read = 0  # rows read since the last message
+        self.repeated = 0
+
+    def add(self, row: list[Any], tlp: str) -> list[Message]:
+        """The messages due once ``row`` (trimmed) under ``tlp`` is read (mostly none)."""
+        self.read += 1
+        rows = self.pending.setdefault(tlp, {})
+        sid = row[R.ID]
+        if sid in rows:
+            self.repeated += 1
+        rows[sid] = row
+        return list(self._flush(tlp)) if len(rows) >= self.batch_size else _NONE
+
+
+    def finish(self) -> Iterator[Message]:
+        """The messages due at the end of the feed: every pending batch, then the rows held back."""
+        for tlp in list(self.pending):
+            if not self.bulk:
+                break
+            yield from self._flush(tlp)
+        if self.bulk and self.held_rows:  # the writer lands them through the exact path: it needs the ids met
+            yield ("filter", bytes(self.seen.bits))
+        yield from self._handover()
+
+    def _flush(self, tlp: str) -> Iterator[Message]:
+        rows = self.pending.pop(tlp, {})
+        if not rows:
+            return
+        maybe = self.seen.seen_before(rows)
+        if True in maybe:
+            self.held_rows.extend((rows.pop(sid), tlp) for sid, m in zip(list(rows), maybe, strict=True) if m)
+            if self.held + len(self.held_rows) > self.max_held:
+                # as BatchWriter._flush: the rows held back land (the bulk load ends) before this batch's new ones
+                yield from self._send_held()
+                yield ("unbulk", bytes(self.seen.bits))
+                self.bulk = False
+        fresh = list(rows.values())
+        if fresh:
+            yield ("batch", tlp, body_bytes(fresh, self.source), len(fresh), [r[R.ID] for r in fresh[:100]],
+                   flags_of(fresh, self.check), self.read, self.repeated)
+            self.read = self.repeated = 0
+        if not self.bulk:
+            yield from self._handover()
+
+    def _send_held(self) -> Iterator[Message]:
+        if self.held_rows:
+            self.held += len(self.held_rows)
+            yield ("held", self.held_rows)
+            self.held_rows = []
+
+    def _handover(self) -> Iterator[Message]:
+        """Rows held back, then (once the bulk load ended) the rows still pending, for the writer to group."""
+        yield from self._send_held()
+        pending = [(row, tlp) for tlp, rows in self.pending.items() for row in rows.values()]
+        self.pending = {}
+        if pending or self.read or self.repeated:
+            yield ("rows", pending, self.read - len(pending), self.repeated)
+            self.read = self.repeated = 0
