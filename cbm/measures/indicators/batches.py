@@ -30,10 +30,11 @@ from typing import Any
 from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
 from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.formats import Item
 
 Check = Callable[[str, Any], list[str]]
 Message = tuple[Any, ...]
-_NONE: list[Message] = []  # never appended to
+_ITEM = Item
 
 
 def body_bytes(rows: list[list[Any]], source: str | None) -> bytes:
@@ -79,15 +80,35 @@ class BatchMaker:
         self.read = 0  # rows read since the last message
         self.repeated = 0
 
-    def add(self, row: list[Any], tlp: str) -> list[Message]:
-        """The messages due once ``row`` (trimmed) under ``tlp`` is read (mostly none)."""
-        self.read += 1
-        rows = self.pending.setdefault(tlp, {})
-        sid = row[R.ID]
-        if sid in rows:
-            self.repeated += 1
-        rows[sid] = row
-        return list(self._flush(tlp)) if len(rows) >= self.batch_size else _NONE
+    def add_all(self, pairs: Iterator[Any]) -> Iterator[Message]:
+        """The messages due as each ``(row, tlp)`` pair of ``pairs`` (rows not yet trimmed) is read, in one loop
+        (a feed's million rows pass here): each row joins its TLP's pending batch, replacing a row of the same id
+        there (a repeat); a full batch is flushed. Anything else ``pairs`` yields (a bad line) is yielded as it
+        is, in order with the messages. Stops, leaving the rest of ``pairs`` unread, once the bulk load ended."""
+        pending, size, read = self.pending, self.batch_size, 0
+        for item in pairs:
+            if type(item) is not _ITEM:
+                yield item
+                continue
+            row, tlp = item
+            if row[-1] is None:
+                R.trim(row)
+            rows = pending.get(tlp)
+            if rows is None:
+                rows = pending[tlp] = {}
+            sid = row[0]
+            if sid in rows:
+                self.repeated += 1
+            rows[sid] = row
+            read += 1
+            if len(rows) >= size:
+                self.read += read
+                read = 0
+                yield from self._flush(tlp)
+                pending = self.pending
+                if not self.bulk:
+                    return
+        self.read += read
 
 
     def finish(self) -> Iterator[Message]:

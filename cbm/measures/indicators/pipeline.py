@@ -104,21 +104,18 @@ def chunks(items: Iterable[Item | LineError]) -> Iterator[list[tuple[Any, ...]]]
 
 def _made(items: Iterable[Item | LineError], maker: BatchMaker) -> Iterator[Any]:
     """The reader's output when it makes the batches (:mod:`cbm.measures.indicators.batches`): its messages,
-    and bad lines in lists of ``(line, message, where)`` as :func:`chunks` sends them; once the bulk load ended,
-    the rest as :func:`chunks` sends it."""
+    and bad lines in lists of ``(line, message, where)`` as :func:`chunks` sends them, each before what was
+    read after it; once the bulk load ended, the rest as :func:`chunks` sends it."""
     errors: list[tuple[Any, ...]] = []
     stream = iter(items)
-    for item in stream:
-        if type(item) is not Item:
-            errors.append(tuple(item))
+    for out in maker.add_all(stream):
+        if type(out) is LineError:
+            errors.append(tuple(out))
             continue
-        for message in maker.add(trim(item[0]), item[1]):
-            if errors:  # bad lines go before what was read after them
-                yield errors
-                errors = []
-            yield message
-        if not maker.bulk:
-            break
+        if errors:
+            yield errors
+            errors = []
+        yield out
     if errors:
         yield errors
     if maker.bulk:
@@ -144,7 +141,8 @@ def _drain(receiver: Any, inbox: queue.Queue[bytes | None]) -> None:
         inbox.put(None)
 
 
-def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes, maker: BatchMaker | None = None) -> Iterator[Any]:
+def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes,
+         maker: BatchMaker | None = None) -> Iterator[Any]:
     """``(row, tlp)`` pairs (Item's shape, rows already trimmed) and LineErrors from ``path``, read by a child
     process; ``notes`` is filled in when the child finishes. With ``maker``, the child groups the rows into
     batches itself and the pairs come in its messages instead (:mod:`cbm.measures.indicators.batches`), each
