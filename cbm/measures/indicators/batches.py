@@ -25,12 +25,16 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import Item
+
+if TYPE_CHECKING:
+    from cbm.measures.indicators.writer import BatchWriter
+    from cbm.store.db import Store
 
 Check = Callable[[str, Any], list[str]]
 Message = tuple[Any, ...]
@@ -155,3 +159,15 @@ class BatchMaker:
         if pending or self.read or self.repeated:
             yield ("rows", pending, self.read - len(pending), self.repeated)
             self.read = self.repeated = 0
+
+
+def maker_for(store: Store, writer: BatchWriter, source: str | None) -> BatchMaker | None:
+    """What makes the batches in the reader process, when ``writer`` can take them (docs/adr/0225); else None.
+    The store's landing checks are loaded here, before the reader forks, so it inherits them and never opens
+    the store or its files."""
+    if not writer.takes_made_batches:
+        return None
+    from cbm.measures.indicators import index
+
+    return BatchMaker(source=source, check=store.query(index.checker).check, batch_size=writer.batch_size,
+                      max_held=writer.MAX_DEFERRED)

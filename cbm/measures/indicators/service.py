@@ -20,10 +20,10 @@ from cbm.core.tlp import check_tlp
 from cbm.measures.indicators import authorship, model, queries, records
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.batches import BatchMaker
+from cbm.measures.indicators.batches import maker_for
 from cbm.measures.indicators.cache import RecordCache
 from cbm.measures.indicators.export import ExportResult, export, sensitive_tlps  # noqa: F401  (re-exported)
-from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row
+from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, build_row, guess_format
 from cbm.measures.indicators.query import (  # noqa: F401  (re-exported: the service is the one entry point)
     Listing,
     SearchHit,
@@ -163,23 +163,6 @@ class ImportResult:
     by_flag: dict[str, int] = field(default_factory=dict)
 
 
-def guess_format(path: str, head: bytes) -> str:
-    name = path.lower()
-    for suffix, fmt in ((".csv", "csv"), (".txt", "txt"), (".list", "txt"), (".stix", "stix"),
-                        (".stix.json", "stix"), (".misp.json", "misp")):
-        if name.endswith(suffix):
-            return fmt
-    text = head.lstrip()
-    if text.startswith(b"{") or text.startswith(b"["):
-        if b'"type"' in head and (b'"bundle"' in head or b'"spec_version"' in head or b'"indicator"' in head):
-            return "stix"
-        return "misp"
-    first = text.split(b"\n", 1)[0]
-    if b"," in first:
-        return "csv"
-    return "txt"
-
-
 @cycle_collector_paused()
 def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = None, skip_invalid: bool = False,
                 kind: str | None = None, on_progress: Callable[[int], None] | None = None,
@@ -214,14 +197,19 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         invalid = 0
         mark = store.query(queries.last_flag)
         source = Path(path).name if path != "-" else None
+
+        def new_writer() -> BatchWriter:
+            made = BatchWriter(store, to, source=source, on_progress=on_progress,
+                               bulk=large and store.query(ix.bulk_pays, _rows_in(path)))
+            made.trusted_rows = fmt in ("csv", "txt")
+            return made
+
         try:
             with store.transaction():
                 writer: BatchWriter | None = None
                 if parallel:  # the reader process starts under the write lock, once the writer knows its path
-                    writer = BatchWriter(store, to, source=source, on_progress=on_progress,
-                                         bulk=store.query(ix.bulk_pays, _rows_in(path)))
-                    writer.trusted_rows = True
-                    items = pipeline.read(path, fmt, d, _plain_kind(kind), notes, _maker(store, writer, source))
+                    writer = new_writer()
+                    items = pipeline.read(path, fmt, d, _plain_kind(kind), notes, maker_for(store, writer, source))
                 for item in items:
                     if isinstance(item, LineError):
                         invalid += 1
@@ -229,9 +217,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                             errors.append(item)
                         continue
                     if writer is None:  # after the reader saw the objects a STIX file carries
-                        writer = BatchWriter(store, to, source=source, on_progress=on_progress,
-                                             bulk=large and store.query(ix.bulk_pays, _rows_in(path)))
-                        writer.trusted_rows = fmt in ("csv", "txt")
+                        writer = new_writer()
                     if invalid and not skip_invalid:
                         continue  # keep reading to report every bad line; nothing will land
                     if type(item[0]) is str:  # a message of a reader that makes the batches
@@ -254,15 +240,6 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                 close()
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes,
                           store.query(queries.flagged_since, mark))
-
-
-def _maker(store: Store, writer: BatchWriter, source: str | None) -> BatchMaker | None:
-    """What makes the batches in the reader process, when ``writer`` can take them (docs/adr/0225): the
-    landing checks are loaded here, before the reader forks, so it inherits them and never opens the store."""
-    if not writer.takes_made_batches:
-        return None
-    return BatchMaker(source=source, check=store.query(ix.checker).check, batch_size=writer.batch_size,
-                      max_held=writer.MAX_DEFERRED)
 
 
 def _held_by_another(store: Store, indicator_id: str) -> bool:

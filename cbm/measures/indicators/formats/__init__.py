@@ -260,3 +260,21 @@ def stix_time(iso_seconds: str) -> str:
     if iso_seconds.endswith("Z") and len(iso_seconds) == 20:
         return iso_seconds[:-1] + ".000Z"
     return iso_seconds
+
+
+def guess_format(path: str, head: bytes) -> str:
+    """The format of a feed file, from its name, else from its first bytes ``head``: csv, txt, stix or misp."""
+    name = path.lower()
+    for suffix, fmt in ((".csv", "csv"), (".txt", "txt"), (".list", "txt"), (".stix", "stix"),
+                        (".stix.json", "stix"), (".misp.json", "misp")):
+        if name.endswith(suffix):
+            return fmt
+    text = head.lstrip()
+    if text.startswith(b"{") or text.startswith(b"["):
+        if b'"type"' in head and (b'"bundle"' in head or b'"spec_version"' in head or b'"indicator"' in head):
+            return "stix"
+        return "misp"
+    first = text.split(b"\n", 1)[0]
+    if b"," in first:
+        return "csv"
+    return "txt"
