@@ -115,7 +115,7 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
     sectors: Sequence[Any] = cells[R.SECTORS]
     if sectors.count(None) != n:
         sectors = [_sector_text(s) for s in sectors]
-    batch = Batch([], explicit, list(map(check, kinds, values)))
+    batch = Batch([], explicit, _checked(check, kinds, values))
     revoked_text: Any = _NONES
     extras = cells[R.EXTRA]
     if extras.count(None) != n:
@@ -145,6 +145,14 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
 
 
 _NONES = repeat(None)
+
+
+def _checked(check: Check, kinds: Sequence[str], values: Sequence[Any]) -> list[Sequence[str]]:
+    """``check`` over a batch's columns: through the checker's column method when ``check`` is a
+    :class:`~cbm.measures.indicators.checks.Checker`'s (the same flags, screened in C-level passes), else
+    indicator by indicator."""
+    many = getattr(getattr(check, "__self__", None), "check_many", None)
+    return many(kinds, values) if many is not None else list(map(check, kinds, values))
 
 
 def _index_times(column: Sequence[Any], n: int) -> bool:
