@@ -15,11 +15,12 @@ from __future__ import annotations
 import socket
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from itertools import compress, repeat
-from operator import eq, itemgetter, not_ as _not, or_, rshift
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import eq, itemgetter, or_, rshift
+from operator import not_ as _not
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cbm.measures.indicators import warninglists
 from cbm.measures.indicators.compiled import CompiledLists, load_or_compile
@@ -265,7 +266,7 @@ class Checker:
         touched by one (raises on any other value)."""
         blocks = self._ipv4_blocks()
         packed = map(_inet_pton, repeat(_AF_INET), values)
-        return list(map(blocks.__getitem__, map(rshift, map(_from_bytes, packed, repeat("big")), repeat(_BLOCK))))
+        return list(map(blocks.__getitem__, map(rshift, map(_from_bytes, packed, repeat(_BIG)), repeat(_BLOCK))))
 
     def _ipv4_blocks(self) -> bytearray:
         """One byte per /20 block of the IPv4 space: 1 where a rule's or a list's segment touches the block
@@ -274,7 +275,7 @@ class Checker:
             blocks = bytearray(1 << (32 - _BLOCK))
             starts, ends, _labels = self._rules[4]
             first, last, _found = self.lists.segments(4)
-            for low, high in (*zip(starts, ends), *zip(first, last)):
+            for low, high in (*zip(starts, ends, strict=True), *zip(first, last, strict=True)):
                 low, high = low >> _BLOCK, (high >> _BLOCK) + 1
                 blocks[low:high] = b"\x01" * (high - low)
             self._blocks = blocks
@@ -385,6 +386,7 @@ class Checker:
 _inet_pton = socket.inet_pton
 _AF_INET = socket.AF_INET
 _from_bytes = int.from_bytes
+_BIG: Literal["big"] = "big"
 _BLOCK = 12  # the IPv4 screen's blocks: /20
 _SCREEN_FROM = 256  # indicators in a batch: the screens' tables cost ~60 ms to build, once per process
 _IPV4, _DOMAIN, _URL = "ipv4-addr", "domain-name", "url"

@@ -149,7 +149,7 @@ _NONES = repeat(None)
 _ADDRESS_KINDS = frozenset(("ipv4-addr", "ipv6-addr"))
 
 
-def _address_ranges(kinds: Sequence[str], values: Sequence[str | None]) -> list[int]:
+def _address_ranges(kinds: Sequence[str], values: Sequence[Any]) -> list[int]:
     """Positions of the addresses whose value has a ``/`` (the candidates for :func:`net_range`), found in
     C-level passes when every indicator has a value."""
     addresses = map(_ADDRESS_KINDS.__contains__, kinds)
