@@ -52,17 +52,15 @@ def body_bytes(rows: list[list[Any]], source: str | None) -> bytes:
 
 def flags_of(rows: list[list[Any]], check: Check) -> dict[tuple[str, str | None], list[str]] | None:
     """The landing checks' flags of each flagged ``(type, value)`` among ``rows``; None if a row is a free
-    pattern (its further values are checked too, by the index, which reads them from the pattern)."""
-    flagged: dict[tuple[str, str | None], list[str]] = {}
-    for row in rows:
-        kind = row[R.TYPE]
-        if kind == "pattern":
-            return None
-        value = row[R.VALUE] if len(row) > R.VALUE and type(row[R.VALUE]) is str else None
-        found = check(kind, value)
-        if found:
-            flagged[(kind, value)] = found
-    return flagged
+    pattern (its further values are checked too, by the index, which reads them from the pattern). Through the
+    checker's column method when ``check`` is a Checker's (the same flags, screened in C-level passes)."""
+    kinds = [row[R.TYPE] for row in rows]
+    if "pattern" in kinds:
+        return None
+    values = [row[R.VALUE] if len(row) > R.VALUE and type(row[R.VALUE]) is str else None for row in rows]
+    many = getattr(getattr(check, "__self__", None), "check_many", None)
+    found = many(kinds, values) if many is not None else list(map(check, kinds, values))
+    return {(kind, value): list(flags) for kind, value, flags in zip(kinds, values, found, strict=True) if flags}
 
 
 class BatchMaker:
