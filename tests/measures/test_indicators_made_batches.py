@@ -93,7 +93,8 @@ def test_made_batches_are_the_records_the_writer_makes_and_index_as_rebuild_does
     assert made == []
     monkeypatch.delenv("CBM_NO_PARALLEL")
     loaded = import_json(us, feed)
-    assert made.count("batch") >= 3 and "held" in made
+    # (ended early, it may end at the first batch: a false positive of the filter, whose hashes vary by process)
+    assert "held" in made and made.count("batch") >= (3 if max_deferred is None else 1)
     assert ("unbulk" in made) == (max_deferred is not None)
 
     assert counts(loaded) == counts(ordinary)
