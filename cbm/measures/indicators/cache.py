@@ -76,9 +76,9 @@ class Batch:
         """The rows as signed (trailing nulls dropped, at least id and type), indexed as :attr:`rows` are."""
         if self._signed is not None:
             return self._signed
-        raw = self._body.get("rows")
-        signed: list[list[Any]] = raw if R.column_map(self._body.get("fields")) == _IN_ORDER and _well_formed(raw) \
-            else self.rows
+        raw: Any = self._body.get("rows")
+        in_place = R.column_map(self._body.get("fields")) == _IN_ORDER and _well_formed(raw)
+        signed: list[list[Any]] = raw if in_place else self.rows
         self._signed = signed
         return signed
 
