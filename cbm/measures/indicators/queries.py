@@ -195,8 +195,9 @@ def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]
     return conn.execute(sql, args)
 
 
-# Keys read at a time by position_runs: a range of k, one aggregate row per range (a few hundred kB of JSON).
-RUN_KEYS = 1 << 16
+# Keys read at a time by position_runs: a range of k, one aggregate row per range (~200 kB of JSON, ~1.5 MB as
+# Python lists).
+RUN_KEYS = 1 << 14
 
 
 def position_runs(conn: Connection, f: Filter, span: int = RUN_KEYS) -> Iterator[tuple[int, list[int], list[int]]]:
