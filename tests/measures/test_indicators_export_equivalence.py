@@ -19,6 +19,7 @@ import stix2
 from cbm.app.stores import open_store
 from cbm.measures.indicators import queries, query
 from cbm.measures.indicators import service as svc
+from cbm.measures.indicators.position_runs import position_runs
 from cbm.store.trust import create_store, import_card, own_card
 from tests.conftest import DATA, Party, at
 from tests.measures.export_reference import reference_export
@@ -148,7 +149,7 @@ def test_the_full_stix_export_holds_every_kind_of_object_and_parses_strictly(var
 @pytest.mark.parametrize("span", [1, 3, 1 << 16])
 def test_the_stix_exports_runs_of_positions_are_the_index_positions_in_order(varied, span):
     """The STIX export reads the index a range of keys at a time, as JSON arrays SQLite builds
-    (queries.position_runs, docs/adr/0231): the same rows in the same order as the row-by-row query, under
+    (position_runs.py, docs/adr/0231): the same rows in the same order as the row-by-row query, under
     every filter (also those SQLite could answer from another index: an expiry window, a value's type), with
     ``--limit``, over ranges that split one record's rows; each run holds rows of one record only."""
     filters = {**FILTERS, "expiring": {"expiring_days": 400}, "flagged": {"flagged": True},
@@ -157,7 +158,7 @@ def test_the_stix_exports_runs_of_positions_are_the_index_positions_in_order(var
         for name, given in filters.items():
             f = query.make_filter(**given)
             expected = [(rec, pos, revoked) for rec, pos, revoked, _ in store.query(queries.positions, f)]
-            runs = list(store.query(queries.position_runs, f, span))
+            runs = list(store.query(position_runs, f, span))
             assert [(rec, pos, revoked) for rec, positions, flags in runs
                     for pos, revoked in zip(positions, flags, strict=True)] == expected, name
             assert all(positions for _, positions, _ in runs), name

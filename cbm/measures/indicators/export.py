@@ -22,6 +22,7 @@ from cbm.measures.indicators import checks, model, queries
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.cache import Batch, BatchReader
 from cbm.measures.indicators.formats.jsonbytes import ByteSink
+from cbm.measures.indicators.position_runs import position_runs
 from cbm.measures.indicators.spool import ThreadedWriter
 from cbm.store.db import Store, record_from_row
 
@@ -139,9 +140,9 @@ def _runs(store: Store, f: queries.Filter) -> Iterator[Run]:
 
 def _position_runs(store: Store, f: queries.Filter) -> Iterator[PositionRun]:
     """The indicators ``f`` selects, in landing order, in runs from one batch record: (batch, positions, revoked
-    flags), read a range of the index at a time (queries.position_runs)."""
+    flags), read a range of the index at a time (position_runs.py)."""
     reader = BatchReader(store)
-    for rec, positions, revoked in store.query(queries.position_runs, f):
+    for rec, positions, revoked in store.query(position_runs, f):
         yield reader.get(rec), positions, revoked
 
 

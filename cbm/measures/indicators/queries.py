@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any
 
 from cbm.core import refs
@@ -138,7 +137,9 @@ def _origin_terms(f: Filter) -> str:
     return terms
 
 
-def _where(f: Filter) -> tuple[str, list[Any]]:
+def where_of(f: Filter) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (with its leading space; empty for no condition) and its arguments for ``f``, over
+    ``ind``."""
     where: list[str] = []
     args: list[Any] = []
     for column, values in (("type", f.types), ("author", f.authors), ("tlp", f.tlps)):
@@ -175,7 +176,7 @@ def _where(f: Filter) -> tuple[str, list[Any]]:
 
 def select(conn: Connection, f: Filter) -> Iterator[IndicatorRow]:
     """Current indicators matching ``f``, in landing order (so rows of one batch come together). Streams."""
-    where, args = _where(f)
+    where, args = where_of(f)
     sql = f"SELECT {COLUMNS} FROM ind{where} ORDER BY k"
     if f.limit is not None:
         sql += " LIMIT ?"
@@ -187,7 +188,7 @@ def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]
     """(rec, pos, revoked, versions) of the current indicators matching ``f``, in landing order: where each
     lives in its batch record, whether it is revoked (1 or 0) and its version number. The lean form of
     :func:`select` for exports, which read everything else from the record. Streams."""
-    where, args = _where(f)
+    where, args = where_of(f)
     sql = f"SELECT rec, pos, revoked IS NOT NULL, versions FROM ind{where} ORDER BY k"
     if f.limit is not None:
         sql += " LIMIT ?"
@@ -195,43 +196,10 @@ def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]
     return conn.execute(sql, args)
 
 
-# Keys read at a time by position_runs: a range of k, one aggregate row per range (~200 kB of JSON, ~1.5 MB as
-# Python lists).
-RUN_KEYS = 1 << 14
-
-
-def position_runs(conn: Connection, f: Filter, span: int = RUN_KEYS) -> Iterator[tuple[int, list[int], list[int]]]:
-    """(rec, positions, revoked flags 1/0) of the current indicators matching ``f``, in landing order, in runs of
-    consecutive ones from one batch record: the rows of :func:`positions`, and as many with ``f.limit``. A
-    record's consecutive rows may come in more than one run (one ends at each range of ``span`` keys).
-
-    SQLite steps through the rows, not Python: each range of keys is one row of three JSON arrays, built in
-    key order (a scan of the integer primary key range, no other index allowed), parsed by orjson
-    (docs/adr/0231-stix-export-position-runs.md). Streams."""
-    import orjson
-
-    where, args = _where(f)
-    sql = ("SELECT json_group_array(rec), json_group_array(pos), json_group_array(revoked IS NOT NULL) FROM ind"
-           " NOT INDEXED WHERE k >= ? AND k < ?" + (" AND " + where.removeprefix(" WHERE ") if where else ""))
-    left = f.limit
-    low = conn.execute("SELECT MIN(k) FROM ind").fetchone()[0]
-    while low is not None and (left is None or left > 0):
-        recs, poss, revoked = map(orjson.loads, conn.execute(sql, (low, low + span, *args)).fetchone())
-        if left is not None:
-            del recs[left:], poss[left:], revoked[left:]
-            left -= len(recs)
-        start = 0
-        for rec, same in groupby(recs):
-            end = start + len(list(same))
-            yield rec, poss[start:end], revoked[start:end]
-            start = end
-        low = conn.execute("SELECT MIN(k) FROM ind WHERE k >= ?", (low + span,)).fetchone()[0]
-
-
 def values(conn: Connection, f: Filter) -> Iterator[tuple[str, str | None, str]]:
     """(type, value, tlp) of the current indicators matching ``f``, in landing order: all a plain list needs,
     from the index alone. Streams."""
-    where, args = _where(f)
+    where, args = where_of(f)
     sql = f"SELECT type, value, tlp FROM ind{where} ORDER BY k"
     if f.limit is not None:
         sql += " LIMIT ?"
@@ -348,12 +316,12 @@ def flag_counts(conn: Connection) -> dict[str, int]:
 
 
 def tlps_present(conn: Connection, f: Filter) -> list[str]:
-    where, args = _where(f)
+    where, args = where_of(f)
     return [str(t) for (t,) in conn.execute(f"SELECT DISTINCT tlp FROM ind{where}", args)]
 
 
 def count(conn: Connection, f: Filter) -> int:
-    where, args = _where(f)
+    where, args = where_of(f)
     return int(conn.execute(f"SELECT COUNT(*) FROM ind{where}", args).fetchone()[0])
 
 
@@ -421,7 +389,7 @@ def revocations(conn: Connection, sid: str) -> list[tuple[str, str, str]]:
 def stats(conn: Connection, now: str, soon: str, f: Filter | None = None) -> dict[str, Any]:
     """Counts by type, author, TLP, origin and state; how many expire before ``soon``; over the indicators ``f``
     selects (all without it)."""
-    where, args = _where(f) if f is not None else ("", [])
+    where, args = where_of(f) if f is not None else ("", [])
 
     def count(extra: str = "", more: Sequence[Any] = ()) -> int:
         clause = (where + " AND " + extra if where else " WHERE " + extra) if extra else where
@@ -466,7 +434,7 @@ def stats(conn: Connection, now: str, soon: str, f: Filter | None = None) -> dic
 def age_buckets(conn: Connection, bounds: Sequence[tuple[str, str]], f: Filter | None = None) -> dict[str, int]:
     """Count of indicators last modified on or after each bound: [(label, iso time)], newest bound first (over
     the indicators ``f`` selects, all without it)."""
-    where, args = _where(f) if f is not None else ("", [])
+    where, args = where_of(f) if f is not None else ("", [])
 
     def count(extra: str, more: Sequence[Any]) -> int:
         clause = where + " AND " + extra if where else " WHERE " + extra
