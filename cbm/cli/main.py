@@ -74,10 +74,10 @@ def _command(app: typer.Typer) -> Any:
         name = info.name or typer.main.get_command_name(info.callback.__name__)
         makers[name] = partial(typer.main.get_command_from_info, info, **options)
     for group_info in app.registered_groups:
-        name = typer.main.solve_typer_info_defaults(group_info).name
-        if not name:  # a nameless sub-app merges its commands into this group: only Typer knows them
+        group_name = typer.main.solve_typer_info_defaults(group_info).name
+        if not group_name:  # a nameless sub-app merges its commands into this group: only Typer knows them
             return typer.main.get_command(app)
-        makers[name] = partial(typer.main.get_group_from_info, group_info, **options,
+        makers[group_name] = partial(typer.main.get_group_from_info, group_info, **options,
                                suggest_commands=app.suggest_commands)
     bare = copy.copy(app)  # the group itself (callback, help, options) without its commands
     bare.registered_commands, bare.registered_groups = [], []
