@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,17 +15,24 @@ if TYPE_CHECKING:
     from cbm.store.db import Store
 
 
-@dataclass
 class State:
-    store: str | None = None
-    json: bool = False
-    quiet: bool = False
-    verbose: bool = False
-    wide: bool = False
-    passphrase_file: str | None = None
+    """The global options of the command being run (set by the root callback in ``cbm.cli.main``). A plain class,
+    not a dataclass: every command, ``--help`` included, imports it, and a dataclass costs about a millisecond of
+    start-up to make (issue 20)."""
+
+    __slots__ = ("store", "json", "quiet", "verbose", "wide", "passphrase_file")
+
+    def __init__(self) -> None:
+        self.reset()
 
     def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        """Back to the defaults: no store chosen, human output, status lines on, no tracebacks."""
+        self.store: str | None = None
+        self.json = False
+        self.quiet = False
+        self.verbose = False
+        self.wide = False
+        self.passphrase_file: str | None = None
 
 
 state = State()
