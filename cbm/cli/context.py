@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from pathlib import Path
@@ -58,6 +57,8 @@ def unlock_passphrase() -> str:
     if given is not None:
         return given
     if interactive():
+        import getpass  # only at a prompt
+
         return getpass.getpass("Passphrase for the cbm private keys: ", stream=sys.stderr)
     raise UsageError("the private keys are passphrase-protected and no passphrase was given",
                      hint="set CBM_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal")
@@ -69,6 +70,8 @@ def new_passphrase() -> str:
     if given is not None:
         return given
     if interactive():
+        import getpass  # only at a prompt
+
         first = getpass.getpass("New passphrase for the private keys: ", stream=sys.stderr)
         if first != getpass.getpass("Repeat it: ", stream=sys.stderr):
             raise UsageError("the two passphrases differ")

@@ -87,10 +87,16 @@ def _loaded(*args: str) -> list[str]:
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
 
+# What only a writer, a prompt or a card needs (issue 20): temporary files and durable renames, party cards, the
+# passphrase prompt, and the socket module (IPv6 normalisation, when a value is one)
+WRITERS_ONLY = ("tempfile", "cbm.core.files", "cbm.core.cards", "getpass", "socket")
+
+
 def _unwanted(loaded: list[str], *needed: str) -> list[str]:
-    """Signature code (nacl, the landing checks) and measure index modules other than ``needed``."""
+    """Signature code (nacl, the landing checks), measure index modules other than ``needed``, and what only
+    writers need (:data:`WRITERS_ONLY`)."""
     return [m for m in loaded if m == "nacl" or m.startswith("nacl.") or m == "cbm.measures.indicators.checks"
-            or (m in MEASURE_INDEXES and m not in needed)]
+            or (m in MEASURE_INDEXES and m not in needed) or m in WRITERS_ONLY]
 
 
 @pytest.fixture
