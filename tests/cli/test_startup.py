@@ -113,12 +113,15 @@ def test_help_imports_no_signature_code_and_no_index():
     assert "typer" in loaded  # the probe did run
 
 
-def test_status_imports_no_signature_code_and_only_the_index_it_queries(with_indicators: Party):
+def test_status_imports_no_signature_code_and_no_index_module(with_indicators: Party):
     us = with_indicators
     for args in (("status",), ("status", "--json")):
         loaded = _loaded("--store", str(us.root), *args)
-        # the indicators' attention counts flagged and expiring indicators through the indicator index's queries
-        assert _unwanted(loaded, "cbm.measures.indicators.index") == []
+        # the indicators' attention counts flagged and expiring indicators with the three small queries of
+        # status_queries: neither the index module nor the query filters load (docs/adr/0229)
+        assert _unwanted(loaded) == []
+        assert "cbm.measures.indicators.queries" not in loaded
+        assert "cbm.measures.indicators.status_queries" in loaded  # the probe did ask the indicators
         assert "cbm.app.status" in loaded
 
 
