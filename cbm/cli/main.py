@@ -43,8 +43,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _load(name: str) -> Any:
-    module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
-    command = _command(module.app)
+    # as while this module loaded (its top): the collector pauses while the subcommand's modules load, and what
+    # they made is frozen out of later collections
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
+        command = _command(module.app)
+    finally:
+        gc.freeze()
+        if paused:
+            gc.enable()
     command.name = name
     # shell completion is offered (or not) by the root alone
     command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
