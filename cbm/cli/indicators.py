@@ -26,8 +26,9 @@ app = typer.Typer(help="Threat indicators in STIX 2.1: add, import feeds, search
                        "firewalls and IDS.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
-TlpOpt = Annotated[str | None, typer.Option("--tlp", help="TLP 2.0 label (default GREEN, or config "
-                                                           "[indicators] default_tlp); overrides the input's.")]
+TlpOpt = Annotated[str | None, typer.Option("--tlp", help="TLP 2.0 label (default GREEN, or "
+                                                           "indicators.default_tlp in config.toml); overrides the "
+                                                           "input's.")]
 ToOpt = Annotated[list[str] | None, typer.Option("--to", help="Audience: a peer code, repeatable ('*' = all).")]
 SectorOpt = Annotated[list[str] | None, typer.Option(
     "--sector", help="Critical-infrastructure sector, repeatable: " + ", ".join(model.SECTORS) + ".")]

@@ -27,8 +27,8 @@ def warninglists(
     """Show the MISP warninglists the landing checks use (where from, version, entries); update them offline.
 
     Every indicator is checked when it lands against these lists and the built-in rules (reserved ranges,
-    ranges broader than [indicators.checks] min_ipv4_prefix / min_ipv6_prefix, own_infrastructure, public
-    suffixes); a hit is flagged, not dropped.
+    ranges broader than indicators.checks.min_ipv4_prefix / min_ipv6_prefix in config.toml,
+    own_infrastructure, public suffixes); a hit is flagged, not dropped.
 
     Example:  cbm indicators warninglists --update /media/usb/misp-warninglists
     """
@@ -58,7 +58,7 @@ def warninglists(
 
 
 def recheck(json_flag: JsonFlag = False) -> None:
-    """Run the landing checks again over every stored indicator (after editing [indicators.checks]).
+    """Run the landing checks again over every stored indicator (after editing indicators.checks in config.toml).
 
     The signed records stay as they are; only the flags in the index change.
 

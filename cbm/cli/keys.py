@@ -315,7 +315,7 @@ def policy(
     off: Annotated[bool, typer.Option("--off", help="Accept no roster; introduced keys are retired.")] = False,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Show or set whose rosters we accept (config.toml [rosters]; off by default), and apply it now.
+    """Show or set whose rosters we accept (the rosters table of config.toml; off by default), and apply it now.
 
     Without options: show the policy. Introduced keys are marked "introduced" in `keys list` and `status`
     until their fingerprint is confirmed with `cbm keys confirm`.

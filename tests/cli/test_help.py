@@ -28,6 +28,18 @@ LEAVES = [path for path, command in TREE if not hasattr(command, "commands")]
 GROUPS = [path for path, command in TREE if hasattr(command, "commands")]
 
 
+WIDE = {"COLUMNS": "200"}  # no word of a help text is longer: none is folded across lines
+_FRAME = str.maketrans(dict.fromkeys("│╭╮╰╯─", " "))
+
+
+def _lost_words(command: Any, shown: str) -> list[str]:
+    """Words of the command's own help and its options' help that its rendered --help does not show (Rich
+    markup takes a bracketed word such as ``[indicators]`` for a style tag and drops it)."""
+    words = set(shown.translate(_FRAME).split())
+    texts = [command.help or ""] + [getattr(param, "help", None) or "" for param in command.params]
+    return [word for text in texts for word in text.split() if word not in words and word != "\b"]
+
+
 def _docs() -> str:
     return (ROOT / "README.md").read_text("utf-8")
 
@@ -39,19 +51,21 @@ def test_the_subcommands_the_design_names():
 
 @pytest.mark.parametrize("path", LEAVES, ids=" ".join)
 def test_every_command_has_help_with_an_example(path):
-    r = run_cli(*path, "--help")
+    r = run_cli(*path, "--help", env=WIDE)
     assert r.exit_code == 0, r.stderr
     assert r.stderr == ""
     assert "Example" in r.stdout, f"`cbm {' '.join(path)} --help` shows no example"
     assert "Usage:" in r.stdout and " ".join(path) + " [OPTIONS]" in r.stdout
+    assert _lost_words(dict(TREE)[path], r.stdout) == [], f"`cbm {' '.join(path)} --help` drops words"
 
 
 @pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(p) or "cbm")
 def test_every_group_has_help(path):
-    r = run_cli(*path, "--help")
+    r = run_cli(*path, "--help", env=WIDE)
     assert r.exit_code == 0 and r.stderr == ""
     assert "Usage:" in r.stdout and len(r.stdout.splitlines()) > 3
-    assert run_cli(*path, "-h").stdout == r.stdout
+    assert _lost_words(dict(TREE)[path], r.stdout) == [], f"`cbm {' '.join(path)} --help` drops words"
+    assert run_cli(*path, "-h", env=WIDE).stdout == r.stdout
 
 
 def test_root_help_has_example_and_exit_codes():
