@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 ROOMS = ("records", "model", "index", "service")
 
 
+@dataclass(frozen=True)
 class Measure:
     """One confidence-building measure, as the rest of cbm sees it.
 
@@ -37,29 +39,20 @@ class Measure:
     peer (called after every import, also with none, to retry earlier work), or None. ``attention``:
     ``(store) -> list[Attention]``, what needs an operator now, for ``cbm status``. ``cli``: its subcommand
     module under ``cbm.cli``; ``help``: the one line ``cbm --help`` shows.
-
-    A plain class, read-only by convention, not a frozen dataclass: every command imports the registry, and making
-    a dataclass costs about a millisecond of start-up (issue 20). Raises ValueError for an index named without its
-    version or a version without an index.
     """
 
-    __slots__ = ("name", "kinds", "index", "attention", "cli", "help", "on_import", "index_version")
+    name: str
+    kinds: tuple[str, ...]
+    index: str | None  # None: the measure folds on read and keeps no tables (the working group, ADR 0063)
+    attention: str
+    cli: str
+    help: str
+    on_import: str | None = None
+    index_version: int | None = None
 
-    def __init__(self, name: str, kinds: tuple[str, ...], index: str | None, attention: str, cli: str, help: str,
-                 on_import: str | None = None, index_version: int | None = None) -> None:
-        if (index is None) != (index_version is None):
-            raise ValueError(f"measure {name}: name its index and the index's version together")
-        self.name = name
-        self.kinds = kinds
-        self.index = index  # None: the measure folds on read and keeps no tables (the working group, ADR 0063)
-        self.attention = attention
-        self.cli = cli
-        self.help = help
-        self.on_import = on_import
-        self.index_version = index_version
-
-    def __repr__(self) -> str:
-        return f"Measure({self.name!r})"
+    def __post_init__(self) -> None:
+        if (self.index is None) != (self.index_version is None):
+            raise ValueError(f"measure {self.name}: name its index and the index's version together")
 
     @property
     def package(self) -> str:
