@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Sequence
+from itertools import chain, compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -121,8 +122,9 @@ def _existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, t
     return found
 
 
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, created, modified, valid_from,"
-           " valid_until, confidence, sectors, versions, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+           " valid_until, confidence, sectors, versions, revoked) VALUES " + _ROW)
 
 
 def checker(conn: Connection) -> checks.Checker:
@@ -176,7 +178,7 @@ def _fold(conn: Connection, batch: Batch) -> None:
         return
     author, rec, modified = rows[0][0], rows[0][2], rows[0][8]
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
-    conn.executemany(_INSERT.format(verb="OR IGNORE"), rows)
+    _insert_or_ignore(conn, rows)
     if conn.execute("SELECT COUNT(*) FROM ind WHERE k > ?", (last_k,)).fetchone()[0] < len(rows):
         landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
         _new_versions(conn, [(row, explicit) for row, explicit in zip(rows, batch.explicit, strict=True)
@@ -187,7 +189,8 @@ def _fold(conn: Connection, batch: Batch) -> None:
     if batch.nets:
         conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)",
                          [n for found in batch.nets.values() for n in found])
-    flagged = [(rows[i][1], author, flag) for i, found in enumerate(batch.flags) if found for flag in found]
+    flags = batch.flags
+    flagged = [(rows[i][1], author, flag) for i in compress(range(len(flags)), flags) for flag in flags[i]]
     if flagged:
         conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
     if batch.origins:
@@ -196,6 +199,22 @@ def _fold(conn: Connection, batch: Batch) -> None:
     if batch.revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
                          [(rows[i][1], author, rec, "revoked at the source", modified) for i in sorted(batch.revoked)])
+
+_PER_STATEMENT = 64  # rows an INSERT names (960 parameters: within every SQLite's limit of 999 and up)
+_INSERT_MANY = _INSERT.format(verb="OR IGNORE").replace(
+    "VALUES " + _ROW, "VALUES " + ", ".join([_ROW] * _PER_STATEMENT))
+
+
+def _insert_or_ignore(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """``INSERT OR IGNORE`` every row into ``ind``, in order: by statements of :data:`_PER_STATEMENT` rows
+    (a tenth less CPU a row than one statement a row: SQLite steps once for the lot), the rest one by one."""
+    whole = len(rows) - len(rows) % _PER_STATEMENT
+    if whole:
+        conn.executemany(_INSERT_MANY, [tuple(chain.from_iterable(rows[i:i + _PER_STATEMENT]))
+                                        for i in range(0, whole, _PER_STATEMENT)])
+    if whole < len(rows):
+        conn.executemany(_INSERT.format(verb="OR IGNORE"), rows[whole:])
+
 
 def _new_versions(conn: Connection, refused: list[tuple[tuple[Any, ...], bool]], author: str) -> None:
     """Rows whose (sid, author) is already held: move the old version to history, insert the new one."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
+from operator import and_, contains
 from typing import Any
 
 from cbm.measures.indicators import rows as R
@@ -115,7 +116,7 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
     sectors: Sequence[Any] = cells[R.SECTORS]
     if sectors.count(None) != n:
         sectors = [_sector_text(s) for s in sectors]
-    batch = Batch([], explicit, list(map(check, kinds, values)))
+    batch = Batch([], explicit, _checked(check, kinds, values))
     revoked_text: Any = _NONES
     extras = cells[R.EXTRA]
     if extras.count(None) != n:
@@ -125,7 +126,7 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
     patterns = cells[R.PATTERN]
     free = {i for i, kind in enumerate(kinds) if kind == "pattern" and isinstance(patterns[i], str)} \
         if "pattern" in kinds else set()
-    ranges = [i for i, value in enumerate(values) if value is not None and "/" in value]
+    ranges = _address_ranges(kinds, values)
     for i in sorted(free.union(ranges)) if free else ranges:  # in row order, as _from_rows adds them
         if i in free:
             _pattern_parts(batch, i, ids[i], author, patterns[i], check)
@@ -145,6 +146,24 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
 
 
 _NONES = repeat(None)
+_ADDRESS_KINDS = frozenset(("ipv4-addr", "ipv6-addr"))
+
+
+def _address_ranges(kinds: Sequence[str], values: Sequence[Any]) -> list[int]:
+    """Positions of the addresses whose value has a ``/`` (the candidates for :func:`net_range`), found in
+    C-level passes when every indicator has a value."""
+    addresses = map(_ADDRESS_KINDS.__contains__, kinds)
+    if None not in values:
+        return list(compress(range(len(values)), map(and_, addresses, map(contains, values, repeat("/")))))
+    return [i for i in compress(range(len(values)), addresses) if values[i] is not None and "/" in values[i]]
+
+
+def _checked(check: Check, kinds: Sequence[str], values: Sequence[Any]) -> list[Sequence[str]]:
+    """``check`` over a batch's columns: through the checker's column method when ``check`` is a
+    :class:`~cbm.measures.indicators.checks.Checker`'s (the same flags, screened in C-level passes), else
+    indicator by indicator."""
+    many = getattr(getattr(check, "__self__", None), "check_many", None)
+    return many(kinds, values) if many is not None else list(map(check, kinds, values))
 
 
 def _index_times(column: Sequence[Any], n: int) -> bool:
