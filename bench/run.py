@@ -77,6 +77,8 @@ class Run:
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SAMPLE_S = 0.02  # the tree is sampled every 20 ms (50 Hz); a sample reads a few small /proc files
+# Runs of each verify step and of each floor it is judged against, measured one after the other (medians)
+VERIFY_RUNS = 3
 
 
 def _children(pid: int) -> list[int]:
@@ -307,8 +309,8 @@ class Bench:
     def measure(self, name: str, title: str, argv: list[str], *, kind: str = "cbm", repeat: int = 1,
                 command: str | None = None, needs: Sequence[str] = (), words: tuple[str, ...] = (),
                 stdin: Path | None = None, parse_json: bool = False, timeout: float | None = None) -> Result:
-        """Run a step (``repeat`` times, reporting the median wall time) and record it; killed after ``timeout``
-        seconds (default ``--timeout``)."""
+        """Run a step (``repeat`` times, reporting the median wall time and the median CPU time) and record it;
+        killed after ``timeout`` seconds (default ``--timeout``)."""
         timeout = timeout or self.args.timeout
         shown = command or " ".join(_short(a, self.work) for a in
                                     (["cbm", *argv[len(self.cbm):]] if kind == "cbm" else argv))
@@ -344,13 +346,14 @@ class Bench:
                                       note=f"exit {last.exit_code}: {tail}"))
         ordered = sorted(runs, key=lambda r: r.wall_s)
         median = ordered[len(ordered) // 2]
+        cpu = statistics.median(r.cpu_s for r in runs)  # the median of each: a step judged on CPU gets its own
         detail: dict[str, Any] = {}
         if parse_json:
             try:
                 detail = json.loads(median.stdout)
             except ValueError:
                 detail = {"stdout": median.stdout[-2000:]}
-        result = Result(name, title, kind, "ok", shown, median.wall_s, median.cpu_s,
+        result = Result(name, title, kind, "ok", shown, median.wall_s, cpu,
                         max(r.maxrss_mb for r in runs), median.others_cores, len(runs), ordered[0].wall_s,
                         detail, note="profiled under pyinstrument: times include its overhead" if profiled
                         else "", peak_sum_mb=max(r.peak_sum_mb for r in runs),
@@ -436,10 +439,12 @@ class Bench:
         keyring = ["--keyring", str(w / "keyring")]
         self.measure("verify-quick", "quick verify (manifest, hashes, chains)",
                      [*self.cbm, "bundle", "verify", str(bundle), *keyring, *self.json_flag(verify)],
-                     words=verify, needs=["bundle-export"], parse_json=True)
+                     words=verify, needs=["bundle-export"], parse_json=True, repeat=VERIFY_RUNS)
         self.measure("verify-deep", "deep verify (every signature, all cores)",
                      [*self.cbm, "bundle", "verify", str(bundle), "--deep", *keyring, *self.json_flag(verify)],
-                     words=verify, needs=["bundle-export"], parse_json=True)
+                     words=verify, needs=["bundle-export"], parse_json=True, repeat=VERIFY_RUNS)
+        if not self.cbm_only:
+            self.bundle_floors(bundle)
         self.twin_peer()
         self.measure("import-peer", "import at the peer (RU)",
                      [*self.cbm, *self.store("RU"), "bundle", "import", str(bundle),
@@ -574,11 +579,13 @@ class Bench:
             return
         result.detail["store_after"] = {k: doc.get(k) for k in ("total", "active", "by_party", "by_tlp", "by_type")}
 
-    def references(self) -> None:
-        w = self.work
-        bundle = w / "us-to-ru.cbm"
+    def bundle_floors(self, bundle: Path) -> None:
+        """The floors the verify steps (and the peer's import) are judged against, measured right after the
+        verify steps, each the median of ``VERIFY_RUNS`` runs as they are: a floor measured minutes later, after
+        other work, on a machine whose speed drifts, is not the same machine (docs/adr/0232)."""
         if self.results["bundle-export"].status == "ok":
-            self.reference("ref-parse", "JSON parse floor of the bundle (orjson per line)", ["parse", str(bundle)])
+            self.reference("ref-parse", "JSON parse floor of the bundle (orjson per line)", ["parse", str(bundle)],
+                           repeat=VERIFY_RUNS)
             self.minisign(bundle)
         else:
             self.record(Result("ref-parse", "JSON parse floor of the bundle", "reference", "not available",
@@ -587,7 +594,10 @@ class Bench:
                                "not available", note="no bundle file: `cbm bundle export` not available"))
         count, size = self._signature_workload()
         self.reference("ref-signatures", f"bare pynacl loop, {count:,} Ed25519 verifications, one core",
-                       ["signatures", "--count", str(count), "--message-bytes", str(size)])
+                       ["signatures", "--count", str(count), "--message-bytes", str(size)], repeat=VERIFY_RUNS)
+
+    def references(self) -> None:
+        w = self.work
         self.reference("ref-sqlite", "bare sqlite3 insert of the same rows (WAL, FULL sync, one txn)",
                        ["sqlite", str(self.feeds["US"]), "--db", str(w / "ref.sqlite")])
         self.reference("ref-lookup", "python start + one indexed sqlite3 lookup (search floor)",
@@ -664,7 +674,7 @@ class Bench:
                     return
         result = self.measure("ref-minisign", "`minisign -Vm` on the bundle (hashing floor)",
                               [binary, "-Vm", str(bundle), "-x", str(sig), "-p", str(pub), "-q"],
-                              kind="reference", repeat=3, command="minisign -Vm us-to-ru.cbm -x SIG -p PUB")
+                              kind="reference", repeat=VERIFY_RUNS, command="minisign -Vm us-to-ru.cbm -x SIG -p PUB")
         result.detail["signature"] = source
 
     def _cbm_minisign_key(self, pub: Path) -> bool:
@@ -892,7 +902,9 @@ def markdown(doc: dict[str, Any]) -> str:
               "The stix2 reference runs on min(size, 100k) indicators and is extrapolated linearly where "
               "said (its build cost is per object). The pynacl loop cycles through 4,096 distinct signed "
               "messages of the bundle's mean record size (libsodium caches nothing between calls). "
-              "The deep-verify floor is that one-core loop divided by the usable cores."]
+              "The deep-verify floor is that one-core loop divided by the usable cores. The verify steps and "
+              f"these floors run one after the other, right after the bundle export, {VERIFY_RUNS} runs each "
+              "(medians of wall and of CPU time): the same minutes of the same machine."]
     if doc["findings"]:
         lines += ["", "## Findings (profiles of missed targets)", ""]
         verdict = {v["step"].replace(" ", "-"): v["verdict"] for v in doc["verdicts"]}

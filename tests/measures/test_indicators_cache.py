@@ -52,3 +52,26 @@ def test_a_record_whose_payload_is_url_safe_base64_reads_and_exports_as_before(m
     with us.open() as store:
         assert read_batch(store, rec) == before
     assert _export(us) == exported
+
+
+def test_a_batch_hands_the_export_its_signed_rows_only_where_they_sit_where_the_index_says():
+    """The STIX export encodes a record's rows as signed (no padded copy of each, docs/adr/0231); the index
+    counts positions among the well-formed rows only, so a batch with any malformed row (possible in a peer's
+    signed record) or with its own column order gives the padded, remapped rows instead."""
+    from cbm.measures.indicators import rows as R
+    from cbm.measures.indicators.cache import Batch
+
+    good = ["indicator--1", "ipv4-addr", "192.0.2.1"]
+    other = ["indicator--2", "domain-name", "example.org", None, 50]
+    fields = list(R.FIELDS)
+    plain = Batch(1, "US", "GREEN", "2026-11-20T08:00:00Z", {"fields": fields, "rows": [good, other]}, [])
+    assert plain.signed_rows == [good, other] and plain.signed_rows[0] is good
+    assert plain.rows == [R.rows_of({"fields": fields, "rows": [good]})[0],
+                          other + [None] * (len(R.FIELDS) - len(other))]
+    for bad in (7, [], ["indicator--3"], [3, "url"], ["indicator--3", None]):
+        mixed = Batch(1, "US", "GREEN", "2026-11-20T08:00:00Z", {"fields": fields, "rows": [good, bad, other]}, [])
+        assert mixed.signed_rows == mixed.rows and len(mixed.rows) == 2 and mixed.rows[1][R.ID] == "indicator--2"
+    reordered = {"fields": ["type", "id", "value"], "rows": [["ipv4-addr", "indicator--1", "192.0.2.1"]]}
+    remapped = Batch(1, "US", "GREEN", "2026-11-20T08:00:00Z", reordered, [])
+    assert remapped.signed_rows == remapped.rows and remapped.rows[0][:3] == good
+    assert Batch(1, "US", "GREEN", "t", {"fields": fields, "rows": []}, []).signed_rows == []

@@ -17,8 +17,9 @@ import pytest
 import stix2
 
 from cbm.app.stores import open_store
-from cbm.measures.indicators import query
+from cbm.measures.indicators import queries, query
 from cbm.measures.indicators import service as svc
+from cbm.measures.indicators.position_runs import position_runs
 from cbm.store.trust import create_store, import_card, own_card
 from tests.conftest import DATA, Party, at
 from tests.measures.export_reference import reference_export
@@ -143,3 +144,25 @@ def test_the_full_stix_export_holds_every_kind_of_object_and_parses_strictly(var
     assert any("kill_chain_phases" in o for o in indicators) and any("extensions" in o for o in indicators)
     assert len({tuple(o["object_marking_refs"]) for o in indicators}) == 5  # every TLP
     assert result["flagged_included"] >= 1 and result["sightings"] == 2 and result["objects"] > 0
+
+
+@pytest.mark.parametrize("span", [1, 3, 1 << 16])
+def test_the_stix_exports_runs_of_positions_are_the_index_positions_in_order(varied, span):
+    """The STIX export reads the index a range of keys at a time, as JSON arrays SQLite builds
+    (position_runs.py, docs/adr/0231): the same rows in the same order as the row-by-row query, under
+    every filter (also those SQLite could answer from another index: an expiry window, a value's type), with
+    ``--limit``, over ranges that split one record's rows; each run holds rows of one record only."""
+    filters = {**FILTERS, "expiring": {"expiring_days": 400}, "flagged": {"flagged": True},
+               "unflagged, limit": {"flagged": False, "limit": 5}, "limit 0": {"limit": 0}}
+    with at(NOW), open_store(varied.root) as store:
+        for name, given in filters.items():
+            f = query.make_filter(**given)
+            expected = [(rec, pos, revoked) for rec, pos, revoked, _ in store.query(queries.positions, f)]
+            runs = list(store.query(position_runs, f, span))
+            assert [(rec, pos, revoked) for rec, positions, flags in runs
+                    for pos, revoked in zip(positions, flags, strict=True)] == expected, name
+            assert all(positions for _, positions, _ in runs), name
+            if span > 1000:  # one range: a run ends only where the record changes
+                assert all(a[0] != b[0] for a, b in zip(runs, runs[1:], strict=False)), name
+        assert any(revoked for _, _, revoked, _ in store.query(queries.positions, query.make_filter()))
+        assert len({rec for rec, _, _, _ in store.query(queries.positions, query.make_filter())}) > 5

@@ -66,23 +66,26 @@ def test_dumps_is_the_standard_librarys_compact_utf8(value):
 
 @settings(max_examples=200, deadline=None)
 @given(batch=st.lists(st.tuples(rows(), st.booleans()), min_size=1, max_size=6),
-       tlp=st.sampled_from(list(model.TLP_MARKING_IDS)), with_after=st.booleans())
-def test_a_run_is_each_indicator_with_what_follows_it_in_order(batch, tlp, with_after):
+       tlp=st.sampled_from(list(model.TLP_MARKING_IDS)), with_after=st.booleans(), as_signed=st.booleans())
+def test_a_run_is_each_indicator_with_what_follows_it_in_order(batch, tlp, with_after, as_signed):
     """A run spliced into one buffer (the constant head and tails as bytes around orjson's properties) is, row
     after row, exactly the general builder's bytes, each line joined by the separator and followed by the
-    objects ``after`` gives for its row; picks are read by position, in the order given."""
+    objects ``after`` gives for its row; rows are read by position, in the order given, padded or as signed
+    (trailing nulls dropped: the export hands the encoder the record's own rows, docs/adr/0231)."""
     encoder = IndicatorEncoder()
     version = encoder.version("US", tlp, "2026-11-23T06:00:00Z")
     table = [row for row, _ in batch]
-    picks = [(7, pos, int(revoked), 1) for pos, (_, revoked) in reversed(list(enumerate(batch)))]
+    given_rows = [R.trim(list(row)) for row in table] if as_signed else table
+    positions = list(reversed(range(len(batch))))
+    revoked_flags = [int(batch[pos][1]) for pos in positions]
 
     def after(row: list[Any]) -> list[dict[str, Any]]:
-        return [{"type": "note", "object_refs": [row[R.ID]]}] if row[R.NAME] else []
+        return [{"type": "note", "object_refs": [row[R.ID]]}] if len(row) > R.NAME and row[R.NAME] else []
 
     expected = b""
-    for _, pos, revoked, _ in picks:
+    for pos, revoked in zip(positions, revoked_flags, strict=True):
         expected += b",\n" + _std(stix.indicator("US", tlp, table[pos], "2026-11-23T06:00:00Z", bool(revoked))
                                   ).encode("utf-8")
         if with_after:
             expected += b"".join(b",\n" + dumps(obj) for obj in after(table[pos]))
-    assert encoder.run(version, table, picks, after if with_after else None) == expected
+    assert encoder.run(version, given_rows, positions, revoked_flags, after if with_after else None) == expected

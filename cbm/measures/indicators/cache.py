@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import binascii
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
 import orjson
 import pybase64
@@ -46,16 +47,59 @@ class RecordCache:
         return self.get(r.rec)[1][r.pos]
 
 
-class Batch(NamedTuple):
+class Batch:
     """One stored ``indicators.batch`` record, as an export reads it: what every row of it shares (author, TLP,
-    the version time ``created``), its rows in FIELDS order, and the related STIX objects it carries."""
+    the version time ``created``), its rows, and the related STIX objects it carries.
 
-    rec: int
-    author: str
-    tlp: str
-    created: str
-    rows: list[list[Any]]
-    objects: list[Any]
+    ``rows`` are in FIELDS order and padded (``rows.rows_of``), made at first use; ``signed_rows`` are the same
+    rows as signed, trailing nulls dropped (no copy of each row), wherever that is the same list position for
+    position: the batch names FIELDS in order and every row is well formed (else they are ``rows``)."""
+
+    __slots__ = ("rec", "author", "tlp", "created", "objects", "_body", "_rows", "_signed")
+
+    def __init__(self, rec: int, author: str, tlp: str, created: str, body: dict[str, Any],
+                 objects: list[Any]) -> None:
+        self.rec, self.author, self.tlp, self.created, self.objects = rec, author, tlp, created, objects
+        self._body = body
+        self._rows: list[list[Any]] | None = None
+        self._signed: list[list[Any]] | None = None
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        """The rows in FIELDS order, padded; malformed rows dropped (``rows.rows_of``)."""
+        if self._rows is None:
+            self._rows = R.rows_of(self._body)
+        return self._rows
+
+    @property
+    def signed_rows(self) -> list[list[Any]]:
+        """The rows as signed (trailing nulls dropped, at least id and type), indexed as :attr:`rows` are."""
+        if self._signed is not None:
+            return self._signed
+        raw: Any = self._body.get("rows")
+        in_place = R.column_map(self._body.get("fields")) == _IN_ORDER and _well_formed(raw)
+        signed: list[list[Any]] = raw if in_place else self.rows
+        self._signed = signed
+        return signed
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Batch) and (self.rec, self.author, self.tlp, self.created, self.rows,
+                                             self.objects) == (other.rec, other.author, other.tlp, other.created,
+                                                               other.rows, other.objects)
+
+    __hash__ = None  # type: ignore[assignment]  # compared by content, so not hashable
+
+
+_IN_ORDER = list(range(len(R.FIELDS)))
+_ID, _TYPE = itemgetter(R.ID), itemgetter(R.TYPE)
+
+
+def _well_formed(rows: Any) -> bool:
+    """Whether ``rows_of`` would keep every row of ``rows``: each a list with a string id and a string type
+    (checked column by column in C, not row by row in Python)."""
+    return type(rows) is list and (not rows or (
+        set(map(type, rows)) == {list} and min(map(len, rows)) > R.TYPE
+        and set(map(type, map(_ID, rows))) == {str} and set(map(type, map(_TYPE, rows))) == {str}))
 
 
 def read_batch(store: Store, rec: int) -> Batch:
@@ -76,7 +120,7 @@ def read_batch(store: Store, rec: int) -> Batch:
         record = record_from_row(envelope, keyid)
         author, tlp, created, body = record.author, record.tlp, record.created, record.body
     objects = body.get("objects")
-    return Batch(rec, author, tlp, created, R.rows_of(body), objects if type(objects) is list else [])
+    return Batch(rec, author, tlp, created, body, objects if type(objects) is list else [])
 
 
 class BatchReader:

@@ -22,6 +22,7 @@ from cbm.measures.indicators import checks, model, queries
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.cache import Batch, BatchReader
 from cbm.measures.indicators.formats.jsonbytes import ByteSink
+from cbm.measures.indicators.position_runs import position_runs
 from cbm.measures.indicators.spool import ThreadedWriter
 from cbm.store.db import Store, record_from_row
 
@@ -35,6 +36,9 @@ NEVER_ENFORCED = (checks.ALL_ADDRESSES,)
 Pick = tuple[int, int, int, int]
 # A run: consecutive selected indicators of one batch record, with the record.
 Run = tuple[Batch, list[Pick]]
+# A run as the STIX export reads it: the batch record, the positions of its selected rows in order, and whether
+# each is revoked (1 or 0).
+PositionRun = tuple[Batch, list[int], list[int]]
 # Objects written right after an indicator in a STIX export from the fields a row carries after the STIX
 # indicator's own (its origin and AS number: docs/adr/0193-indicator-origin.md): a function of the indicator's
 # batch and row, returning STIX objects to write after it. Called only for rows of batches where some row
@@ -98,9 +102,6 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_bas
         progress(0, total)
         on_progress = _of_total(progress, total)
     counter = _Progress(result, on_progress)
-    runs = _runs(store, f)
-    if fmt in ENFORCING_FORMATS:
-        runs = _never_everything(runs, result)
     with ThreadedWriter(out) as sink:
         if fmt == "txt":  # from the index alone: no record is read
             _export_txt(store.query(queries.values, f), sink, result, counter)
@@ -108,15 +109,19 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_bas
             from cbm.measures.indicators.formats.stix_origin import OriginObjects
 
             origins = OriginObjects()  # an indicator's origin territory: docs/adr/0193-indicator-origin.md
-            _export_stix(store, f, runs, sink, result, counter,
+            _export_stix(store, f, _position_runs(store, f), sink, result, counter,
                          (lambda batch, row: origins.of(batch.author, batch.tlp, row, batch.created),),
                          origins.written)
-        elif fmt == "csv":
-            _export_csv(runs, sink, counter)
-        elif fmt == "suricata":
-            _export_suricata(runs, sink, result, counter, sid_base)
         else:
-            _export_misp(store, f, runs, sink, result, counter)
+            runs = _runs(store, f)
+            if fmt in ENFORCING_FORMATS:
+                runs = _never_everything(runs, result)
+            if fmt == "csv":
+                _export_csv(runs, sink, counter)
+            elif fmt == "suricata":
+                _export_suricata(runs, sink, result, counter, sid_base)
+            else:
+                _export_misp(store, f, runs, sink, result, counter)
     if progress is not None:
         progress(total, total)
     return result
@@ -131,6 +136,14 @@ def _runs(store: Store, f: queries.Filter) -> Iterator[Run]:
     reader = BatchReader(store)
     for rec, picks in groupby(store.query(queries.positions, f), key=itemgetter(0)):
         yield reader.get(rec), list(picks)
+
+
+def _position_runs(store: Store, f: queries.Filter) -> Iterator[PositionRun]:
+    """The indicators ``f`` selects, in landing order, in runs from one batch record: (batch, positions, revoked
+    flags), read a range of the index at a time (position_runs.py)."""
+    reader = BatchReader(store)
+    for rec, positions, revoked in store.query(position_runs, f):
+        yield reader.get(rec), positions, revoked
 
 
 def _never_everything(runs: Iterator[Run], result: ExportResult) -> Iterator[Run]:
@@ -172,9 +185,12 @@ class _Progress:
             self.next_report = self.seen - self.seen % 10000 + 10000
 
 
-def _carries_origin(rows: list[list[Any]]) -> bool:
-    """Whether some padded row carries an origin or an AS number (a feed without origins has none)."""
-    return any(map(any, map(_ORIGIN_FIELDS, rows)))
+def _carries_origin(batch: Batch) -> bool:
+    """Whether some row of ``batch`` carries an origin or an AS number (a feed without origins has none: its
+    signed rows end before the origin cell)."""
+    if max(map(len, batch.signed_rows), default=0) <= R.ORIGIN:
+        return False
+    return any(map(any, map(_ORIGIN_FIELDS, batch.rows)))
 
 
 def _after(batch: Batch, per_indicator: Sequence[PerIndicator]) -> Callable[[list[Any]], list[dict[str, Any]]]:
@@ -268,7 +284,7 @@ def _export_misp(store: Store, f: queries.Filter, runs: Iterator[Run], out: Byte
     writer.close()
 
 
-def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: ByteSink, result: ExportResult,
+def _export_stix(store: Store, f: queries.Filter, runs: Iterator[PositionRun], out: ByteSink, result: ExportResult,
                  progress: _Progress, per_indicator: Sequence[PerIndicator] = (),
                  written_ids: set[str] | frozenset[str] = frozenset()) -> None:
     """A closed bundle: the indicators (each followed by what ``per_indicator`` adds for it), then exactly the
@@ -290,20 +306,23 @@ def _export_stix(store: Store, f: queries.Filter, runs: Iterator[Run], out: Byte
     offered: set[int] = set()
     listed: set[str] | None = set() if f.limit is not None else None  # with --limit, a match may not be written
     encoder = IndicatorEncoder()
-    for batch, picks in runs:
-        rows = batch.rows
-        after = _after(batch, per_indicator) if per_indicator and _carries_origin(rows) else None
-        writer.run(encoder.run(encoder.version(batch.author, batch.tlp, batch.created), rows, picks, after))
+    for batch, positions, revoked in runs:
+        if per_indicator and _carries_origin(batch):  # the hook reads a row's origin cells: padded rows
+            rows, after = batch.rows, _after(batch, per_indicator)
+        else:
+            rows, after = batch.signed_rows, None
+        writer.run(encoder.run(encoder.version(batch.author, batch.tlp, batch.created), rows, positions, revoked,
+                               after))
         parties.add(batch.author)
         tlps.add(batch.tlp)
         if listed is not None:
-            listed.update(rows[pos][R.ID] for _, pos, _, _ in picks)
+            listed.update(rows[pos][R.ID] for pos in positions)
         if batch.rec not in offered:
             offered.add(batch.rec)
             for obj in batch.objects:
                 closure.offer(obj)
-        progress.written(batch.tlp, len(picks))
-        progress.passed(len(picks))
+        progress.written(batch.tlp, len(positions))
+        progress.passed(len(positions))
 
     def written(ref: str) -> bool:
         if not ref.startswith("indicator--"):

@@ -138,7 +138,9 @@ def _origin_terms(f: Filter) -> str:
     return terms
 
 
-def _where(f: Filter) -> tuple[str, list[Any]]:
+def where_of(f: Filter) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (with its leading space; empty for no condition) and its arguments for ``f``, over
+    ``ind``."""
     where: list[str] = []
     args: list[Any] = []
     for column, values in (("type", f.types), ("author", f.authors), ("tlp", f.tlps)):
@@ -175,7 +177,7 @@ def _where(f: Filter) -> tuple[str, list[Any]]:
 
 def select(conn: Connection, f: Filter) -> Iterator[IndicatorRow]:
     """Current indicators matching ``f``, in landing order (so rows of one batch come together). Streams."""
-    where, args = _where(f)
+    where, args = where_of(f)
     sql = f"SELECT {COLUMNS} FROM ind{where} ORDER BY k"
     if f.limit is not None:
         sql += " LIMIT ?"
@@ -187,7 +189,7 @@ def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]
     """(rec, pos, revoked, versions) of the current indicators matching ``f``, in landing order: where each
     lives in its batch record, whether it is revoked (1 or 0) and its version number. The lean form of
     :func:`select` for exports, which read everything else from the record. Streams."""
-    where, args = _where(f)
+    where, args = where_of(f)
     sql = f"SELECT rec, pos, revoked IS NOT NULL, versions FROM ind{where} ORDER BY k"
     if f.limit is not None:
         sql += " LIMIT ?"
@@ -198,7 +200,7 @@ def positions(conn: Connection, f: Filter) -> Iterator[tuple[int, int, int, int]
 def values(conn: Connection, f: Filter) -> Iterator[tuple[str, str | None, str]]:
     """(type, value, tlp) of the current indicators matching ``f``, in landing order: all a plain list needs,
     from the index alone. Streams."""
-    where, args = _where(f)
+    where, args = where_of(f)
     sql = f"SELECT type, value, tlp FROM ind{where} ORDER BY k"
     if f.limit is not None:
         sql += " LIMIT ?"
@@ -308,12 +310,12 @@ def flag_counts(conn: Connection) -> dict[str, int]:
 
 
 def tlps_present(conn: Connection, f: Filter) -> list[str]:
-    where, args = _where(f)
+    where, args = where_of(f)
     return [str(t) for (t,) in conn.execute(f"SELECT DISTINCT tlp FROM ind{where}", args)]
 
 
 def count(conn: Connection, f: Filter) -> int:
-    where, args = _where(f)
+    where, args = where_of(f)
     return int(conn.execute(f"SELECT COUNT(*) FROM ind{where}", args).fetchone()[0])
 
 
@@ -381,7 +383,7 @@ def revocations(conn: Connection, sid: str) -> list[tuple[str, str, str]]:
 def stats(conn: Connection, now: str, soon: str, f: Filter | None = None) -> dict[str, Any]:
     """Counts by type, author, TLP, origin and state; how many expire before ``soon``; over the indicators ``f``
     selects (all without it)."""
-    where, args = _where(f) if f is not None else ("", [])
+    where, args = where_of(f) if f is not None else ("", [])
 
     def count(extra: str = "", more: Sequence[Any] = ()) -> int:
         clause = (where + " AND " + extra if where else " WHERE " + extra) if extra else where
@@ -426,7 +428,7 @@ def stats(conn: Connection, now: str, soon: str, f: Filter | None = None) -> dic
 def age_buckets(conn: Connection, bounds: Sequence[tuple[str, str]], f: Filter | None = None) -> dict[str, int]:
     """Count of indicators last modified on or after each bound: [(label, iso time)], newest bound first (over
     the indicators ``f`` selects, all without it)."""
-    where, args = _where(f) if f is not None else ("", [])
+    where, args = where_of(f) if f is not None else ("", [])
 
     def count(extra: str, more: Sequence[Any]) -> int:
         clause = where + " AND " + extra if where else " WHERE " + extra

@@ -28,9 +28,8 @@ _PATTERN_HEADS = {kind: f"[{kind}:value = '" if kind in ("ipv4-addr", "ipv6-addr
                   for kind, path in model.SIMPLE_TYPES.items()}
 _PATTERN_HEADS.update({kind: f"[{kind}:value = '" for kind in ("ipv4-addr", "ipv6-addr")})
 
-# One selected row of a run, as the index gives it: (rec, pos, revoked 1/0, versions); only pos and revoked
-# are read here.
-Pick = tuple[int, int, int, int]
+# The nulls that pad a row of n cells to the 15 the encoder reads (rows are signed with trailing nulls dropped)
+_PADS = [[None] * (15 - n) for n in range(16)]
 # Objects to write right after an indicator's row (see IndicatorEncoder.run).
 After = Callable[[list[Any]], Iterable[dict[str, Any]]]
 
@@ -76,14 +75,16 @@ class IndicatorEncoder:
     def encode(self, v: Version, row: list[Any], revoked: bool) -> bytes:
         """The indicator for one ``row`` (a FIELDS-ordered, padded batch row) of version ``v``: the same bytes
         as ``stix.indicator(v.author, v.tlp, row, v.modified, revoked)`` compactly encoded."""
-        return bytes(self.run(v, [row], [(0, 0, int(revoked), 0)])[len(SEPARATOR):])
+        return bytes(self.run(v, [row], [0], [int(revoked)])[len(SEPARATOR):])
 
-    def run(self, v: Version, rows: Sequence[list[Any]], picks: Iterable[Pick],
+    def run(self, v: Version, rows: Sequence[list[Any]], positions: Iterable[int], revoked_flags: Iterable[int],
             after: After | None = None) -> bytearray:
-        """The indicators for ``rows[pos]`` of each pick, in order, each preceded by ``SEPARATOR`` and followed
-        by what ``after(row)`` gives for it (when given). Every indicator is the same bytes as
-        ``stix.indicator(v.author, v.tlp, row, v.modified, revoked)`` compactly encoded; rows are
-        FIELDS-ordered and padded (``rows.rows_of``).
+        """The indicators for ``rows[pos]`` of each of ``positions``, in order, revoked where the matching
+        ``revoked_flags`` is true, each preceded by ``SEPARATOR`` and followed by what ``after(row)`` gives for
+        it (when given). Every indicator is the same bytes as ``stix.indicator(v.author, v.tlp, row, v.modified,
+        revoked)`` compactly encoded; rows are in FIELDS order, padded (``rows.rows_of``) or as signed, with
+        trailing nulls dropped (a row is padded here, in the copy the loop makes of its first 15 cells anyway);
+        ``after`` is given the row as it is in ``rows`` (padded rows, for a hook reading origin or AS number).
 
         Only the properties that differ between rows go through a dict and orjson; the constant head and the
         tails (revoked, marking, the sectors extension) are spliced in as bytes: orjson's ``{"id":...}`` has
@@ -94,13 +95,15 @@ class IndicatorEncoder:
         head = SEPARATOR + _OPEN
         heads = _PATTERN_HEADS
         encode = orjson.dumps
-        for _, pos, revoked, _ in picks:
+        pads = _PADS
+        for pos, revoked in zip(positions, revoked_flags, strict=True):
             row = rows[pos]
+            n = len(row)
             sid, kind, value, until, confidence, sectors, name, description, valid_from, pattern, types, labels, \
-                kill_chain, created, extra = row[:15]  # origin and asn (15, 16): for ``after`` (stix_origin)
+                kill_chain, created, extra = row[:15] if n >= 15 else row + pads[n]  # origin, asn: for ``after``
             if extra and type(extra) is dict:
                 out += SEPARATOR
-                out += _general(v, row, revoked)
+                out += _general(v, row if n >= 15 else row + pads[n], revoked)
             else:
                 obj: dict[str, Any] = {"id": sid, "created": stix_time(created) if created else smod,
                                        "modified": smod, "created_by_ref": cref}
@@ -134,7 +137,7 @@ class IndicatorEncoder:
                         listed = encode(sectors)
                 except orjson.JSONEncodeError:  # past orjson's range: the standard library's same form
                     out += SEPARATOR
-                    out += _general(v, row, revoked)
+                    out += _general(v, row if n >= 15 else row + pads[n], revoked)
                 else:
                     out += head
                     brace = len(out)
