@@ -7,7 +7,6 @@ is parsed; the body's SHA-256 and size are checked against the signed manifest b
 
 from __future__ import annotations
 
-import base64
 import binascii
 import gzip
 import hashlib
@@ -35,7 +34,7 @@ from cbm.bundle.format import (
     read_line,
 )
 from cbm.bundle.streams import check_in_place, chunks_of, read_exact, seekable, spool, stream_of
-from cbm.core import dsse
+from cbm.core import base64_strict, dsse
 from cbm.core.canonical import loads
 from cbm.core.errors import CbmError, ChainBroken, MalformedInput, TamperedContent
 from cbm.core.keys import KeyPair
@@ -269,7 +268,7 @@ def _fast_record(line: bytes) -> RecordItem | None:
     if envelope is None:
         return None
     try:
-        payload = binascii.a2b_base64(line[len(_ENVELOPE_HEAD):split], strict_mode=True)
+        payload = base64_strict.decode(line[len(_ENVELOPE_HEAD):split])
     except binascii.Error:
         return None
     fields = _FAST_PAYLOAD.fullmatch(payload)
@@ -351,7 +350,7 @@ def _blob_chunks(body: IO[bytes], entry: BlobEntry) -> Iterator[bytes]:
     while remaining > 0:
         line = read_line(body, (BLOB_CHUNK + 2) // 3 * 4, "an attachment line")
         try:
-            data = base64.b64decode(line, validate=True)
+            data = base64_strict.decode(line)
         except (binascii.Error, ValueError) as e:
             raise MalformedInput(f"attachment {entry.sha256[:12]} is not valid base64") from e
         if len(data) != min(BLOB_CHUNK, remaining):

@@ -11,6 +11,7 @@ import binascii
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cbm.core import base64_strict
 from cbm.core.canonical import encode_plain, loads
 from cbm.core.errors import BadSignature, MalformedInput, UnknownSigner
 
@@ -37,9 +38,9 @@ def unb64(text: str, what: str) -> bytes:
     try:
         data = text.encode("ascii")
         try:
-            return base64.b64decode(data, validate=True)
+            return base64_strict.decode(data)
         except binascii.Error:
-            return base64.b64decode(data, altchars=b"-_", validate=True)
+            return base64_strict.decode_urlsafe(data)
     except (binascii.Error, ValueError, UnicodeEncodeError) as e:
         raise MalformedInput(f"{what} is not valid base64") from e
 
