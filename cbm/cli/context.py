@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,17 +14,24 @@ if TYPE_CHECKING:
     from cbm.store.db import Store
 
 
-@dataclass
 class State:
-    store: str | None = None
-    json: bool = False
-    quiet: bool = False
-    verbose: bool = False
-    wide: bool = False
-    passphrase_file: str | None = None
+    """The global options of the command being run (set by the root callback in ``cbm.cli.main``). A plain class,
+    not a dataclass: every command, ``--help`` included, imports it, and a dataclass costs about a millisecond of
+    start-up to make (issue 20)."""
+
+    __slots__ = ("store", "json", "quiet", "verbose", "wide", "passphrase_file")
+
+    def __init__(self) -> None:
+        self.reset()
 
     def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        """Back to the defaults: no store chosen, human output, status lines on, no tracebacks."""
+        self.store: str | None = None
+        self.json = False
+        self.quiet = False
+        self.verbose = False
+        self.wide = False
+        self.passphrase_file: str | None = None
 
 
 state = State()
@@ -52,6 +57,8 @@ def unlock_passphrase() -> str:
     if given is not None:
         return given
     if interactive():
+        import getpass  # only at a prompt
+
         return getpass.getpass("Passphrase for the cbm private keys: ", stream=sys.stderr)
     raise UsageError("the private keys are passphrase-protected and no passphrase was given",
                      hint="set CBM_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal")
@@ -63,6 +70,8 @@ def new_passphrase() -> str:
     if given is not None:
         return given
     if interactive():
+        import getpass  # only at a prompt
+
         first = getpass.getpass("New passphrase for the private keys: ", stream=sys.stderr)
         if first != getpass.getpass("Repeat it: ", stream=sys.stderr):
             raise UsageError("the two passphrases differ")

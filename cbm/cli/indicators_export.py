@@ -29,7 +29,6 @@ from cbm.cli.indicators import (
 )
 from cbm.cli.output import emit, note, warn
 from cbm.cli.progress import Progress
-from cbm.core.files import written_atomically
 from cbm.measures.indicators import query
 
 
@@ -42,6 +41,8 @@ def _output(path: str) -> Iterator[IO[bytes]]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
+    from cbm.core.files import written_atomically  # tempfile: not for the other indicators commands
+
     with written_atomically(Path(path)) as handle:
         yield handle
 

@@ -10,9 +10,11 @@ import gc
 _COLLECTING = gc.isenabled()
 gc.disable()
 
+import copy  # noqa: E402
 import importlib  # noqa: E402
 import sys  # noqa: E402
-from collections.abc import Iterator, Mapping  # noqa: E402
+from collections.abc import Callable, Iterator, Mapping  # noqa: E402
+from functools import partial  # noqa: E402
 from typing import Annotated, Any  # noqa: E402
 
 import typer  # noqa: E402
@@ -41,8 +43,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _load(name: str) -> Any:
-    module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
-    command = typer.main.get_command(module.app)
+    # as while this module loaded (its top): the collector pauses while the subcommand's modules load, and what
+    # they made is frozen out of later collections
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
+        command = _command(module.app)
+    finally:
+        gc.freeze()
+        if paused:
+            gc.enable()
     command.name = name
     # shell completion is offered (or not) by the root alone
     command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
@@ -56,18 +67,47 @@ def _load(name: str) -> Any:
 _COMPLETING = [False]
 
 
-class LazyCommands(dict[str, Any]):
-    """The root's command table: every name is known up front; a command's module loads when it is used."""
+def _command(app: typer.Typer) -> Any:
+    """The click command Typer makes of a subcommand module's ``app`` (``typer.main.get_command``), except that a
+    group makes each of its commands on first use: ``cbm indicators search`` reads the parameters of ``search``
+    alone, where Typer would evaluate the annotations of every indicators command (a third of the search)."""
+    is_group = (app.registered_callback or app.info.callback or app.registered_groups
+                or len(app.registered_commands) > 1)
+    if not is_group:
+        return typer.main.get_command(app)
+    options: dict[str, Any] = {"pretty_exceptions_short": app.pretty_exceptions_short,
+                               "rich_markup_mode": app.rich_markup_mode}
+    makers: dict[str, Callable[[], Any]] = {}
+    for info in app.registered_commands:  # Typer's own order and naming (get_group_from_info)
+        assert info.callback is not None
+        name = info.name or typer.main.get_command_name(info.callback.__name__)
+        makers[name] = partial(typer.main.get_command_from_info, info, **options)
+    for group_info in app.registered_groups:
+        group_name = typer.main.solve_typer_info_defaults(group_info).name
+        if not group_name:  # a nameless sub-app merges its commands into this group: only Typer knows them
+            return typer.main.get_command(app)
+        makers[group_name] = partial(typer.main.get_group_from_info, group_info, **options,
+                               suggest_commands=app.suggest_commands)
+    bare = copy.copy(app)  # the group itself (callback, help, options) without its commands
+    bare.registered_commands, bare.registered_groups = [], []
+    group = typer.main.get_group(bare)
+    group.commands = LazyCommands(group.commands, makers)
+    return group
 
-    def __init__(self, eager: Mapping[str, Any]) -> None:
+
+class LazyCommands(dict[str, Any]):
+    """A group's command table: every name is known up front, in order; a command is made on first use."""
+
+    def __init__(self, eager: Mapping[str, Any], makers: Mapping[str, Callable[[], Any]]) -> None:
         super().__init__(eager)
-        for name in SUBCOMMANDS:
+        self._makers = dict(makers)
+        for name in makers:
             super().setdefault(name, None)
 
     def __getitem__(self, name: str) -> Any:
         value = super().__getitem__(name)
         if value is None:
-            value = _load(name)
+            value = self._makers[name]()
             super().__setitem__(name, value)
         return value
 
@@ -87,7 +127,7 @@ class CbmGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.commands = LazyCommands(self.commands)
+        self.commands = LazyCommands(self.commands, {name: partial(_load, name) for name in SUBCOMMANDS})
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = [(name, text) for name, (_, text) in SUBCOMMANDS.items()]

@@ -18,7 +18,6 @@ import shutil
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cbm.cli.context import state
@@ -39,8 +38,11 @@ class Styled(NamedTuple):
 Cell = object  # a value (shown with str()), None (empty) or a Styled
 
 
-@dataclass(frozen=True)
-class Column:
+# Column and Table are plain classes, not dataclasses: every table command (status, search, list) imports this
+# module, and making a dataclass costs about a millisecond of start-up each (issue 20).
+class Column(NamedTuple):
+    """One column of a :class:`Table`: its header and how it may give up width."""
+
     header: str
     cut: bool = False  # may lose width on a terminal (free text, values); everything else is never cut
     min_width: int = 8  # a cut column keeps at least this much (or its header, if longer)
@@ -96,10 +98,14 @@ def _colour() -> bool:
     return _is_terminal() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-@dataclass
 class Table:
-    columns: Sequence[Column]
-    rows: list[list[Cell]] = field(default_factory=list)
+    """Rows of cells under ``columns``, drawn by :meth:`lines`."""
+
+    __slots__ = ("columns", "rows")
+
+    def __init__(self, columns: Sequence[Column], rows: list[list[Cell]] | None = None) -> None:
+        self.columns = columns
+        self.rows: list[list[Cell]] = [] if rows is None else rows
 
     def add_row(self, *cells: Cell) -> None:
         self.rows.append(list(cells))

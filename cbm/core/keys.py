@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.dsse import b64, unb64
 from cbm.core.errors import MalformedInput, StoreCorrupt, UsageError
-from cbm.core.files import replace_durably
 
 # nacl loads only where keys are made, unlocked or used (about 10 ms): reading commands never need it
 if TYPE_CHECKING:
@@ -145,6 +144,8 @@ def write_secret_keys(path: Path, pairs: list[KeyPair], passphrase: str | None) 
         os.fsync(fd)
     finally:
         os.close(fd)
+    from cbm.core.files import replace_durably  # tempfile: for writers only, not every command that reads keys
+
     replace_durably(tmp, path)
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cbm.core.cards import PartyCard, parse_card
 from cbm.core.errors import CbmError, MalformedInput
 from cbm.core.records import Record
+
+if TYPE_CHECKING:  # cards load when a roster is read, not for every command that opens a store (issue 20)
+    from cbm.core.cards import PartyCard
 
 KIND = "keys.roster"
 MAX_ENTRIES = 10_000
@@ -33,6 +35,8 @@ class Roster:
     def from_record(cls, record: Record) -> Roster:
         """Parse and check a roster record's body. Raises MalformedInput (a body that is not a list of distinct
         parties' cards, or lists its own author) or BadSignature (a card whose self-signature fails)."""
+        from cbm.core.cards import parse_card
+
         if record.kind != KIND:
             raise MalformedInput(f"{record.author} record {record.seq} is not a roster")
         listed = record.body.get("cards")

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from cbm.core.errors import NotFound, TamperedContent, UsageError
 from cbm.core.fields import is_sha256_hex
-from cbm.core.files import replace_durably
 
 CHUNK = 1024 * 1024
 
@@ -38,6 +36,10 @@ class BlobStore:
 
         With ``expected``, refuses (TamperedContent) content whose hash differs, storing nothing.
         """
+        import tempfile  # tempfile and the durable rename: for writers only, not every command that opens a store
+
+        from cbm.core.files import replace_durably
+
         self.root.mkdir(parents=True, exist_ok=True)
         hasher, size = hashlib.sha256(), 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")

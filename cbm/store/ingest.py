@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, overload
 from cbm.core import clock, dsse
 from cbm.core.errors import ChainBroken, Equivocation
 from cbm.core.records import Record, verify_record
-from cbm.core.rosters import KIND as ROSTER_KIND
 from cbm.store import claims
 from cbm.store.claims import Claim
 from cbm.store.db import Store, record_from_row
@@ -201,6 +200,8 @@ def _ingest(store: Store, items: Iterable[bytes | ReadRecord | WithheldRange], c
             _release_held(store, record.author, batch, report)
     if progress is not None:
         progress(done, expected)
+    from cbm.core.rosters import KIND as ROSTER_KIND  # rosters and cards: not for `cbm status`, which reads here
+
     if any(kind == ROSTER_KIND for _, _, kind in report.landed.entries()):
         from cbm.store.rosters import reconcile
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cbm.core import clock
-from cbm.core.cards import PartyCard, make_card, parse_card, verify_cross_signature
 from cbm.core.errors import (
     BadSignature,
     InputRejected,
@@ -32,12 +31,17 @@ from cbm.store import index_rosters, paths
 from cbm.store.db import Draft, Store, connect
 from cbm.store.schema import FORMAT_VERSION
 
+if TYPE_CHECKING:  # the cards module loads where a card is read or made, not for `cbm status` (list_keys)
+    from cbm.core.cards import PartyCard
+
 
 def create_store(root: Path, party: str, name: str, passphrase: str | None) -> PartyCard:
     """Create a new store with fresh keys. ``passphrase=None`` leaves the keys unencrypted (automation).
 
     Raises UsageError if a store already exists there or the directory is not empty.
     """
+    from cbm.core.cards import make_card
+
     check_party_code(party)
     if not name.strip():
         raise UsageError("the party needs a display name", hint='--name "US-CERT"')
@@ -104,6 +108,8 @@ def _insert_key(conn: Any, card: PartyCard, added: str, status: str = "active") 
 
 def own_card(store: Store) -> PartyCard:
     """Our current party card."""
+    from cbm.core.cards import parse_card
+
     key = store.active_key(store.party)
     row = store.conn.execute("SELECT card FROM party_keys WHERE keyid = ?", (key.keyid,)).fetchone()
     return parse_card(row[0])
@@ -111,6 +117,8 @@ def own_card(store: Store) -> PartyCard:
 
 def card_of(store: Store, party: str) -> PartyCard:
     """A party's current card (ours or a peer's). Raises NotFound."""
+    from cbm.core.cards import parse_card
+
     key = store.active_key(party)
     row = store.conn.execute("SELECT card FROM party_keys WHERE keyid = ?", (key.keyid,)).fetchone()
     return parse_card(row[0])
@@ -122,6 +130,8 @@ def card_history(store: Store, party: str) -> list[PartyCard]:
     card at the first seq of the next). Raises NotFound for an unknown party, or one whose current key we
     revoked: a card file cannot say "revoked", so exporting it would trust the key again.
     """
+    from cbm.core.cards import parse_card
+
     store.active_key(party)  # NotFound: unknown, or no active key
     rows = store.conn.execute("SELECT card FROM party_keys WHERE party = ? ORDER BY serial", (party,)).fetchall()
     return [parse_card(row[0]) for row in rows]
@@ -142,6 +152,8 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
     fingerprint the operator gave, never the card's, so nobody copies it from the card), RevokedKey (exit 3)
     for a card whose key we hold as revoked, InputRejected for our own card.
     """
+    from cbm.core.cards import parse_card, verify_cross_signature
+
     card = parse_card(data)
     if card.party == store.party:
         raise InputRejected(f"that is our own party card ({card.party})")
@@ -209,6 +221,8 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
 
 def apply_key_record(store: Store, record: Record) -> None:
     """Fold a ``keys.*`` record from a peer's log into the trusted keys (inside the import transaction)."""
+    from cbm.core.cards import parse_card, verify_cross_signature
+
     if record.kind == "keys.rotate":
         text = record.body.get("card")
         if not isinstance(text, str) or not text.isascii():
@@ -243,6 +257,8 @@ def rotate(store: Store) -> PartyCard:
     The ``keys.rotate`` record and the key change land in one transaction: a crash (or another process
     appending) can never leave the old key signing past the seq where peers will have it retired.
     """
+    from cbm.core.cards import make_card
+
     store.key_pairs()  # unlock, and ask for the passphrase, before taking the write lock
     passphrase = _secret_passphrase(store)
     new = KeyPair.generate(clock.now_iso())
@@ -270,6 +286,8 @@ def revoke_own(store: Store, reason: str) -> PartyCard:
     The revocation is a signed ``keys.revoke`` record: records up to it stay valid, nothing later signed by
     the old key is accepted. Returns the new, not cross-signed, card. Record and key change land together.
     """
+    from cbm.core.cards import make_card
+
     if not reason.strip():
         raise UsageError("say why the key is revoked", hint='--reason "laptop lost"')
     store.key_pairs()  # unlock, and ask for the passphrase, before taking the write lock

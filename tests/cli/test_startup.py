@@ -87,10 +87,16 @@ def _loaded(*args: str) -> list[str]:
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
 
+# What only a writer, a prompt or a card needs (issue 20): temporary files and durable renames, party cards, the
+# passphrase prompt, and the socket module (IPv6 normalisation, when a value is one)
+WRITERS_ONLY = ("tempfile", "cbm.core.files", "cbm.core.cards", "getpass", "socket")
+
+
 def _unwanted(loaded: list[str], *needed: str) -> list[str]:
-    """Signature code (nacl, the landing checks) and measure index modules other than ``needed``."""
+    """Signature code (nacl, the landing checks), measure index modules other than ``needed``, and what only
+    writers need (:data:`WRITERS_ONLY`)."""
     return [m for m in loaded if m == "nacl" or m.startswith("nacl.") or m == "cbm.measures.indicators.checks"
-            or (m in MEASURE_INDEXES and m not in needed)]
+            or (m in MEASURE_INDEXES and m not in needed) or m in WRITERS_ONLY]
 
 
 @pytest.fixture
@@ -107,12 +113,15 @@ def test_help_imports_no_signature_code_and_no_index():
     assert "typer" in loaded  # the probe did run
 
 
-def test_status_imports_no_signature_code_and_only_the_index_it_queries(with_indicators: Party):
+def test_status_imports_no_signature_code_and_no_index_module(with_indicators: Party):
     us = with_indicators
     for args in (("status",), ("status", "--json")):
         loaded = _loaded("--store", str(us.root), *args)
-        # the indicators' attention counts flagged and expiring indicators through the indicator index's queries
-        assert _unwanted(loaded, "cbm.measures.indicators.index") == []
+        # the indicators' attention counts flagged and expiring indicators with the three small queries of
+        # status_queries: neither the index module nor the query filters load (docs/adr/0229)
+        assert _unwanted(loaded) == []
+        assert "cbm.measures.indicators.queries" not in loaded
+        assert "cbm.measures.indicators.status_queries" in loaded  # the probe did ask the indicators
         assert "cbm.app.status" in loaded
 
 

@@ -23,20 +23,21 @@ def attention(store: Store) -> list[Attention]:
     indicators the landing checks flagged (kept out of firewall exports)."""
     from cbm.core import clock
     from cbm.measures.base import Attention
-    from cbm.measures.indicators import queries
+    from cbm.measures.indicators import status_queries
 
     now = clock.now()
     days = store.config.get("indicators", {}).get("expiry_warning_days", EXPIRY_WARNING_DAYS)
     items = []
-    count, first = store.query(queries.expiring, store.party, clock.iso(now), clock.iso(now + timedelta(days=days)))
+    count, first = store.query(status_queries.expiring, store.party, clock.iso(now),
+                               clock.iso(now + timedelta(days=days)))
     if count:
         items.append(Attention("indicators", 1, f"{count} of our indicators expire within {days} days "
                                                 "(`cbm indicators list --expiring`)", due=first))
-    records, sighted = store.query(queries.new_sightings, store.party, clock.iso(now - timedelta(days=7)))
+    records, sighted = store.query(status_queries.new_sightings, store.party, clock.iso(now - timedelta(days=7)))
     if records:
         items.append(Attention("indicators", 2, f"{records} sighting(s) of {sighted} of our indicators reported "
                                                 "by peers this week (`cbm indicators stats`)"))
-    flagged = store.query(queries.flagged_total)
+    flagged = store.query(status_queries.flagged_total)
     if flagged:
         items.append(Attention("indicators", 3, f"{flagged} indicator(s) flagged by the landing checks"
                                                 " and kept out of firewall exports (`cbm indicators list"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-import socket
 from functools import lru_cache
 from typing import Any
 
@@ -143,6 +142,8 @@ def _ip(value: str, version: int | None) -> tuple[str, str]:
     if version != 6 and _IPV4.match(value):  # the common case, without the ipaddress module's cost
         return "ipv4-addr", value
     if version != 4 and "/" not in value and ":" in value:
+        import socket  # only for IPv6 values: a search or a listing need not load it (issue 20)
+
         try:
             return "ipv6-addr", socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
         except (OSError, ValueError):
@@ -248,6 +249,8 @@ def _common_url(value: str) -> bool:
 def _common_ipv6(value: str) -> str | None:
     if ":" not in value or value.strip(_IPV6_CHARS):
         return None
+    import socket  # only for IPv6 values (see _ip)
+
     try:
         return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
     except (OSError, ValueError):

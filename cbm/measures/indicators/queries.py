@@ -1,7 +1,7 @@
 """Queries over the indicator index (``cbm/measures/indicators/index.py`` holds its tables and fold): current
 versions by id, value, CIDR or substring; filtered selections for ``list``/``export``/``stats``; history,
-revocations and sightings; what ``cbm status`` reports. Every function takes the store's connection first; call
-it through ``store.query(function, ...)``.
+revocations and sightings (what ``cbm status`` counts is in ``status_queries.py``, which loads faster). Every
+function takes the store's connection first; call it through ``store.query(function, ...)``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from cbm.core import refs
 from cbm.measures.indicators.index import _CHUNK, COLUMNS, IndicatorRow
+from cbm.measures.indicators.status_queries import flagged_total
 from cbm.store.indexes import Connection, Cursor
 
 
@@ -302,13 +303,6 @@ def flagged_since(conn: Connection, mark: int) -> tuple[int, dict[str, int]]:
     return flagged, by_flag
 
 
-def flagged_total(conn: Connection) -> int:
-    """How many current indicators carry at least one landing-check flag (any state: a flagged indicator stays
-    out of firewall exports whether it is live, expired or revoked). Reads only the small ``ind_flag`` table, so
-    ``cbm status`` stays fast on a million-indicator store."""
-    return int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT sid, author FROM ind_flag)").fetchone()[0])
-
-
 def flag_counts(conn: Connection) -> dict[str, int]:
     """How many current indicators each flag marks."""
     return {str(flag): int(n) for flag, n in conn.execute(
@@ -451,20 +445,6 @@ def age_buckets(conn: Connection, bounds: Sequence[tuple[str, str]], f: Filter |
     if previous is not None:
         result["older"] = count("modified < ?", (previous,))
     return result
-
-
-def expiring(conn: Connection, author: str, now: str, soon: str) -> tuple[int, str | None]:
-    """How many of ``author``'s live indicators expire in (now, soon], and the first expiry time."""
-    row = conn.execute("SELECT COUNT(*), MIN(valid_until) FROM ind WHERE valid_until > ? AND valid_until <= ?"
-                       " AND author = ? AND revoked IS NULL", (now, soon, author)).fetchone()
-    return int(row[0]), row[1]
-
-
-def new_sightings(conn: Connection, author: str, since: str) -> tuple[int, int]:
-    """(sighting records, distinct indicators) of ``author``'s indicators reported by others since ``since``."""
-    row = conn.execute("SELECT COUNT(*), COUNT(DISTINCT sid) FROM ind_sight WHERE indicator_author = ?"
-                       " AND by_party != ? AND created >= ?", (author, author, since)).fetchone()
-    return int(row[0]), int(row[1])
 
 
 def resolve_id(conn: Connection, ref: str) -> str:
