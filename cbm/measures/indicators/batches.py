@@ -75,7 +75,7 @@ class BatchMaker:
         self.batch_size = batch_size
         self.max_held = max_held
         self.pending: dict[str, dict[str, list[Any]]] = {}
-        self.seen = SeenFilter()
+        self._seen: SeenFilter | None = None  # made in the reader process, not in the writer before the fork
         self.held = 0
         self.held_rows: list[tuple[list[Any], str]] = []
         self.bulk = True
@@ -112,6 +112,14 @@ class BatchMaker:
                     return
         self.read += read
 
+
+    @property
+    def seen(self) -> SeenFilter:
+        """The filter of the ids met (16 MiB), made on first use: in the reader process, so that the writer,
+        which makes this object before the fork, never holds a copy."""
+        if self._seen is None:
+            self._seen = SeenFilter()
+        return self._seen
 
     def finish(self) -> Iterator[Message]:
         """The messages due at the end of the feed: every pending batch, then the rows held back."""
