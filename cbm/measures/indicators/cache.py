@@ -12,9 +12,9 @@ import orjson
 import pybase64
 
 from cbm.core.records import Record
-from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import queries
 from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.index_shape import IndicatorRow
 from cbm.store.db import Store, record_from_row
 
 
@@ -43,7 +43,7 @@ class RecordCache:
         self._last_rec, self._last = rec, hit
         return hit
 
-    def row(self, r: ix.IndicatorRow) -> list[Any]:
+    def row(self, r: IndicatorRow) -> list[Any]:
         return self.get(r.rec)[1][r.pos]
 
 

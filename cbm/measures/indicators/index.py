@@ -15,12 +15,15 @@ from contextlib import contextmanager
 from functools import partial
 from itertools import chain, compress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
 from cbm.measures.indicators.index_rows import Batch, batch_of
+from cbm.measures.indicators.index_shape import CHUNK
+from cbm.measures.indicators.index_shape import COLUMNS as COLUMNS  # re-exported: queries read the index's rows
+from cbm.measures.indicators.index_shape import IndicatorRow as IndicatorRow
 from cbm.store.indexes import Connection, Index
 
 if TYPE_CHECKING:  # the checks load when indicators land, not for a query (status, search)
@@ -76,35 +79,6 @@ CREATE INDEX IF NOT EXISTS ind_origin_country ON ind_origin (country, asn);
 """
 
 TABLES = ("ind", "ind_hist", "ind_alt", "ind_net", "ind_revoke", "ind_sight", "ind_flag", "ind_origin")
-COLUMNS = ("k, author, sid, rec, pos, type, value, tlp, COALESCE(created, modified), modified,"
-           " COALESCE(valid_from, modified), valid_until, confidence,"
-           " sectors, versions, revoked")
-_CHUNK = 400
-
-
-class IndicatorRow(NamedTuple):
-    """The indexed, current state of one indicator (the full object lives in record ``rec`` at ``pos``)."""
-
-    k: int
-    author: str
-    id: str
-    rec: int
-    pos: int
-    type: str
-    value: str | None
-    tlp: str
-    created: str
-    modified: str
-    valid_from: str
-    valid_until: str | None
-    confidence: int | None
-    sectors: str | None
-    versions: int
-    revoked: str | None
-
-    @property
-    def sector_list(self) -> list[str]:
-        return [s for s in (self.sectors or "").split(",") if s]
 
 
 def _record_id(conn: Connection, record: Record) -> int:
@@ -114,8 +88,8 @@ def _record_id(conn: Connection, record: Record) -> int:
 def _existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     """sid -> (k, rec, pos, created, versions, modified) for ``author``'s indicators among ``sids``."""
     found: dict[str, tuple[Any, ...]] = {}
-    for i in range(0, len(sids), _CHUNK):
-        chunk = sids[i:i + _CHUNK]
+    for i in range(0, len(sids), CHUNK):
+        chunk = sids[i:i + CHUNK]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
                 f"SELECT sid, k, rec, pos, COALESCE(created, modified), versions, modified FROM ind WHERE author = ?"

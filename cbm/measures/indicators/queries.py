@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cbm.core import refs
-from cbm.measures.indicators.index import _CHUNK, COLUMNS, IndicatorRow
+from cbm.measures.indicators.index_shape import CHUNK as _CHUNK
+from cbm.measures.indicators.index_shape import COLUMNS, IndicatorRow
 from cbm.measures.indicators.status_queries import flagged_total
 from cbm.store.indexes import Connection, Cursor
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from cbm.core import clock
 from cbm.core.errors import UsageError
 from cbm.core.tlp import TLP_LABELS, check_tlp, tlp_rank
-from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import model, queries
+from cbm.measures.indicators.index_shape import IndicatorRow
 from cbm.store.db import Store
 
 # -- list and search -------------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ class Listing:
     asn: int | None = None  # the AS number it appears to originate from, if given
 
     @staticmethod
-    def of(r: ix.IndicatorRow, now: str, flags: list[str] | None = None,
+    def of(r: IndicatorRow, now: str, flags: list[str] | None = None,
            origin: tuple[str | None, int | None] = (None, None)) -> Listing:
         state = "revoked" if r.revoked is not None else \
             "expired" if r.valid_until is not None and r.valid_until <= now else "active"
@@ -84,7 +84,7 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
 def listing(store: Store, f: queries.Filter, *, with_flags: bool = False) -> Iterator[Listing]:
     """Current indicators matching ``f``, streamed in landing order (``with_flags``: each with its flags)."""
     flags = store.query(queries.all_flags) if with_flags else None
-    chunk: list[ix.IndicatorRow] = []
+    chunk: list[IndicatorRow] = []
     for r in store.query(queries.select, f):
         chunk.append(r)
         if len(chunk) >= _ORIGIN_CHUNK:
@@ -96,7 +96,7 @@ def listing(store: Store, f: queries.Filter, *, with_flags: bool = False) -> Ite
 _ORIGIN_CHUNK = 400  # rows whose origins are looked up in one query
 
 
-def _listed(store: Store, rows: list[ix.IndicatorRow], now: str,
+def _listed(store: Store, rows: list[IndicatorRow], now: str,
             flags: dict[tuple[str, str], list[str]] | None) -> Iterator[Listing]:
     origins = store.query(queries.origins_of, [(r.id, r.author) for r in rows]) if rows else {}
     for r in rows:
@@ -149,7 +149,7 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
     now = clock.now_iso()
     hits: dict[tuple[str, str], SearchHit] = {}
 
-    def take(rows: list[ix.IndicatorRow], how: str) -> None:
+    def take(rows: list[IndicatorRow], how: str) -> None:
         for r in rows:
             if (r.id, r.author) not in hits and len(hits) < limit:
                 listing_ = Listing.of(r, now)
@@ -190,7 +190,7 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
 # -- resolve ---------------------------------------------------------------------------------------------
 
 
-def resolve(store: Store, ref: str) -> list[ix.IndicatorRow]:
+def resolve(store: Store, ref: str) -> list[IndicatorRow]:
     """Every author's current version of the indicator ``ref`` names (``indicator--…``, its UUID, or a unique
     prefix of at least 6 characters). Raises UsageError (too short or ambiguous, with candidates), NotFound."""
     return store.query(queries.get, store.query(queries.resolve_id, ref))
