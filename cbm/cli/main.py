@@ -87,7 +87,7 @@ def _command(app: typer.Typer) -> Any:
         if not group_name:  # a nameless sub-app merges its commands into this group: only Typer knows them
             return typer.main.get_command(app)
         makers[group_name] = partial(typer.main.get_group_from_info, group_info, **options,
-                               suggest_commands=app.suggest_commands)
+                                     suggest_commands=app.suggest_commands)
     bare = copy.copy(app)  # the group itself (callback, help, options) without its commands
     bare.registered_commands, bare.registered_groups = [], []
     group = typer.main.get_group(bare)

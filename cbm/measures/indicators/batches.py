@@ -24,19 +24,19 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import Item
+from cbm.measures.indicators.index_rows import Check, column_flags
 
 if TYPE_CHECKING:
     from cbm.measures.indicators.writer import BatchWriter
     from cbm.store.db import Store
 
-Check = Callable[[str, Any], list[str]]
 Message = tuple[Any, ...]
 _ITEM = Item
 
@@ -52,14 +52,13 @@ def body_bytes(rows: list[list[Any]], source: str | None) -> bytes:
 
 def flags_of(rows: list[list[Any]], check: Check) -> dict[tuple[str, str | None], list[str]] | None:
     """The landing checks' flags of each flagged ``(type, value)`` among ``rows``; None if a row is a free
-    pattern (its further values are checked too, by the index, which reads them from the pattern). Through the
-    checker's column method when ``check`` is a Checker's (the same flags, screened in C-level passes)."""
+    pattern (its further values are checked too, by the index, which reads them from the pattern). As the index
+    checks a batch's columns (:func:`~cbm.measures.indicators.index_rows.column_flags`)."""
     kinds = [row[R.TYPE] for row in rows]
     if "pattern" in kinds:
         return None
     values = [row[R.VALUE] if len(row) > R.VALUE and type(row[R.VALUE]) is str else None for row in rows]
-    many = getattr(getattr(check, "__self__", None), "check_many", None)
-    found = many(kinds, values) if many is not None else list(map(check, kinds, values))
+    found = column_flags(check, kinds, values)
     return {(kind, value): list(flags) for kind, value, flags in zip(kinds, values, found, strict=True) if flags}
 
 
@@ -111,7 +110,6 @@ class BatchMaker:
                 if not self.bulk:
                     return
         self.read += read
-
 
     @property
     def seen(self) -> SeenFilter:

@@ -152,7 +152,6 @@ def checked_beforehand(record_hash: str, flagged: Flagged) -> Iterator[None]:
         _CHECKED.pop(record_hash, None)
 
 
-
 def _add_batch(conn: Connection, record: Record) -> None:
     """Fold one batch (during a bulk landing, rows whose id may already be in it are held back until its end)."""
     batch = _batch_rows(conn, record)
@@ -200,6 +199,7 @@ def _fold(conn: Connection, batch: Batch) -> None:
     if batch.revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
                          [(rows[i][1], author, rec, "revoked at the source", modified) for i in sorted(batch.revoked)])
+
 
 _PER_STATEMENT = 64  # rows an INSERT names (960 parameters: within every SQLite's limit of 999 and up)
 _INSERT_MANY = _INSERT.format(verb="OR IGNORE").replace(

@@ -116,7 +116,7 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
     sectors: Sequence[Any] = cells[R.SECTORS]
     if sectors.count(None) != n:
         sectors = [_sector_text(s) for s in sectors]
-    batch = Batch([], explicit, _checked(check, kinds, values))
+    batch = Batch([], explicit, column_flags(check, kinds, values))
     revoked_text: Any = _NONES
     extras = cells[R.EXTRA]
     if extras.count(None) != n:
@@ -158,7 +158,7 @@ def _address_ranges(kinds: Sequence[str], values: Sequence[Any]) -> list[int]:
     return [i for i in compress(range(len(values)), addresses) if values[i] is not None and "/" in values[i]]
 
 
-def _checked(check: Check, kinds: Sequence[str], values: Sequence[Any]) -> list[Sequence[str]]:
+def column_flags(check: Check, kinds: Sequence[str], values: Sequence[Any]) -> list[Sequence[str]]:
     """``check`` over a batch's columns: through the checker's column method when ``check`` is a
     :class:`~cbm.measures.indicators.checks.Checker`'s (the same flags, screened in C-level passes), else
     indicator by indicator."""

@@ -46,6 +46,7 @@ def _plain(body: dict[str, Any]) -> bool:
             return False
     return True
 
+
 def spliced_payload(author: str, body: bytes, header: dict[str, Any]) -> bytes:
     """The canonical payload of a record by ``author`` whose body's canonical bytes are ``body`` and whose other
     header fields are ``header`` (created, kind, prev, seq, tlp, to, v): the bytes ``encode_plain`` gives for
@@ -269,24 +270,14 @@ class BatchWriter:
         landing checks' flags of its rows): the same record :meth:`_append` makes of the same rows."""
         self._seq += 1
         created = clock.now_iso()
-        kind = KIND_BATCH
-        check_header(self.store.party, self._seq, self._prev, created, kind, list(self.to), tlp)
-        payload = spliced_payload(self.store.party, body, {"created": created, "kind": kind, "prev": self._prev,
-                                                           "seq": self._seq, "tlp": tlp, "to": list(self.to),
-                                                           "v": 1})
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            raise OversizedInput("an indicator batch exceeds the record size limit; use fewer rows per batch")
-        envelope = sign_record(payload, kind, self._pair)
-        record = Record(envelope=envelope, payload=payload, hash=record_hash(payload), author=self.store.party,
-                        seq=self._seq, prev=self._prev, created=created, kind=kind, to=self.to, tlp=tlp,
-                        body=orjson.loads(body), keyid=self._pair.keyid)
+        payload = spliced_payload(self.store.party, body, self._header(KIND_BATCH, tlp, created))
+        # the body the gate and the index read is parsed back from the signed bytes
+        record = self._signed(KIND_BATCH, tlp, created, payload, orjson.loads(body))
         if flags is None:
-            self.store.land([record])
+            self._land(record)
         else:
             with ix.checked_beforehand(record.hash, flags):
-                self.store.land([record])
-        self._prev = record.hash
-        self.report.records.append(record.hash)
+                self._land(record)
 
     def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...], str]:
         """The current version's row, the TLP and audience it went out with, and when it was made."""
@@ -306,20 +297,31 @@ class BatchWriter:
         if self.trusted_rows and set(body) <= {"fields", "rows", "source"} or _plain(body):
             # Rows cbm built itself hold only str/int/None/lists of str: encode them directly (the same bytes
             # canonical_bytes gives, without its per-value walk) and keep the body we already have.
-            check_header(self.store.party, self._seq, self._prev, created, kind, list(self.to), tlp)
-            payload = encode_plain({"author": self.store.party, "body": body, "created": created, "kind": kind,
-                                    "prev": self._prev, "seq": self._seq, "tlp": tlp, "to": list(self.to), "v": 1})
-            if len(payload) > MAX_PAYLOAD_BYTES:
-                raise OversizedInput("an indicator batch exceeds the record size limit; use fewer rows per batch")
-            envelope = sign_record(payload, kind, self._pair)
-            record = Record(envelope=envelope, payload=payload, hash=record_hash(payload), author=self.store.party,
-                            seq=self._seq, prev=self._prev, created=created, kind=kind, to=self.to, tlp=tlp,
-                            body=body, keyid=self._pair.keyid)
+            payload = encode_plain({"author": self.store.party, "body": body, **self._header(kind, tlp, created)})
+            record = self._signed(kind, tlp, created, payload, body)
         else:
             payload = build_payload(author=self.store.party, seq=self._seq, prev=self._prev, created=created,
                                     kind=kind, to=self.to, tlp=tlp, body=body)
             record = parse_verified_payload(sign_record(payload, kind, self._pair), payload, self._pair.keyid)
+        self._land(record)
+        return record
+
+    def _header(self, kind: str, tlp: str, created: str) -> dict[str, Any]:
+        """The next record's fields other than author and body, checked (ValueError on a bad one)."""
+        check_header(self.store.party, self._seq, self._prev, created, kind, list(self.to), tlp)
+        return {"created": created, "kind": kind, "prev": self._prev, "seq": self._seq, "tlp": tlp,
+                "to": list(self.to), "v": 1}
+
+    def _signed(self, kind: str, tlp: str, created: str, payload: bytes, body: dict[str, Any]) -> Record:
+        """The record of our canonical ``payload`` (whose body is ``body``), signed; OversizedInput past the
+        record size limit."""
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise OversizedInput("an indicator batch exceeds the record size limit; use fewer rows per batch")
+        return Record(envelope=sign_record(payload, kind, self._pair), payload=payload, hash=record_hash(payload),
+                      author=self.store.party, seq=self._seq, prev=self._prev, created=created, kind=kind,
+                      to=self.to, tlp=tlp, body=body, keyid=self._pair.keyid)
+
+    def _land(self, record: Record) -> None:
         self.store.land([record])
         self._prev = record.hash
         self.report.records.append(record.hash)
-        return record
