@@ -11,11 +11,10 @@ from cbm.measures.base import Attention
 from cbm.store.trust import list_keys
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from cbm.measures.malformed import Malformed
     from cbm.store.claims import Claim
     from cbm.store.db import Store
+    from cbm.store.indexes import Connection
 
 # The tables that are empty in a store at peace (nothing held back, no contradicted claim, no malformed peer
 # record): ``status`` imports the module that reads one only when it has a row (issue 20: the three modules
@@ -63,7 +62,7 @@ class StatusReport:
                 "peers_not_sent_to": [o.peer for o in self.outbox if o.overdue]}
 
 
-def _has_rows(conn: sqlite3.Connection, table: str) -> bool:
+def _has_rows(conn: Connection, table: str) -> bool:
     """Whether ``table`` (one of :data:`_OPTIONAL_TABLES`) holds a row: one step into its b-tree."""
     if table not in _OPTIONAL_TABLES:
         raise ValueError(f"not a table status probes: {table}")
