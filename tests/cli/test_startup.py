@@ -111,6 +111,9 @@ def test_help_imports_no_signature_code_and_no_index():
     loaded = _loaded("--help")
     assert not _unwanted(loaded)
     assert "typer" in loaded  # the probe did run
+    # nor any dataclass: making one compiles its methods from source at every start; the registry that every
+    # command loads holds named tuples (docs/adr/0243)
+    assert "dataclasses" not in loaded
 
 
 def test_status_imports_no_signature_code_and_no_index_module(with_indicators: Party):
