@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cbm.bundle.receipts import peer_status
 from cbm.core import clock
 from cbm.core.errors import NotFound, UsageError
-from cbm.store import index_bundles
-from cbm.store.db import Store
+
+if TYPE_CHECKING:
+    from cbm.store.db import Store
 
 DEFAULT_SEND_WITHIN = timedelta(hours=24)
 
@@ -57,9 +57,15 @@ def _can_send_to(store: Store, peer: str) -> bool:
 def outboxes(store: Store) -> list[Outbox]:
     """Every peer's outbox, in peer order. Raises UsageError for a bad ``[status] send_within``."""
     limit = send_within(store.config)
+    peers = store.peers()
+    if not peers:  # a store with no peer yet loads no receipt code (`cbm status` on a fresh store; issue 20)
+        return []
+    from cbm.bundle.receipts import peer_status
+    from cbm.store import index_bundles
+
     now = clock.now()
     result = []
-    for peer in store.peers():
+    for peer in peers:
         acks = peer_status(store, peer)
         oldest: str | None = None
         for log in acks.logs:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cbm.app.outbox import Outbox, outboxes
 from cbm.app.reactions import attention
-from cbm.measures import malformed
 from cbm.measures.base import Attention
-from cbm.store.claims import Claim, contradicted
-from cbm.store.db import Store
-from cbm.store.ingest import missing_ranges
 from cbm.store.trust import list_keys
+
+if TYPE_CHECKING:
+    from cbm.measures.malformed import Malformed
+    from cbm.store.claims import Claim
+    from cbm.store.db import Store
+    from cbm.store.indexes import Connection
+
+# The tables that are empty in a store at peace (nothing held back, no contradicted claim, no malformed peer
+# record): ``status`` imports the module that reads one only when it has a row (issue 20: the three modules
+# were 7 % of `cbm status`; docs/adr/0242-status-reads-only-tables-that-hold-rows.md).
+_OPTIONAL_TABLES = ("claims", "malformed")
 
 
 @dataclass
@@ -32,7 +39,7 @@ class StatusReport:
     outbox: list[Outbox] = field(default_factory=list)
     # well-signed peer records whose bodies break their kind's rules: kept as evidence, folded nowhere
     # (docs/adr/0116-malformed-peer-records.md); the first 1000, and how many there are in all
-    malformed: list[malformed.Malformed] = field(default_factory=list)
+    malformed: list[Malformed] = field(default_factory=list)
     malformed_count: int = 0
 
     @property
@@ -55,7 +62,16 @@ class StatusReport:
                 "peers_not_sent_to": [o.peer for o in self.outbox if o.overdue]}
 
 
+def _has_rows(conn: Connection, table: str) -> bool:
+    """Whether ``table`` (one of :data:`_OPTIONAL_TABLES`) holds a row: one step into its b-tree."""
+    if table not in _OPTIONAL_TABLES:
+        raise ValueError(f"not a table status probes: {table}")
+    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0])
+
+
 def collect(store: Store) -> StatusReport:
+    """Everything ``cbm status`` shows, from one store. Raises UsageError for a bad ``[status]`` setting in
+    config.toml, StoreCorrupt (through the store) for a damaged database."""
     keys = list_keys(store)
     own = next(k for k in keys if k.is_self and k.status == "active")
     peers: dict[str, dict[str, Any]] = {}
@@ -78,14 +94,22 @@ def collect(store: Store) -> StatusReport:
             items.append(Attention("bundle", 1, f"{box.peer}: ahead by {box.ahead} record(s) since {box.since}; "
                                                 f"{sent}: `cbm bundle export --to {box.peer}`", ref=box.peer))
     items.sort(key=lambda a: (a.rank, a.due or "9999"))  # stable: the measures' order stays within a rank
-    missing = missing_ranges(store)
+    missing: dict[str, tuple[int, int]] = {}
+    if counts["held"]:  # records wait for earlier ones a peer has yet to send
+        from cbm.store.ingest import missing_ranges
+
+        missing = missing_ranges(store)
     for author, (first, last) in missing.items():
         items.insert(0, Attention("store", 0, f"{author} records {first}-{last} are missing; later ones are held",
                                   ref=author))
     if counts["equivocations"]:
         items.insert(0, Attention("store", 0, f"{counts['equivocations']} equivocating record(s) kept as "
                                               "evidence: a peer signed two versions of one log position"))
-    found = store.query(contradicted)
+    found: list[Claim] = []
+    if store.query(_has_rows, "claims"):
+        from cbm.store.claims import contradicted
+
+        found = store.query(contradicted)
     by_claimant: dict[str, list[Claim]] = {}
     for claim in found:
         by_claimant.setdefault(claim.claimant or "an unknown peer", []).append(claim)
@@ -95,9 +119,16 @@ def collect(store: Store) -> StatusReport:
                 f"(latest: {latest.author} {latest.first_seq}-{latest.last_seq}, from "
                 f"{latest.source or 'an earlier import'})")
         items.insert(0, Attention("store", 1, text, ref=claimant))
-    bad = store.query(malformed.listed)
-    bad_count = store.query(malformed.count)
-    for author, n in sorted(malformed.by_author(bad).items(), reverse=True):
+    bad: list[Malformed] = []
+    bad_count = 0
+    by_author: dict[str, int] = {}
+    if store.query(_has_rows, "malformed"):
+        from cbm.measures import malformed
+
+        bad = store.query(malformed.listed)
+        bad_count = store.query(malformed.count)
+        by_author = malformed.by_author(bad)
+    for author, n in sorted(by_author.items(), reverse=True):
         newest = next(m for m in reversed(bad) if m.author == author)
         items.insert(0, Attention("store", 1, f"{author} signed {n} malformed record(s), kept as evidence and shown "
                                               f"nowhere (latest: {newest.kind} seq {newest.seq}: {newest.reason})",

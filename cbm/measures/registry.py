@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from cbm.core.records import Record
@@ -28,9 +27,8 @@ if TYPE_CHECKING:
 ROOMS = ("records", "model", "index", "service")
 
 
-@dataclass(frozen=True)
-class Measure:
-    """One confidence-building measure, as the rest of cbm sees it.
+class Measure(NamedTuple):
+    """One confidence-building measure, as the rest of cbm sees it (immutable; ``_replace`` makes a variant).
 
     ``kinds``: the record kinds it owns (each ``<name>.<kind>``). ``index``: its Index, as ``"module:INDEX"``;
     ``index_version``: that Index's ``version``, repeated here so that reading commands need not import it (a test
@@ -39,20 +37,21 @@ class Measure:
     peer (called after every import, also with none, to retry earlier work), or None. ``attention``:
     ``(store) -> list[Attention]``, what needs an operator now, for ``cbm status``. ``cli``: its subcommand
     module under ``cbm.cli``; ``help``: the one line ``cbm --help`` shows.
+
+    A named tuple, not a dataclass: every command loads the registry, and making a frozen dataclass (six methods
+    compiled from source at start-up) was 2.6 % of ``cbm --help`` (issue 20, docs/adr/0243).
     """
 
     name: str
     kinds: tuple[str, ...]
-    index: str | None  # None: the measure folds on read and keeps no tables (the working group, ADR 0063)
+    # None: the measure folds on read and keeps no tables (the working group, ADR 0063). The field hides the
+    # tuple's own ``index()`` method, which nothing calls on a measure.
+    index: str | None  # type: ignore[assignment]
     attention: str
     cli: str
     help: str
     on_import: str | None = None
     index_version: int | None = None
-
-    def __post_init__(self) -> None:
-        if (self.index is None) != (self.index_version is None):
-            raise ValueError(f"measure {self.name}: name its index and the index's version together")
 
     @property
     def package(self) -> str:
@@ -114,6 +113,17 @@ MEASURES: tuple[Measure, ...] = (
             index=None, attention="cbm.measures.workgroup.service:attention",
             cli="workgroup", help="Working group: meetings, minutes, actions, joint proposals."),
 )
+
+
+def _checked(measures: tuple[Measure, ...]) -> tuple[Measure, ...]:
+    """``measures``, each naming its index and the index's version together. Raises ValueError."""
+    for measure in measures:
+        if (measure.index is None) != (measure.index_version is None):
+            raise ValueError(f"measure {measure.name}: name its index and the index's version together")
+    return measures
+
+
+MEASURES = _checked(MEASURES)
 
 
 def by_name(name: str) -> Measure:

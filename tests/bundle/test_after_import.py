@@ -4,7 +4,6 @@ our next bundle."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import types
 from pathlib import Path
@@ -36,7 +35,7 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     module = types.ModuleType("probe_reaction")  # a hook sees the records of its own measure: inquiry.*
     module.on_import = on_import  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "probe_reaction", module)
-    probed = tuple(dataclasses.replace(m, on_import="probe_reaction:on_import") if m.name == "inquiry" else m
+    probed = tuple(m._replace(on_import="probe_reaction:on_import") if m.name == "inquiry" else m
                    for m in registry.MEASURES)
     monkeypatch.setattr(cbm.app.reactions, "MEASURES", probed)
     return seen

@@ -111,6 +111,9 @@ def test_help_imports_no_signature_code_and_no_index():
     loaded = _loaded("--help")
     assert not _unwanted(loaded)
     assert "typer" in loaded  # the probe did run
+    # nor any dataclass: making one compiles its methods from source at every start; the registry that every
+    # command loads holds named tuples (docs/adr/0243)
+    assert "dataclasses" not in loaded
 
 
 def test_status_imports_no_signature_code_and_no_index_module(with_indicators: Party):
@@ -128,7 +131,28 @@ def test_status_imports_no_signature_code_and_no_index_module(with_indicators: P
 def test_status_on_a_tiny_store_imports_no_index_module(make_party):
     us: Party = make_party("US")
     us.open().close()  # the first opening builds the (empty) index tables: that one loads every index module
-    assert _unwanted(_loaded("--store", str(us.root), "status")) == []
+    loaded = _loaded("--store", str(us.root), "status")
+    assert _unwanted(loaded) == []
+    # no peer yet: nothing waits to be sent, so the receipts that say what a peer holds are not read
+    assert "cbm.bundle.receipts" not in loaded and "cbm.app.outbox" in loaded
+
+
+# What status reads only when its table holds a row (docs/adr/0242): records held back for missing ones, claims
+# a log's author contradicted, malformed peer records. A store at peace loads none of the three modules.
+AT_PEACE = ("cbm.store.ingest", "cbm.store.claims", "cbm.measures.malformed")
+
+
+def test_status_on_a_store_at_peace_reads_no_held_claim_or_malformed_module(us_ru):
+    us, ru = us_ru
+    assert ru.cli("inquiry", "open", "--to", "US", "--type", "request_for_information", "--precedence",
+                  "ROUTINE", "--subject", "Scan", "--body", "Port scans.").exit_code == 0
+    bundle = ru.root.parent / "ru-to-us.cbm"
+    assert ru.cli("bundle", "export", "--to", "US", "-o", str(bundle), "--no-encrypt").exit_code == 0
+    assert us.cli("bundle", "import", str(bundle)).exit_code == 0
+    for args in (("status",), ("status", "--json")):
+        loaded = _loaded("--store", str(us.root), *args)
+        assert [m for m in loaded if m in AT_PEACE] == []
+        assert "cbm.bundle.receipts" in loaded  # a peer: its outbox is read (the probe did run)
 
 
 @pytest.mark.parametrize("args", [("indicators", "search", "198.51.100.23", "--json"),
