@@ -132,3 +132,47 @@ def test_a_spliced_payload_is_the_canonical_encoding_of_the_whole_record(header:
                                                ["indicator--2", "ipv4-addr", "10.0.0.1", None, None, ["energy"]]],
             "source": "fe\"ed,\u041f.csv"}
     assert spliced_payload("US", encode_plain(body), header) == encode_plain({"author": "US", "body": body, **header})
+
+
+def malformed_table(party: Party) -> list[tuple[Any, ...]]:
+    with party.open() as store:
+        return store.conn.execute("SELECT author, seq, kind, hash, reason FROM malformed ORDER BY seq").fetchall()
+
+
+def test_the_reader_judges_its_batches_and_the_writer_lands_the_same_verdict(
+        make_party, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: list[str]):
+    # docs/adr/0233: the malformed gate runs in the reader process over the body it encodes; the writer seeds
+    # that verdict, so a batch the gate refuses (a control character in a name: the CSV reader lets it through)
+    # is kept as malformed exactly as when the writer judges it itself, and a good one is indexed as before
+    from cbm.measures import malformed
+
+    in_writer: list[int] = []
+    real = malformed.batch_reason
+
+    def spy(body: dict[str, Any]) -> str | None:
+        in_writer.append(os.getpid())
+        return real(body)
+
+    monkeypatch.setattr(malformed, "batch_reason", spy)
+    lines = [*checked_feed()[:5], *filler("10.80", BATCH), "domain,bad.example,AMBER,50,,bad\x01name,"]
+    feed = write_feed(tmp_path / "feed.csv", lines)
+    bulk(monkeypatch, True)
+    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
+
+    loaded = import_json(us, feed)  # first: the gate remembers its verdicts by record hash, the same in both
+    assert made.count("batch") >= 2
+    assert in_writer == []  # every batch was judged by the reader process (its calls are its own)
+    made.clear()
+    monkeypatch.setenv("CBM_NO_PARALLEL", "1")  # the same bulk load, the writer grouping and judging the rows
+    ordinary = import_json(plain, feed)
+    assert made == [] and os.getpid() in in_writer
+
+    assert counts(loaded) == counts(ordinary)
+    assert records(us) == records(plain)
+    refused = malformed_table(us)
+    assert refused == malformed_table(plain)
+    assert [reason for *_, reason in refused] == ["row 2: name holds a control character"]
+    assert tables(us) == tables(plain)
+    state = index_state(us)
+    assert us.cli("store", "rebuild").exit_code == 0
+    assert index_state(us) == state and malformed_table(us) == refused
