@@ -26,6 +26,7 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
@@ -94,7 +95,10 @@ def body_flags(body: dict[str, Any], check: Check) -> dict[tuple[str, str | None
 def _flagged(check: Check, kinds: Sequence[str], values: Sequence[str | None]
              ) -> dict[tuple[str, str | None], list[str]]:
     found = column_flags(check, kinds, values)
-    return {(kind, value): list(flags) for kind, value, flags in zip(kinds, values, found, strict=True) if flags}
+    if len(found) != len(kinds):
+        raise ValueError("the landing checks answered for another number of rows")
+    # only the flagged few are visited: compress skips the empty answers in C
+    return {(kinds[i], values[i]): list(found[i]) for i in compress(range(len(found)), found)}
 
 
 _TEXT_OR_NONE = frozenset((str, type(None)))
