@@ -14,8 +14,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import itertools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -75,38 +74,20 @@ def reason(record: Record) -> str | None:
 
 
 def _reason(record: Record) -> str | None:
-    return body_reason(record.kind, record.body)
-
-
-def body_reason(kind: str, body: Any) -> str | None:
-    """Why a body of ``kind`` breaks its kind's rules, or None: what :func:`reason` says of a record of that
-    kind and body (the record's other fields play no part)."""
-    cls = _classes().get(kind)
+    cls = _classes().get(record.kind)
     if cls is None:
-        if kind.startswith(_prefixes()):
-            return f"unknown record kind {kind}"
+        if record.kind.startswith(_prefixes()):
+            return f"unknown record kind {record.kind}"
         return None  # the store's own kinds (bundle.receipt, keys.rotate): not a measure's to judge
     try:
-        cls.from_body(body)
+        cls.from_body(record.body)
     except InvalidBody as e:
         return str(e)
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as e:  # a check that assumed a type
-        return f"{kind} body does not fit its schema ({type(e).__name__})"
-    if kind == "indicators.batch":
-        return batch_reason(body)
+        return f"{record.kind} body does not fit its schema ({type(e).__name__})"
+    if record.kind == "indicators.batch":
+        return batch_reason(record.body)
     return None
-
-
-@contextmanager
-def judged_beforehand(record_hash: str, verdict: str | None) -> Iterator[None]:
-    """While it lies open, :func:`reason` of the record ``record_hash`` is ``verdict`` without reading its body:
-    for a record whose body was judged by :func:`body_reason` before it was encoded (an indicator batch made by
-    the CSV reader process, docs/adr/0233), the body the record carries being that body's exact encoding."""
-    _MEMO[record_hash] = verdict
-    try:
-        yield
-    finally:
-        _MEMO.pop(record_hash, None)
 
 
 def batch_reason(body: dict[str, Any]) -> str | None:

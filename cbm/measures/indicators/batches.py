@@ -10,11 +10,10 @@ process is left to sign, insert and index.
 
 The messages go through the pipe as marshal'd tuples, each tagged with its first element:
 
-- ``("batch", tlp, body bytes, rows, first ids, flags, verdict, read, repeated)``: a batch of new rows,
-  ``flags`` the landing checks' verdicts as ``{(type, value): flags}`` for the rows flagged (None when the batch
-  holds a free pattern: the writer's process checks it), ``verdict`` the malformed gate's on the body (None: well
-  formed; docs/adr/0233); ``read`` and ``repeated`` count the rows read since the last message and those that
-  fell onto a row of the same batch;
+- ``("batch", tlp, body bytes, rows, first ids, flags, read, repeated)``: a batch of new rows, ``flags`` the
+  landing checks' verdicts as ``{(type, value): flags}`` for the rows flagged (None when the batch holds a free
+  pattern: the writer's process checks it); ``read`` and ``repeated`` count the rows read since the last message
+  and those that fell onto a row of the same batch;
 - ``("held", [(row, tlp), ...])``: rows held back, for the writer's ``_deferred``;
 - ``("unbulk", filter bits)``: too many rows held back (``BatchWriter.MAX_DEFERRED``): the writer ends the bulk
   load now, and the reader hands every row from here on as it reads it (and the ids met so far, as the filter);
@@ -25,18 +24,15 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.columns import columns as batch_columns
 from cbm.measures.indicators.formats import Item
 from cbm.measures.indicators.index_rows import Check, column_flags
-from cbm.measures.indicators.records import Batch
-from cbm.measures.malformed import body_reason
 
 if TYPE_CHECKING:
     from cbm.measures.indicators.writer import BatchWriter
@@ -46,25 +42,13 @@ Message = tuple[Any, ...]
 _ITEM = Item
 
 
-def body_of(rows: list[list[Any]], source: str | None) -> dict[str, Any]:
-    """The body of a batch of ``rows``, as :class:`~cbm.measures.indicators.writer.BatchWriter` writes it."""
-    body: dict[str, Any] = {"fields": list(R.FIELDS), "rows": rows}
-    if source:
-        body["source"] = source
-    return body
-
-
 def body_bytes(rows: list[list[Any]], source: str | None) -> bytes:
     """The canonical bytes of a batch body of ``rows`` (cbm-made: str, int, None and lists of str only), as
     :class:`~cbm.measures.indicators.writer.BatchWriter` writes it."""
-    return encode_plain(body_of(rows, source))
-
-
-def verdict_of(body: dict[str, Any]) -> str | None:
-    """The malformed gate's verdict on a batch ``body`` (None: well formed): what it says of the record whose
-    body is ``body``'s canonical encoding, which parses back to ``body`` (rows of str, int, None and lists of
-    str). Leaves the body's columns transposed for :func:`flags_of` (docs/adr/0233)."""
-    return body_reason(Batch.KIND, body)
+    body: dict[str, Any] = {"fields": list(R.FIELDS), "rows": rows}
+    if source:
+        body["source"] = source
+    return encode_plain(body)
 
 
 def flags_of(rows: list[list[Any]], check: Check) -> dict[tuple[str, str | None], list[str]] | None:
@@ -75,33 +59,11 @@ def flags_of(rows: list[list[Any]], check: Check) -> dict[tuple[str, str | None]
     if "pattern" in kinds:
         return None
     values = [row[R.VALUE] if len(row) > R.VALUE and type(row[R.VALUE]) is str else None for row in rows]
-    return _flagged(check, kinds, values)
-
-
-def body_flags(body: dict[str, Any], check: Check) -> dict[tuple[str, str | None], list[str]] | None:
-    """:func:`flags_of` the body's rows, read from its columns (transposed once, shared with the gate's
-    :func:`verdict_of` just before) where the body is laid out in columns."""
-    cells = batch_columns(body)
-    if cells is None:
-        return flags_of(body["rows"], check)
-    kinds, values = cells[R.TYPE], cells[R.VALUE]
-    if "pattern" in kinds:
-        return None
-    if not set(map(type, values)) <= _TEXT_OR_NONE:  # as flags_of reads them: a value that is not text is None
-        values = tuple(value if type(value) is str else None for value in values)
-    return _flagged(check, kinds, values)
-
-
-def _flagged(check: Check, kinds: Sequence[str], values: Sequence[str | None]
-             ) -> dict[tuple[str, str | None], list[str]]:
     found = column_flags(check, kinds, values)
     if len(found) != len(kinds):
         raise ValueError("the landing checks answered for another number of rows")
     # only the flagged few are visited: compress skips the empty answers in C
     return {(kinds[i], values[i]): list(found[i]) for i in compress(range(len(found)), found)}
-
-
-_TEXT_OR_NONE = frozenset((str, type(None)))
 
 
 class BatchMaker:
@@ -185,10 +147,8 @@ class BatchMaker:
                 self.bulk = False
         fresh = list(rows.values())
         if fresh:
-            body = body_of(fresh, self.source)
-            verdict = verdict_of(body)  # first: it transposes the columns body_flags reads
-            yield ("batch", tlp, encode_plain(body), len(fresh), [r[R.ID] for r in fresh[:100]],
-                   body_flags(body, self.check), verdict, self.read, self.repeated)
+            yield ("batch", tlp, body_bytes(fresh, self.source), len(fresh), [r[R.ID] for r in fresh[:100]],
+                   flags_of(fresh, self.check), self.read, self.repeated)
             self.read = self.repeated = 0
         if not self.bulk:
             yield from self._handover()

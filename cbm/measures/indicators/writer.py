@@ -26,7 +26,6 @@ from cbm.core.records import (
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import queries
 from cbm.measures.indicators import rows as R
-from cbm.measures.malformed import judged_beforehand
 from cbm.store.db import Store, record_from_row
 
 
@@ -149,14 +148,14 @@ class BatchWriter:
         what each says), in the order sent: the records land as the rows would have landed through :meth:`add`."""
         tag = message[0]
         if tag == "batch":
-            _, tlp, body, count, first_ids, flags, verdict, read, repeated = message
+            _, tlp, body, count, first_ids, flags, read, repeated = message
             self.seen += read
             self.report.repeated += repeated
             self.report.created += count
             self.report.by_tlp[tlp] = self.report.by_tlp.get(tlp, 0) + count
             if len(self.report.ids) < 100:
                 self.report.ids.extend(first_ids[:100 - len(self.report.ids)])
-            self._append_made(tlp, body, flags, verdict)
+            self._append_made(tlp, body, flags)
             if self.on_progress:
                 self.on_progress(self.seen)
         elif tag == "held":
@@ -266,22 +265,19 @@ class BatchWriter:
             self._flush(tlp)
         self.pending = stream
 
-    def _append_made(self, tlp: str, body: bytes, flags: dict[tuple[str, str | None], list[str]] | None,
-                     verdict: str | None) -> None:
-        """Sign and land a batch record whose body's canonical bytes the reader made, with the malformed gate's
-        ``verdict`` on that body and (unless None) the landing checks' flags of its rows: the same record
-        :meth:`_append` makes of the same rows, judged and flagged as it would be (docs/adr/0225, 0233)."""
+    def _append_made(self, tlp: str, body: bytes, flags: dict[tuple[str, str | None], list[str]] | None) -> None:
+        """Sign and land a batch record whose body's canonical bytes the reader made (and, unless None, the
+        landing checks' flags of its rows): the same record :meth:`_append` makes of the same rows."""
         self._seq += 1
         created = clock.now_iso()
         payload = spliced_payload(self.store.party, body, self._header(KIND_BATCH, tlp, created))
-        # the body the index reads is parsed back from the signed bytes
+        # the body the gate and the index read is parsed back from the signed bytes
         record = self._signed(KIND_BATCH, tlp, created, payload, orjson.loads(body))
-        with judged_beforehand(record.hash, verdict):
-            if flags is None:
+        if flags is None:
+            self._land(record)
+        else:
+            with ix.checked_beforehand(record.hash, flags):
                 self._land(record)
-            else:
-                with ix.checked_beforehand(record.hash, flags):
-                    self._land(record)
 
     def _old_row(self, rec: int, pos: int) -> tuple[list[Any], str, tuple[str, ...], str]:
         """The current version's row, the TLP and audience it went out with, and when it was made."""
