@@ -33,10 +33,9 @@ _ROW_TYPES: tuple[tuple[type, ...], ...] = (
     (str, type(None)), (str, type(None)), (str, type(None)), (list, type(None)), (list, type(None)),
     (list, type(None)), (str, type(None)), (dict, type(None)),
 )
-#: Columns that are single-line text (no control characters, U+2028 and bidi overrides included).
-_ROW_SINGLE_LINE = (R.ID, R.TYPE, R.VALUE, R.VALID_UNTIL, R.NAME, R.VALID_FROM, R.CREATED)
+_ROW_SINGLE_LINE = R.SINGLE_LINE  # the rules the readers keep too (formats.build_row), so cbm signs no row it refuses
 _ROW_LISTS_OF_TEXT = (R.SECTORS, R.INDICATOR_TYPES, R.LABELS)
-_MAX_TEXT = 65_536  # one indicator's value, name or description (a STIX pattern is rarely over a few KiB)
+_MAX_TEXT = R.MAX_TEXT
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ ID, TYPE, VALUE, VALID_UNTIL, CONFIDENCE, SECTORS, NAME, DESCRIPTION, VALID_FROM
 #: exactly these fields is read positionally too, so records written before stay on the fast path.
 FIELDS_BEFORE_ORIGIN = FIELDS[:15]
 MAX_ROWS = 5000
+MAX_TEXT = 65_536  # one indicator's value, name, description or pattern (a STIX pattern is rarely over a few KiB)
+#: Columns that are single-line text (no control characters, U+2028 and bidi overrides included).
+SINGLE_LINE = (ID, TYPE, VALUE, VALID_UNTIL, NAME, VALID_FROM, CREATED)
 
 
 def origin_of(row: Sequence[Any]) -> tuple[str | None, int | None]:

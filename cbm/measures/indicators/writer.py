@@ -13,7 +13,7 @@ import orjson
 from cbm.core import clock
 from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
-from cbm.core.errors import OversizedInput
+from cbm.core.errors import InputRejected, OversizedInput
 from cbm.core.records import (
     MAX_PAYLOAD_BYTES,
     Record,
@@ -23,6 +23,7 @@ from cbm.core.records import (
     record_hash,
     sign_record,
 )
+from cbm.measures import malformed
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import queries
 from cbm.measures.indicators import rows as R
@@ -323,5 +324,12 @@ class BatchWriter:
 
     def _land(self, record: Record) -> None:
         self.store.land([record])
+        # the gate judged it as it landed (a look-up by hash): a batch of our own that breaks the rules we hold a
+        # peer's to would be signed evidence against us and fold nowhere; the readers refuse such lines first
+        # (formats.row_text), so this is the last guard: the import fails and its transaction rolls back
+        why = malformed.reason(record)
+        if why is not None:
+            raise InputRejected(f"cbm made an indicator record that breaks its own record rules ({why}); "
+                                "nothing was imported")
         self._prev = record.hash
         self.report.records.append(record.hash)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from cbm.core import clock
 from cbm.core.errors import CbmError, MalformedInput
+from cbm.core.fields import control_character
 from cbm.core.tlp import check_tlp
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
@@ -191,24 +192,40 @@ def build_row(d: Defaults, kind: str, value: str, *, pattern: str | None = None,
     row: list[Any] = [None] * len(R.FIELDS)
     row[R.ID] = sid or model.indicator_id(d.author, pattern_text)
     row[R.TYPE] = kind
-    row[R.VALUE] = value or None
+    row[R.VALUE] = row_text("value", value, single_line=True)
     row[R.VALID_UNTIL] = until
     row[R.CONFIDENCE] = confidence if confidence is not None else d.confidence
     row[R.SECTORS] = sectors
-    row[R.NAME] = name or None
-    row[R.DESCRIPTION] = description or None
+    row[R.NAME] = row_text("name", name, single_line=True)
+    row[R.DESCRIPTION] = row_text("description", description, single_line=False)
     row[R.VALID_FROM] = start
-    row[R.PATTERN] = pattern
+    row[R.PATTERN] = row_text("pattern", pattern, single_line=False)
     if indicator_types or d.indicator_types:
         row[R.INDICATOR_TYPES] = union(tuple(indicator_types or ()), d.indicator_types)
     if labels or d.labels:
         row[R.LABELS] = union(tuple(labels or ()), d.labels)
     row[R.KILL_CHAIN] = kill_chain or None
-    row[R.CREATED] = created
+    row[R.CREATED] = row_text("created", created, single_line=True)
     row[R.EXTRA] = extra or None
     row[R.ORIGIN] = parse_origin(origin) if origin else d.origin
     row[R.ASN] = parse_asn(asn) if asn not in (None, "") else d.asn
     return row
+
+
+def row_text(field: str, text: str | None, *, single_line: bool) -> str | None:
+    """``text`` as a row holds it (None when empty), kept to the rules the landing gate holds every batch row to
+    (cbm.measures.malformed): at most ``rows.MAX_TEXT`` characters and, for a single-line field, no control
+    character. Raises BadValue naming ``field``, so a reader reports the line and cbm never signs a batch its own
+    gate would refuse."""
+    if not text:
+        return None
+    if len(text) > R.MAX_TEXT:
+        raise model.BadValue(f"{field} is longer than {R.MAX_TEXT:,} characters")
+    if single_line and not text.isprintable():
+        found = control_character(text)
+        if found is not None:
+            raise model.BadValue(f"{field} holds a control character (U+{ord(found):04X})")
+    return text
 
 
 def parse_origin(text: str) -> str:

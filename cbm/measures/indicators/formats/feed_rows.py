@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cbm.measures.indicators import model
+from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats import (
     Defaults,
     Item,
@@ -138,9 +139,13 @@ class LineRows:
             kind, value = model.normalise(kind, value)
         except model.BadValue:
             return None
+        name, description = name.strip(), description.strip()
+        if not (name.isprintable() and len(name) <= R.MAX_TEXT and len(description) <= R.MAX_TEXT
+                and len(value) <= R.MAX_TEXT and value.isprintable()):
+            return None  # the full path says which rule of build_row the line breaks (or keeps it, as the gate would)
         return _new_item(Item, ([model.simple_indicator_id(self.d.author, kind, value), kind, value or None, until,
-                                 confidence, None if sectors is None else list(sectors), name.strip() or None,
-                                 description.strip() or None, start, None, None if types is None else list(types),
+                                 confidence, None if sectors is None else list(sectors), name or None,
+                                 description or None, start, None, None if types is None else list(types),
                                  None if labels is None else list(labels), None, None, None, origin, asn], tlp))
 
     def _learn(self, texts: Sequence[str]) -> None:
@@ -165,6 +170,8 @@ class LineRows:
         if until is not None and until <= self.d.now:
             return build_row(self.d, kind, value)
         kind, value = model.normalise(kind, value)
+        if len(value) > R.MAX_TEXT or not value.isprintable():
+            return build_row(self.d, kind, value)  # says which rule the value breaks, or keeps it as the gate would
         return [model.simple_indicator_id(self.d.author, kind, value), kind, value or None, until, confidence,
                 None if sectors is None else list(sectors), None, None, None, None,
                 None if types is None else list(types), None if labels is None else list(labels),
