@@ -190,6 +190,11 @@ def blobs_listed(payload: bytes) -> list[str]:
         body = loads(payload).get("body")
     except (MalformedInput, AttributeError):
         return []
+    return blobs_in_body(body)
+
+
+def blobs_in_body(body: Any) -> list[str]:
+    """:func:`blobs_listed` of a payload already parsed: the digests in ``body["blobs"]``, if a list."""
     listed = body.get("blobs") if isinstance(body, dict) else None
     return [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
 

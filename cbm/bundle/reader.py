@@ -28,6 +28,7 @@ from cbm.bundle.format import (
     BlobEntry,
     LogRange,
     Manifest,
+    blobs_in_body,
     blobs_listed,
     parse_manifest,
     parse_withheld,
@@ -215,6 +216,8 @@ class RecordItem:
     # read with the envelope (the canonical layout's short array, or a strict parse), so neither a deep check
     # nor an import parses the whole envelope again
     parsed_signatures: tuple[dsse.Signature, ...] | None = field(default=None, compare=False)
+    # the attachments its body lists, when a strict parse read the body (else found in the payload on demand)
+    parsed_blobs: list[str] | None = field(default=None, compare=False)
 
     def record(self) -> Record:
         """The full record, parsed strictly (MalformedInput if its body is not what a record must be)."""
@@ -297,7 +300,8 @@ def _strict_record(line: bytes) -> RecordItem:
     if payload_type_for(record.kind) != envelope.payload_type:
         raise MalformedInput(f"{record.author} record {record.seq}: payload type does not match its kind")
     return RecordItem(line, record.payload, envelope.payload_type, record.hash, record.author, record.seq,
-                      record.prev, record.kind, record.created, record.tlp, record.to, envelope.signatures)
+                      record.prev, record.kind, record.created, record.tlp, record.to, envelope.signatures,
+                      blobs_in_body(record.body))
 
 
 Item = RecordItem | WithheldRange
@@ -322,7 +326,7 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
             on_log(log)
         for item in _log_items(body, log, strict):
             if isinstance(item, RecordItem):
-                listed.update(blobs_listed(item.payload))
+                listed.update(blobs_listed(item.payload) if item.parsed_blobs is None else item.parsed_blobs)
             yield item
     # an attachment travels with a record that lists it, or not at all (not even one a withheld record lists:
     # the recipient may not see that record, so it could never check or use the bytes); checked before any
