@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import IO, Any, BinaryIO
+from typing import Any, Protocol
 
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import MalformedInput, OversizedInput, TamperedContent
@@ -207,7 +207,13 @@ def blob_line(entry: BlobEntry) -> bytes:
     return canonical_bytes({"blob": {"sha256": entry.sha256, "size": entry.size}})
 
 
-def read_line(stream: BinaryIO | IO[bytes], limit: int, what: str) -> bytes:
+class LineSource(Protocol):
+    """What :func:`read_line` reads from: a binary file object, or the reader's ``streams.LineReader``."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def read_line(stream: LineSource, limit: int, what: str) -> bytes:
     """One ``\\n``-terminated line (without it), of at most ``limit`` bytes before the newline.
 
     OversizedInput past ``limit``; TamperedContent if the stream ends before the newline.

@@ -34,7 +34,7 @@ from cbm.bundle.format import (
     parse_withheld,
     read_line,
 )
-from cbm.bundle.streams import check_in_place, chunks_of, read_exact, seekable, spool, stream_of
+from cbm.bundle.streams import LineReader, check_in_place, chunks_of, read_exact, seekable, spool, stream_of
 from cbm.core import base64_strict, dsse
 from cbm.core.canonical import loads
 from cbm.core.errors import CbmError, ChainBroken, MalformedInput, TamperedContent
@@ -319,7 +319,7 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
     the limits.
     """
     assert opened.body is not None
-    body = opened.body
+    body = LineReader(opened.body)
     listed: set[str] = set()
     for log in opened.manifest.logs:
         if on_log is not None:
@@ -349,7 +349,7 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
         raise MalformedInput("the bundle has bytes after its last item")
 
 
-def _blob_chunks(body: IO[bytes], entry: BlobEntry) -> Iterator[bytes]:
+def _blob_chunks(body: LineReader, entry: BlobEntry) -> Iterator[bytes]:
     hasher, remaining = hashlib.sha256(), entry.size
     while remaining > 0:
         line = read_line(body, (BLOB_CHUNK + 2) // 3 * 4, "an attachment line")
@@ -366,7 +366,7 @@ def _blob_chunks(body: IO[bytes], entry: BlobEntry) -> Iterator[bytes]:
         raise TamperedContent(f"attachment {entry.sha256[:12]} does not match its hash")
 
 
-def _log_items(body: IO[bytes], log: LogRange, strict: bool) -> Iterator[Item]:
+def _log_items(body: LineReader, log: LogRange, strict: bool) -> Iterator[Item]:
     expect, prev_hash, records, withheld = log.first, None, 0, 0
     while expect <= log.last:
         line = read_line(body, MAX_ITEM_LINE, f"{log.author} item {expect}")
