@@ -49,7 +49,7 @@ def unb64(text: str, what: str) -> bytes:
         raise MalformedInput(f"{what} is not valid base64") from e
 
 
-def _unb64_ascii(data: bytes) -> bytes:
+def _unb64_ascii(data: bytes | memoryview) -> bytes:
     """:func:`unb64` of bytes. Raises binascii.Error (or ValueError) as the strict decoders do."""
     try:
         return base64_strict.decode(data)
@@ -120,7 +120,8 @@ def _parse_written_layout(data: bytes) -> Envelope | None:
     if tail is None:
         return None
     try:
-        payload = _unb64_ascii(data[len(_HEAD):split])
+        with memoryview(data) as view:  # the payload decoded where it lies in the line, not copied out first
+            payload = _unb64_ascii(view[len(_HEAD):split])
         signatures = _parse_json(b'{"payload":"","payloadType":"","signatures":' + tail[2] + b"}").signatures
     except (binascii.Error, ValueError, MalformedInput):
         return None  # the strict parser decides, and names the problem
