@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cbm.bundle.streams import LineReader
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import MalformedInput, OversizedInput, TamperedContent
 
@@ -218,12 +219,17 @@ def read_line(stream: LineSource, limit: int, what: str) -> bytes:
 
     OversizedInput past ``limit``; TamperedContent if the stream ends before the newline.
     """
-    line = stream.readline(limit + 2)
-    if len(line) > limit + 1 or (len(line) == limit + 1 and not line.endswith(b"\n")):
+    if isinstance(stream, LineReader):
+        line, ended = stream.readline_split(limit + 2)
+    else:
+        line = stream.readline(limit + 2)
+        ended = line.endswith(b"\n")
+        line = line[:-1] if ended else line
+    if len(line) > limit:
         raise OversizedInput(f"{what} is longer than the {limit}-byte limit")
-    if not line.endswith(b"\n"):
+    if not ended:
         raise TamperedContent(f"the bundle ends in the middle of {what} (truncated)")
-    return line[:-1]
+    return line
 
 
 def parse_withheld(doc: Any) -> tuple[str, int, int, str]:

@@ -8,7 +8,9 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cbm.bundle.format import read_line
 from cbm.bundle.streams import LineReader, stream_of
+from cbm.core.errors import OversizedInput, TamperedContent
 
 calls = st.lists(st.tuples(st.sampled_from(["readline", "read"]), st.integers(-1, 40)), max_size=30)
 
@@ -37,3 +39,23 @@ def test_a_line_past_the_limit_stops_at_the_limit():
     assert reader.readline(42) == b"a" * 42
     assert reader.readline() == b"a" * 58 + b"\n"
     assert reader.read(5) == b"b\n"
+
+
+def _lines(stream, limit: int) -> list[object]:
+    """What read_line gives, line after line, up to its first refusal (class and message)."""
+    out: list[object] = []
+    while True:
+        try:
+            out.append(read_line(stream, limit, "an item"))
+        except (OversizedInput, TamperedContent) as e:
+            return [*out, (type(e), str(e))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.binary(max_size=12).filter(lambda b: b"\n" not in b), max_size=8),
+       end=st.sampled_from([b"", b"\n", b"x"]), limit=st.integers(0, 13), chunk=st.integers(1, 9))
+def test_read_line_refuses_and_returns_as_on_a_file_object(parts, end, limit, chunk):
+    # the reader's lines come without their newline and without a second copy (readline_split); the limits and
+    # the refusals (too long, cut short) stay those read_line gives on a file object
+    data = b"\n".join(parts) + end
+    assert _lines(LineReader(io.BytesIO(data), chunk=chunk), limit) == _lines(io.BytesIO(data), limit)
