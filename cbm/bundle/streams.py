@@ -58,9 +58,10 @@ class LineReader:
     """Reads a binary stream by lines and bytes, as ``readline(size)`` and ``read(n)`` of a file object do, finding
     each newline with one ``bytes.find`` (memchr) in a buffer it reads ahead into and reuses. io's own
     ``readline`` scans byte by byte: 0.25-0.45 s of CPU for the 238 MB of a 1M-indicator bundle
-    (docs/adr/0240-bundle-lines-found-by-memchr.md). The stream underneath is read up to ``chunk`` bytes ahead of
-    what was returned; the buffer grows to the longest line met, and is reused so that no new memory is mapped
-    (and faulted in) for each ~1.8 MB line."""
+    (docs/adr/0240-bundle-lines-found-by-memchr.md). Each read fills the buffer's free room (at least ``chunk``
+    bytes), so the stream underneath runs up to the buffer's size ahead of what was returned; the buffer starts at
+    two chunks, grows to about twice the longest line met, and is reused so that no new memory is mapped (and
+    faulted in) for each ~1.8 MB line."""
 
     def __init__(self, raw: BinaryIO | IO[bytes], chunk: int = COPY_CHUNK) -> None:
         self._raw, self._chunk = raw, chunk
