@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import IO, Any, BinaryIO
+from typing import Any, Protocol
 
+from cbm.bundle.streams import LineReader
 from cbm.core.canonical import canonical_bytes, loads
 from cbm.core.errors import MalformedInput, OversizedInput, TamperedContent
 
@@ -190,6 +191,11 @@ def blobs_listed(payload: bytes) -> list[str]:
         body = loads(payload).get("body")
     except (MalformedInput, AttributeError):
         return []
+    return blobs_in_body(body)
+
+
+def blobs_in_body(body: Any) -> list[str]:
+    """:func:`blobs_listed` of a payload already parsed: the digests in ``body["blobs"]``, if a list."""
     listed = body.get("blobs") if isinstance(body, dict) else None
     return [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
 
@@ -202,17 +208,28 @@ def blob_line(entry: BlobEntry) -> bytes:
     return canonical_bytes({"blob": {"sha256": entry.sha256, "size": entry.size}})
 
 
-def read_line(stream: BinaryIO | IO[bytes], limit: int, what: str) -> bytes:
+class LineSource(Protocol):
+    """What :func:`read_line` reads from: a binary file object, or the reader's ``streams.LineReader``."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def read_line(stream: LineSource, limit: int, what: str) -> bytes:
     """One ``\\n``-terminated line (without it), of at most ``limit`` bytes before the newline.
 
     OversizedInput past ``limit``; TamperedContent if the stream ends before the newline.
     """
-    line = stream.readline(limit + 2)
-    if len(line) > limit + 1 or (len(line) == limit + 1 and not line.endswith(b"\n")):
+    if isinstance(stream, LineReader):
+        line, ended = stream.readline_split(limit + 2)
+    else:
+        line = stream.readline(limit + 2)
+        ended = line.endswith(b"\n")
+        line = line[:-1] if ended else line
+    if len(line) > limit:
         raise OversizedInput(f"{what} is longer than the {limit}-byte limit")
-    if not line.endswith(b"\n"):
+    if not ended:
         raise TamperedContent(f"the bundle ends in the middle of {what} (truncated)")
-    return line[:-1]
+    return line
 
 
 def parse_withheld(doc: Any) -> tuple[str, int, int, str]:

@@ -28,12 +28,13 @@ from cbm.bundle.format import (
     BlobEntry,
     LogRange,
     Manifest,
+    blobs_in_body,
     blobs_listed,
     parse_manifest,
     parse_withheld,
     read_line,
 )
-from cbm.bundle.streams import check_in_place, chunks_of, read_exact, seekable, spool, stream_of
+from cbm.bundle.streams import LineReader, check_in_place, chunks_of, read_exact, seekable, spool, stream_of
 from cbm.core import base64_strict, dsse
 from cbm.core.canonical import loads
 from cbm.core.errors import CbmError, ChainBroken, MalformedInput, TamperedContent
@@ -215,6 +216,8 @@ class RecordItem:
     # read with the envelope (the canonical layout's short array, or a strict parse), so neither a deep check
     # nor an import parses the whole envelope again
     parsed_signatures: tuple[dsse.Signature, ...] | None = field(default=None, compare=False)
+    # the attachments its body lists, when a strict parse read the body (else found in the payload on demand)
+    parsed_blobs: list[str] | None = field(default=None, compare=False)
 
     def record(self) -> Record:
         """The full record, parsed strictly (MalformedInput if its body is not what a record must be)."""
@@ -297,7 +300,8 @@ def _strict_record(line: bytes) -> RecordItem:
     if payload_type_for(record.kind) != envelope.payload_type:
         raise MalformedInput(f"{record.author} record {record.seq}: payload type does not match its kind")
     return RecordItem(line, record.payload, envelope.payload_type, record.hash, record.author, record.seq,
-                      record.prev, record.kind, record.created, record.tlp, record.to, envelope.signatures)
+                      record.prev, record.kind, record.created, record.tlp, record.to, envelope.signatures,
+                      blobs_in_body(record.body))
 
 
 Item = RecordItem | WithheldRange
@@ -315,14 +319,14 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
     the limits.
     """
     assert opened.body is not None
-    body = opened.body
+    body = LineReader(opened.body)
     listed: set[str] = set()
     for log in opened.manifest.logs:
         if on_log is not None:
             on_log(log)
         for item in _log_items(body, log, strict):
             if isinstance(item, RecordItem):
-                listed.update(blobs_listed(item.payload))
+                listed.update(blobs_listed(item.payload) if item.parsed_blobs is None else item.parsed_blobs)
             yield item
     # an attachment travels with a record that lists it, or not at all (not even one a withheld record lists:
     # the recipient may not see that record, so it could never check or use the bytes); checked before any
@@ -345,7 +349,7 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
         raise MalformedInput("the bundle has bytes after its last item")
 
 
-def _blob_chunks(body: IO[bytes], entry: BlobEntry) -> Iterator[bytes]:
+def _blob_chunks(body: LineReader, entry: BlobEntry) -> Iterator[bytes]:
     hasher, remaining = hashlib.sha256(), entry.size
     while remaining > 0:
         line = read_line(body, (BLOB_CHUNK + 2) // 3 * 4, "an attachment line")
@@ -362,7 +366,7 @@ def _blob_chunks(body: IO[bytes], entry: BlobEntry) -> Iterator[bytes]:
         raise TamperedContent(f"attachment {entry.sha256[:12]} does not match its hash")
 
 
-def _log_items(body: IO[bytes], log: LogRange, strict: bool) -> Iterator[Item]:
+def _log_items(body: LineReader, log: LogRange, strict: bool) -> Iterator[Item]:
     expect, prev_hash, records, withheld = log.first, None, 0, 0
     while expect <= log.last:
         line = read_line(body, MAX_ITEM_LINE, f"{log.author} item {expect}")

@@ -16,8 +16,9 @@ import binascii
 LARGE = 64 * 1024
 
 
-def decode(data: bytes) -> bytes:
-    """The strict standard decoding of ``data``. Raises binascii.Error as ``a2b_base64(strict_mode=True)`` does."""
+def decode(data: bytes | memoryview) -> bytes:
+    """The strict standard decoding of ``data`` (bytes, or a view into them: a payload inside its envelope line,
+    not copied out). Raises binascii.Error as ``a2b_base64(strict_mode=True)`` does."""
     if len(data) >= LARGE:
         import pybase64
 
@@ -28,10 +29,10 @@ def decode(data: bytes) -> bytes:
     return binascii.a2b_base64(data, strict_mode=True)
 
 
-def decode_urlsafe(data: bytes) -> bytes:
+def decode_urlsafe(data: bytes | memoryview) -> bytes:
     """:func:`decode` of URL-safe base64 (``-`` and ``_`` for ``+`` and ``/``), as ``base64.b64decode(data,
     altchars=b"-_", validate=True)``."""
-    return decode(data.translate(_URLSAFE))
+    return decode(bytes(data).translate(_URLSAFE))
 
 
 _URLSAFE = bytes.maketrans(b"-_", b"+/")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,13 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(type_bytes), type_bytes, len(payload), payload)
 
 
+def signed_pae(sig: bytes, payload_type: str, payload: bytes) -> bytes:
+    """``sig`` followed by :func:`pae` (the "signed message" libsodium's ``crypto_sign_open`` checks), made with
+    one copy of the payload instead of two."""
+    type_bytes = payload_type.encode("utf-8")
+    return b"%sDSSEv1 %d %s %d %s" % (sig, len(type_bytes), type_bytes, len(payload), payload)
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -36,13 +44,17 @@ def unb64(text: str, what: str) -> bytes:
     if not isinstance(text, str):
         raise MalformedInput(f"{what} is not a base64 string")
     try:
-        data = text.encode("ascii")
-        try:
-            return base64_strict.decode(data)
-        except binascii.Error:
-            return base64_strict.decode_urlsafe(data)
+        return _unb64_ascii(text.encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError) as e:
         raise MalformedInput(f"{what} is not valid base64") from e
+
+
+def _unb64_ascii(data: bytes | memoryview) -> bytes:
+    """:func:`unb64` of bytes. Raises binascii.Error (or ValueError) as the strict decoders do."""
+    try:
+        return base64_strict.decode(data)
+    except binascii.Error:
+        return base64_strict.decode_urlsafe(data)
 
 
 @dataclass(frozen=True)
@@ -76,12 +88,47 @@ def sign(payload_type: str, payload: bytes, signers: list[tuple[str, nacl.signin
     return Envelope(payload_type, payload, sigs)
 
 
+# The layout :meth:`Envelope.to_json_bytes` writes: its three keys in order, compact. The payload ends at the first
+# quote (base64 holds none: the strict decoder refuses any character outside its alphabet); the payload type is
+# read as it stands when it holds only printable ASCII other than quote and backslash (so that it needs no JSON
+# unescaping); the short signatures array goes through the strict parser on its own.
+_HEAD = b'{"payload":"'
+_TAIL = re.compile(rb'","payloadType":"([\x20\x21\x23-\x5b\x5d-\x7e]*)","signatures":(\[[^\]]*\])\}')
+
+
 def parse(data: bytes) -> Envelope:
-    """Parse envelope JSON. Raises MalformedInput/OversizedInput; checks no signature."""
+    """Parse envelope JSON. Raises MalformedInput/OversizedInput; checks no signature.
+
+    An envelope in the layout cbm writes is read without parsing its ~1.3 MB payload string as JSON (the base64
+    is decoded straight from the line); anything else, or anything that layout's reading refuses, goes through
+    the strict JSON parser, which accepts the same envelope and names the problem
+    (docs/adr/0239-envelopes-read-in-their-written-layout.md).
+    """
     from cbm.core.errors import OversizedInput
 
     if len(data) > MAX_ENVELOPE_BYTES:
         raise OversizedInput(f"envelope of {len(data)} bytes exceeds the {MAX_ENVELOPE_BYTES}-byte limit")
+    return _parse_written_layout(data) or _parse_json(data)
+
+
+def _parse_written_layout(data: bytes) -> Envelope | None:
+    """The envelope, if ``data`` is in the layout cbm writes and every part of it reads; else None."""
+    if type(data) is not bytes or not data.startswith(_HEAD):
+        return None
+    split = data.find(b'"', len(_HEAD))  # the payload's closing quote (a one-byte search: memchr)
+    tail = _TAIL.fullmatch(data, split) if split > 0 else None
+    if tail is None:
+        return None
+    try:
+        with memoryview(data) as view:  # the payload decoded where it lies in the line, not copied out first
+            payload = _unb64_ascii(view[len(_HEAD):split])
+        signatures = _parse_json(b'{"payload":"","payloadType":"","signatures":' + tail[2] + b"}").signatures
+    except (binascii.Error, ValueError, MalformedInput):
+        return None  # the strict parser decides, and names the problem
+    return Envelope(tail[1].decode("ascii"), payload, signatures)
+
+
+def _parse_json(data: bytes) -> Envelope:
     doc = loads(data)
     if not isinstance(doc, dict):
         raise MalformedInput("envelope is not a JSON object")

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import nacl.bindings
 import nacl.exceptions
 
-from cbm.core.dsse import pae
+from cbm.core.dsse import signed_pae
 
 # (payload_type, payload, signature, verify_key)
 SignatureCheck = tuple[str, bytes, bytes, bytes]
@@ -26,7 +26,7 @@ def _check_chunk(items: Sequence[SignatureCheck]) -> list[int]:
     bad = []
     for i, (payload_type, payload, sig, key) in enumerate(items):
         try:
-            nacl.bindings.crypto_sign_open(sig + pae(payload_type, payload), key)
+            nacl.bindings.crypto_sign_open(signed_pae(sig, payload_type, payload), key)
         except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
             bad.append(i)
     return bad

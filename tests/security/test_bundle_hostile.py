@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,6 +267,20 @@ def _(w: World) -> bytes:
                             kind="inquiry.open", to=["*"], tlp="GREEN", body={"ref": "rewritten history"})
     lines = body_lines(w.good)
     lines[1] = sign_record(payload, "inquiry.open", signer(w.us))
+    return resign(w.good, [signer(w.us)], body=join_lines(lines))
+
+
+@attack("record_body_with_a_duplicate_key", 4, "duplicate JSON key 'zz'")
+def _(w: World) -> bytes:
+    # record 2 rewritten, re-signed with US's own key and linked to record 1: its body names a key twice, a
+    # payload large enough for the strict parser's orjson path (docs/adr/0074), which must still refuse it (so
+    # must the deep verify, whose envelope reading skips the JSON parse of the line: docs/adr/0239)
+    from cbm.core import dsse
+    lines = body_lines(w.good)
+    old = dsse.parse(lines[1])
+    payload = old.payload.replace(b'"body":{', b'"body":{"zz":"' + b"a" * 5000 + b'","zz":1,', 1)
+    assert payload != old.payload
+    lines[1] = sign_record(payload, json.loads(old.payload)["kind"], signer(w.us))
     return resign(w.good, [signer(w.us)], body=join_lines(lines))
 
 
