@@ -149,3 +149,61 @@ def test_an_offline_update_compiles_the_new_lists(make_party: type, tmp_path: Pa
     shutil.rmtree(us.root / "warninglists")  # back to the package's lists: compiled again on first use
     assert us.cli("indicators", "add", "--value", "8.8.4.4", "--json").json()["flags"] == \
         ["warninglist:public-dns-v4"]
+
+
+def _counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the lists' JSON parses made in this process (a child's count stays in the child)."""
+    parsed: list[int] = []
+    load = warninglists.load
+
+    def counted(*args: object) -> object:
+        parsed.append(1)
+        return load(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(warninglists, "load", counted)
+    return parsed
+
+
+def test_a_child_process_compiles_the_lists_so_the_importer_never_holds_their_parse(monkeypatch):
+    """docs/adr/0245: parsing the lists' JSON leaves ~50 MB in the process that does it; the child pays that, the
+    importing process gets the compiled bytes, exactly what compiling here gives."""
+    import threading
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process: the compile stays in-process by design")
+    parsed = _counting_loads(monkeypatch)
+    directory, names = warninglists.package_dir(), warninglists.DEFAULT_LISTS
+    made = compiled._compiled_apart(directory, names, ())
+    assert parsed == []  # the child parsed them
+    assert made is not None and made == compiled._compile(directory, names, ())
+    assert parsed == [1]
+    lists = compiled.load_or_compile(None, directory, names, ())
+    assert parsed == [1]
+    assert lists.find(4, int.from_bytes(bytes([8, 8, 8, 8]), "big")) == ("warninglist:public-dns-v4",)
+
+
+def test_with_other_threads_running_the_lists_compile_in_process(monkeypatch):
+    import threading
+
+    parsed = _counting_loads(monkeypatch)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        lists = compiled.load_or_compile(None, warninglists.package_dir(), warninglists.DEFAULT_LISTS, ())
+    finally:
+        stop.set()
+        other.join()
+    assert parsed == [1]
+    assert "warninglist:public-dns-hostname" in lists.name("dns.google")
+
+
+def test_a_failing_compile_in_the_child_is_done_again_here_and_says_why(monkeypatch, capfd):
+    def broken(*_args: object) -> bytes:
+        raise ValueError("the lists are broken")
+
+    monkeypatch.setattr(compiled, "_compile", broken)
+    assert compiled._compiled_apart(warninglists.package_dir(), warninglists.DEFAULT_LISTS, ()) is None
+    assert capfd.readouterr().err == ""  # the child left quietly: the in-process compile gives the clean error
+    with pytest.raises(ValueError, match="the lists are broken"):
+        compiled.load_or_compile(None, warninglists.package_dir(), warninglists.DEFAULT_LISTS, ())

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import marshal
 import os
+import threading
 import zlib
 from array import array
 from bisect import bisect_right
@@ -223,10 +224,58 @@ def load_or_compile(cache_dir: Path | None, directory: Path | None, names: Seque
             found = None
         if found is not None and found.check_whole():
             return found
-    compiled = CompiledLists.build(warninglists.load(directory, tuple(names)).values(), ignored)
+    data = _compiled_apart(directory, names, ignored)
+    if data is None:
+        data = _compile(directory, names, ignored)
     if path is not None:
-        _write(path, compiled.to_bytes())
-    return compiled
+        _write(path, data)
+    found = CompiledLists.from_bytes(data)
+    if found is None:  # cannot happen: to_bytes writes what from_bytes reads (a test holds them to it)
+        raise ValueError("compiled warninglists: the compiled form does not read back")
+    return found
+
+
+def _compile(directory: Path | None, names: Sequence[str], ignored: Sequence[str]) -> bytes:
+    return CompiledLists.build(warninglists.load(directory, tuple(names)).values(), ignored).to_bytes()
+
+
+def _compiled_apart(directory: Path | None, names: Sequence[str], ignored: Sequence[str]) -> bytes | None:
+    """The compiled file's bytes, made by a short-lived child process (docs/adr/0245), or None where that cannot
+    be (no ``fork``, other threads running, the child failed): the caller then compiles in-process.
+
+    Parsing the lists' JSON leaves ~50 MB of the allocator's memory behind in the process that did it (freed
+    objects scattered among live ones: the arenas are never given back), for the whole of a first import that
+    then forks its reader process, which copies it. The child pays that and exits; we keep the compiled bytes
+    (a few MB), decoded part by part as checks need them, exactly as a later process reads the file."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:  # forking a threaded process risks held locks
+        return None
+    reading, writing = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(reading)
+        os.close(writing)
+        return None
+    if pid == 0:  # the child: compile, hand the bytes over, leave without running the parent's exit handlers
+        code = 1
+        try:
+            os.close(reading)
+            with os.fdopen(writing, "wb") as out:
+                out.write(_compile(directory, names, ignored))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writing)
+    chunks: list[bytes] = []
+    try:
+        with os.fdopen(reading, "rb") as received:
+            while chunk := received.read(1 << 20):
+                chunks.append(chunk)
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None  # the in-process compile says what went wrong, as a clean error
+    return b"".join(chunks)
 
 
 def _write(path: Path, data: bytes) -> None:
