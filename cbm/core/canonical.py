@@ -95,13 +95,16 @@ def loads(data: bytes | str) -> Any:
     the result canonically gives back exactly the same bytes, that is the answer; it cannot hold a duplicate
     key, since re-encoding would have dropped one. Anything else goes to the strict standard-library parser.
     """
-    if type(data) is bytes and len(data) >= FAST_PARSE_MIN:
+    # a raw line break never occurs in canonical JSON (it is escaped inside strings): a pretty-printed file (a MISP
+    # export, a STIX bundle) goes straight to the strict parser, without the orjson parse and re-encode
+    if type(data) is bytes and len(data) >= FAST_PARSE_MIN and data.find(b"\n", 0, 65536) < 0:
         try:
             value = orjson.loads(data)
             if orjson.dumps(value, option=SORTED) == data:
                 return value
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             pass
+        value = None  # not canonical (a MISP export, a STIX file): free its tree before the strict parse builds one
     try:
         text = bytes(data).decode("utf-8") if isinstance(data, bytes | bytearray) else data
         return _decoder.decode(text)

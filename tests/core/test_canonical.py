@@ -115,6 +115,7 @@ def _big(doc: str) -> bytes:
         ('{"a":1,"a":2}', "duplicate JSON key 'a'"),
         ('{"x":{"k":[1],"k":[1]}}', "duplicate JSON key 'k'"),
         ('{"x":NaN}', "NaN"),
+        ('{\n "a": 1,\n "a": 1\n}', "duplicate JSON key 'a'"),  # pretty-printed: straight to the strict parser
     ],
 )
 def test_large_input_is_as_strict_as_small(doc, fragment):
