@@ -94,3 +94,5 @@ def test_the_index_built_by_columns_is_the_index_built_row_by_row(us, batch, tlp
         by_rows = index_rows.from_rows(R.rows_of(record.body), "US", by_columns.rows[0][2] if batch else 0, tlp,
                                        record.created, ix.checker(store.conn).check)
     assert by_columns == by_rows
+    # the columns the column path names NULL for the whole batch (bound as NULL literals, ADR 0237) are
+    assert all(row[i] is None for row in by_columns.rows for i in by_columns.nulls)

@@ -58,7 +58,7 @@ def test_many_rows_to_a_statement_fold_as_one_by_one(make_party, monkeypatch) ->
     found = []
     for one_by_one in (False, True):
         if one_by_one:
-            monkeypatch.setattr(ix, "_insert_or_ignore", lambda conn, rows: conn.executemany(
+            monkeypatch.setattr(ix, "_insert_or_ignore", lambda conn, rows, nulls=frozenset(): conn.executemany(
                 ix._INSERT.format(verb="OR IGNORE"), rows))
         party = make_party("US" if not one_by_one else "RU")
         with party.open() as store:
@@ -70,3 +70,48 @@ def test_many_rows_to_a_statement_fold_as_one_by_one(make_party, monkeypatch) ->
     assert found[0] == found[1]
     ind = found[0]["ind"]
     assert len(ind) == 249 and len(found[0]["ind_hist"]) == 101
+
+
+def _full(first: int, count: int, tag: str, *, created: bool, sectors: bool, revoked: bool) -> list[list[Any]]:
+    """Rows filling, on every other row, the columns a batch may leave out entirely (created, sectors, revoked)."""
+    rows = []
+    for n, row in enumerate(_batch(first, count, tag)):
+        row.extend([None] * (len(R.FIELDS) - len(row)))
+        if n % 2:
+            row[R.CREATED] = "2026-11-01T00:00:00Z" if created else None
+            row[R.SECTORS] = ["energy", "finance"] if sectors else None
+            row[R.EXTRA] = {"revoked": True} if revoked else None
+        row[R.CONFIDENCE] = None if n % 3 else 70
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize(("created", "sectors", "revoked"), [(False, False, False), (True, False, False),
+                                                             (False, True, True), (True, True, True)])
+def test_values_bound_once_or_named_null_fold_as_one_by_one(make_party, monkeypatch, created: bool, sectors: bool,
+                                                             revoked: bool) -> None:
+    """A statement binds the values a batch's rows share once and names as NULL the columns none of its rows
+    fills (docs/adr/0237): batches with and without created times, sectors and revocations at the source, new
+    versions among them, land the same index as rows inserted one by one with every value bound."""
+    monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
+    batches = [_full(0, 150, "first", created=created, sectors=sectors, revoked=revoked),
+               _full(100, 100, "later", created=not created, sectors=sectors, revoked=False)]
+    found = []
+    for one_by_one in (False, True):
+        if one_by_one:
+            monkeypatch.setattr(ix, "_insert_or_ignore", lambda conn, rows, nulls=frozenset(): conn.executemany(
+                ix._INSERT.format(verb="OR IGNORE"), rows))
+        party = make_party("US" if not one_by_one else "RU")
+        with party.open() as store:
+            for batch in batches:
+                store.append("indicators.batch", {"fields": list(R.FIELDS), "rows": batch})
+            index = _index(store.conn)
+        found.append({table: [tuple(v for i, v in enumerate(row) if i not in (1,)) for row in rows]
+                      for table, rows in index.items()})
+    assert found[0] == found[1]
+    ind = found[0]["ind"]
+    assert len(ind) == 200 and len(found[0]["ind_hist"]) == 50
+    # created (7), sectors (12), revoked (14): left out by whole batches, or filled on some of their rows
+    assert any(row[7] is not None for row in ind) and any(row[7] is None for row in ind)
+    assert any(row[12] is not None for row in ind) == sectors and any(row[12] is None for row in ind)
+    assert any(row[14] is not None for row in ind) == revoked and any(row[14] is None for row in ind)

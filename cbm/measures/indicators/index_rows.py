@@ -44,11 +44,18 @@ def net_range(kind: str, value: str) -> tuple[int, str, str] | None:
     return net.version, f"{int(net.network_address):0{width}x}", f"{int(net.broadcast_address):0{width}x}"
 
 
+#: Positions in an ``ind`` row (as _INSERT takes them) of the columns :attr:`Batch.nulls` may name.
+CREATED_AT, SECTORS_AT, REVOKED_AT = 7, 12, 14
+
+
 @dataclass
 class Batch:
     """One batch's contribution to the index, column by column: entry ``i`` of each list, and key ``i`` of each
     dict, is the batch's ``i``-th indicator (the dicts are sparse: most indicators have no alternative values,
-    ranges, origin or revocation)."""
+    ranges, origin or revocation).
+
+    Every row comes from one record, so author, rec, tlp, modified and versions (1) are the same in each; the
+    index binds them once per statement (index.py)."""
 
     rows: list[tuple[Any, ...]]  # the ``ind`` rows, as _INSERT takes them
     explicit: list[bool]  # whether the indicator gave its own created time
@@ -57,6 +64,10 @@ class Batch:
     nets: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)  # ind_net rows
     origins: dict[int, tuple[str | None, int | None]] = field(default_factory=dict)  # (country, asn)
     revoked: set[int] = field(default_factory=set)  # came revoked at the source
+    # positions in the ``ind`` rows (CREATED_AT, SECTORS_AT, REVOKED_AT) known to be None in every row, found
+    # while the columns were read (none when unknown: a row's own None is bound as usual); a hint about
+    # ``rows``, not part of what the batch adds, so batches equal without it
+    nulls: frozenset[int] = field(default=frozenset(), compare=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -68,7 +79,7 @@ class Batch:
                       {where[i]: v for i, v in self.alts.items() if i in where},
                       {where[i]: v for i, v in self.nets.items() if i in where},
                       {where[i]: v for i, v in self.origins.items() if i in where},
-                      {where[i] for i in self.revoked if i in where})
+                      {where[i] for i in self.revoked if i in where}, self.nulls)
 
 
 _STR = {str}
@@ -142,6 +153,9 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
                 batch.origins[i] = origin
     batch.rows = list(zip(repeat(author), ids, repeat(rec), range(n), kinds, values, repeat(tlp), created,
                           repeat(modified), starts, until, confidence, sectors, repeat(1), revoked_text))
+    batch.nulls = frozenset(position for position, none in ((CREATED_AT, not any(explicit)),
+                                                            (SECTORS_AT, sectors is cells[R.SECTORS]),
+                                                            (REVOKED_AT, revoked_text is _NONES)) if none)
     return batch
 
 
