@@ -72,8 +72,9 @@ class BatchMaker:
     ``check`` is the store's landing checks; ``max_held`` is ``BatchWriter.MAX_DEFERRED``."""
 
     def __init__(self, *, source: str | None, check: Check, batch_size: int = R.MAX_ROWS,
-                 max_held: int = 50_000) -> None:
+                 max_held: int = 50_000, expected_rows: int = 0) -> None:
         self.source = source
+        self.expected_rows = expected_rows  # sizes the id filter, as the writer's (it is handed over whole)
         self.check = check
         self.batch_size = batch_size
         self.max_held = max_held
@@ -117,10 +118,10 @@ class BatchMaker:
 
     @property
     def seen(self) -> SeenFilter:
-        """The filter of the ids met (16 MiB), made on first use: in the reader process, so that the writer,
-        which makes this object before the fork, never holds a copy."""
+        """The filter of the ids met (up to 16 MiB), made on first use: in the reader process, so that the
+        writer, which makes this object before the fork, never holds a copy."""
         if self._seen is None:
-            self._seen = SeenFilter()
+            self._seen = SeenFilter(self.expected_rows)
         return self._seen
 
     def finish(self) -> Iterator[Message]:
@@ -178,4 +179,4 @@ def maker_for(store: Store, writer: BatchWriter, source: str | None) -> BatchMak
     from cbm.measures.indicators import index
 
     return BatchMaker(source=source, check=store.query(index.checker).check, batch_size=writer.batch_size,
-                      max_held=writer.MAX_DEFERRED)
+                      max_held=writer.MAX_DEFERRED, expected_rows=writer.expected_rows)

@@ -199,8 +199,9 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         source = Path(path).name if path != "-" else None
 
         def new_writer() -> BatchWriter:
-            made = BatchWriter(store, to, source=source, on_progress=on_progress,
-                               bulk=large and store.query(ix.bulk_pays, _rows_in(path)))
+            expected = _rows_in(path)
+            made = BatchWriter(store, to, source=source, on_progress=on_progress, expected_rows=expected,
+                               bulk=large and store.query(ix.bulk_pays, expected))
             made.trusted_rows = fmt in ("csv", "txt")
             return made
 

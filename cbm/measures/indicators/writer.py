@@ -87,8 +87,10 @@ class BatchWriter:
 
     def __init__(self, store: Store, to: tuple[str, ...], *, source: str | None = None,
                  objects: list[dict[str, Any]] | None = None, batch_size: int = R.MAX_ROWS,
-                 on_progress: Callable[[int], None] | None = None, bulk: bool = False) -> None:
+                 on_progress: Callable[[int], None] | None = None, bulk: bool = False,
+                 expected_rows: int = 0) -> None:
         self.store = store
+        self.expected_rows = expected_rows  # about how many rows the feed holds (0: unknown): sizes the id filter
         self.to = to
         self.source = source
         self.objects = objects or []
@@ -107,7 +109,7 @@ class BatchWriter:
         # the current versions' batch records, parsed: a re-import walks them in order, with a few jumps to the
         # records that held an earlier import's held-back rows, so a handful kept avoids re-parsing on each jump
         self._old: OrderedDict[int, tuple[list[list[Any]], str, tuple[str, ...], str]] = OrderedDict()
-        self._seen = SeenFilter() if not store.query(ix.holds_any, store.party) else None
+        self._seen = SeenFilter(expected_rows) if not store.query(ix.holds_any, store.party) else None
         # Bulk load (a large feed into a store holding none of our indicators): the indicator index's own
         # indexes are suspended and rebuilt once at the end, and rows whose id may already have been written
         # in this import are held back until then (a few false positives of the filter, and true repeats).
@@ -163,7 +165,7 @@ class BatchWriter:
             self._deferred.extend(message[1])
         elif tag in ("unbulk", "filter"):  # the ids the reader met, before the rows held back land
             assert self._seen is not None
-            self._seen.bits[:] = message[1]
+            self._seen = SeenFilter.holding(message[1])
             if tag == "unbulk":  # it held back too many: the bulk load ends now
                 self._end_bulk()
         elif tag == "rows":
