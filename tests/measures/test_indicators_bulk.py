@@ -538,9 +538,21 @@ def small_rows_feed(path: Path) -> Path:
     return write_feed(path, lines)
 
 
+def lists_compiled(party: Party) -> None:
+    """Compile the store's warninglists now: a first import compiles them in a short-lived child process
+    (docs/adr/0245), which a test waiting for the import's first child would take for its reader."""
+    from cbm.measures.indicators import checks
+
+    checks._CACHE.clear()  # a checker this process made for another store would be reused, writing nothing here
+    with party.open() as store:
+        store.query(ix.checker)
+    assert list((party.root / "warninglists" / "compiled").glob("*.bin"))
+
+
 def kill_midway(party: Party, feed: Path, signum: int) -> int:
     """Start ``cbm indicators import FEED`` as its own process, kill it with ``signum`` while its reader
     process is still reading, and return the reader's pid."""
+    lists_compiled(party)
     command = [sys.executable, "-c", "import sys; from cbm.cli.main import main; sys.exit(main())",
                "--store", str(party.root), "indicators", "import", str(feed)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

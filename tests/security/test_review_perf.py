@@ -31,6 +31,7 @@ from tests.measures.test_indicators_bulk import (
     filler,
     ind_indexes,
     index_state,
+    lists_compiled,
     record_count,
     running,
     write_feed,
@@ -121,6 +122,7 @@ def test_ctrl_c_during_a_bulk_import_is_one_line_and_changes_nothing(us, tmp_pat
     the user may see on any Ctrl-C, made deterministic."""
     feed = small_rows_feed(tmp_path / "feed.csv", 24)
     assert pipeline.worthwhile(str(feed), "csv")
+    lists_compiled(us)  # else the import's first child is the lists' compile (ADR 0245), not its reader
     records = record_count(us)
     command = [sys.executable, "-c", "import sys; from cbm.cli.main import main; sys.exit(main())",
                "--store", str(us.root), "indicators", "import", str(feed)]
