@@ -48,13 +48,10 @@ def _index(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     return {table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in ix.TABLES}
 
 
-def test_many_rows_to_a_statement_fold_as_one_by_one(make_party, monkeypatch) -> None:
-    """Two stores land the same batches (a first one; then one mixing new versions of held indicators, new ones
-    and a repeat within itself, longer than one statement and not a multiple of it), one through the many-row
-    INSERT and one a row at a time: their indicator index is the same, row for row."""
-    monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
-    assert 200 % ix._PER_STATEMENT and 200 > 2 * ix._PER_STATEMENT
-    second = _batch(0, 100, "changed") + _batch(500, 99, "new") + _batch(0, 1, "again")
+def _folded_both_ways(make_party: Any, monkeypatch: pytest.MonkeyPatch, batches: list[list[list[Any]]]) \
+        -> list[dict[str, list[tuple[Any, ...]]]]:
+    """The indicator index two stores fold from ``batches``: the first through the many-row INSERT, the second a
+    row at a time with every value bound (the author column left out: it differs between the two stores)."""
     found = []
     for one_by_one in (False, True):
         if one_by_one:
@@ -62,11 +59,22 @@ def test_many_rows_to_a_statement_fold_as_one_by_one(make_party, monkeypatch) ->
                 ix._INSERT.format(verb="OR IGNORE"), rows))
         party = make_party("US" if not one_by_one else "RU")
         with party.open() as store:
-            for batch in (_batch(0, 150, "first"), second):
+            for batch in batches:
                 store.append("indicators.batch", {"fields": list(R.FIELDS), "rows": batch})
             index = _index(store.conn)
         found.append({table: [tuple(v for i, v in enumerate(row) if i not in (1,)) for row in rows]
-                      for table, rows in index.items()})  # the author column differs between the two stores
+                      for table, rows in index.items()})
+    return found
+
+
+def test_many_rows_to_a_statement_fold_as_one_by_one(make_party, monkeypatch) -> None:
+    """Two stores land the same batches (a first one; then one mixing new versions of held indicators, new ones
+    and a repeat within itself, longer than one statement and not a multiple of it), one through the many-row
+    INSERT and one a row at a time: their indicator index is the same, row for row."""
+    monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
+    assert 200 % ix._PER_STATEMENT and 200 > 2 * ix._PER_STATEMENT
+    second = _batch(0, 100, "changed") + _batch(500, 99, "new") + _batch(0, 1, "again")
+    found = _folded_both_ways(make_party, monkeypatch, [_batch(0, 150, "first"), second])
     assert found[0] == found[1]
     ind = found[0]["ind"]
     assert len(ind) == 249 and len(found[0]["ind_hist"]) == 101
@@ -96,18 +104,7 @@ def test_values_bound_once_or_named_null_fold_as_one_by_one(make_party, monkeypa
     monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
     batches = [_full(0, 150, "first", created=created, sectors=sectors, revoked=revoked),
                _full(100, 100, "later", created=not created, sectors=sectors, revoked=False)]
-    found = []
-    for one_by_one in (False, True):
-        if one_by_one:
-            monkeypatch.setattr(ix, "_insert_or_ignore", lambda conn, rows, nulls=frozenset(): conn.executemany(
-                ix._INSERT.format(verb="OR IGNORE"), rows))
-        party = make_party("US" if not one_by_one else "RU")
-        with party.open() as store:
-            for batch in batches:
-                store.append("indicators.batch", {"fields": list(R.FIELDS), "rows": batch})
-            index = _index(store.conn)
-        found.append({table: [tuple(v for i, v in enumerate(row) if i not in (1,)) for row in rows]
-                      for table, rows in index.items()})
+    found = _folded_both_ways(make_party, monkeypatch, batches)
     assert found[0] == found[1]
     ind = found[0]["ind"]
     assert len(ind) == 200 and len(found[0]["ind_hist"]) == 50
