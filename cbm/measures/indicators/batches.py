@@ -14,12 +14,15 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
   landing checks' verdicts as ``{(type, value): flags}`` for the rows flagged (None when the batch holds a free
   pattern: the writer's process checks it); ``read`` and ``repeated`` count the rows read since the last message
   and those that fell onto a row of the same batch;
-- ``("held", [(row, tlp), ...])``: rows held back, for the writer's ``_deferred``;
-- ``("unbulk", filter bits)``: too many rows held back (``BatchWriter.MAX_DEFERRED``): the writer ends the bulk
-  load now, and the reader hands every row from here on as it reads it (and the ids met so far, as the filter);
-- ``("filter", filter bits)``: at the end, when rows were held back: the ids met, for the writer's filter;
+- ``("held", [(row, tlp), ...])``: rows held back, for the writer's ``_deferred``, at most ``HELD_CHUNK`` a
+  message, sent as soon as that many wait (the reader keeps no more than a chunk of them);
+- ``("unbulk", filter)``: too many rows held back (``BatchWriter.MAX_DEFERRED``): the writer ends the bulk
+  load now, and the reader hands every row from here on as it reads it (and the ids met so far, as the filter:
+  the reader process sends its bits raw, right after this message, without copying them; docs/adr/0252);
+- ``("lookup",)``: at the end, when rows were held back: every held row is an id the reader met, so the writer
+  looks each one up in the store (its filter would answer "maybe" for every one of them: none is handed over);
 - ``("rows", [(row, tlp), ...], read, repeated)``: rows the writer groups itself (those pending at an
-  ``unbulk``), and the counts not yet sent.
+  ``unbulk``), at most ``HELD_CHUNK`` a message, and the counts not yet sent (in the last).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 
 Message = tuple[Any, ...]
 _ITEM = Item
+HELD_CHUNK = 2000  # rows a "held" or "rows" message carries at most (a pipeline chunk's size)
 
 
 def body_bytes(rows: list[list[Any]], source: str | None) -> bytes:
@@ -130,8 +134,8 @@ class BatchMaker:
             if not self.bulk:
                 break
             yield from self._flush(tlp)
-        if self.bulk and self.held_rows:  # the writer lands them through the exact path: it needs the ids met
-            yield ("filter", bytes(self.seen.bits))
+        if self.bulk and (self.held or self.held_rows):  # the writer lands them through the exact path
+            yield ("lookup",)
         yield from self._handover()
 
     def _flush(self, tlp: str) -> Iterator[Message]:
@@ -144,8 +148,10 @@ class BatchMaker:
             if self.held + len(self.held_rows) > self.max_held:
                 # as BatchWriter._flush: the rows held back land (the bulk load ends) before this batch's new ones
                 yield from self._send_held()
-                yield ("unbulk", bytes(self.seen.bits))
+                yield ("unbulk", self.seen.bits)  # the bits themselves: the reader process sends them raw
                 self.bulk = False
+            elif len(self.held_rows) >= HELD_CHUNK:
+                yield from self._send_held()
         fresh = list(rows.values())
         if fresh:
             yield ("batch", tlp, body_bytes(fresh, self.source), len(fresh), [r[R.ID] for r in fresh[:100]],
@@ -155,18 +161,23 @@ class BatchMaker:
             yield from self._handover()
 
     def _send_held(self) -> Iterator[Message]:
-        if self.held_rows:
-            self.held += len(self.held_rows)
-            yield ("held", self.held_rows)
-            self.held_rows = []
+        """The rows held back and not yet sent, in order, in messages of at most ``HELD_CHUNK``."""
+        held, self.held_rows = self.held_rows, []
+        self.held += len(held)
+        for start in range(0, len(held), HELD_CHUNK):
+            yield ("held", held[start:start + HELD_CHUNK])
 
     def _handover(self) -> Iterator[Message]:
-        """Rows held back, then (once the bulk load ended) the rows still pending, for the writer to group."""
+        """Rows held back, then (once the bulk load ended) the rows still pending, for the writer to group: in
+        messages of at most ``HELD_CHUNK`` rows, the counts not yet sent in the last."""
         yield from self._send_held()
         pending = [(row, tlp) for tlp, rows in self.pending.items() for row in rows.values()]
         self.pending = {}
-        if pending or self.read or self.repeated:
-            yield ("rows", pending, self.read - len(pending), self.repeated)
+        parts = [pending[start:start + HELD_CHUNK] for start in range(0, len(pending), HELD_CHUNK)] or [[]]
+        for part in parts[:-1]:
+            yield ("rows", part, 0, 0)
+        if parts[-1] or self.read or self.repeated:
+            yield ("rows", parts[-1], self.read - len(pending), self.repeated)
             self.read = self.repeated = 0
 
 

@@ -8,7 +8,9 @@ files, stdin and JSON formats are read in-process.
 
 A chunk goes through the pipe as one ``marshal`` blob: rows hold only str, int, None and lists of str, which
 marshal writes and reads back at about a quarter of pickle's cost in the child and four fifths in the parent
-(both processes are the same interpreter, forked, so marshal's version-bound format is no concern).
+(both processes are the same interpreter, forked, so marshal's version-bound format is no concern). The one
+large binary message, the id filter of an ``unbulk`` (up to 16 MiB), goes as raw bytes after its marshal'd tag,
+read straight from the filter's memory (docs/adr/0252).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 CHUNK = 2000
 INBOX_CHUNKS = 64  # chunks received and not yet written (about 20 MB): the child reads ahead this far
 INBOX_BATCHES = 16  # the same for batches the child made (about 16 MB)
-MADE = frozenset(("batch", "held", "unbulk", "filter", "rows"))  # the messages of a child that makes the batches
+MADE = frozenset(("batch", "held", "unbulk", "lookup", "rows"))  # the messages of a child that makes the batches
 
 
 def large(path: str) -> bool:
@@ -70,6 +72,10 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: A
         with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="" if fmt == "csv" else None) as text:
             items = csv_format.read(text, d, notes) if fmt == "csv" else plain.read(text, d, notes, kind)
             for chunk in chunks(items) if maker is None else _made(items, maker):
+                if type(chunk) is tuple and chunk[0] == "unbulk":  # the filter's bits go raw: no copy here
+                    send(marshal.dumps(("unbulk", len(chunk[1]))))
+                    send(chunk[1])
+                    continue
                 send(marshal.dumps(chunk))
         send(marshal.dumps(("end", asdict(notes))))
     except OSError as e:
@@ -164,6 +170,12 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes,
                 raise MalformedInput(f"reading {path} failed: the reader process stopped")
             message = marshal.loads(data)
             if isinstance(message, tuple):
+                if message[0] == "unbulk":  # the filter's bits follow as a message of their own
+                    bits = inbox.get()
+                    if bits is None or len(bits) != message[1]:
+                        raise MalformedInput(f"reading {path} failed: the reader process stopped")
+                    yield ("unbulk", bits)
+                    continue
                 if message[0] in MADE:
                     yield message
                     continue

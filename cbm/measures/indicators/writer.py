@@ -163,11 +163,12 @@ class BatchWriter:
                 self.on_progress(self.seen)
         elif tag == "held":
             self._deferred.extend(message[1])
-        elif tag in ("unbulk", "filter"):  # the ids the reader met, before the rows held back land
+        elif tag == "unbulk":  # it held back too many: the bulk load ends now, checked by the ids the reader met
             assert self._seen is not None
             self._seen = SeenFilter.holding(message[1])
-            if tag == "unbulk":  # it held back too many: the bulk load ends now
-                self._end_bulk()
+            self._end_bulk()
+        elif tag == "lookup":  # the feed's end: the reader met every held row's id, so each is looked up
+            self._seen = None
         elif tag == "rows":
             _, rows, read, repeated = message
             for row, tlp in rows:
