@@ -42,3 +42,40 @@ def test_a_filter_handed_over_answers_as_the_one_it_came_from():
 
     with pytest.raises(ValueError):
         SeenFilter.holding(b"\x00" * 3)
+
+
+def _resident_kib() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_a_filter_costs_memory_only_where_ids_landed():
+    """The writer makes a 16 MiB filter it never uses while the reader process makes the batches (and forks
+    after making it): untouched, the filter must not be resident (docs/adr/0252)."""
+    import os
+
+    import pytest
+
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("reads resident memory from /proc")
+    before = _resident_kib()
+    idle = SeenFilter()
+    assert _resident_kib() - before < 2048  # 16 MiB made, under 2 MiB resident
+    used = SeenFilter()
+    used.seen_before([f"id-{n}" for n in range(200_000)])  # every page gets bits
+    assert _resident_kib() - before > 12 * 1024
+    assert len(idle.bits) == 16 * 1024 * 1024 and not any(idle.seen_before(["id-1", "id-2"]))
+
+
+def test_a_filter_made_before_a_fork_stays_private_to_each_process():
+    import os
+
+    f = SeenFilter(1000)
+    pid = os.fork()
+    if pid == 0:  # the child writes its own copy only
+        try:
+            f.seen_before([f"child-{n}" for n in range(1000)])
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert not any(bytes(f.bits)) and f.seen_before(["child-1"]) == [False]

@@ -5,6 +5,7 @@ the same as the writer's and as ``store rebuild``'s, flags included."""
 
 from __future__ import annotations
 
+import multiprocessing.connection
 import os
 from pathlib import Path
 from typing import Any
@@ -12,17 +13,24 @@ from typing import Any
 import pytest
 
 from cbm.core.canonical import encode_plain
+from cbm.measures.indicators import batches
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.writer import BatchWriter, spliced_payload
 from tests.conftest import Party
 from tests.measures.test_indicators_bulk import (
     BATCH,
     HEADER,
+    IND_INDEXES,
     bulk,
     counts,
     filler,
     import_json,
+    ind_indexes,
     index_state,
+    nothing_left_running,
+    one_error_line,
+    record_count,
+    repeats_everywhere_feed,
     tables,
     twin,
     write_feed,
@@ -132,3 +140,77 @@ def test_a_spliced_payload_is_the_canonical_encoding_of_the_whole_record(header:
                                                ["indicator--2", "ipv4-addr", "10.0.0.1", None, None, ["energy"]]],
             "source": "fe\"ed,\u041f.csv"}
     assert spliced_payload("US", encode_plain(body), header) == encode_plain({"author": "US", "body": body, **header})
+
+
+def many_held_feed() -> list[str]:
+    """A first GREEN batch, then 40 of its rows again, changed, each after the other (every one held back:
+    the reader met its id), among new rows of another TLP: far more held rows than one patched chunk."""
+    first = filler("10.80", BATCH)
+    again = [line.replace(",40,", f",{41 + n % 50},") for n, line in enumerate(first[:40])]
+    return [HEADER, *first, *[x for pair in zip(again, filler("10.81", 40, "AMBER"), strict=True) for x in pair],
+            *filler("10.82", 300)]
+
+
+@pytest.mark.parametrize("max_deferred", [None, 25], ids=["held back to the end", "bulk load ended early"])
+def test_held_rows_go_over_in_chunks_and_land_whole_and_in_order(
+        make_party, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: list[str], max_deferred: int | None):
+    """The reader hands its held rows (and, once the bulk load ended, its pending ones) over in messages of at
+    most ``HELD_CHUNK`` rows, as it finds them: every row lands, in the order read, into the very records the
+    writer makes grouping the rows itself."""
+    monkeypatch.setattr(batches, "HELD_CHUNK", 3)
+    if max_deferred is not None:
+        monkeypatch.setattr(BatchWriter, "MAX_DEFERRED", max_deferred)
+    sizes: list[int] = []
+    real = BatchWriter.add_made
+
+    def sizing(self: BatchWriter, message: tuple[Any, ...]) -> None:
+        if message[0] in ("held", "rows"):
+            sizes.append(len(message[1]))
+        real(self, message)
+
+    monkeypatch.setattr(BatchWriter, "add_made", sizing)
+    feed = write_feed(tmp_path / "feed.csv", many_held_feed())
+    bulk(monkeypatch, True)
+    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
+    monkeypatch.setenv("CBM_NO_PARALLEL", "1")
+    ordinary = import_json(plain, feed)
+    monkeypatch.delenv("CBM_NO_PARALLEL")
+    loaded = import_json(us, feed)
+
+    assert made.count("held") >= 8 and max(sizes) <= 3  # 25 to 40 held rows, 3 a message
+    assert ("unbulk" in made, "lookup" in made) == ((True, False) if max_deferred else (False, True))
+    assert counts(loaded) == counts(ordinary) and loaded["updated"] == 40
+    assert records(us) == records(plain)
+    assert tables(us) == tables(plain) and index_state(us) == index_state(plain)
+    for n in (0, 39):  # the last version read is current
+        hit = us.cli("indicators", "search", f"10.80.0.{n + 1}", "--json").json()["hits"][0]
+        assert hit["confidence"] == 41 + n % 50
+
+
+@pytest.mark.parametrize("death", ["before the filter", "halfway through the filter"])
+def test_a_reader_dying_while_it_hands_the_filter_over_is_one_error_line(
+        make_party, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: list[str], death: str):
+    """The reader process ends the bulk load early (too many held rows) and dies after the ``unbulk`` tag,
+    before or while it sends the filter's bits: one clean error, the store as before, nothing left running."""
+    monkeypatch.setattr(BatchWriter, "MAX_DEFERRED", 10)
+    parent = os.getpid()
+    real_send = multiprocessing.connection.Connection.send_bytes
+
+    def send_bytes(self: Any, buf: Any, *args: Any) -> None:
+        if os.getpid() != parent and not isinstance(buf, bytes):  # the filter's bits, sent from its memory
+            if death != "before the filter":
+                real_send(self, bytes(buf)[:len(buf) // 2])
+            os._exit(1)
+        real_send(self, buf, *args)
+
+    monkeypatch.setattr(multiprocessing.connection.Connection, "send_bytes", send_bytes)
+    feed = write_feed(tmp_path / "feed.csv", repeats_everywhere_feed())
+    bulk(monkeypatch, True)
+    us = make_party("US")
+    before = record_count(us)
+    with nothing_left_running():
+        r = us.cli("indicators", "import", str(feed))
+    assert r.exit_code == 4 and r.stdout == ""
+    assert one_error_line(r.stderr) == f"cbm: error: reading {feed} failed: the reader process stopped"
+    assert made.count("unbulk") == 0  # it never reached the writer
+    assert record_count(us) == before and ind_indexes(us) == IND_INDEXES
