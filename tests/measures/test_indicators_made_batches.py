@@ -214,3 +214,26 @@ def test_a_reader_dying_while_it_hands_the_filter_over_is_one_error_line(
     assert one_error_line(r.stderr) == f"cbm: error: reading {feed} failed: the reader process stopped"
     assert made.count("unbulk") == 0  # it never reached the writer
     assert record_count(us) == before and ind_indexes(us) == IND_INDEXES
+
+
+@pytest.mark.parametrize("reader", ["reader process", "in-process reader"])
+def test_held_rows_land_under_the_default_page_cache(
+        make_party, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str):
+    """1,200 rows held back to the end land in one batch with the indexes back: SQLite's page cache stays at
+    its default (a bounded few rows; bulk_mode's 64 MiB only filled with dirty pages), and they land right."""
+    from cbm.measures.indicators import index as ix
+
+    raised: list[int] = []
+    real = ix.bulk_mode
+    monkeypatch.setattr(ix, "bulk_mode", lambda conn, cache_mib=64: (raised.append(1), real(conn, cache_mib)))
+    if reader == "in-process reader":
+        monkeypatch.setenv("CBM_NO_PARALLEL", "1")
+    first = filler("10.90", BATCH)
+    feed = write_feed(tmp_path / "feed.csv", [HEADER, *first, *[line.replace(",40,", ",42,") for line in first[:1200]]])
+    bulk(monkeypatch, True)
+    us = make_party("US")
+    loaded = import_json(us, feed)
+    assert (loaded["created"], loaded["updated"]) == (BATCH, 1200)
+    assert raised == []
+    hit = us.cli("indicators", "search", "10.90.4.200", "--json").json()["hits"][0]
+    assert hit["confidence"] == 42

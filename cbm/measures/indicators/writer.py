@@ -258,15 +258,16 @@ class BatchWriter:
         self.store.query(ix.resume_indexes)
         deferred, self._deferred = self._deferred, []
         stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
-        for row, tlp in deferred:
-            sid = row[R.ID]
-            for other in [t for t, rows in self.pending.items() if sid in rows]:
-                # held back from different batches (of any TLP): each is a version of its own, landing in the
-                # order read, as without bulk loading
-                self._flush(other)
-            self._add(row, tlp)
-        for tlp in list(self.pending):
-            self._flush(tlp)
+        with self.store.query(ix.few_rows_landing):  # at most MAX_DEFERRED: SQLite's cache stays small
+            for row, tlp in deferred:
+                sid = row[R.ID]
+                for other in [t for t, rows in self.pending.items() if sid in rows]:
+                    # held back from different batches (of any TLP): each is a version of its own, landing in the
+                    # order read, as without bulk loading
+                    self._flush(other)
+                self._add(row, tlp)
+            for tlp in list(self.pending):
+                self._flush(tlp)
         self.pending = stream
 
     def _append_made(self, tlp: str, body: bytes, flags: dict[tuple[str, str | None], list[str]] | None) -> None:
