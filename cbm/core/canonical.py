@@ -88,16 +88,19 @@ def _no_constants(name: str) -> Any:
 _decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 
 
-def loads(data: bytes | str) -> Any:
+def loads(data: bytes | str, *, maybe_canonical: bool = True) -> Any:
     """Parse JSON from outside (UTF-8 only), refusing duplicate keys and NaN/Infinity. Raises MalformedInput.
 
     Fast path for large canonical input (every record payload cbm writes): orjson parses it and, if encoding
     the result canonically gives back exactly the same bytes, that is the answer; it cannot hold a duplicate
     key, since re-encoding would have dropped one. Anything else goes to the strict standard-library parser.
+    ``maybe_canonical=False`` (a format cbm never writes canonically: a MISP event) goes to it at once: the round
+    trip would build a whole tree and a re-encoding of it first, only to drop them (a MISP event of 100,000
+    attributes: 37 MB of file, ~150 MB of tree; docs/adr/0254).
     """
     # a raw line break never occurs in canonical JSON (it is escaped inside strings): a pretty-printed file (a MISP
     # export, a STIX bundle) goes straight to the strict parser, without the orjson parse and re-encode
-    if type(data) is bytes and len(data) >= FAST_PARSE_MIN and data.find(b"\n", 0, 65536) < 0:
+    if maybe_canonical and type(data) is bytes and len(data) >= FAST_PARSE_MIN and data.find(b"\n", 0, 65536) < 0:
         try:
             value = orjson.loads(data)
             if orjson.dumps(value, option=SORTED) == data:

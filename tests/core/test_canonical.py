@@ -122,6 +122,26 @@ def test_large_input_is_as_strict_as_small(doc, fragment):
     """Payloads of 4 KiB and more take the orjson fast path: it must refuse exactly what the strict parser does."""
     with pytest.raises(MalformedInput, match=fragment):
         loads(_big(doc))
+    with pytest.raises(MalformedInput, match=fragment):
+        loads(_big(doc), maybe_canonical=False)
+
+
+def test_input_never_canonical_skips_the_round_trip_and_parses_the_same(monkeypatch):
+    """A MISP event is compact but never canonical: parsed strictly at once (no orjson tree built and dropped
+    first), to the same value the round trip gives a canonical text of it."""
+    import orjson
+
+    from cbm.core import canonical
+
+    doc = {"Event": {"uuid": "u", "info": "x", "Attribute": [{"value": "p" * FAST_PARSE_MIN, "to_ids": True}]}}
+    compact = json.dumps(doc, separators=(",", ":")).encode()  # unsorted keys: not canonical
+    parsed: list[int] = []
+    monkeypatch.setattr(canonical, "orjson", type("Spy", (), {
+        "loads": staticmethod(lambda data: (parsed.append(1), orjson.loads(data))[1]),
+        "dumps": staticmethod(orjson.dumps), "JSONDecodeError": orjson.JSONDecodeError,
+        "JSONEncodeError": orjson.JSONEncodeError}))
+    assert loads(compact, maybe_canonical=False) == doc and parsed == []
+    assert loads(compact) == doc and parsed == [1]
 
 
 @settings(max_examples=100, deadline=None)

@@ -91,10 +91,12 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
     if blank(data):
         raise EmptyFeed("the file is empty: no MISP event to import")
     try:
-        doc = loads(data)
+        doc = loads(data, maybe_canonical=False)  # MISP writes its own layout, never cbm's canonical JSON
     except MalformedInput as e:
         yield LineError(1, str(e), "file")
         return
+    finally:
+        del data  # as large as the file: not kept while the attributes are read
     events = _events(doc)
     if events is None:
         yield LineError(1, "not a MISP event (expected {\"Event\": ...} or a MISP API response)", "file")
@@ -118,7 +120,13 @@ def read(stream: IO[bytes], d: Defaults, notes: ReadNotes) -> Iterator[Item | Li
         except model.BadValue as e:
             yield LineError(number, str(e), "event")
             continue
-        for attribute, object_name, inherited in attributes:
+        # from here the attributes are held by `attributes` alone, and each is let go once read: the parsed
+        # event (most of the memory a large import takes) shrinks as the indicators made of it grow
+        del objects
+        event.clear()
+        attributes.reverse()
+        while attributes:
+            attribute, object_name, inherited = attributes.pop()
             n += 1
             if not isinstance(attribute, dict):
                 yield LineError(n, "not a MISP attribute", "attribute")
