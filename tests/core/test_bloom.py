@@ -58,11 +58,12 @@ def test_a_filter_costs_memory_only_where_ids_landed():
 
     if not os.path.exists("/proc/self/status"):
         pytest.skip("reads resident memory from /proc")
+    ids = [f"id-{n}" for n in range(200_000)]
     before = _resident_kib()
     idle = SeenFilter()
     assert _resident_kib() - before < 2048  # 16 MiB made, under 2 MiB resident
     used = SeenFilter()
-    used.seen_before([f"id-{n}" for n in range(200_000)])  # every page gets bits
+    used.seen_before(ids)  # every page gets bits: now it is resident
     assert _resident_kib() - before > 12 * 1024
     assert len(idle.bits) == 16 * 1024 * 1024 and not any(idle.seen_before(["id-1", "id-2"]))
 
