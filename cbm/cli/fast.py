@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cbm.cli.main)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 HELP_COLUMNS = 80  # click wraps help at min(terminal width, 80) - 2: the kept text is right from 80 columns up
 USAGE = 2  # `cbm` alone prints the help on stderr and exits 2, as click's NoArgsIsHelpError does
@@ -54,14 +57,16 @@ class Invocation:
         return f"Invocation({self.command!r}, {self.globals!r}, {self.options!r})"
 
 
-def recognise(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Invocation | None:
+def recognise(argv: Sequence[str], environ: Mapping[str, str] = os.environ,
+              program: str | None = None) -> Invocation | None:
     """The invocation ``argv`` (``sys.argv``: the program, then its arguments) stands for, if it is exactly one
-    of the shapes this module knows; None for anything else (the Typer app then runs it)."""
+    of the shapes this module knows; None for anything else (the Typer app then runs it). ``program`` is the
+    name click would show in the help's usage line (default: as click finds it, :func:`program_name`)."""
     if environ.get("CBM_NO_FAST_PATH") or "_CBM_COMPLETE" in environ:
         return None
     args = list(argv[1:])
     if args in ([], ["--help"], ["-h"]):
-        if not (_program_is_cbm(argv) and help_columns(environ) >= HELP_COLUMNS):
+        if (program or program_name(argv)) != "cbm" or help_columns(environ) < HELP_COLUMNS:
             return None  # another program name or a narrower wrap: click says it
         return Invocation("help" if args else "usage")
     if args == ["--version"]:
@@ -132,11 +137,11 @@ def _options(args: Sequence[str], flags: Mapping[str, str], values: Mapping[str,
     return options, positional
 
 
-def _program_is_cbm(argv: Sequence[str]) -> bool:
-    """Whether click names the program ``cbm`` in the help's usage line (it names it after ``argv[0]``, or
-    ``python -m ...`` when run as a module)."""
+def program_name(argv: Sequence[str]) -> str | None:
+    """The program name click shows in the help's usage line: ``argv[0]``'s file name, or None when Python runs
+    a module (``python -m ...``: click names it differently, so the kept help does not apply)."""
     main = sys.modules.get("__main__")
-    return getattr(main, "__package__", None) in (None, "") and os.path.basename(argv[0]) == "cbm"
+    return os.path.basename(argv[0]) if getattr(main, "__package__", None) in (None, "") else None
 
 
 def help_columns(environ: Mapping[str, str] = os.environ) -> int:
