@@ -27,7 +27,7 @@ import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cbm.cli.main)
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 HELP_COLUMNS = 80  # click wraps help at min(terminal width, 80) - 2: the kept text is right from 80 columns up
 USAGE = 2  # `cbm` alone prints the help on stderr and exits 2, as click's NoArgsIsHelpError does
@@ -184,29 +184,38 @@ def run(invocation: Invocation) -> int:
         return 0
     import gc
 
-    # as cbm.cli.root does: no cyclic collection while the modules load, and what they made frozen out of later
-    # collections (a tenth of the start-up)
+    # as cbm.cli.root loads a subcommand: no cyclic collection while the command's modules load, and what they
+    # made frozen out of later collections (a tenth of the start-up)
     collecting = gc.isenabled()
     gc.disable()
     try:
         from cbm.cli.context import state
-        from cbm.cli.failures import exit_code_for
 
-        if invocation.command == "status":
-            from cbm.cli.status_view import show_status as body
-        else:
-            from cbm.cli.indicators_search import show_search as body  # type: ignore[assignment]
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
-    state.reset()
-    for name, value in invocation.globals.items():
-        setattr(state, name, value)
-    try:
-        return body(**invocation.options)  # type: ignore[arg-type]
+        try:
+            body = _body(invocation.command)
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
+        state.reset()
+        for name, value in invocation.globals.items():
+            setattr(state, name, value)
+        return body(**invocation.options)
     except (Exception, KeyboardInterrupt) as e:
+        from cbm.cli.failures import exit_code_for  # the error contract, shared with the Typer app
+
         code = exit_code_for(e)
         if code is None:
             raise
         return code
+
+
+def _body(command: str) -> Callable[..., int]:
+    """The Typer-free function that does ``command``: the one its Typer command calls too."""
+    if command == "status":
+        from cbm.cli.status_view import show_status
+
+        return show_status
+    from cbm.cli.indicators_search import show_search
+
+    return show_search

@@ -171,6 +171,44 @@ def _after_traceback(run: tuple[int, str, str]) -> tuple[int, str, str]:
     return code, out, err[err.index("\ncbm: error:") + 1:]
 
 
+def _on_a_terminal(stores: Stores, args: list[str], columns: int, *, typer_only: bool) -> tuple[int, bytes]:
+    """Run the console script with stdin, stdout and stderr on a pseudo-terminal ``columns`` wide (no $COLUMNS):
+    what a desk sees, colours included."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
+    proc = subprocess.Popen([str(CBM), *args], stdin=follower, stdout=follower, stderr=follower, cwd=stores.work,
+                            env=stores.env({}, typer_only=typer_only))
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return proc.wait(timeout=120), shown
+
+
+@pytest.mark.parametrize("columns", [70, 100])
+@pytest.mark.parametrize("args", [[], ["--help"], ["--store", "{us}", "status", "--check"],
+                                  ["--store", "{us}", "indicators", "search", "198.51.100.0/24"]],
+                         ids=["no-arguments", "help", "status", "search"])
+def test_on_a_terminal_too(stores: Stores, args: list[str], columns: int):
+    args = _fill(stores, args)
+    fast_run = _on_a_terminal(stores, args, columns, typer_only=False)
+    assert fast_run == _on_a_terminal(stores, args, columns, typer_only=True)
+    if "status" in args:
+        assert b"\x1b[32mactive\x1b[0m" in fast_run[1]  # a colour terminal: the key's state in green
+
+
 def test_the_kept_root_help_is_what_typer_prints():
     """cbm/cli/root_help.py is current: run `make root-help` after changing the root's options or commands."""
     assert help_text() == TEXT
