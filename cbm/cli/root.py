@@ -126,8 +126,8 @@ class LazyCommands(dict[str, Any]):
 
 
 class CbmGroup(TyperGroup):
-    """The root command: lazy subcommands, and the one handler that turns every CbmError raised below into a
-    one-line message on stderr and its exit code."""
+    """The root command: lazy subcommands, and the handler that turns every CbmError raised below into a
+    one-line message on stderr and its exit code (``cbm.cli.failures``, shared with the fast path)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -242,8 +242,12 @@ def help_text() -> str:
     return command.get_help(ctx) + "\n"
 
 
-def write_help(path: str = "cbm/cli/root_help.py") -> None:
-    """Write :func:`help_text` as the module the fast path prints it from (``make root-help``)."""
+def write_help() -> None:
+    """Write :func:`help_text` as the module the fast path prints it from, cbm/cli/root_help.py
+    (``make root-help``)."""
+    from pathlib import Path
+
+    path = Path(__file__).with_name("root_help.py")
     body = "".join(f"    {line!r}\n" for line in help_text().splitlines(keepends=True))
     with open(path, "w", encoding="utf-8") as out:
         out.write('"""What `cbm --help` prints at 78 columns, for the fast path (cbm/cli/fast.py).\n\n'
