@@ -12,8 +12,8 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache, partial
-from itertools import chain, compress
+from functools import cache
+from itertools import chain, compress, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,7 +127,7 @@ def _batch_rows(conn: Connection, record: Record) -> Batch:
     if len(rows) >= 1000 and _indexed(conn):  # a feed is landing: index pages in memory
         bulk_mode(conn)
     flagged = _CHECKED.get(record.hash)
-    check = checker(conn).check if flagged is None else partial(_flags_found, flagged)
+    check = checker(conn).check if flagged is None else _Found(flagged).check
     return batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
 
 
@@ -136,8 +136,23 @@ _CHECKED: dict[str, Flagged] = {}  # by record hash, while it lands (see checked
 _NO_FLAGS: list[str] = []  # shared, never changed (a batch's flags are replaced, not appended to)
 
 
-def _flags_found(flagged: Flagged, kind: str, value: Any) -> list[str]:
-    return flagged.get((kind, value), _NO_FLAGS)
+class _Found:
+    """The landing checks' answers the reader process found for a batch's flagged ``(type, value)`` pairs, asked
+    as a :class:`~cbm.measures.indicators.checks.Checker` is: one indicator (:meth:`check`) or a column
+    (:meth:`check_many`, which :func:`~cbm.measures.indicators.index_rows.column_flags` prefers)."""
+
+    def __init__(self, flagged: Flagged) -> None:
+        self.flagged = flagged
+
+    def check(self, kind: str, value: Any) -> list[str]:
+        return self.flagged.get((kind, value), _NO_FLAGS)
+
+    def check_many(self, kinds: Sequence[str], values: Sequence[Any]) -> list[list[str]]:
+        """:meth:`check` of each ``(kinds[i], values[i])``, in one C-level pass (none at all when the reader
+        found nothing flagged)."""
+        if not self.flagged:
+            return [_NO_FLAGS] * len(kinds)
+        return list(map(self.flagged.get, zip(kinds, values), repeat(_NO_FLAGS)))
 
 
 @contextmanager
