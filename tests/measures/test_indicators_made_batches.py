@@ -142,8 +142,8 @@ VARIED_HEADER = ("type,value,tlp,confidence,valid_from,valid_until,sectors,label
 
 def varied_feed() -> list[str]:
     """Every indicator type, addresses and CIDRs of both versions, flagged and unflagged values, a free pattern,
-    sectors, labels, explicit and default times, origins and ASNs, a row revoked at the source (skipped), repeats within a
-    batch and across batches (held back to the end), two TLPs: each column of the index gets a value."""
+    sectors, labels, explicit and default times, origins and ASNs, a row revoked at the source (skipped), repeats
+    within a batch and across batches (held back to the end), two TLPs: each column of the index gets a value."""
     pattern = "\"[ipv4-addr:value = '192.168.9.0/24'] OR [domain-name:value = 'pattern.example']\""
     head = [
         "ipv4,203.0.113.7,GREEN,80,2026-11-01T00:00:00Z,2027-11-01T00:00:00Z,energy;finance,apt;c2,"
