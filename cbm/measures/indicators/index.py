@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
-from itertools import chain, compress, repeat
+from itertools import chain, compress
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
-from cbm.measures.indicators.index_rows import Batch, IndRows, batch_of
+from cbm.measures.indicators.index_rows import Batch, Flagged, Found, IndRows, batch_of
 from cbm.measures.indicators.index_shape import CHUNK
 from cbm.measures.indicators.index_shape import COLUMNS as COLUMNS  # re-exported: queries read the index's rows
 from cbm.measures.indicators.index_shape import IndicatorRow as IndicatorRow
@@ -127,32 +127,11 @@ def _batch_rows(conn: Connection, record: Record) -> Batch:
     if len(rows) >= 1000 and _indexed(conn):  # a feed is landing: index pages in memory
         bulk_mode(conn)
     flagged = _CHECKED.get(record.hash)
-    check = checker(conn).check if flagged is None else _Found(flagged).check
+    check = checker(conn).check if flagged is None else Found(flagged).check
     return batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
 
 
-Flagged = dict[tuple[str, str | None], list[str]]
 _CHECKED: dict[str, Flagged] = {}  # by record hash, while it lands (see checked_beforehand)
-_NO_FLAGS: list[str] = []  # shared, never changed (a batch's flags are replaced, not appended to)
-
-
-class _Found:
-    """The landing checks' answers the reader process found for a batch's flagged ``(type, value)`` pairs, asked
-    as a :class:`~cbm.measures.indicators.checks.Checker` is: one indicator (:meth:`check`) or a column
-    (:meth:`check_many`, which :func:`~cbm.measures.indicators.index_rows.column_flags` prefers)."""
-
-    def __init__(self, flagged: Flagged) -> None:
-        self.flagged = flagged
-
-    def check(self, kind: str, value: Any) -> list[str]:
-        return self.flagged.get((kind, value), _NO_FLAGS)
-
-    def check_many(self, kinds: Sequence[str], values: Sequence[Any]) -> list[list[str]]:
-        """:meth:`check` of each ``(kinds[i], values[i])``, in one C-level pass (none at all when the reader
-        found nothing flagged)."""
-        if not self.flagged:
-            return [_NO_FLAGS] * len(kinds)
-        return list(map(self.flagged.get, zip(kinds, values, strict=True), repeat(_NO_FLAGS)))
 
 
 @contextmanager
@@ -240,19 +219,11 @@ def _insert_or_ignore(conn: Connection, rows: Sequence[tuple[Any, ...]], nulls: 
     n = len(rows)
     own = tuple(i for i in range(15) if i not in _SHARED and i not in nulls)
     if isinstance(rows, IndRows):
-        cells = rows.columns
-        shared = tuple(cells[i][0] for i in _SHARED)
-        width = len(own)
-        flat: list[Any] = [None] * (n * width)
-        for j, i in enumerate(own):  # each row's own values, one after the other, as the statements bind them
-            flat[j::width] = cells[i]
-        step = _PER_STATEMENT * width
-        whole = (n - n % _PER_STATEMENT) * width
-        if whole:
-            conn.executemany(_insert_sql(nulls, _PER_STATEMENT),
-                             [shared + tuple(flat[i:i + step]) for i in range(0, whole, step)])
-        if whole < len(flat):
-            conn.execute(_insert_sql(nulls, n % _PER_STATEMENT), shared + tuple(flat[whole:]))
+        statements = rows.parameters(_SHARED, own, _PER_STATEMENT)
+        if n >= _PER_STATEMENT:
+            conn.executemany(_insert_sql(nulls, _PER_STATEMENT), statements[:n // _PER_STATEMENT])
+        if n % _PER_STATEMENT:
+            conn.execute(_insert_sql(nulls, n % _PER_STATEMENT), statements[-1])
         return
     shared = tuple(rows[0][i] for i in _SHARED)
     values_of = itemgetter(*own)

@@ -48,6 +48,29 @@ def net_range(kind: str, value: str) -> tuple[int, str, str] | None:
 CREATED_AT, SECTORS_AT, REVOKED_AT = 7, 12, 14
 
 
+Flagged = dict[tuple[str, str | None], list[str]]  # the landing checks' flags of a batch's flagged (type, value)
+_NO_FLAGS: list[str] = []  # shared, never changed (a batch's flags are replaced, not appended to)
+
+
+class Found:
+    """The landing checks' answers the reader process found for a batch's flagged ``(type, value)`` pairs
+    (docs/adr/0225), asked as a :class:`~cbm.measures.indicators.checks.Checker` is: one indicator
+    (:meth:`check`) or a column (:meth:`check_many`, which :func:`column_flags` prefers)."""
+
+    def __init__(self, flagged: Flagged) -> None:
+        self.flagged = flagged
+
+    def check(self, kind: str, value: Any) -> list[str]:
+        return self.flagged.get((kind, value), _NO_FLAGS)
+
+    def check_many(self, kinds: Sequence[str], values: Sequence[Any]) -> list[list[str]]:
+        """:meth:`check` of each ``(kinds[i], values[i])``, in one C-level pass (none at all when the reader
+        found nothing flagged)."""
+        if not self.flagged:
+            return [_NO_FLAGS] * len(kinds)
+        return list(map(self.flagged.get, zip(kinds, values, strict=True), repeat(_NO_FLAGS)))
+
+
 class IndRows(Sequence[tuple[Any, ...]]):
     """A batch's ``ind`` rows kept as their columns (entry ``i`` of each is row ``i``'s value there; the 15 in
     ``_INSERT``'s order, each as long as the batch): the index binds them column by column, with no tuple per
@@ -84,6 +107,18 @@ class IndRows(Sequence[tuple[Any, ...]]):
 
     def __repr__(self) -> str:
         return f"IndRows({self._made()!r})"
+
+    def parameters(self, shared: Sequence[int], own: Sequence[int], per: int) -> list[tuple[Any, ...]]:
+        """The parameters of the INSERTs of ``per`` rows each (the last one of the rest): the values at positions
+        ``shared`` (the same in every row: the first row's), then the values at positions ``own`` of each row in
+        turn, laid a column at a time with no tuple per row (docs/adr/0249)."""
+        cells, n, width = self.columns, len(self), len(own)
+        first = tuple(cells[i][0] for i in shared)
+        flat: list[Any] = [None] * (n * width)
+        for j, i in enumerate(own):  # each row's own values, one after the other, as the statements bind them
+            flat[j::width] = cells[i]
+        step = per * width
+        return [first + tuple(flat[at:at + step]) for at in range(0, len(flat), step)]
 
 
 @dataclass
