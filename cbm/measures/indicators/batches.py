@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import compress
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 Message = tuple[Any, ...]
 _ITEM = Item
 HELD_CHUNK = 2000  # rows a "held" or "rows" message carries at most (a pipeline chunk's size)
+_TYPE_OF, _VALUE_OF = itemgetter(R.TYPE), itemgetter(R.VALUE)
+_STR_OR_NONE = {str, type(None)}
 
 
 def body_bytes(rows: list[list[Any]], source: str | None) -> bytes:
@@ -59,10 +62,15 @@ def flags_of(rows: list[list[Any]], check: Check) -> dict[tuple[str, str | None]
     """The landing checks' flags of each flagged ``(type, value)`` among ``rows``; None if a row is a free
     pattern (its further values are checked too, by the index, which reads them from the pattern). As the index
     checks a batch's columns (:func:`~cbm.measures.indicators.index_rows.column_flags`)."""
-    kinds = [row[R.TYPE] for row in rows]
+    kinds = list(map(_TYPE_OF, rows))
     if "pattern" in kinds:
         return None
-    values = [row[R.VALUE] if len(row) > R.VALUE and type(row[R.VALUE]) is str else None for row in rows]
+    if min(map(len, rows), default=0) > R.VALUE:  # a feed's rows: the value column whole, in C-level passes
+        values = list(map(_VALUE_OF, rows))
+        if not set(map(type, values)) <= _STR_OR_NONE:
+            values = [v if type(v) is str else None for v in values]
+    else:
+        values = [row[R.VALUE] if len(row) > R.VALUE and type(row[R.VALUE]) is str else None for row in rows]
     found = column_flags(check, kinds, values)
     if len(found) != len(kinds):
         raise ValueError("the landing checks answered for another number of rows")

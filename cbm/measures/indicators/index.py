@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache, partial
+from functools import cache
 from itertools import chain, compress
 from operator import itemgetter
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
-from cbm.measures.indicators.index_rows import Batch, batch_of
+from cbm.measures.indicators.index_rows import Batch, Flagged, Found, IndRows, batch_of
 from cbm.measures.indicators.index_shape import CHUNK
 from cbm.measures.indicators.index_shape import COLUMNS as COLUMNS  # re-exported: queries read the index's rows
 from cbm.measures.indicators.index_shape import IndicatorRow as IndicatorRow
@@ -127,17 +127,11 @@ def _batch_rows(conn: Connection, record: Record) -> Batch:
     if len(rows) >= 1000 and id(conn) not in _FEW_ROWS and _indexed(conn):  # a feed is landing: pages in memory
         bulk_mode(conn)
     flagged = _CHECKED.get(record.hash)
-    check = checker(conn).check if flagged is None else partial(_flags_found, flagged)
+    check = checker(conn).check if flagged is None else Found(flagged).check
     return batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
 
 
-Flagged = dict[tuple[str, str | None], list[str]]
 _CHECKED: dict[str, Flagged] = {}  # by record hash, while it lands (see checked_beforehand)
-_NO_FLAGS: list[str] = []  # shared, never changed (a batch's flags are replaced, not appended to)
-
-
-def _flags_found(flagged: Flagged, kind: str, value: Any) -> list[str]:
-    return flagged.get((kind, value), _NO_FLAGS)
 
 
 @contextmanager
@@ -178,7 +172,7 @@ def _add_batch(conn: Connection, record: Record) -> None:
         if record.author not in session.authors:
             end_bulk(conn)
         else:
-            maybe = session.seen.seen_before([row[1] for row in batch.rows])
+            maybe = session.seen.seen_before(batch.sids)
             if True in maybe:
                 held = [i for i, m in enumerate(maybe) if m]
                 session.held.append(batch.take(held))
@@ -207,16 +201,16 @@ def _fold(conn: Connection, batch: Batch) -> None:
     if batch.nets:
         conn.executemany("INSERT INTO ind_net (sid, author, version, first, last) VALUES (?, ?, ?, ?, ?)",
                          [n for found in batch.nets.values() for n in found])
-    flags = batch.flags
-    flagged = [(rows[i][1], author, flag) for i in compress(range(len(flags)), flags) for flag in flags[i]]
+    flags, sids = batch.flags, batch.sids
+    flagged = [(sids[i], author, flag) for i in compress(range(len(flags)), flags) for flag in flags[i]]
     if flagged:
         conn.executemany("INSERT INTO ind_flag (sid, author, flag) VALUES (?, ?, ?)", flagged)
     if batch.origins:
         conn.executemany("INSERT INTO ind_origin (sid, author, country, asn) VALUES (?, ?, ?, ?)",
-                         [(rows[i][1], author, *origin) for i, origin in batch.origins.items()])
+                         [(sids[i], author, *origin) for i, origin in batch.origins.items()])
     if batch.revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
-                         [(rows[i][1], author, rec, "revoked at the source", modified) for i in sorted(batch.revoked)])
+                         [(sids[i], author, rec, "revoked at the source", modified) for i in sorted(batch.revoked)])
 
 
 _PER_STATEMENT = 64  # rows an INSERT names (at most 5 + 64 * 10 = 645 parameters: within SQLite's limit of 999)
@@ -228,25 +222,35 @@ _IND_COLUMNS = ("author, sid, rec, pos, type, value, tlp, created, modified, val
                 " sectors, versions, revoked")
 
 
-def _insert_or_ignore(conn: Connection, rows: list[tuple[Any, ...]], nulls: frozenset[int] = frozenset()) -> None:
+def _insert_or_ignore(conn: Connection, rows: Sequence[tuple[Any, ...]], nulls: frozenset[int] = frozenset()) -> None:
     """``INSERT OR IGNORE`` every row of one batch into ``ind``, in order, by statements of
     :data:`_PER_STATEMENT` rows (SQLite steps once for the lot), the rest in one statement of their own.
 
     A statement binds the values every row of a batch shares (:data:`_SHARED`) once, and names the columns
     ``nulls`` says are None in every row as NULL, so only each row's own values are bound: a third less CPU a
-    row than binding all 15 (docs/adr/0237-index-rows-bind-only-their-own-values.md). What lands is the same."""
+    row than binding all 15 (docs/adr/0237-index-rows-bind-only-their-own-values.md). What lands is the same.
+    Rows kept as columns (:class:`~cbm.measures.indicators.index_rows.IndRows`) are laid into the statements'
+    parameters a column at a time, with no tuple per row (docs/adr/0249)."""
     if not rows:
         return
-    own = tuple(i for i in range(len(rows[0])) if i not in _SHARED and i not in nulls)
+    n = len(rows)
+    own = tuple(i for i in range(15) if i not in _SHARED and i not in nulls)
+    if isinstance(rows, IndRows):
+        statements = rows.parameters(_SHARED, own, _PER_STATEMENT)
+        if n >= _PER_STATEMENT:
+            conn.executemany(_insert_sql(nulls, _PER_STATEMENT), statements[:n // _PER_STATEMENT])
+        if n % _PER_STATEMENT:
+            conn.execute(_insert_sql(nulls, n % _PER_STATEMENT), statements[-1])
+        return
     shared = tuple(rows[0][i] for i in _SHARED)
     values_of = itemgetter(*own)
-    whole = len(rows) - len(rows) % _PER_STATEMENT
+    whole = n - n % _PER_STATEMENT
     if whole:
         conn.executemany(_insert_sql(nulls, _PER_STATEMENT),
                          [shared + tuple(chain.from_iterable(map(values_of, rows[i:i + _PER_STATEMENT])))
                           for i in range(0, whole, _PER_STATEMENT)])
-    if whole < len(rows):
-        conn.execute(_insert_sql(nulls, len(rows) - whole),
+    if whole < n:
+        conn.execute(_insert_sql(nulls, n - whole),
                      shared + tuple(chain.from_iterable(map(values_of, rows[whole:]))))
 
 

@@ -10,7 +10,7 @@ it).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import and_, contains
@@ -48,6 +48,79 @@ def net_range(kind: str, value: str) -> tuple[int, str, str] | None:
 CREATED_AT, SECTORS_AT, REVOKED_AT = 7, 12, 14
 
 
+Flagged = dict[tuple[str, str | None], list[str]]  # the landing checks' flags of a batch's flagged (type, value)
+_NO_FLAGS: list[str] = []  # shared, never changed (a batch's flags are replaced, not appended to)
+
+
+class Found:
+    """The landing checks' answers the reader process found for a batch's flagged ``(type, value)`` pairs
+    (docs/adr/0225), asked as a :class:`~cbm.measures.indicators.checks.Checker` is: one indicator
+    (:meth:`check`) or a column (:meth:`check_many`, which :func:`column_flags` prefers)."""
+
+    def __init__(self, flagged: Flagged) -> None:
+        self.flagged = flagged
+
+    def check(self, kind: str, value: Any) -> list[str]:
+        return self.flagged.get((kind, value), _NO_FLAGS)
+
+    def check_many(self, kinds: Sequence[str], values: Sequence[Any]) -> list[list[str]]:
+        """:meth:`check` of each ``(kinds[i], values[i])``, in one C-level pass (none at all when the reader
+        found nothing flagged)."""
+        if not self.flagged:
+            return [_NO_FLAGS] * len(kinds)
+        return list(map(self.flagged.get, zip(kinds, values, strict=True), repeat(_NO_FLAGS)))
+
+
+class IndRows(Sequence[tuple[Any, ...]]):
+    """A batch's ``ind`` rows kept as their columns (entry ``i`` of each is row ``i``'s value there; the 15 in
+    ``_INSERT``'s order, each as long as the batch): the index binds them column by column, with no tuple per
+    row (index._insert_or_ignore), and makes the row tuples only if a row is asked for (a new version, a peer's
+    row held back). Equal to any sequence of the same row tuples."""
+
+    __slots__ = ("columns", "_rows")
+    __hash__ = None  # type: ignore[assignment]  # compared by content, as the list it stands for
+
+    def __init__(self, columns: Sequence[Sequence[Any]]) -> None:
+        self.columns = columns
+        self._rows: list[tuple[Any, ...]] | None = None
+
+    def _made(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            self._rows = list(zip(*self.columns, strict=True))
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self.columns[1])
+
+    def __getitem__(self, i: Any) -> Any:
+        if self._rows is None and type(i) is int:  # one row (the first, for the values all rows share)
+            return tuple(column[i] for column in self.columns)
+        return self._made()[i]
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (IndRows, list, tuple)):
+            return self._made() == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"IndRows({self._made()!r})"
+
+    def parameters(self, shared: Sequence[int], own: Sequence[int], per: int) -> list[tuple[Any, ...]]:
+        """The parameters of the INSERTs of ``per`` rows each (the last one of the rest): the values at positions
+        ``shared`` (the same in every row: the first row's), then the values at positions ``own`` of each row in
+        turn, laid a column at a time with no tuple per row (docs/adr/0249)."""
+        cells, n, width = self.columns, len(self), len(own)
+        first = tuple(cells[i][0] for i in shared)
+        flat: list[Any] = [None] * (n * width)
+        for j, i in enumerate(own):  # each row's own values, one after the other, as the statements bind them
+            flat[j::width] = cells[i]
+        step = per * width
+        return [first + tuple(flat[at:at + step]) for at in range(0, len(flat), step)]
+
+
 @dataclass
 class Batch:
     """One batch's contribution to the index, column by column: entry ``i`` of each list, and key ``i`` of each
@@ -57,7 +130,7 @@ class Batch:
     Every row comes from one record, so author, rec, tlp, modified and versions (1) are the same in each; the
     index binds them once per statement (index.py)."""
 
-    rows: list[tuple[Any, ...]]  # the ``ind`` rows, as _INSERT takes them
+    rows: Sequence[tuple[Any, ...]]  # the ``ind`` rows, as _INSERT takes them (an IndRows when read by columns)
     explicit: list[bool]  # whether the indicator gave its own created time
     flags: list[Sequence[str]]  # the landing checks' flags
     alts: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)  # ind_alt rows
@@ -71,6 +144,12 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def sids(self) -> Sequence[str]:
+        """Each row's id, in order (a column passed as it is when the rows are kept as columns)."""
+        rows = self.rows
+        return rows.columns[1] if isinstance(rows, IndRows) else [row[1] for row in rows]
 
     def take(self, keep: Sequence[int]) -> Batch:
         """The indicators at positions ``keep`` (ascending), as a batch of their own."""
@@ -151,15 +230,24 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
             origin = R.indexed_origin_of(country, asn)
             if origin is not None:
                 batch.origins[i] = origin
-    batch.rows = list(zip(repeat(author), ids, repeat(rec), range(n), kinds, values, repeat(tlp), created,
-                          repeat(modified), starts, until, confidence, sectors, repeat(1), revoked_text))
+    none_revoked = revoked_text is _NONES
+    if none_revoked:
+        revoked_text = [None] * n
+    # kept as columns: what would be each row's tuple is bound column by column (docs/adr/0249)
+    batch.rows = IndRows((_same(author, n), ids, _same(rec, n), range(n), kinds, values, _same(tlp, n), created,
+                          _same(modified, n), starts, until, confidence, sectors, _same(1, n), revoked_text))
     batch.nulls = frozenset(position for position, none in ((CREATED_AT, not any(explicit)),
                                                             (SECTORS_AT, sectors is cells[R.SECTORS]),
-                                                            (REVOKED_AT, revoked_text is _NONES)) if none)
+                                                            (REVOKED_AT, none_revoked)) if none)
     return batch
 
 
 _NONES = repeat(None)
+
+
+def _same(value: Any, n: int) -> list[Any]:
+    """A column holding ``value`` in each of ``n`` rows (one C-level fill)."""
+    return [value] * n
 _ADDRESS_KINDS = frozenset(("ipv4-addr", "ipv6-addr"))
 
 
@@ -227,6 +315,7 @@ def _pattern_parts(batch: Batch, i: int, sid: str, author: str, pattern: str, ch
 def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: str, check: Check) -> Batch:
     """:func:`batch_of` row by row, for any layout (rows already mapped to FIELDS and padded by rows_of)."""
     batch = Batch([], [], [])
+    made: list[tuple[Any, ...]] = []
     for pos, row in enumerate(rows):
         sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
         if not isinstance(value, str):
@@ -248,9 +337,10 @@ def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: 
         if revoked:
             batch.revoked.add(pos)
         batch.explicit.append(created is not None)
-        batch.rows.append((author, sid, rec, pos, kind, value, tlp,
-                           None if created is None else index_time(created, modified), modified,
-                           None if start is None else index_time(start, modified),
-                           _index_until(until), confidence,
-                           _sector_text(row[R.SECTORS]), 1, "" if revoked else None))
+        made.append((author, sid, rec, pos, kind, value, tlp,
+                     None if created is None else index_time(created, modified), modified,
+                     None if start is None else index_time(start, modified),
+                     _index_until(until), confidence,
+                     _sector_text(row[R.SECTORS]), 1, "" if revoked else None))
+    batch.rows = made
     return batch
