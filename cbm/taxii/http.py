@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import http.client
 import ipaddress
+import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +123,11 @@ class Endpoint:
         if body is not None:
             headers["Content-Type"] = TAXII_MEDIA
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # the socket timeout bounds each read, not the answer: a server dripping a byte at a time (in the headers,
+        # where the loop below cannot look at the clock) is cut off at the deadline by closing the socket under it
+        watchdog = threading.Timer(self.timeout, _hang_up, (conn,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             conn.request(method, target, body=body, headers=headers)
             response = conn.getresponse()
@@ -136,6 +143,9 @@ class Endpoint:
                     raise NetworkError(f"the server's answer to {_path(url)} took longer than {self.timeout:.0f} s")
                 chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
                 if not chunk:
+                    if time.monotonic() > deadline:  # the watchdog hung up: a cut answer, not a whole one
+                        raise NetworkError(f"the server's answer to {_path(url)} took longer than "
+                                           f"{self.timeout:.0f} s")
                     break
                 size += len(chunk)
                 if size > self.max_answer:
@@ -147,8 +157,12 @@ class Endpoint:
             raise NetworkError(f"TLS certificate of {host} not accepted: {e.verify_message}",
                                hint="give the server's CA with --ca-file when you add the source") from e
         except (ssl.SSLError, http.client.HTTPException, OSError) as e:  # TimeoutError is an OSError
+            if time.monotonic() > deadline:
+                raise NetworkError(f"the server's answer to {_path(url)} took longer than {self.timeout:.0f} s") \
+                    from e
             raise NetworkError(f"cannot talk to {_short(url)}: {_reason(e)}") from e
         finally:
+            watchdog.cancel()
             conn.close()
 
     def _judge(self, method: str, url: str, status: int, headers: dict[str, str], raw: bytes) -> Any:
@@ -169,6 +183,16 @@ class Endpoint:
             return loads(raw)
         except MalformedInput as e:
             raise MalformedInput(f"the server's answer to {_path(url)} is {e}") from e
+
+
+def _hang_up(conn: http.client.HTTPConnection) -> None:
+    """Shut the connection's socket (from the watchdog's thread): a read blocked on it returns at once."""
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

@@ -158,3 +158,44 @@ def test_an_object_id_that_is_not_a_string_beside_an_echo(us_ru, scripted):
     assert r.exit_code == 4 and "Traceback" not in r.stderr, r.stderr
     assert "no valid STIX id" in r.stderr
     assert _records(us) == before
+
+
+class Dripping(BaseHTTPRequestHandler):
+    """Answers with a status line, then one header byte every 0.2 s for up to 8 s: each read is quick, the
+    answer never comes."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            self.wfile.flush()
+            for _ in range(40):
+                self.wfile.write(b"a")
+                self.wfile.flush()
+                self.server.dripped += 1  # type: ignore[attr-defined]
+                time.sleep(0.2)
+        except OSError:  # the client hung up
+            pass
+        self.close_connection = True
+
+
+def test_headers_dripped_byte_by_byte_are_held_to_the_answer_deadline(us_ru, monkeypatch):
+    """The deadline is for the whole answer, headers included; before, it was only checked while reading the
+    body, so a server dripping header bytes faster than the socket timeout held a pull for as long as it liked."""
+    us, _ = us_ru
+    monkeypatch.setattr(taxii_http, "TIMEOUT", 1.0)
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
+    server.daemon_threads = True
+    server.dripped = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _add(us, server.server_address[1])
+        before = _records(us)
+        assert_error(us.cli("indicators", "pull", "h"), 7, "took longer than 1 s")
+        assert _records(us) == before
+        assert server.dripped < 20  # cbm hung up at its deadline, not when the server was done (40 bytes, 8 s)
+    finally:
+        server.shutdown()
+        server.server_close()
