@@ -17,7 +17,7 @@ from cbm.taxii.config import Source
 from cbm.taxii.http import Answer, Endpoint
 
 # TAXII timestamps: RFC 3339 in UTC, e.g. 2026-12-06T10:00:00.123456Z
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$", re.ASCII)
 DEFAULT_MAX_CONTENT = 10 * 1024 * 1024  # when an API root does not say (the spec requires it; some omit it)
 DEFAULT_PAGE_SIZE = 1000
 POLL_LIMIT_SECONDS = 300.0

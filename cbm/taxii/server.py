@@ -36,7 +36,7 @@ STIX_MEDIA = "application/stix+json;version=2.1"
 PAGE_MAX = 1000  # objects per page at most; a client's smaller limit is honoured
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # the API root must say one; nothing can be posted here anyway
 _NAMESPACE = uuid.UUID("6b0f6f5e-57b1-4d5e-9a3a-2f0b3c1d8e90")  # fixed: collection ids stay stable
-_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?Z$")
+_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?Z$", re.ASCII)  # not "２０２６"
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -335,7 +335,7 @@ def _pinned_next(token: str | None) -> int | None:
     a token that continues after an indicator (all of them were served)."""
     if token is None or token == "":
         return 0
-    if token.startswith("p") and token[1:].isdigit() and len(token) < 4:
+    if token.startswith("p") and _whole_number(token[1:]) and len(token) < 4:
         return int(token[1:])
     return None
 
@@ -343,17 +343,23 @@ def _pinned_next(token: str | None) -> int | None:
 def _limit(value: str | None) -> int:
     if value is None or value == "":
         return PAGE_MAX
-    if not value.isdigit() or int(value) < 1:
+    if not _whole_number(value) or not value.strip("0"):
         raise Reply(400, "limit must be a positive whole number")
-    return min(int(value), PAGE_MAX)
+    # int() refuses over 4,300 digits: a limit that long is simply more than a page
+    return min(int(value[-10:]) if not value[:-10].strip("0") else PAGE_MAX, PAGE_MAX)
 
 
 def _next(value: str | None) -> int:
     if value is None or value == "":
         return 0
-    if not value.isdigit() or len(value) > 18:
+    if not _whole_number(value) or len(value) > 18:
         raise Reply(400, "next is not a token this server gave")
     return int(value)
+
+
+def _whole_number(value: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` is also true of "²" and "١", which ``int()`` refuses or reads."""
+    return value.isascii() and value.isdigit()
 
 
 def _added_after(value: str | None) -> str | None:
