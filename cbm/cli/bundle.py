@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +45,7 @@ def _ranges(missing: dict[str, tuple[int, int]]) -> str:
 
 def _many(to: str, output: str) -> bool:
     """Whether ``--to``/``-o`` ask for one bundle per peer in a directory."""
-    return to.strip().lower() == "all" or "," in to or output.endswith(("/", "\\")) or Path(output).is_dir()
+    return to.strip().lower() == "all" or "," in to or output.endswith(("/", "\\")) or os.path.isdir(output)
 
 
 @app.command()
@@ -159,7 +160,7 @@ def import_(
     Examples:  cbm bundle import us-to-ru.cbm
                cbm bundle import inbox/
     """
-    many = len(bundle_files) > 1 or Path(bundle_files[0]).is_dir()
+    many = len(bundle_files) > 1 or os.path.isdir(bundle_files[0])
     if many:
         if "-" in bundle_files:
             raise UsageError("stdin ('-') can only be imported on its own", hint="cbm bundle import - < FILE")
