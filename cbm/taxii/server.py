@@ -33,6 +33,7 @@ from cbm.taxii.http import TAXII_MEDIA, is_loopback
 DISCOVERY = "/taxii2/"
 API_ROOT = "/cbm/"
 STIX_MEDIA = "application/stix+json;version=2.1"
+HASHING_AT_ONCE = 2  # password checks at a time (Argon2id, 64 MiB each); more requests wait their turn
 PAGE_MAX = 1000  # objects per page at most; a client's smaller limit is honoured
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # the API root must say one; nothing can be posted here anyway
 _NAMESPACE = uuid.UUID("6b0f6f5e-57b1-4d5e-9a3a-2f0b3c1d8e90")  # fixed: collection ids stay stable
@@ -87,6 +88,7 @@ class TaxiiServer(ThreadingHTTPServer):
         self.by_collection = {collection_id(t): t for t in self.labels}
         self._granted: OrderedDict[str, bool] = OrderedDict()  # sha256(header) -> ok: Argon2id once per user
         self._lock = threading.Lock()
+        self._hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
         # parsed batch records (up to 5,000 rows each) shared by requests: a client paging through one batch
         # in pages of 1,000 would otherwise parse it once per page
         self.batches: OrderedDict[int, list[list[Any]]] = OrderedDict()
@@ -128,7 +130,11 @@ class TaxiiServer(ThreadingHTTPServer):
         except (binascii.Error, UnicodeDecodeError):
             return False
         hashed = self.users.get(user)
-        ok = hashed is not None and config.password_matches(hashed, password)
+        if hashed is None:
+            ok = False
+        else:
+            with self._hashing:  # each Argon2id check takes 64 MiB: a burst of guesses waits, not the memory
+                ok = config.password_matches(hashed, password)
         with self._lock:
             self._granted[digest] = ok
             if len(self._granted) > 256:
