@@ -137,14 +137,13 @@ class Collection:
         """Post one envelope; poll its status resource until complete. Raises NetworkError when it stays pending
         longer than POLL_LIMIT_SECONDS."""
         status = self._status(self.endpoint.post(self.url + "objects/", envelope))
-        delay, waited = 0.1, 0.0
+        delay, deadline = 0.1, time.monotonic() + POLL_LIMIT_SECONDS  # the clock, not the sum of our sleeps
         while status.status != "complete":
-            if waited > POLL_LIMIT_SECONDS:
+            if time.monotonic() > deadline:
                 raise NetworkError(f"the server's status {status.id} is still {status.status!r} after "
                                    f"{POLL_LIMIT_SECONDS:.0f} s", hint="run the push again later: what the server "
                                                                        "confirmed is remembered")
             time.sleep(delay)
-            waited += delay
             delay = min(delay * 2, 5.0)
             status = self._status(self.endpoint.get(f"{self.source.api_root_url}status/{quote(status.id, safe='')}/"))
         return status

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cbm.taxii import client as taxii_client
 from cbm.taxii import http as taxii_http
 from tests.cli.test_contract import assert_error
 from tests.taxii.conftest import indicator
@@ -44,6 +45,7 @@ class Scripted(BaseHTTPRequestHandler):
         elif path == f"/api1/collections/{COLLECTION}/":
             self.send(200, {"id": COLLECTION, "title": "c", "can_read": True, "can_write": True})
         elif path.startswith("/api1/status/"):
+            time.sleep(server.status_delay)
             self.send(200, server.status)
         else:
             doc, headers = server.pages(params)
@@ -72,6 +74,7 @@ def scripted() -> Iterator[Any]:
     server.daemon_threads = True
     server.requests = []
     server.posted = []
+    server.status_delay = 0.0
     server.status = {"id": "s1", "status": "complete", "total_count": 0, "success_count": 0, "failure_count": 0,
                      "pending_count": 0}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -199,3 +202,19 @@ def test_headers_dripped_byte_by_byte_are_held_to_the_answer_deadline(us_ru, mon
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_status_that_stays_pending_and_answers_slowly_is_given_up_on_time(us_ru, scripted, monkeypatch):
+    """The poll limit is wall time: it counted only cbm's own sleeps, so a server taking (say) 59 s per status
+    answer held a push for an hour instead of 300 s. Here: a 1 s limit, 0.6 s per answer."""
+    us, _ = us_ru
+    monkeypatch.setattr(taxii_client, "POLL_LIMIT_SECONDS", 1.0)
+    _add(us, scripted.server_address[1])
+    assert us.cli("indicators", "add", "--value", "198.51.100.7", "--tlp", "GREEN").exit_code == 0
+    scripted.status = {"id": "s1", "status": "pending", "total_count": 3, "success_count": 0,
+                       "failure_count": 0, "pending_count": 3}
+    scripted.status_delay = 0.6
+    assert_error(us.cli("indicators", "push", "h"), 7, "still 'pending' after 1 s")
+    polls = [p for p in scripted.requests if p.startswith("/api1/status/")]
+    assert len(polls) <= 2, polls  # 0.1 s + 0.6 s, 0.2 s + 0.6 s: past the limit (it made 4)
+    assert us.cli("taxii", "list", "--json").json()["sources"][0]["pushed"] == 0
