@@ -40,11 +40,21 @@ class Answer:
 
 
 def check_url(url: str) -> None:
-    """Refuse a URL cbm will not talk to: not http(s), no host, or ``http://`` to a host that is not loopback
-    (UsageError)."""
-    parts = urlsplit(url)
+    """Refuse a URL cbm will not talk to: not http(s), no host, a port that is not one (``:99999``, ``:abc``),
+    a user or password in it, or ``http://`` to a host that is not loopback (UsageError)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError as e:  # "http://[::1/": an unclosed IPv6 bracket
+        raise UsageError(f"{url!r} is not a URL: {e}") from e
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UsageError(f"{url!r} is not an https:// URL")
+    if port == 0:
+        raise UsageError(f"{url!r} is not a URL: port 0")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"{_short(url).split('@')[-1]}: a user or password in the URL is refused (it would be "
+                         "kept in config.toml and shown by `cbm taxii list`)",
+                         hint="give the user with --user and the password with --password-file")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(f"refusing plain http:// to {parts.hostname}: credentials and indicators would travel "
                          "unencrypted", hint="use https:// (with --ca-file for a private CA); http:// is allowed "
@@ -103,7 +113,11 @@ class Endpoint:
                 if method != "GET" or "location" not in headers:
                     raise NetworkError(f"the server answered {method} {_path(url)} with a redirect (HTTP {status});"
                                        " refused")
-                url = urljoin(url, headers["location"])
+                try:
+                    url = urljoin(url, headers["location"])
+                except ValueError as e:  # "http://[::1/": not a URL at all
+                    raise NetworkError(f"the server redirected {_path(url)} to a URL that does not parse; refused") \
+                        from e
                 continue
             return Answer(status, headers, self._judge(method, url, status, headers, raw))
         raise NetworkError(f"more than {MAX_REDIRECTS} redirects from {_short(self.url)}; refused")
@@ -196,12 +210,13 @@ def _hang_up(conn: http.client.HTTPConnection) -> None:
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) of a URL: where credentials may go."""
-    parts = urlsplit(url)
+    """(scheme, host, port) of a URL: where credentials may go. A URL that does not parse (a server's
+    ``Location: http://[::1/``) is nowhere: ("", "", None)."""
     try:
+        parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        port = None
+        return "", "", None
     return parts.scheme, (parts.hostname or "").lower(), port
 
 

@@ -38,7 +38,12 @@ class Scripted(BaseHTTPRequestHandler):
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         server: Any = self.server
         server.requests.append(self.path)
-        if path == "/taxii2/":
+        if path == "/taxii2/" and server.location:
+            self.send_response(302)
+            self.send_header("Location", server.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/taxii2/":
             self.send(200, {"title": "scripted", "api_roots": []})
         elif path == "/api1/":
             self.send(200, {"title": "root", "versions": [TAXII], "max_content_length": 100000})
@@ -75,6 +80,7 @@ def scripted() -> Iterator[Any]:
     server.requests = []
     server.posted = []
     server.status_delay = 0.0
+    server.location = None
     server.status = {"id": "s1", "status": "complete", "total_count": 0, "success_count": 0, "failure_count": 0,
                      "pending_count": 0}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -218,3 +224,28 @@ def test_a_status_that_stays_pending_and_answers_slowly_is_given_up_on_time(us_r
     polls = [p for p in scripted.requests if p.startswith("/api1/status/")]
     assert len(polls) <= 2, polls  # 0.1 s + 0.6 s, 0.2 s + 0.6 s: past the limit (it made 4)
     assert us.cli("taxii", "list", "--json").json()["sources"][0]["pushed"] == 0
+
+
+@pytest.mark.parametrize("location", ["http://[::1/taxii2/", "//[bad/taxii2/"])
+def test_a_redirect_to_a_url_that_does_not_parse_is_refused(us_ru, scripted, location):
+    us, _ = us_ru
+    scripted.location = location
+    _add(us, scripted.server_address[1])
+    assert_error(us.cli("indicators", "pull", "h"), 7, "does not parse")
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("http://[::1/taxii2/", "Invalid IPv6 URL"),
+    ("http://127.0.0.1:99999/taxii2/", "Port out of range"),
+    ("http://127.0.0.1:abc/taxii2/", "Port could not be cast"),
+    ("http://127.0.0.1:0/taxii2/", "port 0"),
+    ("https://cbm:secret@cti.example/taxii2/", "a user or password in the URL is refused"),
+])
+def test_a_source_url_that_cbm_cannot_use_is_refused_when_added(us_ru, url, fragment):
+    """Before, the first three were saved (or a traceback at once), and every pull of them was a traceback; a
+    password in the URL was kept in config.toml and shown by `taxii list`."""
+    us, _ = us_ru
+    r = us.cli("taxii", "add", "h", url, "--api-root", "/api1/", "--collection", COLLECTION)
+    assert_error(r, 2, fragment)
+    assert "secret" not in r.stderr
+    assert us.cli("taxii", "list", "--json").json()["sources"] == []
