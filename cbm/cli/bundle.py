@@ -18,6 +18,7 @@ from cbm.cli.output import emit, literal, note, one_line, to_jsonable, warn
 from cbm.cli.progress import Progress, file_size
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
+from cbm.core.stdio import stdin
 
 app = typer.Typer(help="Signed bundles: export for a peer, import, verify (also without a store), inspect, "
                        "and what each peer has acknowledged.", no_args_is_help=True)
@@ -27,7 +28,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
 
 def _open_input(path: str) -> BinaryIO:
     if path == "-":
-        return sys.stdin.buffer
+        return stdin()
     try:
         return open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as e:
@@ -176,7 +177,7 @@ def import_(
             result = import_bundle(store, bar.reader(source), source_name=None if bundle_file == "-" else bundle_file,
                                    progress=bar.stage("landing records"))
     finally:
-        if source is not sys.stdin.buffer:
+        if bundle_file != "-":
             source.close()
     _note_import(result)
 
@@ -328,7 +329,7 @@ def verify(
                 result = check_bundle(source, keys, deep=deep, party=party, decrypt_with=pairs,
                                       pinned=fingerprint or (), progress=bar.update)
         finally:
-            if source is not sys.stdin.buffer:
+            if bundle_file != "-":
                 source.close()
     except CbmError as e:
         result = BundleVerification.refused(e, depth="deep" if deep else "quick")
@@ -395,7 +396,7 @@ def inspect(
         with _trust(keyring, key) as (keys, party, pairs):
             result = verify_bundle(source, keys, party=party, decrypt_with=pairs, on_item=collect)
     finally:
-        if source is not sys.stdin.buffer:
+        if bundle_file != "-":
             source.close()
     doc = {"bundle": result.report(), "records": rows, "listed": len(rows), "more": max(0, result.records - len(rows))}
 
