@@ -15,8 +15,7 @@ from tests.conftest import Result
 
 def _closed_stdin(party, *args: str) -> Result:
     proc = subprocess.run([sys.executable, "-c", "from cbm.cli.main import main; main()", "--store", str(party.root),
-                           *args], capture_output=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          preexec_fn=lambda: os.close(0), timeout=120)
+                           *args], capture_output=True, preexec_fn=lambda: os.close(0), timeout=120)
     return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 

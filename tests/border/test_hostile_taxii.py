@@ -6,7 +6,6 @@ store as it was (or, for a page that landed before the lie, exactly what landed)
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator

@@ -13,7 +13,6 @@ import pytest
 
 from cbm.taxii.server import collection_id
 from tests.conftest import at
-from tests.taxii.conftest import serve  # noqa: F401  (the fixture)
 
 PASSWORD = "correct horse battery"
 

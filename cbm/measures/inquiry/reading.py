@@ -59,8 +59,8 @@ def safe_name(name: object, digest: str) -> str:
     if len(text.encode("utf-8")) > NAME_BYTES:
         stem, dot, ext = text.rpartition(".")
         ext = dot + ext if stem and len(ext) <= 16 else ""
-        stem = text[:len(text) - len(ext)].encode("utf-8")[:NAME_BYTES - len(ext.encode("utf-8"))]
-        text = stem.decode("utf-8", "ignore") + ext
+        cut = text[:len(text) - len(ext)].encode("utf-8")[:NAME_BYTES - len(ext.encode("utf-8"))]
+        text = cut.decode("utf-8", "ignore") + ext
     return text if text and text not in (".", "..") and not text.startswith(".") else f"attachment-{digest[:12]}"
 
 
