@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 CBM     := $(VENV)/bin/cbm
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup test lint demo bench clean tools fuzz fuzz-replay fuzz-seeds
+.PHONY: setup test lint demo bench clean tools fuzz fuzz-replay fuzz-seeds root-help
 
 $(STAMP): pyproject.toml
 	@echo "setup: creating $(VENV) and installing cbm with its dependencies (first run only, a minute or two)" >&2
@@ -30,6 +30,11 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# The root help the fast path prints without Typer (docs/adr/0246): written from the Typer app; run it after
+# changing the root's options or its list of commands (tests/cli/test_fast_path.py fails until then).
+root-help: setup
+	$(PY) -c "from cbm.cli.root import write_help; write_help()"
 
 demo: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash sample-data/demo.sh

@@ -12,10 +12,11 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import Text, cell, emit, emit_lines, literal, note, one_line, to_jsonable, warn
+from cbm.cli.indicators_search import TYPE_SHORT, origin_text, short_id, show_search
+from cbm.cli.output import Text, cell, emit, literal, note, to_jsonable, warn
 from cbm.cli.progress import Progress, estimated_lines, file_size
 from cbm.cli.progress import shown as progress_shown
-from cbm.cli.tables import Column, Table, stream, terminal_width
+from cbm.cli.tables import Column, stream, terminal_width
 from cbm.core.errors import UsageError
 from cbm.measures.indicators import model, query
 
@@ -51,11 +52,6 @@ OriginFilter = Annotated[list[str] | None, typer.Option(
 AsnFilter = Annotated[list[str] | None, typer.Option("--asn", help="Only indicators originating from this AS "
                                                                    "number, repeatable.")]
 
-TYPE_SHORT = {"ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain", "url": "url",
-              "email-addr": "email", "file-md5": "md5", "file-sha1": "sha1", "file-sha256": "sha256",
-              "pattern": "pattern"}
-
-
 def _state(active: bool, expired: bool, revoked: bool) -> str | None:
     chosen = [name for name, on in (("active", active), ("expired", expired), ("revoked", revoked)) if on]
     if len(chosen) > 1:
@@ -63,17 +59,8 @@ def _state(active: bool, expired: bool, revoked: bool) -> str | None:
     return chosen[0] if chosen else None
 
 
-def _short(sid: str) -> str:
-    return sid.split("--", 1)[-1][:8]
-
-
 LIST_COLUMNS = (Column("id"), Column("type"), Column("from"), Column("tlp"), Column("until"), Column("state"),
                 Column("value", cut=True, min_width=12))
-
-
-def origin_text(country: str | None, asn: int | None) -> str:
-    """``RU``, ``RU AS64500``, ``AS64500`` or ``""``: an origin as the tables show it."""
-    return " ".join(part for part in (country or "", f"AS{asn}" if asn is not None else "") if part)
 
 
 def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
@@ -83,7 +70,7 @@ def _listed(rows: Iterable[Any]) -> Iterator[tuple[str, ...]]:
             value += "  (origin " + origin_text(item.origin, item.asn) + ")"
         if item.flags:
             value += "  [" + ", ".join(item.flags) + "]"
-        yield (_short(item.id), TYPE_SHORT.get(item.type, item.type), item.author, item.tlp,
+        yield (short_id(item.id), TYPE_SHORT.get(item.type, item.type), item.author, item.tlp,
                (item.valid_until or "")[:10], item.state, value)
 
 
@@ -345,29 +332,10 @@ def search(
     Example:  cbm indicators search 203.0.113.5
     Example:  cbm indicators search 198.51.100.0/24 --origin RU
     """
-    with open_store() as store:
-        result = query.search(store, value, substring=substring, limit=limit, origins=origin, asns=asn)
-
-    def lines() -> Iterator[str]:
-        if not result.hits:
-            return
-        table = Table([Column("id"), Column("type"), Column("from"), Column("tlp"), Column("state"),
-                       Column("value", cut=True, min_width=17), Column("note", cut=True, optional=True)])
-        for h in result.hits:
-            extras = [m for m in (h.match if h.match != "exact" else "",
-                                  f"{h.sightings} sighted" if h.sightings else "",
-                                  f"origin {origin_text(h.origin, h.asn)}" if h.origin or h.asn else "") if m]
-            table.add_row(_short(h.id), TYPE_SHORT.get(h.type, h.type), h.author, h.tlp, h.state, h.value,
-                          ", ".join(extras))
-        yield from table.lines(terminal_width(wide))
-        who = ", ".join(result.reported_by)
-        yield one_line(f"reported by {who}" + (" (corroborated)" if result.corroborated else ""))
-
-    emit_lines("indicators.search", {**to_jsonable(result), "corroborated": result.corroborated}, lines,
-         json_flag=json_flag)
-    if not result.hits:
-        note(f"no indicator matches {literal(result.normalised)}")
-        raise typer.Exit(5)
+    code = show_search(value, substring=substring, limit=limit, origins=origin, asns=asn, json_flag=json_flag,
+                       wide=wide)
+    if code:
+        raise typer.Exit(code)
 
 
 # -- show ------------------------------------------------------------------------------------------------

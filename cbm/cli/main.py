@@ -1,263 +1,43 @@
-"""``cbm``: the root command, global options, and the one place errors become messages and exit codes."""
+"""``cbm``'s entry point (the console script ``cbm.cli.main:main``): the fast path when the command line is one
+of the few read-only shapes it knows, else the Typer app.
 
-# No ``from __future__ import annotations`` here or in cli/status.py: Typer reads the options from the
-# annotations, and string annotations cost a compile() each at every start (about 3 % of `cbm --help`).
-import gc
-
-# Start-up makes tens of thousands of objects (modules, classes, functions) that live as long as the process; the
-# cyclic collector would walk them again and again while they load (a tenth of `cbm --help`). It pauses until this
-# module has loaded, then they are frozen out of every later collection (the end of this module).
-_COLLECTING = gc.isenabled()
-gc.disable()
-
-import copy  # noqa: E402
-import importlib  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable, Iterator, Mapping  # noqa: E402
-from functools import partial  # noqa: E402
-from typing import Annotated, Any  # noqa: E402
-
-import typer  # noqa: E402
-from typer._click.exceptions import ClickException, NoArgsIsHelpError  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
-from typer.exceptions import Abort  # noqa: E402
-
-from cbm import __version__  # noqa: E402
-from cbm.cli.context import state  # noqa: E402
-from cbm.core.errors import CbmError  # noqa: E402
-from cbm.measures.registry import MEASURES  # noqa: E402
-
-# Subcommands load on first use, so `cbm --help` and `cbm status` do not import every measure (and stix2).
-# name -> (module under cbm.cli, one-line help shown by `cbm --help`); the measures' come from the registry,
-# which names them as strings and imports no measure.
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("init", "Create a new store with fresh keys for one party."),
-    "status": ("status", "Who we are, peers, record counts, and what needs attention."),
-    "handover": ("handover", "Hand the watch over: what changed since the last handover, signed locally."),
-    "keys": ("keys", "Party cards and keys: show, export, import, list, rotate, revoke."),
-    "store": ("store", "The local store: verify every signature and chain; rebuild."),
-    "bundle": ("bundle", "Signed bundles: export for a peer, import, verify, inspect."),
-    **{measure.name: (measure.cli, measure.help) for measure in MEASURES},
-    "taxii": ("taxii", "TAXII 2.1: sources to pull from and push to; a read-only TAXII server."),
-}
-
-
-def _load(name: str) -> Any:
-    # as while this module loaded (its top): the collector pauses while the subcommand's modules load, and what
-    # they made is frozen out of later collections
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
-        command = _command(module.app)
-    finally:
-        gc.freeze()
-        if paused:
-            gc.enable()
-    command.name = name
-    # shell completion is offered (or not) by the root alone
-    command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
-    if _COMPLETING[0]:  # completers matter only while a shell asks; `cbm --help` never loads them
-        from cbm.cli.complete import attach
-
-        attach(command, name)
-    return command
-
-
-_COMPLETING = [False]
-
-
-def _command(app: typer.Typer) -> Any:
-    """The click command Typer makes of a subcommand module's ``app`` (``typer.main.get_command``), except that a
-    group makes each of its commands on first use: ``cbm indicators search`` reads the parameters of ``search``
-    alone, where Typer would evaluate the annotations of every indicators command (a third of the search)."""
-    is_group = (app.registered_callback or app.info.callback or app.registered_groups
-                or len(app.registered_commands) > 1)
-    if not is_group:
-        return typer.main.get_command(app)
-    options: dict[str, Any] = {"pretty_exceptions_short": app.pretty_exceptions_short,
-                               "rich_markup_mode": app.rich_markup_mode}
-    makers: dict[str, Callable[[], Any]] = {}
-    for info in app.registered_commands:  # Typer's own order and naming (get_group_from_info)
-        assert info.callback is not None
-        name = info.name or typer.main.get_command_name(info.callback.__name__)
-        makers[name] = partial(typer.main.get_command_from_info, info, **options)
-    for group_info in app.registered_groups:
-        group_name = typer.main.solve_typer_info_defaults(group_info).name
-        if not group_name:  # a nameless sub-app merges its commands into this group: only Typer knows them
-            return typer.main.get_command(app)
-        makers[group_name] = partial(typer.main.get_group_from_info, group_info, **options,
-                                     suggest_commands=app.suggest_commands)
-    bare = copy.copy(app)  # the group itself (callback, help, options) without its commands
-    bare.registered_commands, bare.registered_groups = [], []
-    group = typer.main.get_group(bare)
-    group.commands = LazyCommands(group.commands, makers)
-    return group
-
-
-class LazyCommands(dict[str, Any]):
-    """A group's command table: every name is known up front, in order; a command is made on first use."""
-
-    def __init__(self, eager: Mapping[str, Any], makers: Mapping[str, Callable[[], Any]]) -> None:
-        super().__init__(eager)
-        self._makers = dict(makers)
-        for name in makers:
-            super().setdefault(name, None)
-
-    def __getitem__(self, name: str) -> Any:
-        value = super().__getitem__(name)
-        if value is None:
-            value = self._makers[name]()
-            super().__setitem__(name, value)
-        return value
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self[name] if name in self else default
-
-    def values(self) -> Iterator[Any]:  # type: ignore[override]
-        return (self[name] for name in self)
-
-    def items(self) -> Iterator[tuple[str, Any]]:  # type: ignore[override]
-        return ((name, self[name]) for name in self)
-
-
-class CbmGroup(TyperGroup):
-    """The root command: lazy subcommands, and the one handler that turns every CbmError raised below into a
-    one-line message on stderr and its exit code."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.commands = LazyCommands(self.commands, {name: partial(_load, name) for name in SUBCOMMANDS})
-
-    def format_commands(self, ctx: Any, formatter: Any) -> None:
-        rows = [(name, text) for name, (_, text) in SUBCOMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CbmError as e:
-            _report(e)
-            raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("cbm: interrupted", err=True)
-            raise typer.Exit(130) from None
-        except BrokenPipeError:
-            raise typer.Exit(0) from None
-        except Exception as e:
-            # a damaged database surfaces wherever it is first touched; the store says what it stands for
-            from cbm.store.db import database_error
-
-            error = database_error(e)
-            if error is None:
-                raise
-            _report(error)
-            raise typer.Exit(error.exit_code) from None
-
-    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
-        """Answer the shell's completion protocol (``_CBM_COMPLETE=bash_source`` or Typer's ``source_bash``)."""
-        import os
-
-        var = complete_var or "_CBM_COMPLETE"
-        if not os.environ.get(var):
-            return
-        from typer.completion import completion_init, shell_complete
-
-        from cbm.cli.complete import normalised_instruction
-
-        _COMPLETING[0] = True
-        completion_init()
-        sys.exit(shell_complete(self, ctx_args, "cbm", var, normalised_instruction(os.environ[var])))
-
-    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,  # type: ignore[override]
-             standalone_mode: bool = True, **extra: Any) -> Any:
-        """Usage errors from argument parsing follow the error contract too: one ``cbm: error:`` line, exit 2."""
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except NoArgsIsHelpError as e:
-            e.show()
-            sys.exit(e.exit_code)
-        except ClickException as e:
-            from cbm.cli.output import literal
-
-            ctx = getattr(e, "ctx", None)
-            command = " ".join(["cbm", *ctx.command_path.split()[1:]]) if ctx is not None else "cbm"
-            typer.echo(f"cbm: error: {literal(e.format_message())}", err=True)
-            typer.echo(f"  hint: see `{command} --help`", err=True)
-            sys.exit(e.exit_code)
-        except Abort:
-            typer.echo("cbm: aborted", err=True)
-            sys.exit(1)
-        sys.exit(rv if isinstance(rv, int) else 0)
-
-
-def _report(error: CbmError) -> None:
-    if state.verbose:
-        import traceback
-
-        traceback.print_exc(file=sys.stderr)
-    lines = error.diagnostics().splitlines()
-    typer.echo(f"cbm: error: {lines[0]}", err=True)
-    for line in lines[1:]:
-        typer.echo(line, err=True)
-
-
-HELP = """Confidence-building measures for ICT: a signed store, exchanged as signed bundles.
-
-Covers the five measures of the 2013 US-Russia agreement: threat indicators between CERTs, formal
-inquiries over the risk-reduction link, the crisis hotline, white papers, and the working group.
-
-Example (a new party, then trust a peer):
-
-  cbm init --party US --name "US-CERT"
-
-  cbm keys export -o us.card
-
-  cbm keys import ru.card --fingerprint "3F2A 9C1B ..."
-
-Exit codes: 0 ok, 1 verification failed, 2 usage, 3 untrusted signer, 4 input rejected,
-5 not found, 6 store error, 7 network error.
+This module imports no Typer: ``cbm --help``, ``cbm status`` and ``cbm indicators search`` run without it
+(``cbm.cli.fast``, docs/adr/0246-a-fast-path-without-typer.md). The Typer app, the one definition of the command
+line, is ``cbm.cli.root.app``; ``cbm.cli.main.app`` (and the root module's other names) still resolve here, on
+first use.
 """
 
-app = typer.Typer(cls=CbmGroup, help=HELP, no_args_is_help=True, add_completion=True,
-                  pretty_exceptions_enable=False, rich_markup_mode=None,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+from __future__ import annotations
 
+import os
+import sys
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"cbm {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    store_dir: Annotated[str | None, typer.Option("--store", metavar="DIR", envvar="CBM_STORE",
-                                                  help="Store directory (else $CBM_STORE, ./.cbm, user data dir).")]
-    = None,
-    json_out: Annotated[bool, typer.Option("--json", help="One JSON document on stdout, for scripts.")] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No status lines (errors still shown).")] = False,
-    wide: Annotated[bool, typer.Option("--wide", help="Tables show every value whole, however wide.")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show tracebacks for errors.")] = False,
-    passphrase_file: Annotated[str | None, typer.Option("--passphrase-file", metavar="FILE",
-                                                        help="Read the key passphrase from FILE.")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
-) -> None:
-    state.reset()
-    state.store, state.json, state.quiet, state.verbose, state.wide = store_dir, json_out, quiet, verbose, wide
-    state.passphrase_file = passphrase_file
-
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a tenth of `cbm --help`)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def main() -> None:
+    """Run ``cbm`` with ``sys.argv`` and exit with its exit code. ``CBM_NO_FAST_PATH=1`` sends every command line
+    to the Typer app (a debugging aid: the two must agree)."""
+    if not os.environ.get("CBM_NO_FAST_PATH"):
+        from cbm.cli.fast import recognise, run
+
+        invocation = recognise(sys.argv)
+        if invocation is not None:
+            sys.exit(run(invocation))
+    from cbm.cli.root import app
+
     app()
 
 
-gc.freeze()
-if _COLLECTING:
-    gc.enable()
+def __getattr__(name: str) -> Any:
+    """``cbm.cli.main.app``, ``SUBCOMMANDS``...: the Typer app's module, loaded on first use."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from cbm.cli import root
+
+    try:
+        return getattr(root, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

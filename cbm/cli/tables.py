@@ -14,7 +14,6 @@ This module imports nothing heavy (no Rich): ``cbm status`` renders through it a
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -84,6 +83,8 @@ def terminal_width(wide: bool = False) -> int | None:
     """The width tables must fit on stdout, or None for "no limit" (piped, redirected, or ``--wide``)."""
     if wide or state.wide or not _is_terminal():
         return None
+    import shutil  # only on a terminal: piped, `cbm status` and `cbm indicators search` do without it
+
     return shutil.get_terminal_size().columns  # $COLUMNS first, then the terminal's own size
 
 

@@ -168,3 +168,38 @@ def test_indicator_queries_import_no_signature_code_and_no_index_module(with_ind
     assert "cbm.measures.indicators.query" in loaded
     if "--json" in args:
         assert not [m for m in loaded if m == "rich" or m.startswith("rich.")]  # JSON needs no Rich console
+
+
+# The console script's own path (cbm.cli.main:main, docs/adr/0246): the root help loads neither Typer nor typing
+# (typing is a tenth of it), and status loads no Typer; the probes above call the Typer app directly.
+ENTRY = """
+import json, sys
+sys.argv = ["cbm", *sys.argv[1:]]
+from cbm.cli.main import main
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _entry_loaded(*args: str) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_help_through_the_entry_point_loads_neither_typer_nor_typing():
+    loaded = _entry_loaded("--help")
+    assert "cbm.cli.root_help" in loaded  # the probe did print the kept help
+    assert [m for m in loaded if m.split(".")[0] in ("typer", "typing", "rich") or m.startswith("cbm.store")
+            or m.startswith("cbm.measures")] == []
+
+
+def test_status_through_the_entry_point_loads_no_typer(with_indicators: Party):
+    loaded = _entry_loaded("--store", str(with_indicators.root), "status")
+    assert "cbm.app.status" in loaded and "cbm.cli.status_view" in loaded
+    assert [m for m in loaded if m == "typer" or m.startswith(("typer.", "click"))] == []
+    assert _unwanted(loaded) == []
