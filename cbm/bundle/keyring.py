@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cbm.core.cards import PartyCard, parse_card
@@ -56,10 +57,10 @@ def load_keyring(directory: str | None = None, card_files: list[str] | None = No
     cards: list[PartyCard] = []
     if directory is not None:
         folder = Path(directory)
-        if not folder.is_dir():
+        if not os.path.isdir(folder):
             raise NotFound(f"keyring folder {directory} does not exist")
         for path in sorted(folder.iterdir()):
-            if not path.is_file() or path.stat().st_size > 64 * 1024:
+            if not os.path.isfile(path) or path.stat().st_size > 64 * 1024:
                 continue
             try:
                 cards.extend(_cards_in(path.read_bytes()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from cbm.cli.output import emit, literal, note, one_line, to_jsonable, warn
 from cbm.cli.progress import Progress, file_size
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
+from cbm.core.stdio import stdin
 
 app = typer.Typer(help="Signed bundles: export for a peer, import, verify (also without a store), inspect, "
                        "and what each peer has acknowledged.", no_args_is_help=True)
@@ -26,7 +28,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
 
 def _open_input(path: str) -> BinaryIO:
     if path == "-":
-        return sys.stdin.buffer
+        return stdin()
     try:
         return open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as e:
@@ -44,7 +46,7 @@ def _ranges(missing: dict[str, tuple[int, int]]) -> str:
 
 def _many(to: str, output: str) -> bool:
     """Whether ``--to``/``-o`` ask for one bundle per peer in a directory."""
-    return to.strip().lower() == "all" or "," in to or output.endswith(("/", "\\")) or Path(output).is_dir()
+    return to.strip().lower() == "all" or "," in to or output.endswith(("/", "\\")) or os.path.isdir(output)
 
 
 @app.command()
@@ -159,7 +161,7 @@ def import_(
     Examples:  cbm bundle import us-to-ru.cbm
                cbm bundle import inbox/
     """
-    many = len(bundle_files) > 1 or Path(bundle_files[0]).is_dir()
+    many = len(bundle_files) > 1 or os.path.isdir(bundle_files[0])
     if many:
         if "-" in bundle_files:
             raise UsageError("stdin ('-') can only be imported on its own", hint="cbm bundle import - < FILE")
@@ -175,7 +177,7 @@ def import_(
             result = import_bundle(store, bar.reader(source), source_name=None if bundle_file == "-" else bundle_file,
                                    progress=bar.stage("landing records"))
     finally:
-        if source is not sys.stdin.buffer:
+        if bundle_file != "-":
             source.close()
     _note_import(result)
 
@@ -327,7 +329,7 @@ def verify(
                 result = check_bundle(source, keys, deep=deep, party=party, decrypt_with=pairs,
                                       pinned=fingerprint or (), progress=bar.update)
         finally:
-            if source is not sys.stdin.buffer:
+            if bundle_file != "-":
                 source.close()
     except CbmError as e:
         result = BundleVerification.refused(e, depth="deep" if deep else "quick")
@@ -394,7 +396,7 @@ def inspect(
         with _trust(keyring, key) as (keys, party, pairs):
             result = verify_bundle(source, keys, party=party, decrypt_with=pairs, on_item=collect)
     finally:
-        if source is not sys.stdin.buffer:
+        if bundle_file != "-":
             source.close()
     doc = {"bundle": result.report(), "records": rows, "listed": len(rows), "more": max(0, result.records - len(rows))}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from cbm.cli.output import cell, emit, note, one_line, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
+from cbm.core.stdio import stdin, stdin_is_terminal
 from cbm.measures.hotline import calls as calls_
 from cbm.measures.hotline import service as hotline
 from cbm.measures.hotline import transcript as transcripts
@@ -38,10 +38,10 @@ def _text(body: str | None, body_file: str | None) -> str:
         raise UsageError("give the text once: --body or --body-file, not both")
     if body is not None:
         return body
-    if body_file is None and sys.stdin.isatty():
+    if body_file is None and stdin_is_terminal():
         raise UsageError("no message text", hint="give --body TEXT, --body-file FILE, or pipe it on stdin")
     try:
-        data = sys.stdin.buffer.read() if body_file in (None, "-") else Path(str(body_file)).read_bytes()
+        data = stdin().read() if body_file in (None, "-") else Path(str(body_file)).read_bytes()
     except OSError as e:
         raise NotFound(f"cannot read {body_file}: {e.strerror}") from e
     try:

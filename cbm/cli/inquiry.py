@@ -16,6 +16,7 @@ from cbm.cli.output import cell, emit, literal, note, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import NotFound, UsageError
+from cbm.core.stdio import stdin
 from cbm.measures.inquiry import service as lib
 from cbm.measures.inquiry.export import document, markdown, summary
 from cbm.measures.inquiry.model import Thread
@@ -45,7 +46,7 @@ def _text(body: str | None, body_file: str | None, *, required: bool = True) -> 
         raise UsageError("give --body or --body-file, not both")
     if body_file is not None:
         try:
-            data = sys.stdin.buffer.read() if body_file == "-" else Path(body_file).read_bytes()
+            data = stdin().read() if body_file == "-" else Path(body_file).read_bytes()
         except OSError as e:
             raise NotFound(f"cannot read {body_file}: {e.strerror}") from e
         try:

@@ -15,6 +15,7 @@ from cbm.cli.context import interactive, open_store
 from cbm.cli.output import emit, emit_lines, note, one_line, warn
 from cbm.cli.tables import Column, Styled, Table, terminal_width
 from cbm.core.errors import MalformedInput, NotFound, OversizedInput, UsageError
+from cbm.core.stdio import stdin
 from cbm.store import trust
 
 app = typer.Typer(help="Party cards and keys: show, export, import (trust a peer), list, rotate, revoke.",
@@ -118,7 +119,7 @@ def import_(
     """
     try:
         if card_file == "-":
-            data = sys.stdin.buffer.read(MAX_CARD_BYTES + 1)
+            data = stdin().read(MAX_CARD_BYTES + 1)
         else:
             with open(card_file, "rb") as source:
                 data = source.read(MAX_CARD_BYTES + 1)

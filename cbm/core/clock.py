@@ -20,8 +20,10 @@ def now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """``2026-11-23T05:13:00Z``."""
-    return moment.astimezone(UTC).strftime(_FORMAT)
+    """``2026-11-23T05:13:00Z``; the year always four digits (``0999-...``), so the strings sort as the moments
+    do (``strftime("%Y")`` gives ``999`` on glibc)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime(_FORMAT[2:])
 
 
 def now_iso() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,12 +24,32 @@ def replace_durably(tmp: str | Path, final: Path) -> None:
         os.close(dir_fd)
 
 
+def is_special(path: Path) -> bool:
+    """Whether ``path`` names a device, pipe or socket (``/dev/null``, ``/dev/stdout``, a FIFO): written to, never
+    replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 @contextmanager
 def written_atomically(path: Path, *, text: bool = False) -> Iterator[IO[Any]]:
     """A file for ``path`` that appears there only complete: written to a temporary file beside it, fsync'd and
     renamed over ``path`` when the block ends without error; removed, with ``path`` untouched, when it raises.
+    A device, pipe or socket (``-o /dev/null``, ``-o /dev/stdout``, a FIFO) is written straight to instead: renamed
+    over, it would be replaced by a regular file (as root, ``/dev/null`` itself).
     ``text``: UTF-8 with ``\n`` line ends. An OSError (no such directory, disk full) is a UsageError (exit 2),
     "cannot write PATH: reason"."""
+    if is_special(path):
+        try:
+            with open(path, "w", encoding="utf-8", newline="\n") if text else open(path, "wb") as out:
+                yield out
+                out.flush()
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror}") from e
+        return
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
     except OSError as e:

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from cbm.taxii.config import Source
 from cbm.taxii.http import Answer, Endpoint
 
 # TAXII timestamps: RFC 3339 in UTC, e.g. 2026-12-06T10:00:00.123456Z
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$", re.ASCII)
 DEFAULT_MAX_CONTENT = 10 * 1024 * 1024  # when an API root does not say (the spec requires it; some omit it)
 DEFAULT_PAGE_SIZE = 1000
 POLL_LIMIT_SECONDS = 300.0
@@ -43,10 +44,15 @@ class Status:
 
 
 def timestamp(value: Any, what: str) -> str:
-    """A TAXII timestamp from a server, checked. Raises MalformedInput."""
-    if not isinstance(value, str) or not _TIMESTAMP.match(value):
-        raise MalformedInput(f"the server's {what} {str(value)[:60]!r} is not a TAXII timestamp")
-    return value
+    """A TAXII timestamp from a server, checked: its shape and that it names a moment (no month 13, no second
+    61), since a pull keeps it as the cursor the next run starts from. Raises MalformedInput."""
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        try:
+            datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+            return value
+        except ValueError:
+            pass
+    raise MalformedInput(f"the server's {what} {str(value)[:60]!r} is not a TAXII timestamp")
 
 
 class Collection:
@@ -90,24 +96,25 @@ class Collection:
 
     def pages(self, added_after: str | None, limit: int | None = None) -> Iterator[Page]:
         """Object pages after ``added_after``, following ``next`` while ``more``. Raises MalformedInput when the
-        server's paging does not advance (an empty page or the same page again, while it says there is more).
+        server's paging does not advance (an empty page, or a page this run was already given, while it says
+        there is more): a server cycling through pages with fresh ``next`` tokens would hold a pull forever.
         The same ``next`` token on every page is fine: medallion does that."""
         # always ask a limit: some servers (medallion 3) fail a ``next`` request without one; they cap it anyway
         params: dict[str, str] = {"limit": str(limit or DEFAULT_PAGE_SIZE)}
         if added_after:
             params["added_after"] = added_after
-        previous: list[Any] | None = None
+        seen: set[int] = set()  # a hash of each page's (id, modified) list: a few bytes a page, not a copy
         while True:
             answer = self.endpoint.get(self.url + "objects/", params)
             page = self._page(answer)
             yield page
             if not page.more:
                 return
-            ids = [(o.get("id"), o.get("modified")) for o in page.objects]
-            if not ids or not page.next or ids == previous:
+            ids = hash(repr([(o.get("id"), o.get("modified")) for o in page.objects]))
+            if not page.objects or not page.next or ids in seen:
                 raise MalformedInput("the server's paging does not advance (more=true with an empty page, no "
-                                     "next, or the same page twice); stopped")
-            previous = ids
+                                     "next, or a page it gave before); stopped")
+            seen.add(ids)
             params = {k: v for k, v in params.items() if k != "next"} | {"next": page.next}
 
     def _page(self, answer: Answer) -> Page:
@@ -130,14 +137,13 @@ class Collection:
         """Post one envelope; poll its status resource until complete. Raises NetworkError when it stays pending
         longer than POLL_LIMIT_SECONDS."""
         status = self._status(self.endpoint.post(self.url + "objects/", envelope))
-        delay, waited = 0.1, 0.0
+        delay, deadline = 0.1, time.monotonic() + POLL_LIMIT_SECONDS  # the clock, not the sum of our sleeps
         while status.status != "complete":
-            if waited > POLL_LIMIT_SECONDS:
+            if time.monotonic() > deadline:
                 raise NetworkError(f"the server's status {status.id} is still {status.status!r} after "
                                    f"{POLL_LIMIT_SECONDS:.0f} s", hint="run the push again later: what the server "
                                                                        "confirmed is remembered")
             time.sleep(delay)
-            waited += delay
             delay = min(delay * 2, 5.0)
             status = self._status(self.endpoint.get(f"{self.source.api_root_url}status/{quote(status.id, safe='')}/"))
         return status

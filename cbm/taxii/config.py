@@ -95,7 +95,7 @@ def _absolute(path: str | None, what: str) -> str | None:
     if path is None:
         return None
     p = Path(path).expanduser().resolve()
-    if not p.is_file():
+    if not os.path.isfile(p):
         raise NotFound(f"{what} {path} does not exist")
     return str(p)
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import http.client
 import ipaddress
+import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,11 +40,21 @@ class Answer:
 
 
 def check_url(url: str) -> None:
-    """Refuse a URL cbm will not talk to: not http(s), no host, or ``http://`` to a host that is not loopback
-    (UsageError)."""
-    parts = urlsplit(url)
+    """Refuse a URL cbm will not talk to: not http(s), no host, a port that is not one (``:99999``, ``:abc``),
+    a user or password in it, or ``http://`` to a host that is not loopback (UsageError)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError as e:  # "http://[::1/": an unclosed IPv6 bracket
+        raise UsageError(f"{url!r} is not a URL: {e}") from e
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UsageError(f"{url!r} is not an https:// URL")
+    if port == 0:
+        raise UsageError(f"{url!r} is not a URL: port 0")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"{_short(url).split('@')[-1]}: a user or password in the URL is refused (it would be "
+                         "kept in config.toml and shown by `cbm taxii list`)",
+                         hint="give the user with --user and the password with --password-file")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(f"refusing plain http:// to {parts.hostname}: credentials and indicators would travel "
                          "unencrypted", hint="use https:// (with --ca-file for a private CA); http:// is allowed "
@@ -101,7 +113,11 @@ class Endpoint:
                 if method != "GET" or "location" not in headers:
                     raise NetworkError(f"the server answered {method} {_path(url)} with a redirect (HTTP {status});"
                                        " refused")
-                url = urljoin(url, headers["location"])
+                try:
+                    url = urljoin(url, headers["location"])
+                except ValueError as e:  # "http://[::1/": not a URL at all
+                    raise NetworkError(f"the server redirected {_path(url)} to a URL that does not parse; refused") \
+                        from e
                 continue
             return Answer(status, headers, self._judge(method, url, status, headers, raw))
         raise NetworkError(f"more than {MAX_REDIRECTS} redirects from {_short(self.url)}; refused")
@@ -121,6 +137,11 @@ class Endpoint:
         if body is not None:
             headers["Content-Type"] = TAXII_MEDIA
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # the socket timeout bounds each read, not the answer: a server dripping a byte at a time (in the headers,
+        # where the loop below cannot look at the clock) is cut off at the deadline by closing the socket under it
+        watchdog = threading.Timer(self.timeout, _hang_up, (conn,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             conn.request(method, target, body=body, headers=headers)
             response = conn.getresponse()
@@ -136,6 +157,9 @@ class Endpoint:
                     raise NetworkError(f"the server's answer to {_path(url)} took longer than {self.timeout:.0f} s")
                 chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
                 if not chunk:
+                    if time.monotonic() > deadline:  # the watchdog hung up: a cut answer, not a whole one
+                        raise NetworkError(f"the server's answer to {_path(url)} took longer than "
+                                           f"{self.timeout:.0f} s")
                     break
                 size += len(chunk)
                 if size > self.max_answer:
@@ -147,8 +171,12 @@ class Endpoint:
             raise NetworkError(f"TLS certificate of {host} not accepted: {e.verify_message}",
                                hint="give the server's CA with --ca-file when you add the source") from e
         except (ssl.SSLError, http.client.HTTPException, OSError) as e:  # TimeoutError is an OSError
+            if time.monotonic() > deadline:
+                raise NetworkError(f"the server's answer to {_path(url)} took longer than {self.timeout:.0f} s") \
+                    from e
             raise NetworkError(f"cannot talk to {_short(url)}: {_reason(e)}") from e
         finally:
+            watchdog.cancel()
             conn.close()
 
     def _judge(self, method: str, url: str, status: int, headers: dict[str, str], raw: bytes) -> Any:
@@ -171,13 +199,24 @@ class Endpoint:
             raise MalformedInput(f"the server's answer to {_path(url)} is {e}") from e
 
 
+def _hang_up(conn: http.client.HTTPConnection) -> None:
+    """Shut the connection's socket (from the watchdog's thread): a read blocked on it returns at once."""
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
+
+
 def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) of a URL: where credentials may go."""
-    parts = urlsplit(url)
+    """(scheme, host, port) of a URL: where credentials may go. A URL that does not parse (a server's
+    ``Location: http://[::1/``) is nowhere: ("", "", None)."""
     try:
+        parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        port = None
+        return "", "", None
     return parts.scheme, (parts.hostname or "").lower(), port
 
 

@@ -85,15 +85,20 @@ ECHO = "objects we pushed to this source ourselves"
 def _not_ours(store: Store, name: str, objects: list[dict[str, Any]], result: PullResult) -> list[dict[str, Any]]:
     """The page without the object versions we pushed to this source: pulling them back would make our own
     copies of a peer's indicators (an echo). They are counted as skipped."""
-    versions = [(o.get("id"), o.get("modified") or o.get("created")) for o in objects]
-    wanted = [(str(i), str(v)) for i, v in versions if isinstance(i, str) and isinstance(v, str)]
-    echoed = store.query(taxii_state.pushed, name, wanted)
+    versions = [_version(o) for o in objects]
+    echoed = store.query(taxii_state.pushed, name, [v for v in versions if v is not None])
     if not echoed:
         return objects
-    kept = [o for o in objects if (o.get("id"), o.get("modified") or o.get("created")) not in echoed]
+    kept = [o for o, v in zip(objects, versions, strict=True) if v not in echoed]
     result.objects += len(objects) - len(kept)
     result.skipped[ECHO] = result.skipped.get(ECHO, 0) + len(objects) - len(kept)
     return kept
+
+
+def _version(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """(id, version) of a server's object, or None when they are not strings (the importer refuses it)."""
+    oid, version = obj.get("id"), obj.get("modified") or obj.get("created")
+    return (oid, version) if isinstance(oid, str) and isinstance(version, str) else None
 
 
 def just_before(moment: str) -> str:
@@ -111,7 +116,9 @@ def just_before(moment: str) -> str:
     except ValueError as e:
         raise MalformedInput(f"the stored cursor {moment!r} is not a TAXII timestamp") from e
     at += timedelta(microseconds=int((fraction + "000000")[:6]) if fraction.isdigit() else 0)
-    return (at - timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if at > datetime.min.replace(tzinfo=UTC):  # nothing is before the first moment: start from it
+        at -= timedelta(microseconds=1)
+    return f"{at.year:04d}" + at.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def _add(result: PullResult, landed: svc.ImportResult, n: int) -> None:

@@ -33,10 +33,11 @@ from cbm.taxii.http import TAXII_MEDIA, is_loopback
 DISCOVERY = "/taxii2/"
 API_ROOT = "/cbm/"
 STIX_MEDIA = "application/stix+json;version=2.1"
+HASHING_AT_ONCE = 2  # password checks at a time (Argon2id, 64 MiB each); more requests wait their turn
 PAGE_MAX = 1000  # objects per page at most; a client's smaller limit is honoured
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # the API root must say one; nothing can be posted here anyway
 _NAMESPACE = uuid.UUID("6b0f6f5e-57b1-4d5e-9a3a-2f0b3c1d8e90")  # fixed: collection ids stay stable
-_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?Z$")
+_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?Z$", re.ASCII)  # not "２０２６"
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -87,6 +88,7 @@ class TaxiiServer(ThreadingHTTPServer):
         self.by_collection = {collection_id(t): t for t in self.labels}
         self._granted: OrderedDict[str, bool] = OrderedDict()  # sha256(header) -> ok: Argon2id once per user
         self._lock = threading.Lock()
+        self._hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
         # parsed batch records (up to 5,000 rows each) shared by requests: a client paging through one batch
         # in pages of 1,000 would otherwise parse it once per page
         self.batches: OrderedDict[int, list[list[Any]]] = OrderedDict()
@@ -128,7 +130,11 @@ class TaxiiServer(ThreadingHTTPServer):
         except (binascii.Error, UnicodeDecodeError):
             return False
         hashed = self.users.get(user)
-        ok = hashed is not None and config.password_matches(hashed, password)
+        if hashed is None:
+            ok = False
+        else:
+            with self._hashing:  # each Argon2id check takes 64 MiB: a burst of guesses waits, not the memory
+                ok = config.password_matches(hashed, password)
         with self._lock:
             self._granted[digest] = ok
             if len(self._granted) > 256:
@@ -335,7 +341,7 @@ def _pinned_next(token: str | None) -> int | None:
     a token that continues after an indicator (all of them were served)."""
     if token is None or token == "":
         return 0
-    if token.startswith("p") and token[1:].isdigit() and len(token) < 4:
+    if token.startswith("p") and _whole_number(token[1:]) and len(token) < 4:
         return int(token[1:])
     return None
 
@@ -343,17 +349,23 @@ def _pinned_next(token: str | None) -> int | None:
 def _limit(value: str | None) -> int:
     if value is None or value == "":
         return PAGE_MAX
-    if not value.isdigit() or int(value) < 1:
+    if not _whole_number(value) or not value.strip("0"):
         raise Reply(400, "limit must be a positive whole number")
-    return min(int(value), PAGE_MAX)
+    # int() refuses over 4,300 digits: a limit that long is simply more than a page
+    return min(int(value[-10:]) if not value[:-10].strip("0") else PAGE_MAX, PAGE_MAX)
 
 
 def _next(value: str | None) -> int:
     if value is None or value == "":
         return 0
-    if not value.isdigit() or len(value) > 18:
+    if not _whole_number(value) or len(value) > 18:
         raise Reply(400, "next is not a token this server gave")
     return int(value)
+
+
+def _whole_number(value: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` is also true of "²" and "١", which ``int()`` refuses or reads."""
+    return value.isascii() and value.isdigit()
 
 
 def _added_after(value: str | None) -> str | None:

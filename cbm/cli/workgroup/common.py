@@ -3,7 +3,6 @@ action rows."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from rich.text import Text
 from cbm.cli.output import literal
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound
+from cbm.core.stdio import stdin
 from cbm.measures.workgroup.model import Action
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output.")]
@@ -24,7 +24,7 @@ TlpOption = Annotated[str | None, typer.Option(
 
 def read_document(path: str, what: str) -> bytes:
     if path == "-":
-        return sys.stdin.buffer.read()
+        return stdin().read()
     try:
         return Path(path).read_bytes()
     except OSError as e:

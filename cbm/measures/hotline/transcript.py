@@ -300,7 +300,7 @@ def check_export(store: Store, path: Path, signature: Path | None = None) -> Exp
 
     Raises NotFound (missing files), UnknownSigner (3), BadSignature / TamperedContent (1), MalformedInput (4).
     """
-    signature = signature or path.with_name(path.name + ".sig")
+    signature = signature or Path(f"{path}.sig")  # not with_name: "/" and "." have no name
     try:
         data = path.read_bytes()
         envelope = signature.read_bytes().strip()

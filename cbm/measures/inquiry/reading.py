@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cbm.core.errors import CbmError
+from cbm.core.errors import CbmError, UsageError
 from cbm.measures.inquiry.model import Thread
 
 if TYPE_CHECKING:
@@ -48,10 +48,19 @@ def signatures(store: Store, thread: Thread) -> list[Signed]:
     return result
 
 
+NAME_BYTES = 200  # a saved name's budget: 255 on most file systems, less a 13-byte digest prefix and ".part"
+
+
 def safe_name(name: object, digest: str) -> str:
-    """A file name from a peer, reduced to a plain base name (no directories, no control characters)."""
+    """A file name from a peer, reduced to a plain base name (no directories, no control characters) of at most
+    NAME_BYTES UTF-8 bytes (the stem shortened, a short extension kept)."""
     text = Path(str(name)).name if isinstance(name, str) else ""
     text = "".join(ch for ch in text if ch.isprintable() and ch not in "/\\:")
+    if len(text.encode("utf-8")) > NAME_BYTES:
+        stem, dot, ext = text.rpartition(".")
+        ext = dot + ext if stem and len(ext) <= 16 else ""
+        cut = text[:len(text) - len(ext)].encode("utf-8")[:NAME_BYTES - len(ext.encode("utf-8"))]
+        text = cut.decode("utf-8", "ignore") + ext
     return text if text and text not in (".", "..") and not text.startswith(".") else f"attachment-{digest[:12]}"
 
 
@@ -59,8 +68,16 @@ def save_attachments(store: Store, thread: Thread, directory: Path) -> list[tupl
     """Write every attachment of the thread into ``directory``. Returns (sha256, path or None if absent).
 
     Content is re-checked against its hash while copying (TamperedContent if a stored blob was altered).
+    Raises UsageError when ``directory`` or a file in it cannot be written.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        return _save(store, thread, directory)
+    except OSError as e:
+        raise UsageError(f"cannot write {e.filename or directory}: {e.strerror}") from e
+
+
+def _save(store: Store, thread: Thread, directory: Path) -> list[tuple[str, Path | None]]:
     result: list[tuple[str, Path | None]] = []
     done: set[str] = set()
     for record in [thread.open] + thread.messages:

@@ -9,6 +9,7 @@ sequential per year, derived from our own log, so never reused (docs/adr/0030-in
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -249,7 +250,7 @@ def _indicator_known(store: Store, indicator_id: str) -> bool:
 
 def _check_files(files: Sequence[Path]) -> None:
     for path in files:
-        if not Path(path).is_file():
+        if not os.path.isfile(path):
             raise NotFound(f"attachment {path} does not exist or is not a file")
 
 

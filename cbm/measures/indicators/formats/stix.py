@@ -265,7 +265,8 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
             indicator_types=_strings(obj.get("indicator_types")),
             kill_chain=obj.get("kill_chain_phases") if isinstance(obj.get("kill_chain_phases"), list) else None,
             created=created if isinstance(created, str) else None, extra=extra, origin=origin, asn=asn)
-        if obj.get("created_by_ref") in d.others:  # another party's indicator, not through its own records
+        creator = obj.get("created_by_ref")
+        if isinstance(creator, str) and creator in d.others:  # another party's indicator, not through its own records
             from cbm.measures.indicators import authorship
 
             original = row[R.ID]

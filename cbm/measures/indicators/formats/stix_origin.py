@@ -123,7 +123,8 @@ class OriginReader:
         """Whether ``obj`` is a relationship this reader turned into an origin (and need not be kept)."""
         if obj.get("type") != "relationship" or obj.get("relationship_type") not in READ_RELATIONSHIP_TYPES:
             return False
-        return obj.get("source_ref") in self.links and obj.get("target_ref") in self.targets
+        source, target = obj.get("source_ref"), obj.get("target_ref")
+        return isinstance(source, str) and source in self.links and isinstance(target, str) and target in self.targets
 
     def is_own_target(self, obj: dict[str, Any]) -> bool:
         """Whether ``obj`` is a location or autonomous system exactly as an export writes it again."""
