@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from cbm.core.fields import control_character
 from cbm.measures import malformed
+from cbm.measures.indicators import ind_insert
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import rows as R
 
@@ -56,7 +57,7 @@ def _folded_both_ways(make_party: Any, monkeypatch: pytest.MonkeyPatch, batches:
     for one_by_one in (False, True):
         if one_by_one:
             monkeypatch.setattr(ix, "_insert_or_ignore", lambda conn, rows, nulls=frozenset(): conn.executemany(
-                ix._INSERT.format(verb="OR IGNORE"), rows))
+                ind_insert.INSERT.format(verb="OR IGNORE"), rows))
         party = make_party("US" if not one_by_one else "RU")
         with party.open() as store:
             for batch in batches:
@@ -72,7 +73,7 @@ def test_many_rows_to_a_statement_fold_as_one_by_one(make_party, monkeypatch) ->
     and a repeat within itself, longer than one statement and not a multiple of it), one through the many-row
     INSERT and one a row at a time: their indicator index is the same, row for row."""
     monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
-    assert 200 % ix._PER_STATEMENT and 200 > 2 * ix._PER_STATEMENT
+    assert 200 % ind_insert._PER_STATEMENT and 200 > 2 * ind_insert._PER_STATEMENT
     second = _batch(0, 100, "changed") + _batch(500, 99, "new") + _batch(0, 1, "again")
     found = _folded_both_ways(make_party, monkeypatch, [_batch(0, 150, "first"), second])
     assert found[0] == found[1]

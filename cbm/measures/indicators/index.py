@@ -12,16 +12,16 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
-from itertools import chain, compress
-from operator import itemgetter
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
-from cbm.measures.indicators.index_rows import Batch, Flagged, Found, IndRows, batch_of
+from cbm.measures.indicators.ind_insert import INSERT as _INSERT
+from cbm.measures.indicators.ind_insert import insert_or_ignore as _insert_or_ignore
+from cbm.measures.indicators.index_rows import Batch, Flagged, Found, batch_of
 from cbm.measures.indicators.index_shape import CHUNK
 from cbm.measures.indicators.index_shape import COLUMNS as COLUMNS  # re-exported: queries read the index's rows
 from cbm.measures.indicators.index_shape import IndicatorRow as IndicatorRow
@@ -97,11 +97,6 @@ def _existing(conn: Connection, author: str, sids: Sequence[str]) -> dict[str, t
                 f" AND sid IN ({marks})", (author, *chunk)):
             found[row[0]] = row[1:]
     return found
-
-
-_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, created, modified, valid_from,"
-           " valid_until, confidence, sectors, versions, revoked) VALUES " + _ROW)
 
 
 def checker(conn: Connection) -> checks.Checker:
@@ -211,66 +206,6 @@ def _fold(conn: Connection, batch: Batch) -> None:
     if batch.revoked:
         conn.executemany("INSERT INTO ind_revoke (sid, author, rec, reason, created) VALUES (?, ?, ?, ?, ?)",
                          [(sids[i], author, rec, "revoked at the source", modified) for i in sorted(batch.revoked)])
-
-
-_PER_STATEMENT = 64  # rows an INSERT names (at most 5 + 64 * 10 = 645 parameters: within SQLite's limit of 999)
-
-#: Positions in an ``ind`` row that every row of a :class:`Batch` shares (one record: author, rec, tlp, modified,
-#: versions): an INSERT binds them once, as ?1 to ?5, and each row refers to them.
-_SHARED = (0, 2, 6, 8, 13)
-_IND_COLUMNS = ("author, sid, rec, pos, type, value, tlp, created, modified, valid_from, valid_until, confidence,"
-                " sectors, versions, revoked")
-
-
-def _insert_or_ignore(conn: Connection, rows: Sequence[tuple[Any, ...]], nulls: frozenset[int] = frozenset()) -> None:
-    """``INSERT OR IGNORE`` every row of one batch into ``ind``, in order, by statements of
-    :data:`_PER_STATEMENT` rows (SQLite steps once for the lot), the rest in one statement of their own.
-
-    A statement binds the values every row of a batch shares (:data:`_SHARED`) once, and names the columns
-    ``nulls`` says are None in every row as NULL, so only each row's own values are bound: a third less CPU a
-    row than binding all 15 (docs/adr/0237-index-rows-bind-only-their-own-values.md). What lands is the same.
-    Rows kept as columns (:class:`~cbm.measures.indicators.index_rows.IndRows`) are laid into the statements'
-    parameters a column at a time, with no tuple per row (docs/adr/0249)."""
-    if not rows:
-        return
-    n = len(rows)
-    own = tuple(i for i in range(15) if i not in _SHARED and i not in nulls)
-    if isinstance(rows, IndRows):
-        statements = rows.parameters(_SHARED, own, _PER_STATEMENT)
-        if n >= _PER_STATEMENT:
-            conn.executemany(_insert_sql(nulls, _PER_STATEMENT), statements[:n // _PER_STATEMENT])
-        if n % _PER_STATEMENT:
-            conn.execute(_insert_sql(nulls, n % _PER_STATEMENT), statements[-1])
-        return
-    shared = tuple(rows[0][i] for i in _SHARED)
-    values_of = itemgetter(*own)
-    whole = n - n % _PER_STATEMENT
-    if whole:
-        conn.executemany(_insert_sql(nulls, _PER_STATEMENT),
-                         [shared + tuple(chain.from_iterable(map(values_of, rows[i:i + _PER_STATEMENT])))
-                          for i in range(0, whole, _PER_STATEMENT)])
-    if whole < n:
-        conn.execute(_insert_sql(nulls, n - whole),
-                     shared + tuple(chain.from_iterable(map(values_of, rows[whole:]))))
-
-
-@cache
-def _insert_sql(nulls: frozenset[int], count: int) -> str:
-    """The ``INSERT OR IGNORE`` of ``count`` rows binding the shared values as ?1 to ?5, NULL for ``nulls``, and
-    each row's own values after them, in row order."""
-    own = [i for i in range(15) if i not in _SHARED and i not in nulls]
-    rows = []
-    for n in range(count):
-        cells = []
-        for i in range(15):
-            if i in _SHARED:
-                cells.append(f"?{_SHARED.index(i) + 1}")
-            elif i in nulls:
-                cells.append("NULL")
-            else:
-                cells.append(f"?{len(_SHARED) + n * len(own) + own.index(i) + 1}")
-        rows.append(f"({', '.join(cells)})")
-    return f"INSERT OR IGNORE INTO ind ({_IND_COLUMNS}) VALUES {', '.join(rows)}"
 
 
 def _new_versions(conn: Connection, refused: list[tuple[tuple[Any, ...], bool]], author: str) -> None:

@@ -44,7 +44,7 @@ def net_range(kind: str, value: str) -> tuple[int, str, str] | None:
     return net.version, f"{int(net.network_address):0{width}x}", f"{int(net.broadcast_address):0{width}x}"
 
 
-#: Positions in an ``ind`` row (as _INSERT takes them) of the columns :attr:`Batch.nulls` may name.
+#: Positions in an ``ind`` row (as ind_insert.INSERT takes them) of the columns :attr:`Batch.nulls` may name.
 CREATED_AT, SECTORS_AT, REVOKED_AT = 7, 12, 14
 
 
@@ -73,9 +73,9 @@ class Found:
 
 class IndRows(Sequence[tuple[Any, ...]]):
     """A batch's ``ind`` rows kept as their columns (entry ``i`` of each is row ``i``'s value there; the 15 in
-    ``_INSERT``'s order, each as long as the batch): the index binds them column by column, with no tuple per
-    row (index._insert_or_ignore), and makes the row tuples only if a row is asked for (a new version, a peer's
-    row held back). Equal to any sequence of the same row tuples."""
+    ``ind_insert.INSERT``'s order, each as long as the batch): the index binds them column by column, with no
+    tuple per row (ind_insert.insert_or_ignore), and makes the row tuples only if a row is asked for (a new
+    version, a peer's row held back). Equal to any sequence of the same row tuples."""
 
     __slots__ = ("columns", "_rows")
     __hash__ = None  # type: ignore[assignment]  # compared by content, as the list it stands for
@@ -130,7 +130,7 @@ class Batch:
     Every row comes from one record, so author, rec, tlp, modified and versions (1) are the same in each; the
     index binds them once per statement (index.py)."""
 
-    rows: Sequence[tuple[Any, ...]]  # the ``ind`` rows, as _INSERT takes them (an IndRows when read by columns)
+    rows: Sequence[tuple[Any, ...]]  # the ``ind`` rows in ind_insert.INSERT's order (an IndRows when read by columns)
     explicit: list[bool]  # whether the indicator gave its own created time
     flags: list[Sequence[str]]  # the landing checks' flags
     alts: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)  # ind_alt rows
