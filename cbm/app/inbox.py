@@ -8,6 +8,7 @@ stops the run: the files after it are reported as not attempted, with the same e
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ def bundle_files(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
     empty: list[str] = []
     for name in paths:
         path = Path(name)
-        if path.is_dir():
+        if os.path.isdir(path):  # False, not an OSError, for a name the system refuses (too long): NotFound later
             found = sorted(p for p in path.iterdir() if p.name.endswith(SUFFIX) and p.is_file())
             if not found:
                 empty.append(name)

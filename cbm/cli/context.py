@@ -38,7 +38,9 @@ state = State()
 
 
 def interactive() -> bool:
-    return sys.stdin.isatty() and sys.stderr.isatty()
+    from cbm.core.stdio import stdin_is_terminal  # sys.stdin is None when cbm runs with it closed
+
+    return stdin_is_terminal() and sys.stderr is not None and sys.stderr.isatty()
 
 
 def passphrase_from_env_or_file() -> str | None:

@@ -169,17 +169,35 @@ def run(invocation: Invocation) -> int:
     """Run a recognised invocation as the Typer app would, and return its exit code. Failures are reported
     by ``cbm.cli.failures`` (the error contract: ``cbm: error: ...`` lines and the error's exit code); a bug
     still raises."""
+    try:
+        return _run(invocation)
+    except (Exception, KeyboardInterrupt) as e:
+        from cbm.cli.failures import exit_code_for  # the error contract, shared with the Typer app
+
+        code = exit_code_for(e)
+        if code is None:
+            raise
+        return code
+
+
+def _run(invocation: Invocation) -> int:
     if invocation.command in ("help", "usage"):
         from cbm.cli.root_help import TEXT
 
-        out = sys.stdout if invocation.command == "help" else sys.stderr
-        out.write(TEXT)
-        out.flush()
-        return 0 if invocation.command == "help" else USAGE
+        if invocation.command == "usage":
+            sys.stderr.write(TEXT)
+            sys.stderr.flush()
+            return USAGE
+        from cbm.core.stdio import write_out
+
+        write_out(TEXT)
+        sys.stdout.flush()
+        return 0
     if invocation.command == "version":
         from cbm import __version__
+        from cbm.core.stdio import write_out
 
-        sys.stdout.write(f"cbm {__version__}\n")
+        write_out(f"cbm {__version__}\n")
         sys.stdout.flush()
         return 0
     import gc
@@ -188,26 +206,18 @@ def run(invocation: Invocation) -> int:
     # made frozen out of later collections (a tenth of the start-up)
     collecting = gc.isenabled()
     gc.disable()
+    from cbm.cli.context import state
+
     try:
-        from cbm.cli.context import state
-
-        try:
-            body = _body(invocation.command)
-        finally:
-            gc.freeze()
-            if collecting:
-                gc.enable()
-        state.reset()
-        for name, value in invocation.globals.items():
-            setattr(state, name, value)
-        return body(**invocation.options)
-    except (Exception, KeyboardInterrupt) as e:
-        from cbm.cli.failures import exit_code_for  # the error contract, shared with the Typer app
-
-        code = exit_code_for(e)
-        if code is None:
-            raise
-        return code
+        body = _body(invocation.command)
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
+    state.reset()
+    for name, value in invocation.globals.items():
+        setattr(state, name, value)
+    return body(**invocation.options)
 
 
 def _body(command: str) -> Callable[..., int]:

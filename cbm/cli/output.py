@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from cbm.cli.context import state
+from cbm.core.stdio import write_out
 
 if TYPE_CHECKING:  # Rich loads on first use: `cbm status` renders without it and starts faster
     from rich.console import Console
@@ -95,7 +96,7 @@ def emit(schema: str, data: Any, human: Callable[[Console], None], *, json_flag:
         text = json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False)
         # json leaves DEL, C1 controls (U+009B is a CSI to some terminals) and bidi/format characters raw: peer
         # text could still drive a terminal showing the JSON. They can only occur inside strings: escape them.
-        sys.stdout.write(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+        write_out(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
         return
     human(stdout())
 
@@ -105,7 +106,7 @@ def emit_lines(schema: str, data: Any, lines: Callable[[], Iterable[str]], *, js
     if json_flag or state.json:
         emit(schema, data, lambda out: None, json_flag=True)
         return
-    sys.stdout.write("".join(line + "\n" for line in lines()))
+    write_out("".join(line + "\n" for line in lines()))
 
 
 def note(message: str) -> None:

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from cbm.cli.context import state
 from cbm.cli.output import one_line
+from cbm.core.stdio import write_out
 
 GAP = "  "
 ELLIPSIS = "…"
@@ -130,7 +131,7 @@ class Table:
 
     def write(self, *, wide: bool = False) -> None:
         """Print to stdout at the terminal's width (no limit when piped or ``wide``)."""
-        sys.stdout.write("".join(line + "\n" for line in self.lines(terminal_width(wide))))
+        write_out("".join(line + "\n" for line in self.lines(terminal_width(wide))))
 
 
 def _style(value: Cell) -> str | None:

@@ -67,4 +67,18 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise UsageError(f"{text!r} is not a duration", hint="use e.g. 30m, 4h or 2d")
     amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    try:
+        return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    except OverflowError as e:
+        raise UsageError(f"{text!r} is longer than any date cbm keeps", hint="use e.g. 30m, 4h or 2d") from e
+
+
+def days_ahead(moment: datetime, days: int, *, what: str) -> str:
+    """The time ``days`` days after ``moment`` (ISO, as :func:`iso`). Raises UsageError when that is past the
+    year 9999 or ``days`` is negative (``what`` names the option in the message)."""
+    if days < 0:
+        raise UsageError(f"{what} must be 0 or more")
+    try:
+        return iso(moment + timedelta(days=days))
+    except OverflowError as e:
+        raise UsageError(f"{what} {days} reaches past the year 9999") from e

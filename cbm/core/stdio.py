@@ -1,12 +1,16 @@
-"""Standard input as cbm reads it: ``-`` for a file name, or a message piped in. cbm may be started with its
-standard input closed (``cbm ... <&-``, some schedulers): Python then has no ``sys.stdin`` at all."""
+"""Standard input and output as cbm uses them: ``-`` for a file name, or a message piped in; a command's result.
+cbm may be started with either closed (``cbm ... <&-``, ``>&-``, some schedulers): Python then has no
+``sys.stdin`` or ``sys.stdout`` at all. And standard output may refuse what is written (a full disk)."""
 
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO
 
 from cbm.core.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the root help loads this module)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 
 def stdin() -> BinaryIO:
@@ -20,3 +24,55 @@ def stdin() -> BinaryIO:
 def stdin_is_terminal() -> bool:
     """Whether standard input is a terminal (False when it is closed)."""
     return sys.stdin is not None and sys.stdin.isatty()
+
+
+class ClosedOutput:
+    """Standard output when cbm was started with it closed (``cbm ... >&-``): Python then has no ``sys.stdout``.
+    A command that writes its result gets a UsageError (exit 2) where it writes, instead of a traceback; a
+    command that writes nothing to stdout runs as usual."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise _closed()
+
+    @property
+    def buffer(self) -> BinaryIO:
+        raise _closed()
+
+    def flush(self) -> None:
+        """Nothing to flush (also at the interpreter's exit)."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _closed() -> UsageError:
+    return UsageError("standard output is closed: the result has nowhere to go",
+                      hint="run with standard output open, or write to a file with -o where the command has it")
+
+
+def write_out(text: str) -> None:
+    """Write ``text`` to standard output. Raises UsageError (exit 2) when standard output refuses it (``cbm status
+    > /dev/full``: disk full, an I/O error); what was still buffered is then dropped, so Python's own flush at
+    exit does not fail a second time. A broken pipe (``cbm ... | head``) stays a BrokenPipeError (exit 0)."""
+    if not text:  # nothing to say (a command whose human output is all on stderr): a closed stdout is fine
+        return
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        _drop_output()
+        raise UsageError(f"cannot write to standard output: {e.strerror or e}") from e
+
+
+def _drop_output() -> None:
+    try:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

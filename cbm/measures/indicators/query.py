@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
@@ -75,10 +74,15 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
             labels = ["-none-"]
     since_iso = clock.iso(clock.parse_time(since, what="--since")) if since else None
     now = clock.now()
-    before = clock.iso(now + timedelta(days=expiring_days)) if expiring_days is not None else None
+    before = clock.days_ahead(now, expiring_days, what="--expiring") if expiring_days is not None else None
     return queries.Filter(types=kinds, authors=tuple(a.upper() for a in authors or []), tlps=tuple(labels),
                      sectors=sector_names, state=state, since=since_iso, expiring_before=before,
-                     now=clock.iso(now), limit=limit, flagged=flagged, origins=countries, asns=numbers)
+                     now=clock.iso(now), flagged=flagged, origins=countries, asns=numbers,
+                     limit=None if limit is None else min(limit, MOST_ROWS))
+
+
+#: The most rows a query can be asked for: SQLite's LIMIT is a 64-bit integer (a larger --limit means all).
+MOST_ROWS = (1 << 63) - 1
 
 
 def listing(store: Store, f: queries.Filter, *, with_flags: bool = False) -> Iterator[Listing]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cbm.core import clock
+from cbm.core import clock, stdio
 from cbm.core.errors import IllegalTransition, MalformedInput, NotFound, UsageError
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import check_tlp
@@ -173,7 +173,6 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
     ``on_progress(read)`` hears how many indicators have been read; for a JSON feed (STIX, MISP) in a regular
     file, ``progress(done, total)`` hears the bytes of the file read so far and its size."""
     import io
-    import sys
 
     d = _defaults(store, opts)
     to = store.check_recipients(opts.to)
@@ -182,7 +181,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
     # holds a parsed MISP event or STIX bundle (the benchmark sums both processes' pages)
     store.query(ix.checker)
     try:
-        raw: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        raw: IO[bytes] = stdio.stdin() if path == "-" else open(path, "rb")  # noqa: SIM115
     except OSError as e:
         raise NotFound(f"cannot read {path}: {e.strerror}") from e
     with raw:

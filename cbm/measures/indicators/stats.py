@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from cbm.core import clock
-from cbm.core.errors import UsageError
 from cbm.measures.indicators import queries
 from cbm.store.db import Store
 
@@ -15,10 +14,8 @@ from cbm.store.db import Store
 def stats(store: Store, days: int = 7, f: queries.Filter | None = None) -> dict[str, Any]:
     """Counts over the indicators ``f`` selects (all without it): by state, type, party, TLP, origin, flag and
     age; how many expire within ``days``. Raises UsageError for a negative horizon."""
-    if days < 0:
-        raise UsageError("--days must be 0 or more")
     now = clock.now()
-    result = store.query(queries.stats, clock.iso(now), clock.iso(now + timedelta(days=days)), f)
+    result = store.query(queries.stats, clock.iso(now), clock.days_ahead(now, days, what="--days"), f)
     result["expiring_within_days"] = days
     if f is not None:
         chosen = {"types": list(f.types), "authors": list(f.authors), "origins": list(f.origins),

@@ -9,6 +9,7 @@ with ``cbm indicators warninglists --update DIR`` (the same layout); from then o
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +88,9 @@ def update(root: Path, source: Path, names: tuple[str, ...]) -> dict[str, Warnin
     Every list is read and checked before anything is replaced; the new set replaces the old by renames.
     Raises NotFound (no such directory or none of the lists in it), MalformedInput (a list that does not parse).
     """
-    if not source.is_dir():
+    if not os.path.isdir(source):  # False, not an OSError, for a name the system refuses (too long)
         raise NotFound(f"no warninglists directory {source}")
-    base = source / "lists" if (source / "lists").is_dir() else source
+    base = source / "lists" if os.path.isdir(source / "lists") else source
     found = load(base, names)
     if not found:
         raise NotFound(f"{source} holds none of the warninglists cbm uses",
