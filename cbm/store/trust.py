@@ -150,13 +150,17 @@ def import_card(store: Store, data: bytes, fingerprint: str | None) -> ImportRes
     Raises MalformedInput / BadSignature for a bad card, UsageError when a fingerprint is needed and
     missing, BadSignature (exit 1) when the fingerprint does not match (the message names only the
     fingerprint the operator gave, never the card's, so nobody copies it from the card), RevokedKey (exit 3)
-    for a card whose key we hold as revoked, InputRejected for our own card.
+    for a card whose key we hold as revoked, InputRejected for our own card or one claiming our party code.
     """
     from cbm.core.cards import parse_card, verify_cross_signature
 
     card = parse_card(data)
     if card.party == store.party:
-        raise InputRejected(f"that is our own party card ({card.party})")
+        ours = store.trusted_key(card.keyid)
+        if ours is not None and ours.party == store.party:
+            raise InputRejected(f"that is our own party card ({card.party})")
+        raise InputRejected(f"the card claims our own party code {card.party} with a key that is not ours",
+                            hint="a peer's card names the peer's own code; do not trust this card")
     if fingerprint is not None:
         expected = normalise_fingerprint(fingerprint)
         if expected != card.fingerprint.replace(" ", ""):

@@ -75,6 +75,19 @@ def test_import_needs_matching_fingerprint(make_party):
     assert [(k["party"], k["status"]) for k in listing] == [("US", "active"), ("RU", "active")]
 
 
+def test_a_strangers_card_claiming_our_party_code_is_refused_as_such(make_party, tmp_path):
+    """Another store made with our code (an impostor's, or a mistake): refused, and the message says the code is
+    ours and the key is not, never that the card is our own."""
+    us = make_party("US")
+    run_cli("--store", str(tmp_path / "other"), "init", "--party", "US", "--name", "Impostor", "--no-passphrase")
+    card = tmp_path / "other.card"
+    assert run_cli("--store", str(tmp_path / "other"), "keys", "export", "-o", str(card)).exit_code == 0
+    r = us.cli("keys", "import", str(card), "--fingerprint", "0" * 40)
+    assert r.exit_code == 4
+    assert r.stderr.startswith("cbm: error: the card claims our own party code US with a key that is not ours")
+    assert [k["party"] for k in us.cli("keys", "list", "--json").json()["keys"]] == ["US"]
+
+
 def test_import_garbage_card_is_rejected(make_party, tmp_path):
     us = make_party("US")
     (tmp_path / "bad.card").write_text('{"payload": "e30=", "payloadType": "x", "signatures": []}')
