@@ -143,6 +143,18 @@ def test_a_spliced_payload_is_the_canonical_encoding_of_the_whole_record(header:
     assert spliced_payload("US", encode_plain(body), header) == encode_plain({"author": "US", "body": body, **header})
 
 
+def imported_both_ways(make_party: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed: Path) \
+        -> tuple[Party, Party, dict[str, Any], dict[str, Any]]:
+    """US imports ``feed`` in a bulk load through the reader process's made batches, its twin ``plain`` the
+    same feed with the writer grouping the rows itself: the two stores and their import results."""
+    bulk(monkeypatch, True)
+    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
+    monkeypatch.setenv("CBM_NO_PARALLEL", "1")
+    ordinary = import_json(plain, feed)
+    monkeypatch.delenv("CBM_NO_PARALLEL")
+    return us, plain, import_json(us, feed), ordinary
+
+
 VARIED_HEADER = ("type,value,tlp,confidence,valid_from,valid_until,sectors,labels,indicator_types,name,description,"
                  "origin,asn,revoked")
 
@@ -185,12 +197,7 @@ def test_a_varied_feed_indexes_through_made_batches_as_the_writer_and_rebuild_do
     found by the reader) is row for row the one the writer's own grouping lands, and the one ``store rebuild``
     makes again from the signed records reading them row by row."""
     feed = write_feed(tmp_path / "feed.csv", varied_feed())
-    bulk(monkeypatch, True)
-    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
-    monkeypatch.setenv("CBM_NO_PARALLEL", "1")
-    ordinary = import_json(plain, feed)
-    monkeypatch.delenv("CBM_NO_PARALLEL")
-    loaded = import_json(us, feed)
+    us, plain, loaded, ordinary = imported_both_ways(make_party, tmp_path, monkeypatch, feed)
     assert made.count("batch") >= 2 and "held" in made
     assert counts(loaded) == counts(ordinary) and loaded["invalid"] == 0
     assert records(us) == records(plain)
@@ -246,12 +253,7 @@ def test_held_rows_go_over_in_chunks_and_land_whole_and_in_order(
 
     monkeypatch.setattr(BatchWriter, "add_made", sizing)
     feed = write_feed(tmp_path / "feed.csv", many_held_feed())
-    bulk(monkeypatch, True)
-    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
-    monkeypatch.setenv("CBM_NO_PARALLEL", "1")
-    ordinary = import_json(plain, feed)
-    monkeypatch.delenv("CBM_NO_PARALLEL")
-    loaded = import_json(us, feed)
+    us, plain, loaded, ordinary = imported_both_ways(make_party, tmp_path, monkeypatch, feed)
 
     assert made.count("held") >= 8 and max(sizes) <= 3  # 25 to 40 held rows, 3 a message
     assert ("unbulk" in made, "lookup" in made) == ((True, False) if max_deferred else (False, True))
