@@ -248,3 +248,24 @@ def test_a_source_url_that_cbm_cannot_use_is_refused_when_added(us_ru, url, frag
     assert_error(r, 2, fragment)
     assert "secret" not in r.stderr
     assert us.cli("taxii", "list", "--json").json()["sources"] == []
+
+
+def test_a_page_of_millions_of_tiny_values_is_refused_before_it_is_parsed(us_ru, scripted, monkeypatch):
+    """A page within the byte limit but made of millions of empty objects: parsing it would take about 30 times
+    its size as Python objects (64 MiB of ``{},`` about 2 GB). Refused as oversized (exit 4) before the parse,
+    nothing lands; an honest page after it pulls."""
+    us, _ = us_ru
+    monkeypatch.setattr(taxii_http, "MAX_VALUES", 50_000)  # the same rule at a test's size (the bound: 2,000,000)
+    parsed: list[int] = []
+    real_loads = taxii_http.loads
+    monkeypatch.setattr(taxii_http, "loads", lambda raw: parsed.append(len(raw)) or real_loads(raw))
+    scripted.pages = lambda params: ({"more": False, "objects": [indicator(1), *([{}] * 60_000)]}, {})
+    _add(us, scripted.server_address[1])
+    before = _records(us)
+    parsed.clear()
+    assert_error(us.cli("indicators", "pull", "h"), 4, "holds more than 50,000 JSON values")
+    assert all(size < 100_000 for size in parsed)  # the discovery and collection documents, never the page
+    assert _records(us) == before
+    scripted.pages = lambda params: ({"more": False, "objects": [indicator(1)]}, {})
+    doc = us.cli("indicators", "pull", "h", "--json").json()
+    assert doc["created"] == 1
