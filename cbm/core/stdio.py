@@ -47,9 +47,12 @@ class ClosedOutput:
         return False
 
 
+#: A command writes its result after its work: what it did (a record added, a bundle written) is done.
+_DONE_HINT = "what the command did is done, only its output is lost; run it with standard output open"
+
+
 def _closed() -> UsageError:
-    return UsageError("standard output is closed: the result has nowhere to go",
-                      hint="run with standard output open, or write to a file with -o where the command has it")
+    return UsageError("standard output is closed: the result has nowhere to go", hint=_DONE_HINT)
 
 
 def write_out(text: str) -> None:
@@ -64,7 +67,36 @@ def write_out(text: str) -> None:
         raise
     except OSError as e:
         _drop_output()
-        raise UsageError(f"cannot write to standard output: {e.strerror or e}") from e
+        raise UsageError(f"cannot write to standard output: {e.strerror or e}", hint=_DONE_HINT) from e
+
+
+class GuardedStdout:
+    """Standard output for a writer that takes a file (Rich's console): each write goes through
+    :func:`write_out`, so a full disk or a closed stdout is a UsageError there too. Everything else is
+    standard output's own (terminal or not, its encoding)."""
+
+    def write(self, text: str) -> int:
+        write_out(text)
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            _drop_output()
+            raise UsageError(f"cannot write to standard output: {e.strerror or e}", hint=_DONE_HINT) from e
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        return sys.stdout.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(sys.stdout, "encoding", None) or "utf-8"
 
 
 def _drop_output() -> None:

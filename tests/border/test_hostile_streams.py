@@ -52,7 +52,23 @@ def test_a_full_disk_on_stdout_is_one_error_line(make_party, args: list[str], ty
     code, stderr = _run(us, args, stdout="full", typer_only=typer_only)
     assert code == 2
     _one_error(stderr, "cannot write to standard output: No space left on device")
-    assert len(stderr.splitlines()) == 1
+    assert stderr.splitlines()[1:] == ["  hint: what the command did is done, only its output is lost; run it with "
+                                       "standard output open"]
+
+
+@needs_dev_full
+@BOTH_WAYS
+def test_a_result_written_through_rich_to_a_full_disk_says_the_work_is_done(make_party, typer_only: bool):
+    """`indicators add` prints its result through Rich's console after the indicator landed: the error says so,
+    and the indicator is there."""
+    us = make_party("US")
+    code, stderr = _run(us, ["indicators", "add", "--value", "evil.example", "--tlp", "GREEN"], stdout="full",
+                        typer_only=typer_only)
+    assert code == 2
+    _one_error(stderr.split("\n", 1)[1] if stderr.startswith("warning:") else stderr,
+               "cannot write to standard output: No space left on device")
+    assert "what the command did is done" in stderr
+    assert [i["value"] for i in us.cli("indicators", "list", "--json").json()["indicators"]] == ["evil.example"]
 
 
 @needs_dev_full
