@@ -18,19 +18,15 @@ from cbm.taxii import client as taxii_client
 from cbm.taxii import http as taxii_http
 from tests.cli.test_contract import assert_error
 from tests.taxii.conftest import indicator
+from tests.taxii.test_hostile_server import Answering
 
 TAXII = "application/taxii+json;version=2.1"
 COLLECTION = "c1"
 Pages = Callable[[dict[str, str]], tuple[dict[str, Any], dict[str, str]]]
 
 
-class Scripted(BaseHTTPRequestHandler):
+class Scripted(Answering):
     """Discovery, API root and collection as a TAXII server gives them; object pages from the test's script."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:  # noqa: N802
         path, _, query = self.path.partition("?")
@@ -61,15 +57,6 @@ class Scripted(BaseHTTPRequestHandler):
         server.posted.append(json.loads(self.rfile.read(length)))
         self.send(202, server.status)
 
-    def send(self, status: int, doc: object, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", TAXII)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
 
 
 @pytest.fixture

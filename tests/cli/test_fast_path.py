@@ -19,6 +19,7 @@ from cbm.cli import fast
 from cbm.cli.root import help_text
 from cbm.cli.root_help import TEXT
 from cbm.store.trust import create_store, import_card, own_card
+from tests.cli.test_tables import terminal_output
 from tests.conftest import run_cli
 
 CBM = Path(sys.executable).parent / "cbm"  # the console script `pip install` made: argv[0] is "cbm"
@@ -184,16 +185,7 @@ def _on_a_terminal(stores: Stores, args: list[str], columns: int, *, typer_only:
     proc = subprocess.Popen([str(CBM), *args], stdin=follower, stdout=follower, stderr=follower, cwd=stores.work,
                             env=stores.env({}, typer_only=typer_only))
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    shown = terminal_output(leader)
     return proc.wait(timeout=120), shown
 
 

@@ -63,19 +63,26 @@ def on_terminal(party: Party, *args: str, columns: int = 80) -> str:
     proc = subprocess.Popen([str(CBM), "--store", str(party.root), *args], stdout=follower,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
     os.close(follower)
+    shown = terminal_output(main)
+    stderr = proc.stderr.read() if proc.stderr else b""
+    assert proc.wait(timeout=60) == 0, stderr
+    return shown.decode().replace("\r\n", "\n")
+
+
+def terminal_output(leader: int) -> bytes:
+    """Everything a child wrote to the pseudo-terminal whose leader side is ``leader``, until it closed it (the
+    leader is closed then)."""
     chunks = []
     while True:
         try:
-            data = os.read(main, 65536)
+            data = os.read(leader, 65536)
         except OSError:  # EIO: the child closed the terminal
             break
         if not data:
             break
         chunks.append(data)
-    os.close(main)
-    stderr = proc.stderr.read() if proc.stderr else b""
-    assert proc.wait(timeout=60) == 0, stderr
-    return b"".join(chunks).decode().replace("\r\n", "\n")
+    os.close(leader)
+    return b"".join(chunks)
 
 
 def _fits(text: str, columns: int = 80) -> None:

@@ -19,11 +19,28 @@ TAXII = "application/taxii+json;version=2.1"
 COLLECTION = "c1"
 
 
-class Hostile(BaseHTTPRequestHandler):
+class Answering(BaseHTTPRequestHandler):
+    """A test TAXII server's way of answering: a JSON document, or raw bytes of any media type."""
+
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args: object) -> None:
         pass
+
+    def send(self, status: int, doc: object, headers: dict[str, str] | None = None) -> None:
+        self.raw(status, json.dumps(doc).encode(), headers=headers)
+
+    def raw(self, status: int, body: bytes, media: str = TAXII, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", media)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Hostile(Answering):
 
     def do_GET(self) -> None:  # noqa: N802
         mode, _, rest = self.path.lstrip("/").partition("/")
@@ -107,17 +124,6 @@ class Hostile(BaseHTTPRequestHandler):
             self.send(200, {"more": False, "objects": [indicator(1)]},
                       {"X-TAXII-Date-Added-Last": "2026-12-01T00:00:00.000Z"})
 
-    def send(self, status: int, doc: object, headers: dict[str, str] | None = None) -> None:
-        self.raw(status, json.dumps(doc).encode(), headers=headers)
-
-    def raw(self, status: int, body: bytes, media: str = TAXII, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", media)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
 
 
 @pytest.fixture
