@@ -4,8 +4,8 @@ One API root (``/cbm/``) with one collection per TLP label up to ``--tlp-max``, 
 indicators of that label as STIX 2.1 (exactly as ``indicators export --format stix`` writes them), opened by
 cbm's extension definition and its creator (docs/adr/0168-taxii-extension-definition.md). Discovery,
 API root, collections, objects (paging with ``limit``/``next``, ``added_after``, ``match[id]``,
-``match[type]``), one object, manifest, versions. Every request needs HTTP basic auth against a user in
-config.toml (Argon2id hashes). Loopback only, unless a TLS certificate and key are given.
+``match[type]``, ``match[spec_version]``), one object, manifest, versions. Every request needs HTTP basic auth
+against a user in config.toml (Argon2id hashes). Loopback only, unless a TLS certificate and key are given.
 """
 
 from __future__ import annotations
@@ -273,6 +273,11 @@ class _Reader:
         if len(ids) > 100:
             raise Reply(400, "match[id] takes at most 100 ids")
         types = [t for t in params.get("match[type]", "").split(",") if t]
+        spec_versions = [v for v in params.get("match[spec_version]", "").split(",") if v]
+        if spec_versions and "2.1" not in spec_versions:  # every object served here is STIX 2.1
+            if one:
+                raise Reply(404, "no such object in this collection")
+            return {"more": False}, {}
         pinned = _pinned(ids, types)[pinned_from:] if pinned_from is not None and added_after is None else []
         if pinned and not ids:  # the definition belongs to a collection only when it holds an indicator
             pinned = pinned if self.feed.page(label, limit=1) else []

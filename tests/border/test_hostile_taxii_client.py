@@ -69,6 +69,17 @@ def test_a_limit_longer_than_python_reads_is_a_whole_page(served):
     assert status == 200 and len(json.loads(body)["objects"]) == 1
 
 
+@pytest.mark.parametrize("versions, count", [("2.0", 0), ("2.0,2.1", 7), ("2.1", 7)])
+def test_match_spec_version_selects_what_the_collection_serves(served, versions, count):
+    """Every object served is STIX 2.1: asked for 2.0 only, a page holds none (it held 2.1 objects); asked for
+    2.1 among others, every object."""
+    status, _, body = _ask(served, f"{OBJECTS}?match[spec_version]={versions}")
+    assert status == 200, body[:200]
+    doc = json.loads(body)
+    assert len(doc.get("objects", [])) == count and doc["more"] is False
+    assert all(o["spec_version"] == "2.1" for o in doc.get("objects", []))
+
+
 def _peak_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
