@@ -57,8 +57,7 @@ def _closed() -> UsageError:
 
 def write_out(text: str) -> None:
     """Write ``text`` to standard output. Raises UsageError (exit 2) when standard output refuses it (``cbm status
-    > /dev/full``: disk full, an I/O error); what was still buffered is then dropped, so Python's own flush at
-    exit does not fail a second time. A broken pipe (``cbm ... | head``) stays a BrokenPipeError (exit 0)."""
+    > /dev/full``: disk full, an I/O error). A broken pipe (``cbm ... | head``) stays a BrokenPipeError (exit 0)."""
     if not text:  # nothing to say (a command whose human output is all on stderr): a closed stdout is fine
         return
     try:
@@ -66,8 +65,7 @@ def write_out(text: str) -> None:
     except BrokenPipeError:
         raise
     except OSError as e:
-        _drop_output()
-        raise UsageError(f"cannot write to standard output: {e.strerror or e}", hint=_DONE_HINT) from e
+        raise _refused(e) from e
 
 
 class GuardedStdout:
@@ -85,8 +83,7 @@ class GuardedStdout:
         except BrokenPipeError:
             raise
         except OSError as e:
-            _drop_output()
-            raise UsageError(f"cannot write to standard output: {e.strerror or e}", hint=_DONE_HINT) from e
+            raise _refused(e) from e
 
     def isatty(self) -> bool:
         return sys.stdout.isatty()
@@ -99,7 +96,9 @@ class GuardedStdout:
         return getattr(sys.stdout, "encoding", None) or "utf-8"
 
 
-def _drop_output() -> None:
+def _refused(e: OSError) -> UsageError:
+    """The error for standard output refusing what was written (``e``). The output still buffered is dropped
+    (standard output now writes to the null device), so Python's own flush at exit does not fail a second time."""
     try:
         import os
 
@@ -108,3 +107,4 @@ def _drop_output() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+    return UsageError(f"cannot write to standard output: {e.strerror or e}", hint=_DONE_HINT)
