@@ -12,19 +12,18 @@ from typing import Any
 from cbm.measures.indicators.index_rows import IndRows
 from cbm.store.indexes import Connection
 
-#: One ``ind`` row's INSERT, ``{verb}`` "" or "OR IGNORE" (a new version, a test's plain landing).
-_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-INSERT = ("INSERT {verb} INTO ind (author, sid, rec, pos, type, value, tlp, created, modified, valid_from,"
-          " valid_until, confidence, sectors, versions, revoked) VALUES " + _ROW)
+_IND_COLUMNS = ("author, sid, rec, pos, type, value, tlp, created, modified, valid_from, valid_until, confidence,"
+                " sectors, versions, revoked")
+_WIDTH = _IND_COLUMNS.count(",") + 1  # the 15 values of an ``ind`` row
 
+#: One ``ind`` row's INSERT, ``{verb}`` "" or "OR IGNORE" (a new version, a test's plain landing).
+INSERT = f"INSERT {{verb}} INTO ind ({_IND_COLUMNS}) VALUES ({', '.join('?' * _WIDTH)})"
 
 _PER_STATEMENT = 64  # rows an INSERT names (at most 5 + 64 * 10 = 645 parameters: within SQLite's limit of 999)
 
 #: Positions in an ``ind`` row that every row of a batch shares (one record: author, rec, tlp, modified,
 #: versions): an INSERT binds them once, as ?1 to ?5, and each row refers to them.
 _SHARED = (0, 2, 6, 8, 13)
-_IND_COLUMNS = ("author, sid, rec, pos, type, value, tlp, created, modified, valid_from, valid_until, confidence,"
-                " sectors, versions, revoked")
 
 
 def insert_or_ignore(conn: Connection, rows: Sequence[tuple[Any, ...]], nulls: frozenset[int] = frozenset()) -> None:
@@ -39,7 +38,7 @@ def insert_or_ignore(conn: Connection, rows: Sequence[tuple[Any, ...]], nulls: f
     if not rows:
         return
     n = len(rows)
-    own = tuple(i for i in range(15) if i not in _SHARED and i not in nulls)
+    own = tuple(i for i in range(_WIDTH) if i not in _SHARED and i not in nulls)
     if isinstance(rows, IndRows):
         statements = rows.parameters(_SHARED, own, _PER_STATEMENT)
         if n >= _PER_STATEMENT:
@@ -63,11 +62,11 @@ def insert_or_ignore(conn: Connection, rows: Sequence[tuple[Any, ...]], nulls: f
 def insert_sql(nulls: frozenset[int], count: int) -> str:
     """The ``INSERT OR IGNORE`` of ``count`` rows binding the shared values as ?1 to ?5, NULL for ``nulls``, and
     each row's own values after them, in row order."""
-    own = [i for i in range(15) if i not in _SHARED and i not in nulls]
+    own = [i for i in range(_WIDTH) if i not in _SHARED and i not in nulls]
     rows = []
     for n in range(count):
         cells = []
-        for i in range(15):
+        for i in range(_WIDTH):
             if i in _SHARED:
                 cells.append(f"?{_SHARED.index(i) + 1}")
             elif i in nulls:

@@ -248,6 +248,8 @@ _NONES = repeat(None)
 def _same(value: Any, n: int) -> list[Any]:
     """A column holding ``value`` in each of ``n`` rows (one C-level fill)."""
     return [value] * n
+
+
 _ADDRESS_KINDS = frozenset(("ipv4-addr", "ipv6-addr"))
 
 
