@@ -158,12 +158,11 @@ class Endpoint:
             size = 0
             while True:
                 if time.monotonic() > deadline:
-                    raise NetworkError(f"the server's answer to {_path(url)} took longer than {self.timeout:.0f} s")
+                    raise self._too_slow(url)
                 chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
                 if not chunk:
                     if time.monotonic() > deadline:  # the watchdog hung up: a cut answer, not a whole one
-                        raise NetworkError(f"the server's answer to {_path(url)} took longer than "
-                                           f"{self.timeout:.0f} s")
+                        raise self._too_slow(url)
                     break
                 size += len(chunk)
                 if size > self.max_answer:
@@ -176,12 +175,14 @@ class Endpoint:
                                hint="give the server's CA with --ca-file when you add the source") from e
         except (ssl.SSLError, http.client.HTTPException, OSError) as e:  # TimeoutError is an OSError
             if time.monotonic() > deadline:
-                raise NetworkError(f"the server's answer to {_path(url)} took longer than {self.timeout:.0f} s") \
-                    from e
+                raise self._too_slow(url) from e
             raise NetworkError(f"cannot talk to {_short(url)}: {_reason(e)}") from e
         finally:
             watchdog.cancel()
             conn.close()
+
+    def _too_slow(self, url: str) -> NetworkError:
+        return NetworkError(f"the server's answer to {_path(url)} took longer than {self.timeout:.0f} s")
 
     def _judge(self, method: str, url: str, status: int, headers: dict[str, str], raw: bytes) -> Any:
         if status in (401, 403):
