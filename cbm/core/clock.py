@@ -20,10 +20,14 @@ def now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """``2026-11-23T05:13:00Z``; the year always four digits (``0999-...``), so the strings sort as the moments
-    do (``strftime("%Y")`` gives ``999`` on glibc)."""
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}" + utc.strftime(_FORMAT[2:])
+    """``2026-11-23T05:13:00Z``."""
+    return strftime(moment.astimezone(UTC), _FORMAT)
+
+
+def strftime(moment: datetime, fmt: str) -> str:
+    """``moment.strftime(fmt)`` with ``%Y`` always four digits (``0999``; glibc writes ``999``), so that the
+    strings sort as the moments do and keep their ``YYYY-`` shape."""
+    return moment.strftime(fmt.replace("%Y", f"{moment.year:04d}"))
 
 
 def now_iso() -> str:

@@ -118,7 +118,7 @@ def just_before(moment: str) -> str:
     at += timedelta(microseconds=int((fraction + "000000")[:6]) if fraction.isdigit() else 0)
     if at > datetime.min.replace(tzinfo=UTC):  # nothing is before the first moment: start from it
         at -= timedelta(microseconds=1)
-    return f"{at.year:04d}" + at.strftime("-%m-%dT%H:%M:%S.%fZ")
+    return clock.strftime(at, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _add(result: PullResult, landed: svc.ImportResult, n: int) -> None:

@@ -70,7 +70,7 @@ def check_lang(lang: str) -> str:
 def check_date(text: str | None) -> str:
     """A publication date ``YYYY-MM-DD`` (today, UTC, if not given)."""
     moment = clock.now() if text is None else clock.parse_time(text, what="--date")
-    return moment.strftime("%Y-%m-%d")
+    return clock.strftime(moment, "%Y-%m-%d")
 
 
 _PDF_MAGIC = b"%PDF-"
