@@ -12,8 +12,9 @@ from collections.abc import Iterator, Sequence
 from cbm.cli.context import open_store
 from cbm.cli.output import emit_lines, literal, note, one_line, to_jsonable
 from cbm.cli.tables import Column, Table, terminal_width
+from cbm.core.errors import NotFound
 
-NOT_FOUND = 5  # the documented exit code when nothing matches
+NOT_FOUND = NotFound.exit_code  # 5, the documented exit code when nothing matches
 
 TYPE_SHORT = {"ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain", "url": "url",
               "email-addr": "email", "file-md5": "md5", "file-sha1": "sha1", "file-sha256": "sha256",

@@ -105,7 +105,7 @@ def medallion_data(port: int) -> dict:
                             "max_content_length": 20000},
             "status": [],
             "collections": [
-                {"id": WRITABLE, "title": "shared", "can_read": True, "can_write": True, "media_types": media,
+                {"id": WRITABLE, "title": "writable", "can_read": True, "can_write": True, "media_types": media,
                  "objects": [], "manifest": []},
                 {"id": READ_ONLY, "title": "published", "can_read": True, "can_write": False,
                  "media_types": media, "objects": [], "manifest": []},
