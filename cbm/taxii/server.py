@@ -251,7 +251,7 @@ class _Reader:
             rows = cache.get(r.rec)
         if rows is None:
             from cbm.measures.indicators import rows as R
-            from cbm.store.db import record_from_row
+            from cbm.store.record_rows import record_from_row
 
             rows = R.rows_of(record_from_row(*self.feed.envelope(r.rec)).body)
             with lock:
