@@ -30,10 +30,7 @@ from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-e
 )
 from cbm.store.indexes import STORE_INDEX_VERSIONS, Deferred, Index
 
-if TYPE_CHECKING:
-    # what signs, parses and verifies records (DSSE, canonical JSON and orjson, hashlib) loads where a record is
-    # written or read back, not for `cbm status` and `cbm indicators search`, which read only index tables and
-    # keys (docs/adr/0256-reading-commands-load-no-record-codec.md)
+if TYPE_CHECKING:  # the record codec loads where a record is written or read back, not to read indexes (ADR 0256)
     from cbm.core import refs
     from cbm.core.keys import KeyPair, PassphraseSource
     from cbm.core.records import Record
