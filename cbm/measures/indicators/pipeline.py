@@ -1,8 +1,9 @@
 """Read a large text feed in a second process, so parsing and normalising run beside signing and indexing.
 
-On the 2-core reference machine the reader (CSV parse, refang, normalise, ids: about half the CPU of the
-writer's encode, sign, insert and index since the fast paths of formats.feed_rows) and the writer each get a
-core, so the import takes about the writer's time.
+On the 2-core reference machine the reader and the writer each get a core, so the feed takes about the longer
+one's time. A fresh feed's reader also makes the batches (docs/adr/0225) and is the longer side (1M: ~13 s CPU
+against the writer's ~8 s before its index rebuild): a batch's landing checks run in the reader only while the
+writer lags, else in the writer (docs/adr/0259), and the pipe is widened to hold a made batch.
 The child only reads the file and sends rows in chunks through a pipe; it never touches the store. Small
 files, stdin and JSON formats are read in-process.
 
