@@ -154,7 +154,7 @@ class guarded_stdout:  # noqa: N801  (used as a function: ``with guarded_stdout(
 
     def __enter__(self) -> None:
         self._original = sys.stdout
-        sys.stdout = _Guarded(ClosedOutput() if sys.stdout is None else sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _Guarded(ClosedOutput() if sys.stdout is None else sys.stdout)
 
     def __exit__(self, *exc: object) -> None:
         sys.stdout = self._original
