@@ -249,6 +249,10 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
         if until is not None and not isinstance(until, str):
             raise model.BadValue("valid_until is not a time")
         created = obj.get("created")
+        if created is not None:  # kept as the source wrote it, once it is a moment (not 0000-01-01, not month 13)
+            if not isinstance(created, str):
+                raise model.BadValue("created is not a time")
+            parse_time(created, "created")
         valid_from = parse_time(obj["valid_from"], "valid_from")
         if obj["valid_from"] != valid_from:  # sub-second precision: kept as written, the index keeps seconds
             extra["valid_from"] = obj["valid_from"]
