@@ -47,7 +47,7 @@ def exit_code_for(failure: BaseException) -> int | None:
 
     - a :class:`CbmError`: its message and hint, its own exit code;
     - Ctrl-C: ``cbm: interrupted``, 130;
-    - stdout closed early (``cbm ... | head``): nothing, 0 (docs/adr/0262-what-cbm-hands-out.md);
+    - stdout closed early (``cbm ... | head``): nothing, 0 (docs/adr/0262-every-output-path-guarded.md);
     - a damaged database, wherever it was first touched: the store error it stands for.
     """
     if isinstance(failure, CbmError):

@@ -100,7 +100,7 @@ class ReaderGone(Exception):
     """Standard output is a pipe whose reader has gone (``cbm ... | head``): the result is not wanted any more.
     Not an OSError, so neither Rich (which exits 1 on a BrokenPipeError) nor click (likewise) turns it into an
     exit code of their own: cbm's handler ends the process with 0 (``cbm.cli.failures``,
-    docs/adr/0262-what-cbm-hands-out.md)."""
+    docs/adr/0262-every-output-path-guarded.md)."""
 
 
 class _Guarded:
