@@ -139,3 +139,19 @@ def test_stix_bundle_parses_strictly_and_validates(exported):
     assert len(patterns) == len(VALUES)
     result = validate_string(exported["stix"], ValidationOptions(version="2.1", strict=False))
     assert result.is_valid, [str(e) for o in result.object_results for e in o.errors]
+
+
+def test_ranges_that_together_cover_everything_stay_out_of_a_firewall_list(us_ru, tmp_path):
+    """0.0.0.0/1 and 128.0.0.0/1 (and ::/1, 8000::/1) are each flagged as broad: a blocklist leaves every one
+    out unless the user puts flagged ones back (--include-flagged, the user's call: ADR 0264)."""
+    us, ru = us_ru
+    for value in (*RANGES, "203.0.113.0/24"):
+        assert ru.cli("indicators", "add", "--value", value, "--tlp", "GREEN").exit_code == 0
+    bundle = tmp_path / "ru-to-us.cbm"
+    assert ru.cli("bundle", "export", "--to", "US", "-o", str(bundle)).exit_code == 0
+    assert us.cli("bundle", "import", str(bundle)).exit_code == 0
+    for fmt in ("txt", "suricata", "csv"):
+        r = us.cli("indicators", "export", "--format", fmt, "-o", str(tmp_path / f"out.{fmt}"))
+        assert r.exit_code == 0, r.stderr
+        text = (tmp_path / f"out.{fmt}").read_text()
+        assert "203.0.113.0/24" in text and not any(value in text for value in RANGES), (fmt, text)
