@@ -53,6 +53,14 @@ def _parties(values: dict[str, Any], key: str) -> None:
                                                             for p in value), f"{key} must list party codes")
 
 
+def _group(values: dict[str, Any]) -> None:
+    """A meeting's or a proposal's members: party codes, at least two different ones. A group of one would let
+    its only member adopt a "joint" proposal or finalise "agreed" minutes on its own signature
+    (docs/adr/0265-a-working-group-has-two-members.md)."""
+    _parties(values, "members")
+    require(len(set(values["members"])) >= 2, "members must name at least two parties: a working group is joint")
+
+
 def _text(values: dict[str, Any], text: str = "text", digest: str = "digest") -> None:
     _str(values, text)
     _hash(values, digest)
@@ -81,7 +89,7 @@ class Meeting(Body):
     @classmethod
     def check(cls, values: dict[str, Any]) -> None:
         _text(values, "agenda", "agenda_digest")
-        _parties(values, "members")
+        _group(values)
         carried = [] if values["carried"] is ABSENT else values["carried"]
         require(isinstance(carried, list) and all(is_sha256_hex(c, allow_final_newline=True) for c in carried),
                 "carried must list action ids")
@@ -217,7 +225,7 @@ class Proposal(Body):
         require(is_int(values["revision"], 1), "revision must be a positive integer")
         require(values["draft"] is ABSENT or isinstance(values["draft"], bool), "draft must be a boolean")
         if values["ref"] in (None, ABSENT):
-            _parties(values, "members")
+            _group(values)
             require(values["revision"] == 1, "a proposal without ref is revision 1")
         else:
             _hash(values, "ref")

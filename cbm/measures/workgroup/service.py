@@ -62,6 +62,16 @@ def members(store: Store) -> list[str]:
     return sorted(set(configured))
 
 
+def _group(store: Store) -> list[str]:
+    """The members a new meeting or proposal records: :func:`members`, refused when that is only us."""
+    group = members(store)
+    if len(group) < 2:
+        raise UsageError(f"the working group is only us ({store.party}): a meeting or a proposal needs at least "
+                         "one other member", hint="import a peer's card with `cbm keys import`, or list the "
+                                                  "members in config.toml: [workgroup] members = [\"US\", \"RU\"]")
+    return group
+
+
 def fingerprint_of(store: Store) -> Callable[[str], str]:
     from cbm.core.keys import fingerprint
 
@@ -134,7 +144,7 @@ def new_meeting(store: Store, *, at: str, place: str, agenda: bytes, title: str 
     if not check_single_line(place, "the place").strip():
         raise UsageError("the meeting needs a place", hint='--place "Geneva"')
     text, digest = read_text(agenda, "the agenda")
-    group = members(store)
+    group = _group(store)
     carried = [a.id for a in open_actions(load(store))]
     body: dict[str, Any] = {"at": when, "place": place, "title": check_single_line(title, "the title"),
                             "agenda": text, "agenda_digest": digest, "members": group, "carried": carried}
@@ -339,7 +349,7 @@ def new_proposal(store: Store, *, title: str, text: bytes, draft: bool = False,
     if not check_single_line(title, "the title").strip():
         raise UsageError("the proposal needs a title", hint='--title "Joint notification template"')
     body_text, digest = read_text(text, "the proposal text")
-    group = members(store)
+    group = _group(store)
     record = store.append("workgroup.proposal", {
         "title": title.strip(), "text": body_text, "digest": digest, "revision": 1, "draft": draft,
         "members": group}, to=_audience(group, store.party), tlp=_tlp(store, tlp))
