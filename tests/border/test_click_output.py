@@ -2,7 +2,7 @@
 script — and a command's result written straight to ``sys.stdout`` (``indicators list``, ``indicators export``),
 when standard output refuses it (a full disk: ``/dev/full``), is closed (``>&-``) or is a pipe whose reader has
 gone (``| head``). The first two are one ``cbm: error:`` line and exit 2, as cbm's own writes were already; the
-third is exit 0 and nothing on stderr (docs/adr/0262-what-cbm-hands-out.md). Run through the real console
+third is exit 0 and nothing on stderr (docs/adr/0262-every-output-path-guarded.md). Run through the real console
 script, both ways (the fast path of docs/adr/0246 and the Typer app)."""
 
 from __future__ import annotations
