@@ -86,7 +86,7 @@ def validate(pattern: str) -> None:
         raise BadValue("empty STIX pattern")
     if len(pattern) > 65536:
         raise BadValue("STIX pattern longer than 64 KiB")
-    if control_character(pattern) is not None:  # rare: the common pattern pays one search
+    if not pattern.isprintable() and control_character(pattern) is not None:  # the common pattern: one C call
         _refuse_controls(pattern)
     if simple(pattern) is not None:
         return
