@@ -155,3 +155,24 @@ def test_ranges_that_together_cover_everything_stay_out_of_a_firewall_list(us_ru
         assert r.exit_code == 0, r.stderr
         text = (tmp_path / f"out.{fmt}").read_text()
         assert "203.0.113.0/24" in text and not any(value in text for value in RANGES), (fmt, text)
+
+
+@pytest.mark.parametrize("created", ["0000-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "garbage", "2026-11-01",
+                                     "2026-11-01T00:00:00+03:00"])
+def test_a_stored_created_that_is_no_stix_timestamp_never_makes_an_export_invalid(us_ru, tmp_path, created):
+    """A peer's signed batch (or a store landed before the import refused them) holding a ``created`` that is no
+    STIX timestamp: the STIX export writes the version's time instead, and the bundle parses strictly."""
+    from tests.security.test_malformed_records import land
+
+    us, ru = us_ru
+    sid = "indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c"
+    land(ru, us, "indicators.batch", {"fields": ["id", "type", "value", "created"],
+                                      "rows": [[sid, "domain-name", "evil.example", created]]}, tmp_path / "b.cbmb")
+    for fmt in ("stix", "misp"):
+        r = us.cli("indicators", "export", "--format", fmt, "-o", str(tmp_path / f"out.{fmt}"))
+        assert r.exit_code == 0, r.stderr
+    text = (tmp_path / "out.stix").read_text()
+    bundle = stix2.parse(text, allow_custom=False)
+    (indicator,) = [o for o in bundle.objects if o.type == "indicator"]
+    assert indicator.id == sid and indicator.created == indicator.modified
+    assert validate_string(text, ValidationOptions(version="2.1", strict=False)).is_valid

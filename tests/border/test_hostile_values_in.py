@@ -39,6 +39,10 @@ HOSTILE = {
                            "created '10000-01-01T00:00:00Z' is not an ISO 8601 UTC time"),
     "created-not-a-time": (_indicator(2, created="yesterday"), "created 'yesterday' is not an ISO 8601 UTC time"),
     "created-a-number": (_indicator(2, created=0), "created is not a time"),
+    "created-a-date": (_indicator(2, created="2026-11-01"),
+                       "created '2026-11-01' is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.sss]Z)"),
+    "modified-an-offset": (_indicator(2, modified="2026-11-02T00:00:00+03:00"),
+                           "modified '2026-11-02T00:00:00+03:00' is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.sss]Z)"),
 }
 
 
