@@ -315,3 +315,34 @@ def test_held_rows_land_under_the_default_page_cache(
     assert raised == []
     hit = us.cli("indicators", "search", "10.90.4.200", "--json").json()["hits"][0]
     assert hit["confidence"] == 42
+
+
+@pytest.mark.parametrize("behind", [0, 10**9], ids=["reader checks every batch", "writer checks every batch"])
+def test_who_runs_the_landing_checks_changes_no_record_flag_or_index(
+        make_party, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behind: int):
+    """The reader process runs a batch's landing checks only while the writer lags behind it (docs/adr/0259),
+    else the writer's index runs them as the batch lands: either way the same records, the same flags, the same
+    index as the writer's own grouping and as ``store rebuild``."""
+    monkeypatch.setattr(batches, "WRITER_BEHIND", behind)
+    carried: list[bool] = []
+    real = BatchWriter.add_made
+
+    def spy(self: BatchWriter, message: tuple[Any, ...]) -> None:
+        if message[0] == "batch":
+            carried.append(message[5] is not None)
+        real(self, message)
+
+    monkeypatch.setattr(BatchWriter, "add_made", spy)
+    feed = write_feed(tmp_path / "feed.csv", [*checked_feed(), "ipv6,fe80::1,GREEN,45,,,"])
+    us, plain, loaded, ordinary = imported_both_ways(make_party, tmp_path, monkeypatch, feed)
+    # the free pattern's batch always goes unchecked; every other batch is checked where ``behind`` says
+    assert len(carried) >= 3 and carried.count(True) == (len(carried) - 1 if behind == 0 else 0)
+    assert counts(loaded) == counts(ordinary)
+    assert records(us) == records(plain) and tables(us) == tables(plain)
+    found = flags(us)
+    assert {flag for _, _, flag in found} >= {"rule:private", "rule:shared-address-space", "rule:link-local"}
+    assert len(found) > BATCH
+    state = index_state(us)
+    r = us.cli("store", "rebuild")
+    assert r.exit_code == 0, r.stderr
+    assert index_state(us) == state and flags(us) == found

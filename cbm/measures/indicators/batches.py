@@ -12,7 +12,8 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
 
 - ``("batch", tlp, body bytes, rows, first ids, flags, read, repeated)``: a batch of new rows, ``flags`` the
   landing checks' verdicts as ``{(type, value): flags}`` for the rows flagged (None when the batch holds a free
-  pattern: the writer's process checks it); ``read`` and ``repeated`` count the rows read since the last message
+  pattern, or when the writer keeps up with the reader, see :class:`Backlog`: the writer's process checks it);
+  ``read`` and ``repeated`` count the rows read since the last message
   and those that fell onto a row of the same batch;
 - ``("held", [(row, tlp), ...])``: rows held back, for the writer's ``_deferred``, at most ``HELD_CHUNK`` a
   message, sent as soon as that many wait (the reader keeps no more than a chunk of them);
@@ -27,6 +28,7 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 from itertools import compress
 from operator import itemgetter
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 Message = tuple[Any, ...]
 _ITEM = Item
 HELD_CHUNK = 2000  # rows a "held" or "rows" message carries at most (a pipeline chunk's size)
+WRITER_BEHIND = 2  # batches sent and not landed from which the reader runs the landing checks itself
 _TYPE_OF, _VALUE_OF = itemgetter(R.TYPE), itemgetter(R.VALUE)
 _STR_OR_NONE = {str, type(None)}
 
@@ -78,6 +81,27 @@ def flags_of(rows: list[list[Any]], check: Check) -> dict[tuple[str, str | None]
     return {(kinds[i], values[i]): list(found[i]) for i in compress(range(len(found)), found)}
 
 
+class Backlog:
+    """How many batch messages the reader process sent that the writer has not landed yet: the reader counts
+    what it sends, the writer what it landed, in 8 bytes of memory both processes share (an anonymous shared
+    map, made before the fork). It decides only who runs the landing checks of the next batch, whose flags are
+    the same either way (docs/adr/0259): a stale count moves work between the processes, never changes a result.
+    """
+
+    def __init__(self) -> None:
+        self._landed = mmap.mmap(-1, 8)  # MAP_SHARED | MAP_ANONYMOUS: the forked reader sees the writer's count
+        self.sent = 0  # in the reader process
+
+    def landed(self) -> None:
+        """The writer landed one more batch message (called in the writer's process)."""
+        self._landed[:8] = (int.from_bytes(self._landed[:8], "little") + 1).to_bytes(8, "little")
+
+    def writer_behind(self) -> bool:
+        """Whether at least ``WRITER_BEHIND`` batches wait for the writer (it is the slower process now), asked
+        by the reader before it sends one more."""
+        return self.sent - int.from_bytes(self._landed[:8], "little") >= WRITER_BEHIND
+
+
 class BatchMaker:
     """Groups a fresh feed's rows into batch messages, as ``BatchWriter`` would group them in bulk mode.
 
@@ -97,6 +121,9 @@ class BatchMaker:
         self.bulk = True
         self.read = 0  # rows read since the last message
         self.repeated = 0
+        # who runs the landing checks: the reader while the writer lags, else the writer (docs/adr/0259); None:
+        # always the reader
+        self.backlog: Backlog | None = None
 
     def add_all(self, pairs: Iterator[Any]) -> Iterator[Message]:
         """The messages due as each ``(row, tlp)`` pair of ``pairs`` (rows not yet trimmed) is read, in one loop
@@ -162,9 +189,14 @@ class BatchMaker:
                 yield from self._send_held()
         fresh = list(rows.values())
         if fresh:
+            backlog = self.backlog
+            # flags None: the writer's process checks the rows as they land, as it does a free pattern's batch
+            flags = flags_of(fresh, self.check) if backlog is None or backlog.writer_behind() else None
             yield ("batch", tlp, body_bytes(fresh, self.source), len(fresh), [r[R.ID] for r in fresh[:100]],
-                   flags_of(fresh, self.check), self.read, self.repeated)
+                   flags, self.read, self.repeated)
             self.read = self.repeated = 0
+            if backlog is not None:
+                backlog.sent += 1
         if not self.bulk:
             yield from self._handover()
 

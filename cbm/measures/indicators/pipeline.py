@@ -1,8 +1,9 @@
 """Read a large text feed in a second process, so parsing and normalising run beside signing and indexing.
 
-On the 2-core reference machine the reader (CSV parse, refang, normalise, ids: about half the CPU of the
-writer's encode, sign, insert and index since the fast paths of formats.feed_rows) and the writer each get a
-core, so the import takes about the writer's time.
+On the 2-core reference machine the reader and the writer each get a core, so the feed takes about the longer
+one's time. A fresh feed's reader also makes the batches (docs/adr/0225) and is the longer side (1M: ~13 s CPU
+against the writer's ~8 s before its index rebuild): a batch's landing checks run in the reader only while the
+writer lags, else in the writer (docs/adr/0259), and the pipe is widened to hold a made batch.
 The child only reads the file and sends rows in chunks through a pipe; it never touches the store. Small
 files, stdin and JSON formats are read in-process.
 
@@ -26,7 +27,7 @@ from dataclasses import asdict
 from typing import Any
 
 from cbm.core.errors import MalformedInput
-from cbm.measures.indicators.batches import BatchMaker
+from cbm.measures.indicators.batches import Backlog, BatchMaker
 from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes
 from cbm.measures.indicators.rows import trim
 
@@ -137,6 +138,21 @@ def _report(conn: Any, error: Exception, kind: str = "error") -> None:
         pass  # the parent stopped listening
 
 
+PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size)
+
+
+def _widen(end: Any) -> None:
+    """Give the pipe behind ``end`` room for a whole made batch (about a megabyte) instead of 64 KiB, so the
+    reader hands one over in a write or two, not sixteen waits on the writer's thread (docs/adr/0259). Where the
+    system refuses (another OS, a lower ceiling), the pipe keeps its size: only slower, never different."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
 def _drain(receiver: Any, inbox: queue.Queue[bytes | None]) -> None:
     """Move the child's messages from the pipe into ``inbox`` as they come (a thread: it waits in ``read(2)``
     without the GIL), so the child never stalls on a full pipe while the writer signs and indexes a batch."""
@@ -154,7 +170,11 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes,
     batches itself and the pairs come in its messages instead (:mod:`cbm.measures.indicators.batches`), each
     yielded as the tuple it sent."""
     context = multiprocessing.get_context("fork")
+    backlog: Backlog | None = None
+    if maker is not None:  # the reader runs the landing checks only while the writer lags (docs/adr/0259)
+        backlog = maker.backlog = Backlog()
     receiver, sender = context.Pipe(duplex=False)
+    _widen(sender)
     process = context.Process(target=_child, args=(path, fmt, d, kind, sender, receiver, maker), daemon=True)
     process.start()
     sender.close()
@@ -178,6 +198,8 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes,
                     continue
                 if message[0] in MADE:
                     yield message
+                    if backlog is not None and message[0] == "batch":
+                        backlog.landed()
                     continue
                 if message[0] == "error":
                     raise MalformedInput(f"reading {path} failed: {message[1]}")

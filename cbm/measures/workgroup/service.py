@@ -4,9 +4,8 @@ Every step is a signed ``workgroup.*`` record; the state (a proposal adopted, mi
 overdue) is derived by :func:`cbm.measures.workgroup.model.fold`. This module checks that a step is legal in
 the current state, appends the record, and returns the derived view. Rules: docs/adr/0060-0064.
 
-Membership: the parties named in ``[workgroup] members`` of config.toml, else every party we trust with an
-active key (ourselves included). Each meeting and proposal records its member list, so "every member" is fixed
-when it is created and does not change if a peer is added later.
+Membership (:mod:`cbm.measures.workgroup.membership`): each meeting and proposal records its member list, so
+"every member" is fixed when it is created and does not change if a peer is added later.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from cbm.core.fields import check_single_line
 from cbm.core.records import Record
 from cbm.core.tlp import check_tlp
 from cbm.measures.base import Attention
+from cbm.measures.workgroup.membership import group_for_new, members
 from cbm.measures.workgroup.model import (
     PROPOSAL_STATES,
     Action,
@@ -41,35 +41,7 @@ DUE_SOON = timedelta(days=7)
 __all__ = ["PROPOSAL_STATES", "members", "load", "attention"]
 
 
-# -- membership and loading --------------------------------------------------------------------------------
-
-
-def members(store: Store) -> list[str]:
-    """The working group as this store sees it now (sorted). Raises NotFound / UsageError for a bad config."""
-    configured = store.config.get("workgroup", {}).get("members")
-    if configured is None:
-        active = [p for p in store.peers() if any(k.status == "active" for k in store.party_keys(p))]
-        return sorted({store.party, *active})
-    if not isinstance(configured, list) or not all(isinstance(p, str) for p in configured):
-        raise UsageError("config.toml: [workgroup] members must be a list of party codes",
-                         hint='members = ["US", "RU"]')
-    for party in configured:
-        if party != store.party and not store.party_exists(party):
-            raise NotFound(f"config.toml: [workgroup] member {party} is not a trusted party",
-                           hint="import its card with `cbm keys import`, or fix [workgroup] members")
-    if store.party not in configured:
-        raise UsageError(f"config.toml: [workgroup] members does not include us ({store.party})")
-    return sorted(set(configured))
-
-
-def _group(store: Store) -> list[str]:
-    """The members a new meeting or proposal records: :func:`members`, refused when that is only us."""
-    group = members(store)
-    if len(group) < 2:
-        raise UsageError(f"the working group is only us ({store.party}): a meeting or a proposal needs at least "
-                         "one other member", hint="import a peer's card with `cbm keys import`, or list the "
-                                                  "members in config.toml: [workgroup] members = [\"US\", \"RU\"]")
-    return group
+# -- loading --------------------------------------------------------------------------------
 
 
 def fingerprint_of(store: Store) -> Callable[[str], str]:
@@ -144,7 +116,7 @@ def new_meeting(store: Store, *, at: str, place: str, agenda: bytes, title: str 
     if not check_single_line(place, "the place").strip():
         raise UsageError("the meeting needs a place", hint='--place "Geneva"')
     text, digest = read_text(agenda, "the agenda")
-    group = _group(store)
+    group = group_for_new(store)
     carried = [a.id for a in open_actions(load(store))]
     body: dict[str, Any] = {"at": when, "place": place, "title": check_single_line(title, "the title"),
                             "agenda": text, "agenda_digest": digest, "members": group, "carried": carried}
@@ -349,7 +321,7 @@ def new_proposal(store: Store, *, title: str, text: bytes, draft: bool = False,
     if not check_single_line(title, "the title").strip():
         raise UsageError("the proposal needs a title", hint='--title "Joint notification template"')
     body_text, digest = read_text(text, "the proposal text")
-    group = _group(store)
+    group = group_for_new(store)
     record = store.append("workgroup.proposal", {
         "title": title.strip(), "text": body_text, "digest": digest, "revision": 1, "draft": draft,
         "members": group}, to=_audience(group, store.party), tlp=_tlp(store, tlp))
