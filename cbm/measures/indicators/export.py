@@ -255,7 +255,11 @@ def _export_suricata(runs: Iterator[Run], out: ByteSink, result: ExportResult, p
             if why:
                 result.skipped[why] = result.skipped.get(why, 0) + 1
                 continue
-            text.extend(suricata.rules(author, row, sids.sid(author, row[R.ID]), versions)[0])
+            made, why = suricata.rules(author, row, sids.sid(author, row[R.ID]), versions)
+            if why:  # a value too long for a rule: its sid is spent, none is ever reused
+                result.skipped[why] = result.skipped.get(why, 0) + 1
+                continue
+            text.extend(made)
             written += 1
         out.write("".join(text).encode("utf-8"))
         progress.written(batch.tlp, written)
