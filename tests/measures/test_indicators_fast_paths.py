@@ -56,6 +56,10 @@ VALUES = [
     "http://пример.рф/путь", "http://example.com/путь", "gopher://example.com/", "http://", "http:///x",
     "example.com/path", "1.2.3.4/path", "http://a" + "b" * 250 + ".com/", "http://" + "a" * 64 + ".com/",
     "https://example.com/\x7f", "https://example.com/\x00",
+    # ports: 0-65535 in at most five digits
+    "http://example.com:0/", "http://example.com:65535/", "http://example.com:65536/", "http://example.com:99999/",
+    "http://example.com:08080/", "http://example.com:008080/", "http://example.com:\u00b2/", "http://1.2.3.4:70000",
+    "http://[2001:db8::1]:443/x", "http://[2001:db8::1]:99999/x", "http://[zzz]/x", "http://[::1]x/",
     # e-mail
     "user@example.com", "User@Example.COM", "user[@]example[.]com", "user(at)example.com", "a@b@example.com",
     "user@", "@example.com", "user@1.2.3.4",

@@ -35,6 +35,10 @@ from cbm.measures.indicators.writer import _plain
      ("file-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")),
     ("xn--80ak6aa92e.com", ("domain-name", "xn--80ak6aa92e.com")),
     ("пример.рф", ("domain-name", "xn--e1afmkfd.xn--p1ai")),
+    ("http://evil.example:8080/a", ("url", "http://evil.example:8080/a")),
+    ("http://evil.example:65535/", ("url", "http://evil.example:65535/")),
+    ("http://[2001:DB8::1]:443/p", ("url", "http://[2001:db8::1]:443/p")),
+    ("http://[::1]/", ("url", "http://[::1]/")),
 ])
 def test_recognise_and_normalise(raw, expected):
     assert model.normalise("", raw) == expected
@@ -42,7 +46,11 @@ def test_recognise_and_normalise(raw, expected):
 
 @pytest.mark.parametrize("raw", ["", "not a value", "256.1.1.1", "example", "http://", "-bad-.com",
                                  "a@b@c.com", "1.2.3.4.5", "g" * 64, "exa mple.com",
-                                 "\u0661.2.3.4", "1.\u0662.3.4"])  # Arabic-Indic digits are no IPv4 address
+                                 "\u0661.2.3.4", "1.\u0662.3.4",  # Arabic-Indic digits are no IPv4 address
+                                 # no port a sensor could match; brackets holding no IPv6 address
+                                 "http://evil.example:99999/", "http://evil.example:\u00b2/",
+                                 "http://evil.example:\u0668\u0660/", "http://[::1]:70000/", "http://[zzz]/",
+                                 "http://[::1]junk/", "http://[v1.x]/"])
 def test_bad_values_are_refused_with_a_reason(raw):
     with pytest.raises(model.BadValue):
         model.normalise("", raw)

@@ -172,11 +172,15 @@ def _url(value: str) -> str:
     hostname = host.rsplit("@", 1)[-1]
     port = ""
     if hostname.startswith("["):
-        pass
+        literal, bracket, port = hostname[1:].partition("]")
+        if not bracket or not _is_ipv6(literal):
+            raise BadValue(f"{value!r} has no valid IPv6 address in its brackets")
+        hostname = f"[{literal}]"
+        if port:
+            _check_port(value, port)
     elif ":" in hostname:
         hostname, port = hostname.rsplit(":", 1)
-        if not port.isdigit():
-            raise BadValue(f"{value!r} has an invalid port")
+        _check_port(value, ":" + port)
         port = ":" + port
     if not hostname.startswith("["):
         try:
@@ -187,6 +191,23 @@ def _url(value: str) -> str:
             hostname = _domain(hostname)
     userinfo = host.rsplit("@", 1)[0] + "@" if "@" in host else ""
     return f"{scheme.lower()}://{userinfo}{hostname}{port}{rest}"
+
+
+def _check_port(value: str, port: str) -> None:
+    """``port`` (with its colon) must be a TCP/UDP port as ASCII digits: a URL with ``:99999`` or ``:²`` names no
+    endpoint a sensor could match, and a rule or a list should not carry it."""
+    digits = port[1:]
+    if not (port[:1] == ":" and digits.isascii() and digits.isdigit() and len(digits) <= 5
+            and int(digits) <= 65535):
+        raise BadValue(f"{value!r} has an invalid port")
+
+
+def _is_ipv6(literal: str) -> bool:
+    try:
+        ipaddress.IPv6Address(literal)
+    except ValueError:
+        return False
+    return True
 
 
 def _email(value: str) -> str:
@@ -224,7 +245,9 @@ _COMMON_DOMAIN_TEXT = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63
 _COMMON_IPV4 = re.compile(_COMMON_IPV4_TEXT)
 _COMMON_DOMAIN = re.compile(_COMMON_DOMAIN_TEXT)
 # a path, query and fragment of printable ASCII but for ' ( [ \ { (no defanging, nothing to quote)
-_COMMON_URL = re.compile(rf"(?:https?|ftp)://({_COMMON_DOMAIN_TEXT}|{_COMMON_IPV4_TEXT})(?::[0-9]{{1,5}})?"
+# a port: at most five digits naming 0-65535 (what _check_port allows)
+_PORT_TEXT = r"(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_COMMON_URL = re.compile(rf"(?:https?|ftp)://({_COMMON_DOMAIN_TEXT}|{_COMMON_IPV4_TEXT})(?::{_PORT_TEXT})?"
                          r"(?:[/?#][!-&)-Z\]-z|}~]*)?")
 _HEX_DIGITS = "0123456789abcdefABCDEF"
 _IPV6_CHARS = _HEX_DIGITS + ":."
