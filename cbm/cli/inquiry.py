@@ -158,7 +158,9 @@ def list_(
 
     def human(out: Console) -> None:
         if not rows:
-            out.print(Text("no inquiries" + ("" if all_ else " open (use --all to include closed ones)")))
+            filtered = state is not None or overdue or to is not None or sender is not None
+            found = "no inquiries match" if filtered else "no inquiries" if all_ else "no inquiries open"
+            out.print(Text(found + ("" if all_ else " (use --all to include closed ones)")))
             return
         table = Table([Column("ref"), Column("prec"), Column("state"), Column("waiting"), Column("due"),
                        Column("subject", cut=True, min_width=16)])

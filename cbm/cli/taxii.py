@@ -71,10 +71,12 @@ def list_(
         if not found:
             note("no TAXII sources; add one with `cbm taxii add`")
             return
-        # names and collection ids whole; the URL gives way first, the api root and the next pull time may go
+        # names and collection ids whole; the URL gives way first, the api root, the next pull time and the
+        # pushed count may go (80 columns hold a name, a cut URL, a collection id and the auth)
         table = Table([Column("name"), Column("url", cut=True, min_width=16),
                        Column("api root", cut=True, min_width=8, optional=True), Column("collection"),
-                       Column("auth"), Column("pushed", right=True), Column("next pull after", optional=True)])
+                       Column("auth"), Column("pushed", right=True, optional=True),
+                       Column("next pull after", optional=True)])
         for s in found:
             table.add_row(s.name, s.url, s.api_root, s.collection, s.auth, s.pushed, s.next_pull_after or "-")
         out.file.flush()
