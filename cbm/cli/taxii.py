@@ -39,8 +39,10 @@ def add(
 ) -> None:
     """Add a TAXII 2.1 source. Secrets are read from files or the environment when used, never given here.
 
-    Example:  cbm taxii add internal https://cti.example/taxii2/ --api-root /api1/
-    --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --user cbm --password-file pw.txt --ca-file ca.pem
+    Example:  cbm taxii add internal https://cti.example/taxii2/ \\
+                --api-root /api1/ \\
+                --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --user cbm \\
+                --password-file pw.txt --ca-file ca.pem
     """
     from cbm.taxii import config
 

@@ -30,7 +30,6 @@ from tests.cli.test_tables import on_terminal
 from tests.conftest import Party, Result, at, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-WIDE = {"COLUMNS": "200"}  # as test_help.py: no example is folded across lines by the terminal's width
 CLI = typer.main.get_command(app)
 
 
@@ -95,11 +94,12 @@ def _check_leaf(command: Any, argv: list[str], path: tuple[str, ...]) -> None:
 
 # --- the examples of every command's help ---------------------------------------------------------------------
 
-def help_examples(path: tuple[str, ...]) -> list[str]:
+def help_examples(path: tuple[str, ...], columns: int = 200) -> list[str]:
     """The examples of ``cbm PATH --help`` as the user sees them, one string per example. A block starts at a
     line ``Example:``/``Examples:`` (or ``Example (what it shows):``); in it a line starting ``cbm `` begins an
-    example, a line starting ``-`` continues the one before, blank lines are skipped, any other line ends it."""
-    shown = run_cli(*path, "--help", env=WIDE).stdout
+    example, a line ending ``\\`` is continued by the next, a line starting ``-`` continues the one before, blank
+    lines are skipped, any other line ends the block."""
+    shown = run_cli(*path, "--help", env={"COLUMNS": str(columns)}).stdout
     examples: list[str] = []
     inside = False
     for raw in shown.splitlines():
@@ -109,7 +109,9 @@ def help_examples(path: tuple[str, ...]) -> list[str]:
             inside, line = True, head.group(1)
         if not inside or not line:
             continue
-        if line.startswith("cbm "):
+        if examples and examples[-1].endswith("\\"):  # a shell line continuation
+            examples[-1] = examples[-1][:-1].rstrip() + " " + line
+        elif line.startswith("cbm "):
             examples.append(line)
         elif line.startswith("-") and examples:
             examples[-1] += " " + line
@@ -138,6 +140,14 @@ def test_help_example_parses_and_runs_its_own_command(path, example):
         pytest.fail(f"`cbm {' '.join(path)} --help` example {example!r} does not parse: {e.format_message()}")
     # a command's help shows that command; a group's help (`cbm --help`) any command of the group
     assert reached[:len(path)] == path, f"`cbm {' '.join(path)} --help` shows an example of `cbm {' '.join(reached)}`"
+
+
+def test_help_examples_are_whole_on_an_80_column_terminal():
+    """An example folded by the terminal cannot be copied: each line of it fits 80 columns (long ones are
+    continued with ``\\``), so the examples read at 80 columns are those read at 200."""
+    folded = [f"cbm {' '.join(path)}" for path in COMMANDS
+              if help_examples(path, columns=80) != help_examples(path)]
+    assert folded == [], "examples folded at 80 columns (continue long ones with \\): " + ", ".join(folded)
 
 
 # --- the command lines of README.md ---------------------------------------------------------------------------
