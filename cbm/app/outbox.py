@@ -8,9 +8,8 @@ in config.toml (default 24 hours); never for a peer whose key we revoked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cbm.core import clock
 from cbm.core.errors import NotFound, UsageError
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
 DEFAULT_SEND_WITHIN = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Outbox:
+class Outbox(NamedTuple):
     """One peer's side of the air gap: ``ahead`` records wait for it, the oldest written at ``since``."""
 
     peer: str

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cbm.app.outbox import Outbox, outboxes
 from cbm.app.reactions import attention
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
 _OPTIONAL_TABLES = ("claims", "malformed")
 
 
-@dataclass
-class StatusReport:
+class StatusReport(NamedTuple):
     party: str
     name: str
     store: str
@@ -31,16 +29,16 @@ class StatusReport:
     peers: list[dict[str, Any]]
     counts: dict[str, Any]
     missing: dict[str, tuple[int, int]]
-    attention: list[Attention] = field(default_factory=list)
+    attention: list[Attention]
     # claims a peer made about another party's log that the author's own records contradicted, held against
     # the claimant (docs/adr/0110-claims-about-a-log.md)
-    claims: list[Claim] = field(default_factory=list)
+    claims: list[Claim]
     # per peer: how many records wait for the next bundle and since when (docs/adr/0146-status-check-and-outbox.md)
-    outbox: list[Outbox] = field(default_factory=list)
+    outbox: list[Outbox]
     # well-signed peer records whose bodies break their kind's rules: kept as evidence, folded nowhere
     # (docs/adr/0116-malformed-peer-records.md); the first 1000, and how many there are in all
-    malformed: list[Malformed] = field(default_factory=list)
-    malformed_count: int = 0
+    malformed: list[Malformed]
+    malformed_count: int
 
     @property
     def needs_attention(self) -> bool:

@@ -14,7 +14,8 @@ from cbm.bundle.streams import HashingWriter
 from cbm.core import dsse
 from cbm.core.tlp import may_see
 from cbm.store import index_bundles
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
+from cbm.store.record_rows import record_from_row
 
 
 @dataclass(frozen=True)

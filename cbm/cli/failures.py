@@ -12,6 +12,7 @@ import sys
 
 from cbm.cli.context import state
 from cbm.core.errors import CbmError
+from cbm.core.stdio import ReaderGone
 
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 
@@ -46,7 +47,7 @@ def exit_code_for(failure: BaseException) -> int | None:
 
     - a :class:`CbmError`: its message and hint, its own exit code;
     - Ctrl-C: ``cbm: interrupted``, 130;
-    - stdout closed early (``cbm ... | head``): nothing, 0;
+    - stdout closed early (``cbm ... | head``): nothing, 0 (docs/adr/0262-every-output-path-guarded.md);
     - a damaged database, wherever it was first touched: the store error it stands for.
     """
     if isinstance(failure, CbmError):
@@ -55,7 +56,7 @@ def exit_code_for(failure: BaseException) -> int | None:
     if isinstance(failure, KeyboardInterrupt):
         echo_error("cbm: interrupted")
         return INTERRUPTED
-    if isinstance(failure, BrokenPipeError):
+    if isinstance(failure, (BrokenPipeError, ReaderGone)):
         return 0
     if not isinstance(failure, Exception):
         return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -72,7 +70,13 @@ def cell(value: object, style: str | None = None, *, multiline: bool = False) ->
 
 
 def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    """``value`` as JSON-ready data: a result object (a dataclass, or a named tuple such as ``StatusReport``)
+    becomes an object of its fields in their order, bytes become hex, tuples and sets become lists."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a named tuple: an object, as a dataclass is
+        return {k: to_jsonable(v) for k, v in value._asdict().items()}
+    if hasattr(type(value), "__dataclass_fields__"):  # dataclasses is loaded where one exists (not for status)
+        import dataclasses
+
         return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
@@ -94,6 +98,8 @@ def Text(*parts: Any, **style: Any) -> RichText:  # noqa: N802  (stands in for r
 def emit(schema: str, data: Any, human: Callable[[Console], None], *, json_flag: bool = False) -> None:
     """Print a result: one JSON document (``{"schema": ..., ...}``) or the human rendering."""
     if json_flag or state.json:
+        import json  # only for a JSON answer (docs/adr/0256)
+
         doc = {"schema": f"cbm.{schema}/1", **to_jsonable(data)}
         text = json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False)
         # json leaves DEL, C1 controls (U+009B is a CSI to some terminals) and bidi/format characters raw: peer

@@ -29,6 +29,8 @@ from typer.exceptions import Abort  # noqa: E402
 from cbm import __version__  # noqa: E402
 from cbm.cli.context import state  # noqa: E402
 from cbm.cli.failures import echo_error, exit_code_for  # noqa: E402
+from cbm.core.errors import CbmError  # noqa: E402
+from cbm.core.stdio import ReaderGone, guarded_stdout  # noqa: E402
 from cbm.measures.registry import MEASURES  # noqa: E402
 
 # Subcommands load on first use, so `cbm --help` and `cbm status` do not import every measure (and stix2).
@@ -167,8 +169,18 @@ class CbmGroup(TyperGroup):
         """Usage errors from argument parsing follow the error contract too: one ``cbm: error:`` line, exit 2."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        # What click, Typer and Rich write themselves (help, --version, usage, completion scripts) goes through the
+        # guard too: a full or closed stdout is one error line and exit 2, a reader gone is exit 0, as for ours
+        with guarded_stdout():
+            self._standalone(args, prog_name, complete_var, **extra)
+
+    def _standalone(self, args: Any, prog_name: Any, complete_var: Any, **extra: Any) -> None:
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except (CbmError, ReaderGone) as e:  # raised by a write outside invoke: the root's help, --version...
+            code = exit_code_for(e)
+            assert code is not None
+            sys.exit(code)
         except NoArgsIsHelpError as e:
             e.show()
             sys.exit(e.exit_code)

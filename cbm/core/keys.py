@@ -10,12 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from cbm.core.canonical import canonical_bytes, loads
-from cbm.core.dsse import b64, unb64
 from cbm.core.errors import MalformedInput, StoreCorrupt, UsageError
 
 # nacl loads only where keys are made, unlocked or used (about 10 ms): reading commands never need it
@@ -53,8 +50,7 @@ def normalise_fingerprint(text: str) -> str:
     return digits
 
 
-@dataclass(frozen=True)
-class KeyPair:
+class KeyPair(NamedTuple):
     """One generation of a party's keys."""
 
     signing: nacl.signing.SigningKey
@@ -105,6 +101,9 @@ def _kdf(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
 
 def write_secret_keys(path: Path, pairs: list[KeyPair], passphrase: str | None) -> None:
     """Write every key pair to ``path`` (0600, fsync + atomic rename). ``passphrase=None``: unencrypted."""
+    from cbm.core.canonical import canonical_bytes  # the key file's codec loads where it is read or written:
+    from cbm.core.dsse import b64  # `cbm status` needs only fingerprints (docs/adr/0256)
+
     inner = canonical_bytes(
         {
             "keys": [
@@ -155,6 +154,8 @@ def is_protected(path: Path) -> bool:
 
 
 def _read_doc(path: Path) -> dict[str, object]:
+    from cbm.core.canonical import loads
+
     try:
         doc = loads(path.read_bytes())
     except OSError as e:
@@ -175,6 +176,9 @@ def read_secret_keys(path: Path, passphrase: PassphraseSource) -> list[KeyPair]:
     import nacl.public
     import nacl.secret
     import nacl.signing
+
+    from cbm.core.canonical import loads
+    from cbm.core.dsse import unb64
 
     doc = _read_doc(path)
     try:

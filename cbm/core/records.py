@@ -25,6 +25,7 @@ from cbm.core.errors import BadSignature, MalformedInput, RevokedKey, UnknownSig
 from cbm.core.fields import is_iso_time
 from cbm.core.keys import KeyPair
 from cbm.core.tlp import ALL_PEERS, TLP_LABELS
+from cbm.core.trusted_keys import TrustedKey  # noqa: F401  (re-exported: cbm.core.records.TrustedKey)
 
 # "desk": the watch desk's local notes (desk.handover, addressed to ourselves only; docs/adr/0148)
 MEASURES = ("keys", "bundle", "indicators", "inquiry", "hotline", "whitepaper", "workgroup", "desk")
@@ -77,18 +78,6 @@ class TrustedKeyLookup(Protocol):
     """What verification needs to know about a signing key: whose it is and for which seqs it signs."""
 
     def trusted_key(self, keyid: str) -> TrustedKey | None: ...
-
-
-@dataclass(frozen=True)
-class TrustedKey:
-    party: str
-    keyid: str
-    verify_key: bytes
-    enc_key: bytes
-    first_seq: int
-    last_seq: int | None  # set when rotated out or revoked: the key signs no record after it
-    status: str  # active | rotated | revoked
-    reason: str | None = None
 
 
 def build_payload(*, author: str, seq: int, prev: str | None, created: str, kind: str,

@@ -10,7 +10,7 @@ The lookups themselves (SQLite range queries) live with the data they search; th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cbm.core.errors import NotFound, UsageError
 
@@ -19,8 +19,7 @@ SHOWN = 5  # candidates listed in a message
 HEX = frozenset("0123456789abcdef")
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """Something a prefix may name: its full id, and a few words that tell candidates apart."""
 
     id: str

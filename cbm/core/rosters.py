@@ -10,21 +10,19 @@ a card left out, a rotation a card replaced (docs/adr/0171-rosters.md).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cbm.core.errors import CbmError, MalformedInput
-from cbm.core.records import Record
 
 if TYPE_CHECKING:  # cards load when a roster is read, not for every command that opens a store (issue 20)
     from cbm.core.cards import PartyCard
+    from cbm.core.records import Record
 
 KIND = "keys.roster"
 MAX_ENTRIES = 10_000
 
 
-@dataclass(frozen=True)
-class Roster:
+class Roster(NamedTuple):
     """A verified ``keys.roster`` record: who published it, where in its log, and the cards it lists."""
 
     introducer: str

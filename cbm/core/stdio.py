@@ -10,7 +10,7 @@ from cbm.core.errors import UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the root help loads this module)
 if TYPE_CHECKING:
-    from typing import BinaryIO
+    from typing import Any, BinaryIO
 
 
 def stdin() -> BinaryIO:
@@ -96,9 +96,82 @@ class GuardedStdout:
         return getattr(sys.stdout, "encoding", None) or "utf-8"
 
 
-def _refused(e: OSError) -> UsageError:
-    """The error for standard output refusing what was written (``e``). The output still buffered is dropped
-    (standard output now writes to the null device), so Python's own flush at exit does not fail a second time."""
+class ReaderGone(Exception):
+    """Standard output is a pipe whose reader has gone (``cbm ... | head``): the result is not wanted any more.
+    Not an OSError, so neither Rich (which exits 1 on a BrokenPipeError) nor click (likewise) turns it into an
+    exit code of their own: cbm's handler ends the process with 0 (``cbm.cli.failures``,
+    docs/adr/0262-every-output-path-guarded.md)."""
+
+
+class _Guarded:
+    """A stream standing in for standard output (its text side, or its ``buffer``) for a whole run of the Typer
+    app: what click, Typer and Rich write themselves (help, ``--version``, usage, completion scripts) meets the
+    same rules as cbm's own writes. A write or flush that standard output refuses (a full disk, an I/O error) is
+    the UsageError of :func:`write_out`; a broken pipe is :class:`ReaderGone`. The first refusal stays: every
+    later write or flush raises it again (click probes a stream with writes whose errors it ignores, and the
+    dropped output must not pass for written). Everything else is the stream's own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._buffer: _Guarded | None = None
+        self._refusal: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        if self._refusal is not None:
+            raise _failure(self._refusal)
+        try:
+            return int(self._stream.write(data))
+        except OSError as e:
+            self._refusal = e
+            raise _failure(e) from e
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._refusal is not None:
+            raise _failure(self._refusal)
+        try:
+            self._stream.flush()
+        except OSError as e:
+            self._refusal = e
+            raise _failure(e) from e
+
+    @property
+    def buffer(self) -> Any:
+        if self._buffer is None:
+            self._buffer = _Guarded(self._stream.buffer)  # ClosedOutput's raises its UsageError here
+        return self._buffer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class guarded_stdout:  # noqa: N801  (used as a function: ``with guarded_stdout():``)
+    """Standard output guarded (see :class:`_Guarded`) while the ``with`` block runs, as it was after. (A class,
+    not contextlib's decorator: the fast path loads this module and contextlib is not otherwise loaded.)"""
+
+    def __enter__(self) -> None:
+        self._original = sys.stdout
+        sys.stdout = _Guarded(ClosedOutput() if sys.stdout is None else sys.stdout)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout = self._original
+
+
+def _failure(e: OSError) -> Exception:
+    """What a refused write to standard output (``e``) is: :class:`ReaderGone` for a broken pipe, else the
+    UsageError of :func:`_refused`. Either way the output still buffered is dropped (:func:`_to_null`)."""
+    if isinstance(e, BrokenPipeError):
+        _to_null()
+        return ReaderGone()
+    return _refused(e)
+
+
+def _to_null() -> None:
+    """Standard output now writes to the null device, so Python's own flush at exit does not fail a second time
+    over the output still buffered."""
     try:
         import os
 
@@ -107,4 +180,9 @@ def _refused(e: OSError) -> UsageError:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def _refused(e: OSError) -> UsageError:
+    """The error for standard output refusing what was written (``e``); the output still buffered is dropped."""
+    _to_null()
     return UsageError(f"cannot write to standard output: {e.strerror or e}", hint=_DONE_HINT)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Attention:
+class Attention(NamedTuple):
     """One thing an operator should look at, shown by ``cbm status``.
 
     ``rank``: 0 overdue/critical, 1 due soon or waiting on us, 2 informational.

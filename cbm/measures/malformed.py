@@ -11,7 +11,6 @@ still evidence) but no measure's index folds it, so it reaches no listing, no ``
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import itertools
 from collections.abc import Sequence
@@ -240,7 +239,7 @@ def guarded(index: Index) -> Index:
         if wanted:
             fold(conn, wanted)
 
-    return dataclasses.replace(index, version=index.version + GATE_VERSION, add=add)
+    return index._replace(version=index.version + GATE_VERSION, add=add)
 
 
 def listed(conn: Connection, limit: int = 1000) -> list[Malformed]:

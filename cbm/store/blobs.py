@@ -7,7 +7,6 @@ either complete and correct under its name or absent. A record that depends on b
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +35,7 @@ class BlobStore:
 
         With ``expected``, refuses (TamperedContent) content whose hash differs, storing nothing.
         """
+        import hashlib  # OpenSSL: where a blob is written or read, not for every command that opens a store
         import tempfile  # tempfile and the durable rename: for writers only, not every command that opens a store
 
         from cbm.core.files import replace_durably
@@ -77,6 +77,8 @@ class BlobStore:
         path = self.path(digest)
         if not path.is_file():
             raise NotFound(f"attachment {digest[:12]} is not in this store")
+        import hashlib
+
         hasher = hashlib.sha256()
         with open(path, "rb") as source:
             while chunk := source.read(CHUNK):

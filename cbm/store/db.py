@@ -7,27 +7,18 @@ write lock (waiting up to ``busy_timeout``) instead of corrupting each other.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
-from cbm.core import clock, dsse, refs
-from cbm.core.errors import Equivocation, MalformedInput, NotFound, StoreCorrupt, StoreMissing, UsageError
-from cbm.core.keys import KeyPair, PassphraseSource, read_secret_keys
+from cbm.core import clock
+from cbm.core.errors import Equivocation, NotFound, StoreCorrupt, StoreMissing, UsageError
 from cbm.core.memory import cycle_collector_paused
-from cbm.core.records import (
-    Record,
-    TrustedKey,
-    build_payload,
-    parse_verified_payload,
-    sign_record,
-)
 from cbm.core.tlp import check_tlp
+from cbm.core.trusted_keys import TrustedKey
 from cbm.store import indexes, paths
 from cbm.store.blobs import BlobStore
 from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-exported)
@@ -39,14 +30,18 @@ from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-e
 )
 from cbm.store.indexes import STORE_INDEX_VERSIONS, Deferred, Index
 
+if TYPE_CHECKING:  # the record codec loads where a record is written or read back, not to read indexes (ADR 0256)
+    from cbm.core import refs
+    from cbm.core.keys import KeyPair, PassphraseSource
+    from cbm.core.records import Record
+
 REBUILD_BATCH_BYTES = 16 * 1024 * 1024  # records handed to an index at once during a rebuild
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(NamedTuple):
     """A record to be appended by the local party: the store fills author, seq, prev, created."""
 
     kind: str
@@ -61,14 +56,6 @@ def _no_passphrase() -> str:
         "the private keys are passphrase-protected and no passphrase was given",
         hint="set CBM_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked",
     )
-
-
-def record_from_row(envelope: bytes, keyid: str) -> Record:
-    """Rebuild a Record from stored bytes (verified when they landed; ``store verify`` re-checks)."""
-    try:
-        return parse_verified_payload(envelope, dsse.parse(envelope).payload, keyid)
-    except MalformedInput as e:
-        raise StoreCorrupt(f"a stored record no longer parses: {e}") from e
 
 
 class Store:
@@ -182,6 +169,8 @@ class Store:
     def key_pairs(self) -> list[KeyPair]:
         """Every key pair of ours, oldest first (unlocks the key file once per process)."""
         if self._pairs is None:
+            from cbm.core.keys import read_secret_keys
+
             self._pairs = read_secret_keys(self.root / paths.SECRET_KEYS, self._passphrase)
         return self._pairs
 
@@ -281,6 +270,8 @@ class Store:
         The signing key is read under the write lock: a rotation by another process cannot slip in
         between choosing the key and landing the record (which would sign past the key's last seq).
         """
+        from cbm.core.records import build_payload, parse_verified_payload, sign_record
+
         normalised = [(d, self.check_recipients(d.to), check_tlp(d.tlp)) for d in drafts]
         pair = self.signer()
         head = self.head(self.party)
@@ -304,6 +295,8 @@ class Store:
         different record raises Equivocation (the transaction rolls back; record the evidence afterwards
         with :meth:`record_equivocation`).
         """
+        import json
+
         received = clock.now_iso()
         rows = []
         for r in records:
@@ -342,11 +335,15 @@ class Store:
         """
         text = ref.strip().lower()
         if len(text) != 64:
+            from cbm.core import refs
+
             what = f"{kind_prefix.rstrip('.')} record" if kind_prefix else "record"
             text = refs.resolve(ref, what, lambda p, n: self.record_candidates(p, n, kind_prefix)).id
         row = self.conn.execute("SELECT envelope, keyid FROM records WHERE hash = ?", (text,)).fetchone()
         if row is None:
             raise NotFound(f"no record {text}")
+        from cbm.store.record_rows import record_from_row
+
         return record_from_row(row[0], row[1])
 
     def record_candidates(self, prefix: str, limit: int, kind_prefix: str | None = None) -> list[refs.Candidate]:
@@ -358,6 +355,8 @@ class Store:
             sql += " AND kind >= ? AND kind < ?"
             args += [kind_prefix, kind_prefix + "\U0010ffff"]
         rows = self.conn.execute(sql + " ORDER BY hash LIMIT ?", (*args, limit)).fetchall()
+        from cbm.core import refs
+
         return [refs.Candidate(h, f"{kind} by {author} #{seq}") for h, kind, author, seq in rows]
 
     def records(self, *, kind: str | None = None, kind_prefix: str | None = None, author: str | None = None,
@@ -378,11 +377,14 @@ class Store:
             where.append("subject = ?")
             args.append(subject)
         sql = f"SELECT envelope, keyid FROM records WHERE {' AND '.join(where)} ORDER BY id"
+        from cbm.store.record_rows import record_from_row  # once per call, not per row
         for envelope, keyid in self.conn.execute(sql, args):
             yield record_from_row(envelope, keyid)
 
     def log(self, author: str, first_seq: int = 1, last_seq: int | None = None) -> Iterator[Record]:
         """One author's records in seq order."""
+        from cbm.store.record_rows import record_from_row  # once per call, not per row
+
         sql = "SELECT envelope, keyid FROM records WHERE author = ? AND seq >= ?"
         args: list[Any] = [author, first_seq]
         if last_seq is not None:
@@ -461,7 +463,10 @@ class Store:
         withheld hint and every piece of equivocation evidence against the authors' own signed records
         (:func:`cbm.store.claims.sweep`). ``progress(done, total)`` hears the records read so far, counting
         each record once for its columns and once for each index that folds it."""
+        import json
+
         from cbm.store import claims
+        from cbm.store.record_rows import record_from_row
 
         with self.transaction():
             ids = [row_id for (row_id,) in self.conn.execute("SELECT id FROM records ORDER BY id")]

@@ -14,12 +14,14 @@ Two tables with different natures:
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 
-from cbm.core.records import Record
 from cbm.store.indexes import STORE_INDEX_VERSIONS, Index
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, spelled as cbm.cli.main does
+if TYPE_CHECKING:
+    from cbm.core.records import Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bundle_receipts (
@@ -52,6 +54,8 @@ CREATE TABLE IF NOT EXISTS bundles_sent (
 
 
 def _add(conn: sqlite3.Connection, records: list[Record]) -> None:
+    import json  # where a JSON column is read or written (`cbm status` reads none: docs/adr/0256)
+
     rows = []
     for r in records:
         logs = r.body.get("logs")
@@ -79,6 +83,8 @@ def receipt_for_bundle(conn: sqlite3.Connection, by_party: str, bundle: str) -> 
 
 def last_receipt_to(conn: sqlite3.Connection, by_party: str, addressee: str) -> dict[str, dict] | None:
     """The ``logs`` of ``by_party``'s newest receipt addressed to ``addressee`` (or to every peer)."""
+    import json  # where a JSON column is read or written (`cbm status` reads none: docs/adr/0256)
+
     for addressed, logs in conn.execute("SELECT addressed, logs FROM bundle_receipts WHERE by_party = ?"
                                         " ORDER BY seq DESC", (by_party,)):
         to = json.loads(addressed)
@@ -208,6 +214,8 @@ def log_rows(conn: sqlite3.Connection, author: str, after: int) -> Iterator[tupl
                                                                                     bytes]]:
     """``author``'s records after ``after`` in seq order, as (seq, hash, audience, tlp, envelope) from the
     columns beside each verified envelope: export needs no re-parse of every record."""
+    import json  # where a JSON column is read or written (`cbm status` reads none: docs/adr/0256)
+
     for seq, digest, audience, tlp, envelope in conn.execute(
             "SELECT seq, hash, audience, tlp, envelope FROM records WHERE author = ? AND seq > ? ORDER BY seq",
             (author, after)):

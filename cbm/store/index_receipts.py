@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from cbm.core.records import Record
 from cbm.store.indexes import STORE_INDEX_VERSIONS, Index
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, spelled as cbm.cli.main does
+if TYPE_CHECKING:
+    from cbm.core.records import Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (

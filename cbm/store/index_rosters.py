@@ -14,12 +14,14 @@ See docs/adr/0171-rosters.md.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
-from cbm.core.records import Record
 from cbm.core.rosters import KIND, Roster
 from cbm.store.indexes import STORE_INDEX_VERSIONS, Index
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cbm.cli.main)
+if TYPE_CHECKING:
+    from cbm.core.records import Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rosters (
@@ -72,16 +74,25 @@ def latest_entries(conn: sqlite3.Connection, introducer: str) -> list[tuple[str,
 
 def introducers_of(conn: sqlite3.Connection, keyid: str) -> list[str] | None:
     """The parties whose rosters introduced this key, or None when the key was confirmed directly."""
+    import json
+
     row = conn.execute("SELECT introducers FROM introduced_keys WHERE keyid = ?", (keyid,)).fetchone()
     return list(json.loads(row[0])) if row else None
 
 
 def all_introduced(conn: sqlite3.Connection) -> dict[str, list[str]]:
     """keyid -> introducers, for every introduced key."""
-    return {k: list(json.loads(v)) for k, v in conn.execute("SELECT keyid, introducers FROM introduced_keys")}
+    rows = conn.execute("SELECT keyid, introducers FROM introduced_keys").fetchall()
+    if not rows:  # no roster introduced a key: `cbm status` loads no json module (docs/adr/0256)
+        return {}
+    import json
+
+    return {k: list(json.loads(v)) for k, v in rows}
 
 
 def mark(conn: sqlite3.Connection, keyid: str, party: str, introducers: list[str], added: str) -> None:
+    import json
+
     conn.execute("INSERT OR REPLACE INTO introduced_keys (keyid, party, introducers, added) VALUES (?, ?, ?, ?)",
                  (keyid, party, json.dumps(sorted(introducers)), added))
 

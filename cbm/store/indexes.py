@@ -17,8 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from cbm.core.records import Record
@@ -28,8 +27,7 @@ Connection = sqlite3.Connection
 Cursor = sqlite3.Cursor
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(NamedTuple):
     name: str
     version: int
     kinds: tuple[str, ...]  # kind prefixes this index folds, e.g. ("inquiry.",)
@@ -47,8 +45,7 @@ class Index:
         return any(kind.startswith(prefix) for prefix in self.kinds)
 
 
-@dataclass(frozen=True)
-class Deferred:
+class Deferred(NamedTuple):
     """Indexes handed to the store by name and version, loaded only when a write needs them.
 
     ``versions`` (name -> version) must be those of the Index values ``load()`` returns. A store opened to read

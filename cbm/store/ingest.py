@@ -18,8 +18,9 @@ from cbm.core.errors import ChainBroken, Equivocation
 from cbm.core.records import Record, verify_record
 from cbm.store import claims
 from cbm.store.claims import Claim
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
 from cbm.store.indexes import bulk_landing
+from cbm.store.record_rows import record_from_row
 from cbm.store.trust import apply_key_record
 
 if TYPE_CHECKING:  # rosters load when one lands, not for `cbm status` (which reads missing_ranges here)

@@ -10,9 +10,8 @@ Trust rules (docs/adr/0003-keys-and-trust.md):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cbm.core import clock
 from cbm.core.errors import (
@@ -26,13 +25,13 @@ from cbm.core.errors import (
 )
 from cbm.core.fields import check_party_code
 from cbm.core.keys import KeyPair, normalise_fingerprint, write_secret_keys
-from cbm.core.records import Record
 from cbm.store import index_rosters, paths
 from cbm.store.db import Draft, Store, connect
 from cbm.store.schema import FORMAT_VERSION
 
 if TYPE_CHECKING:  # the cards module loads where a card is read or made, not for `cbm status` (list_keys)
     from cbm.core.cards import PartyCard
+    from cbm.core.records import Record
 
 
 def create_store(root: Path, party: str, name: str, passphrase: str | None) -> PartyCard:
@@ -137,8 +136,7 @@ def card_history(store: Store, party: str) -> list[PartyCard]:
     return [parse_card(row[0]) for row in rows]
 
 
-@dataclass(frozen=True)
-class ImportResult:
+class ImportResult(NamedTuple):
     card: PartyCard
     action: str  # added | rotated | unchanged | replaced
     message: str
@@ -344,8 +342,7 @@ def _rewrite_secret(store: Store, pairs: list[KeyPair], passphrase: str | None) 
     store._pairs = pairs
 
 
-@dataclass(frozen=True)
-class KeyListing:
+class KeyListing(NamedTuple):
     party: str
     name: str
     is_self: bool

@@ -19,6 +19,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ API_ROOT = "/cbm/"
 STIX_MEDIA = "application/stix+json;version=2.1"
 HASHING_AT_ONCE = 2  # password checks at a time (Argon2id, 64 MiB each); more requests wait their turn
 PAGE_MAX = 1000  # objects per page at most; a client's smaller limit is honoured
+ALLOWED = "GET, HEAD"  # the methods every resource answers (the Allow header of a 405 or 501)
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # the API root must say one; nothing can be posted here anyway
 _NAMESPACE = uuid.UUID("6b0f6f5e-57b1-4d5e-9a3a-2f0b3c1d8e90")  # fixed: collection ids stay stable
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?Z$", re.ASCII)  # not "２０２６"
@@ -106,6 +108,15 @@ class TaxiiServer(ThreadingHTTPServer):
                 raise UsageError(f"cannot use the TLS certificate and key: {e}") from e
             self.socket = context.wrap_socket(self.socket, server_side=True)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-answer (a reset, a broken pipe, a TLS session torn down) is the client's business:
+        nothing in the server's log. Anything else is a bug in cbm, and keeps socketserver's traceback."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
+            return
+        super().handle_error(request, client_address)
+
     @property
     def base_url(self) -> str:
         host, port = str(self.server_address[0]), int(self.server_address[1])
@@ -176,11 +187,29 @@ class Handler(BaseHTTPRequestHandler):
         except CbmError as e:
             self._send(500, {"title": "the store cannot be read", "description": str(e)[:200]}, {})
 
+    # HEAD is GET without the body (RFC 9110 9.3.2: same status and headers, Content-Length included), as
+    # taxii2-client's and medallion's HTTP stacks expect of any server (docs/adr/0263-taxii-serve-methods.md)
+    do_HEAD = do_GET  # noqa: N815
+
     def _refuse(self) -> None:
         self.close_connection = True  # the body is not read: the connection cannot carry another request
-        self._send(405, {"title": "this TAXII server is read-only"}, {"Allow": "GET"})
+        self._send(405, {"title": "this TAXII server is read-only", "http_status": "405"}, {"Allow": ALLOWED})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse  # noqa: N815
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server answers by itself — a method it has no ``do_`` for (501), a request line or headers
+        it cannot parse (400, 414, 431) — as a TAXII error message (JSON), never its HTML page. ``message`` may
+        quote the client's request line: it is cut short and goes out JSON-escaped."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # the version was never read: the answer still says its status
+            self.request_version = "HTTP/1.0"
+        title = (message or HTTPStatus(code).phrase)[:200]
+        body: dict[str, Any] = {"title": title, "http_status": str(code)}
+        headers = {"Connection": "close"}
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            headers["Allow"] = ALLOWED
+        self._send(code, body, headers)
 
     def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
         data = _encode(body).encode("utf-8")
@@ -190,7 +219,8 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def _route(self, url: Any) -> tuple[Any, dict[str, str]]:
         path = unquote(url.path)
@@ -251,7 +281,7 @@ class _Reader:
             rows = cache.get(r.rec)
         if rows is None:
             from cbm.measures.indicators import rows as R
-            from cbm.store.db import record_from_row
+            from cbm.store.record_rows import record_from_row
 
             rows = R.rows_of(record_from_row(*self.feed.envelope(r.rec)).body)
             with lock:

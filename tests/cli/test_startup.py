@@ -203,3 +203,89 @@ def test_status_through_the_entry_point_loads_no_typer(with_indicators: Party):
     assert "cbm.app.status" in loaded and "cbm.cli.status_view" in loaded
     assert [m for m in loaded if m == "typer" or m.startswith(("typer.", "click"))] == []
     assert _unwanted(loaded) == []
+
+
+# What `cbm status` and `cbm indicators search` must not load through the console script (issue 20,
+# docs/adr/0256-reading-commands-load-no-record-codec.md): the record codec (DSSE, canonical JSON, orjson, which
+# brings uuid, platform, dataclasses and json), base64, and the dataclasses module with the inspect, ast, dis and
+# tokenize it imports. Each costs milliseconds at every start; these two commands read only index tables and keys.
+NOT_FOR_READERS = ("dataclasses", "inspect", "ast", "dis", "tokenize", "orjson", "uuid", "platform", "base64",
+                   "cbm.core.records", "cbm.core.dsse", "cbm.core.canonical", "cbm.store.record_rows")
+# status reads no JSON column in a store whose keys were all confirmed by phone, and prints no JSON unless asked;
+# search needs no key at all, so nothing computes a fingerprint (hashlib still loads: the indicator ids need it)
+NOT_FOR_STATUS = (*NOT_FOR_READERS, "json")
+NOT_FOR_SEARCH = (*NOT_FOR_READERS, "cbm.core.keys")
+
+ENTRY_TIMED = """
+import sys
+sys.argv = ["cbm", *sys.argv[1:]]
+from cbm.cli.main import main
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""  # no json here: the probe itself must load nothing the commands are held to
+
+
+def _chain(importtime: str, module: str) -> str:
+    """Who imported ``module``, outermost last: ``a <- b <- c``, read from ``python -X importtime`` lines (each
+    module's line comes after its own imports', indented one step deeper than its importer's)."""
+    rows = []
+    for line in importtime.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1]
+            rows.append((len(name) - len(name.lstrip()), name.strip()))
+    for i, (depth, name) in enumerate(rows):
+        if name == module:
+            chain = [name]
+            for outer_depth, outer in rows[i + 1:]:
+                if outer_depth < depth:
+                    chain.append(outer)
+                    depth = outer_depth
+            return " <- ".join(chain)
+    return f"{module} (not in the import log)"
+
+
+def _entry_unwanted(root: Path, args: tuple[str, ...], unwanted: tuple[str, ...]) -> list[str]:
+    """The modules of ``unwanted`` that ``cbm --store ROOT ARGS`` loads through the console script's own path,
+    each with the chain of imports that brought it."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", ENTRY_TIMED, "--store", str(root), *args],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = proc.stderr.strip().splitlines()[-1].split()
+    assert "cbm.cli.fast" in loaded and "typer" not in loaded  # the probe took the fast path
+    return [_chain(proc.stderr, m) for m in unwanted if m in loaded]
+
+
+def test_the_guard_names_the_chain_that_loaded_a_module():
+    log = ("import time: self [us] | cumulative | imported package\n"
+           "import time:        10 |         10 |       inspect\n"
+           "import time:        20 |         30 |     dataclasses\n"
+           "import time:         5 |          5 |     json\n"
+           "import time:        40 |         75 |   cbm.core.records\n"
+           "import time:        50 |        125 | cbm.store.db\n")
+    assert _chain(log, "inspect") == "inspect <- dataclasses <- cbm.core.records <- cbm.store.db"
+    assert _chain(log, "json") == "json <- cbm.core.records <- cbm.store.db"
+
+
+def test_status_and_search_load_no_record_codec_and_no_dataclasses(with_indicators: Party):
+    root = with_indicators.root
+    for args in (("status",), ("status", "--wide", "--check")):
+        assert _entry_unwanted(root, args, NOT_FOR_STATUS) == []
+    assert _entry_unwanted(root, ("status", "--json"), NOT_FOR_READERS) == []
+    for args in (("indicators", "search", "198.51.100.23"), ("indicators", "search", "198.51.100.23", "--json"),
+                 ("indicators", "search", "example", "--substring", "--limit", "3")):
+        assert _entry_unwanted(root, args, NOT_FOR_SEARCH) == []
+
+
+def test_status_and_search_with_a_peer_load_no_record_codec(us_ru):
+    # a peer's indicators landed from its bundle: status reads the outbox (receipts, bundles sent), search finds
+    # the peer's rows; neither parses a record
+    us, ru = us_ru
+    assert ru.cli("indicators", "import", str(SAMPLES / "feed.csv")).exit_code == 0
+    bundle = ru.root.parent / "ru-to-us.cbm"
+    assert ru.cli("bundle", "export", "--to", "US", "-o", str(bundle), "--no-encrypt").exit_code == 0
+    assert us.cli("bundle", "import", str(bundle)).exit_code == 0
+    assert _entry_unwanted(us.root, ("status",), NOT_FOR_STATUS) == []
+    assert _entry_unwanted(us.root, ("indicators", "search", "198.51.100.23"), NOT_FOR_SEARCH) == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import IO, Any
 
 from cbm.core import clock
@@ -19,7 +19,8 @@ from cbm.measures.indicators import checks, model, queries
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators.cache import RecordCache
 from cbm.measures.indicators.formats import misp
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
+from cbm.store.record_rows import record_from_row
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -66,15 +67,15 @@ def reference_export(store: Store, f: queries.Filter, fmt: str, out: IO[str], *,
     if fmt in ENFORCING_FORMATS:
         if include_flagged:
             result.all_addresses_left_out = store.query(
-                queries.count, replace(f, limit=None, flagged=True)) - store.query(
-                queries.count, replace(f, limit=None, flagged=True, never_flags=NEVER_ENFORCED))
-            f = replace(f, never_flags=NEVER_ENFORCED)
-            result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
+                queries.count, f._replace(limit=None, flagged=True)) - store.query(
+                queries.count, f._replace(limit=None, flagged=True, never_flags=NEVER_ENFORCED))
+            f = f._replace(never_flags=NEVER_ENFORCED)
+            result.flagged_included = store.query(queries.count, f._replace(limit=None, flagged=True))
         else:
-            result.flagged_left_out = store.query(queries.count, replace(f, limit=None, flagged=True))
-            f = replace(f, flagged=False)
+            result.flagged_left_out = store.query(queries.count, f._replace(limit=None, flagged=True))
+            f = f._replace(flagged=False)
     else:
-        result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
+        result.flagged_included = store.query(queries.count, f._replace(limit=None, flagged=True))
     rows = store.query(queries.select, f)
     if fmt in ENFORCING_FORMATS:
         rows = _never_everything(rows, result)

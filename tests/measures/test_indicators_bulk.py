@@ -26,7 +26,8 @@ from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import pipeline, queries
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.writer import BatchWriter
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
+from cbm.store.record_rows import record_from_row
 from cbm.store.trust import create_store, import_card
 from tests.conftest import Party
 from tests.measures.transport import deliver

@@ -3,7 +3,6 @@ loads no index module; the first write loads them and rebuilds any whose real ve
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 
 from cbm.measures import registry
@@ -41,7 +40,7 @@ def test_reading_loads_no_index_and_a_write_rebuilds_one_whose_version_moved(us_
     conn.close()
 
     loads: list[int] = []
-    bumped = tuple(dataclasses.replace(index, version=index.version + 1) if index.name == "inquiry" else index
+    bumped = tuple(index._replace(version=index.version + 1) if index.name == "inquiry" else index
                    for index in registry.indexes())
 
     def load() -> tuple[indexes.Index, ...]:

@@ -15,7 +15,8 @@ from cbm.core.records import Record
 from cbm.measures.indicators import queries
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.index_shape import IndicatorRow
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
+from cbm.store.record_rows import record_from_row
 
 
 class RecordCache:

@@ -9,7 +9,7 @@ for all of its rows (cache.py), and each format encodes a whole run of rows of o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import groupby, islice
 from operator import itemgetter
 from typing import IO, Any
@@ -24,7 +24,8 @@ from cbm.measures.indicators.cache import Batch, BatchReader
 from cbm.measures.indicators.formats.jsonbytes import ByteSink
 from cbm.measures.indicators.position_runs import position_runs
 from cbm.measures.indicators.spool import ThreadedWriter
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
+from cbm.store.record_rows import record_from_row
 
 SENSITIVE_TLPS = ("AMBER", "AMBER+STRICT", "RED")
 # Exports a firewall or an IDS sensor enforces: flagged indicators stay out of them unless asked for, and an
@@ -86,18 +87,18 @@ def export(store: Store, f: queries.Filter, fmt: str, out: IO[bytes], *, sid_bas
     if fmt in ENFORCING_FORMATS:
         if include_flagged:
             result.all_addresses_left_out = store.query(
-                queries.count, replace(f, limit=None, flagged=True)) - store.query(
-                queries.count, replace(f, limit=None, flagged=True, never_flags=NEVER_ENFORCED))
-            f = replace(f, never_flags=NEVER_ENFORCED)
-            result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
+                queries.count, f._replace(limit=None, flagged=True)) - store.query(
+                queries.count, f._replace(limit=None, flagged=True, never_flags=NEVER_ENFORCED))
+            f = f._replace(never_flags=NEVER_ENFORCED)
+            result.flagged_included = store.query(queries.count, f._replace(limit=None, flagged=True))
         else:
-            result.flagged_left_out = store.query(queries.count, replace(f, limit=None, flagged=True))
-            f = replace(f, flagged=False)
+            result.flagged_left_out = store.query(queries.count, f._replace(limit=None, flagged=True))
+            f = f._replace(flagged=False)
     else:
-        result.flagged_included = store.query(queries.count, replace(f, limit=None, flagged=True))
+        result.flagged_included = store.query(queries.count, f._replace(limit=None, flagged=True))
     total = 0
     if progress is not None:
-        total = store.query(queries.count, replace(f, limit=None))
+        total = store.query(queries.count, f._replace(limit=None))
         total = min(total, f.limit) if f.limit is not None else total
         progress(0, total)
         on_progress = _of_total(progress, total)
@@ -254,7 +255,11 @@ def _export_suricata(runs: Iterator[Run], out: ByteSink, result: ExportResult, p
             if why:
                 result.skipped[why] = result.skipped.get(why, 0) + 1
                 continue
-            text.extend(suricata.rules(author, row, sids.sid(author, row[R.ID]), versions)[0])
+            made, why = suricata.rules(author, row, sids.sid(author, row[R.ID]), versions)
+            if why:  # a value too long for a rule: its sid is spent, none is ever reused
+                result.skipped[why] = result.skipped.get(why, 0) + 1
+                continue
+            text.extend(made)
             written += 1
         out.write("".join(text).encode("utf-8"))
         progress.written(batch.tlp, written)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from cbm.core.fields import control_character
 from cbm.measures.indicators.model import BadValue, normalise
 
 _LITERAL = r"'((?:[^'\\]|\\.)*)'"
@@ -60,12 +61,33 @@ def values(pattern: str) -> list[tuple[str, str]]:
     return list(found)
 
 
+#: Whitespace the STIX pattern grammar allows between its terms; anywhere else a control character is refused.
+_WHITESPACE = frozenset("\t\n\v\f\r")
+_LITERALS = re.compile(_LITERAL)
+
+
+def _refuse_controls(pattern: str) -> None:
+    """Raise BadValue when ``pattern`` holds a control character (``cbm.core.fields.CONTROL_CHARACTERS``) inside a
+    quoted value — the rule every value is held to, so ``'a\x00b.example'`` is not a domain's pattern — or
+    anywhere else but as whitespace between terms. The OASIS validator takes any character in a quoted value
+    (docs/adr/0264-hostile-values-in-and-out.md)."""
+    for literal in _LITERALS.findall(pattern):
+        found = control_character(literal)
+        if found is not None:
+            raise BadValue(f"a value in the STIX pattern holds a control character (U+{ord(found):04X})")
+    for char in _LITERALS.sub("''", pattern):
+        if char not in _WHITESPACE and control_character(char) is not None:
+            raise BadValue(f"the STIX pattern holds a control character (U+{ord(char):04X})")
+
+
 def validate(pattern: str) -> None:
     """Check a STIX 2.1 pattern with the OASIS validator. Raises BadValue with its first complaint."""
     if not isinstance(pattern, str) or not pattern.strip():
         raise BadValue("empty STIX pattern")
     if len(pattern) > 65536:
         raise BadValue("STIX pattern longer than 64 KiB")
+    if not pattern.isprintable() and control_character(pattern) is not None:  # the common pattern: one C call
+        _refuse_controls(pattern)
     if simple(pattern) is not None:
         return
     from stix2patterns.validator import validate as oasis_validate

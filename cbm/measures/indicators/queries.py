@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cbm.core import refs
 from cbm.measures.indicators.index_shape import CHUNK as _CHUNK
@@ -101,8 +100,7 @@ def by_substring(conn: Connection, text: str, limit: int) -> list[IndicatorRow]:
         (f"%{escaped}%", limit))))
 
 
-@dataclass(frozen=True)
-class Filter:
+class Filter(NamedTuple):
     """What ``list``/``export``/``stats`` select. ``state``: active | expired | revoked | None (all)."""
 
     types: tuple[str, ...] = ()
@@ -336,11 +334,10 @@ def record_hash(conn: Connection, rec: int) -> str:
     return str(conn.execute("SELECT hash FROM records WHERE id = ?", (rec,)).fetchone()[0])
 
 
-@dataclass(frozen=True)
-class Sighting:
+class Sighting(NamedTuple):
     id: str
     by: str
-    count: int
+    count: int  # type: ignore[assignment]  # hides the tuple's count(), which nothing calls on a sighting
     first_seen: str | None
     last_seen: str | None
     created: str

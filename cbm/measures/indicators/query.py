@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
@@ -17,8 +17,7 @@ from cbm.store.db import Store
 # -- list and search -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     id: str
     author: str
     type: str
@@ -112,8 +111,7 @@ def count(store: Store, f: queries.Filter) -> int:
     return store.query(queries.count, f)
 
 
-@dataclass
-class SearchHit:
+class SearchHit(NamedTuple):
     id: str
     author: str
     type: str
@@ -128,8 +126,7 @@ class SearchHit:
     asn: int | None = None
 
 
-@dataclass
-class SearchResult:
+class SearchResult(NamedTuple):
     query: str
     normalised: str
     type: str | None
@@ -183,10 +180,11 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
              "substring")
     totals = store.query(queries.sighting_totals, [h.id for h in hits.values()])
     found_origins = store.query(queries.origins_of, list(hits))
+    completed = []
     for h in hits.values():
-        h.sightings = totals.get(h.id, 0)
-        h.origin, h.asn = found_origins.get((h.id, h.author), (None, None))
-    found = [h for h in hits.values() if (not wanted.origins or h.origin in wanted.origins)
+        origin, asn = found_origins.get((h.id, h.author), (None, None))
+        completed.append(h._replace(sightings=totals.get(h.id, 0), origin=origin, asn=asn))
+    found = [h for h in completed if (not wanted.origins or h.origin in wanted.origins)
              and (not wanted.asns or h.asn in wanted.asns)]
     return SearchResult(query, normalised, kind, found, sorted({h.author for h in found}))
 

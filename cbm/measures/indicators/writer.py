@@ -27,7 +27,8 @@ from cbm.measures import malformed
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import queries
 from cbm.measures.indicators import rows as R
-from cbm.store.db import Store, record_from_row
+from cbm.store.db import Store
+from cbm.store.record_rows import record_from_row
 
 
 def _plain(body: dict[str, Any]) -> bool:

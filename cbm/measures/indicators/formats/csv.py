@@ -89,7 +89,7 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
     try:
         for text in lines:
             number += 1
-            if '"' not in text and len(text) <= limit:
+            if '"' not in text and "'" not in text and len(text) <= limit:
                 body = text[:-1] if text[-1:] == "\n" else text
                 if body[-1:] == "\r":
                     body = body[:-1]
@@ -188,7 +188,31 @@ _KEYS = ("revoked", "value", "type", "tlp", "sectors", "labels", "indicator_type
 
 def _cells(cells: list[str], where: list[int]) -> list[str]:
     n = len(cells)
-    return [cells[i].strip() if 0 <= i < n else "" for i in where]
+    return [as_read(cells[i].strip()) if 0 <= i < n else "" for i in where]
+
+
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP's list: = + - @, a tab, a carriage
+# return). The export writes one apostrophe before such a cell, which a spreadsheet shows as text; the import
+# takes exactly one away (docs/adr/0268-csv-cells-a-spreadsheet-would-run.md).
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a CSV export writes it: with one ``'`` in front when a spreadsheet would run it as a formula,
+    or when it already starts with apostrophes before such a character (so that :func:`as_read` gives back
+    exactly ``cell``)."""
+    first = cell[:1]
+    if first in _FORMULA_START or (first == "'" and cell.lstrip("'")[:1] in _FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def as_read(cell: str) -> str:
+    """A CSV cell as the import reads it: one leading ``'`` taken away when apostrophes stand before a formula's
+    first character (the inverse of :func:`spreadsheet_safe`)."""
+    if cell[:1] == "'" and cell.lstrip("'")[:1] in _FORMULA_START:
+        return cell[1:]
+    return cell
 
 
 def _row(cells: list[str], where: list[int], line: int, d: Defaults,
@@ -262,11 +286,12 @@ def _joined(value: Any) -> str:
 def _export_values(author: str, tlp: str, row: list[Any], revoked: Any) -> list[Any]:
     sid, kind, value, until, confidence, sectors, name, description, valid_from, pattern, types, labels = \
         row[:12]
-    return [sid, author, kind, (pattern if kind == model.PATTERN_TYPE else value) or "", tlp,
+    safe = spreadsheet_safe
+    return [sid, author, kind, safe((pattern if kind == model.PATTERN_TYPE else value) or ""), tlp,
             "" if confidence is None else confidence, valid_from or "", until or "",
-            _joined(sectors) if sectors else "", _joined(labels) if labels else "",
-            _joined(types) if types else "", name or "", description or "", "true" if revoked else "",
-            *_origin_cells(row)]
+            safe(_joined(sectors)) if sectors else "", safe(_joined(labels)) if labels else "",
+            safe(_joined(types)) if types else "", safe(name) if name else "",
+            safe(description) if description else "", "true" if revoked else "", *_origin_cells(row)]
 
 
 def _origin_cells(row: list[Any]) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import IO, Any
 
 from cbm.core.canonical import loads
@@ -249,12 +250,13 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
         if until is not None and not isinstance(until, str):
             raise model.BadValue("valid_until is not a time")
         created = obj.get("created")
+        if created is not None:  # kept as the source wrote it, once it is a moment (not 0000-01-01, not month 13)
+            stix_timestamp(created, "created")
         valid_from = parse_time(obj["valid_from"], "valid_from")
         if obj["valid_from"] != valid_from:  # sub-second precision: kept as written, the index keeps seconds
             extra["valid_from"] = obj["valid_from"]
         if isinstance(obj.get("modified"), str):  # the source's own version time, kept for this version
-            parse_time(obj["modified"], "modified")
-            extra["modified"] = obj["modified"]
+            extra["modified"] = stix_timestamp(obj["modified"], "modified")
         origin, asn = _origins(notes).origin(sid)
         row = build_row(
             d, model.PATTERN_TYPE, "", pattern=pattern, sid=sid, name=_text(obj.get("name")),
@@ -278,6 +280,31 @@ def _indicator(n: int, obj: dict[str, Any], d: Defaults, notes: ReadNotes) -> It
         return Item(row, tlp)
     except model.BadValue as e:
         return LineError(n, f"{where}: {e}", "object")
+
+
+_STIX_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z", re.ASCII)
+
+
+def stix_timestamp(value: Any, what: str) -> str:
+    """``value`` if it is a STIX timestamp (``YYYY-MM-DDTHH:MM:SS[.s]Z``, UTC) naming a moment, as an export
+    writes it back; raises BadValue naming ``what`` (``created``, ``modified``)."""
+    if not isinstance(value, str):
+        raise model.BadValue(f"{what} is not a time")
+    parse_time(value, what)  # a moment: not year 0000, not month 13, not 30 February
+    if not _STIX_TIMESTAMP.fullmatch(value):
+        raise model.BadValue(f"{what} {value!r} is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.sss]Z)")
+    return value
+
+
+@lru_cache(maxsize=4096)
+def created_or(created: str, fallback: str) -> str:
+    """The ``created`` an export writes for a row's stored ``created``: as stored (with milliseconds) when it is a
+    STIX timestamp naming a moment, else ``fallback`` (the version's time, as for a row without one). A store may
+    hold another (landed before 2026-12-07, or signed so by a peer): it never makes an export invalid STIX."""
+    try:
+        return stix_time(stix_timestamp(created, "created"))
+    except model.BadValue:
+        return fallback
 
 
 def _text(value: Any) -> str | None:
@@ -304,10 +331,11 @@ def indicator(author: str, tlp: str, row: list[Any], modified: str, revoked: boo
 
     The export encodes the same object without building it (``stix_lines.IndicatorEncoder``): a change here
     goes there too, or tests/measures/test_stix_lines.py fails."""
-    created = row[R.CREATED] or modified
     kind, value = row[R.TYPE], row[R.VALUE]
     obj: dict[str, Any] = {
-        "type": "indicator", "spec_version": "2.1", "id": row[R.ID], "created": stix_time(created),
+        "type": "indicator", "spec_version": "2.1", "id": row[R.ID],
+        "created": created_or(row[R.CREATED], stix_time(modified)) if type(row[R.CREATED]) is str
+        else stix_time(modified),
         "modified": stix_time(modified), "created_by_ref": model.identity_id(author),
     }
     if row[R.NAME]:

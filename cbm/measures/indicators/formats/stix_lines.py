@@ -20,6 +20,7 @@ import orjson
 from cbm.measures.indicators import model
 from cbm.measures.indicators.formats import stix_time
 from cbm.measures.indicators.formats.jsonbytes import ByteSink, dumps
+from cbm.measures.indicators.formats.stix import created_or
 from cbm.measures.indicators.formats.stix_extension import EXTENSION_ID
 
 SEPARATOR = b",\n"  # between two objects of the bundle: one object per line
@@ -105,7 +106,8 @@ class IndicatorEncoder:
                 out += SEPARATOR
                 out += _general(v, row if n >= 15 else row + pads[n], revoked)
             else:
-                obj: dict[str, Any] = {"id": sid, "created": stix_time(created) if created else smod,
+                obj: dict[str, Any] = {"id": sid,
+                                       "created": created_or(created, smod) if type(created) is str else smod,
                                        "modified": smod, "created_by_ref": cref}
                 if name:
                     obj["name"] = name

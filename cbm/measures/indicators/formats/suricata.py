@@ -22,11 +22,18 @@ DEFAULT_SID_BASE = 8_100_000
 SID_SLOTS = 1 << 27  # each indicator owns a slot of two sids (a domain has a DNS and a TLS rule)
 SID_MAX = 0xFFFFFFFF  # Suricata's sid is an unsigned 32-bit integer
 _UNSAFE = re.compile(r'[";\\|\x00-\x1f\x7f]')
+#: Suricata reads a rules file a line at a time into a buffer of 8,192 bytes (DETECT_MAX_RULE_SIZE): a longer
+#: line is cut there, and what follows the cut is read as a rule of its own, its text the indicator's value.
+MAX_RULE_BYTES = 8191  # the line with its newline
+TOO_LONG = "values too long for one Suricata rule (8,191 bytes a line)"
 
 
 def _content(value: str) -> str:
-    """A Suricata content string: quote, semicolon, backslash, pipe and controls as |hex|."""
-    return _UNSAFE.sub(lambda m: f"|{ord(m.group(0)):02X}|", value)
+    """A Suricata content string: quote, semicolon, backslash, pipe, controls and every byte of a non-ASCII
+    character as |hex|, so the rule is ASCII and matches the UTF-8 bytes on the wire."""
+    if value.isascii():
+        return _UNSAFE.sub(lambda m: f"|{ord(m.group(0)):02X}|", value)
+    return "".join(_content(c) if c.isascii() else "|" + c.encode("utf-8").hex(" ").upper() + "|" for c in value)
 
 
 def _msg(text: str) -> str:
@@ -91,26 +98,40 @@ def why_not(row: list[Any]) -> str | None:
 
 
 def rules(author: str, row: list[Any], sid: int, rev: int = 1) -> tuple[list[str], str | None]:
-    """Rules for one indicator (each ending in a newline) and, if none, why it was skipped."""
+    """Rules for one indicator (each ending in a newline) and, if none, why it was skipped (a rule Suricata
+    cannot read whole is never written: :data:`TOO_LONG`)."""
     why = why_not(row)
     if why:
         return [], why
+    made = _rules(author, row, sid, rev)
+    if len(row[R.VALUE]) > _SURELY_FITS:  # rare: measured only when it might not fit
+        for line in made:
+            if len(line.encode("utf-8")) > MAX_RULE_BYTES:
+                return [], TOO_LONG
+    return made, None
+
+
+#: A value of at most this many characters always makes rules Suricata reads whole: its content is at most 13
+#: bytes a character (``|F0 9F 98 80|``), the msg at most 200 characters (800 bytes), the rest under 400 bytes.
+_SURELY_FITS = 500
+
+
+def _rules(author: str, row: list[Any], sid: int, rev: int) -> list[str]:
     kind, value = row[R.TYPE], row[R.VALUE]
     label = _msg(f"cbm {author} {row[R.NAME] or kind} {value or ''}".strip())
     ref = f"metadata: cbm_id {row[R.ID]}, cbm_author {author}"
     tail = f"classtype:trojan-activity; sid:{sid}; rev:{rev};)\n"
     if kind in ("ipv4-addr", "ipv6-addr") and value:
-        return [f'alert ip $HOME_NET any -> [{value}] any (msg:"{label}"; {ref}; {tail}'], None
+        return [f'alert ip $HOME_NET any -> [{value}] any (msg:"{label}"; {ref}; {tail}']
     if kind == "domain-name" and value:
         dns = (f'alert dns $HOME_NET any -> any any (msg:"{label}"; dns.query; dotprefix; '
                f'content:".{_content(value)}"; nocase; endswith; {ref}; {tail}')
         tls = (f'alert tls $HOME_NET any -> any any (msg:"{label} (TLS SNI)"; tls.sni; dotprefix; '
                f'content:".{_content(value)}"; nocase; endswith; {ref}; '
                f"classtype:trojan-activity; sid:{sid + 1}; rev:{rev};)\n")
-        return [dns, tls], None
+        return [dns, tls]
     match = _HTTP_URL.match(value)
-    if match is None:  # not reached: why_not() lets only plain http URLs through
-        return [], "URLs other than plain http://"
+    assert match is not None  # why_not() lets only plain http URLs through
     host, path = match.group(1), match.group(2) or "/"
     return [f'alert http $HOME_NET any -> any any (msg:"{label}"; http.host; content:"{_content(host)}"; '
-            f'nocase; endswith; http.uri; content:"{_content(path)}"; startswith; {ref}; {tail}'], None
+            f'nocase; endswith; http.uri; content:"{_content(path)}"; startswith; {ref}; {tail}']
