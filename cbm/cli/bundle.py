@@ -315,7 +315,8 @@ def verify(
     --json prints the verification report (schema cbm.bundle.verify/1, see the README's "CI" section), also
     when the bundle is refused.
 
-    Example:  cbm bundle verify us-to-ru.cbm --keyring cards/ --fingerprint "993E D843 ... DD76" --deep --json
+    Example:  cbm bundle verify us-to-ru.cbm --keyring cards/ \\
+                --fingerprint "993E D843 ... DD76" --deep --json
     """
     from cbm.bundle.verify import BundleVerification, check_bundle
     from cbm.core.errors import CbmError

@@ -18,7 +18,8 @@ def handover(note_text: Annotated[str | None, typer.Option(
     """Hand the watch over: print what changed since the last handover (new, overdue, answered, received,
     sent) and record this handover as a signed note that never leaves our store.
 
-    Example:  cbm handover --note "RU promised an answer on US-RU/2026/0007 by 14:00Z"
+    Example:  cbm handover \\
+                --note "RU promised an answer on US-RU/2026/0007 by 14:00Z"
     """
     with open_store() as store:
         done = run_handover(store, note=note_text)

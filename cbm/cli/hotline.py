@@ -98,7 +98,8 @@ def send(
     end: bundles and stores hold only ciphertext. The peer should read it
     (read receipt) within the deadline of its precedence.
 
-    Example:  cbm hotline send --to RU --precedence FLASH --lang en --body "Call me on the secure line now."
+    Example:  cbm hotline send --to RU --precedence FLASH --lang en \\
+                --body "Call me on the secure line now."
     """
     text = _text(body, body_file)
     with open_store() as store:
@@ -190,7 +191,8 @@ def translate(
 ) -> None:
     """Add an unofficial translation of a message, encrypted to both parties and linked to the original.
 
-    Example:  cbm hotline translate 3f2a9c1b0d4e --lang ru --body "Позвоните мне по защищённой линии."
+    Example:  cbm hotline translate 3f2a9c1b0d4e --lang ru \\
+                --body "Позвоните мне по защищённой линии."
     """
     text = _text(body, body_file)
     with open_store() as store:
@@ -309,8 +311,9 @@ def call(
     with its own signature (`cbm hotline confirm ID`). It appears in the
     transcript beside the messages, confirmed or not.
 
-    Example:  cbm hotline call --with RU --start 2026-11-23T07:00Z --end 2026-11-23T07:20Z
-              --participant "US coordinator" --participant "RU deputy secretary" --summary call.md
+    Example:  cbm hotline call --with RU --start 2026-11-23T07:00Z \\
+                --end 2026-11-23T07:20Z --participant "US coordinator" \\
+                --participant "RU deputy secretary" --summary call.md
     """
     text = _text(None, summary)
     with open_store() as store:

@@ -127,8 +127,10 @@ def add(
     --origin is the territory the indicator appears to originate from (ISO 3166-1 alpha-2), --asn its AS
     number; both are signed with it.
 
-    Example:  cbm indicators add --type ipv4-addr --value 203.0.113.5 --tlp GREEN --confidence 80
-    --label malicious-activity --valid-until 2027-01-01 --sector energy --description "C2 server"
+    Example:  cbm indicators add --type ipv4-addr --value 203.0.113.5 \\
+                --tlp GREEN --confidence 80 --label malicious-activity \\
+                --valid-until 2027-01-01 --sector energy \\
+                --description "C2 server"
     Example:  cbm indicators add --value 198.51.100.23 --origin RU --asn 64500
     """
     from cbm.measures.indicators import service as svc
@@ -266,7 +268,8 @@ def list_(
 
     With --flagged, only those a warninglist or a built-in rule flagged, each with its flags.
 
-    Example:  cbm indicators list --from RU --type ipv4-addr --active --sector energy
+    Example:  cbm indicators list --from RU --type ipv4-addr --active \\
+                --sector energy
     Example:  cbm indicators list --flagged
     Example:  cbm indicators list --from RU --origin US --active
     """
@@ -392,7 +395,8 @@ def revoke(
 
     Exit code 4 if it is not ours or already revoked.
 
-    Example:  cbm indicators revoke 1a2b3c4d --reason "false positive: CDN address"
+    Example:  cbm indicators revoke 1a2b3c4d \\
+                --reason "false positive: CDN address"
     """
     from cbm.measures.indicators import service as svc
 
@@ -415,8 +419,8 @@ def sighting(
 ) -> None:
     """Report a sighting of an indicator back to its author (a STIX Sighting, at the indicator's TLP).
 
-    Example:  cbm indicators sighting 1a2b3c4d --count 3 --first-seen 2026-11-20T08:00Z
-    --last-seen 2026-11-22T17:30Z
+    Example:  cbm indicators sighting 1a2b3c4d --count 3 \\
+                --first-seen 2026-11-20T08:00Z --last-seen 2026-11-22T17:30Z
     """
     from cbm.measures.indicators import service as svc
 

@@ -76,8 +76,10 @@ def export(
     and counted, unless --include-flagged; STIX and MISP exports keep them, marked. Nothing ever exports a
     range matching every address (0.0.0.0/0, ::/0).
 
-    Example:  cbm indicators export --format txt --type ipv4-addr --active --tlp-max GREEN -o blocklist.txt
-    Example:  cbm indicators export --format stix --from RU --origin US -o ru-reports-us.json
+    Example:  cbm indicators export --format txt --type ipv4-addr --active \\
+                --tlp-max GREEN -o blocklist.txt
+    Example:  cbm indicators export --format stix --from RU --origin US \\
+                -o ru-reports-us.json
     """
     from cbm.measures.indicators import service as svc
 

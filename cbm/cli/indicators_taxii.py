@@ -74,7 +74,8 @@ def push(
     Versions pushed before are left out; what the server confirms is remembered. Each object it refuses is listed
     on stderr and the command exits 4, so a scheduled job notices; the rest stay pushed.
 
-    Example:  cbm indicators push internal --from RU --tlp-max AMBER --since 2026-12-01
+    Example:  cbm indicators push internal --from RU --tlp-max AMBER \\
+                --since 2026-12-01
     """
     from cbm.taxii.push import push as push_source
 

@@ -100,7 +100,8 @@ def open_(
 ) -> None:
     """Open an inquiry: a signed, numbered message to one peer, carried by the next bundle.
 
-    Example:  cbm inquiry open --to RU --precedence IMMEDIATE --subject "SCADA scans" --body-file incident.md
+    Example:  cbm inquiry open --to RU --precedence IMMEDIATE \\
+                --subject "SCADA scans" --body-file incident.md
     """
     text = _text(body, body_file)
     request = lib.OpenRequest(to=to, type=kind, precedence=precedence, subject=subject, text=text,
@@ -158,7 +159,9 @@ def list_(
 
     def human(out: Console) -> None:
         if not rows:
-            out.print(Text("no inquiries" + ("" if all_ else " open (use --all to include closed ones)")))
+            filtered = state is not None or overdue or to is not None or sender is not None
+            found = "no inquiries match" if filtered else "no inquiries" if all_ else "no inquiries open"
+            out.print(Text(found + ("" if all_ else " (use --all to include closed ones)")))
             return
         table = Table([Column("ref"), Column("prec"), Column("state"), Column("waiting"), Column("due"),
                        Column("subject", cut=True, min_width=16)])
@@ -186,7 +189,8 @@ def show(
 ) -> None:
     """Show the whole thread: every message, who signed it (key fingerprint), delivery and deadlines.
 
-    Example:  cbm inquiry show US-RU/2026/0007 --save-attachments ./inquiry-files
+    Example:  cbm inquiry show US-RU/2026/0007 \\
+                --save-attachments ./inquiry-files
     """
     with open_store() as store:
         thread = lib.resolve(store, ref)
@@ -252,7 +256,9 @@ def ack(
 ) -> None:
     """Acknowledge an inquiry we received (the formal ack; delivery itself is proven by the bundle receipt).
 
-    Example:  cbm inquiry ack US-RU/2026/0007 --note "routed to competent authority" --own-ref RU-US/2026/0031
+    Example:  cbm inquiry ack US-RU/2026/0007 \\
+                --note "routed to competent authority" \\
+                --own-ref RU-US/2026/0031
     """
     with open_store() as store:
         thread = lib.acknowledge(store, ref, note=note_text, own_ref=own_ref)
@@ -292,7 +298,8 @@ def clarify(
 ) -> None:
     """Ask for clarification, or give it (either side, while the inquiry is open).
 
-    Example:  cbm inquiry clarify US-RU/2026/0007 --body "Please give the source ports and exact times."
+    Example:  cbm inquiry clarify US-RU/2026/0007 \\
+                --body "Please give the source ports and exact times."
     """
     text = _text(body, body_file)
     with open_store() as store:
@@ -324,7 +331,8 @@ def withdraw(
 ) -> None:
     """Withdraw our inquiry (or discard a draft). Its number is never reused.
 
-    Example:  cbm inquiry withdraw US-RU/2026/0007 --reason "resolved domestically"
+    Example:  cbm inquiry withdraw US-RU/2026/0007 \\
+                --reason "resolved domestically"
     """
     with open_store() as store:
         thread = lib.withdraw(store, ref, reason=reason)
@@ -343,7 +351,8 @@ def export(
 
     The JSON form lets anyone holding both parties' cards re-verify the thread without this store.
 
-    Example:  cbm inquiry export US-RU/2026/0007 --format markdown -o inquiry-0007.md
+    Example:  cbm inquiry export US-RU/2026/0007 --format markdown \\
+                -o inquiry-0007.md
     """
     if fmt not in ("json", "markdown"):
         raise UsageError(f"unknown format {fmt!r}", hint="json or markdown")

@@ -218,7 +218,8 @@ def revoke(
     Both ask for confirmation on a terminal; scripts pass --yes.
 
     Examples:  cbm keys revoke --reason "laptop lost" --yes -o us-new.card
-               cbm keys revoke --party RU --reason "compromise reported by phone" --yes
+               cbm keys revoke --party RU \\
+                 --reason "compromise reported by phone" --yes
     """
     with open_store() as store:
         if party:

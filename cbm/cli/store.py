@@ -51,5 +51,6 @@ def rebuild(json_flag: JsonFlag = False) -> None:
         counts = store.rebuild(bar.update)
     note("indexes rebuilt")
     emit("store.rebuild", {"indexes": counts},
-         lambda out: out.print(Text(", ".join(f"{k}: {v}" for k, v in counts.items()) or "no indexes")),
+         lambda out: out.print(Text("records read per index: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                                    if counts else "no indexes")),
          json_flag=json_flag or state.json)

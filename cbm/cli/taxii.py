@@ -39,8 +39,10 @@ def add(
 ) -> None:
     """Add a TAXII 2.1 source. Secrets are read from files or the environment when used, never given here.
 
-    Example:  cbm taxii add internal https://cti.example/taxii2/ --api-root /api1/
-    --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --user cbm --password-file pw.txt --ca-file ca.pem
+    Example:  cbm taxii add internal https://cti.example/taxii2/ \\
+                --api-root /api1/ \\
+                --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --user cbm \\
+                --password-file pw.txt --ca-file ca.pem
     """
     from cbm.taxii import config
 
@@ -71,10 +73,12 @@ def list_(
         if not found:
             note("no TAXII sources; add one with `cbm taxii add`")
             return
-        # names and collection ids whole; the URL gives way first, the api root and the next pull time may go
+        # names and collection ids whole; the URL gives way first, the api root, the next pull time and the
+        # pushed count may go (80 columns hold a name, a cut URL, a collection id and the auth)
         table = Table([Column("name"), Column("url", cut=True, min_width=16),
                        Column("api root", cut=True, min_width=8, optional=True), Column("collection"),
-                       Column("auth"), Column("pushed", right=True), Column("next pull after", optional=True)])
+                       Column("auth"), Column("pushed", right=True, optional=True),
+                       Column("next pull after", optional=True)])
         for s in found:
             table.add_row(s.name, s.url, s.api_root, s.collection, s.auth, s.pushed, s.next_pull_after or "-")
         out.file.flush()

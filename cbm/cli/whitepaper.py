@@ -75,7 +75,8 @@ def publish(
     A new version (--supersedes) keeps the previous title, issuer, language,
     summary, audience and TLP unless given; the old version stays, marked superseded.
 
-    Example:  cbm whitepaper publish s.pdf --title "ICT strategy" --issuer MoD --lang ru --classification UNCLASSIFIED
+    Example:  cbm whitepaper publish s.pdf --title "ICT strategy" --issuer MoD \\
+                --lang ru --classification UNCLASSIFIED
     """
     with open_store() as store:
         record = wp.publish(store, file, title=title, issuer=issuer, lang=lang, classification=classification,
@@ -106,7 +107,8 @@ def translate(
 
     Anyone may translate a paper; only its issuer may call a translation official.
 
-    Example:  cbm whitepaper translate 3fa9c2 strategy-en.pdf --lang en --title "ICT strategy"
+    Example:  cbm whitepaper translate 3fa9c2 strategy-en.pdf --lang en \\
+                --title "ICT strategy"
     """
     with open_store() as store:
         record = wp.translate(store, doc, file, lang=lang, official=official, version=version, title=title,
@@ -127,7 +129,8 @@ def withdraw(
 ) -> None:
     """Withdraw one of our papers: a new, signed version saying so. Nothing is deleted.
 
-    Example:  cbm whitepaper withdraw 3fa9c2 --reason "replaced by the 2027 strategy"
+    Example:  cbm whitepaper withdraw 3fa9c2 \\
+                --reason "replaced by the 2027 strategy"
     """
     with open_store() as store:
         record = wp.withdraw(store, doc, reason)

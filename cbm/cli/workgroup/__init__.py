@@ -106,7 +106,8 @@ def report(
     Meetings, adopted measures with their signatures, objections, actions done and overdue, and activity in
     the other measures (indicators exchanged, inquiries and response times, hotline tests).
 
-    Example:  cbm workgroup report --from 2026-10-01 --to 2026-12-31 -o report.md
+    Example:  cbm workgroup report --from 2026-10-01 --to 2026-12-31 \\
+                -o report.md
     """
     from cbm.cli.context import state
     from cbm.cli.output import to_jsonable

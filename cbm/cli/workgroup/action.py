@@ -37,7 +37,8 @@ def action_add(
 ) -> None:
     """Record an action item for a member party.
 
-    Example:  cbm workgroup action add "Share sinkhole data format" --owner RU --due 2027-01-15
+    Example:  cbm workgroup action add "Share sinkhole data format" --owner RU \\
+                --due 2027-01-15
     """
     with open_store() as store:
         a = wg.add_action(store, title, owner=owner, due=due, meeting=meeting)
@@ -82,7 +83,8 @@ def action_done(
 ) -> None:
     """Mark one of our own action items done (only the owner party can).
 
-    Example:  cbm workgroup action done 9c1b2a --note "format shared as STIX 2.1 profile"
+    Example:  cbm workgroup action done 9c1b2a \\
+                --note "format shared as STIX 2.1 profile"
     """
     with open_store() as store:
         a = wg.complete_action(store, action, note_text)

@@ -96,7 +96,8 @@ def meeting_new(
 ) -> None:
     """Convene a meeting of every member. Open action items are carried forward onto its agenda.
 
-    Example:  cbm workgroup meeting new --at 2026-12-10T09:00Z --place "Geneva" --agenda-file agenda.md
+    Example:  cbm workgroup meeting new --at 2026-12-10T09:00Z \\
+                --place "Geneva" --agenda-file agenda.md
     """
     agenda = read_document(agenda_file, "agenda file")
     with open_store() as store:
@@ -153,7 +154,8 @@ def meeting_attend(
 ) -> None:
     """Answer the roll call for our own party; a later answer corrects an earlier one.
 
-    Example:  cbm workgroup meeting attend 3fa9c2 --name "J. Smith" --name "A. Jones"
+    Example:  cbm workgroup meeting attend 3fa9c2 --name "J. Smith" \\
+                --name "A. Jones"
     """
     if absent and name:
         raise UsageError("--absent and --name exclude each other")

@@ -92,7 +92,8 @@ def proposal_new(
 ) -> None:
     """Table a proposal for every current member to sign (the proposer signs too, with `proposal sign`).
 
-    Example:  cbm workgroup proposal new --title "Joint notification template" --text-file proposal.md
+    Example:  cbm workgroup proposal new --title "Joint notification template" \\
+                --text-file proposal.md
     """
     text = read_document(text_file, "text file")
     with open_store() as store:
@@ -181,7 +182,8 @@ def proposal_object(
 ) -> None:
     """Record an objection to a revision. The proposal stays open for a revision that meets it.
 
-    Example:  cbm workgroup proposal object 3fa9c2 --reason "section 2 needs a 24h deadline"
+    Example:  cbm workgroup proposal object 3fa9c2 \\
+                --reason "section 2 needs a 24h deadline"
     """
     with open_store() as store:
         found = wg.object_proposal(store, proposal, reason)
@@ -197,7 +199,8 @@ def proposal_reject(
 ) -> None:
     """Veto the current revision for good: the proposal is rejected (adoption needs every member).
 
-    Example:  cbm workgroup proposal reject 3fa9c2 --reason "outside the group's mandate"
+    Example:  cbm workgroup proposal reject 3fa9c2 \\
+                --reason "outside the group's mandate"
     """
     with open_store() as store:
         found = wg.reject_proposal(store, proposal, reason)
@@ -213,7 +216,8 @@ def proposal_withdraw(
 ) -> None:
     """Take our proposal off the table (proposer only; not once adopted).
 
-    Example:  cbm workgroup proposal withdraw 3fa9c2 --reason "merged into the notification template"
+    Example:  cbm workgroup proposal withdraw 3fa9c2 \\
+                --reason "merged into the notification template"
     """
     with open_store() as store:
         found = wg.withdraw_proposal(store, proposal, reason)
