@@ -212,7 +212,7 @@ Example (a new party, then trust a peer):
   cbm keys import ru.card --fingerprint "3F2A 9C1B ..."
 
 Exit codes: 0 ok, 1 verification failed, 2 usage, 3 untrusted signer, 4 input rejected,
-5 not found, 6 store error, 7 network error.
+5 not found, 6 store error, 7 network error, 8 needs attention (status --check).
 """
 
 app = typer.Typer(cls=CbmGroup, help=HELP, no_args_is_help=True, add_completion=True,

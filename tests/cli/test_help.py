@@ -9,6 +9,7 @@ import pytest
 import typer.main
 
 from cbm.cli.main import app
+from cbm.core.errors import EXIT_CODES
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,8 +72,9 @@ def test_every_group_has_help(path):
 def test_root_help_has_example_and_exit_codes():
     r = run_cli("--help")
     assert "Example" in r.stdout and "Exit codes" in r.stdout
-    for code in range(8):
-        assert f"{code} " in r.stdout
+    codes = " ".join(r.stdout.split("Exit codes:", 1)[1].split())
+    for code in EXIT_CODES:  # every documented code, 8 (status --check) included
+        assert f" {code} " in f" {codes}", f"exit code {code} is missing from `cbm --help`"
     bare = run_cli()  # no arguments: the help, not a traceback
     assert "Usage:" in bare.stdout + bare.stderr and "Traceback" not in bare.stdout + bare.stderr
 
