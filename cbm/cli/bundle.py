@@ -338,6 +338,10 @@ def verify(
         if as_json:
             emit("bundle.verify", result.report(), lambda out: None, json_flag=True)
         raise result.error
+    if deep and not result.contents_checked:
+        warn("--deep: the bundle is encrypted and no key here opens it, so no record signature was checked "
+             "(only its outer signature and ciphertext hash); run it in the recipient's store, without "
+             "--keyring/--key, to check every record")
 
     def human(out: Console) -> None:
         signer = result.signer

@@ -51,10 +51,17 @@ def test_encrypted_bundle_reveals_no_record_and_ci_can_check_it_without_the_key(
     r = ru.cli("--json", "bundle", "verify", str(tmp_path / "e.cbm"), "--keyring", str(cards))
     assert r.exit_code == 0, r.stderr
     assert r.json()["contents_checked"] is False and r.json()["sender"] == "US"
+    assert "warning" not in r.stderr
+    # --deep with cards only cannot open it: said on stderr, not silently a quick check
+    r = ru.cli("--json", "bundle", "verify", str(tmp_path / "e.cbm"), "--keyring", str(cards), "--deep")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["depth"] == "quick" and r.json()["contents_checked"] is False
+    assert "--deep: the bundle is encrypted and no key here opens it" in r.stderr
     # RU's store can open it and checks everything
     r = ru.cli("bundle", "verify", str(tmp_path / "e.cbm"), "--deep", "--json")
     assert r.exit_code == 0, r.stderr
     assert r.json()["contents_checked"] is True and r.json()["signatures_checked"] == 1
+    assert "warning" not in r.stderr
 
 
 def test_encrypted_bundle_for_another_party_is_refused_by_a_third(three, tmp_path: Path):
