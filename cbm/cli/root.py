@@ -29,6 +29,7 @@ from typer.exceptions import Abort  # noqa: E402
 from cbm import __version__  # noqa: E402
 from cbm.cli.context import state  # noqa: E402
 from cbm.cli.failures import echo_error, exit_code_for  # noqa: E402
+from cbm.cli.reflow import reflow, reflow_tree  # noqa: E402
 from cbm.core.errors import CbmError  # noqa: E402
 from cbm.core.stdio import ReaderGone, guarded_stdout  # noqa: E402
 from cbm.measures.registry import MEASURES  # noqa: E402
@@ -56,6 +57,7 @@ def _load(name: str) -> Any:
     try:
         module = importlib.import_module(f"cbm.cli.{SUBCOMMANDS[name][0]}")
         command = _command(module.app)
+        reflow_tree(command)
     finally:
         gc.freeze()
         if paused:
@@ -87,18 +89,25 @@ def _command(app: typer.Typer) -> Any:
     for info in app.registered_commands:  # Typer's own order and naming (get_group_from_info)
         assert info.callback is not None
         name = info.name or typer.main.get_command_name(info.callback.__name__)
-        makers[name] = partial(typer.main.get_command_from_info, info, **options)
+        makers[name] = partial(_reflowed, partial(typer.main.get_command_from_info, info, **options))
     for group_info in app.registered_groups:
         group_name = typer.main.solve_typer_info_defaults(group_info).name
         if not group_name:  # a nameless sub-app merges its commands into this group: only Typer knows them
             return typer.main.get_command(app)
-        makers[group_name] = partial(typer.main.get_group_from_info, group_info, **options,
-                                     suggest_commands=app.suggest_commands)
+        makers[group_name] = partial(_reflowed, partial(typer.main.get_group_from_info, group_info, **options,
+                                                        suggest_commands=app.suggest_commands))
     bare = copy.copy(app)  # the group itself (callback, help, options) without its commands
     bare.registered_commands, bare.registered_groups = [], []
     group = typer.main.get_group(bare)
     group.commands = LazyCommands(group.commands, makers)
     return group
+
+
+def _reflowed(make: Callable[[], Any]) -> Any:
+    """The command ``make`` makes, its help paragraphs reflowed (:mod:`cbm.cli.reflow`)."""
+    command = make()
+    reflow_tree(command)
+    return command
 
 
 class LazyCommands(dict[str, Any]):
@@ -215,7 +224,7 @@ Exit codes: 0 ok, 1 verification failed, 2 usage, 3 untrusted signer, 4 input re
 5 not found, 6 store error, 7 network error, 8 needs attention (status --check).
 """
 
-app = typer.Typer(cls=CbmGroup, help=HELP, no_args_is_help=True, add_completion=True,
+app = typer.Typer(cls=CbmGroup, help=reflow(HELP), no_args_is_help=True, add_completion=True,
                   pretty_exceptions_enable=False, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]})
 
