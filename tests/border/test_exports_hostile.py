@@ -208,3 +208,22 @@ def test_a_stored_created_that_is_no_stix_timestamp_never_makes_an_export_invali
     (indicator,) = [o for o in bundle.objects if o.type == "indicator"]
     assert indicator.id == sid and indicator.created == indicator.modified
     assert validate_string(text, ValidationOptions(version="2.1", strict=False)).is_valid
+
+
+def test_csv_export_neutralises_a_peer_batchs_id_type_and_times_too(us_ru, tmp_path):
+    """A peer's signed batch holds its rows' id, type, valid_from and valid_until only to the single-line rule:
+    a spreadsheet would run ``=1+1`` or ``+cmd|' /C calc'!A0`` there just as in a name. Every such cell goes out
+    behind one apostrophe, and the CSV import reads back exactly what the peer signed (ADR 0267)."""
+    from cbm.measures.indicators.formats.csv import as_read
+    from tests.security.test_malformed_records import land
+
+    us, ru = us_ru
+    signed = ["=1+1", "=2+2", "evil.example", '=HYPERLINK("http://evil.example/")', "+cmd|' /C calc'!A0"]
+    land(ru, us, "indicators.batch", {"fields": ["id", "type", "value", "valid_until", "valid_from"],
+                                      "rows": [signed]}, tmp_path / "b.cbmb")
+    r = us.cli("indicators", "export", "--format", "csv", "--include-flagged", "-o", str(tmp_path / "out.csv"))
+    assert r.exit_code == 0, r.stderr
+    header, row = csv.reader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8"), newline=""))
+    assert [cell for cell in row if cell.startswith(FORMULA_START)] == [], row
+    cells = dict(zip(header, row, strict=True))
+    assert [as_read(cells[k]) for k in ("id", "type", "value", "valid_until", "valid_from")] == signed

@@ -195,6 +195,7 @@ def _cells(cells: list[str], where: list[int]) -> list[str]:
 # return). The export writes one apostrophe before such a cell, which a spreadsheet shows as text; the import
 # takes exactly one away (docs/adr/0268-csv-cells-a-spreadsheet-would-run.md).
 _FORMULA_START = frozenset("=+-@\t\r")
+_RISKY = _FORMULA_START | {"'"}  # a first character after which a cell may need its apostrophe
 
 
 def spreadsheet_safe(cell: str) -> str:
@@ -287,6 +288,9 @@ def _export_values(author: str, tlp: str, row: list[Any], revoked: Any) -> list[
     sid, kind, value, until, confidence, sectors, name, description, valid_from, pattern, types, labels = \
         row[:12]
     safe = spreadsheet_safe
+    if (sid[:1] in _RISKY or kind[:1] in _RISKY or (valid_from or "")[:1] in _RISKY
+            or (until or "")[:1] in _RISKY):  # a peer's batch holds these to the single-line rule only (ADR 0267)
+        sid, kind, valid_from, until = safe(sid), safe(kind), valid_from and safe(valid_from), until and safe(until)
     return [sid, author, kind, safe((pattern if kind == model.PATTERN_TYPE else value) or ""), tlp,
             "" if confidence is None else confidence, valid_from or "", until or "",
             safe(_joined(sectors)) if sectors else "", safe(_joined(labels)) if labels else "",
