@@ -227,3 +227,27 @@ def test_csv_export_neutralises_a_peer_batchs_id_type_and_times_too(us_ru, tmp_p
     assert [cell for cell in row if cell.startswith(FORMULA_START)] == [], row
     cells = dict(zip(header, row, strict=True))
     assert [as_read(cells[k]) for k in ("id", "type", "value", "valid_until", "valid_from")] == signed
+
+
+def test_a_peer_batchs_address_or_id_never_writes_suricata_rule_text(us_ru, tmp_path):
+    """A peer's signed batch holds a row's value and id only to the single-line rule, and the Suricata export put
+    both in the rule as they were: an address ``203.0.113.9] any (msg:"own"; filestore; sid:5;) #`` became the
+    peer's own rule, ``::1,$EXTERNAL_NET`` a rule on all outside traffic, an id ``x; noalert;`` an option. Such
+    rows are skipped and counted; honest rows beside them still make their rules (ADR 0267)."""
+    from tests.security.test_malformed_records import land
+
+    us, ru = us_ru
+    land(ru, us, "indicators.batch", {"fields": ["id", "type", "value"], "rows": [
+        ["indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv4-addr",
+         '203.0.113.9] any (msg:"own"; filestore; sid:5;) #'],
+        ["indicator--1b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv6-addr", "::1,$EXTERNAL_NET"],
+        ["x; noalert; metadata: y", "domain-name", "evil.example"],
+        ["indicator--3b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv4-addr", "198.51.100.7"]]}, tmp_path / "b.cbmb")
+    out = tmp_path / "out.rules"
+    r = us.cli("indicators", "export", "--format", "suricata", "--include-flagged", "-o", str(out), "--json")
+    assert r.exit_code == 0, r.stderr
+    lines = out.read_text(encoding="utf-8").splitlines()
+    parsed = [ids_rule.parse(line) for line in lines]
+    assert len(lines) == 1 and parsed[0] is not None and "[198.51.100.7]" in lines[0], lines
+    assert not any(word in lines[0] for word in ("filestore", "EXTERNAL_NET", "noalert")), lines
+    assert sum(r.json()["skipped"].values()) == 3, r.stdout

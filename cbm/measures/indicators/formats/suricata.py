@@ -86,15 +86,27 @@ class SidAllocator:
 _HTTP_URL = re.compile(r"^http://([^/:?#]+)(?::\d+)?(/[^#]*)?$")
 
 
+# A peer's signed batch holds a row's value and id only to the single-line rule (docs/adr/0267): an address goes
+# into the rule's header as it is, and an id into its metadata, so either may hold only what it is made of.
+_ADDRESS_CHARS = "0123456789abcdefABCDEF:./"
+_NOT_ID = re.compile(r"[^A-Za-z0-9._:-]")  # an honest id is indicator--<uuid>
+NOT_AN_ADDRESS = "addresses that are no IP address or range"
+NOT_AN_ID = "indicators whose id is no STIX id"
+
+
 def why_not(row: list[Any]) -> str | None:
     """Why an indicator has no rule form (what the export counts as skipped), or None if it has one."""
     kind, value = row[R.TYPE], row[R.VALUE]
-    if kind in ("ipv4-addr", "ipv6-addr", "domain-name") and value:
-        return None
-    if kind == "url" and value:
-        return None if _HTTP_URL.match(value) else \
+    if kind in ("ipv4-addr", "ipv6-addr") and value:
+        why = NOT_AN_ADDRESS if value.strip(_ADDRESS_CHARS) else None
+    elif kind == "domain-name" and value:
+        why = None
+    elif kind == "url" and value:
+        why = None if _HTTP_URL.match(value) else \
             "URLs other than plain http:// (an https path is not visible on the wire)"
-    return {"email-addr": "e-mail addresses", "pattern": "free STIX patterns"}.get(kind, "file hashes")
+    else:
+        return {"email-addr": "e-mail addresses", "pattern": "free STIX patterns"}.get(kind, "file hashes")
+    return NOT_AN_ID if why is None and _NOT_ID.search(row[R.ID]) else why
 
 
 def rules(author: str, row: list[Any], sid: int, rev: int = 1) -> tuple[list[str], str | None]:
