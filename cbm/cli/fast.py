@@ -169,8 +169,11 @@ def run(invocation: Invocation) -> int:
     """Run a recognised invocation as the Typer app would, and return its exit code. Failures are reported
     by ``cbm.cli.failures`` (the error contract: ``cbm: error: ...`` lines and the error's exit code); a bug
     still raises."""
+    from cbm.core.stdio import guarded_stdout  # as the Typer app's run is (cbm.cli.root.CbmGroup.main)
+
     try:
-        return _run(invocation)
+        with guarded_stdout():
+            return _run(invocation)
     except (Exception, KeyboardInterrupt) as e:
         from cbm.cli.failures import exit_code_for  # the error contract, shared with the Typer app
 

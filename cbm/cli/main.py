@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 def main() -> None:
     """Run ``cbm`` with ``sys.argv`` and exit with its exit code. ``CBM_NO_FAST_PATH=1`` sends every command line
     to the Typer app (a debugging aid: the two must agree)."""
-    if sys.stdout is None:  # started with standard output closed: writing a result is an error, not a traceback
-        from cbm.core.stdio import ClosedOutput
-
-        sys.stdout = ClosedOutput()
     if not os.environ.get("CBM_NO_FAST_PATH"):
         from cbm.cli.fast import recognise, run
 

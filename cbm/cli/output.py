@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from cbm.cli.context import state
-from cbm.core.stdio import GuardedStdout, write_out
+from cbm.core.stdio import write_out
 
 if TYPE_CHECKING:  # Rich loads on first use: `cbm status` renders without it and starts faster
     from rich.console import Console
@@ -26,9 +26,9 @@ def stdout() -> Console:
     from cbm.cli.tables import terminal_width
 
     width = None if terminal_width() is not None else PIPE_WIDTH
-    # through GuardedStdout: a full disk or a closed stdout is one error line, as for plain writes (write_out)
-    out: Any = GuardedStdout()  # write, flush, isatty, fileno, encoding: all Rich asks of a file
-    return Console(file=out, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
+    # sys.stdout as guarded for the run (cbm.core.stdio.guarded_stdout): a full disk or a closed stdout is one
+    # error line here too
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
 
 
 def stderr() -> Console:

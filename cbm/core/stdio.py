@@ -56,44 +56,12 @@ def _closed() -> UsageError:
 
 
 def write_out(text: str) -> None:
-    """Write ``text`` to standard output. Raises UsageError (exit 2) when standard output refuses it (``cbm status
-    > /dev/full``: disk full, an I/O error). A broken pipe (``cbm ... | head``) stays a BrokenPipeError (exit 0)."""
-    if not text:  # nothing to say (a command whose human output is all on stderr): a closed stdout is fine
-        return
-    try:
+    """Write ``text`` to standard output, as guarded by :func:`guarded_stdout` for the whole run (both the fast
+    path and the Typer app): a full disk or a closed stdout is a UsageError (exit 2), a broken pipe
+    :class:`ReaderGone` (exit 0). Empty text writes nothing, so a command with nothing to say runs with its
+    standard output closed."""
+    if text:
         sys.stdout.write(text)
-    except BrokenPipeError:
-        raise
-    except OSError as e:
-        raise _refused(e) from e
-
-
-class GuardedStdout:
-    """Standard output for a writer that takes a file (Rich's console): each write goes through
-    :func:`write_out`, so a full disk or a closed stdout is a UsageError there too. Everything else is
-    standard output's own (terminal or not, its encoding)."""
-
-    def write(self, text: str) -> int:
-        write_out(text)
-        return len(text)
-
-    def flush(self) -> None:
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            raise _refused(e) from e
-
-    def isatty(self) -> bool:
-        return sys.stdout.isatty()
-
-    def fileno(self) -> int:
-        return sys.stdout.fileno()
-
-    @property
-    def encoding(self) -> str:
-        return getattr(sys.stdout, "encoding", None) or "utf-8"
 
 
 class ReaderGone(Exception):
@@ -104,9 +72,9 @@ class ReaderGone(Exception):
 
 
 class _Guarded:
-    """A stream standing in for standard output (its text side, or its ``buffer``) for a whole run of the Typer
-    app: what click, Typer and Rich write themselves (help, ``--version``, usage, completion scripts) meets the
-    same rules as cbm's own writes. A write or flush that standard output refuses (a full disk, an I/O error) is
+    """A stream standing in for standard output (its text side, or its ``buffer``) for a whole run of cbm: what
+    cbm writes, and what click, Typer and Rich write themselves (help, ``--version``, usage, completion scripts),
+    meets the same rules. A write or flush that standard output refuses (a full disk, an I/O error) is
     the UsageError of :func:`write_out`; a broken pipe is :class:`ReaderGone`. The first refusal stays: every
     later write or flush raises it again (click probes a stream with writes whose errors it ignores, and the
     dropped output must not pass for written). Everything else is the stream's own."""
