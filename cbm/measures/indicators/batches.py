@@ -204,8 +204,8 @@ class BatchMaker:
         """The rows held back and not yet sent, in order, in messages of at most ``HELD_CHUNK``."""
         held, self.held_rows = self.held_rows, []
         self.held += len(held)
-        for start in range(0, len(held), HELD_CHUNK):
-            yield ("held", held[start:start + HELD_CHUNK])
+        for part in _chunked(held):
+            yield ("held", part)
 
     def _handover(self) -> Iterator[Message]:
         """Rows held back, then (once the bulk load ended) the rows still pending, for the writer to group: in
@@ -213,7 +213,7 @@ class BatchMaker:
         yield from self._send_held()
         pending = [(row, tlp) for tlp, rows in self.pending.items() for row in rows.values()]
         self.pending = {}
-        parts = [pending[start:start + HELD_CHUNK] for start in range(0, len(pending), HELD_CHUNK)] or [[]]
+        parts = _chunked(pending) or [[]]
         for part in parts[:-1]:
             yield ("rows", part, 0, 0)
         if parts[-1] or self.read or self.repeated:
@@ -231,3 +231,8 @@ def maker_for(store: Store, writer: BatchWriter, source: str | None) -> BatchMak
 
     return BatchMaker(source=source, check=store.query(index.checker).check, batch_size=writer.batch_size,
                       max_held=writer.MAX_DEFERRED, expected_rows=writer.expected_rows)
+
+
+def _chunked(rows: list[Any]) -> list[list[Any]]:
+    """``rows`` in order, in lists of at most ``HELD_CHUNK`` (none for no rows)."""
+    return [rows[start:start + HELD_CHUNK] for start in range(0, len(rows), HELD_CHUNK)]

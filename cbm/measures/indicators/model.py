@@ -179,9 +179,9 @@ def _url(value: str) -> str:
         if port:
             _check_port(value, port)
     elif ":" in hostname:
-        hostname, port = hostname.rsplit(":", 1)
-        _check_port(value, ":" + port)
-        port = ":" + port
+        hostname, digits = hostname.rsplit(":", 1)
+        port = ":" + digits
+        _check_port(value, port)
     if not hostname.startswith("["):
         try:
             if not (hostname[:1].isdigit() or ":" in hostname):
