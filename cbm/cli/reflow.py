@@ -10,6 +10,8 @@ a list marker (``-``, ``*``, ``1.``, ``1)``), and the line after one ending in `
 
 from __future__ import annotations
 
+import inspect  # loaded by Typer already: this module serves the Typer app only, never the fast path
+
 _MARKERS = ("- ", "* ", "\u2022 ")
 
 
@@ -34,24 +36,11 @@ def _paragraph(text: str) -> str:
     return "\n".join(joined)
 
 
-def _dedent(text: str) -> str:
-    """A docstring as ``inspect.cleandoc`` gives it (without importing inspect): the first line stripped, the
-    others without their common indentation, blank lines at both ends dropped."""
-    lines = text.expandtabs().split("\n")
-    margin = min((len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()), default=0)
-    lines = [lines[0].strip(), *(line[margin:].rstrip() for line in lines[1:])]
-    while lines and not lines[-1]:
-        lines.pop()
-    while lines and not lines[0]:
-        lines.pop(0)
-    return "\n".join(lines)
-
-
 def reflow(text: str | None) -> str | None:
     """``text`` (a docstring or a help string) with each prose paragraph on one line (see the module)."""
     if not text or "\n" not in text:
         return text
-    return "\n\n".join(_paragraph(p) for p in _dedent(text).split("\n\n"))
+    return "\n\n".join(_paragraph(p) for p in inspect.cleandoc(text).split("\n\n"))
 
 
 def reflow_tree(command: object) -> None:
