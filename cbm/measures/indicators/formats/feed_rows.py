@@ -145,14 +145,14 @@ class LineRows:
                 and len(value) <= R.MAX_TEXT and value.isprintable()):
             return None  # the full path says which rule of build_row the line breaks (or keeps it, as the gate would)
         sid = model.simple_indicator_id(self.d.author, kind, value)
-        sectors = None if sectors is None else list(sectors)
-        types = None if types is None else list(types)
+        sector_list = None if sectors is None else list(sectors)
+        type_list = None if types is None else list(types)
         if origin is None and asn is None:  # a feed's common line: the row ends at its labels at the latest
-            row = [sid, kind, value or None, until, confidence, sectors, name or None, description or None, start,
-                   None, types, None if labels is None else list(labels)]
+            row = [sid, kind, value or None, until, confidence, sector_list, name or None, description or None, start,
+                   None, type_list, None if labels is None else list(labels)]
             return _new_item(Item, (row if labels is not None else R.trim(row), tlp))
-        row = [sid, kind, value or None, until, confidence, sectors, name or None, description or None, start, None,
-               types, None if labels is None else list(labels), None, None, None, origin, asn]
+        row = [sid, kind, value or None, until, confidence, sector_list, name or None, description or None, start,
+               None, type_list, None if labels is None else list(labels), None, None, None, origin, asn]
         return _new_item(Item, (row if asn is not None else R.trim(row), tlp))
 
     def _learn(self, texts: Sequence[str]) -> None:
