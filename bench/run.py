@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SAMPLE_S = 0.02  # the tree is sampled every 20 ms (50 Hz); a sample reads a few small /proc files
 # Runs of each verify step and of each floor it is judged against, measured one after the other (medians)
 VERIFY_RUNS = 3
+# Runs of the peer's import (each into a fresh copy of RU's store as it was before) and of its sqlite3 floor
+PEER_IMPORT_RUNS = 3
 # Before each timed run: every dirty page written out and the kernel's dirty + writeback pages below this, so a
 # step is never charged with flushing what an earlier one wrote (ADR 0274); waited for at most SETTLE_TIMEOUT_S
 SETTLED_KB = 16 * 1024
@@ -335,9 +337,11 @@ class Bench:
 
     def measure(self, name: str, title: str, argv: list[str], *, kind: str = "cbm", repeat: int = 1,
                 command: str | None = None, needs: Sequence[str] = (), words: tuple[str, ...] = (),
-                stdin: Path | None = None, parse_json: bool = False, timeout: float | None = None) -> Result:
+                stdin: Path | None = None, parse_json: bool = False, timeout: float | None = None,
+                before_run: Callable[[int], None] | None = None) -> Result:
         """Run a step (``repeat`` times, reporting the median wall time and the median CPU time) and record it;
-        killed after ``timeout`` seconds (default ``--timeout``)."""
+        killed after ``timeout`` seconds (default ``--timeout``). ``before_run(i)`` prepares run ``i`` (untimed,
+        before the page cache settles): a step that changes its store gets the same store each time."""
         timeout = timeout or self.args.timeout
         shown = command or " ".join(_short(a, self.work) for a in
                                     (["cbm", *argv[len(self.cbm):]] if kind == "cbm" else argv))
@@ -359,6 +363,8 @@ class Bench:
         runs: list[Run] = []
         settled: list[float] = []
         for i in range(repeat):
+            if before_run is not None:
+                before_run(i)
             settled.append(settle_page_cache())
             run = run_process(argv, env=self.env, cwd=self.work, log=self.work / "logs" / f"{name}-{i}",
                               timeout=timeout)
@@ -481,7 +487,8 @@ class Bench:
         self.measure("import-peer", "import at the peer (RU)",
                      [*self.cbm, *self.store("RU"), "bundle", "import", str(bundle),
                       *self.json_flag(("bundle", "import"))],
-                     words=("bundle", "import"), needs=["bundle-export"], parse_json=True)
+                     words=("bundle", "import"), needs=["bundle-export"], parse_json=True,
+                     repeat=PEER_IMPORT_RUNS, before_run=self.fresh_peer)
         self.stats("import-peer", "RU")
         if self.cbm_only:
             self.measure("help", "`cbm --help`", [*self.cbm, "--help"], repeat=self.args.repeat)
@@ -527,6 +534,14 @@ class Bench:
         """Untimed: copy RU's store (keys and its own feed) before the plain import, for the encrypted import."""
         src, dst = self.work / "ru", self.work / "ru-twin"
         if src.is_dir() and not dst.exists():
+            shutil.copytree(src, dst)
+
+    def fresh_peer(self, run: int) -> None:
+        """Untimed, before each run of the peer's import: RU's store as it was before the import (its twin's
+        copy), so that every run lands the same bundle into the same store."""
+        src, dst = self.work / "ru-twin", self.work / "ru"
+        if src.is_dir():
+            shutil.rmtree(dst, ignore_errors=True)
             shutil.copytree(src, dst)
 
     def misp(self) -> None:
@@ -633,7 +648,8 @@ class Bench:
         measured right before the peer's import with the bundle floors, not at the end of the bench after the
         MISP and stix2 references: the machine's speed drifts over minutes (ADR 0274, as ADR 0232 for verify)."""
         self.reference("ref-sqlite", "bare sqlite3 insert of the same rows (WAL, FULL sync, one txn)",
-                       ["sqlite", str(self.feeds["US"]), "--db", str(self.work / "ref.sqlite")])
+                       ["sqlite", str(self.feeds["US"]), "--db", str(self.work / "ref.sqlite")],
+                       repeat=PEER_IMPORT_RUNS)
 
     def references(self) -> None:
         w = self.work

@@ -63,6 +63,11 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     # the peer's import runs right after every floor it is judged against, the sqlite3 insert included
     at = names.index("ref-signatures")
     assert names[at:at + 3] == ["ref-signatures", "ref-sqlite", "import-peer"]
+    # ... both three times, each import into a fresh copy of RU's store as it was before (the same landing)
+    assert results["ref-sqlite"]["runs"] == 3 and results["import-peer"]["runs"] == 3
+    for run in range(3):  # no run was a re-import of what an earlier one landed
+        landing = json.loads((work / "logs" / f"import-peer-{run}.out").read_text())
+        assert landing["landed"]["US"] > 0 and landing["already_imported"] is None, run
     # the floors that need no cbm command always run
     for name in ("ref-signatures", "ref-sqlite", "ref-lookup", "ref-python", "ref-encode", "ref-stix2"):
         assert results[name]["status"] == "ok", name
