@@ -84,7 +84,7 @@ PEER_IMPORT_RUNS = 3
 # Before each timed run: every dirty page written out and the kernel's dirty + writeback pages below this, so a
 # step is never charged with flushing what an earlier one wrote (ADR 0274); waited for at most SETTLE_TIMEOUT_S
 SETTLED_KB = 16 * 1024
-SETTLE_TIMEOUT_S = 30.0
+SETTLE_TIMEOUT_S = 5.0  # sync itself waits for the writeback it starts; beyond that only others are writing
 
 
 def _children(pid: int) -> list[int]:
