@@ -7,12 +7,13 @@ the same indicators under other ids, as a second vendor or a re-export would wri
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cbm.measures.indicators import model
+from cbm.measures.indicators import model, pipeline
 from tests.conftest import DATA, Party
 
 POISONIVY = DATA / "stix21" / "oasis-cti-documentation" / "poisonivy.json"
@@ -91,6 +92,24 @@ def test_stix_then_csv_keeps_the_stix_id(make_party, tmp_path):
     csv.write_text("type,value,description\nipv4-addr,198.51.100.77,seen again\nipv4-addr,198.51.100.78,new\n")
     r = us.cli("indicators", "import", str(csv), "--json").json()
     assert (r["created"], r["updated"]) == (1, 1)
+    assert [h["id"] for h in held(us, "198.51.100.77")] == [first["id"]]
+
+
+def test_a_large_csv_keeps_the_stix_id_of_a_value_held_through_the_reader_process(make_party, tmp_path,
+                                                                                  monkeypatch):
+    """A large feed's rows come from the reader process trimmed of trailing nulls (a line without labels or
+    indicator types: no wider than its valid_from): the one whose pattern we hold under another id merges into
+    that id as a small file's row does, and does not fail on the columns its row leaves out."""
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 1)  # every file through the reader process
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})  # also on a one-core machine
+    us = make_party("US")
+    first = stix_indicator("feed-a", "[ipv4-addr:value = '198.51.100.77']")
+    assert us.cli("indicators", "import", str(bundle(tmp_path / "a.json", [first]))).exit_code == 0
+    csv = tmp_path / "feed.csv"
+    csv.write_text("type,value\nipv4-addr,198.51.100.77\nipv4-addr,198.51.100.78\n")
+    r = us.cli("indicators", "import", str(csv), "--json")
+    assert r.exit_code == 0, r.output
+    assert (r.json()["created"], r.json()["updated"], r.json()["unchanged"]) == (1, 0, 1)
     assert [h["id"] for h in held(us, "198.51.100.77")] == [first["id"]]
 
 

@@ -106,7 +106,8 @@ class OneIdPerPattern:
         if original in self.aliases:
             return
         self.aliases[original] = kept
-        pattern = row[R.PATTERN] or model.pattern_for(row[R.TYPE], row[R.VALUE])
+        # a row may come trimmed of its trailing nulls (a feed's rows always do): no pattern cell is no pattern
+        pattern = (row[R.PATTERN] if len(row) > R.PATTERN else None) or model.pattern_for(row[R.TYPE], row[R.VALUE])
         if original != model.indicator_id(self.author, pattern):  # a source's id, not one cbm derived
             from cbm.measures.indicators import authorship
 

@@ -70,7 +70,8 @@ def _header(cells: list[str]) -> dict[str, int]:
 
 
 def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
-    """Yield an Item per good data line and a LineError per bad one (line numbers are the file's).
+    """Yield an Item per good data line, its row trimmed of trailing nulls, and a LineError per bad one (line
+    numbers are the file's).
 
     Records are read as ``csv.reader`` reads them. A line without a double quote, a carriage return inside or an
     oversized cell is one record of plain cells: it is split here, and a data line of the header's width in
@@ -233,7 +234,7 @@ def _row(cells: list[str], where: list[int], line: int, d: Defaults,
             valid_until=parse_time(until, "valid_until") if until else None,
             sectors=_list(sectors) if sectors else None, labels=_list(labels) if labels else None,
             indicator_types=_list(types) if types else None, origin=origin, asn=asn)
-        return Item(row, tlp)
+        return Item(R.trim(row), tlp)  # as the fast path's rows (LineRows.csv): no trailing nulls
     except model.BadValue as e:
         return LineError(line, str(e))
 

@@ -112,7 +112,8 @@ class LineRows:
 
     def csv(self, texts: Sequence[str], *, learn: bool = True) -> Item | None:
         """The Item of a CSV line whose cells, in ``formats.csv._KEYS`` order, are ``texts`` (stripped or
-        not); None when the line takes the full path."""
+        not), its row trimmed of trailing nulls (:func:`~cbm.measures.indicators.rows.trim`: as it lands, built
+        no wider than its last value, docs/adr/0272); None when the line takes the full path."""
         revoked, value, kind, tlp, sectors, labels, types, start, until, name, description, confidence, origin, \
             asn = texts
         if revoked and revoked.strip():
@@ -143,10 +144,16 @@ class LineRows:
         if not (name.isprintable() and len(name) <= R.MAX_TEXT and len(description) <= R.MAX_TEXT
                 and len(value) <= R.MAX_TEXT and value.isprintable()):
             return None  # the full path says which rule of build_row the line breaks (or keeps it, as the gate would)
-        return _new_item(Item, ([model.simple_indicator_id(self.d.author, kind, value), kind, value or None, until,
-                                 confidence, None if sectors is None else list(sectors), name or None,
-                                 description or None, start, None, None if types is None else list(types),
-                                 None if labels is None else list(labels), None, None, None, origin, asn], tlp))
+        sid = model.simple_indicator_id(self.d.author, kind, value)
+        sector_list = None if sectors is None else list(sectors)
+        type_list = None if types is None else list(types)
+        if origin is None and asn is None:  # a feed's common line: the row ends at its labels at the latest
+            row = [sid, kind, value or None, until, confidence, sector_list, name or None, description or None, start,
+                   None, type_list, None if labels is None else list(labels)]
+            return _new_item(Item, (row if labels is not None else R.trim(row), tlp))
+        row = [sid, kind, value or None, until, confidence, sector_list, name or None, description or None, start,
+               None, type_list, None if labels is None else list(labels), None, None, None, origin, asn]
+        return _new_item(Item, (row if asn is not None else R.trim(row), tlp))
 
     def _learn(self, texts: Sequence[str]) -> None:
         """Parse each cell text of a line its column's memo does not hold yet (those the full path accepts)."""
