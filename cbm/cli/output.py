@@ -26,7 +26,7 @@ def stdout() -> Console:
     from cbm.cli.tables import terminal_width
 
     width = None if terminal_width() is not None else PIPE_WIDTH
-    # sys.stdout as guarded for the run (cbm.core.stdio.guarded_stdout): a full disk or a closed stdout is one
+    # sys.stdout as guarded for the run (cbm.core.stdio.guarded_stdio): a full disk or a closed stdout is one
     # error line here too
     return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
 
