@@ -21,7 +21,6 @@ from pymisp import MISPAttribute, MISPObject
 from stix2validator import ValidationOptions, validate_string
 
 from cbm.measures.indicators.formats.list_cells import split_items
-
 from tests.conftest import Party
 
 URLS = [
