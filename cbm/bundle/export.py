@@ -338,8 +338,9 @@ def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = 
     """Write the bundle to ``path`` atomically (temporary file, fsync, rename) and ``path.minisig`` beside it;
     to a device or pipe (``/dev/stdout``, a FIFO) straight, without a ``.minisig`` (there is no beside)."""
     minisig = minisig and not is_special(path)
-    if minisig:
-        check_output(Path(str(path) + ".minisig"))  # before the bundle is written (docs/adr/0278)
+    if minisig:  # the bundle's own place first, then the file beside it; both before writing (docs/adr/0278)
+        check_output(path)
+        check_output(Path(str(path) + ".minisig"))
     with written_atomically(path) as out:
         result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
     result.output = str(path)

@@ -274,7 +274,8 @@ def export(store: Store, output: Path, peer: str | None = None) -> Exported:
     exported = clock.now_iso()
     data = render_markdown(store, t, exported).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
-    check_output(output.with_name(output.name + ".sig"))  # before anything is written or signed (ADR 0278)
+    check_output(output)  # the file's place, then its signature's, before anything is written or signed (ADR 0278)
+    check_output(output.with_name(output.name + ".sig"))
     _write_atomic(output, data)
     body = records.Transcript.from_body({"with": t.peer, "sha256": digest, "file": output.name,
                                  "messages": [m.id for m in t.messages], "anomalies": len(t.anomalies)}).to_body()
