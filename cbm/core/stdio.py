@@ -202,10 +202,7 @@ def reserve_standard_descriptors() -> None:
         try:
             os.fstat(fd)
         except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
-            if null != fd:  # the lowest free number: fd itself, unless a lower one was closed too
-                os.dup2(null, fd)
-                os.close(null)
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: fd itself (the lower ones are open by now)
 
 
 def _failure(e: OSError) -> Exception:
