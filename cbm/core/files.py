@@ -43,8 +43,7 @@ def check_output(path: Path) -> None:
         return
     parent = path.parent if str(path.parent) else Path(".")
     if os.path.isdir(path):
-        raise UsageError(f"cannot write {path}: it is a directory", hint=f"name a file, e.g. {path / path.name}"
-                         if path.name else "name a file")
+        raise UsageError(f"cannot write {path}: it is a directory", hint="name a file (inside it, or beside it)")
     if not os.path.lexists(parent):
         raise NotFound(f"cannot write {path}: there is no directory {parent}",
                        hint=f"create it first (mkdir -p {parent}), or name a file in a directory that exists")
