@@ -137,16 +137,30 @@ def batch_reason(body: dict[str, Any]) -> str | None:
 
 
 #: A row's id is a STIX indicator id (``model.is_stix_id(text, "indicator")``, what every cbm wrote since the first
-#: version); as one atomic group a value, so a column is judged by one match over its ids joined by newlines.
-_INDICATOR_ID = "indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_ID_COLUMN = re.compile(rf"(?>{_INDICATOR_ID}\n)*+")
-_ONE_ID = re.compile(_INDICATOR_ID)
+#: version): 47 characters, ``indicator--`` then a UUID in lowercase hex.
+_ONE_ID = re.compile("indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID_LENGTH = 47
+_ID_HYPHENS = (9, 10, 19, 24, 29, 34)  # where an id has a hyphen
+_ID_NOT_HEX = b"initor------"  # what is left of an id's bytes once its lowercase hex digits are taken out
+_HEX_BYTES = b"0123456789abcdef"
 _KNOWN_TYPES = frozenset(model.TYPES)
 
 
 def _ids_ok(ids: tuple[Any, ...]) -> bool:
-    """Whether every id of a text column (single-line, checked before) is a STIX indicator id: one C-level match."""
-    return not ids or _ID_COLUMN.fullmatch("\n".join(ids) + "\n") is not None
+    """Whether every id of a text column is a STIX indicator id, in C-level passes over the joined column (a
+    regex costs about three times as much): each id is 47 ASCII characters; once the lowercase hex digits are
+    taken out, ``initor`` and six hyphens are left of each; the hyphens and the letters of ``indicator`` are in
+    their places."""
+    n = len(ids)
+    if not n:
+        return True
+    if set(map(len, ids)) != {_ID_LENGTH}:
+        return False
+    joined = "".join(ids)
+    if not joined.isascii() or joined.encode("ascii").translate(None, _HEX_BYTES) != _ID_NOT_HEX * n:
+        return False
+    return all(joined[at::_ID_LENGTH] == "-" * n for at in _ID_HYPHENS) and \
+        all(joined[at::_ID_LENGTH] == letter * n for at, letter in enumerate("indicator"))
 
 
 def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:

@@ -104,3 +104,23 @@ def test_indicators_add_signs_the_normal_form_a_peer_lands(us_ru: tuple[Party, P
         ["evil.example", "1.2.3.4", "http://evil.example:8080/x", "10.0.0.0/8", "a" * 64, "2001:db8::1",
          "x@evil.example"])
     assert ru.cli("status", "--json").json()["malformed_count"] == 0
+
+
+GOOD_ID = "indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, 48), st.sampled_from(["", "0", "a", "g", "A", "-", "_", "i", "\u0430",
+                                                                      "\u0661", " ", "--", "x", "indicator--"])),
+                      max_size=3),
+       others=st.integers(0, 3))
+def test_the_id_column_check_is_the_stix_id_rule(edits: list[tuple[int, str]], others: int) -> None:
+    """landing judges a batch's ids in C-level passes over the joined column; it must pass exactly the ids
+    ``model.is_stix_id(id, "indicator")`` passes (one mutated id among good ones)."""
+    from cbm.measures import malformed
+
+    text = GOOD_ID
+    for at, new in edits:
+        text = text[:at] + new + text[at + 1:]
+    column = (GOOD_ID,) * others + (text,) + (GOOD_ID,) * others
+    assert malformed._ids_ok(column) == (model.is_stix_id(text, "indicator") and "\n" not in text), text

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, cast
 
 # type -> STIX object path used in its pattern
@@ -320,7 +321,8 @@ def _column_of(text: str) -> re.Pattern[str]:
 _COLUMN_IPV4 = _column_of(_COMMON_IPV4_TEXT)
 _COLUMN_DOMAIN = _column_of(_COMMON_DOMAIN_TEXT)
 _COLUMN_URL = _column_of(_COMMON_URL.pattern)
-_LOWER_HEX = "0123456789abcdef"
+_LOWER_HEX_BYTES = b"0123456789abcdef"
+_IPV6_BYTES = b"0123456789abcdef:."
 _STR_ONLY = {str}
 
 
@@ -334,10 +336,21 @@ def all_normal(kind: str, values: Sequence[object]) -> bool:
     if set(map(type, values)) != _STR_ONLY:
         return False
     texts = cast(Sequence[str], values)
-    if kind in _HASH_LENGTHS:
-        return set(map(len, texts)) == {_HASH_LENGTHS[kind]} and not "".join(texts).strip(_LOWER_HEX)
-    if kind == "ipv6-addr":
-        return list(map(_common_ipv6, texts)) == list(texts)
+    if kind in _HASH_LENGTHS:  # lowercase hex digits only, each of its type's length
+        joined = "".join(texts)
+        return set(map(len, texts)) == {_HASH_LENGTHS[kind]} and joined.isascii() \
+            and not joined.encode("ascii").translate(None, _LOWER_HEX_BYTES)
+    if kind == "ipv6-addr":  # what inet_ntop writes back (lowercase, shortest): as they are
+        joined = "".join(texts)
+        if not (joined.isascii() and not joined.encode("ascii").translate(None, _IPV6_BYTES)):
+            return False
+        import socket  # only for IPv6 values (see _ip)
+
+        try:
+            return list(map(socket.inet_ntop, repeat(socket.AF_INET6),
+                            map(socket.inet_pton, repeat(socket.AF_INET6), texts))) == list(texts)
+        except (OSError, ValueError):
+            return False
     column = _COLUMNS.get(kind)
     if column is None or column.fullmatch("\n".join(texts) + "\n") is None:
         return False
