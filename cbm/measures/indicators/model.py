@@ -541,8 +541,12 @@ def object_id(kind: str, seed: str) -> str:
     return f"{kind}--" + _uuid4_shaped(f"cbm {kind}\n{seed}")
 
 
-_STIX_ID = re.compile(r"^[a-z0-9-]+--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_STIX_ID = re.compile(r"([a-z0-9-]+)--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_stix_id(text: str, kind: str | None = None) -> bool:
-    return bool(_STIX_ID.match(text)) and (kind is None or text.startswith(kind + "--"))
+    """Whether ``text`` is a STIX id (an object type, ``--``, a UUID in lowercase hex), of type ``kind`` when
+    given: exactly ``kind--<uuid>`` (``indicator--ndicator--<uuid>`` is no indicator id, nor is an id followed by
+    a line break)."""
+    match = _STIX_ID.fullmatch(text)
+    return match is not None and (kind is None or match.group(1) == kind)
