@@ -132,7 +132,8 @@ def batch_reason(body: dict[str, Any]) -> str | None:
     if columns == _IDENTITY and (not rows or min(map(len, rows)) > R.TYPE):
         cells = batch_columns(body)  # transposed once, shared with the index that folds the batch next
         if cells is not None and all(_column_ok(i, column) for i, column in enumerate(cells) if i < len(_ROW_TYPES)) \
-                and _each_has_a_value(cells, len(rows)) and _ids_ok(cells[R.ID]) and _KNOWN_TYPES.issuperset(cells[R.TYPE]):
+                and _each_has_a_value(cells, len(rows)) and _ids_ok(cells[R.ID]) \
+                and _KNOWN_TYPES.issuperset(cells[R.TYPE]):
             return None
     return _first_bad_row(rows, columns)
 
@@ -194,9 +195,12 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
         return None
     bad.sort()
     first = bad[0]
-    value = values[first]
-    shown = repr(value if type(value) is not str or len(value) <= 80 else value[:80] + "...")
-    return LeftOut(tuple(bad), f"row {first + 1}: value {shown} is not a {kinds[first]} in normal form")
+    return LeftOut(tuple(bad), f"row {first + 1}: value {_shown(values[first])} is not a {kinds[first]} in normal form")
+
+
+def _shown(text: Any) -> str:
+    """A peer's cell for a reason: quoted, at most 80 of its characters."""
+    return repr(text if type(text) is not str or len(text) <= 80 else text[:80] + "...")
 
 
 def _each_has_a_value(cells: list[tuple[Any, ...]], count: int) -> bool:
@@ -279,10 +283,10 @@ def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
                 return f"row {n}: {R.FIELDS[i]} must list strings"
         if len(row) <= R.TYPE:
             return f"row {n}: id and type are required"
-        if not _ONE_ID.fullmatch(row[R.ID]):
-            return f"row {n}: id {row[R.ID]!r} is no STIX indicator id"
+        if not _ONE_ID.fullmatch(str(row[R.ID])):  # text, checked above
+            return f"row {n}: id {_shown(row[R.ID])} is no STIX indicator id"
         if row[R.TYPE] not in _KNOWN_TYPES:
-            return f"row {n}: type {row[R.TYPE]!r} is no indicator type cbm knows"
+            return f"row {n}: type {_shown(row[R.TYPE])} is no indicator type cbm knows"
         if not (len(row) > R.VALUE and row[R.VALUE]) and not (len(row) > R.PATTERN and row[R.PATTERN]):
             return f"row {n}: an indicator needs a value or a pattern"
     return None
