@@ -7,7 +7,7 @@ still evidence) but no measure's index folds it, so it reaches no listing, no ``
 ``malformed`` index lists it, with its author and the first rule it broke, for ``cbm status``.
 
 An ``indicators.batch`` row whose id is no STIX indicator id or whose type cbm does not know makes its whole
-record malformed too; a row whose value is not exactly the normal form of its type (``model.is_normal``, the
+record malformed too; a row whose value is not exactly the normal form of its type (``normal_form.is_normal``, the
 form every writer of cbm signs) is *left out*: the record folds without it, and the ``malformed`` index lists
 the record with how many rows it left out and the first one's reason (docs/adr/0269).
 
@@ -28,7 +28,6 @@ from typing import Any
 from cbm.core.bodies import Body, InvalidBody
 from cbm.core.fields import control_character
 from cbm.core.records import Record
-from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.columns import columns as batch_columns
 from cbm.measures.registry import GATE_VERSION, MALFORMED_INDEX_VERSION
@@ -133,7 +132,7 @@ def batch_reason(body: dict[str, Any]) -> str | None:
         cells = batch_columns(body)  # transposed once, shared with the index that folds the batch next
         if cells is not None and all(_column_ok(i, column) for i, column in enumerate(cells) if i < len(_ROW_TYPES)) \
                 and _each_has_a_value(cells, len(rows)) and _ids_ok(cells[R.ID]) \
-                and _KNOWN_TYPES.issuperset(cells[R.TYPE]):
+                and _known_types().issuperset(cells[R.TYPE]):
             return None
     return _first_bad_row(rows, columns)
 
@@ -145,7 +144,14 @@ _ID_LENGTH = 47
 _ID_HYPHENS = (9, 10, 19, 24, 29, 34)  # where an id has a hyphen
 _ID_NOT_HEX = b"initor------"  # what is left of an id's bytes once its lowercase hex digits are taken out
 _HEX_BYTES = b"0123456789abcdef"
-_KNOWN_TYPES = frozenset(model.TYPES)
+
+
+@cache
+def _known_types() -> frozenset[str]:
+    """``model.TYPES`` (loaded when a batch lands: ``status`` of a store with no malformed record never does)."""
+    from cbm.measures.indicators.model import TYPES
+
+    return frozenset(TYPES)
 
 
 def _ids_ok(ids: tuple[Any, ...]) -> bool:
@@ -169,8 +175,11 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
     """The rows of a well-formed batch whose value is not the normal form of their simple type (a pattern row
     keeps its value: the first literal of its pattern, searched but never written to a sensor as it is), or None.
 
-    Judged a type at a time over the columns, in C-level passes for the common shapes (``model.all_normal``);
+    Judged a type at a time over the columns, in C-level passes for the common shapes (``normal_form.all_normal``);
     only a type whose column fails, or that no common shape covers, is walked value by value."""
+    from cbm.measures.indicators.model import PATTERN_TYPE
+    from cbm.measures.indicators.normal_form import all_normal, is_normal
+
     cells = batch_columns(body)
     if cells is not None:
         kinds, values = cells[R.TYPE], cells[R.VALUE]
@@ -186,11 +195,11 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
         collections.deque(map(list.append, map(lists.__getitem__, kinds), values), maxlen=0)
         groups = dict(lists)
     for kind, same in groups.items():
-        if kind == model.PATTERN_TYPE:
+        if kind == PATTERN_TYPE:
             continue
-        if not model.all_normal(kind, same):
+        if not all_normal(kind, same):
             bad.extend(i for i, (k, value) in enumerate(zip(kinds, values, strict=True))
-                       if k == kind and not model.is_normal(k, value))
+                       if k == kind and not is_normal(k, value))
     if not bad:
         return None
     bad.sort()
@@ -285,7 +294,7 @@ def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
             return f"row {n}: id and type are required"
         if not _ONE_ID.fullmatch(str(row[R.ID])):  # text, checked above
             return f"row {n}: id {_shown(row[R.ID])} is no STIX indicator id"
-        if row[R.TYPE] not in _KNOWN_TYPES:
+        if row[R.TYPE] not in _known_types():
             return f"row {n}: type {_shown(row[R.TYPE])} is no indicator type cbm knows"
         if not (len(row) > R.VALUE and row[R.VALUE]) and not (len(row) > R.PATTERN and row[R.PATTERN]):
             return f"row {n}: an indicator needs a value or a pattern"

@@ -1,8 +1,8 @@
 """Our own writers never sign a row our peers would leave out (docs/adr/0269, 0270).
 
-Landing holds a peer's batch row to ``model.is_normal``: its value must be exactly what ``model.normalise``
+Landing holds a peer's batch row to ``normal_form.is_normal``: its value must be exactly what ``model.normalise``
 makes of it. Whatever the normaliser returns to a writer (``indicators add``, every import format) must
-therefore be a fixed point of it, and the column check landing runs first (``model.all_normal``) must never
+therefore be a fixed point of it, and the column check landing runs first (``normal_form.all_normal``) must never
 pass a value ``is_normal`` refuses. Then the same rows, carried to a peer in a real bundle, all land there.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm.measures.indicators import model
+from cbm.measures.indicators import model, normal_form
 from tests.bundle.helpers import export, import_
 from tests.conftest import Party
 
@@ -38,7 +38,7 @@ def test_what_the_normaliser_returns_passes_the_landing_rule(kind: str, raw: str
         found_kind, value = model.normalise(kind, raw)
     except model.BadValue:
         return
-    assert model.is_normal(found_kind, value), (kind, raw, found_kind, value)
+    assert normal_form.is_normal(found_kind, value), (kind, raw, found_kind, value)
     assert model.normalise(found_kind, value) == (found_kind, value)
 
 
@@ -46,17 +46,17 @@ def test_what_the_normaliser_returns_passes_the_landing_rule(kind: str, raw: str
 @given(kind=st.sampled_from(list(model.SIMPLE_TYPES)), raws=st.lists(RAW, max_size=5))
 def test_the_column_check_passes_only_what_the_row_check_passes(kind: str, raws: list[str]) -> None:
     """``all_normal`` may send a good column to the row check (False), never pass a bad value (True)."""
-    if model.all_normal(kind, raws):
-        assert all(model.is_normal(kind, raw) for raw in raws), (kind, raws)
+    if normal_form.all_normal(kind, raws):
+        assert all(normal_form.is_normal(kind, raw) for raw in raws), (kind, raws)
 
 
 def test_a_common_feed_column_takes_the_column_path() -> None:
     """The C-level column check accepts a feed's usual values (else every batch would be walked value by value)."""
-    assert model.all_normal("ipv4-addr", ["198.51.100.7", "10.0.0.1"])
-    assert model.all_normal("domain-name", ["good.example", "xn--bcher-kva.example"])
-    assert model.all_normal("url", ["https://good.example/x?q=1", "http://10.0.0.1:8080/"])
-    assert model.all_normal("file-md5", ["0" * 32, "abcdef" + "1" * 26])
-    assert model.all_normal("ipv6-addr", ["2001:db8::1", "::1"])
+    assert normal_form.all_normal("ipv4-addr", ["198.51.100.7", "10.0.0.1"])
+    assert normal_form.all_normal("domain-name", ["good.example", "xn--bcher-kva.example"])
+    assert normal_form.all_normal("url", ["https://good.example/x?q=1", "http://10.0.0.1:8080/"])
+    assert normal_form.all_normal("file-md5", ["0" * 32, "abcdef" + "1" * 26])
+    assert normal_form.all_normal("ipv6-addr", ["2001:db8::1", "::1"])
 
 
 def test_a_value_with_no_stable_normal_form_is_refused_where_it_is_read() -> None:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Sequence
 from functools import lru_cache
-from itertools import repeat
-from typing import Any, cast
+from typing import Any
 
 # type -> STIX object path used in its pattern
 SIMPLE_TYPES: dict[str, str] = {
@@ -308,61 +306,6 @@ def _common(kind: str, value: str) -> tuple[str, str] | None:
     return None
 
 
-# -- a whole column in normal form, at once ------------------------------------------------------------------
-# A peer's batch brings up to 5,000 values a record and a feed a million: landing holds each to is_normal. A
-# column of one type in a common shape is judged by one regex over its values joined by newlines (a single-line
-# column holds none), each value an atomic group so a failing column costs no backtracking across values.
-
-
-def _column_of(text: str) -> re.Pattern[str]:
-    return re.compile(rf"(?>(?:{text})\n)*+")
-
-
-_COLUMN_IPV4 = _column_of(_COMMON_IPV4_TEXT)
-_COLUMN_DOMAIN = _column_of(_COMMON_DOMAIN_TEXT)
-_COLUMN_URL = _column_of(_COMMON_URL.pattern)
-_LOWER_HEX_BYTES = b"0123456789abcdef"
-_IPV6_BYTES = b"0123456789abcdef:."
-_STR_ONLY = {str}
-
-
-def all_normal(kind: str, values: Sequence[object]) -> bool:
-    """Whether every one of ``values`` is in normal form for ``kind`` (:func:`is_normal` of each) *and* in one of
-    the common shapes, judged in C-level passes over the column. False means only that some value needs
-    :func:`is_normal` of its own (a CIDR range, an e-mail address, anything the fast path leaves to the full
-    one, or a value that is not normal)."""
-    if not values:
-        return True
-    if set(map(type, values)) != _STR_ONLY:
-        return False
-    texts = cast(Sequence[str], values)
-    if kind in _HASH_LENGTHS:  # lowercase hex digits only, each of its type's length
-        joined = "".join(texts)
-        return set(map(len, texts)) == {_HASH_LENGTHS[kind]} and joined.isascii() \
-            and not joined.encode("ascii").translate(None, _LOWER_HEX_BYTES)
-    if kind == "ipv6-addr":  # what inet_ntop writes back (lowercase, shortest): as they are
-        joined = "".join(texts)
-        if not (joined.isascii() and not joined.encode("ascii").translate(None, _IPV6_BYTES)):
-            return False
-        import socket  # only for IPv6 values (see _ip)
-
-        try:
-            return list(map(socket.inet_ntop, repeat(socket.AF_INET6),
-                            map(socket.inet_pton, repeat(socket.AF_INET6), texts))) == list(texts)
-        except (OSError, ValueError):
-            return False
-    column = _COLUMNS.get(kind)
-    if column is None or column.fullmatch("\n".join(texts) + "\n") is None:
-        return False
-    longest = max(map(len, texts))
-    if kind == "domain-name":
-        return longest <= 253
-    return longest <= 253 or all(map(_common_url, texts))  # a URL's host is at most 253 characters
-
-
-_COLUMNS = {"ipv4-addr": _COLUMN_IPV4, "domain-name": _COLUMN_DOMAIN, "url": _COLUMN_URL}
-
-
 def normalise(kind: str, raw: str) -> tuple[str, str]:
     """``(type, normalised value)`` for a value of a known type (``kind`` may be ``""`` = recognise).
 
@@ -376,7 +319,7 @@ def exact_normalise(kind: str, raw: str) -> tuple[str, str]:
     """:func:`normalise` without the common shapes' shortcut: the full path every value can take.
 
     What it returns is a fixed point (normalising it again gives it back), the form a peer's row is held to at
-    landing (:func:`is_normal`); a value whose normal form would change again (``http://x.example/[[.]]``
+    landing (``normal_form.is_normal``); a value whose normal form would change again (``http://x.example/[[.]]``
     refangs to ``.../[.]``, which refangs to ``.../.``) raises BadValue, so cbm never signs a row its own peers
     refuse (docs/adr/0270-normal-forms-are-fixed-points.md)."""
     found = _exact(kind, raw)
@@ -388,19 +331,6 @@ def exact_normalise(kind: str, raw: str) -> tuple[str, str]:
         if not settled:
             raise BadValue(f"{raw!r} has no stable normal form (it normalises to {found[1]!r}, which changes again)")
     return found
-
-
-def is_normal(kind: str, value: object) -> bool:
-    """Whether ``value`` is exactly the normal form of a ``kind`` indicator (a simple type), what every writer of
-    cbm signs: the rule a peer's batch row is held to at landing (docs/adr/0269-a-peer-rows-values-at-landing.md).
-    False for anything else (no text, an unknown or the pattern type, a value :func:`normalise` refuses or
-    changes)."""
-    if type(value) is not str or kind not in SIMPLE_TYPES:
-        return False
-    try:
-        return normalise(kind, value) == (kind, value)
-    except BadValue:
-        return False
 
 
 def _exact(kind: str, raw: str) -> tuple[str, str]:
