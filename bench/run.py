@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,12 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SAMPLE_S = 0.02  # the tree is sampled every 20 ms (50 Hz); a sample reads a few small /proc files
 # Runs of each verify step and of each floor it is judged against, measured one after the other (medians)
 VERIFY_RUNS = 3
+# Runs of the peer's import (each into a fresh copy of RU's store as it was before) and of its sqlite3 floor
+PEER_IMPORT_RUNS = 3
+# Before each timed run: every dirty page written out and the kernel's dirty + writeback pages below this, so a
+# step is never charged with flushing what an earlier one wrote (ADR 0274); waited for at most SETTLE_TIMEOUT_S
+SETTLED_KB = 16 * 1024
+SETTLE_TIMEOUT_S = 5.0  # sync itself waits for the writeback it starts; beyond that only others are writing
 
 
 def _children(pid: int) -> list[int]:
@@ -171,6 +177,26 @@ def _machine_busy_s() -> float | None:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def unwritten_kb() -> int:
+    """The kernel's dirty and under-writeback page cache, in kB (/proc/meminfo); 0 where it cannot be read."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+        return sum(int(fields[key].split()[0]) for key in ("Dirty", "Writeback"))
+    except (OSError, KeyError, ValueError):
+        return 0
+
+
+def settle_page_cache(timeout: float = SETTLE_TIMEOUT_S) -> float:
+    """Write every dirty page of the machine out (``sync``) and wait until less than ``SETTLED_KB`` are dirty or
+    under writeback, or ``timeout`` seconds have passed; returns the seconds it took. Cached reads stay cached:
+    what a step reads warm (the bundle it was just handed) stays warm, for steps and references alike."""
+    start = time.perf_counter()
+    os.sync()
+    while unwritten_kb() >= SETTLED_KB and time.perf_counter() - start < timeout:
+        time.sleep(0.05)
+    return time.perf_counter() - start
+
+
 def run_process(argv: Sequence[str], *, env: dict[str, str], cwd: Path, log: Path, timeout: float,
                 stdin: Path | None = None) -> Run:
     """Run ``argv`` to completion and measure it with ``os.wait4`` (the child's own rusage).
@@ -243,6 +269,9 @@ class Result:
     note: str = ""
     peak_sum_mb: float | None = None  # peak of the summed RSS over the command's processes (sampled)
     processes: int | None = None  # the most processes the command ran at once
+    user_s: float | None = None  # median user CPU of the runs (cpu_s is the median of user + sys)
+    sys_s: float | None = None  # median system CPU of the runs: the kernel's share (I/O, page faults, fsync)
+    settle_s: float | None = None  # the longest wait, before a run, for the page cache to settle (untimed)
 
 
 class Bench:
@@ -308,9 +337,11 @@ class Bench:
 
     def measure(self, name: str, title: str, argv: list[str], *, kind: str = "cbm", repeat: int = 1,
                 command: str | None = None, needs: Sequence[str] = (), words: tuple[str, ...] = (),
-                stdin: Path | None = None, parse_json: bool = False, timeout: float | None = None) -> Result:
+                stdin: Path | None = None, parse_json: bool = False, timeout: float | None = None,
+                before_run: Callable[[int], None] | None = None) -> Result:
         """Run a step (``repeat`` times, reporting the median wall time and the median CPU time) and record it;
-        killed after ``timeout`` seconds (default ``--timeout``)."""
+        killed after ``timeout`` seconds (default ``--timeout``). ``before_run(i)`` prepares run ``i`` (untimed,
+        before the page cache settles): a step that changes its store gets the same store each time."""
         timeout = timeout or self.args.timeout
         shown = command or " ".join(_short(a, self.work) for a in
                                     (["cbm", *argv[len(self.cbm):]] if kind == "cbm" else argv))
@@ -330,7 +361,11 @@ class Bench:
             argv = [self.python, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(out),
                     str(self.args.cbm), *argv[len(self.cbm):]]
         runs: list[Run] = []
+        settled: list[float] = []
         for i in range(repeat):
+            if before_run is not None:
+                before_run(i)
+            settled.append(settle_page_cache())
             run = run_process(argv, env=self.env, cwd=self.work, log=self.work / "logs" / f"{name}-{i}",
                               timeout=timeout)
             runs.append(run)
@@ -357,7 +392,9 @@ class Bench:
                         max(r.maxrss_mb for r in runs), median.others_cores, len(runs), ordered[0].wall_s,
                         detail, note="profiled under pyinstrument: times include its overhead" if profiled
                         else "", peak_sum_mb=max(r.peak_sum_mb for r in runs),
-                        processes=max(r.processes for r in runs))
+                        processes=max(r.processes for r in runs),
+                        user_s=statistics.median(r.user_s for r in runs),
+                        sys_s=statistics.median(r.sys_s for r in runs), settle_s=max(settled))
         return self.record(result)
 
     def reference(self, name: str, title: str, args: list[str], *, repeat: int = 1,
@@ -445,11 +482,13 @@ class Bench:
                      words=verify, needs=["bundle-export"], parse_json=True, repeat=VERIFY_RUNS)
         if not self.cbm_only:
             self.bundle_floors(bundle)
+            self.sqlite_floor()
         self.twin_peer()
         self.measure("import-peer", "import at the peer (RU)",
                      [*self.cbm, *self.store("RU"), "bundle", "import", str(bundle),
                       *self.json_flag(("bundle", "import"))],
-                     words=("bundle", "import"), needs=["bundle-export"], parse_json=True)
+                     words=("bundle", "import"), needs=["bundle-export"], parse_json=True,
+                     repeat=PEER_IMPORT_RUNS, before_run=self.fresh_peer)
         self.stats("import-peer", "RU")
         if self.cbm_only:
             self.measure("help", "`cbm --help`", [*self.cbm, "--help"], repeat=self.args.repeat)
@@ -495,6 +534,14 @@ class Bench:
         """Untimed: copy RU's store (keys and its own feed) before the plain import, for the encrypted import."""
         src, dst = self.work / "ru", self.work / "ru-twin"
         if src.is_dir() and not dst.exists():
+            shutil.copytree(src, dst)
+
+    def fresh_peer(self, run: int) -> None:
+        """Untimed, before each run of the peer's import: RU's store as it was before the import (its twin's
+        copy), so that every run lands the same bundle into the same store."""
+        src, dst = self.work / "ru-twin", self.work / "ru"
+        if src.is_dir():
+            shutil.rmtree(dst, ignore_errors=True)
             shutil.copytree(src, dst)
 
     def misp(self) -> None:
@@ -596,10 +643,16 @@ class Bench:
         self.reference("ref-signatures", f"bare pynacl loop, {count:,} Ed25519 verifications, one core",
                        ["signatures", "--count", str(count), "--message-bytes", str(size)], repeat=VERIFY_RUNS)
 
+    def sqlite_floor(self) -> None:
+        """The bare sqlite3 insert, the largest part of the peer's import floor (and the CSV import's reference),
+        measured right before the peer's import with the bundle floors, not at the end of the bench after the
+        MISP and stix2 references: the machine's speed drifts over minutes (ADR 0274, as ADR 0232 for verify)."""
+        self.reference("ref-sqlite", "bare sqlite3 insert of the same rows (WAL, FULL sync, one txn)",
+                       ["sqlite", str(self.feeds["US"]), "--db", str(self.work / "ref.sqlite")],
+                       repeat=PEER_IMPORT_RUNS)
+
     def references(self) -> None:
         w = self.work
-        self.reference("ref-sqlite", "bare sqlite3 insert of the same rows (WAL, FULL sync, one txn)",
-                       ["sqlite", str(self.feeds["US"]), "--db", str(w / "ref.sqlite")])
         self.reference("ref-lookup", "python start + one indexed sqlite3 lookup (search floor)",
                        ["lookup", str(w / "ref.sqlite"), self.search_value], repeat=self.args.repeat,
                        needs=["ref-sqlite"])
@@ -861,9 +914,9 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append(f"| {v['step']} | {v['target']} | {v['measured']}{note} | **{v['verdict']}** | "
                      f"{v['reference']} |")
     lines += ["", "## Every step (whole `cbm` processes) and reference", "",
-              "| step | status | wall s | CPU s | peak MB (sum of its processes) | largest single process MB | "
-              "processes | others' load (cores) | command |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| step | status | wall s | CPU s | of which sys s | peak MB (sum of its processes) | "
+              "largest single process MB | processes | others' load (cores) | command |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["results"]:
         wall = fmt(r["wall_s"])
         if r["runs"] > 1:
@@ -871,9 +924,16 @@ def markdown(doc: dict[str, Any]) -> str:
         status = r["status"] + (f": {r['note']}" if r["note"] else "")
         summed = peak_mb(r) if r["status"] == "ok" else None
         lines.append(f"| {r['title']} | {status} | {wall} | {fmt(r['cpu_s'], digits=2)} | "
-                     f"{fmt(summed, digits=0)} | {fmt(r['maxrss_mb'], digits=0)} | {r.get('processes') or '—'} | "
+                     f"{fmt(r.get('sys_s'), digits=2)} | {fmt(summed, digits=0)} | {fmt(r['maxrss_mb'], digits=0)} | "
+                     f"{r.get('processes') or '—'} | "
                      f"{fmt(r['others_cores'], digits=2)} | `{r['command'][:140]}` |")
-    lines += ["", f"Peak memory is the peak of the RSS summed over the step's process and all its descendants, "
+    lines.append("")
+    if any(r.get("settle_s") is not None for r in doc["results"]):  # runs made before ADR 0274 did not settle
+        settled = max(r.get("settle_s") or 0.0 for r in doc["results"])
+        lines += [f"Every run of a step or reference started after `sync`, once the kernel's dirty and "
+                  f"under-writeback pages were below {SETTLED_KB // 1024} MB (untimed; the longest wait "
+                  f"{settled:.1f} s): no step is charged with writing out what an earlier one wrote.", ""]
+    lines += [f"Peak memory is the peak of the RSS summed over the step's process and all its descendants, "
               f"sampled every {doc.get('sampling_s', 0.02) * 1000:.0f} ms from /proc (never below the kernel's "
               "exact high-water mark of the largest single process, shown beside it); pages a forked child "
               "still shares with its parent count twice, so the sum errs high."]

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from cbm.bundle import receipts
 from cbm.bundle.export import TEMP
-from cbm.bundle.format import BlobEntry, Manifest, blobs_listed
+from cbm.bundle.format import BlobEntry, Manifest
 from cbm.bundle.reader import EncryptedOnly, Item, RecordItem, items, open_bundle
 from cbm.bundle.streams import stream_of, temporary_directory
 from cbm.core.errors import InputRejected, WrongRecipient
@@ -106,7 +106,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                     if item.author in unknown:
                         result.skipped[item.author] = result.skipped.get(item.author, 0) + 1
                         continue
-                    wanted.update(blobs_listed(item.payload))
+                    wanted.update(item.blobs())
                     yield ReadRecord(item.envelope, item.parsed(), item.hash)  # read once, verified at landing
                 elif item.author not in unknown:
                     yield item

@@ -233,6 +233,13 @@ class RecordItem:
         """The envelope as DSSE parses it (payload type, payload, signatures), from what was read already."""
         return dsse.Envelope(self.payload_type, self.payload, self.signatures())
 
+    def blobs(self) -> list[str]:
+        """The attachments (SHA-256 digests) its body lists: from the strict parse, else found in the payload once
+        (a search of its ~1 MB that the reader and the importer would otherwise each make)."""
+        if self.parsed_blobs is None:
+            self.parsed_blobs = blobs_listed(self.payload)
+        return self.parsed_blobs
+
 
 def _signatures(array: bytes) -> tuple[dsse.Signature, ...] | None:
     """The signatures array at the end of an envelope in the canonical layout (:data:`_FAST_ENVELOPE_TAIL`), parsed
@@ -326,7 +333,7 @@ def items(opened: Opened, blob_sink: Callable[[BlobEntry, Iterator[bytes]], None
             on_log(log)
         for item in _log_items(body, log, strict):
             if isinstance(item, RecordItem):
-                listed.update(blobs_listed(item.payload) if item.parsed_blobs is None else item.parsed_blobs)
+                listed.update(item.blobs())
             yield item
     # an attachment travels with a record that lists it, or not at all (not even one a withheld record lists:
     # the recipient may not see that record, so it could never check or use the bytes); checked before any

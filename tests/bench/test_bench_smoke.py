@@ -52,12 +52,22 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
             assert r["wall_s"] > 0 and r["cpu_s"] >= 0 and r["maxrss_mb"] > 0, name
             # memory is summed over the command's processes, never below its largest single process
             assert r["processes"] >= 1 and r["peak_sum_mb"] >= r["maxrss_mb"], name
+            # user and system CPU apart (a kernel's share shows), each run after the page cache settled
+            assert r["user_s"] >= 0 and r["sys_s"] >= 0 and r["settle_s"] >= 0, name
     # the verify steps and the floors they are judged against run one after the other, medians of 3 runs each
     names = [r["name"] for r in doc["results"]]
     at = names.index("verify-quick")
     assert names[at:at + 5] == ["verify-quick", "verify-deep", "ref-parse", "ref-minisign", "ref-signatures"]
     for name in ("verify-quick", "verify-deep", "ref-parse", "ref-signatures"):
         assert results[name]["runs"] == 3, name
+    # the peer's import runs right after every floor it is judged against, the sqlite3 insert included
+    at = names.index("ref-signatures")
+    assert names[at:at + 3] == ["ref-signatures", "ref-sqlite", "import-peer"]
+    # ... both three times, each import into a fresh copy of RU's store as it was before (the same landing)
+    assert results["ref-sqlite"]["runs"] == 3 and results["import-peer"]["runs"] == 3
+    for run in range(3):  # no run was a re-import of what an earlier one landed
+        landing = json.loads((work / "logs" / f"import-peer-{run}.out").read_text())
+        assert landing["landed"]["US"] > 0 and landing["already_imported"] is None, run
     # the floors that need no cbm command always run
     for name in ("ref-signatures", "ref-sqlite", "ref-lookup", "ref-python", "ref-encode", "ref-stix2"):
         assert results[name]["status"] == "ok", name
