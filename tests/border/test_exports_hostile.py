@@ -236,7 +236,11 @@ def test_csv_export_neutralises_a_peer_batchs_id_type_and_times_too(us_ru, tmp_p
     from tests.security.test_malformed_records import land
 
     us, ru = us_ru
-    signed = ["=1+1", "=2+2", "evil.example", '=HYPERLINK("http://evil.example/")', "+cmd|' /C calc'!A0"]
+    # an id or a type like these makes the whole batch malformed at landing (ADR 0269): it reaches no export
+    land(ru, us, "indicators.batch", {"fields": ["id", "type", "value"], "rows": [["=1+1", "=2+2", "evil.example"]]},
+         tmp_path / "a.cbmb")
+    signed = ["indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "domain-name", "evil.example",
+              '=HYPERLINK("http://evil.example/")', "+cmd|' /C calc'!A0"]
     land(ru, us, "indicators.batch", {"fields": ["id", "type", "value", "valid_until", "valid_from"],
                                       "rows": [signed]}, tmp_path / "b.cbmb")
     r = us.cli("indicators", "export", "--format", "csv", "--include-flagged", "-o", str(tmp_path / "out.csv"))
@@ -251,15 +255,17 @@ def test_a_peer_batchs_address_or_id_never_writes_suricata_rule_text(us_ru, tmp_
     """A peer's signed batch holds a row's value and id only to the single-line rule, and the Suricata export put
     both in the rule as they were: an address ``203.0.113.9] any (msg:"own"; filestore; sid:5;) #`` became the
     peer's own rule, ``::1,$EXTERNAL_NET`` a rule on all outside traffic, an id ``x; noalert;`` an option. Such
-    rows are skipped and counted; honest rows beside them still make their rules (ADR 0267)."""
+    rows never land (ADR 0269: the id makes its batch malformed, the values are left out of theirs); honest rows
+    beside them still make their rules."""
     from tests.security.test_malformed_records import land
 
     us, ru = us_ru
     land(ru, us, "indicators.batch", {"fields": ["id", "type", "value"], "rows": [
+        ["x; noalert; metadata: y", "domain-name", "evil.example"]]}, tmp_path / "a.cbmb")
+    land(ru, us, "indicators.batch", {"fields": ["id", "type", "value"], "rows": [
         ["indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv4-addr",
          '203.0.113.9] any (msg:"own"; filestore; sid:5;) #'],
         ["indicator--1b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv6-addr", "::1,$EXTERNAL_NET"],
-        ["x; noalert; metadata: y", "domain-name", "evil.example"],
         ["indicator--3b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv4-addr", "198.51.100.7"]]}, tmp_path / "b.cbmb")
     out = tmp_path / "out.rules"
     r = us.cli("indicators", "export", "--format", "suricata", "--include-flagged", "-o", str(out), "--json")
@@ -268,4 +274,4 @@ def test_a_peer_batchs_address_or_id_never_writes_suricata_rule_text(us_ru, tmp_
     parsed = [ids_rule.parse(line) for line in lines]
     assert len(lines) == 1 and parsed[0] is not None and "[198.51.100.7]" in lines[0], lines
     assert not any(word in lines[0] for word in ("filestore", "EXTERNAL_NET", "noalert")), lines
-    assert sum(r.json()["skipped"].values()) == 3, r.stdout
+    assert sum(r.json()["skipped"].values()) == 0, r.stdout  # nothing left for the export's own defence
