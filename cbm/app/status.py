@@ -120,16 +120,23 @@ def collect(store: Store) -> StatusReport:
     bad: list[Malformed] = []
     bad_count = 0
     by_author: dict[str, int] = {}
+    rows_left_out: dict[str, tuple[int, int]] = {}
     if store.query(_has_rows, "malformed"):
         from cbm.measures import malformed
 
         bad = store.query(malformed.listed)
         bad_count = store.query(malformed.count)
         by_author = malformed.by_author(bad)
+        rows_left_out = malformed.rows_left_out_by_author(bad)
     for author, n in sorted(by_author.items(), reverse=True):
-        newest = next(m for m in reversed(bad) if m.author == author)
+        newest = next(m for m in reversed(bad) if m.author == author and not m.left_out)
         items.insert(0, Attention("store", 1, f"{author} signed {n} malformed record(s), kept as evidence and shown "
                                               f"nowhere (latest: {newest.kind} seq {newest.seq}: {newest.reason})",
                                   ref=author))
+    for author, (batches, rows) in sorted(rows_left_out.items(), reverse=True):
+        newest = next(m for m in reversed(bad) if m.author == author and m.left_out)
+        items.insert(0, Attention("store", 1, f"{author} signed {rows} indicator row(s) in {batches} batch(es) whose "
+                                              "value is not in its type's normal form: left out, kept as evidence "
+                                              f"(latest: seq {newest.seq}: {newest.reason})", ref=author))
     return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
                         counts, missing, items, found, waiting, bad, bad_count)

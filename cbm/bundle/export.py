@@ -33,7 +33,7 @@ from cbm.bundle.recipients import recipients_of
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock
 from cbm.core.errors import UsageError
-from cbm.core.files import is_special, written_atomically
+from cbm.core.files import check_output, is_special, written_atomically
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
@@ -338,6 +338,9 @@ def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = 
     """Write the bundle to ``path`` atomically (temporary file, fsync, rename) and ``path.minisig`` beside it;
     to a device or pipe (``/dev/stdout``, a FIFO) straight, without a ``.minisig`` (there is no beside)."""
     minisig = minisig and not is_special(path)
+    if minisig:  # the bundle's own place first, then the file beside it; both before writing (docs/adr/0278)
+        check_output(path)
+        check_output(Path(str(path) + ".minisig"))
     with written_atomically(path) as out:
         result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
     result.output = str(path)

@@ -89,5 +89,6 @@ def store_path(for_init: bool = False) -> Path:
 def open_store() -> Store:
     """Open the store chosen by the global options; passphrase asked only if a key is needed."""
     from cbm.app.stores import open_store as open_with_measures
+    from cbm.cli.progress import refolding
 
-    return open_with_measures(store_path(), unlock_passphrase)
+    return open_with_measures(store_path(), unlock_passphrase, on_refold=refolding)

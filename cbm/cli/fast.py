@@ -169,18 +169,18 @@ def run(invocation: Invocation) -> int:
     """Run a recognised invocation as the Typer app would, and return its exit code. Failures are reported
     by ``cbm.cli.failures`` (the error contract: ``cbm: error: ...`` lines and the error's exit code); a bug
     still raises."""
-    from cbm.core.stdio import guarded_stdout  # as the Typer app's run is (cbm.cli.root.CbmGroup.main)
+    from cbm.core.stdio import guarded_stdio  # as the Typer app's run is (cbm.cli.root.CbmGroup.main)
 
-    try:
-        with guarded_stdout():
+    with guarded_stdio():  # the failure is reported inside too: a full or closed stderr drops it, and no more
+        try:
             return _run(invocation)
-    except (Exception, KeyboardInterrupt) as e:
-        from cbm.cli.failures import exit_code_for  # the error contract, shared with the Typer app
+        except (Exception, KeyboardInterrupt) as e:
+            from cbm.cli.failures import exit_code_for  # the error contract, shared with the Typer app
 
-        code = exit_code_for(e)
-        if code is None:
-            raise
-        return code
+            code = exit_code_for(e)
+            if code is None:
+                raise
+            return code
 
 
 def _run(invocation: Invocation) -> int:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import cell, emit, note, one_line, warn
+from cbm.cli.output import cell, emit, note, one_line, print_folded, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
@@ -428,11 +428,12 @@ def status(
 
     def human(out: Console) -> None:
         if not rows:
-            _say(out, Text("no hotline traffic yet: `cbm hotline send --to PEER ...` or `cbm hotline test --to PEER`"))
+            print_folded(out, Text("no hotline traffic yet: `cbm hotline send --to PEER ...` or "
+                                   "`cbm hotline test --to PEER`"))
         for r in rows:
             contact = f"last contact {r.last_contact} (arrived {r.last_contact_received}, " \
                       f"{_age(r.last_contact, now)} ago)" if r.last_contact else "no contact yet"
-            _say(out, Text(f"{r.peer}  {contact}  sent {r.sent}, received {r.received}", style="bold"))
+            print_folded(out, Text(f"{r.peer}  {contact}  sent {r.sent}, received {r.received}", style="bold"))
             for title, items in (("unread", r.unread), (f"not yet acknowledged by {r.peer}", r.unacknowledged)):
                 overdue = sum(1 for m in items if m.overdue)
                 _say(out, Text(f"  {title}: {len(items)}" + (f" ({overdue} OVERDUE)" if overdue else ""),

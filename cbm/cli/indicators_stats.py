@@ -9,7 +9,7 @@ import typer
 
 from cbm.cli.context import open_store
 from cbm.cli.indicators import TYPE_SHORT, AsnFilter, JsonFlag, OriginFilter, Since, TypeFilter
-from cbm.cli.output import cell, emit
+from cbm.cli.output import cell, emit, print_folded
 from cbm.measures.indicators import query
 
 if TYPE_CHECKING:
@@ -49,13 +49,13 @@ def stats(
                      "since": "since"}
             out.print(Text("indicators " + "; ".join(
                 f"{words[k]} {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in chosen.items())))
-        out.print(Text(f"{result['total']} indicators: {result['active']} active, {result['expired']} expired, "
-                       f"{result['revoked']} revoked; {result['expiring_soon']} expire within {days} days; "
-                       f"{result['sighted']} sighted; {result['flagged']} flagged"))
+        print_folded(out, Text(f"{result['total']} indicators: {result['active']} active, {result['expired']} "
+                               f"expired, {result['revoked']} revoked; {result['expiring_soon']} expire within "
+                               f"{days} days; {result['sighted']} sighted; {result['flagged']} flagged"))
         for title, key in (("by type", "by_type"), ("by party", "by_party"), ("by TLP", "by_tlp"),
                            ("by origin", "by_origin"), ("flagged by", "by_flag"),
                            ("by age (last version)", "by_age")):
             parts = ", ".join(f"{TYPE_SHORT.get(k, k)} {v}" for k, v in result[key].items())
-            out.print(Text(f"{title}: ") + cell(parts or "-"))
+            print_folded(out, Text(f"{title}: ") + cell(parts or "-"))
 
     emit("indicators.stats", result, human, json_flag=json_flag)

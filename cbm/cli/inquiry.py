@@ -366,8 +366,8 @@ def export(
     if output == "-":
         sys.stdout.write(data)
         return
-    try:
-        Path(output).write_text(data, "utf-8")
-    except OSError as e:
-        raise UsageError(f"cannot write {output}: {e.strerror}") from e
+    from cbm.core.files import written_atomically
+
+    with written_atomically(Path(output), text=True) as out:
+        out.write(data)
     note(f"wrote {thread.number} to {output}")

@@ -30,10 +30,18 @@ def _write(data: bytes, output: str) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    try:
-        Path(output).write_bytes(data)
-    except OSError as e:
-        raise UsageError(f"cannot write {output}: {e.strerror}") from e
+    from cbm.core.files import written_atomically  # tempfile: only for a command that writes a file
+
+    with written_atomically(Path(output)) as out:
+        out.write(data)
+
+
+def _check_output(output: str | None) -> None:
+    """Refuse a place the new card cannot be written before the key is changed (docs/adr/0278)."""
+    if output and output != "-":
+        from cbm.core.files import check_output
+
+        check_output(Path(output))
 
 
 def _card_doc(card: trust.PartyCard) -> dict[str, object]:
@@ -195,6 +203,7 @@ def rotate(
 
     Example:  cbm keys rotate -o us-new.card
     """
+    _check_output(output)
     with open_store() as store:
         card = trust.rotate(store)
     if output:
@@ -221,6 +230,7 @@ def revoke(
                cbm keys revoke --party RU \\
                  --reason "compromise reported by phone" --yes
     """
+    _check_output(None if party else output)
     with open_store() as store:
         if party:
             trust.find_party(store, party)

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 def main() -> None:
     """Run ``cbm`` with ``sys.argv`` and exit with its exit code. ``CBM_NO_FAST_PATH=1`` sends every command line
     to the Typer app (a debugging aid: the two must agree)."""
+    from cbm.core.stdio import reserve_standard_descriptors
+
+    reserve_standard_descriptors()  # before cbm opens any file (a closed stderr's number would be the file's)
     if not os.environ.get("CBM_NO_FAST_PATH"):
         from cbm.cli.fast import recognise, run
 

@@ -26,7 +26,7 @@ def stdout() -> Console:
     from cbm.cli.tables import terminal_width
 
     width = None if terminal_width() is not None else PIPE_WIDTH
-    # sys.stdout as guarded for the run (cbm.core.stdio.guarded_stdout): a full disk or a closed stdout is one
+    # sys.stdout as guarded for the run (cbm.core.stdio.guarded_stdio): a full disk or a closed stdout is one
     # error line here too
     return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
 
@@ -54,6 +54,38 @@ def one_line(value: object) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+_COMMAND = re.compile(r"`[^`]*`")
+
+
+def fold(line: str, *, indent: int = 2, wide: bool = False) -> list[str]:
+    """A line of prose (already literal: :func:`one_line`) as lines that fit the terminal, broken at spaces only,
+    each continuation indented by ``indent``: a word longer than what is left (a hash, a URL, a file name) moves
+    to the next line whole, and a `command` in backquotes is never broken, so both can still be copied. Piped,
+    redirected or ``--wide``: the one line as it is (scripts read whole lines)."""
+    from cbm.cli.tables import terminal_width
+
+    width = terminal_width(wide)
+    if width is None or len(line) <= width:
+        return [line]
+    import textwrap
+
+    # a command's spaces are no break points: a character one_line never leaves in text stands in for them
+    kept = _COMMAND.sub(lambda m: m.group().replace(" ", "\x00"), line)
+    lines = textwrap.wrap(kept, width=max(width, indent + 20), subsequent_indent=" " * indent,
+                          break_long_words=False, break_on_hyphens=False)
+    return [text.replace("\x00", " ") for text in lines] or [line]
+
+
+def print_folded(out: Console, text: RichText, *, indent: int = 2) -> None:
+    """Print a line of prose (``text``, its peer parts already literal) folded as :func:`fold` says; its styles
+    stay when it fits on one line."""
+    from rich.text import Text  # noqa: F811 (rich's own, not the lazy stand-in)
+
+    lines = fold(text.plain, indent=indent)
+    for line in [text] if len(lines) == 1 else [Text(line, style=text.style) for line in lines]:
+        out.print(line, soft_wrap=True)
 
 
 def _escaped(ch: str) -> str:

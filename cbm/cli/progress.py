@@ -10,7 +10,8 @@ import io
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from cbm.cli.context import state
@@ -169,3 +170,16 @@ def estimated_lines(path: str, sample: int = 256 * 1024) -> int | None:
     if len(head) >= size or not lines:
         return max(lines, 1)
     return max(1, round(size * lines / len(head)))
+
+
+@contextmanager
+def refolding(names: tuple[str, ...]) -> Iterator[Callable[[int, int], None] | None]:
+    """Said before the store's records are folded again into indexes an older (or newer) cbm built: once after an
+    upgrade, and about a minute for a million indicators, so the first command does not seem to hang. A status
+    line (hidden by -q) and a bar over the records (on a terminal)."""
+    from cbm.cli.output import note
+
+    note(f"cbm: this version of cbm rebuilds the store's {', '.join(names)} index from its records, once "
+         "(about a minute for a million indicators)")
+    with Progress("rebuilding indexes") as bar:
+        yield bar.update if bar.drawn else None

@@ -40,7 +40,22 @@ def reflow(text: str | None) -> str | None:
     """``text`` (a docstring or a help string) with each prose paragraph on one line (see the module)."""
     if not text or "\n" not in text:
         return text
-    return "\n\n".join(_paragraph(p) for p in inspect.cleandoc(text).split("\n\n"))
+    paragraphs = [_paragraph(p) for p in inspect.cleandoc(text).split("\n\n")]
+    if len(paragraphs) > 1 and _dedented_by_typer("\n\n".join(paragraphs[1:])):
+        paragraphs.insert(1, "")
+    return "\n\n".join(paragraphs)
+
+
+def _dedented_by_typer(rest: str) -> bool:
+    """Whether Typer would strip the indentation of ``rest``, the help after its first paragraph.
+
+    Typer renders that rest through ``inspect.cleandoc``, which leaves the first line alone and takes away the
+    indentation the other lines share: when every line after an unindented first one is indented (a single
+    ``Example:`` whose continuation lines are indented under it), they all came out flush left. An empty
+    paragraph put before the rest makes the first line blank, so the ``Example:`` line counts with indentation
+    0 and nothing is taken away; cleandoc then drops the blank lines it leads with, so nothing is shown for it.
+    """
+    return inspect.cleandoc(rest) != rest
 
 
 def reflow_tree(command: object) -> None:

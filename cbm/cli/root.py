@@ -31,7 +31,7 @@ from cbm.cli.context import state  # noqa: E402
 from cbm.cli.failures import echo_error, exit_code_for  # noqa: E402
 from cbm.cli.reflow import reflow, reflow_tree  # noqa: E402
 from cbm.core.errors import CbmError  # noqa: E402
-from cbm.core.stdio import ReaderGone, guarded_stdout  # noqa: E402
+from cbm.core.stdio import ReaderGone, guarded_stdio  # noqa: E402
 from cbm.measures.registry import MEASURES  # noqa: E402
 
 # Subcommands load on first use, so `cbm --help` and `cbm status` do not import every measure (and stix2).
@@ -180,7 +180,7 @@ class CbmGroup(TyperGroup):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         # What click, Typer and Rich write themselves (help, --version, usage, completion scripts) goes through the
         # guard too: a full or closed stdout is one error line and exit 2, a reader gone is exit 0, as for ours
-        with guarded_stdout():
+        with guarded_stdio():
             self._standalone(args, prog_name, complete_var, **extra)
 
     def _standalone(self, args: Any, prog_name: Any, complete_var: Any, **extra: Any) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from cbm.app.status import collect
 from cbm.cli.context import open_store
-from cbm.cli.output import emit_lines, one_line, to_jsonable
+from cbm.cli.output import emit_lines, fold, one_line, to_jsonable
 from cbm.cli.tables import Column, Styled, Table, terminal_width
 from cbm.core.errors import NEEDS_ATTENTION
 
@@ -49,7 +49,7 @@ def show_status(*, json_flag: bool = False, wide: bool = False, check: bool = Fa
             yield "needs attention:"
             for item in report.attention:
                 due = f" (due {item.due})" if item.due else ""
-                yield f"  [{item.measure}] " + one_line(item.text + due)
+                yield from fold(f"  [{item.measure}] " + one_line(item.text + due), indent=4, wide=wide)
         else:
             yield "nothing needs attention"
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import emit, literal, note, one_line, warn
+from cbm.cli.output import emit, literal, note, one_line, print_folded, warn
 from cbm.core.errors import UsageError
 from cbm.measures.whitepaper import diff as wp_diff
 from cbm.measures.whitepaper import files as wp_files
@@ -187,27 +187,29 @@ def show(doc: Doc, json_flag: JsonFlag = False) -> None:
                              ("classification", paper.classification), ("tlp", paper.tlp),
                              ("status", f"{paper.status} (version {paper.current_version})"),
                              ("summary", paper.summary or "-")):
-            _say(out, Text(f"{label:<15}") + Text(one_line(value)))
+            print_folded(out, Text(f"{label:<15}") + Text(one_line(value)), indent=15)
         _say(out, Text("\nversions"))
         for v in paper.versions:
             if v.sha256 is None:
-                _say(out, Text(f"  v{v.version}  {v.created}  withdrawn: ") + Text(one_line(v.reason or "")))
+                print_folded(out, Text(f"  v{v.version}  {v.created}  withdrawn: ") + Text(one_line(v.reason or "")),
+                             indent=6)
                 continue
             flags = "" if v.have_file else "  FILE MISSING"
-            _say(out, Text(f"  v{v.version}  {v.created}  {v.state:<10}  {_size(v.size):>10}  sha256 {v.sha256}  ")
-                      + Text(one_line(v.filename or "")) + Text(flags, style="red"))
+            print_folded(out, Text(f"  v{v.version}  {v.created}  {v.state:<10}  {_size(v.size):>10}  sha256 "
+                                   f"{v.sha256}  ") + Text(one_line(v.filename or "")) + Text(flags, style="red"),
+                         indent=6)
         if paper.translations:
             _say(out, Text("\ntranslations"))
             for t in paper.translations:
                 kind = "official" if t.official else "unofficial"
-                _say(out, Text(f"  {t.hash[:12]}  {t.lang}  of v{t.of_version}  {kind} by {t.by}  {t.created}  "
-                               f"sha256 {t.sha256}  ") + Text(one_line(t.filename)))
+                print_folded(out, Text(f"  {t.hash[:12]}  {t.lang}  of v{t.of_version}  {kind} by {t.by}  "
+                                       f"{t.created}  sha256 {t.sha256}  ") + Text(one_line(t.filename)), indent=6)
         _say(out, Text("\nacknowledged"))
         if not paper.receipts:
             _say(out, Text("  (no acknowledgements yet)"))
         for r in paper.receipts:
-            _say(out, Text(f"  {r.by} acknowledged {r.what} at {r.at}"
-                           + (f" (sha256 {r.sha256[:12]} verified)" if r.sha256 else "")))
+            print_folded(out, Text(f"  {r.by} acknowledged {r.what} at {r.at}"
+                                   + (f" (sha256 {r.sha256[:12]} verified)" if r.sha256 else "")))
 
     emit("whitepaper.show", paper, human, json_flag=json_flag)
 

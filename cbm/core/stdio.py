@@ -56,7 +56,7 @@ def _closed() -> UsageError:
 
 
 def write_out(text: str) -> None:
-    """Write ``text`` to standard output, as guarded by :func:`guarded_stdout` for the whole run (both the fast
+    """Write ``text`` to standard output, as guarded by :func:`guarded_stdio` for the whole run (both the fast
     path and the Typer app): a full disk or a closed stdout is a UsageError (exit 2), a broken pipe
     :class:`ReaderGone` (exit 0). Empty text writes nothing, so a command with nothing to say runs with its
     standard output closed."""
@@ -116,16 +116,93 @@ class _Guarded:
         return getattr(self._stream, name)
 
 
-class guarded_stdout:  # noqa: N801  (used as a function: ``with guarded_stdout():``)
-    """Standard output guarded (see :class:`_Guarded`) while the ``with`` block runs, as it was after. (A class,
-    not contextlib's decorator: the fast path loads this module and contextlib is not otherwise loaded.)"""
+class _Unheard:
+    """A stream standing in for standard error for a whole run of cbm: what it refuses (a full disk, a closed
+    descriptor) is dropped, for there is nowhere left to tell anyone, and the command goes on to end with the
+    exit code it would have had, which still tells (docs/adr/0276-standard-error-full-or-closed.md). Standard
+    error closed when cbm started (Python then has no ``sys.stderr``) drops everything the same way."""
+
+    encoding = "utf-8"
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: Any) -> int:
+        if self._stream is not None:
+            try:
+                return int(self._stream.write(text))
+            except (OSError, ValueError):
+                self._drop()
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._drop()
+
+    def isatty(self) -> bool:
+        return self._stream is not None and bool(self._stream.isatty())
+
+    def _drop(self) -> None:
+        """From now on nothing is written, and the descriptor is the null device: what Python still holds
+        buffered is dropped at exit without a second failure (which would change the exit code)."""
+        stream, self._stream = self._stream, None
+        try:
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            import io
+
+            raise io.UnsupportedOperation("standard error is closed or refused: no descriptor")
+        return int(self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        if self._stream is None:  # buffer, errors...: what a dropped stream no longer has
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+class guarded_stdio:  # noqa: N801  (used as a function: ``with guarded_stdio():``)
+    """Standard output guarded (see :class:`_Guarded`) and standard error made unrefusing (see :class:`_Unheard`)
+    while the ``with`` block runs, as they were after. (A class, not contextlib's decorator: the fast path loads
+    this module and contextlib is not otherwise loaded.)"""
 
     def __enter__(self) -> None:
-        self._original = sys.stdout
+        self._original = sys.stdout, sys.stderr
         sys.stdout = _Guarded(ClosedOutput() if sys.stdout is None else sys.stdout)
+        sys.stderr = _Unheard(sys.stderr)
 
     def __exit__(self, *exc: object) -> None:
-        sys.stdout = self._original
+        sys.stderr.flush()  # what is left, while a refusal is still dropped
+        sys.stdout, sys.stderr = self._original
+
+
+def reserve_standard_descriptors() -> None:
+    """Point descriptors 0, 1 and 2 at the null device when cbm was started with any of them closed (``2>&-``).
+    Else the first file cbm opens (an output file, a bundle) would get that number, and whatever writes to
+    "standard error" below Python (a library's C code, a child process) would write into it. Python's own
+    ``sys.stdin``/``sys.stdout``/``sys.stderr`` stay None, as Python decided at start: a result with nowhere to
+    go is still the error of :class:`ClosedOutput`."""
+    import os
+
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: fd itself (the lower ones are open by now)
 
 
 def _failure(e: OSError) -> Exception:

@@ -6,13 +6,20 @@ also row by row). A record that breaks it stays in the log (its author's chain s
 still evidence) but no measure's index folds it, so it reaches no listing, no ``show`` and no export; the
 ``malformed`` index lists it, with its author and the first rule it broke, for ``cbm status``.
 
+An ``indicators.batch`` row whose id is no STIX indicator id or whose type cbm does not know makes its whole
+record malformed too; a row whose value is not exactly the normal form of its type (``normal_form.is_normal``, the
+form every writer of cbm signs) is *left out*: the record folds without it, and the ``malformed`` index lists
+the record with how many rows it left out and the first one's reason (docs/adr/0269).
+
 :func:`guarded` wraps a measure's index so that it folds only well-formed records; :data:`INDEX` is the list.
 """
 
 from __future__ import annotations
 
+import collections
 import importlib
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +53,16 @@ class Malformed:
     kind: str
     hash: str
     reason: str
+    left_out: int = 0  # 0: the whole record; n: a batch folded without n of its rows (their reason is ``reason``)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """The rows of a well-formed batch that landing leaves out: their positions in ``rows`` and why the first
+    one was."""
+
+    positions: tuple[int, ...]
+    reason: str
 
 
 @cache
@@ -58,16 +75,29 @@ def _classes() -> dict[str, type[Body]]:
     return out
 
 
-_MEMO: dict[str, str | None] = {}  # by record hash: a record is checked by its measure's index and by ours
+_Verdict = tuple[str | None, LeftOut | None]
+_MEMO: dict[str, _Verdict] = {}  # by record hash: a record is judged by its measure's index and by ours
 
 
 def reason(record: Record) -> str | None:
     """Why ``record``'s body breaks its kind's rules, or None if it is well formed (or not a measure's kind)."""
-    if record.hash in _MEMO:
-        return _MEMO[record.hash]
-    if len(_MEMO) > 4096:
-        _MEMO.clear()
-    _MEMO[record.hash] = found = _reason(record)
+    return _verdict(record)[0]
+
+
+def left_out(record: Record) -> LeftOut | None:
+    """The rows a well-formed ``indicators.batch`` record folds without (values not in their type's normal
+    form), or None: every row folds (or the record is no batch, or malformed as a whole)."""
+    return _verdict(record)[1]
+
+
+def _verdict(record: Record) -> _Verdict:
+    found = _MEMO.get(record.hash)
+    if found is None:
+        if len(_MEMO) > 4096:
+            _MEMO.clear()
+        why = _reason(record)
+        rows = _rows_left_out(record.body) if why is None and record.kind == "indicators.batch" else None
+        _MEMO[record.hash] = found = (why, rows)
     return found
 
 
@@ -101,9 +131,85 @@ def batch_reason(body: dict[str, Any]) -> str | None:
     if columns == _IDENTITY and (not rows or min(map(len, rows)) > R.TYPE):
         cells = batch_columns(body)  # transposed once, shared with the index that folds the batch next
         if cells is not None and all(_column_ok(i, column) for i, column in enumerate(cells) if i < len(_ROW_TYPES)) \
-                and _each_has_a_value(cells, len(rows)):
+                and _each_has_a_value(cells, len(rows)) and _ids_ok(cells[R.ID]) \
+                and _known_types().issuperset(cells[R.TYPE]):
             return None
     return _first_bad_row(rows, columns)
+
+
+#: A row's id is a STIX indicator id (``model.is_stix_id(text, "indicator")``, what every cbm wrote since the first
+#: version): 47 characters, ``indicator--`` then a UUID in lowercase hex.
+_ONE_ID = re.compile("indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID_LENGTH = 47
+_ID_HYPHENS = (9, 10, 19, 24, 29, 34)  # where an id has a hyphen
+_ID_NOT_HEX = b"initor------"  # what is left of an id's bytes once its lowercase hex digits are taken out
+_HEX_BYTES = b"0123456789abcdef"
+
+
+@cache
+def _known_types() -> frozenset[str]:
+    """``model.TYPES`` (loaded when a batch lands: ``status`` of a store with no malformed record never does)."""
+    from cbm.measures.indicators.model import TYPES
+
+    return frozenset(TYPES)
+
+
+def _ids_ok(ids: tuple[Any, ...]) -> bool:
+    """Whether every id of a text column is a STIX indicator id, in C-level passes over the joined column (a
+    regex costs about three times as much): each id is 47 ASCII characters; once the lowercase hex digits are
+    taken out, ``initor`` and six hyphens are left of each; the hyphens and the letters of ``indicator`` are in
+    their places."""
+    n = len(ids)
+    if not n:
+        return True
+    if set(map(len, ids)) != {_ID_LENGTH}:
+        return False
+    joined = "".join(ids)
+    if not joined.isascii() or joined.encode("ascii").translate(None, _HEX_BYTES) != _ID_NOT_HEX * n:
+        return False
+    return all(joined[at::_ID_LENGTH] == "-" * n for at in _ID_HYPHENS) and \
+        all(joined[at::_ID_LENGTH] == letter * n for at, letter in enumerate("indicator"))
+
+
+def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
+    """The rows of a well-formed batch whose value is not the normal form of their simple type (a pattern row
+    keeps its value: the first literal of its pattern, searched but never written to a sensor as it is), or None.
+
+    Judged a type at a time over the columns, in C-level passes for the common shapes (``normal_form.all_normal``);
+    only a type whose column fails, or that no common shape covers, is walked value by value."""
+    from cbm.measures.indicators.model import PATTERN_TYPE
+    from cbm.measures.indicators.normal_form import all_normal, is_normal
+
+    cells = batch_columns(body)
+    if cells is not None:
+        kinds, values = cells[R.TYPE], cells[R.VALUE]
+    else:  # another layout: row by row (every row has a text id and type, the batch being well formed)
+        rows = R.rows_of(body)
+        kinds, values = tuple(row[R.TYPE] for row in rows), tuple(row[R.VALUE] for row in rows)
+    bad: list[int] = []
+    found = set(kinds)
+    if len(found) == 1:
+        groups: dict[str, Sequence[Any]] = {kind: values for kind in found}
+    else:  # each type's values, in two C-level calls a row (a compress per type costs ten times more)
+        lists: dict[str, list[Any]] = {kind: [] for kind in found}
+        collections.deque(map(list.append, map(lists.__getitem__, kinds), values), maxlen=0)
+        groups = dict(lists)
+    for kind, same in groups.items():
+        if kind == PATTERN_TYPE:
+            continue
+        if not all_normal(kind, same):
+            bad.extend(i for i, (k, value) in enumerate(zip(kinds, values, strict=True))
+                       if k == kind and not is_normal(k, value))
+    if not bad:
+        return None
+    bad.sort()
+    first = bad[0]
+    return LeftOut(tuple(bad), f"row {first + 1}: value {_shown(values[first])} is not a {kinds[first]} in normal form")
+
+
+def _shown(text: Any) -> str:
+    """A peer's cell for a reason: quoted, at most 80 of its characters."""
+    return repr(text if type(text) is not str or len(text) <= 80 else text[:80] + "...")
 
 
 def _each_has_a_value(cells: list[tuple[Any, ...]], count: int) -> bool:
@@ -186,6 +292,10 @@ def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
                 return f"row {n}: {R.FIELDS[i]} must list strings"
         if len(row) <= R.TYPE:
             return f"row {n}: id and type are required"
+        if not _ONE_ID.fullmatch(str(row[R.ID])):  # text, checked above
+            return f"row {n}: id {_shown(row[R.ID])} is no STIX indicator id"
+        if row[R.TYPE] not in _known_types():
+            return f"row {n}: type {_shown(row[R.TYPE])} is no indicator type cbm knows"
         if not (len(row) > R.VALUE and row[R.VALUE]) and not (len(row) > R.PATTERN and row[R.PATTERN]):
             return f"row {n}: an indicator needs a value or a pattern"
     return None
@@ -201,7 +311,8 @@ def _describe(types: tuple[type, ...]) -> str:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS malformed (
     record_id INTEGER PRIMARY KEY,
-    author TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, hash TEXT NOT NULL, reason TEXT NOT NULL
+    author TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, hash TEXT NOT NULL, reason TEXT NOT NULL,
+    left_out INTEGER NOT NULL DEFAULT 0  -- 0: the whole record; n: a batch folded without n rows
 );
 CREATE INDEX IF NOT EXISTS malformed_author ON malformed (author);
 """
@@ -210,13 +321,15 @@ CREATE INDEX IF NOT EXISTS malformed_author ON malformed (author);
 def _add(conn: Connection, records: list[Record]) -> None:
     rows = []
     for record in records:
-        why = reason(record)
+        why, rows_left_out = _verdict(record)
         if why is not None:
-            rows.append((record.hash, record.author, record.seq, record.kind, record.hash, why))
+            rows.append((record.author, record.seq, record.kind, record.hash, why, 0, record.hash))
+        elif rows_left_out is not None:
+            rows.append((record.author, record.seq, record.kind, record.hash, rows_left_out.reason,
+                         len(rows_left_out.positions), record.hash))
     if rows:
-        conn.executemany("INSERT OR REPLACE INTO malformed (record_id, author, seq, kind, hash, reason) "
-                         "SELECT id, ?, ?, ?, ?, ? FROM records WHERE hash = ?",
-                         [(a, s, k, h, why, h) for h, a, s, k, _h, why in rows])
+        conn.executemany("INSERT OR REPLACE INTO malformed (record_id, author, seq, kind, hash, reason, left_out) "
+                         "SELECT id, ?, ?, ?, ?, ?, ? FROM records WHERE hash = ?", rows)
 
 
 @cache
@@ -245,16 +358,28 @@ def guarded(index: Index) -> Index:
 def listed(conn: Connection, limit: int = 1000) -> list[Malformed]:
     """The malformed records held, oldest first (at most ``limit``)."""
     return [Malformed(*row) for row in conn.execute(
-        "SELECT author, seq, kind, hash, reason FROM malformed ORDER BY record_id LIMIT ?", (limit,))]
+        "SELECT author, seq, kind, hash, reason, left_out FROM malformed ORDER BY record_id LIMIT ?", (limit,))]
 
 
 def count(conn: Connection) -> int:
-    """How many malformed records the store holds."""
+    """How many records the store holds that are malformed or folded without some rows."""
     return int(conn.execute("SELECT COUNT(*) FROM malformed").fetchone()[0])
 
 
 def by_author(records: Sequence[Malformed]) -> dict[str, int]:
+    """How many of ``records`` each author signed that are malformed as a whole."""
     out: dict[str, int] = {}
     for m in records:
-        out[m.author] = out.get(m.author, 0) + 1
+        if not m.left_out:
+            out[m.author] = out.get(m.author, 0) + 1
+    return out
+
+
+def rows_left_out_by_author(records: Sequence[Malformed]) -> dict[str, tuple[int, int]]:
+    """Per author, how many of ``records`` are batches folded without some rows, and how many rows in all."""
+    out: dict[str, tuple[int, int]] = {}
+    for m in records:
+        if m.left_out:
+            batches, rows = out.get(m.author, (0, 0))
+            out[m.author] = (batches + 1, rows + m.left_out)
     return out

@@ -78,7 +78,7 @@ class Measure(NamedTuple):
 #: before the gate refolds once. The gate's own index (the malformed records, :mod:`cbm.measures.malformed`) is
 #: ``MALFORMED_INDEX_VERSION``.
 GATE_VERSION = 100
-MALFORMED_INDEX_VERSION = 2
+MALFORMED_INDEX_VERSION = 3
 
 
 def _resolve(target: str) -> Any:
@@ -88,7 +88,7 @@ def _resolve(target: str) -> Any:
 
 MEASURES: tuple[Measure, ...] = (
     Measure("indicators", ("indicators.batch", "indicators.revoke", "indicators.sighting"),
-            index="cbm.measures.indicators.index:INDEX", index_version=4,
+            index="cbm.measures.indicators.index:INDEX", index_version=5,
             attention="cbm.measures.indicators:attention",
             cli="indicators", help="CERT-to-CERT threat indicators (STIX 2.1): import, search, export."),
     Measure("inquiry", ("inquiry.open", "inquiry.ack", "inquiry.reply", "inquiry.clarify", "inquiry.close",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
@@ -58,6 +58,12 @@ def _no_passphrase() -> str:
     )
 
 
+#: Told, before a store's records are folded again into indexes another version of cbm built (their names),
+#: which takes about a minute for a million indicators; returns a context held over the work, giving a
+#: ``progress(done, total)`` callback (records) or None.
+OnRefold = Callable[[tuple[str, ...]], AbstractContextManager[Callable[[int, int], None] | None]]
+
+
 class Store:
     """An open store. Use :func:`Store.open`; close with :meth:`close` or as a context manager."""
 
@@ -77,6 +83,7 @@ class Store:
         self.party: str = config["party"]["code"]
         self.name: str = config["party"]["name"]
         self.blobs = BlobStore(root / paths.BLOBS)
+        self._on_refold: OnRefold | None = None
 
     @property
     def indexes(self) -> tuple[Index, ...]:
@@ -97,11 +104,13 @@ class Store:
 
     @classmethod
     def open(cls, root: Path, passphrase: PassphraseSource | None = None, *,
-             indexes: Sequence[Index] | Deferred) -> Store:
+             indexes: Sequence[Index] | Deferred, on_refold: OnRefold | None = None) -> Store:
         """Open the store at ``root``, folding records into its own indexes and ``indexes`` (the measures'; the
         application layer passes them, see :func:`cbm.app.stores.open_store`). Stale or new indexes are rebuilt
         here; given as :class:`~cbm.store.indexes.Deferred` (as the application does), they are loaded only if
-        one is stale, or at the first write (:attr:`indexes`). Raises StoreMissing, StoreCorrupt, StoreLocked."""
+        one is stale, or at the first write (:attr:`indexes`). ``on_refold`` hears of an index built by another
+        version of cbm before its records are folded again (see :data:`OnRefold`). Raises StoreMissing,
+        StoreCorrupt, StoreLocked."""
         config_path = root / paths.CONFIG
         if not config_path.is_file():
             raise StoreMissing(f"no cbm store at {root}",
@@ -116,6 +125,7 @@ class Store:
                                hint="restore it from a backup; the keys and config alone hold no records")
         conn = connect(root / paths.DATABASE)
         store = cls(root, conn, config, passphrase, indexes)
+        store._on_refold = on_refold
         try:
             if store._stale({**STORE_INDEX_VERSIONS, **store._measure_indexes.versions}):
                 store.indexes  # noqa: B018  (loads them, then rebuilds what is stale)
@@ -413,10 +423,24 @@ class Store:
 
     def _ensure_indexes(self, loaded: tuple[Index, ...]) -> None:
         stale = self._stale({index.name: index.version for index in loaded})
-        if stale:
-            with self.transaction():
-                for index in (index for index in loaded if index.name in stale):
-                    self._rebuild_index(index)
+        if not stale:
+            return
+        rebuilding = [index for index in loaded if index.name in stale]
+        built = {name for (name,) in self.conn.execute("SELECT name FROM index_versions")}
+        moved = tuple(index.name for index in rebuilding if index.name in built)  # not new: another cbm built it
+        told = self._on_refold(moved) if moved and self._on_refold is not None else nullcontext()
+        with told as progress, self.transaction():
+            total = sum(self._records_of(index) for index in rebuilding) if progress is not None else 0
+            done = 0
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress is not None:
+                    progress(done, total)
+
+            for index in rebuilding:
+                self._rebuild_index(index, advance if progress is not None else None)
 
     def _rebuild_index(self, index: Index, progress: Callable[[int], None] | None = None) -> int:
         for table in index.tables:

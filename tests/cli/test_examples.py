@@ -15,6 +15,7 @@ comment, a trailing ``\\`` continues the line, a leading ``$ `` is a prompt. A c
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shlex
@@ -140,6 +141,18 @@ def test_help_example_parses_and_runs_its_own_command(path, example):
         pytest.fail(f"`cbm {' '.join(path)} --help` example {example!r} does not parse: {e.format_message()}")
     # a command's help shows that command; a group's help (`cbm --help`) any command of the group
     assert reached[:len(path)] == path, f"`cbm {' '.join(path)} --help` shows an example of `cbm {' '.join(reached)}`"
+
+
+def test_help_example_continuation_lines_stay_indented():
+    """A continued example's next line is shown indented under it, as written: Typer dedents the help after its
+    first paragraph, which put the continuation of a command's only example flush left (cbm/cli/reflow.py)."""
+    flush_left = []
+    for path in COMMANDS:
+        lines = run_cli(*path, "--help", env={"COLUMNS": "80"}).stdout.splitlines()
+        for before, line in itertools.pairwise(lines):
+            if before.rstrip().endswith("\\") and line.strip() and not line.startswith("   "):
+                flush_left.append(f"cbm {' '.join(path)}: {line.strip()}")
+    assert flush_left == []
 
 
 def test_help_examples_are_whole_on_an_80_column_terminal():

@@ -89,7 +89,9 @@ def test_versions_translation_diff_withdraw_through_the_cli(us_ru, tmp_path):
     us, _ = us_ru
     doc = publish(us)
     r = us.cli("whitepaper", "publish", str(MD), "--supersedes", doc[:8])
-    assert r.exit_code == 0 and r.stdout.strip() == doc  # identical bytes are fine as a new version
+    assert r.exit_code == 4 and "nothing new to publish" in r.stderr  # the very same version again (ADR 0279)
+    r = us.cli("whitepaper", "publish", str(MD), "--supersedes", doc[:8], "--summary", "Corrected abstract")
+    assert r.exit_code == 0 and r.stdout.strip() == doc  # identical bytes are fine as a new version that says more
     r = us.cli("whitepaper", "publish", str(MD2), "--supersedes", doc[:8], "--json")
     assert r.json()["version"] == 3
     r = us.cli("whitepaper", "translate", doc[:8], str(PDF), "--lang", "en", "--official", "--version", "1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cbm.core.errors import UsageError
+from cbm.core.errors import NotFound
 from cbm.core.files import written_atomically
 
 
@@ -29,7 +29,9 @@ def test_an_error_leaves_the_old_file_untouched(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["bundle.cbm"]
 
 
-def test_a_directory_that_does_not_exist_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="cannot write .*missing/out.cbm"), \
+def test_a_directory_that_does_not_exist_is_not_found(tmp_path):
+    """Exit 5, as the contract says of a missing file or place (docs/adr/0278-output-paths.md)."""
+    with pytest.raises(NotFound, match="cannot write .*missing/out.cbm: there is no directory"), \
             written_atomically(tmp_path / "missing" / "out.cbm"):
         pass
+    assert not (tmp_path / "missing").exists()

@@ -164,7 +164,7 @@ def test_export_filters_sector_and_state(loaded):
     r = loaded.cli("indicators", "export", "-f", "yaml")
     assert r.exit_code == 2 and "unknown export format" in r.stderr
     r = loaded.cli("indicators", "export", "-o", "/nonexistent/dir/x.json")
-    assert r.exit_code == 2 and "cannot write" in r.stderr
+    assert r.exit_code == 5 and "cannot write" in r.stderr  # no such directory: not found (ADR 0278)
 
 
 def test_stix_one_object_per_line_is_streamed_and_truncation_is_caught(loaded, make_party, tmp_path):

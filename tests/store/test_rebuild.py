@@ -120,3 +120,32 @@ def test_rebuild_lists_only_indexes_that_derive_something(us_ru: tuple[Party, Pa
     assert all(index.tables and index.kinds for index in by_name.values())
     assert "workgroup" not in by_name
     assert us.cli("store", "verify").exit_code == 0
+
+
+def test_an_index_an_older_cbm_built_is_rebuilt_on_first_use_and_the_user_is_told(us_ru: tuple[Party, Party]):
+    """After an upgrade that moves an index's version, the first command refolds the store's records (about a
+    minute for a million indicators): a status line says so, once, instead of a silent wait; -q hides it; a
+    new store and a store already current say nothing."""
+    us, ru = us_ru
+    _populate(us, ru)
+    assert us.cli("status").stderr == ""  # current: nothing to say
+    with us.open() as store:
+        before = _snapshot(store)
+
+    def age(name: str) -> None:
+        conn = sqlite3.connect(us.root / "store.sqlite")
+        with conn:
+            conn.execute("UPDATE index_versions SET version = version - 1 WHERE name = ?", (name,))
+        conn.close()
+
+    age("indicators")
+    r = us.cli("status")
+    assert r.exit_code == 0, r.stderr
+    assert re.search(r"rebuilds the store's indicators index from its records, once", r.stderr), r.stderr
+    assert us.cli("status").stderr == ""  # once
+    with us.open() as store:
+        assert _snapshot(store) == before
+    age("malformed")
+    r = us.cli("-q", "status")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert us.cli("status").stderr == ""  # -q hid the line, the rebuild was done all the same

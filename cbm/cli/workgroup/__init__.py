@@ -127,9 +127,9 @@ def report(
                              ensure_ascii=False) + "\n"
     else:
         content = workgroup_report.markdown(result)
-    try:
-        Path(output).write_text(content, "utf-8")
-    except OSError as e:
-        raise UsageError(f"cannot write {output}: {e.strerror}") from e
+    from cbm.core.files import written_atomically
+
+    with written_atomically(Path(output), text=True) as out:
+        out.write(content)
     note(f"wrote the {start} to {end} report to {output}: "
          f"{len(result.meetings)} meeting(s), {len(result.adopted)} adopted measure(s)")

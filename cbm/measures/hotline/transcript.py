@@ -24,7 +24,7 @@ from cbm.core.errors import (
     UsageError,
     VerificationError,
 )
-from cbm.core.files import written_atomically
+from cbm.core.files import check_output, written_atomically
 from cbm.core.records import Record, verify_record
 from cbm.measures.hotline import records
 from cbm.measures.hotline.calls import decrypt as decrypt_call
@@ -274,6 +274,8 @@ def export(store: Store, output: Path, peer: str | None = None) -> Exported:
     exported = clock.now_iso()
     data = render_markdown(store, t, exported).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
+    check_output(output)  # the file's place, then its signature's, before anything is written or signed (ADR 0278)
+    check_output(output.with_name(output.name + ".sig"))
     _write_atomic(output, data)
     body = records.Transcript.from_body({"with": t.peer, "sha256": digest, "file": output.name,
                                  "messages": [m.id for m in t.messages], "anomalies": len(t.anomalies)}).to_body()

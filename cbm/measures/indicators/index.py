@@ -123,7 +123,14 @@ def _batch_rows(conn: Connection, record: Record) -> Batch:
         bulk_mode(conn)
     flagged = _CHECKED.get(record.hash)
     check = checker(conn).check if flagged is None else Found(flagged).check
-    return batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
+    batch = batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
+    from cbm.measures import malformed  # loaded when indicators land (status and search never fold)
+
+    skipped = malformed.left_out(record)  # rows whose value is not in normal form fold nowhere (docs/adr/0269)
+    if skipped is not None:
+        gone = set(skipped.positions)
+        batch = batch.take([i for i in range(len(batch)) if i not in gone])
+    return batch
 
 
 _CHECKED: dict[str, Flagged] = {}  # by record hash, while it lands (see checked_beforehand)
@@ -349,7 +356,7 @@ def discard_bulk(conn: Connection) -> None:
     _SESSIONS.pop(id(conn), None)
 
 
-INDEX = Index(name="indicators", version=4, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
+INDEX = Index(name="indicators", version=5, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
               begin_bulk=begin_bulk, end_bulk=end_bulk, discard_bulk=discard_bulk)
 
 

@@ -316,7 +316,24 @@ def normalise(kind: str, raw: str) -> tuple[str, str]:
 
 
 def exact_normalise(kind: str, raw: str) -> tuple[str, str]:
-    """:func:`normalise` without the common shapes' shortcut: the full path every value can take."""
+    """:func:`normalise` without the common shapes' shortcut: the full path every value can take.
+
+    What it returns is a fixed point (normalising it again gives it back), the form a peer's row is held to at
+    landing (``normal_form.is_normal``); a value whose normal form would change again (``http://x.example/[[.]]``
+    refangs to ``.../[.]``, which refangs to ``.../.``) raises BadValue, so cbm never signs a row its own peers
+    refuse (docs/adr/0270-normal-forms-are-fixed-points.md)."""
+    found = _exact(kind, raw)
+    if found != (kind, raw) and _common(*found) != found:
+        try:
+            settled = _exact(*found) == found
+        except BadValue:
+            settled = False
+        if not settled:
+            raise BadValue(f"{raw!r} has no stable normal form (it normalises to {found[1]!r}, which changes again)")
+    return found
+
+
+def _exact(kind: str, raw: str) -> tuple[str, str]:
     value = raw.strip()
     if not value:
         raise BadValue("empty value")
@@ -454,8 +471,12 @@ def object_id(kind: str, seed: str) -> str:
     return f"{kind}--" + _uuid4_shaped(f"cbm {kind}\n{seed}")
 
 
-_STIX_ID = re.compile(r"^[a-z0-9-]+--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_STIX_ID = re.compile(r"([a-z0-9-]+)--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_stix_id(text: str, kind: str | None = None) -> bool:
-    return bool(_STIX_ID.match(text)) and (kind is None or text.startswith(kind + "--"))
+    """Whether ``text`` is a STIX id (an object type, ``--``, a UUID in lowercase hex), of type ``kind`` when
+    given: exactly ``kind--<uuid>`` (``indicator--ndicator--<uuid>`` is no indicator id, nor is an id followed by
+    a line break)."""
+    match = _STIX_ID.fullmatch(text)
+    return match is not None and (kind is None or match.group(1) == kind)

@@ -383,6 +383,8 @@ class BatchWriter:
         # peer's to would be signed evidence against us and fold nowhere; the readers refuse such lines first
         # (formats.row_text), so this is the last guard: the import fails and its transaction rolls back
         why = malformed.reason(record)
+        left_out = malformed.left_out(record) if why is None else None  # a row we would fold nowhere (ADR 0269)
+        why = why if left_out is None else left_out.reason
         if why is not None:
             raise InputRejected(f"cbm made an indicator record that breaks its own record rules ({why}); "
                                 "nothing was imported")

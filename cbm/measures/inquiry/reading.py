@@ -94,9 +94,13 @@ def _save(store: Store, thread: Thread, directory: Path) -> list[tuple[str, Path
             if target.exists():
                 target = directory / f"{digest[:12]}-{target.name}"
             tmp = target.with_name(target.name + ".part")
-            with open(tmp, "wb") as out:
-                for chunk in store.blobs.read(digest):
-                    out.write(chunk)
-            tmp.replace(target)
+            try:
+                with open(tmp, "wb") as out:
+                    for chunk in store.blobs.read(digest):
+                        out.write(chunk)
+                tmp.replace(target)
+            except BaseException:  # an altered blob, a full disk, Ctrl-C: no half file left (docs/adr/0278)
+                tmp.unlink(missing_ok=True)
+                raise
             result.append((digest, target))
     return result

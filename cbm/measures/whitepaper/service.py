@@ -218,6 +218,15 @@ def publish(store: Store, path: Path, *, title: str | None, issuer: str | None, 
     label = check_tlp(tlp) if tlp else (previous.tlp if previous else "GREEN")
     audience = store.check_recipients(to) if to else previous_to
     stored = _store_file(store, path, media_type)
+    if previous is not None and previous.sha256 == stored.sha256 and date is None:
+        body["date"] = previous.date  # the same bytes again: a new version only for what the user changes
+    if previous is not None and doc is not None and _nothing_new(previous, stored, body, label, audience,
+                                                                 previous_to):
+        raise InputRejected(f"these exact bytes are already version {previous.version} of paper {doc[:12]}, "
+                            "with the same title, issuer, language, date, summary, classification, TLP and "
+                            "audience: nothing new to publish",
+                            hint="publish the changed file, or give what changes (--title, --summary, --date, "
+                                 "--classification, --tlp, --to)")
     for other_doc, author, version in store.query(ix.existing_with_sha, stored.sha256):
         if previous is not None and other_doc == doc:
             continue
@@ -234,6 +243,16 @@ def publish(store: Store, path: Path, *, title: str | None, issuer: str | None, 
     record = store.append("whitepaper.publish", body, to=audience, tlp=label)
     index_text(store, [stored.sha256])
     return record
+
+
+def _nothing_new(previous: ix.VersionRow, stored: StoredFile, body: dict[str, Any], label: str,
+                 audience: tuple[str, ...], previous_to: tuple[str, ...]) -> bool:
+    """Whether a new version would say nothing its predecessor does not: the same bytes under the same title,
+    issuer, language, date, summary, classification, TLP and audience (docs/adr/0279)."""
+    return (previous.sha256 == stored.sha256 and label == previous.tlp
+            and sorted(audience) == sorted(previous_to)
+            and all(body[k] == getattr(previous, k)
+                    for k in ("title", "issuer", "lang", "date", "summary", "classification")))
 
 
 def translate(store: Store, ref: str, path: Path, *, lang: str, official: bool = False,

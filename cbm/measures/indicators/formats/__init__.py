@@ -18,6 +18,7 @@ from cbm.core.fields import control_character
 from cbm.core.tlp import check_tlp
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.formats.list_cells import split_items
 
 FORMATS = ("csv", "txt", "stix", "misp")
 EXPORT_FORMATS = ("stix", "csv", "txt", "suricata", "misp")
@@ -135,7 +136,8 @@ def parse_confidence(value: Any) -> int | None:
 
 
 def split_list(value: str) -> list[str]:
-    return [part.strip() for part in re.split(r"[;,|]", value) if part.strip()]
+    """The items of a CSV list cell (docs/adr/0277-csv-list-cells-round-trip.md)."""
+    return split_items(value)
 
 
 @lru_cache(maxsize=64)

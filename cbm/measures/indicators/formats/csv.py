@@ -7,7 +7,8 @@ cbm's header (every column optional except ``value``)::
 ``origin`` is the territory the indicator appears to originate from (ISO 3166-1 alpha-2; feeds call it
 ``country``, ``country_code``, ``cc``...) and ``asn`` its AS number (``64500`` or ``AS64500``; ``as_number``,
 ``as``...); docs/adr/0193-indicator-origin.md.
-Lists inside a cell (sectors, labels) are separated by ``;`` ``,`` or ``|``. Leading ``#`` comment lines are
+Lists inside a cell (sectors, labels) are separated by ``;`` ``,`` or ``|``, or are a JSON array of strings
+(what the export writes for a list those would split wrongly: ``formats.list_cells``). Leading ``#`` comment lines are
 skipped; a commented header such as abuse.ch's ``# id,dateadded,url,...`` is recognised.
 """
 
@@ -38,6 +39,7 @@ from cbm.measures.indicators.formats import (
     undecodable,
 )
 from cbm.measures.indicators.formats.feed_rows import LineRows
+from cbm.measures.indicators.formats.list_cells import list_cell
 
 HEADER = ("type", "value", "tlp", "confidence", "valid_from", "valid_until", "sectors", "labels",
           "indicator_types", "name", "description", "origin", "asn")
@@ -264,7 +266,7 @@ def _line(values: tuple[Any, ...] | list[Any]) -> str:
 
 
 def export_line(author: str, tlp: str, row: list[Any], revoked: bool) -> str:
-    return _line(_export_values(author, tlp, row, revoked))
+    return _lines_quoting_cr(author, tlp, [(row, revoked)])
 
 
 def export_lines(author: str, tlp: str, rows: list[tuple[list[Any], Any]]) -> bytes:
@@ -273,16 +275,27 @@ def export_lines(author: str, tlp: str, rows: list[tuple[list[Any], Any]]) -> by
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(
         _export_values(author, tlp, row, revoked) for row, revoked in rows)
-    return buffer.getvalue().encode("utf-8")
+    text = buffer.getvalue()
+    if "\r" in text:  # rare: a description or pattern with a carriage return in it
+        text = _lines_quoting_cr(author, tlp, rows)
+    return text.encode("utf-8")
+
+
+def _lines_quoting_cr(author: str, tlp: str, rows: list[tuple[list[Any], Any]]) -> str:
+    """Like :func:`export_lines`, a line with a carriage return in a cell quoted whole: Python's csv writer quotes
+    a cell for the line terminator's "\n" only, and a lone "\r" left bare ends the record for every reader
+    (a spreadsheet, csv.reader, our import)."""
+    buffer = io.StringIO()
+    plain = csv.writer(buffer, lineterminator="\n")
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row, revoked in rows:
+        values = _export_values(author, tlp, row, revoked)
+        (quoted if any(isinstance(v, str) and "\r" in v for v in values) else plain).writerow(values)
+    return buffer.getvalue()
 
 
 def _joined(value: Any) -> str:
-    if not isinstance(value, list):
-        return ""
-    try:
-        return ";".join(value)  # the usual list of strings, without a str() per item
-    except TypeError:
-        return ";".join(str(v) for v in value)
+    return list_cell(value) if isinstance(value, list) else ""
 
 
 def _export_values(author: str, tlp: str, row: list[Any], revoked: Any) -> list[Any]:

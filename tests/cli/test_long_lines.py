@@ -1,0 +1,94 @@
+"""Prose lines of ``status``, ``indicators stats``, ``hotline status`` and ``whitepaper show`` fit an 80-column
+terminal: folded at spaces with an indent, while a SHA-256 and a `command` in backquotes stay whole on one line
+(scripts and people copy them). Piped, each stays one line as before. Run through the real console script with
+standard output a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Party
+
+CBM = Path(sys.executable).parent / "cbm"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample-data" / "whitepaper"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+TITLE = "Information security strategy of the Russian Federation, second revised edition of 2026"
+SUMMARY = ("Priorities and principles for protecting the national information infrastructure against hostile "
+           "activity, with the measures each ministry takes")
+
+
+def _env(party: Party) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CBM_", "_CBM_"))}
+    env.update(HOME=str(party.root.parent), CBM_STORE=str(party.root), COLUMNS="80", NO_COLOR="1", TERM="dumb")
+    return env
+
+
+def _on_a_terminal(party: Party, *args: str) -> list[str]:
+    """The lines ``cbm ARGS`` shows on an 80-column terminal."""
+    controller, terminal = os.openpty()
+    try:
+        done = subprocess.run([str(CBM), *args], stdout=terminal, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=_env(party), timeout=120)
+    finally:
+        os.close(terminal)
+    out = b""
+    try:
+        while chunk := os.read(controller, 65536):
+            out += chunk
+    except OSError:  # EIO: the terminal's other side is closed and everything has been read
+        pass
+    finally:
+        os.close(controller)
+    assert done.returncode == 0, done.stderr
+    return ANSI.sub("", out.decode("utf-8")).replace("\r\n", "\n").splitlines()
+
+
+def _piped(party: Party, *args: str) -> list[str]:
+    done = subprocess.run([str(CBM), *args], capture_output=True, text=True, env=_env(party), timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@pytest.fixture
+def us(make_party) -> Party:
+    party = make_party("US")
+    for value in ("10.0.0.1", "192.168.1.1", "evil.example"):  # flagged: a status line about them
+        assert party.cli("indicators", "add", "--value", value).exit_code == 0
+    r = party.cli("whitepaper", "publish", str(SAMPLES / "ru-infosec-strategy-2026.md"), "--title", TITLE,
+                  "--issuer", "Ministry of Defence", "--lang", "ru", "--classification", "UNCLASSIFIED",
+                  "--summary", SUMMARY)
+    assert r.exit_code == 0, r.stderr
+    return party
+
+
+def _paper(party: Party) -> tuple[str, str]:
+    shown = party.cli("--json", "whitepaper", "list").json()["papers"][0]["doc"]
+    sha = party.cli("--json", "whitepaper", "show", shown).json()["versions"][0]["sha256"]
+    return shown, sha
+
+
+COMMANDS = [("status",), ("indicators", "stats"), ("hotline", "status"), ("whitepaper", "show")]
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_prose_fits_80_columns_and_values_stay_whole(us, args):
+    doc, sha = _paper(us)
+    args = (*args, doc) if args[0] == "whitepaper" else args
+    shown = _on_a_terminal(us, *args)
+    assert [line for line in shown if len(line) > 80] == []
+    piped = _piped(us, *args)
+    assert any(len(line) > 80 for line in piped)  # the case is real: piped, a line is longer than that
+    words = " ".join(shown).split()
+    assert words == " ".join(piped).split()  # folded, not cut: every word there, in order
+    commands = [c for line in piped for c in re.findall(r"`[^`]*`", line)]
+    assert all(any(c in line for line in shown) for c in commands)  # each command whole on one line
+    if args[0] == "whitepaper":
+        assert any(sha in line for line in shown)
