@@ -190,3 +190,28 @@ def test_a_pattern_row_keeps_its_value(us_ru, tmp_path):
                                       "rows": [[sid(3), "pattern", "a.example", pattern]]}, tmp_path / "p.cbmb")
     assert listed_values(us) == {sid(3): "a.example"}
     assert us.cli("status", "--json").json()["malformed_count"] == 0
+
+
+#: An IPv6 zone (``%eth0``) names an interface of one host: ``ipaddress`` takes anything after the ``%`` but
+#: another ``%``, so the "address" may hold a quote, a semicolon, a space (no indicator a peer can match).
+ZONED = ['fe80::1%"; sid:1; content:"x', "fe80::1%eth0", "fe80::%x/64", "fe80::1%a b"]
+
+
+def test_an_ipv6_zone_is_no_normal_form_and_its_row_lands_nowhere(us_ru, tmp_path):
+    us, ru = us_ru
+    rows = [[sid(n), "ipv6-addr", value] for n, value in enumerate(ZONED)] + [[sid(9), "ipv6-addr", "fe80::1"]]
+    land(ru, us, "indicators.batch", {"fields": FIELDS, "rows": rows}, tmp_path / "zoned.cbmb")
+    assert listed_values(us) == {sid(9): "fe80::1"}
+    (entry,) = us.cli("status", "--json").json()["malformed"]
+    assert entry["left_out"] == len(ZONED)
+    out = exports(us, tmp_path)
+    assert not any("%" in text for fmt, text in out.items() if fmt != "stix"), out
+    assert out["txt"] == "fe80::1\n"
+
+
+@pytest.mark.parametrize("value", [*ZONED, "http://[fe80::1%25eth0]/", 'http://[fe80::1%"x]/'])
+def test_an_ipv6_zone_is_refused_where_it_is_read(us_ru, value):
+    us, _ru = us_ru
+    r = us.cli("indicators", "add", "--value", value)
+    assert r.exit_code == 2 and r.stderr.startswith("cbm: error: ") and "zone" in r.stderr, (value, r.stderr)
+    assert us.cli("indicators", "list", "--json", "--limit", "0").json()["indicators"] == []
