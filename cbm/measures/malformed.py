@@ -366,20 +366,25 @@ def count(conn: Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM malformed").fetchone()[0])
 
 
-def by_author(records: Sequence[Malformed]) -> dict[str, int]:
-    """How many of ``records`` each author signed that are malformed as a whole."""
-    out: dict[str, int] = {}
-    for m in records:
-        if not m.left_out:
-            out[m.author] = out.get(m.author, 0) + 1
-    return out
+@dataclass(frozen=True)
+class Tally:
+    """One author's malformed records (``left_out`` False) or batches folded without some rows (True), over the
+    whole store: how many, how many rows left out in all, and the newest one."""
+
+    author: str
+    left_out: bool
+    records: int
+    rows: int
+    newest: Malformed
 
 
-def rows_left_out_by_author(records: Sequence[Malformed]) -> dict[str, tuple[int, int]]:
-    """Per author, how many of ``records`` are batches folded without some rows, and how many rows in all."""
-    out: dict[str, tuple[int, int]] = {}
-    for m in records:
-        if m.left_out:
-            batches, rows = out.get(m.author, (0, 0))
-            out[m.author] = (batches + 1, rows + m.left_out)
-    return out
+def tallies(conn: Connection) -> list[Tally]:
+    """Per author and kind of fault, the count and the newest record, over every record held (``listed`` stops
+    at a limit: a count over it would cap what a peer signed and name an old record as the latest)."""
+    found = conn.execute(
+        "SELECT m.author, m.seq, m.kind, m.hash, m.reason, m.left_out, t.records, t.rows FROM malformed m JOIN "
+        "(SELECT author, left_out > 0 AS partial, COUNT(*) AS records, SUM(left_out) AS rows, "
+        "MAX(record_id) AS newest FROM malformed GROUP BY author, partial) t ON m.record_id = t.newest "
+        "ORDER BY m.author")
+    return [Tally(author, left > 0, records, rows, Malformed(author, seq, kind, digest, why, left))
+            for author, seq, kind, digest, why, left, records, rows in found]

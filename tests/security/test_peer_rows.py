@@ -215,3 +215,23 @@ def test_an_ipv6_zone_is_refused_where_it_is_read(us_ru, value):
     r = us.cli("indicators", "add", "--value", value)
     assert r.exit_code == 2 and r.stderr.startswith("cbm: error: ") and "zone" in r.stderr, (value, r.stderr)
     assert us.cli("indicators", "list", "--json", "--limit", "0").json()["indicators"] == []
+
+
+def test_status_counts_every_malformed_record_and_names_the_latest(us_ru, tmp_path):
+    """``status`` lists at most 1,000 malformed records, but its counts per author and its "latest" are over
+    all of them: a peer that signed more is not shown as having signed 1,000, its oldest as its latest."""
+    from tests.bundle.helpers import export, import_, write
+
+    us, ru = us_ru
+    write(ru, "indicators.batch", {"fields": FIELDS, "rows": [["x", "ipv4-addr", "198.51.100.7"]]}, n=1001)
+    write(ru, "indicators.batch", {"fields": FIELDS, "rows": [[sid(1), "ipv4-addr", "1.2.3.4 "]]})
+    write(ru, "indicators.batch", {"fields": FIELDS, "rows": [[sid(2), "ipv4-addr", "5.6.7.8"], ["y", "ipv4-addr"]]})
+    export(ru, "US", tmp_path / "many.cbm")
+    assert import_(us, tmp_path / "many.cbm").exit_code == 0
+    report = us.cli("status", "--json").json()
+    assert report["malformed_count"] == 1003 and len(report["malformed"]) == 1000
+    text = us.cli("status").stdout
+    whole = next(line for line in text.splitlines() if "malformed record(s)" in line)
+    assert "RU signed 1002 malformed record(s)" in whole and "seq 1003:" in whole and "row 2:" in whole, whole
+    rows = next(line for line in text.splitlines() if "indicator row(s)" in line)
+    assert "RU signed 1 indicator row(s) in 1 batch(es)" in rows and "seq 1002:" in rows, rows
