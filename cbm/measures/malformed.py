@@ -132,7 +132,7 @@ def batch_reason(body: dict[str, Any]) -> str | None:
         cells = batch_columns(body)  # transposed once, shared with the index that folds the batch next
         if cells is not None and all(_column_ok(i, column) for i, column in enumerate(cells) if i < len(_ROW_TYPES)) \
                 and _each_has_a_value(cells, len(rows)) and _ids_ok(cells[R.ID]) \
-                and _known_types().issuperset(cells[R.TYPE]):
+                and _known_types().issuperset(cells[R.TYPE]) and _patterns_given(cells):
             return None
     return _first_bad_row(rows, columns)
 
@@ -222,6 +222,19 @@ def _each_has_a_value(cells: list[tuple[Any, ...]], count: int) -> bool:
     return all(value or pattern for value, pattern in zip(values, patterns, strict=True))
 
 
+_PATTERN = "pattern"  # model.PATTERN_TYPE (the model is loaded only when a batch lands)
+
+
+def _patterns_given(cells: list[tuple[Any, ...]]) -> bool:
+    """Whether every row of the ``pattern`` type holds its pattern (every cbm writes one: without it, such a row has
+    no STIX form at all)."""
+    kinds = cells[R.TYPE]
+    if _PATTERN not in kinds:  # a feed's usual batch (one C-level pass)
+        return True
+    patterns = cells[R.PATTERN] if len(cells) > R.PATTERN else (None,) * len(kinds)
+    return all(pattern for kind, pattern in zip(kinds, patterns, strict=True) if kind == _PATTERN)
+
+
 _IDENTITY = list(range(len(R.FIELDS)))
 _ROW_TYPE_SETS = tuple(frozenset(types) for types in _ROW_TYPES)
 
@@ -298,6 +311,8 @@ def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
             return f"row {n}: type {_shown(row[R.TYPE])} is no indicator type cbm knows"
         if not (len(row) > R.VALUE and row[R.VALUE]) and not (len(row) > R.PATTERN and row[R.PATTERN]):
             return f"row {n}: an indicator needs a value or a pattern"
+        if row[R.TYPE] == _PATTERN and not (len(row) > R.PATTERN and row[R.PATTERN]):
+            return f"row {n}: a pattern indicator needs its pattern"
     return None
 
 

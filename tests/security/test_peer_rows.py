@@ -235,3 +235,21 @@ def test_status_counts_every_malformed_record_and_names_the_latest(us_ru, tmp_pa
     assert "RU signed 1002 malformed record(s)" in whole and "seq 1003:" in whole and "row 2:" in whole, whole
     rows = next(line for line in text.splitlines() if "indicator row(s)" in line)
     assert "RU signed 1 indicator row(s) in 1 batch(es)" in rows and "seq 1002:" in rows, rows
+
+
+@pytest.mark.parametrize("fields, row", [
+    (FIELDS, [sid(4), "pattern", "d.example"]),
+    (["id", "type", "value", "pattern"], [sid(4), "pattern", "d.example", None]),
+    (["id", "type", "value", "pattern"], [sid(4), "pattern", "d.example", ""]),
+])
+def test_a_pattern_row_without_its_pattern_makes_the_batch_malformed(us_ru, tmp_path, fields, row):
+    """cbm writes a free pattern's row with its pattern, always: a row of type ``pattern`` without one made
+    ``indicators export --format stix`` (and so TAXII) end in a traceback for the whole store."""
+    us, ru = us_ru
+    good = [sid(5), "domain-name", "good.example"] + [None] * (len(fields) - 3)
+    land(ru, us, "indicators.batch", {"fields": fields, "rows": [good, row]}, tmp_path / "p.cbmb")
+    assert listed_values(us) == {}
+    (entry,) = us.cli("status", "--json").json()["malformed"]
+    assert entry["left_out"] == 0 and entry["reason"] == "row 2: a pattern indicator needs its pattern"
+    out = exports(us, tmp_path)
+    assert not any("example" in text for text in out.values())
