@@ -183,9 +183,11 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
     cells = batch_columns(body)
     if cells is not None:
         kinds, values = cells[R.TYPE], cells[R.VALUE]
+        patterns = cells[R.PATTERN] if len(cells) > R.PATTERN else (None,) * len(kinds)
     else:  # another layout: row by row (every row has a text id and type, the batch being well formed)
         rows = R.rows_of(body)
         kinds, values = tuple(row[R.TYPE] for row in rows), tuple(row[R.VALUE] for row in rows)
+        patterns = tuple(row[R.PATTERN] for row in rows)
     bad: list[int] = []
     found = set(kinds)
     if len(found) == 1:
@@ -200,11 +202,30 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
         if not all_normal(kind, same):
             bad.extend(i for i, (k, value) in enumerate(zip(kinds, values, strict=True))
                        if k == kind and not is_normal(k, value))
-    if not bad:
+    unlike = _patterns_unlike_values(kinds, values, patterns, set(bad))
+    if not bad and not unlike:
         return None
-    bad.sort()
-    first = bad[0]
-    return LeftOut(tuple(bad), f"row {first + 1}: value {_shown(values[first])} is not a {kinds[first]} in normal form")
+    first = min(bad + unlike)
+    why = f"pattern {_shown(patterns[first])} is not the pattern of its value" if first in unlike else \
+        f"value {_shown(values[first])} is not a {kinds[first]} in normal form"
+    return LeftOut(tuple(sorted(bad + unlike)), f"row {first + 1}: {why}")
+
+
+def _patterns_unlike_values(kinds: Sequence[Any], values: Sequence[Any], patterns: Sequence[Any],
+                            bad: set[int]) -> list[int]:
+    """The rows of a simple type (not yet in ``bad``) that carry a pattern other than one equality on their own
+    value: the STIX export writes a row's pattern as it is, so ``1.2.3.4`` listed, searched and sent to a
+    firewall must not go to a STIX reader as ``[domain-name:value = 'other.example']`` or as no valid pattern.
+    cbm keeps a STIX source's pattern text on a simple row only when it is such an equality
+    (``formats.build_row``)."""
+    if patterns.count(None) == len(patterns):  # the usual batch: no pattern column (one C-level pass)
+        return []
+    from cbm.measures.indicators.model import PATTERN_TYPE
+    from cbm.measures.indicators.patterns import simple
+
+    return [i for i, (kind, value, pattern) in enumerate(zip(kinds, values, patterns, strict=True))
+            if pattern is not None and kind != PATTERN_TYPE and i not in bad
+            and (type(pattern) is not str or simple(pattern) != (kind, value))]
 
 
 def _shown(text: Any) -> str:

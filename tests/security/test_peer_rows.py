@@ -253,3 +253,28 @@ def test_a_pattern_row_without_its_pattern_makes_the_batch_malformed(us_ru, tmp_
     assert entry["left_out"] == 0 and entry["reason"] == "row 2: a pattern indicator needs its pattern"
     out = exports(us, tmp_path)
     assert not any("example" in text for text in out.values())
+
+
+def test_a_simple_row_whose_pattern_is_not_its_value_is_left_out(us_ru, tmp_path):
+    """A simple row may carry its STIX source's pattern text, which the STIX export writes as it is: it must be
+    one equality on the row's own value, else a STIX reader gets another indicator than the one listed and sent
+    to a firewall, or a pattern a strict reader refuses (and with it the whole bundle)."""
+    import stix2
+    from stix2validator import ValidationOptions, validate_string
+
+    us, ru = us_ru
+    fields = ["id", "type", "value", "pattern"]
+    rows = [[sid(1), "ipv4-addr", "198.51.100.1", "[domain-name:value = 'other.example']"],
+            [sid(2), "ipv4-addr", "198.51.100.2", "not a pattern ]["],
+            [sid(3), "domain-name", "kept.example", "[domain-name:value = 'KEPT.example']"],
+            [sid(4), "ipv4-addr", "198.51.100.4", None]]
+    land(ru, us, "indicators.batch", {"fields": fields, "rows": rows}, tmp_path / "p.cbmb")
+    assert listed_values(us) == {sid(3): "kept.example", sid(4): "198.51.100.4"}
+    (entry,) = us.cli("status", "--json").json()["malformed"]
+    assert entry["left_out"] == 2
+    assert entry["reason"] == "row 1: pattern \"[domain-name:value = 'other.example']\" is not the pattern of its value"
+    out = exports(us, tmp_path)
+    assert "other.example" not in out["stix"] and "not a pattern" not in out["stix"]
+    assert "[domain-name:value = 'KEPT.example']" in out["stix"]
+    stix2.parse(out["stix"], allow_custom=False)
+    assert validate_string(out["stix"], ValidationOptions(version="2.1", strict=False)).is_valid
