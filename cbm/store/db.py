@@ -64,6 +64,18 @@ def _no_passphrase() -> str:
 OnRefold = Callable[[tuple[str, ...]], AbstractContextManager[Callable[[int, int], None] | None]]
 
 
+def _running(progress: Callable[[int, int], None], total: int) -> Callable[[int], None]:
+    """``advance(n)``: ``n`` more of ``total`` done, told to ``progress(done, total)``."""
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    return advance
+
+
 class Store:
     """An open store. Use :func:`Store.open`; close with :meth:`close` or as a context manager."""
 
@@ -430,17 +442,10 @@ class Store:
         moved = tuple(index.name for index in rebuilding if index.name in built)  # not new: another cbm built it
         told = self._on_refold(moved) if moved and self._on_refold is not None else nullcontext()
         with told as progress, self.transaction():
-            total = sum(self._records_of(index) for index in rebuilding) if progress is not None else 0
-            done = 0
-
-            def advance(n: int) -> None:
-                nonlocal done
-                done += n
-                if progress is not None:
-                    progress(done, total)
-
+            advance = None if progress is None else \
+                _running(progress, sum(self._records_of(index) for index in rebuilding))
             for index in rebuilding:
-                self._rebuild_index(index, advance if progress is not None else None)
+                self._rebuild_index(index, advance)
 
     def _rebuild_index(self, index: Index, progress: Callable[[int], None] | None = None) -> int:
         for table in index.tables:
@@ -494,17 +499,10 @@ class Store:
 
         with self.transaction():
             ids = [row_id for (row_id,) in self.conn.execute("SELECT id FROM records ORDER BY id")]
-            total = len(ids) + sum(self._records_of(index) for index in self.indexes) if progress else 0
-            done = 0
-
-            def advance(n: int) -> None:
-                nonlocal done
-                done += n
-                if progress is not None:
-                    progress(done, total)
-
+            advance = None if progress is None else \
+                _running(progress, len(ids) + sum(self._records_of(index) for index in self.indexes))
             for i, (row_id, envelope, keyid) in enumerate(self._envelopes(ids), 1):
-                if not i % 1024:
+                if not i % 1024 and advance is not None:
                     advance(1024)
                 r = record_from_row(envelope, keyid)
                 ref = r.body.get("ref")
@@ -513,9 +511,10 @@ class Store:
                     " subject=? WHERE id=?",
                     (r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
                      ref if isinstance(ref, str) else None, row_id))
-            advance(len(ids) % 1024)
+            if advance is not None:
+                advance(len(ids) % 1024)
             claims.sweep(self.conn, self.party, self)
-            return {index.name: self._rebuild_index(index, advance if progress else None) for index in self.indexes}
+            return {index.name: self._rebuild_index(index, advance) for index in self.indexes}
 
     def _records_of(self, index: Index) -> int:
         """How many stored records ``index`` folds (those of its kinds)."""

@@ -148,6 +148,8 @@ def _ip(value: str, version: int | None) -> tuple[str, str]:
             return "ipv6-addr", socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
         except (OSError, ValueError):
             pass
+    if "%" in value:  # ipaddress takes a zone of any text but '%' (a quote, a space): no address a peer matches
+        raise BadValue(f"{value!r} has an IPv6 zone (%...): it names an interface of one host, not an address")
     try:
         if "/" in value:
             net = ipaddress.ip_network(value, strict=False)
@@ -173,6 +175,8 @@ def _url(value: str) -> str:
     port = ""
     if hostname.startswith("["):
         literal, bracket, port = hostname[1:].partition("]")
+        if "%" in literal:
+            raise BadValue(f"{value!r} has an IPv6 zone (%...) in its brackets: it names an interface of one host")
         if not bracket or not _is_ipv6(literal):
             raise BadValue(f"{value!r} has no valid IPv6 address in its brackets")
         hostname = f"[{literal}]"
