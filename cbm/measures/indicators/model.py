@@ -110,11 +110,11 @@ def defang(value: str) -> str:
 
 # -- normalisation per type ------------------------------------------------------------------------------
 
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-_]{1,63}(?<!-)$")
-_TLD = re.compile(r"^(xn--[a-z0-9-]{1,59}|[a-z]{2,63})$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+$")
-_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\s]+)([^\s]*)$")
+_HEX = re.compile(r"^[0-9a-fA-F]+\Z")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-_]{1,63}(?<!-)\Z")
+_TLD = re.compile(r"^(xn--[a-z0-9-]{1,59}|[a-z]{2,63})\Z")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\Z")
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\s]+)([^\s]*)\Z")
 _HASH_TYPES = {32: "file-md5", 40: "file-sha1", 64: "file-sha256"}
 
 
