@@ -10,7 +10,7 @@ from cbm.measures.base import Attention
 from cbm.store.trust import list_keys
 
 if TYPE_CHECKING:
-    from cbm.measures.malformed import Malformed
+    from cbm.measures.malformed import Malformed, Tally
     from cbm.store.claims import Claim
     from cbm.store.db import Store
     from cbm.store.indexes import Connection
@@ -119,24 +119,22 @@ def collect(store: Store) -> StatusReport:
         items.insert(0, Attention("store", 1, text, ref=claimant))
     bad: list[Malformed] = []
     bad_count = 0
-    by_author: dict[str, int] = {}
-    rows_left_out: dict[str, tuple[int, int]] = {}
+    tallies: list[Tally] = []
     if store.query(_has_rows, "malformed"):
         from cbm.measures import malformed
 
         bad = store.query(malformed.listed)
         bad_count = store.query(malformed.count)
-        by_author = malformed.by_author(bad)
-        rows_left_out = malformed.rows_left_out_by_author(bad)
-    for author, n in sorted(by_author.items(), reverse=True):
-        newest = next(m for m in reversed(bad) if m.author == author and not m.left_out)
-        items.insert(0, Attention("store", 1, f"{author} signed {n} malformed record(s), kept as evidence and shown "
-                                              f"nowhere (latest: {newest.kind} seq {newest.seq}: {newest.reason})",
-                                  ref=author))
-    for author, (batches, rows) in sorted(rows_left_out.items(), reverse=True):
-        newest = next(m for m in reversed(bad) if m.author == author and m.left_out)
-        items.insert(0, Attention("store", 1, f"{author} signed {rows} indicator row(s) in {batches} batch(es) whose "
-                                              "value is not in its type's normal form: left out, kept as evidence "
-                                              f"(latest: seq {newest.seq}: {newest.reason})", ref=author))
+        tallies = store.query(malformed.tallies)
+    for tally in sorted((t for t in tallies if not t.left_out), key=lambda t: t.author, reverse=True):
+        newest = tally.newest
+        items.insert(0, Attention("store", 1, f"{tally.author} signed {tally.records} malformed record(s), kept as "
+                                              f"evidence and shown nowhere (latest: {newest.kind} seq {newest.seq}: "
+                                              f"{newest.reason})", ref=tally.author))
+    for tally in sorted((t for t in tallies if t.left_out), key=lambda t: t.author, reverse=True):
+        items.insert(0, Attention("store", 1, f"{tally.author} signed {tally.rows} indicator row(s) in {tally.records} "
+                                              "batch(es) whose value is not in its type's normal form: left out, "
+                                              f"kept as evidence (latest: seq {tally.newest.seq}: "
+                                              f"{tally.newest.reason})", ref=tally.author))
     return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
                         counts, missing, items, found, waiting, bad, bad_count)

@@ -179,7 +179,7 @@ def refolding(names: tuple[str, ...]) -> Iterator[Callable[[int, int], None] | N
     line (hidden by -q) and a bar over the records (on a terminal)."""
     from cbm.cli.output import note
 
-    note(f"cbm: this version of cbm rebuilds the store's {', '.join(names)} index from its records, once "
-         "(about a minute for a million indicators)")
+    note(f"this version of cbm rebuilds the store's {', '.join(names)} index from its records, once "
+         "(a store of a million indicators takes about a minute)")
     with Progress("rebuilding indexes") as bar:
         yield bar.update if bar.drawn else None

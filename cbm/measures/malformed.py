@@ -132,7 +132,7 @@ def batch_reason(body: dict[str, Any]) -> str | None:
         cells = batch_columns(body)  # transposed once, shared with the index that folds the batch next
         if cells is not None and all(_column_ok(i, column) for i, column in enumerate(cells) if i < len(_ROW_TYPES)) \
                 and _each_has_a_value(cells, len(rows)) and _ids_ok(cells[R.ID]) \
-                and _known_types().issuperset(cells[R.TYPE]):
+                and _known_types().issuperset(cells[R.TYPE]) and _patterns_given(cells):
             return None
     return _first_bad_row(rows, columns)
 
@@ -183,9 +183,11 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
     cells = batch_columns(body)
     if cells is not None:
         kinds, values = cells[R.TYPE], cells[R.VALUE]
+        patterns = cells[R.PATTERN] if len(cells) > R.PATTERN else (None,) * len(kinds)
     else:  # another layout: row by row (every row has a text id and type, the batch being well formed)
         rows = R.rows_of(body)
         kinds, values = tuple(row[R.TYPE] for row in rows), tuple(row[R.VALUE] for row in rows)
+        patterns = tuple(row[R.PATTERN] for row in rows)
     bad: list[int] = []
     found = set(kinds)
     if len(found) == 1:
@@ -200,11 +202,30 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
         if not all_normal(kind, same):
             bad.extend(i for i, (k, value) in enumerate(zip(kinds, values, strict=True))
                        if k == kind and not is_normal(k, value))
-    if not bad:
+    unlike = _patterns_unlike_values(kinds, values, patterns, set(bad))
+    if not bad and not unlike:
         return None
-    bad.sort()
-    first = bad[0]
-    return LeftOut(tuple(bad), f"row {first + 1}: value {_shown(values[first])} is not a {kinds[first]} in normal form")
+    first = min(bad + unlike)
+    why = f"pattern {_shown(patterns[first])} is not the pattern of its value" if first in unlike else \
+        f"value {_shown(values[first])} is not a {kinds[first]} in normal form"
+    return LeftOut(tuple(sorted(bad + unlike)), f"row {first + 1}: {why}")
+
+
+def _patterns_unlike_values(kinds: Sequence[Any], values: Sequence[Any], patterns: Sequence[Any],
+                            bad: set[int]) -> list[int]:
+    """The rows of a simple type (not yet in ``bad``) that carry a pattern other than one equality on their own
+    value: the STIX export writes a row's pattern as it is, so ``1.2.3.4`` listed, searched and sent to a
+    firewall must not go to a STIX reader as ``[domain-name:value = 'other.example']`` or as no valid pattern.
+    cbm keeps a STIX source's pattern text on a simple row only when it is such an equality
+    (``formats.build_row``)."""
+    if patterns.count(None) == len(patterns):  # the usual batch: no pattern column (one C-level pass)
+        return []
+    from cbm.measures.indicators.model import PATTERN_TYPE
+    from cbm.measures.indicators.patterns import simple
+
+    return [i for i, (kind, value, pattern) in enumerate(zip(kinds, values, patterns, strict=True))
+            if pattern is not None and kind != PATTERN_TYPE and i not in bad
+            and (type(pattern) is not str or simple(pattern) != (kind, value))]
 
 
 def _shown(text: Any) -> str:
@@ -220,6 +241,19 @@ def _each_has_a_value(cells: list[tuple[Any, ...]], count: int) -> bool:
     if all(values):  # a feed's usual batch: every row has a value (one C-level pass)
         return True
     return all(value or pattern for value, pattern in zip(values, patterns, strict=True))
+
+
+_PATTERN = "pattern"  # model.PATTERN_TYPE (the model is loaded only when a batch lands)
+
+
+def _patterns_given(cells: list[tuple[Any, ...]]) -> bool:
+    """Whether every row of the ``pattern`` type holds its pattern (every cbm writes one: without it, such a row has
+    no STIX form at all)."""
+    kinds = cells[R.TYPE]
+    if _PATTERN not in kinds:  # a feed's usual batch (one C-level pass)
+        return True
+    patterns = cells[R.PATTERN] if len(cells) > R.PATTERN else (None,) * len(kinds)
+    return all(pattern for kind, pattern in zip(kinds, patterns, strict=True) if kind == _PATTERN)
 
 
 _IDENTITY = list(range(len(R.FIELDS)))
@@ -298,6 +332,8 @@ def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
             return f"row {n}: type {_shown(row[R.TYPE])} is no indicator type cbm knows"
         if not (len(row) > R.VALUE and row[R.VALUE]) and not (len(row) > R.PATTERN and row[R.PATTERN]):
             return f"row {n}: an indicator needs a value or a pattern"
+        if row[R.TYPE] == _PATTERN and not (len(row) > R.PATTERN and row[R.PATTERN]):
+            return f"row {n}: a pattern indicator needs its pattern"
     return None
 
 
@@ -366,20 +402,25 @@ def count(conn: Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM malformed").fetchone()[0])
 
 
-def by_author(records: Sequence[Malformed]) -> dict[str, int]:
-    """How many of ``records`` each author signed that are malformed as a whole."""
-    out: dict[str, int] = {}
-    for m in records:
-        if not m.left_out:
-            out[m.author] = out.get(m.author, 0) + 1
-    return out
+@dataclass(frozen=True)
+class Tally:
+    """One author's malformed records (``left_out`` False) or batches folded without some rows (True), over the
+    whole store: how many, how many rows left out in all, and the newest one."""
+
+    author: str
+    left_out: bool
+    records: int
+    rows: int
+    newest: Malformed
 
 
-def rows_left_out_by_author(records: Sequence[Malformed]) -> dict[str, tuple[int, int]]:
-    """Per author, how many of ``records`` are batches folded without some rows, and how many rows in all."""
-    out: dict[str, tuple[int, int]] = {}
-    for m in records:
-        if m.left_out:
-            batches, rows = out.get(m.author, (0, 0))
-            out[m.author] = (batches + 1, rows + m.left_out)
-    return out
+def tallies(conn: Connection) -> list[Tally]:
+    """Per author and kind of fault, the count and the newest record, over every record held (``listed`` stops
+    at a limit: a count over it would cap what a peer signed and name an old record as the latest)."""
+    found = conn.execute(
+        "SELECT m.author, m.seq, m.kind, m.hash, m.reason, m.left_out, t.records, t.rows FROM malformed m JOIN "
+        "(SELECT author, left_out > 0 AS partial, COUNT(*) AS records, SUM(left_out) AS rows, "
+        "MAX(record_id) AS newest FROM malformed GROUP BY author, partial) t ON m.record_id = t.newest "
+        "ORDER BY m.author")
+    return [Tally(author, left > 0, records, rows, Malformed(author, seq, kind, digest, why, left))
+            for author, seq, kind, digest, why, left, records, rows in found]

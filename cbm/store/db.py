@@ -10,16 +10,15 @@ from __future__ import annotations
 import sqlite3
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from cbm.core import clock
 from cbm.core.errors import Equivocation, NotFound, StoreCorrupt, StoreMissing, UsageError
-from cbm.core.memory import cycle_collector_paused
 from cbm.core.tlp import check_tlp
 from cbm.core.trusted_keys import TrustedKey
-from cbm.store import indexes, paths
+from cbm.store import indexes, paths, rebuilding
 from cbm.store.blobs import BlobStore
 from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-exported)
     _statements,
@@ -29,13 +28,12 @@ from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-e
     database_error,
 )
 from cbm.store.indexes import STORE_INDEX_VERSIONS, Deferred, Index
+from cbm.store.rebuilding import OnRefold
 
 if TYPE_CHECKING:  # the record codec loads where a record is written or read back, not to read indexes (ADR 0256)
     from cbm.core import refs
     from cbm.core.keys import KeyPair, PassphraseSource
     from cbm.core.records import Record
-
-REBUILD_BATCH_BYTES = 16 * 1024 * 1024  # records handed to an index at once during a rebuild
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -56,12 +54,6 @@ def _no_passphrase() -> str:
         "the private keys are passphrase-protected and no passphrase was given",
         hint="set CBM_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked",
     )
-
-
-#: Told, before a store's records are folded again into indexes another version of cbm built (their names),
-#: which takes about a minute for a million indicators; returns a context held over the work, giving a
-#: ``progress(done, total)`` callback (records) or None.
-OnRefold = Callable[[tuple[str, ...]], AbstractContextManager[Callable[[int, int], None] | None]]
 
 
 class Store:
@@ -414,110 +406,17 @@ class Store:
         equivocations = self.conn.execute("SELECT COUNT(*) FROM equivocations").fetchone()[0]
         return {"by_author": by_author, "by_measure": by_measure, "held": held, "equivocations": equivocations}
 
-    # -- indexes ---------------------------------------------------------------------------------------
+    # -- indexes (cbm/store/rebuilding.py) -------------------------------------------------------------
 
     def _stale(self, versions: Mapping[str, int]) -> set[str]:
-        """Names of the indexes in ``versions`` (name -> version) built at another version, or not built yet."""
-        built = dict(self.conn.execute("SELECT name, version FROM index_versions").fetchall())
-        return {name for name, version in versions.items() if built.get(name) != version}
+        return rebuilding.stale(self.conn, versions)
 
     def _ensure_indexes(self, loaded: tuple[Index, ...]) -> None:
-        stale = self._stale({index.name: index.version for index in loaded})
-        if not stale:
-            return
-        rebuilding = [index for index in loaded if index.name in stale]
-        built = {name for (name,) in self.conn.execute("SELECT name FROM index_versions")}
-        moved = tuple(index.name for index in rebuilding if index.name in built)  # not new: another cbm built it
-        told = self._on_refold(moved) if moved and self._on_refold is not None else nullcontext()
-        with told as progress, self.transaction():
-            total = sum(self._records_of(index) for index in rebuilding) if progress is not None else 0
-            done = 0
+        rebuilding.ensure(self, loaded, self._on_refold)
 
-            def advance(n: int) -> None:
-                nonlocal done
-                done += n
-                if progress is not None:
-                    progress(done, total)
-
-            for index in rebuilding:
-                self._rebuild_index(index, advance if progress is not None else None)
-
-    def _rebuild_index(self, index: Index, progress: Callable[[int], None] | None = None) -> int:
-        for table in index.tables:
-            self.conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-        for statement in _statements(index.schema):
-            self.conn.execute(statement)
-        count = 0
-        batch: list[Record] = []
-        batch_bytes = 0
-        # the index starts empty, so it may fold everything in bulk (the indicator index: built once at the end)
-        authors = [a for (a,) in self.conn.execute("SELECT DISTINCT author FROM records")]
-        size = int(self.conn.execute("SELECT COALESCE(SUM(LENGTH(envelope)), 0) FROM records").fetchone()[0])
-        with indexes.bulk_landing(self.conn, self.indexes, authors, size):
-            for prefix in index.kinds:
-                for record in self.records(kind_prefix=prefix):
-                    batch.append(record)
-                    batch_bytes += len(record.payload)
-                    if len(batch) >= 1000 or batch_bytes >= REBUILD_BATCH_BYTES:  # bounded memory: ~1 MB records
-                        index.add(self.conn, batch)
-                        count += len(batch)
-                        if progress is not None:
-                            progress(len(batch))
-                        batch, batch_bytes = [], 0
-            if batch:
-                index.add(self.conn, batch)
-                count += len(batch)
-                if progress is not None:
-                    progress(len(batch))
-        self.conn.execute("INSERT OR REPLACE INTO index_versions (name, version) VALUES (?, ?)",
-                          (index.name, index.version))
-        return count
-
-    def _envelopes(self, ids: list[int], chunk: int = 64) -> Iterator[tuple[int, bytes, str]]:
-        """(id, envelope, keyid) of the records with these ids, a few at a time (an indicator batch is ~1 MB)."""
-        for i in range(0, len(ids), chunk):
-            part = ids[i:i + chunk]
-            yield from self.conn.execute(
-                f"SELECT id, envelope, keyid FROM records WHERE id IN ({','.join('?' * len(part))}) ORDER BY id",
-                part).fetchall()
-
-    @cycle_collector_paused()
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Regenerate the derived record columns and every index from the stored envelopes; re-check every
         withheld hint and every piece of equivocation evidence against the authors' own signed records
         (:func:`cbm.store.claims.sweep`). ``progress(done, total)`` hears the records read so far, counting
         each record once for its columns and once for each index that folds it."""
-        import json
-
-        from cbm.store import claims
-        from cbm.store.record_rows import record_from_row
-
-        with self.transaction():
-            ids = [row_id for (row_id,) in self.conn.execute("SELECT id FROM records ORDER BY id")]
-            total = len(ids) + sum(self._records_of(index) for index in self.indexes) if progress else 0
-            done = 0
-
-            def advance(n: int) -> None:
-                nonlocal done
-                done += n
-                if progress is not None:
-                    progress(done, total)
-
-            for i, (row_id, envelope, keyid) in enumerate(self._envelopes(ids), 1):
-                if not i % 1024:
-                    advance(1024)
-                r = record_from_row(envelope, keyid)
-                ref = r.body.get("ref")
-                self.conn.execute(
-                    "UPDATE records SET hash=?, author=?, seq=?, prev=?, kind=?, created=?, tlp=?, audience=?,"
-                    " subject=? WHERE id=?",
-                    (r.hash, r.author, r.seq, r.prev, r.kind, r.created, r.tlp, json.dumps(list(r.to)),
-                     ref if isinstance(ref, str) else None, row_id))
-            advance(len(ids) % 1024)
-            claims.sweep(self.conn, self.party, self)
-            return {index.name: self._rebuild_index(index, advance if progress else None) for index in self.indexes}
-
-    def _records_of(self, index: Index) -> int:
-        """How many stored records ``index`` folds (those of its kinds)."""
-        return sum(int(self.conn.execute("SELECT COUNT(*) FROM records WHERE kind >= ? AND kind < ?",
-                                         (prefix, prefix + "\U0010ffff")).fetchone()[0]) for prefix in index.kinds)
+        return rebuilding.rebuild(self, progress)

@@ -91,3 +91,21 @@ def test_a_sid_base_that_leaves_no_room_is_a_usage_error(make_party):
     us.cli("indicators", "add", "--value", "203.0.113.77")
     r = us.cli("indicators", "export", "-f", "suricata", "--sid-base", "4294967000")
     assert r.exit_code == 2 and "--sid-base must be between" in r.stderr and r.stdout == ""
+
+
+@pytest.mark.parametrize("url, host, path", [
+    ("http://user@evil.example/x", "evil.example", "/x"),
+    ("http://a@b@evil.example:8080/y?q=1", "evil.example", "/y?q=1"),
+    ("http://user:secret@evil.example/w", "evil.example", "/w"),
+    ("http://evil.example/z", "evil.example", "/z"),
+])
+def test_a_url_rule_matches_the_host_a_client_sends(make_party, url, host, path):
+    """A URL's user information (``user@``) is never in the Host header a client sends: a rule whose http.host
+    content held it would never fire."""
+    us = make_party("US")
+    assert us.cli("indicators", "add", "--value", url).exit_code == 0
+    r = us.cli("indicators", "export", "-f", "suricata")
+    assert r.exit_code == 0, r.stderr
+    (rule,) = [ids_rule.parse(line) for line in r.stdout.splitlines()]
+    contents = [o["value"] for o in rule["options"] if o["name"] == "content"]
+    assert contents == [f'"{host}"', f'"{path}"'], rule["raw"]

@@ -190,3 +190,91 @@ def test_a_pattern_row_keeps_its_value(us_ru, tmp_path):
                                       "rows": [[sid(3), "pattern", "a.example", pattern]]}, tmp_path / "p.cbmb")
     assert listed_values(us) == {sid(3): "a.example"}
     assert us.cli("status", "--json").json()["malformed_count"] == 0
+
+
+#: An IPv6 zone (``%eth0``) names an interface of one host: ``ipaddress`` takes anything after the ``%`` but
+#: another ``%``, so the "address" may hold a quote, a semicolon, a space (no indicator a peer can match).
+ZONED = ['fe80::1%"; sid:1; content:"x', "fe80::1%eth0", "fe80::%x/64", "fe80::1%a b"]
+
+
+def test_an_ipv6_zone_is_no_normal_form_and_its_row_lands_nowhere(us_ru, tmp_path):
+    us, ru = us_ru
+    rows = [[sid(n), "ipv6-addr", value] for n, value in enumerate(ZONED)] + [[sid(9), "ipv6-addr", "fe80::1"]]
+    land(ru, us, "indicators.batch", {"fields": FIELDS, "rows": rows}, tmp_path / "zoned.cbmb")
+    assert listed_values(us) == {sid(9): "fe80::1"}
+    (entry,) = us.cli("status", "--json").json()["malformed"]
+    assert entry["left_out"] == len(ZONED)
+    out = exports(us, tmp_path)
+    assert not any("%" in text for fmt, text in out.items() if fmt != "stix"), out
+    assert out["txt"] == "fe80::1\n"
+
+
+@pytest.mark.parametrize("value", [*ZONED, "http://[fe80::1%25eth0]/", 'http://[fe80::1%"x]/'])
+def test_an_ipv6_zone_is_refused_where_it_is_read(us_ru, value):
+    us, _ru = us_ru
+    r = us.cli("indicators", "add", "--value", value)
+    assert r.exit_code == 2 and r.stderr.startswith("cbm: error: ") and "zone" in r.stderr, (value, r.stderr)
+    assert us.cli("indicators", "list", "--json", "--limit", "0").json()["indicators"] == []
+
+
+def test_status_counts_every_malformed_record_and_names_the_latest(us_ru, tmp_path):
+    """``status`` lists at most 1,000 malformed records, but its counts per author and its "latest" are over
+    all of them: a peer that signed more is not shown as having signed 1,000, its oldest as its latest."""
+    from tests.bundle.helpers import export, import_, write
+
+    us, ru = us_ru
+    write(ru, "indicators.batch", {"fields": FIELDS, "rows": [["x", "ipv4-addr", "198.51.100.7"]]}, n=1001)
+    write(ru, "indicators.batch", {"fields": FIELDS, "rows": [[sid(1), "ipv4-addr", "1.2.3.4 "]]})
+    write(ru, "indicators.batch", {"fields": FIELDS, "rows": [[sid(2), "ipv4-addr", "5.6.7.8"], ["y", "ipv4-addr"]]})
+    export(ru, "US", tmp_path / "many.cbm")
+    assert import_(us, tmp_path / "many.cbm").exit_code == 0
+    report = us.cli("status", "--json").json()
+    assert report["malformed_count"] == 1003 and len(report["malformed"]) == 1000
+    text = us.cli("status").stdout
+    whole = next(line for line in text.splitlines() if "malformed record(s)" in line)
+    assert "RU signed 1002 malformed record(s)" in whole and "seq 1003:" in whole and "row 2:" in whole, whole
+    rows = next(line for line in text.splitlines() if "indicator row(s)" in line)
+    assert "RU signed 1 indicator row(s) in 1 batch(es)" in rows and "seq 1002:" in rows, rows
+
+
+@pytest.mark.parametrize("fields, row", [
+    (FIELDS, [sid(4), "pattern", "d.example"]),
+    (["id", "type", "value", "pattern"], [sid(4), "pattern", "d.example", None]),
+    (["id", "type", "value", "pattern"], [sid(4), "pattern", "d.example", ""]),
+])
+def test_a_pattern_row_without_its_pattern_makes_the_batch_malformed(us_ru, tmp_path, fields, row):
+    """cbm writes a free pattern's row with its pattern, always: a row of type ``pattern`` without one made
+    ``indicators export --format stix`` (and so TAXII) end in a traceback for the whole store."""
+    us, ru = us_ru
+    good = [sid(5), "domain-name", "good.example"] + [None] * (len(fields) - 3)
+    land(ru, us, "indicators.batch", {"fields": fields, "rows": [good, row]}, tmp_path / "p.cbmb")
+    assert listed_values(us) == {}
+    (entry,) = us.cli("status", "--json").json()["malformed"]
+    assert entry["left_out"] == 0 and entry["reason"] == "row 2: a pattern indicator needs its pattern"
+    out = exports(us, tmp_path)
+    assert not any("example" in text for text in out.values())
+
+
+def test_a_simple_row_whose_pattern_is_not_its_value_is_left_out(us_ru, tmp_path):
+    """A simple row may carry its STIX source's pattern text, which the STIX export writes as it is: it must be
+    one equality on the row's own value, else a STIX reader gets another indicator than the one listed and sent
+    to a firewall, or a pattern a strict reader refuses (and with it the whole bundle)."""
+    import stix2
+    from stix2validator import ValidationOptions, validate_string
+
+    us, ru = us_ru
+    fields = ["id", "type", "value", "pattern"]
+    rows = [[sid(1), "ipv4-addr", "198.51.100.1", "[domain-name:value = 'other.example']"],
+            [sid(2), "ipv4-addr", "198.51.100.2", "not a pattern ]["],
+            [sid(3), "domain-name", "kept.example", "[domain-name:value = 'KEPT.example']"],
+            [sid(4), "ipv4-addr", "198.51.100.4", None]]
+    land(ru, us, "indicators.batch", {"fields": fields, "rows": rows}, tmp_path / "p.cbmb")
+    assert listed_values(us) == {sid(3): "kept.example", sid(4): "198.51.100.4"}
+    (entry,) = us.cli("status", "--json").json()["malformed"]
+    assert entry["left_out"] == 2
+    assert entry["reason"] == "row 1: pattern \"[domain-name:value = 'other.example']\" is not the pattern of its value"
+    out = exports(us, tmp_path)
+    assert "other.example" not in out["stix"] and "not a pattern" not in out["stix"]
+    assert "[domain-name:value = 'KEPT.example']" in out["stix"]
+    stix2.parse(out["stix"], allow_custom=False)
+    assert validate_string(out["stix"], ValidationOptions(version="2.1", strict=False)).is_valid

@@ -24,7 +24,7 @@ PIECES = st.sampled_from([
     "1.2.3.4", "010.1.2.3", "10.0.0.1/8", "10.0.0.0/8", "::1", "2001:DB8::1", "::ffff:1.2.3.4", "fe80::1%eth0",
     "[", "]", "[.]", "(.)", "[dot]", "[:]", "[://]", "[@]", "[at]", "[/]", "hxxp", "hXXps", "meow", "fxp", "://",
     "http://", "ftp://", "evil", "EVIL", "example", ".", "..", "-", "_", "xn--", "b\u00fccher", "\u0661", "\u00b2",
-    "@", ":", ":8080", ":99999", ":0", "/", "?q=1", "#f", "%0a", "'", "\\", " ", "\t", "a" * 63, "A" * 32,
+    "@", ":", ":8080", ":99999", ":0", "/", "?q=1", "#f", "%0a", "'", "\\", " ", "\t", "\n", "a" * 63, "A" * 32,
     "f" * 40, "0" * 64, "$EXTERNAL_NET", ",", ";", "user@",
 ])
 RAW = st.one_of(st.lists(PIECES, min_size=1, max_size=6).map("".join), st.text(max_size=20))
@@ -63,6 +63,18 @@ def test_a_value_with_no_stable_normal_form_is_refused_where_it_is_read() -> Non
     """``[[.]]`` refangs to ``[.]``, which refangs again: signed as the first, a peer would leave it out."""
     with pytest.raises(model.BadValue, match="no stable normal form"):
         model.normalise("url", "http://evil.example/[[.]]")
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("domain-name", "a\n.example.com"), ("domain-name", "evil.example\n.com"), ("url", "http://a\n.example/"),
+    ("email-addr", "a\n@b.example"),
+])
+def test_a_line_break_inside_a_value_is_no_normal_form(kind: str, value: str) -> None:
+    """A regex ``$`` matches before a final line break: a domain label ``a\\n`` passed, so ``a\\n.example.com``
+    was its own normal form (the readers' single-line rule stopped it first; the rule itself must too)."""
+    assert not normal_form.is_normal(kind, value)
+    with pytest.raises(model.BadValue):
+        model.normalise(kind, value)
 
 
 @pytest.mark.parametrize("feed, fmt", [

@@ -110,11 +110,11 @@ def defang(value: str) -> str:
 
 # -- normalisation per type ------------------------------------------------------------------------------
 
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-_]{1,63}(?<!-)$")
-_TLD = re.compile(r"^(xn--[a-z0-9-]{1,59}|[a-z]{2,63})$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+$")
-_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\s]+)([^\s]*)$")
+_HEX = re.compile(r"^[0-9a-fA-F]+\Z")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-_]{1,63}(?<!-)\Z")
+_TLD = re.compile(r"^(xn--[a-z0-9-]{1,59}|[a-z]{2,63})\Z")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\Z")
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://([^/?#\s]+)([^\s]*)\Z")
 _HASH_TYPES = {32: "file-md5", 40: "file-sha1", 64: "file-sha256"}
 
 
@@ -148,6 +148,8 @@ def _ip(value: str, version: int | None) -> tuple[str, str]:
             return "ipv6-addr", socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
         except (OSError, ValueError):
             pass
+    if "%" in value:  # ipaddress takes a zone of any text but '%' (a quote, a space): no address a peer matches
+        raise BadValue(f"{value!r} has an IPv6 zone (%...): it names an interface of one host, not an address")
     try:
         if "/" in value:
             net = ipaddress.ip_network(value, strict=False)
@@ -173,6 +175,8 @@ def _url(value: str) -> str:
     port = ""
     if hostname.startswith("["):
         literal, bracket, port = hostname[1:].partition("]")
+        if "%" in literal:
+            raise BadValue(f"{value!r} has an IPv6 zone (%...) in its brackets: it names an interface of one host")
         if not bracket or not _is_ipv6(literal):
             raise BadValue(f"{value!r} has no valid IPv6 address in its brackets")
         hostname = f"[{literal}]"

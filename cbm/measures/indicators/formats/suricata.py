@@ -83,7 +83,8 @@ class SidAllocator:
             attempt += 1
 
 
-_HTTP_URL = re.compile(r"^http://([^/:?#]+)(?::\d+)?(/[^#]*)?$")
+# the host a client names in its Host header: without the user information (``user:pw@``), never sent there
+_HTTP_URL = re.compile(r"^http://(?:[^/?#]*@)?([^/:?#@]+)(?::\d+)?(/[^#]*)?$")
 
 
 # A peer's signed batch holds a row's value and id only to the single-line rule (docs/adr/0267): an address goes
