@@ -451,6 +451,7 @@ class Bench:
         self.measure("import", "import from CSV (US, national feed)",
                      [*self.cbm, *self.store("US"), "indicators", "import", str(self.feeds["US"])], words=imp)
         self.stats("import", "US")
+        self.second_feed_import()
         self.measure("import-peer-feed", "import the peer's own feed (RU, 5 %; setup, no target)",
                      [*self.cbm, *self.store("RU"), "indicators", "import", str(self.feeds["RU"])], words=imp)
         stix = w / "us.stix.json"
@@ -504,6 +505,30 @@ class Bench:
         self.measure("status", f"`cbm status` on the full store ({fullest})",
                      [*self.cbm, *self.store(fullest), "status"], repeat=self.args.repeat)
         self.measure("help", "`cbm --help`", [*self.cbm, "--help"], repeat=self.args.repeat)
+
+    def second_feed_import(self) -> None:
+        """The next day's national feed, all new ids, into a copy of the store holding the first (issue 20: the
+        bulk path with the filters seeded by what the store holds, docs/adr/0280). A copy, taken untimed before
+        the run, so the steps after it see the store the first import left; no target yet."""
+        if self.results.get("import") is None or self.results["import"].status != "ok":
+            return
+        feed = self.work / "feeds" / "us-feed-2.csv"
+        self.progress(f"generating a second {self.size:,}-indicator US feed")
+        generate.write_feed(feed, generate.rows(self.size, seed=self.args.seed, party_salt=7, base_day=80))
+        store = self.work / "us-second"
+
+        def copy(run: int) -> None:
+            shutil.rmtree(store, ignore_errors=True)
+            shutil.copytree(self.work / "us", store)
+
+        try:
+            self.measure("import-second-feed", "import a second, different feed into the store holding the first "
+                         "(US, a copy; no target)",
+                         [*self.cbm, "--store", str(store), "indicators", "import", str(feed)],
+                         words=("indicators", "import"), needs=["import"], before_run=copy)
+        finally:
+            shutil.rmtree(store, ignore_errors=True)
+            feed.unlink(missing_ok=True)
 
     def encrypted_steps(self) -> None:
         """The same bundle as the default export makes it (encrypted: the feed is mostly above TLP:CLEAR):

@@ -63,6 +63,12 @@ class SeenFilter:
             bits[i] = byte | bit
         return out
 
+    def may_hold(self, texts: Iterable[str]) -> list[bool]:
+        """Whether each of ``texts`` may have been added (False: certainly not), adding none of them: a filter
+        seeded with what a store holds answers for a feed's rows without filling up with them."""
+        bits, mask = self.bits, self._mask
+        return [bits[(h := hash(text) & mask) >> 3] & (1 << (h & 7)) != 0 for text in texts]
+
 
 def _zeroed(size: int) -> mmap.mmap | bytearray:
     """``size`` zero bytes, writable, private to this process (copy-on-write in a forked child), resident only

@@ -1,10 +1,11 @@
 """A fresh feed's batch records, made in the reader process (docs/adr/0225-batches-made-by-the-reader.md).
 
-When a large CSV or plain-list feed is bulk-loaded into a store holding none of the importing party's
-indicators (the 1M feed's path), every row the reader makes is certainly new unless this import met its id
-before, and only this import's own rows can tell. So the reader process groups its rows per TLP into batches
-exactly as :class:`~cbm.measures.indicators.writer.BatchWriter` does, keeps the Bloom filter of the ids met,
-holds back the rows it may have met (for the writer to land through the exact path at the end), encodes each
+When a large CSV or plain-list feed is bulk-loaded (the 1M feed's path), every row the reader makes is certainly
+new unless this import met its id before or the importing party held its id or value when the import began
+(docs/adr/0280): the writer seeds the reader's filters with what it held. So the reader process groups its rows
+per TLP into batches exactly as :class:`~cbm.measures.indicators.writer.BatchWriter` does, keeps the Bloom filter
+of the ids met, holds back the rows it may have met or held (for the writer to land through the exact path at
+the end), encodes each
 batch's body as the canonical bytes that will be signed, and runs the landing checks over its rows. The importing
 process is left to sign, insert and index.
 
@@ -105,17 +106,22 @@ class Backlog:
 class BatchMaker:
     """Groups a fresh feed's rows into batch messages, as ``BatchWriter`` would group them in bulk mode.
 
-    ``check`` is the store's landing checks; ``max_held`` is ``BatchWriter.MAX_DEFERRED``."""
+    ``check`` is the store's landing checks; ``max_held`` is ``BatchWriter.MAX_DEFERRED``; ``seeded``: the
+    filters of the ids and values the importing party held when the import began (None: it held none), whose
+    rows are held back too (docs/adr/0280)."""
 
     def __init__(self, *, source: str | None, check: Check, batch_size: int = R.MAX_ROWS,
-                 max_held: int = 50_000, expected_rows: int = 0) -> None:
+                 max_held: int = 50_000, expected_rows: int = 0,
+                 seeded: tuple[SeenFilter, SeenFilter] | None = None) -> None:
         self.source = source
         self.expected_rows = expected_rows  # sizes the id filter, as the writer's (it is handed over whole)
         self.check = check
         self.batch_size = batch_size
         self.max_held = max_held
         self.pending: dict[str, dict[str, list[Any]]] = {}
-        self._seen: SeenFilter | None = None  # made in the reader process, not in the writer before the fork
+        # made in the reader process, not in the writer before the fork, unless seeded with what the store holds
+        self._seen: SeenFilter | None = seeded[0] if seeded else None
+        self._held_values = seeded[1] if seeded else None
         self.held = 0
         self.held_rows: list[tuple[list[Any], str]] = []
         self.bulk = True
@@ -178,6 +184,9 @@ class BatchMaker:
         if not rows:
             return
         maybe = self.seen.seen_before(rows)
+        if self._held_values is not None:  # a row whose value we hold may take the id we hold it under
+            values = [row[R.VALUE] if len(row) > R.VALUE and row[R.VALUE] is not None else "" for row in rows.values()]
+            maybe = [a or b for a, b in zip(maybe, self._held_values.may_hold(values), strict=True)]
         if True in maybe:
             self.held_rows.extend((rows.pop(sid), tlp) for sid, m in zip(list(rows), maybe, strict=True) if m)
             if self.held + len(self.held_rows) > self.max_held:
@@ -230,7 +239,8 @@ def maker_for(store: Store, writer: BatchWriter, source: str | None) -> BatchMak
     from cbm.measures.indicators import index
 
     return BatchMaker(source=source, check=store.query(index.checker).check, batch_size=writer.batch_size,
-                      max_held=writer.MAX_DEFERRED, expected_rows=writer.expected_rows)
+                      max_held=writer.MAX_DEFERRED, expected_rows=writer.expected_rows,
+                      seeded=writer.seeded_filters)
 
 
 def _chunked(rows: list[Any]) -> list[list[Any]]:

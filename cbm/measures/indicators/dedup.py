@@ -59,13 +59,15 @@ class OneIdPerPattern:
         feed's path costs nothing)."""
         return self.held_before or not self.trusted
 
-    def collapse(self, rows: dict[str, list[Any]]) -> tuple[dict[str, list[Any]], int]:
+    def collapse(self, rows: dict[str, list[Any]], *, held: bool = True) -> tuple[dict[str, list[Any]], int]:
         """``rows`` (id -> row, one batch) keyed by the id each pattern keeps; and how many rows fell onto
-        another row of the same batch (repeats). Idempotent."""
-        if not self.active or not rows:
+        another row of the same batch (repeats). Idempotent. ``held=False``: the caller knows that the author
+        holds none of these rows' values (a bulk load's filter said so), so the index is not asked."""
+        held = held and self.held_before
+        if not (held or not self.trusted) or not rows:
             return rows, 0
         keys = {sid: pattern_key(row) for sid, row in rows.items()}
-        kept = self._held(rows, keys) if self.held_before else {}
+        kept = self._held(rows, keys) if held else {}
         out: dict[str, list[Any]] = {}
         repeats = 0
         for sid, row in rows.items():

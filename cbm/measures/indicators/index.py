@@ -323,6 +323,24 @@ def begin_bulk(conn: Connection, authors: frozenset[str], size_bytes: int) -> bo
     return True
 
 
+def held_filters(conn: Connection, author: str, expected_rows: int) -> tuple[SeenFilter, SeenFilter]:
+    """Filters of the ids and of the values (``ind.value``, ``""`` for none) of ``author``'s current indicators,
+    sized for those and ``expected_rows`` more: a feed landing in bulk into a store that holds some of the
+    author's indicators takes the exact path only for the rows either filter may hold (docs/adr/0280). One pass
+    over ``ind`` in chunks (1M held: about half a second)."""
+    held = int(conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0])  # an upper bound, at no cost
+    ids, values = SeenFilter(held + expected_rows), SeenFilter(held + expected_rows)
+    cursor = conn.execute("SELECT sid, COALESCE(value, '') FROM ind WHERE author = ?", (author,))
+    while chunk := cursor.fetchmany(HELD_CHUNK):
+        sids, texts = zip(*chunk, strict=True)
+        ids.seen_before(sids)
+        values.seen_before(texts)
+    return ids, values
+
+
+HELD_CHUNK = 50_000  # rows of ``ind`` read at a time when seeding the filters
+
+
 def end_bulk(conn: Connection) -> None:
     """Rebuild the suspended indexes and fold the rows held back (a no-op without a bulk landing)."""
     session = _SESSIONS.pop(id(conn), None)

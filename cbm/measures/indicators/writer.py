@@ -110,18 +110,29 @@ class BatchWriter:
         # the current versions' batch records, parsed: a re-import walks them in order, with a few jumps to the
         # records that held an earlier import's held-back rows, so a handful kept avoids re-parsing on each jump
         self._old: OrderedDict[int, tuple[list[list[Any]], str, tuple[str, ...], str]] = OrderedDict()
-        self._seen = SeenFilter(expected_rows) if not store.query(ix.holds_any, store.party) else None
-        # Bulk load (a large feed into a store holding none of our indicators): the indicator index's own
-        # indexes are suspended and rebuilt once at the end, and rows whose id may already have been written
-        # in this import are held back until then (a few false positives of the filter, and true repeats).
-        self._bulk = bulk and self._seen is not None
+        held = bool(store.query(ix.holds_any, store.party))
+        # The ids this import met (and, in a bulk load into a store holding some of ours, the ids we hold): a
+        # row whose id is certainly not among them is certainly new. None: every row is looked up.
+        self._seen: SeenFilter | None = None
+        # in a bulk load into a store holding some of ours, the values we hold (docs/adr/0280)
+        self._held_values: SeenFilter | None = None
+        if not held:
+            self._seen = SeenFilter(expected_rows)
+        elif bulk:
+            self._seen, self._held_values = store.query(ix.held_filters, store.party, expected_rows)
+        # Bulk load (a large feed, docs/adr/0280): the indicator index's own indexes are suspended when the
+        # first batch lands and rebuilt once at the end; rows whose id may already have been written in this
+        # import or be held, and rows whose value may be held, are held back until then and take the exact path
+        # (a few false positives of the filters, and true repeats).
+        self._bulk = bulk
+        self._suspended = False
+        if bulk and not held:  # a fresh feed into a store without ours: every batch will land in bulk
+            self._suspend()
         self._deferred: list[tuple[list[Any], str]] = []
-        if self._bulk:
-            store.query(ix.suspend_indexes, store.party)  # other parties' ids stay findable (import_file)
         from cbm.measures.indicators.dedup import OneIdPerPattern
 
         # one pattern, one id per author, whatever ids the input brings (docs/adr/0169)
-        self.dedup = OneIdPerPattern(store, held_before=self._seen is None, trusted=False,
+        self.dedup = OneIdPerPattern(store, held_before=held, trusted=False,
                                      load_row=lambda rec, pos: self._old_row(rec, pos)[0])
 
     def add(self, row: list[Any], tlp: str) -> None:
@@ -142,9 +153,17 @@ class BatchWriter:
             self.add(row, tlp)
 
     @property
+    def seeded_filters(self) -> tuple[SeenFilter, SeenFilter] | None:
+        """The filters of the ids and values we held when this bulk load began (None: we held none, or this is
+        no bulk load): the reader process that makes the batches starts from them (docs/adr/0280)."""
+        if self._seen is None or self._held_values is None:
+            return None
+        return self._seen, self._held_values
+
+    @property
     def takes_made_batches(self) -> bool:
         """Whether this writer can land batches the reader process made (:mod:`cbm.measures.indicators.batches`):
-        a bulk load of cbm-made rows into a store holding none of ours, no related objects (docs/adr/0225)."""
+        a bulk load of cbm-made rows, no related objects (docs/adr/0225, 0280)."""
         return self._bulk and self.trusted_rows and not self.objects and not self.pending and not self.seen
 
     def add_made(self, message: tuple[Any, ...]) -> None:
@@ -210,16 +229,20 @@ class BatchWriter:
         if not rows:
             return
         self.dedup.trusted = self.trusted_rows
-        rows, repeats = self.dedup.collapse(rows)
+        if self._bulk and self._held_values is not None:
+            rows = self._hold_back_held_values(rows, tlp)
+        # in a bulk load, no row left here has a value we hold: the index (its indexes suspended) is not asked
+        rows, repeats = self.dedup.collapse(rows, held=not self._bulk)
         self.report.repeated += repeats
         if self._seen is not None:
-            # we held no indicator when this import began: only ids seen earlier in it can exist already
+            # only ids we held when this import began (the filter was seeded with them) or met earlier in it can
+            # exist already
             candidates = [sid for sid, maybe in zip(rows, self._seen.seen_before(rows), strict=True) if maybe]
             if self._bulk and candidates:
                 self._deferred.extend((rows.pop(sid), tlp) for sid in candidates)
                 candidates = []
-                if len(self._deferred) > self.MAX_DEFERRED:  # a feed of many repeats: bulk loading gains nothing
-                    self._end_bulk()
+            if self._bulk and len(self._deferred) > self.MAX_DEFERRED:
+                self._end_bulk()  # a feed of many repeats (a daily re-import): bulk loading gains nothing
             known = self.store.query(ix.existing, self.store.party, candidates) if candidates else {}
         else:
             known = self.store.query(ix.existing, self.store.party, list(rows))
@@ -253,10 +276,28 @@ class BatchWriter:
     MAX_DEFERRED = 50_000
     OLD_RECORDS = 8
 
+    def _hold_back_held_values(self, rows: dict[str, list[Any]], tlp: str) -> dict[str, list[Any]]:
+        """``rows`` without those whose value we may hold, which are held back for the exact path (one pattern,
+        one id: such a row may take the id we hold its pattern under, docs/adr/0169). Their ids join the filter
+        of ids met, so that a later row with one of them is held back behind it."""
+        assert self._held_values is not None and self._seen is not None
+        values = [row[R.VALUE] if len(row) > R.VALUE and row[R.VALUE] is not None else "" for row in rows.values()]
+        if not self.trusted_rows:  # a source's rows may bring one pattern under two ids: the second is held back
+            maybe = self._held_values.seen_before(values)
+        else:
+            maybe = self._held_values.may_hold(values)
+        if True not in maybe:
+            return rows
+        held = [sid for sid, m in zip(rows, maybe, strict=True) if m]
+        self._seen.seen_before(held)
+        self._deferred.extend((rows.pop(sid), tlp) for sid in held)
+        return rows
+
     def _end_bulk(self) -> None:
         """Rebuild the suspended indexes, then write the rows held back, now checked against them."""
         self._bulk = False
-        self.store.query(ix.resume_indexes)
+        if self._suspended:
+            self.store.query(ix.resume_indexes)
         deferred, self._deferred = self._deferred, []
         stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
         with self.store.query(ix.few_rows_landing):  # at most MAX_DEFERRED: SQLite's cache stays small
@@ -327,7 +368,16 @@ class BatchWriter:
                       author=self.store.party, seq=self._seq, prev=self._prev, created=created, kind=kind,
                       to=self.to, tlp=tlp, body=body, keyid=self._pair.keyid)
 
+    def _suspend(self) -> None:
+        """Suspend the indexes on ``ind`` for the rest of this bulk load (:func:`ix.suspend_indexes`). Into a
+        store holding some of ours this waits for the first batch to land in bulk: a daily re-import, whose
+        first rows are all held, ends its bulk load before that and rebuilds nothing (docs/adr/0280)."""
+        self.store.query(ix.suspend_indexes, self.store.party)  # other parties' ids stay findable (import_file)
+        self._suspended = True
+
     def _land(self, record: Record) -> None:
+        if self._bulk and not self._suspended:  # the first batch of a bulk load into a store holding ours
+            self._suspend()
         self.store.land([record])
         # the gate judged it as it landed (a look-up by hash): a batch of our own that breaks the rules we hold a
         # peer's to would be signed evidence against us and fold nowhere; the readers refuse such lines first
