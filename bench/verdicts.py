@@ -20,6 +20,7 @@ from typing import Any, Protocol
 FULL = 1_000_000
 RSS_LIMIT_MB = 500
 FLAT_GROWTH = 1.5  # peak memory may grow at most this much while the feed grows >= 4x
+FLAT_SLACK_MB = 16.0  # ... unless it grows by less than this: a few MB of a 5 MB `--help` is sampling, not the feed
 MULTI_CORE = 1.1  # CPU / wall above this: the step used more than one core, judged on CPU ratios
 GROWTH_LIMIT = 0.20  # per-row cost may grow at most 20 % from the smaller to the larger feed
 CHECKS_SHARE = 0.10  # the landing checks may cost at most 10 % of the import (issue 15)
@@ -451,7 +452,9 @@ class Judge:
                                       "feed grows", text, "PASS" if passed else "MISS")
 
     def flatness(self, other_sizes: dict[int, dict[str, Any]]) -> tuple[str, bool] | None:
-        """Peak memory per step against a kept run at another size: flat = grows ≤ 1.5× over ≥ 4× the feed."""
+        """Peak memory per step against a kept run at another size: flat = grows ≤ 1.5× over ≥ 4× the feed, or by
+        less than ``FLAT_SLACK_MB`` (a step whose peak is a few MB, `--help`, moves by more than half between two
+        runs of the same work: ADR 0281)."""
         others = [s for s in other_sizes if s * 4 <= self.size or s >= self.size * 4]
         if not others:
             return None
@@ -462,6 +465,8 @@ class Judge:
         for r in self.results.values():
             if r.kind == "cbm" and r.status == "ok" and then.get(r.name) and peak_mb(r):
                 now, before = peak_mb(r), float(then[r.name])
+                if abs(now - before) < FLAT_SLACK_MB:
+                    continue
                 growth.append((now / before if self.size > other else before / now, r.name))
         if not growth:
             return None

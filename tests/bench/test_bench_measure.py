@@ -70,3 +70,21 @@ def test_a_small_process_is_not_charged_with_the_runners_memory(tmp_path: Path) 
                              cwd=tmp_path, log=tmp_path / "logs" / "small", timeout=60)
     assert result.exit_code == 0 and result.samples > 3 and len(ballast) > 0
     assert result.maxrss_mb < 40 and result.peak_sum_mb < 40
+
+
+def test_memory_flatness_ignores_a_few_mb_of_a_tiny_process_but_not_a_feed_sized_growth() -> None:
+    """`--help` peaked at 5 MB in one run and 9 MB in the next (the same work): ×1.75, not a feed-sized growth.
+    A step judged unflat must also grow by at least ``FLAT_SLACK_MB`` (ADR 0281); a real growth still fails."""
+    from types import SimpleNamespace
+
+    def measured(name: str, mb: float) -> SimpleNamespace:
+        return SimpleNamespace(name=name, kind="cbm", status="ok", peak_sum_mb=mb)
+
+    small = {100_000: {"results": [{"name": "help", "kind": "cbm", "status": "ok", "peak_sum_mb": 5.1},
+                                   {"name": "import", "kind": "cbm", "status": "ok", "peak_sum_mb": 140.0}]}}
+    flat = verdicts.Judge({"help": measured("help", 8.9), "import": measured("import", 170.0)}, 1_000_000, 2)
+    text, passed = flat.flatness(small)
+    assert passed and "(import)" in text
+    grown = verdicts.Judge({"help": measured("help", 8.9), "import": measured("import", 260.0)}, 1_000_000, 2)
+    text, passed = grown.flatness(small)
+    assert not passed and "(import)" in text
