@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators.writer import BatchWriter
 from tests.conftest import Party
 from tests.measures.test_indicators_bulk import (
     BATCH,
@@ -76,20 +75,6 @@ def suspended(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(ix, "suspend_indexes", spy)
     return calls
-
-
-@pytest.fixture
-def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The tags of the reader's messages the writer took (empty: the reader sent plain rows)."""
-    tags: list[str] = []
-    real = BatchWriter.add_made
-
-    def spy(self: BatchWriter, message: tuple[Any, ...]) -> None:
-        tags.append(message[0])
-        real(self, message)
-
-    monkeypatch.setattr(BatchWriter, "add_made", spy)
-    return tags
 
 
 def stix_file(path: Path) -> Path:

@@ -51,20 +51,6 @@ def second_core(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
 
 
-@pytest.fixture
-def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The tags of the reader's messages the writer took, in order (empty: the reader sent rows as before)."""
-    tags: list[str] = []
-    real = BatchWriter.add_made
-
-    def spy(self: BatchWriter, message: tuple[Any, ...]) -> None:
-        tags.append(message[0])
-        real(self, message)
-
-    monkeypatch.setattr(BatchWriter, "add_made", spy)
-    return tags
-
-
 PATTERN = "\"[ipv4-addr:value = '192.168.7.0/24'] OR [domain-name:value = 'flagged.example']\""
 
 

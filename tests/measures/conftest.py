@@ -1,0 +1,23 @@
+"""Fixtures shared by the indicator import tests of this folder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cbm.measures.indicators.writer import BatchWriter
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tags of the reader's messages the writer took, in order (empty: the reader sent plain rows)."""
+    tags: list[str] = []
+    real = BatchWriter.add_made
+
+    def spy(self: BatchWriter, message: tuple[Any, ...]) -> None:
+        tags.append(message[0])
+        real(self, message)
+
+    monkeypatch.setattr(BatchWriter, "add_made", spy)
+    return tags
