@@ -19,7 +19,6 @@ from __future__ import annotations
 import collections
 import importlib
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -139,7 +138,6 @@ def batch_reason(body: dict[str, Any]) -> str | None:
 
 #: A row's id is a STIX indicator id (``model.is_stix_id(text, "indicator")``, what every cbm wrote since the first
 #: version): 47 characters, ``indicator--`` then a UUID in lowercase hex.
-_ONE_ID = re.compile("indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ID_LENGTH = 47
 _ID_HYPHENS = (9, 10, 19, 24, 29, 34)  # where an id has a hyphen
 _ID_NOT_HEX = b"initor------"  # what is left of an id's bytes once its lowercase hex digits are taken out
@@ -177,7 +175,6 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
 
     Judged a type at a time over the columns, in C-level passes for the common shapes (``normal_form.all_normal``);
     only a type whose column fails, or that no common shape covers, is walked value by value."""
-    from cbm.measures.indicators.model import PATTERN_TYPE
     from cbm.measures.indicators.normal_form import all_normal, is_normal
 
     cells = batch_columns(body)
@@ -197,7 +194,7 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
         collections.deque(map(list.append, map(lists.__getitem__, kinds), values), maxlen=0)
         groups = dict(lists)
     for kind, same in groups.items():
-        if kind == PATTERN_TYPE:
+        if kind == _PATTERN:
             continue
         if not all_normal(kind, same):
             bad.extend(i for i, (k, value) in enumerate(zip(kinds, values, strict=True))
@@ -220,11 +217,10 @@ def _patterns_unlike_values(kinds: Sequence[Any], values: Sequence[Any], pattern
     (``formats.build_row``)."""
     if patterns.count(None) == len(patterns):  # the usual batch: no pattern column (one C-level pass)
         return []
-    from cbm.measures.indicators.model import PATTERN_TYPE
     from cbm.measures.indicators.patterns import simple
 
     return [i for i, (kind, value, pattern) in enumerate(zip(kinds, values, patterns, strict=True))
-            if pattern is not None and kind != PATTERN_TYPE and i not in bad
+            if pattern is not None and kind != _PATTERN and i not in bad
             and (type(pattern) is not str or simple(pattern) != (kind, value))]
 
 
@@ -311,6 +307,8 @@ _TEXT_COLUMNS = frozenset(i for i, types in enumerate(_ROW_TYPES) if str in type
 
 
 def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
+    from cbm.measures.indicators.model import is_stix_id  # the rule _ids_ok judges a column by
+
     identity = columns == list(range(len(R.FIELDS)))
     for n, raw in enumerate(rows, 1):
         row = raw if identity else [raw[c] if 0 <= c < len(raw) else None for c in columns]
@@ -326,7 +324,7 @@ def _first_bad_row(rows: list[list[Any]], columns: list[int]) -> str | None:
                 return f"row {n}: {R.FIELDS[i]} must list strings"
         if len(row) <= R.TYPE:
             return f"row {n}: id and type are required"
-        if not _ONE_ID.fullmatch(str(row[R.ID])):  # text, checked above
+        if not is_stix_id(str(row[R.ID]), "indicator"):  # text, checked above
             return f"row {n}: id {_shown(row[R.ID])} is no STIX indicator id"
         if row[R.TYPE] not in _known_types():
             return f"row {n}: type {_shown(row[R.TYPE])} is no indicator type cbm knows"
