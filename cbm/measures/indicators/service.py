@@ -394,6 +394,15 @@ class Shown:
     origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), as signed
     origin_name: str | None = None  # that territory's English short name
     asn: int | None = None  # the AS number it appears to originate from, as signed
+    # what `indicators list --json` has for each indicator, under the same names and meanings (docs/adr/0291)
+    type: str = ""
+    value: str | None = None
+    labels: list[str] = field(default_factory=list)
+    confidence: int | None = None
+    valid_from: str = ""
+    valid_until: str | None = None
+    sectors: list[str] = field(default_factory=list)
+    modified: str = ""
 
 
 def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
@@ -425,7 +434,9 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
                             record.seq, record.keyid, record.created,
                             stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
                             versions, sightings, revocations, others, store.query(queries.flags, r.id, r.author),
-                            *_origin_shown(row)))
+                            *_origin_shown(row), r.type, r.value,
+                            list(row[R.LABELS]) if isinstance(row[R.LABELS], list) else [], r.confidence,
+                            r.valid_from, r.valid_until, r.sector_list, r.modified))
     return result
 
 
