@@ -92,3 +92,37 @@ def test_prose_fits_80_columns_and_values_stay_whole(us, args):
     assert all(any(c in line for line in shown) for c in commands)  # each command whole on one line
     if args[0] == "whitepaper":
         assert any(sha in line for line in shown)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+def test_a_folded_line_keeps_its_colours(us):
+    """``FILE MISSING`` is red in ``whitepaper show``; on a line folded to fit the terminal it lost its colour
+    (the folded lines were made of the plain text). The paper's file is taken out of the store to show it."""
+    doc, sha = _paper(us)
+    for blob in (us.root / "blobs").rglob("*"):
+        if blob.is_file():
+            blob.unlink()
+    controller, terminal = os.openpty()
+    env = {**_env(us), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR")
+    try:
+        done = subprocess.run([str(CBM), "whitepaper", "show", doc], stdout=terminal, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=env, timeout=120)
+    finally:
+        os.close(terminal)
+    out = b""
+    try:
+        while chunk := os.read(controller, 65536):
+            out += chunk
+    except OSError:
+        pass
+    finally:
+        os.close(controller)
+    assert done.returncode == 0, done.stderr
+    lines = out.decode("utf-8").replace("\r\n", "\n").splitlines()
+    start = next(n for n, line in enumerate(lines) if sha in ANSI.sub("", line))
+    version = lines[start - 1:start + 3]
+    assert any("FILE MISSING" in ANSI.sub("", line) for line in version), lines
+    assert all(len(ANSI.sub("", line)) <= 80 for line in lines)
+    missing = next(line for line in version if "FILE MISSING" in ANSI.sub("", line))
+    assert re.search(r"\x1b\[[0-9;]*31m\s*FILE MISSING", missing), repr(missing)  # red, as on one line
