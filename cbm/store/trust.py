@@ -30,6 +30,8 @@ from cbm.store.db import Draft, Store, connect
 from cbm.store.schema import FORMAT_VERSION
 
 if TYPE_CHECKING:  # the cards module loads where a card is read or made, not for `cbm status` (list_keys)
+    from collections.abc import Callable
+
     from cbm.core.cards import PartyCard
     from cbm.core.records import Record
 
