@@ -232,7 +232,9 @@ def list_(json_flag: JsonFlag = False,
 
 @app.command()
 def rotate(
-    output: Annotated[str | None, typer.Option("-o", "--output", help="Also write the new card here.")] = None,
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", help="Also write the new card here (before the key changes: a card that cannot be "
+                               "written changes nothing).")] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Replace our signing key with a new one, cross-signed by the old key.
@@ -258,7 +260,9 @@ def revoke(
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the signed revocation).")],
     party: Annotated[str | None, typer.Option(
         "--party", help="Stop trusting this peer's current key (a local decision).")] = None,
-    output: Annotated[str | None, typer.Option("-o", "--output", help="Write our new card here.")] = None,
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", help="Write our new card here (before the key changes: a card that cannot be written "
+                               "changes nothing).")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     json_flag: JsonFlag = False,
 ) -> None:
