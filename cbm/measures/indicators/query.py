@@ -109,8 +109,7 @@ def _labels_reader(store: Store) -> Callable[[IndicatorRow], list[str]]:
     cache = RecordCache(store)
 
     def labels_of(r: IndicatorRow) -> list[str]:
-        found = cache.row(r)[R.LABELS]
-        return list(found) if isinstance(found, list) else []
+        return cache.row(r)[R.LABELS] or []  # as the STIX object has them (formats/stix.py)
 
     return labels_of
 
