@@ -39,6 +39,11 @@ class StatusReport(NamedTuple):
     # (docs/adr/0116-malformed-peer-records.md); the first 1000, and how many there are in all
     malformed: list[Malformed]
     malformed_count: int
+    # well-formed indicator batches folded without the rows whose value is not in normal form (ADR 0269): the
+    # first 1000, how many such batches there are, and how many rows they leave out in all (docs/adr/0291)
+    batches_with_rows_left_out: list[Malformed]
+    batches_with_rows_left_out_count: int
+    rows_left_out_count: int
 
     @property
     def needs_attention(self) -> bool:
@@ -118,14 +123,15 @@ def collect(store: Store) -> StatusReport:
                 f"{latest.source or 'an earlier import'})")
         items.insert(0, Attention("store", 1, text, ref=claimant))
     bad: list[Malformed] = []
-    bad_count = 0
+    partial: list[Malformed] = []
     tallies: list[Tally] = []
     if store.query(_has_rows, "malformed"):
         from cbm.measures import malformed
 
-        bad = store.query(malformed.listed)
-        bad_count = store.query(malformed.count)
         tallies = store.query(malformed.tallies)
+        bad = store.query(malformed.listed)
+        if any(t.left_out for t in tallies):
+            partial = store.query(malformed.listed, rows_left_out=True)
     for tally in sorted((t for t in tallies if not t.left_out), key=lambda t: t.author, reverse=True):
         newest = tally.newest
         items.insert(0, Attention("store", 1, f"{tally.author} signed {tally.records} malformed record(s), kept as "
@@ -137,4 +143,6 @@ def collect(store: Store) -> StatusReport:
                                               f"kept as evidence (latest: seq {tally.newest.seq}: "
                                               f"{tally.newest.reason})", ref=tally.author))
     return StatusReport(store.party, store.name, str(store.root), own.fingerprint, list(peers.values()),
-                        counts, missing, items, found, waiting, bad, bad_count)
+                        counts, missing, items, found, waiting, bad,
+                        sum(t.records for t in tallies if not t.left_out), partial,
+                        sum(t.records for t in tallies if t.left_out), sum(t.rows for t in tallies if t.left_out))

@@ -33,7 +33,7 @@ from cbm.bundle.recipients import recipients_of
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock
 from cbm.core.errors import UsageError
-from cbm.core.files import check_output, is_special, written_atomically
+from cbm.core.files import StagedFile, check_output, is_special, staged, written_atomically
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
@@ -341,11 +341,19 @@ def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = 
     if minisig:  # the bundle's own place first, then the file beside it; both before writing (docs/adr/0278)
         check_output(path)
         check_output(Path(str(path) + ".minisig"))
-    with written_atomically(path) as out:
-        result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
-    result.output = str(path)
-    if signature is not None:
-        result.minisig = _write_minisig(path, signature)
+    side = None
+    try:
+        with written_atomically(path) as out:
+            result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
+            if signature is not None:  # staged before the bundle lands: both land, or neither (docs/adr/0290)
+                side = _stage_minisig(path, signature)
+        result.output = str(path)
+        if side is not None:
+            side.land()
+            result.minisig = str(side.path)
+    finally:
+        if side is not None:
+            side.discard()
     return result
 
 
@@ -393,22 +401,26 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
                               policy=policy, progress=progress)
         for snap in snapshots:
             path = directory / bundle_name(store.party, snap.recipient)
-            with written_atomically(path) as out:
-                result, signature = _write_out(store, snap, written[snap.recipient], out, encrypt=encrypt,
-                                               armored=armored, sign_minisig=minisig)
-            result.output = str(path)
-            if signature is not None:
-                result.minisig = _write_minisig(path, signature)
+            side = None
+            try:
+                with written_atomically(path) as out:
+                    result, signature = _write_out(store, snap, written[snap.recipient], out, encrypt=encrypt,
+                                                   armored=armored, sign_minisig=minisig)
+                    if signature is not None:
+                        side = _stage_minisig(path, signature)
+                result.output = str(path)
+                if side is not None:
+                    side.land()
+                    result.minisig = str(side.path)
+            finally:
+                if side is not None:
+                    side.discard()
             results.append(result)
             snap.body.close()  # free the disk as we go: 57 bodies of a large feed need not coexist longer
             snap.zipped.close()
     return ManyExportResult(str(directory), results, skipped)
 
 
-def _write_minisig(path: Path, signature: bytes) -> str:
-    sig_path = Path(str(path) + ".minisig")
-    try:
-        sig_path.write_bytes(signature)
-    except OSError as e:
-        raise UsageError(f"cannot write {sig_path}: {e.strerror}") from e
-    return str(sig_path)
+def _stage_minisig(path: Path, signature: bytes) -> StagedFile:
+    """``path.minisig`` written and fsync'd beside the bundle, to land right after it (docs/adr/0290)."""
+    return staged(Path(str(path) + ".minisig"), signature)

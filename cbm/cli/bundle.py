@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import emit, literal, note, one_line, to_jsonable, warn
+from cbm.cli.output import emit, literal, note, one_line, print_folded, to_jsonable, warn
 from cbm.cli.progress import Progress, file_size
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
@@ -462,7 +462,8 @@ def status(
         for p in report:
             sent = f"{p.bundles_sent} bundle(s) sent" + (f", last #{p.last_sent}" if p.last_sent else "")
             seen = f"last receipt {p.last_receipt}" if p.last_receipt else "no receipt yet"
-            out.print(Text(f"{p.peer}: {p.pending} record(s) not yet acknowledged; {sent}; {seen}", style="bold"))
+            print_folded(out, Text(f"{p.peer}: {p.pending} record(s) not yet acknowledged; {sent}; {seen}",
+                                   style="bold"))
             table = Table([Column("log"), Column("we hold", right=True), Column("acknowledged"),
                            Column("pending", right=True), Column("since")])
             for log in p.logs:

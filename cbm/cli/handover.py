@@ -9,7 +9,7 @@ import typer
 
 from cbm.app.handover import handover as run_handover
 from cbm.cli.context import open_store
-from cbm.cli.output import emit_lines, literal, note
+from cbm.cli.output import emit_lines, fold, literal, note, one_line
 
 
 def handover(note_text: Annotated[str | None, typer.Option(
@@ -31,9 +31,11 @@ def handover(note_text: Annotated[str | None, typer.Option(
         if done.previous_note:
             yield "note from the last shift: " + literal(done.previous_note)
         yield f"overdue ({len(done.overdue)}):"
-        yield from (f"  [{i.measure}] " + literal(i.text) for i in done.overdue)
+        for i in done.overdue:
+            yield from fold(f"  [{i.measure}] " + one_line(i.text), indent=4)
         yield f"new since then ({len(done.new)}):"
-        yield from (f"  [{i.measure}] " + literal(i.text) for i in done.new)
+        for i in done.new:
+            yield from fold(f"  [{i.measure}] " + one_line(i.text), indent=4)
         yield f"dealt with since then ({len(done.answered)}):"
         yield from ("  " + literal(key) for key in done.answered)
         yield f"received ({sum(r.records for r in done.received)} records):"

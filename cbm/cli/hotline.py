@@ -148,8 +148,8 @@ def inbox(
 def _print_message(out: Console, m: Message) -> None:
     _say(out, Text(f"message {m.id}", style="bold"))
     _say(out, Text(f"{m.sender} → {m.recipient}  #{m.dseq}  {m.precedence}  language {one_line(m.lang)}"))
-    _say(out, Text(f"written {m.created}  acknowledge by {m.deadline}  delivered {m.delivered or '-'}  "
-                   f"read {m.read or '-'}"))
+    print_folded(out, Text(f"written {m.created}  acknowledge by {m.deadline}  delivered {m.delivered or '-'}  "
+                           f"read {m.read or '-'}"))
     _say(out, Text(""))
     _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})", multiline=True))
     for t in m.translations:
@@ -208,8 +208,8 @@ def _call_doc(c: Call) -> dict[str, Any]:
 
 def _print_call(out: Console, c: Call) -> None:
     confirmed = f"confirmed by {c.peer} {c.confirmed}" if c.confirmed else f"NOT confirmed by {c.peer}"
-    _say(out, Text(f"[call] {c.by} ↔ {c.peer}  {c.start} to {c.end}  {c.id[:12]}  ", style="bold")
-         + cell(confirmed, "green" if c.confirmed else "yellow"))
+    print_folded(out, Text(f"[call] {c.by} ↔ {c.peer}  {c.start} to {c.end}  {c.id[:12]}  ", style="bold")
+                 + cell(confirmed, "green" if c.confirmed else "yellow"))
     _say(out, Text("participants: ") + cell("; ".join(c.participants)))
     _say(out, cell(c.summary if c.summary is not None else f"(cannot be decrypted: {c.problem})",
                    multiline=True))
@@ -439,8 +439,8 @@ def status(
                 _say(out, Text(f"  {title}: {len(items)}" + (f" ({overdue} OVERDUE)" if overdue else ""),
                                style="red" if overdue else ""))
                 for m in items:
-                    _say(out, Text(f"    {m.id[:12]}  #{m.dseq}  {m.precedence}  written {m.created}  "
-                                   f"acknowledge by {m.deadline}  ") + _state_cell(m))
+                    print_folded(out, Text(f"    {m.id[:12]}  #{m.dseq}  {m.precedence}  written {m.created}  "
+                                           f"acknowledge by {m.deadline}  ") + _state_cell(m), indent=6)
             answered = [t for t in r.tests if t.rtt_seconds is not None]
             failed = sum(1 for t in r.tests if t.status == "failed")
             summary = f"  link tests: {len(r.tests)} sent, {len(answered)} answered, {failed} failed"

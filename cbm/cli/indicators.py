@@ -266,7 +266,8 @@ def list_(
 ) -> None:
     """List current indicators (newest version of each), oldest first, streamed.
 
-    With --flagged, only those a warninglist or a built-in rule flagged, each with its flags.
+    With --flagged, only those a warninglist or a built-in rule flagged, each with its flags. --json gives
+    every indicator its flags and labels ([] for none), as `show` does.
 
     Example:  cbm indicators list --from RU --type ipv4-addr --active \\
                 --sector energy
@@ -280,10 +281,11 @@ def list_(
                             state=_state(active, expired, revoked), since=since, limit=limit or None,
                             expiring_days=expiring, flagged=True if flagged else None, origins=origin,
                             asns=asn)
-        rows = query.listing(store, f, with_flags=flagged)
-        if json_flag or state.json:
+        if json_flag or state.json:  # every entry with its flags and labels, as `show` has them
+            rows = query.listing(store, f, with_flags=True, with_labels=True)
             _stream_json(sys.stdout, "indicators.list", "indicators", rows)
             return
+        rows = query.listing(store, f, with_flags=flagged)
         out = sys.stdout
         shown = 0
         # streamed (a million rows): fixed widths, the value last, whole unless a terminal is too narrow

@@ -10,7 +10,7 @@ import typer
 
 from cbm.cli.context import open_store
 from cbm.cli.indicators import JsonFlag
-from cbm.cli.output import Text, emit
+from cbm.cli.output import Text, emit, print_folded
 from cbm.cli.progress import Progress
 
 if TYPE_CHECKING:
@@ -42,15 +42,15 @@ def warninglists(
             result = screening.warninglists_in_use(store)
 
     def human(out: Console) -> None:
-        out.print(Text(f"warninglists from the {result.source}" + (f" ({result.directory})"
-                                                                    if result.directory else "")))
+        print_folded(out, Text(f"warninglists from the {result.source}" + (f" ({result.directory})"
+                                                                            if result.directory else "")))
         for wl in result.lists:
             out.print(Text(f"  {wl.name:<22} {wl.type:<9} version {wl.version:<10} {wl.entries:>9,} entries"))
         if result.missing:
-            out.print(Text("  not found: " + ", ".join(result.missing)))
-        out.print(Text("built-in rules: " + ", ".join(result.rules)))
+            print_folded(out, Text("  not found: " + ", ".join(result.missing)), indent=4)
+        print_folded(out, Text("built-in rules: " + ", ".join(result.rules)))
         if result.ignored:
-            out.print(Text("switched off here: " + ", ".join(result.ignored)))
+            print_folded(out, Text("switched off here: " + ", ".join(result.ignored)))
         if result.recheck is not None:
             out.print(Text(f"re-checked {result.recheck.indicators} indicator(s): {result.recheck.flagged} flagged"))
 

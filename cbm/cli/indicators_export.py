@@ -83,17 +83,21 @@ def export(
     """
     from cbm.measures.indicators import service as svc
 
+    if output != "-":  # a refusal comes first and alone, before any warning about what would be written
+        from cbm.core.files import check_output
+
+        check_output(Path(output))
     with open_store() as store:
         f = query.make_filter(types=kind, authors=party, tlps=tlp, tlp_max=tlp_max, sectors=sector,
                             state=_state(active, expired, revoked), since=since, origins=origin, asns=asn)
         sensitive = svc.sensitive_tlps(store, f)
-        if sensitive:
-            warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "
-                 f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "
-                 "them out)")
         with Progress(f"exporting {fmt}", unit="indicators") as bar, _output(output) as out:
             result = svc.export(store, f, fmt.lower(), out, sid_base=sid_base, include_flagged=include_flagged,
                                 progress=bar.update if bar.drawn else None)
+    if sensitive:  # said once written: a refused or failed export has nothing to share (docs/adr/0290)
+        warn(f"the export includes TLP {', '.join(sorted(sensitive))} indicators: share the "
+             f"{'output' if output == '-' else output} only as their labels allow (--tlp-max GREEN keeps "
+             "them out)")
     if result.flagged_left_out:
         note(f"left out {result.flagged_left_out} flagged indicator(s) (see `cbm indicators list --flagged`;"
              " --include-flagged puts them back)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from cbm.cli.tables import Column, Styled, Table, terminal_width
 from cbm.core.errors import MalformedInput, NotFound, OversizedInput, UsageError
 from cbm.core.stdio import stdin
 from cbm.store import trust
+
+if TYPE_CHECKING:
+    from cbm.core.files import StagedFile
 
 app = typer.Typer(help="Party cards and keys: show, export, import (trust a peer), list, rotate, revoke.",
                   no_args_is_help=True)
@@ -42,6 +45,41 @@ def _check_output(output: str | None) -> None:
         from cbm.core.files import check_output
 
         check_output(Path(output))
+
+
+class _NewCard:
+    """Where ``-o`` puts the card of a new key: written (staged beside the file, or to stdout or a device) inside
+    the key change, before the key file or the store changes, and put in place once the change is committed;
+    a card that cannot be written changes no key (docs/adr/0290)."""
+
+    def __init__(self, output: str | None) -> None:
+        self.output = output
+        self.staged: StagedFile | None = None
+
+    def __call__(self, card: trust.PartyCard) -> None:
+        if not self.output:
+            return
+        if self.output == "-":
+            _write(card.envelope + b"\n", "-")
+            return
+        from cbm.core.files import staged  # tempfile: only for a command that writes a file
+
+        self.staged = staged(Path(self.output), card.envelope + b"\n")
+
+    def land(self, what: str) -> None:
+        """Put the staged card in place: a rename beside it, which cannot run out of space; should it still
+        fail, the key has changed, and the error says so and how to write the card again."""
+        if self.staged is None:
+            return
+        try:
+            self.staged.land()
+        except UsageError as e:
+            raise UsageError(f"{e}; {what} nonetheless",
+                             hint=f"write the new card again: cbm keys export -o {self.output}") from e
+
+    def discard(self) -> None:
+        if self.staged is not None:
+            self.staged.discard()
 
 
 def _card_doc(card: trust.PartyCard) -> dict[str, object]:
@@ -194,7 +232,9 @@ def list_(json_flag: JsonFlag = False,
 
 @app.command()
 def rotate(
-    output: Annotated[str | None, typer.Option("-o", "--output", help="Also write the new card here.")] = None,
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", help="Also write the new card here (before the key changes: a card that cannot be "
+                               "written changes nothing).")] = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Replace our signing key with a new one, cross-signed by the old key.
@@ -204,10 +244,13 @@ def rotate(
     Example:  cbm keys rotate -o us-new.card
     """
     _check_output(output)
-    with open_store() as store:
-        card = trust.rotate(store)
-    if output:
-        _write(card.envelope + b"\n", output)
+    new_card = _NewCard(output)
+    try:
+        with open_store() as store:
+            card = trust.rotate(store, deliver=new_card)
+        new_card.land("the key was rotated")
+    finally:
+        new_card.discard()
     note(f"now signing with {card.fingerprint} from seq {card.first_seq}")
     emit("keys.rotate", _card_doc(card), lambda out: out.print(Text(card.fingerprint)), json_flag=json_flag)
 
@@ -217,7 +260,9 @@ def revoke(
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the signed revocation).")],
     party: Annotated[str | None, typer.Option(
         "--party", help="Stop trusting this peer's current key (a local decision).")] = None,
-    output: Annotated[str | None, typer.Option("-o", "--output", help="Write our new card here.")] = None,
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", help="Write our new card here (before the key changes: a card that cannot be written "
+                               "changes nothing).")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     json_flag: JsonFlag = False,
 ) -> None:
@@ -251,9 +296,12 @@ def revoke(
                 raise UsageError("revoking our own key needs --yes")
             if not typer.confirm("Revoke our signing key? Peers must re-confirm the new one by phone", err=True):
                 raise UsageError("not confirmed; nothing revoked")
-        card = trust.revoke_own(store, reason)
-    if output:
-        _write(card.envelope + b"\n", output)
+        new_card = _NewCard(output)
+        try:
+            card = trust.revoke_own(store, reason, deliver=new_card)
+            new_card.land("the key was revoked")
+        finally:
+            new_card.discard()
     warn(f"old key revoked. Send the new card and read its fingerprint to every peer: {card.fingerprint}")
     emit("keys.revoke", {"party": card.party, "reason": reason, "new": _card_doc(card)},
          lambda out: out.print(Text(card.fingerprint)), json_flag=json_flag)

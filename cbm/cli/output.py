@@ -79,13 +79,34 @@ def fold(line: str, *, indent: int = 2, wide: bool = False) -> list[str]:
 
 
 def print_folded(out: Console, text: RichText, *, indent: int = 2) -> None:
-    """Print a line of prose (``text``, its peer parts already literal) folded as :func:`fold` says; its styles
-    stay when it fits on one line."""
+    """Print a line of prose (``text``, its peer parts already literal) folded as :func:`fold` says, each part
+    in its own style on whichever line it lands (``FILE MISSING`` stays red on the continuation line)."""
+    for line in folded(text, indent=indent):
+        out.print(line, soft_wrap=True)
+
+
+def folded(text: RichText, *, indent: int = 2) -> list[RichText]:
+    """``text`` as the lines :func:`fold` makes of its characters, each a slice of ``text`` (so with the styles
+    of its parts) behind the continuation indent."""
     from rich.text import Text  # noqa: F811 (rich's own, not the lazy stand-in)
 
-    lines = fold(text.plain, indent=indent)
-    for line in [text] if len(lines) == 1 else [Text(line, style=text.style) for line in lines]:
-        out.print(line, soft_wrap=True)
+    plain = text.plain
+    lines = fold(plain, indent=indent)
+    if len(lines) == 1:
+        return [text]
+    # each folded line is the original's characters from some point on (fold breaks at spaces, keeping every
+    # other character, and only adds the indent): find each in turn and slice the styled text there
+    found: list[RichText] = []
+    at = 0
+    for n, line in enumerate(lines):
+        words = line[indent:] if n else line
+        start = plain.find(words, at)
+        if start < 0:  # not expected; never lose the text for its style
+            return [Text(line, style=text.style) for line in lines]
+        piece = text[start:start + len(words)]
+        found.append(Text(" " * indent, style=text.style) + piece if n else piece)
+        at = start + len(words)
+    return found
 
 
 def _escaped(ch: str) -> str:

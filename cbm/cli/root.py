@@ -22,7 +22,7 @@ from functools import partial  # noqa: E402
 from typing import Annotated, Any  # noqa: E402
 
 import typer  # noqa: E402
-from typer._click.exceptions import ClickException, NoArgsIsHelpError  # noqa: E402
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 from typer.exceptions import Abort  # noqa: E402
 
@@ -183,6 +183,18 @@ class CbmGroup(TyperGroup):
         with guarded_stdio():
             self._standalone(args, prog_name, complete_var, **extra)
 
+    def _hint_for(self, error: ClickException, command: str) -> str:
+        """What to do about a usage error: an option of cbm itself (``-q``, ``--store``...) given after a command
+        that has no such option belongs before the command; anything else, the command's help."""
+        option = getattr(error, "option_name", None)
+        own = {name: param for param in self.params for name in getattr(param, "opts", [])}
+        if isinstance(error, NoSuchOption) and command != "cbm" and option in own:
+            param = own[option]
+            value = "" if getattr(param, "is_flag", False) else f" {param.metavar or (param.name or 'value').upper()}"
+            return f"{option} is an option of cbm itself: put it before the command (`cbm {option}{value} " \
+                   f"{command.removeprefix('cbm ')} ...`)"
+        return f"see `{command} --help`"
+
     def _standalone(self, args: Any, prog_name: Any, complete_var: Any, **extra: Any) -> None:
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -199,7 +211,7 @@ class CbmGroup(TyperGroup):
             ctx = getattr(e, "ctx", None)
             command = " ".join(["cbm", *ctx.command_path.split()[1:]]) if ctx is not None else "cbm"
             echo_error(f"cbm: error: {literal(e.format_message())}")
-            echo_error(f"  hint: see `{command} --help`")
+            echo_error(f"  hint: {self._hint_for(e, command)}")
             sys.exit(e.exit_code)
         except Abort:
             echo_error("cbm: aborted")

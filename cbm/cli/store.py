@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store, state
-from cbm.cli.output import emit, note, warn
+from cbm.cli.output import emit, note, print_folded, warn
 from cbm.cli.progress import Progress
 from cbm.core.errors import VerificationError
 from cbm.store.verify import verify_store
@@ -51,6 +51,7 @@ def rebuild(json_flag: JsonFlag = False) -> None:
         counts = store.rebuild(bar.update)
     note("indexes rebuilt")
     emit("store.rebuild", {"indexes": counts},
-         lambda out: out.print(Text("records read per index: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-                                    if counts else "no indexes")),
+         lambda out: print_folded(out, Text("records read per index: "
+                                            + ", ".join(f"{k} {v}" for k, v in counts.items())
+                                            if counts else "no indexes")),
          json_flag=json_flag or state.json)

@@ -234,14 +234,20 @@ def get(
     """
     if output == "-" and (json_flag or state.json):
         raise UsageError("--json and -o - both want stdout", hint="write the file with -o FILE")
+    if output != "-":  # a refusal comes first and alone (docs/adr/0290)
+        from cbm.core.files import check_output
+
+        check_output(Path(output))
     with open_store() as store:
         choice = wp_files.choose_file(store, doc, version=version, lang=lang)
-        if choice.withdrawn:
-            warn(f"paper {choice.doc[:12]} has been withdrawn; this is version {choice.version}")
         if output == "-":
             wp_files.write_file(store, choice, sys.stdout.buffer)
-            return
-        wp_files.save_file(store, choice, Path(output))
+        else:
+            wp_files.save_file(store, choice, Path(output))
+    if choice.withdrawn:  # said of what was written, once it was
+        warn(f"paper {choice.doc[:12]} has been withdrawn; this is version {choice.version}")
+    if output == "-":
+        return
     note(f"wrote {output} ({_size(choice.size)}, sha256 {choice.sha256} verified)")
     result = {"output": output, **{k: getattr(choice, k) for k in choice.__dataclass_fields__}}
     emit("whitepaper.get", result, lambda out: out.print(Text(output)), json_flag=json_flag)

@@ -86,3 +86,67 @@ def written_atomically(path: Path, *, text: bool = False) -> Iterator[IO[Any]]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+class StagedFile:
+    """Bytes for ``path`` written and fsync'd now, put in place only by :meth:`land` (docs/adr/0290): so a file
+    and what it belongs to (a bundle and its ``.minisig``, a new key and its card) land together or not at all.
+
+    Made by :func:`staged`, which refuses a place no file can be written (:func:`check_output`) and turns any
+    OSError (a full disk) into a UsageError, "cannot write PATH: reason", before anything else happened. A device,
+    pipe or socket cannot hold bytes back: they are written to it at once, and :meth:`land` has nothing to do.
+    Until :meth:`land`, an existing file at ``path`` is untouched; :meth:`discard` removes the staged bytes.
+    """
+
+    def __init__(self, path: Path, temporary: str | None) -> None:
+        self.path = path
+        self._temporary = temporary
+
+    def land(self) -> None:
+        """Rename the staged bytes over ``path`` (atomically, the directory fsync'd). UsageError if that fails."""
+        if self._temporary is None:
+            return
+        try:
+            replace_durably(self._temporary, self.path)
+        except OSError as e:
+            raise UsageError(f"cannot write {self.path}: {e.strerror}") from e
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Forget the staged bytes (a no-op once landed, or for a device)."""
+        if self._temporary is not None and os.path.exists(self._temporary):
+            os.unlink(self._temporary)
+        self._temporary = None
+
+
+def staged(path: Path, data: bytes) -> StagedFile:
+    """``data`` written beside ``path`` in a temporary file and fsync'd, not yet in place: see :class:`StagedFile`.
+    Refuses as :func:`check_output` does; a full disk is a UsageError and leaves nothing behind."""
+    check_output(path)
+    if is_special(path):
+        try:
+            with open(path, "wb") as out:
+                out.write(data)
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror}") from e
+        return StagedFile(path, None)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as e:
+        os.unlink(tmp)
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+    return StagedFile(path, tmp)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a side file: ``.minisig``, ``.sig``); refusals and errors as
+    :func:`written_atomically` has them."""
+    staged(path, data).land()

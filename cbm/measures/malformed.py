@@ -389,15 +389,13 @@ def guarded(index: Index) -> Index:
     return index._replace(version=index.version + GATE_VERSION, add=add)
 
 
-def listed(conn: Connection, limit: int = 1000) -> list[Malformed]:
-    """The malformed records held, oldest first (at most ``limit``)."""
+def listed(conn: Connection, limit: int = 1000, *, rows_left_out: bool = False) -> list[Malformed]:
+    """The records held that are malformed as a whole, oldest first (at most ``limit``); with ``rows_left_out``,
+    the well-formed batches folded without some rows instead (docs/adr/0291)."""
+    where = "left_out > 0" if rows_left_out else "left_out = 0"
     return [Malformed(*row) for row in conn.execute(
-        "SELECT author, seq, kind, hash, reason, left_out FROM malformed ORDER BY record_id LIMIT ?", (limit,))]
-
-
-def count(conn: Connection) -> int:
-    """How many records the store holds that are malformed or folded without some rows."""
-    return int(conn.execute("SELECT COUNT(*) FROM malformed").fetchone()[0])
+        f"SELECT author, seq, kind, hash, reason, left_out FROM malformed WHERE {where} ORDER BY record_id LIMIT ?",
+        (limit,))]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ from cbm.store.db import Draft, Store, connect
 from cbm.store.schema import FORMAT_VERSION
 
 if TYPE_CHECKING:  # the cards module loads where a card is read or made, not for `cbm status` (list_keys)
+    from collections.abc import Callable
+
     from cbm.core.cards import PartyCard
     from cbm.core.records import Record
 
@@ -253,11 +255,13 @@ def apply_key_record(store: Store, record: Record) -> None:
         store.forget_cached_keys()
 
 
-def rotate(store: Store) -> PartyCard:
+def rotate(store: Store, deliver: Callable[[PartyCard], None] | None = None) -> PartyCard:
     """Replace our key: a new card cross-signed by the old key, announced in our log. Returns the card.
 
     The ``keys.rotate`` record and the key change land in one transaction: a crash (or another process
     appending) can never leave the old key signing past the seq where peers will have it retired.
+    ``deliver(card)`` runs inside it, before the key file changes: whatever it raises (the card's file cannot
+    be written) leaves the store and the key file as they were (docs/adr/0290).
     """
     from cbm.core.cards import make_card
 
@@ -271,6 +275,8 @@ def rotate(store: Store) -> PartyCard:
         head = store.head(store.party)
         rotate_seq = (head[0] if head else 0) + 1
         card = make_card(store.party, store.name, new, serial=serial, first_seq=rotate_seq + 1, previous=old)
+        if deliver is not None:
+            deliver(card)
         # the key file first: a crash after this leaves an unused key, never a card without its secret
         _rewrite_secret(store, store.key_pairs() + [new], passphrase)
         store.append_locked([Draft("keys.rotate", {"card": card.envelope.decode("ascii"), "keyid": old.keyid},
@@ -282,11 +288,12 @@ def rotate(store: Store) -> PartyCard:
     return card
 
 
-def revoke_own(store: Store, reason: str) -> PartyCard:
+def revoke_own(store: Store, reason: str, deliver: Callable[[PartyCard], None] | None = None) -> PartyCard:
     """Revoke our current key (e.g. compromised) and start a new one that peers must confirm by fingerprint.
 
     The revocation is a signed ``keys.revoke`` record: records up to it stay valid, nothing later signed by
-    the old key is accepted. Returns the new, not cross-signed, card. Record and key change land together.
+    the old key is accepted. Returns the new, not cross-signed, card. Record and key change land together;
+    ``deliver(card)`` runs before either, as :func:`rotate` says.
     """
     from cbm.core.cards import make_card
 
@@ -301,6 +308,8 @@ def revoke_own(store: Store, reason: str) -> PartyCard:
         head = store.head(store.party)
         revoke_seq = (head[0] if head else 0) + 1
         card = make_card(store.party, store.name, new, serial=serial, first_seq=revoke_seq + 1)
+        if deliver is not None:
+            deliver(card)
         _rewrite_secret(store, store.key_pairs() + [new], passphrase)
         store.append_locked([Draft("keys.revoke", {"keyid": old.keyid, "reason": reason,
                                                    "new_card": card.envelope.decode("ascii")}, ("*",), "CLEAR")])

@@ -91,3 +91,22 @@ def test_every_allowed_action_names_a_workgroup_command():
              if text.split()[0] not in verbs
              or text.split()[0] in workgroup.commands and _unknown_command(["workgroup", *text.split()[:2]])]
     assert not wrong, "'allowed now' hints name commands that do not exist:\n" + "\n".join(wrong)
+
+
+def test_an_option_of_cbm_itself_after_a_command_says_where_it_goes(make_party):
+    """``-q``, ``-v``, ``--store`` and ``--passphrase-file`` are options of ``cbm`` itself (``--json`` and
+    ``--wide`` are taken after commands too): given after a command, the hint says where they go, with the value
+    the option takes, and the corrected line runs."""
+    us = make_party("US")
+    cases = [(["bundle", "status", "-q"], "`cbm -q bundle status ...`"),
+             (["keys", "list", "--store", str(us.root)], "`cbm --store DIR keys list ...`"),
+             (["inquiry", "list", "--passphrase-file", "pw"], "`cbm --passphrase-file FILE inquiry list ...`")]
+    for args, fix in cases:
+        r = us.cli(*args)
+        assert r.exit_code == 2 and r.stdout == "", (args, r.stderr)
+        error, hint = r.stderr.splitlines()
+        assert error.startswith(f"cbm: error: No such option: {args[2]}"), r.stderr
+        assert hint == f"  hint: {args[2]} is an option of cbm itself: put it before the command ({fix})", hint
+    assert us.cli("-q", "bundle", "status").exit_code == 0
+    other = us.cli("bundle", "status", "--bogus")
+    assert other.exit_code == 2 and other.stderr.splitlines()[1] == "  hint: see `cbm bundle status --help`"

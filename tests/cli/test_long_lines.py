@@ -74,7 +74,8 @@ def _paper(party: Party) -> tuple[str, str]:
     return shown, sha
 
 
-COMMANDS = [("status",), ("indicators", "stats"), ("hotline", "status"), ("whitepaper", "show")]
+COMMANDS = [("status",), ("indicators", "stats"), ("hotline", "status"), ("whitepaper", "show"),
+            ("store", "rebuild")]
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
@@ -92,3 +93,75 @@ def test_prose_fits_80_columns_and_values_stay_whole(us, args):
     assert all(any(c in line for line in shown) for c in commands)  # each command whole on one line
     if args[0] == "whitepaper":
         assert any(sha in line for line in shown)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+def test_a_folded_line_keeps_its_colours(us):
+    """``FILE MISSING`` is red in ``whitepaper show``; on a line folded to fit the terminal it lost its colour
+    (the folded lines were made of the plain text). The paper's file is taken out of the store to show it."""
+    doc, sha = _paper(us)
+    for blob in (us.root / "blobs").rglob("*"):
+        if blob.is_file():
+            blob.unlink()
+    controller, terminal = os.openpty()
+    env = {**_env(us), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR")
+    try:
+        done = subprocess.run([str(CBM), "whitepaper", "show", doc], stdout=terminal, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=env, timeout=120)
+    finally:
+        os.close(terminal)
+    out = b""
+    try:
+        while chunk := os.read(controller, 65536):
+            out += chunk
+    except OSError:
+        pass
+    finally:
+        os.close(controller)
+    assert done.returncode == 0, done.stderr
+    lines = out.decode("utf-8").replace("\r\n", "\n").splitlines()
+    start = next(n for n, line in enumerate(lines) if sha in ANSI.sub("", line))
+    version = lines[start - 1:start + 3]
+    assert any("FILE MISSING" in ANSI.sub("", line) for line in version), lines
+    assert all(len(ANSI.sub("", line)) <= 80 for line in lines)
+    missing = next(line for line in version if "FILE MISSING" in ANSI.sub("", line))
+    assert re.search(r"\x1b\[[0-9;]*31m\s*FILE MISSING", missing), repr(missing)  # red, as on one line
+
+
+@pytest.fixture
+def talking(us_ru) -> tuple[Party, str, str]:
+    """US with a hotline message from RU, a call on record, a bundle sent to RU and RU's receipt for it."""
+    from tests.bundle.helpers import export, import_
+
+    us, ru = us_ru
+    assert ru.cli("hotline", "send", "--to", "US", "--body", "call me").exit_code == 0
+    assert export(ru, "US", us.root.parent / "ru.cbm").exit_code == 0
+    assert import_(us, us.root.parent / "ru.cbm").exit_code == 0
+    message = us.cli("--json", "hotline", "inbox").json()["messages"][0]["id"][:12]
+    summary = us.root.parent / "call.md"
+    summary.write_text("We agreed to talk again\n")
+    call = us.cli("--json", "hotline", "call", "--with", "RU", "--start", "2026-11-23T07:00Z", "--end",
+                  "2026-11-23T07:20Z", "--participant", "US coordinator", "--summary", str(summary))
+    assert call.exit_code == 0, call.stderr
+    assert us.cli("hotline", "send", "--to", "RU", "--body", "calling now").exit_code == 0
+    assert export(us, "RU", us.root.parent / "us.cbm").exit_code == 0
+    assert import_(ru, us.root.parent / "us.cbm").exit_code == 0  # and RU's receipt comes back
+    assert export(ru, "US", us.root.parent / "ru2.cbm").exit_code == 0
+    assert import_(us, us.root.parent / "ru2.cbm").exit_code == 0
+    return us, message, call.json()["id"][:12]
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+@pytest.mark.parametrize("args", [("hotline", "read", "MESSAGE"), ("hotline", "calls"), ("hotline", "status"),
+                                  ("bundle", "status")], ids=" ".join)
+def test_the_lines_about_a_conversation_and_a_peer_fit_80_columns(talking, args):
+    us, message, call = talking
+    args = tuple(message if a == "MESSAGE" else a for a in args)
+    shown = _on_a_terminal(us, *args)
+    assert [line for line in shown if len(line) > 80] == []
+    piped = _piped(us, *args)
+    assert any(len(line) > 80 for line in piped)
+    ages = re.compile(r"^\d+[smhd]$")  # "(arrived ..., 2s ago)": the two runs are a moment apart
+    assert [w for w in " ".join(shown).split() if not ages.match(w)] == \
+        [w for w in " ".join(piped).split() if not ages.match(w)]

@@ -105,8 +105,11 @@ def test_status_names_the_rows_left_out_in_text_and_json(landed):
     status = us.cli("status", "--json")
     assert status.exit_code == 0, status.stderr
     report = status.json()
-    assert report["malformed_count"] == 1
-    (entry,) = report["malformed"]
+    # a well-formed batch with rows left out is no malformed record (docs/adr/0291)
+    assert report["malformed_count"] == 0 and report["malformed"] == []
+    assert report["batches_with_rows_left_out_count"] == 1
+    assert report["rows_left_out_count"] == len(HOSTILE_VALUES)
+    (entry,) = report["batches_with_rows_left_out"]
     assert entry["author"] == "RU" and entry["kind"] == "indicators.batch"
     assert entry["left_out"] == len(HOSTILE_VALUES)
     assert entry["reason"].startswith("row 1: value ") and "not a ipv4-addr in normal form" in entry["reason"]
@@ -131,11 +134,12 @@ def test_no_row_left_out_reaches_any_export(landed, tmp_path):
 
 def test_store_rebuild_leaves_the_same_rows_out(landed, tmp_path):
     us, _ru, body = landed
-    before = us.cli("status", "--json").json()["malformed"]
+    before = us.cli("status", "--json").json()["batches_with_rows_left_out"]
+    assert before  # the landed batch, with its rows left out
     rebuilt = us.cli("store", "rebuild")
     assert rebuilt.exit_code == 0, rebuilt.stderr
     assert listed_values(us) == _good_rows(body)
-    assert us.cli("status", "--json").json()["malformed"] == before
+    assert us.cli("status", "--json").json()["batches_with_rows_left_out"] == before
     out = exports(us, tmp_path)
     assert not any(value in text for text in out.values() for value in HOSTILE_TEXTS)
 
@@ -150,7 +154,7 @@ def test_an_old_rule_row_costs_only_that_row(us_ru, tmp_path):
     for _ in range(2):
         listed = listed_values(us)
         assert len(listed) == 4999 and sid(99999) not in listed
-        (entry,) = us.cli("status", "--json").json()["malformed"]
+        (entry,) = us.cli("status", "--json").json()["batches_with_rows_left_out"]
         assert entry["left_out"] == 1 and entry["reason"].startswith("row 1235: value 'http://old.example:99999/")
         assert us.cli("store", "rebuild").exit_code == 0
 
@@ -202,7 +206,7 @@ def test_an_ipv6_zone_is_no_normal_form_and_its_row_lands_nowhere(us_ru, tmp_pat
     rows = [[sid(n), "ipv6-addr", value] for n, value in enumerate(ZONED)] + [[sid(9), "ipv6-addr", "fe80::1"]]
     land(ru, us, "indicators.batch", {"fields": FIELDS, "rows": rows}, tmp_path / "zoned.cbmb")
     assert listed_values(us) == {sid(9): "fe80::1"}
-    (entry,) = us.cli("status", "--json").json()["malformed"]
+    (entry,) = us.cli("status", "--json").json()["batches_with_rows_left_out"]
     assert entry["left_out"] == len(ZONED)
     out = exports(us, tmp_path)
     assert not any("%" in text for fmt, text in out.items() if fmt != "stix"), out
@@ -229,7 +233,10 @@ def test_status_counts_every_malformed_record_and_names_the_latest(us_ru, tmp_pa
     export(ru, "US", tmp_path / "many.cbm")
     assert import_(us, tmp_path / "many.cbm").exit_code == 0
     report = us.cli("status", "--json").json()
-    assert report["malformed_count"] == 1003 and len(report["malformed"]) == 1000
+    assert report["malformed_count"] == 1002 and len(report["malformed"]) == 1000
+    assert all(entry["left_out"] == 0 for entry in report["malformed"])
+    assert report["batches_with_rows_left_out_count"] == 1 and report["rows_left_out_count"] == 1
+    assert [entry["seq"] for entry in report["batches_with_rows_left_out"]] == [1002]
     text = us.cli("status").stdout
     whole = next(line for line in text.splitlines() if "malformed record(s)" in line)
     assert "RU signed 1002 malformed record(s)" in whole and "seq 1003:" in whole and "row 2:" in whole, whole
@@ -270,7 +277,7 @@ def test_a_simple_row_whose_pattern_is_not_its_value_is_left_out(us_ru, tmp_path
             [sid(4), "ipv4-addr", "198.51.100.4", None]]
     land(ru, us, "indicators.batch", {"fields": fields, "rows": rows}, tmp_path / "p.cbmb")
     assert listed_values(us) == {sid(3): "kept.example", sid(4): "198.51.100.4"}
-    (entry,) = us.cli("status", "--json").json()["malformed"]
+    (entry,) = us.cli("status", "--json").json()["batches_with_rows_left_out"]
     assert entry["left_out"] == 2
     assert entry["reason"] == "row 1: pattern \"[domain-name:value = 'other.example']\" is not the pattern of its value"
     out = exports(us, tmp_path)

@@ -24,14 +24,14 @@ from cbm.core.errors import (
     UsageError,
     VerificationError,
 )
-from cbm.core.files import check_output, written_atomically
+from cbm.core.files import StagedFile, check_output, staged
 from cbm.core.records import Record, verify_record
 from cbm.measures.hotline import records
 from cbm.measures.hotline.calls import decrypt as decrypt_call
 from cbm.measures.hotline.index import withheld_links, withheld_seqs
 from cbm.measures.hotline.model import KIND_TRANSCRIPT, Anomaly, Call, Conversation, HotlineState, Message, load
 from cbm.measures.hotline.service import TLP, _unseal, message_context, translation_context
-from cbm.store.db import Store
+from cbm.store.db import Draft, Store
 
 
 @dataclass
@@ -242,11 +242,6 @@ def render_markdown(store: Store, t: Transcript, exported: str) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    with written_atomically(path) as f:
-        f.write(data)
-
-
 def export(store: Store, output: Path, peer: str | None = None) -> Exported:
     """Write the verified, bilingual transcript of one conversation to ``output`` and sign it: a
     ``hotline.transcript`` record (in our log, addressed to the peer) holds the file's SHA-256, and its
@@ -274,14 +269,25 @@ def export(store: Store, output: Path, peer: str | None = None) -> Exported:
     exported = clock.now_iso()
     data = render_markdown(store, t, exported).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
+    signature = output.with_name(output.name + ".sig")
     check_output(output)  # the file's place, then its signature's, before anything is written or signed (ADR 0278)
-    check_output(output.with_name(output.name + ".sig"))
-    _write_atomic(output, data)
+    check_output(signature)
     body = records.Transcript.from_body({"with": t.peer, "sha256": digest, "file": output.name,
                                  "messages": [m.id for m in t.messages], "anomalies": len(t.anomalies)}).to_body()
-    record = store.append(KIND_TRANSCRIPT, body, to=(t.peer,), tlp=TLP, created=exported)
-    signature = output.with_name(output.name + ".sig")
-    _write_atomic(signature, record.envelope + b"\n")
+    # the file and its signature are written (staged) while the record is signed, and the record is committed
+    # only once both are on disk: a full disk leaves no record signed for a file that is not there (ADR 0290)
+    files: list[StagedFile] = []
+    try:
+        files.append(staged(output, data))
+        store.key_pairs()  # unlock (perhaps a prompt) before taking the write lock
+        with store.transaction():
+            record = store.append_locked([Draft(KIND_TRANSCRIPT, body, (t.peer,), TLP, exported)])[0]
+            files.append(staged(signature, record.envelope + b"\n"))
+        for file in files:
+            file.land()
+    finally:
+        for file in files:
+            file.discard()
     return Exported(str(output), str(signature), digest, record.hash, t.peer, len(t.messages), len(t.anomalies))
 
 

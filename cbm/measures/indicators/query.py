@@ -4,7 +4,7 @@ no formats), so `cbm indicators search` starts fast."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from cbm.core import clock
@@ -33,14 +33,15 @@ class Listing(NamedTuple):
     flags: list[str] | None = None  # the landing checks' flags, when asked for (list --flagged)
     origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), if given
     asn: int | None = None  # the AS number it appears to originate from, if given
+    labels: list[str] | None = None  # its STIX labels as signed, when asked for (list --json reads the records)
 
     @staticmethod
     def of(r: IndicatorRow, now: str, flags: list[str] | None = None,
-           origin: tuple[str | None, int | None] = (None, None)) -> Listing:
+           origin: tuple[str | None, int | None] = (None, None), labels: list[str] | None = None) -> Listing:
         state = "revoked" if r.revoked is not None else \
             "expired" if r.valid_until is not None and r.valid_until <= now else "active"
         return Listing(r.id, r.author, r.type, r.value, r.tlp, r.confidence, r.valid_from, r.valid_until,
-                       r.sector_list, r.versions, r.modified, state, flags, *origin)
+                       r.sector_list, r.versions, r.modified, state, flags, *origin, labels)
 
 
 def make_filter(*, types: list[str] | None = None, authors: list[str] | None = None,
@@ -84,27 +85,44 @@ def make_filter(*, types: list[str] | None = None, authors: list[str] | None = N
 MOST_ROWS = (1 << 63) - 1
 
 
-def listing(store: Store, f: queries.Filter, *, with_flags: bool = False) -> Iterator[Listing]:
-    """Current indicators matching ``f``, streamed in landing order (``with_flags``: each with its flags)."""
+def listing(store: Store, f: queries.Filter, *, with_flags: bool = False,
+            with_labels: bool = False) -> Iterator[Listing]:
+    """Current indicators matching ``f``, streamed in landing order (``with_flags``: each with its flags, ``[]``
+    for none; ``with_labels``: with its labels as signed, read from its batch record, ``[]`` for none)."""
     flags = store.query(queries.all_flags) if with_flags else None
+    labels_of = _labels_reader(store) if with_labels else None
     chunk: list[IndicatorRow] = []
     for r in store.query(queries.select, f):
         chunk.append(r)
         if len(chunk) >= _ORIGIN_CHUNK:
-            yield from _listed(store, chunk, f.now, flags)
+            yield from _listed(store, chunk, f.now, flags, labels_of)
             chunk = []
-    yield from _listed(store, chunk, f.now, flags)
+    yield from _listed(store, chunk, f.now, flags, labels_of)
+
+
+def _labels_reader(store: Store) -> Callable[[IndicatorRow], list[str]]:
+    """An indicator's labels from its signed batch row (the index holds none): the batches are parsed once each,
+    the listing walking them in landing order. The record codec loads only here (not for `search`, ADR 0256)."""
+    from cbm.measures.indicators import rows as R
+    from cbm.measures.indicators.cache import RecordCache
+
+    cache = RecordCache(store)
+
+    def labels_of(r: IndicatorRow) -> list[str]:
+        return cache.row(r)[R.LABELS] or []  # as the STIX object has them (formats/stix.py)
+
+    return labels_of
 
 
 _ORIGIN_CHUNK = 400  # rows whose origins are looked up in one query
 
 
-def _listed(store: Store, rows: list[IndicatorRow], now: str,
-            flags: dict[tuple[str, str], list[str]] | None) -> Iterator[Listing]:
+def _listed(store: Store, rows: list[IndicatorRow], now: str, flags: dict[tuple[str, str], list[str]] | None,
+            labels_of: Callable[[IndicatorRow], list[str]] | None) -> Iterator[Listing]:
     origins = store.query(queries.origins_of, [(r.id, r.author) for r in rows]) if rows else {}
     for r in rows:
         yield Listing.of(r, now, flags.get((r.id, r.author), []) if flags is not None else None,
-                         origins.get((r.id, r.author), (None, None)))
+                         origins.get((r.id, r.author), (None, None)), labels_of(r) if labels_of else None)
 
 
 def count(store: Store, f: queries.Filter) -> int:

@@ -394,6 +394,14 @@ class Shown:
     origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), as signed
     origin_name: str | None = None  # that territory's English short name
     asn: int | None = None  # the AS number it appears to originate from, as signed
+    type: str = ""  # from here: what `indicators list --json` has, under the same names and values (ADR 0291)
+    value: str | None = None
+    labels: list[str] = field(default_factory=list)
+    confidence: int | None = None
+    valid_from: str = ""
+    valid_until: str | None = None
+    sectors: list[str] = field(default_factory=list)
+    modified: str = ""
 
 
 def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
@@ -405,8 +413,7 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
         rows = [r for r in rows if r.author == author.upper()]
         if not rows:
             raise NotFound(f"{author.upper()} has no indicator {ref}")
-    cache = RecordCache(store)
-    now = clock.now_iso()
+    cache, now = RecordCache(store), clock.now_iso()
     result = []
     for r in rows:
         record, batch = cache.get(r.rec)
@@ -425,7 +432,8 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
                             record.seq, record.keyid, record.created,
                             stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
                             versions, sightings, revocations, others, store.query(queries.flags, r.id, r.author),
-                            *_origin_shown(row)))
+                            *_origin_shown(row), r.type, r.value, row[R.LABELS] or [], r.confidence,
+                            r.valid_from, r.valid_until, r.sector_list, r.modified))
     return result
 
 
