@@ -104,13 +104,29 @@ def checker(conn: Connection) -> checks.Checker:
     """The landing checks of the store this connection belongs to (its config.toml and its warninglists)."""
     from cbm.measures.indicators import checks
 
+    root, config, on_disk = checks_of(conn)
+    return checks.checker_for(root, config, cache=on_disk)
+
+
+def checks_started(conn: Connection) -> bool:
+    """True if :func:`checker` will be made at once; else its warninglists are now compiling in a child process
+    and :func:`checker` waits for them (docs/adr/0285)."""
+    from cbm.measures.indicators import checks
+
+    root, config, on_disk = checks_of(conn)
+    return not on_disk or checks.start_compiling(root, config)
+
+
+def checks_of(conn: Connection) -> tuple[Path, dict[str, Any], bool]:
+    """The store directory and parsed config.toml the landing checks are made from, and whether the store is on
+    disk (an in-memory database compiles its lists without keeping them)."""
     path = conn.execute("PRAGMA database_list").fetchone()[2] or ""
     root = Path(path).parent if path else Path()
     try:
         config = tomllib.loads((root / "config.toml").read_text("utf-8")) if path else {}
     except (OSError, ValueError):
         config = {}
-    return checks.checker_for(root, config, cache=bool(path))
+    return root, config, bool(path)
 
 
 def _batch_rows(conn: Connection, record: Record) -> Batch:
