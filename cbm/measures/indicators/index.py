@@ -109,8 +109,7 @@ def checker(conn: Connection) -> checks.Checker:
 
 
 def checks_started(conn: Connection) -> bool:
-    """True if :func:`checker` will be made at once; else its warninglists are now compiling in a child process
-    and :func:`checker` waits for them (docs/adr/0285)."""
+    """True if :func:`checker` is made at once; else its lists now compile apart, :func:`checker` waits (ADR 0285)."""
     from cbm.measures.indicators import checks
 
     root, config, on_disk = checks_of(conn)
@@ -443,10 +442,7 @@ def sort_helpers() -> int:
     bundle), so those cores are idle: the sorter sorts and merges its runs there while the connection's thread
     scans ``ind`` and writes the index. 1M rows, two cores: the connection's thread 2.2-2.6 -> 1.7-1.9 s of CPU,
     0.3-0.6 s more CPU in all (docs/adr/0285)."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity on this platform
-        usable = os.cpu_count() or 1
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(0, min(SORT_HELPERS_MAX, usable - 1))
 
 
