@@ -29,6 +29,7 @@ from cbm.store.connection import (  # noqa: F401  (database_error, connect: re-e
 )
 from cbm.store.indexes import STORE_INDEX_VERSIONS, Deferred, Index
 from cbm.store.rebuilding import OnRefold
+from cbm.store.write_behind import WriteBehind
 
 if TYPE_CHECKING:  # the record codec loads where a record is written or read back, not to read indexes (ADR 0256)
     from cbm.core import refs
@@ -76,6 +77,7 @@ class Store:
         self.name: str = config["party"]["name"]
         self.blobs = BlobStore(root / paths.BLOBS)
         self._on_refold: OnRefold | None = None
+        self._write_behind: WriteBehind | None = None  # the open transaction's (cbm/store/write_behind.py)
 
     @property
     def indexes(self) -> tuple[Index, ...]:
@@ -145,19 +147,25 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
             raise _wrap(e) from e
+        write_behind = self._write_behind = WriteBehind(self.root / paths.DATABASE)
         try:
-            yield self.conn
-        except BaseException:
-            if self.conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
-                self.conn.execute("ROLLBACK")
-            self._key_cache.clear()
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as e:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise _wrap(e) from e
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                    self.conn.execute("ROLLBACK")
+                self._key_cache.clear()
+                raise
+            write_behind.committing()
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as e:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise _wrap(e) from e
+        finally:
+            write_behind.stop()
+            self._write_behind = None
 
     # -- keys ------------------------------------------------------------------------------------------
 
@@ -317,6 +325,8 @@ class Store:
                     raise Equivocation(f"{r.author} signed two different records with seq {r.seq} "
                                        f"({other[0][:12]} and {r.hash[:12]})") from e
             raise StoreCorrupt(f"cannot insert records: {e}") from e
+        if self._write_behind is not None:
+            self._write_behind.landed(sum(len(r.envelope) for r in records))
         indexes.apply(self.conn, self.indexes, records)
 
     def record_equivocation(self, record: Record, source: str | None = None) -> None:

@@ -238,3 +238,99 @@ def test_an_import_makes_its_landing_checks_before_it_reads_the_feed(make_party:
     r = us.cli("indicators", "import", str(path), "--format", "misp")
     assert r.exit_code == 0, r.stderr
     assert order == ["landing checks", "feed read"]
+
+
+# -- a compile started beside the feed's reader (docs/adr/0285) ------------------------------------------------
+
+
+def _no_threads() -> None:
+    import threading
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process: the compile stays in-process by design")
+
+
+def test_a_compile_started_apart_is_taken_by_the_next_check_then_read_from_its_file(tmp_path, monkeypatch):
+    _no_threads()
+    parsed = _counting_loads(monkeypatch)
+    cache, directory, names = tmp_path / "compiled", warninglists.package_dir(), warninglists.DEFAULT_LISTS
+    assert compiled.start(cache, directory, names, ()) is False  # a child compiles; we go on at once
+    assert compiled.load(cache, directory, names, ()) is None  # nothing written yet, nothing compiled here
+    lists = compiled.load_or_compile(cache, directory, names, ())
+    assert parsed == []  # the child's bytes were taken
+    assert lists.find(4, int.from_bytes(bytes([8, 8, 8, 8]), "big")) == ("warninglist:public-dns-v4",)
+    assert compiled.start(cache, directory, names, ()) is True  # written: a later import waits for nothing
+    assert compiled.load(cache, directory, names, ()) is not None and parsed == []
+
+
+def test_a_compile_no_check_took_is_settled_its_child_reaped_its_file_written(tmp_path, monkeypatch):
+    import os
+
+    _no_threads()
+    cache, directory, names = tmp_path / "compiled", warninglists.package_dir(), warninglists.DEFAULT_LISTS
+    compiled.start(cache, directory, names, ())
+    (under_way,) = compiled._UNDER_WAY.values()
+    compiled.settle()
+    assert compiled._UNDER_WAY == {}
+    with pytest.raises(ChildProcessError):
+        os.waitpid(under_way.pid, os.WNOHANG)  # reaped: no zombie left behind
+    assert compiled.load(cache, directory, names, ()) is not None
+
+
+def test_a_large_feed_is_read_while_a_fresh_stores_lists_compile_and_flags_as_ever(make_party, tmp_path,
+                                                                                     monkeypatch):
+    """The reader process starts before the first import's compile ends (the importer waits for it at its first
+    batch, the reader checks batches once the compiled file is written): the same flags as a store whose lists
+    were compiled beforehand."""
+    import os
+
+    from cbm.measures.indicators import pipeline
+
+    _no_threads()
+    if len(os.sched_getaffinity(0)) < 2:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    lines = ["type,value,tlp,confidence,valid_until,name,description"]
+    flagged = ["ipv4,8.8.8.8,GREEN,50,,,", "domain,google.com,GREEN,50,,,", "ipv4,192.168.1.9,AMBER,50,,,"]
+    n = 0
+    while sum(map(len, lines)) < pipeline.PARALLEL_MIN_BYTES + 64 * 1024:
+        n += 1
+        lines.append(f"ipv4,11.{n // 62500}.{n // 250 % 250}.{n % 250 + 1},GREEN,50,,,{'x' * 200}")
+        if n % 5000 == 0:
+            lines.append(flagged[n // 5000 % 3].replace(",,,", f",,,{n}"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert pipeline.worthwhile(str(feed), "csv")
+
+    def flags(party: Party) -> list[tuple[str, str]]:
+        with party.open() as store:
+            return store.conn.execute("SELECT i.value, f.flag FROM ind_flag f JOIN ind i ON i.sid = f.sid"
+                                      " ORDER BY i.value, f.flag").fetchall()
+
+    compiled_before = make_party("US")
+    r = compiled_before.cli("indicators", "import", str(feed))
+    assert r.exit_code == 0, r.stderr
+
+    fresh = Party("US", tmp_path / "fresh" / "US")
+    from cbm.store.trust import create_store
+
+    create_store(fresh.root, "US", "US-CERT", None)
+    shutil.rmtree(fresh.root / "warninglists" / "compiled", ignore_errors=True)
+    checks._CACHE.clear()
+    order: list[str] = []
+    collect, read = compiled._collect, pipeline.read
+
+    def collected(*args: object) -> object:
+        order.append("lists compiled")
+        return collect(*args)  # type: ignore[arg-type]
+
+    def reading(*args: object, **kwargs: object) -> object:
+        order.append("reader started")
+        yield from read(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compiled, "_collect", collected)
+    monkeypatch.setattr(pipeline, "read", reading)
+    r = fresh.cli("indicators", "import", str(feed))
+    assert r.exit_code == 0, r.stderr
+    assert order == ["reader started", "lists compiled"]
+    assert compiled._UNDER_WAY == {}
+    assert len(flags(fresh)) >= 3 * (n // 15000) and flags(fresh) == flags(compiled_before)

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from cbm.app.stores import open_store
 from cbm.store.verify import verify_store
 from tests.conftest import run_cli
@@ -30,14 +32,17 @@ def _readline(proc: subprocess.Popen[bytes], timeout: float) -> bytes:
     return proc.stdout.readline()
 
 
-def test_sigkill_mid_write_loses_nothing_committed(make_party):
+@pytest.mark.parametrize("eager_write_behind", [False, True], ids=["plain", "written-behind"])
+def test_sigkill_mid_write_loses_nothing_committed(make_party, eager_write_behind):
+    """Also with every transaction's WAL written behind by a thread while it lands (docs/adr/0284)."""
     us = make_party("US")
     rng = random.Random(20261123)
     committed: set[int] = set()
     highest = 0
+    env = {**os.environ, "CBM_TEST_EAGER_WRITE_BEHIND": "1"} if eager_write_behind else None
     for round_no in range(ROUNDS):
         proc = subprocess.Popen([sys.executable, str(CHILD), str(us.root), str(round_no), "0", "2"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(us.root.parent))
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(us.root.parent), env=env)
         assert _readline(proc, 30) == b"ready\n", proc.stderr.read() if proc.stderr else b""
         time.sleep(0.3 if round_no == 0 else rng.uniform(0.005, 0.15))  # round 0: certain progress
         os.kill(proc.pid, signal.SIGKILL)

@@ -10,6 +10,7 @@ file to exist before writing (so two children start together).
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -24,6 +25,10 @@ def main() -> None:
     root, seed, iterations, rotate_every = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     go = Path(sys.argv[5]) if len(sys.argv) > 5 else None
     rng = random.Random(seed)
+    if os.environ.get("CBM_TEST_EAGER_WRITE_BEHIND"):  # every transaction's WAL written behind, as a bulk load's
+        from cbm.store import write_behind
+
+        write_behind.START_AFTER_BYTES, write_behind.PERIOD_S = 0, 0.001
     store = open_store(root)
     print("ready", flush=True)
     while go is not None and not go.exists():

@@ -30,9 +30,11 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import compress
 from operator import itemgetter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cbm.core.bloom import SeenFilter
@@ -110,7 +112,7 @@ class BatchMaker:
     filters of the ids and values the importing party held when the import began (None: it held none), whose
     rows are held back too (docs/adr/0280)."""
 
-    def __init__(self, *, source: str | None, check: Check, batch_size: int = R.MAX_ROWS,
+    def __init__(self, *, source: str | None, check: Check | None, batch_size: int = R.MAX_ROWS,
                  max_held: int = 50_000, expected_rows: int = 0,
                  seeded: tuple[SeenFilter, SeenFilter] | None = None) -> None:
         self.source = source
@@ -130,6 +132,8 @@ class BatchMaker:
         # who runs the landing checks: the reader while the writer lags, else the writer (docs/adr/0259); None:
         # always the reader
         self.backlog: Backlog | None = None
+        # with ``check`` None: the checks once the store's warninglists are compiled, else None (docs/adr/0285)
+        self.late_check: Callable[[], Check | None] | None = None
 
     def add_all(self, pairs: Iterator[Any]) -> Iterator[Message]:
         """The messages due as each ``(row, tlp)`` pair of ``pairs`` (rows not yet trimmed) is read, in one loop
@@ -200,7 +204,12 @@ class BatchMaker:
         if fresh:
             backlog = self.backlog
             # flags None: the writer's process checks the rows as they land, as it does a free pattern's batch
-            flags = flags_of(fresh, self.check) if backlog is None or backlog.writer_behind() else None
+            flags = None
+            if backlog is None or backlog.writer_behind():
+                if self.check is None and self.late_check is not None:
+                    self.check = self.late_check()  # None while the store's warninglists are compiling
+                if self.check is not None:
+                    flags = flags_of(fresh, self.check)
             yield ("batch", tlp, body_bytes(fresh, self.source), len(fresh), [r[R.ID] for r in fresh[:100]],
                    flags, self.read, self.repeated)
             self.read = self.repeated = 0
@@ -230,17 +239,28 @@ class BatchMaker:
             self.read = self.repeated = 0
 
 
-def maker_for(store: Store, writer: BatchWriter, source: str | None) -> BatchMaker | None:
+def maker_for(store: Store, writer: BatchWriter, source: str | None, checks_ready: bool = True) -> BatchMaker | None:
     """What makes the batches in the reader process, when ``writer`` can take them (docs/adr/0225); else None.
     The store's landing checks are loaded here, before the reader forks, so it inherits them and never opens
-    the store or its files."""
+    the store or its files; unless ``checks_ready`` is False (the store's warninglists are being compiled beside
+    it): the reader then reads the compiled file once the importing process has written it (docs/adr/0285)."""
     if not writer.takes_made_batches:
         return None
     from cbm.measures.indicators import index
 
-    return BatchMaker(source=source, check=store.query(index.checker).check, batch_size=writer.batch_size,
-                      max_held=writer.MAX_DEFERRED, expected_rows=writer.expected_rows,
-                      seeded=writer.seeded_filters)
+    maker = BatchMaker(source=source, check=store.query(index.checker).check if checks_ready else None,
+                       batch_size=writer.batch_size, max_held=writer.MAX_DEFERRED,
+                       expected_rows=writer.expected_rows, seeded=writer.seeded_filters)
+    if not checks_ready:
+        maker.late_check = partial(_compiled_check, *store.query(index.checks_of)[:2])
+    return maker
+
+
+def _compiled_check(root: Path, config: dict[str, Any]) -> Check | None:
+    from cbm.measures.indicators.checks import checker_if_compiled
+
+    checker = checker_if_compiled(root, config)
+    return checker.check if checker is not None else None
 
 
 def _chunked(rows: list[Any]) -> list[list[Any]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cbm.measures.indicators import warninglists
-from cbm.measures.indicators.compiled import CompiledLists, load_or_compile
+from cbm.measures.indicators.compiled import CompiledLists, load, load_or_compile, start
 
 ALL_ADDRESSES = "rule:all-addresses"
 BROAD_CIDR = "rule:broad-cidr"
@@ -407,18 +407,46 @@ def checker_for(root: Path, config: dict[str, Any], *, cache: bool = True) -> Ch
     what they are built from: stores with the same settings and lists share one, and a change of either builds
     a new one. The lists come compiled from ``<root>/warninglists/compiled`` (milliseconds), compiled and written
     there the first time (about a second); ``cache`` False (no store on disk) compiles without writing."""
-    settings = Settings.of(config)
-    directory, _origin = warninglists.lists_dir(root)
-    key = (settings.min_prefix[4], settings.min_prefix[6], settings.own, settings.lists, settings.ignore,
-           str(directory), _mtime(directory))
+    settings, directory, key = _made_of(root, config)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    if len(_CACHE) >= 4:  # a long-lived process (a TAXII server, the tests) meets few settings at a time
-        _CACHE.clear()
     compiled = load_or_compile(root / warninglists.STORE_DIR / "compiled" if cache else None, directory,
                                settings.lists, settings.ignore)
-    checker = Checker(settings, (), compiled)
+    return _kept(key, Checker(settings, (), compiled))
+
+
+def start_compiling(root: Path, config: dict[str, Any]) -> bool:
+    """True if the checker for the store at ``root`` can be made at once (its warninglists are compiled); else
+    begin compiling them in a child process and return False: the next :func:`checker_for` waits for it. An
+    import reads its feed meanwhile (docs/adr/0285)."""
+    settings, directory, key = _made_of(root, config)
+    return key in _CACHE or start(root / warninglists.STORE_DIR / "compiled", directory, settings.lists,
+                                  settings.ignore)
+
+
+def checker_if_compiled(root: Path, config: dict[str, Any]) -> Checker | None:
+    """The checker for the store at ``root`` if its warninglists are compiled (in memory or in the store's
+    compiled file), else None: never compiles (a reader process asks while the importing process compiles)."""
+    settings, directory, key = _made_of(root, config)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    compiled = load(root / warninglists.STORE_DIR / "compiled", directory, settings.lists, settings.ignore)
+    return _kept(key, Checker(settings, (), compiled)) if compiled is not None else None
+
+
+def _made_of(root: Path, config: dict[str, Any]) -> tuple[Settings, Path | None, tuple[Any, ...]]:
+    """The settings and lists directory a store's checker is made of, and the key it is kept under."""
+    settings = Settings.of(config)
+    directory, _origin = warninglists.lists_dir(root)
+    return settings, directory, (settings.min_prefix[4], settings.min_prefix[6], settings.own, settings.lists,
+                                 settings.ignore, str(directory), _mtime(directory))
+
+
+def _kept(key: tuple[Any, ...], checker: Checker) -> Checker:
+    if len(_CACHE) >= 4:  # a long-lived process (a TAXII server, the tests) meets few settings at a time
+        _CACHE.clear()
     _CACHE[key] = checker
     return checker
 

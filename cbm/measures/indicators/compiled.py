@@ -23,7 +23,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cbm.measures.indicators import warninglists
 
@@ -211,20 +211,31 @@ def cache_key(directory: Path | None, names: Sequence[str], ignored: Iterable[st
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
+def load(cache_dir: Path, directory: Path | None, names: Sequence[str], ignored: Sequence[str]) -> CompiledLists | None:
+    """The compiled lists for ``names`` in ``directory`` if ``cache_dir`` holds an intact file for them, else None
+    (nothing is compiled)."""
+    try:
+        found = CompiledLists.from_bytes((cache_dir / f"{cache_key(directory, names, ignored)}.bin").read_bytes())
+    except OSError:
+        return None
+    return found if found is not None and found.check_whole() else None
+
+
 def load_or_compile(cache_dir: Path | None, directory: Path | None, names: Sequence[str],
                     ignored: Sequence[str]) -> CompiledLists:
     """The compiled lists for ``names`` in ``directory``: read from ``cache_dir`` when a file for them is there and
-    intact, else compiled from the lists and written there (best effort: a read-only store just compiles)."""
+    intact, else compiled from the lists (by the child :func:`start` forked, if it did) and written there (best
+    effort: a read-only store just compiles)."""
     key = cache_key(directory, names, ignored)
     path = cache_dir / f"{key}.bin" if cache_dir is not None else None
-    if path is not None:
-        try:
-            found = CompiledLists.from_bytes(path.read_bytes())
-        except OSError:
-            found = None
-        if found is not None and found.check_whole():
+    if cache_dir is not None:
+        found = load(cache_dir, directory, names, ignored)
+        if found is not None:
             return found
-    data = _compiled_apart(directory, names, ignored)
+    under_way = _UNDER_WAY.pop(path, None) if path is not None else None
+    data = _collect(under_way) if under_way is not None else None
+    if data is None:
+        data = _compiled_apart(directory, names, ignored)
     if data is None:
         data = _compile(directory, names, ignored)
     if path is not None:
@@ -239,6 +250,43 @@ def _compile(directory: Path | None, names: Sequence[str], ignored: Sequence[str
     return CompiledLists.build(warninglists.load(directory, tuple(names)).values(), ignored).to_bytes()
 
 
+class _Compiling(NamedTuple):
+    """A compile under way in a child process: its pid, the reading end of the pipe it writes the bytes to, and
+    the process that forked it (a reader process forked meanwhile inherits the record, and must leave it be)."""
+
+    pid: int
+    reading: int
+    parent: int
+
+
+_UNDER_WAY: dict[Path, _Compiling] = {}  # by the compiled file's path: started by start, not yet collected
+
+
+def start(cache_dir: Path, directory: Path | None, names: Sequence[str], ignored: Sequence[str]) -> bool:
+    """True if ``cache_dir`` holds the compiled file for these lists; else begin compiling them in a child process
+    (as :func:`load_or_compile` would, docs/adr/0245) and return False at once: the next :func:`load_or_compile`
+    for them takes the child's bytes, or :func:`settle` does. An import starts its reader process meanwhile
+    (docs/adr/0285)."""
+    path = cache_dir / f"{cache_key(directory, names, ignored)}.bin"
+    if path.is_file():
+        return True
+    if path not in _UNDER_WAY:
+        started = _fork_compile(directory, names, ignored)
+        if started is not None:
+            _UNDER_WAY[path] = started
+    return False
+
+
+def settle() -> None:
+    """Collect every compile :func:`start` began and nothing took (an import that failed before its first check),
+    writing its file: no child is left unreaped, no compile wasted."""
+    while _UNDER_WAY:
+        path, under_way = _UNDER_WAY.popitem()
+        data = _collect(under_way)
+        if data is not None:
+            _write(path, data)
+
+
 def _compiled_apart(directory: Path | None, names: Sequence[str], ignored: Sequence[str]) -> bytes | None:
     """The compiled file's bytes, made by a short-lived child process (docs/adr/0245), or None where that cannot
     be (no ``fork``, other threads running, the child failed): the caller then compiles in-process.
@@ -247,6 +295,12 @@ def _compiled_apart(directory: Path | None, names: Sequence[str], ignored: Seque
     objects scattered among live ones: the arenas are never given back), for the whole of a first import that
     then forks its reader process, which copies it. The child pays that and exits; we keep the compiled bytes
     (a few MB), decoded part by part as checks need them, exactly as a later process reads the file."""
+    started = _fork_compile(directory, names, ignored)
+    return _collect(started) if started is not None else None
+
+
+def _fork_compile(directory: Path | None, names: Sequence[str], ignored: Sequence[str]) -> _Compiling | None:
+    """The child of :func:`_compiled_apart`, forked and left compiling; None where it cannot be forked."""
     if not hasattr(os, "fork") or threading.active_count() > 1:  # forking a threaded process risks held locks
         return None
     reading, writing = os.pipe()
@@ -266,6 +320,14 @@ def _compiled_apart(directory: Path | None, names: Sequence[str], ignored: Seque
         finally:
             os._exit(code)
     os.close(writing)
+    return _Compiling(pid, reading, os.getpid())
+
+
+def _collect(under_way: _Compiling) -> bytes | None:
+    """The bytes a compiling child wrote, once it has exited; None if it failed (or is another process's)."""
+    pid, reading, parent = under_way
+    if parent != os.getpid():
+        return None
     chunks: list[bytes] = []
     try:
         with os.fdopen(reading, "rb") as received:

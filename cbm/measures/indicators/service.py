@@ -174,12 +174,10 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
     file, ``progress(done, total)`` hears the bytes of the file read so far and its size."""
     import io
 
+    from cbm.measures.indicators import compiled
+
     d = _defaults(store, opts)
     to = store.check_recipients(opts.to)
-    # the landing checks are made before the feed is read: the first time in a store, that compiles the
-    # warninglists in a child process (ADR 0245), a fork of this process while it is still small, not while it
-    # holds a parsed MISP event or STIX bundle (the benchmark sums both processes' pages)
-    store.query(ix.checker)
     try:
         raw: IO[bytes] = stdio.stdin() if path == "-" else open(path, "rb")  # noqa: SIM115
     except OSError as e:
@@ -195,6 +193,13 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
 
         large = pipeline.large(path)
         parallel = large and pipeline.worthwhile(path, fmt)
+        # the landing checks are made before the feed is read: the first time in a store, that compiles the
+        # warninglists in a child process (ADR 0245), a fork of this process while it is still small, not while
+        # it holds a parsed MISP event or STIX bundle (the benchmark sums both processes' pages); a feed read by
+        # a reader process does not wait for that compile, it is read beside it (docs/adr/0285)
+        checks_ready = store.query(ix.checks_started)
+        if not parallel:
+            store.query(ix.checker)  # waits for the compile, if one is under way
         items: Iterator[Any] = iter(()) if parallel else _reader(fmt, buffered, d, notes, kind)
         errors: list[LineError] = []
         invalid = 0
@@ -213,7 +218,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                 writer: BatchWriter | None = None
                 if parallel:  # the reader process starts under the write lock, once the writer knows its path
                     writer = new_writer()
-                    items = pipeline.read(path, fmt, d, _plain_kind(kind), notes, maker_for(store, writer, source))
+                    items = pipeline.read(path, fmt, d, _plain_kind(kind), notes,
+                                          maker_for(store, writer, source, checks_ready))
                 for item in items:
                     if isinstance(item, LineError):
                         invalid += 1
@@ -242,6 +248,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
             close = getattr(items, "close", None)  # a generator: stop a reader process now, not when freed
             if close is not None:
                 close()
+            compiled.settle()  # a compile no check waited for (the import failed first): its child reaped
     return _import_result(path, fmt, writer.seen, report, invalid, errors, notes,
                           store.query(queries.flagged_since, mark))
 
