@@ -127,11 +127,15 @@ def batch_reason(body: dict[str, Any]) -> str | None:
     if columns is None:
         return "fields must name the id and type columns"
     rows = body["rows"]
-    if columns == _IDENTITY and (not rows or min(map(len, rows)) > R.TYPE):
+    if columns == _IDENTITY:
+        # Passing these passes means the row-by-row rule finds nothing; anything they do not pass is walked row by
+        # row for its exact reason. The id and type columns are judged whole by the id rule and the known types
+        # alone: each implies its column's type, length and single-line rules, and a row too short to have an id
+        # and a type shows there as a None, which neither passes.
         cells = batch_columns(body)  # transposed once, shared with the index that folds the batch next
-        if cells is not None and all(_column_ok(i, column) for i, column in enumerate(cells) if i < len(_ROW_TYPES)) \
-                and _each_has_a_value(cells, len(rows)) and _ids_ok(cells[R.ID]) \
-                and _known_types().issuperset(cells[R.TYPE]) and _patterns_given(cells):
+        if cells is not None and _ids_ok(cells[R.ID]) and _types_known(cells[R.TYPE]) \
+                and all(_column_ok(i, cells[i]) for i in _OTHER_COLUMNS) \
+                and _each_has_a_value(cells, len(rows)) and _patterns_given(cells):
             return None
     return _first_bad_row(rows, columns)
 
@@ -152,17 +156,28 @@ def _known_types() -> frozenset[str]:
     return frozenset(TYPES)
 
 
+def _types_known(kinds: tuple[Any, ...]) -> bool:
+    """Whether every entry of the type column is a type cbm knows (so text, one line, short): one C-level pass."""
+    try:
+        return _known_types().issuperset(kinds)
+    except TypeError:  # a list or an object: no type
+        return False
+
+
 def _ids_ok(ids: tuple[Any, ...]) -> bool:
-    """Whether every id of a text column is a STIX indicator id, in C-level passes over the joined column (a
+    """Whether every entry of the id column is a STIX indicator id, in C-level passes over the joined column (a
     regex costs about three times as much): each id is 47 ASCII characters; once the lowercase hex digits are
     taken out, ``initor`` and six hyphens are left of each; the hyphens and the letters of ``indicator`` are in
-    their places."""
+    their places. Any entry that is not text (None for a short row, a number, a list) fails it."""
     n = len(ids)
     if not n:
         return True
-    if set(map(len, ids)) != {_ID_LENGTH}:
+    try:
+        if set(map(len, ids)) != {_ID_LENGTH}:
+            return False
+        joined = "".join(ids)
+    except TypeError:
         return False
-    joined = "".join(ids)
     if not joined.isascii() or joined.encode("ascii").translate(None, _HEX_BYTES) != _ID_NOT_HEX * n:
         return False
     return all(joined[at::_ID_LENGTH] == "-" * n for at in _ID_HYPHENS) and \
@@ -253,6 +268,7 @@ def _patterns_given(cells: list[tuple[Any, ...]]) -> bool:
 
 
 _IDENTITY = list(range(len(R.FIELDS)))
+_OTHER_COLUMNS = tuple(i for i in range(len(_ROW_TYPES)) if i not in (R.ID, R.TYPE))  # judged by _column_ok
 _ROW_TYPE_SETS = tuple(frozenset(types) for types in _ROW_TYPES)
 
 
