@@ -205,7 +205,7 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
         confidence = [c if type(c) is int else None for c in confidence]
     sectors: Sequence[Any] = cells[R.SECTORS]
     if sectors.count(None) != n:
-        sectors = [_sector_text(s) for s in sectors]
+        sectors = [None if s is None else _sector_text(s) for s in sectors]  # a feed names few rows' sectors
     batch = Batch([], explicit, column_flags(check, kinds, values))
     revoked_text: Any = _NONES
     extras = cells[R.EXTRA]
