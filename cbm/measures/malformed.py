@@ -16,7 +16,6 @@ the record with how many rows it left out and the first one's reason (docs/adr/0
 
 from __future__ import annotations
 
-import collections
 import importlib
 import itertools
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from cbm.core.fields import control_character
 from cbm.core.records import Record
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.columns import columns as batch_columns
+from cbm.measures.indicators.columns import positions_by_kind
 from cbm.measures.registry import GATE_VERSION, MALFORMED_INDEX_VERSION
 from cbm.store.indexes import Connection, Index
 
@@ -201,19 +201,14 @@ def _rows_left_out(body: dict[str, Any]) -> LeftOut | None:
         kinds, values = tuple(row[R.TYPE] for row in rows), tuple(row[R.VALUE] for row in rows)
         patterns = tuple(row[R.PATTERN] for row in rows)
     bad: list[int] = []
-    found = set(kinds)
-    if len(found) == 1:
-        groups: dict[str, Sequence[Any]] = {kind: values for kind in found}
-    else:  # each type's values, in two C-level calls a row (a compress per type costs ten times more)
-        lists: dict[str, list[Any]] = {kind: [] for kind in found}
-        collections.deque(map(list.append, map(lists.__getitem__, kinds), values), maxlen=0)
-        groups = dict(lists)
-    for kind, same in groups.items():
+    # each type's positions, in two C-level calls a row (a compress per type costs ten times more), kept for the
+    # landing checks that screen the same column next
+    for kind, where in positions_by_kind(kinds).items():
         if kind == _PATTERN:
             continue
+        same = values if len(where) == len(kinds) else list(map(values.__getitem__, where))
         if not all_normal(kind, same):
-            bad.extend(i for i, (k, value) in enumerate(zip(kinds, values, strict=True))
-                       if k == kind and not is_normal(k, value))
+            bad.extend(i for i in where if not is_normal(kind, values[i]))
     unlike = _patterns_unlike_values(kinds, values, patterns, set(bad))
     if not bad and not unlike:
         return None

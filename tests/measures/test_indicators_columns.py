@@ -118,3 +118,14 @@ def test_the_index_built_by_columns_is_the_index_built_row_by_row(us, batch, tlp
     assert by_columns == by_rows
     # the columns the column path names NULL for the whole batch (bound as NULL literals, ADR 0237) are
     assert all(row[i] is None for row in by_columns.rows for i in by_columns.nulls)
+
+
+@given(st.lists(st.sampled_from(["ipv4-addr", "url", "domain-name", "pattern", "file-md5"]), max_size=40))
+def test_positions_by_kind_are_each_types_rows_in_order(kinds: list[str]) -> None:
+    """The gate and the landing checks share one grouping of a batch's type column: every row under its type,
+    ascending; a list (which may change) is grouped afresh each time, a tuple's answer is kept."""
+    expected = {kind: [i for i, k in enumerate(kinds) if k == kind] for kind in dict.fromkeys(kinds)}
+    assert columns.positions_by_kind(tuple(kinds)) == expected
+    assert columns.positions_by_kind(kinds) == expected
+    kinds.append("ipv6-addr")
+    assert columns.positions_by_kind(kinds)["ipv6-addr"] == [len(kinds) - 1]
