@@ -182,7 +182,7 @@ class BatchWriter:
             collecting = gc.isenabled()
             # A batch's parsed body, columns and index rows are some 20,000 containers, all freed by their
             # reference counts once it has landed: the cycle collector, run every 700 allocations, would walk
-            # them a dozen times for nothing (a fifth of the body's parse). It runs again once the batch is in.
+            # them a dozen times for nothing (a third of the body's parse). It runs again once the batch is in.
             gc.disable()
             try:
                 self._append_made(tlp, body, flags)
