@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,7 +37,14 @@ def signed_pae(sig: bytes, payload_type: str, payload: bytes) -> bytes:
 
 
 def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    """Standard base64 of ``data``: a record's payload (about 1.1 MB for a batch of 5,000 indicators) through
+    pybase64's SIMD encoder (the same bytes, a twentieth of the standard library's 2.6 ms), anything small
+    without importing it."""
+    if len(data) < _LARGE:
+        return base64.b64encode(data).decode("ascii")
+    import pybase64
+
+    return pybase64.b64encode(data).decode("ascii")
 
 
 def unb64(text: str, what: str) -> bytes:
@@ -83,9 +91,48 @@ class Envelope:
 
 def sign(payload_type: str, payload: bytes, signers: list[tuple[str, nacl.signing.SigningKey]]) -> Envelope:
     """Sign with one or more (keyid, key) pairs."""
-    message = pae(payload_type, payload)
-    sigs = tuple(Signature(keyid, key.sign(message).signature) for keyid, key in signers)
+    type_bytes = payload_type.encode("utf-8")
+    head = b"DSSEv1 %d %s %d " % (len(type_bytes), type_bytes, len(payload))  # PAE is head + payload
+    sigs = tuple(Signature(keyid, ed25519_signature(key, head, payload)) for keyid, key in signers)
     return Envelope(payload_type, payload, sigs)
+
+
+_LARGE = 64 * 1024  # a payload from which on the hashing dominates signing and base64 (a batch record: ~1.1 MB)
+
+
+def ed25519_signature(key: nacl.signing.SigningKey, head: bytes, payload: bytes) -> bytes:
+    """The Ed25519 signature (RFC 8032, the one libsodium's ``crypto_sign`` makes: the same 64 bytes) of the
+    message ``head + payload``, without joining them.
+
+    A small message is signed by libsodium as it is. For a large one, most of signing is its two SHA-512 passes
+    over the message, and libsodium's portable SHA-512 runs at half the speed of OpenSSL's (hashlib): 7.9 ms
+    against 3.3 ms for a 1.1 MB batch record, a second of a 1M-indicator import. So the two hashes are taken by
+    hashlib and the rest of RFC 8032's steps by libsodium's constant-time scalar and point operations
+    (docs/adr/0288-ed25519-signing-hashed-by-hashlib.md); a test holds both paths to the same signatures."""
+    if len(head) + len(payload) < _LARGE:
+        return bytes(key.sign(head + payload).signature)
+    from nacl import bindings as sodium
+    from nacl.exceptions import RuntimeError as SodiumError
+
+    expanded = hashlib.sha512(bytes(key)).digest()  # the seed, expanded: the secret scalar and the nonce prefix
+    secret = bytearray(expanded[:32])
+    secret[0] &= 248
+    secret[31] &= 127
+    secret[31] |= 64
+    nonce = hashlib.sha512(expanded[32:])
+    nonce.update(head)
+    nonce.update(payload)
+    r = sodium.crypto_core_ed25519_scalar_reduce(nonce.digest())
+    try:
+        point = sodium.crypto_scalarmult_ed25519_base_noclamp(r)  # R = rB
+    except SodiumError:  # r = 0 (a chance of 2**-252): the whole message through libsodium
+        return bytes(key.sign(head + payload).signature)
+    challenge = hashlib.sha512(point + bytes(key.verify_key))
+    challenge.update(head)
+    challenge.update(payload)
+    k = sodium.crypto_core_ed25519_scalar_reduce(challenge.digest())
+    a = sodium.crypto_core_ed25519_scalar_reduce(bytes(secret) + bytes(32))
+    return point + sodium.crypto_core_ed25519_scalar_add(r, sodium.crypto_core_ed25519_scalar_mul(k, a))  # R || S
 
 
 # The layout :meth:`Envelope.to_json_bytes` writes: its three keys in order, compact. The payload ends at the first

@@ -146,3 +146,35 @@ def test_envelope_bytes_are_deterministic():
     a = _env([("A", KEYS["A"])]).to_json_bytes()
     assert a == _env([("A", KEYS["A"])]).to_json_bytes()
     assert dsse.parse(a).to_json_bytes() == a
+
+
+# A large payload (a batch record: ~1.1 MB) is signed with hashlib's SHA-512 and libsodium's scalar and point
+# operations (docs/adr/0288): the signature must be the very one libsodium's crypto_sign makes over the PAE.
+_AROUND_THE_SWITCH = st.integers(min_value=dsse._LARGE - 80, max_value=dsse._LARGE + 80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.binary(min_size=32, max_size=32), size=st.one_of(st.integers(0, 300), _AROUND_THE_SWITCH,
+                                                               st.integers(200_000, 1_200_000)),
+       filler=st.binary(min_size=1, max_size=64), payload_type=st.text(max_size=40))
+def test_signatures_of_any_size_are_libsodiums_over_the_pae(seed, size, filler, payload_type):
+    key = nacl.signing.SigningKey(seed)
+    payload = (filler * (size // len(filler) + 1))[:size]
+    envelope = dsse.sign(payload_type, payload, [("k", key)])
+    expected = key.sign(dsse.pae(payload_type, payload)).signature
+    assert envelope.signatures[0].sig == expected
+    assert dsse.verify(envelope, {"k": key.verify_key}) == {"k"}
+
+
+def test_a_large_payload_is_signed_by_the_split_path_with_the_rfc8032_keys():
+    payload = bytes(range(256)) * (dsse._LARGE // 256 + 7)  # past the switch: the hashlib path
+    for key in KEYS.values():
+        head = b"DSSEv1 31 application/vnd.cbm.record+json %d " % len(payload)
+        assert dsse.ed25519_signature(key, head, payload) == \
+            key.sign(dsse.pae("application/vnd.cbm.record+json", payload)).signature
+
+
+def test_large_payloads_base64_as_the_standard_library_does():
+    data = bytes(range(256)) * (dsse._LARGE // 256 + 3) + b"\xff\xfe"
+    assert dsse.b64(data) == base64.b64encode(data).decode("ascii")
+    assert dsse.b64(data[:100]) == base64.b64encode(data[:100]).decode("ascii")

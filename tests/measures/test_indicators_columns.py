@@ -67,6 +67,25 @@ def test_the_gate_read_by_columns_passes_only_what_row_by_row_passes(batch: list
     assert malformed.batch_reason(body) == malformed._first_bad_row(batch, IDENTITY)
 
 
+ODD_ID_OR_TYPE = st.one_of(st.none(), st.integers(0, 50), st.just(["i"] * 47), st.just({"k": 1}), st.just(""),
+                           st.just("x" * 47), st.just("indicator--0b6c7a2e-5d4f-4e3a-8b1c-2d3e4f5a6b7c\n"[1:]),
+                           st.sampled_from(["ipv4-addr", "pattern", "ipv4-addr\n", "IPV4-ADDR", "x" * 70_000]))
+
+
+@SETTINGS
+@given(batch=rows(), at=st.integers(0, 5), column=st.sampled_from([R.ID, R.TYPE]), odd=ODD_ID_OR_TYPE)
+def test_the_id_and_type_columns_are_judged_as_row_by_row(batch: list[list[Any]], at: int, column: int,
+                                                         odd: Any) -> None:
+    """The gate judges these two columns by the id rule and the known types alone (not by their column's type,
+    length and single-line passes too): whatever a cell holds, the verdict is the row-by-row one."""
+    if batch:
+        row = batch[at % len(batch)]
+        row.extend([None] * (column + 1 - len(row)))
+        row[column] = odd
+    body = {"fields": list(R.FIELDS), "rows": batch}
+    assert malformed.batch_reason(body) == malformed._first_bad_row(batch, IDENTITY)
+
+
 def test_a_well_formed_feed_batch_takes_the_column_path() -> None:
     """The C-level passes accept a feed's usual rows (else every batch would be walked row by row)."""
     row = ["indicator--00000000-0000-4000-8000-000000000000", "ipv4-addr", "10.1.2.3", "2027-01-01T00:00:00Z",
@@ -99,3 +118,14 @@ def test_the_index_built_by_columns_is_the_index_built_row_by_row(us, batch, tlp
     assert by_columns == by_rows
     # the columns the column path names NULL for the whole batch (bound as NULL literals, ADR 0237) are
     assert all(row[i] is None for row in by_columns.rows for i in by_columns.nulls)
+
+
+@given(st.lists(st.sampled_from(["ipv4-addr", "url", "domain-name", "pattern", "file-md5"]), max_size=40))
+def test_positions_by_kind_are_each_types_rows_in_order(kinds: list[str]) -> None:
+    """The gate and the landing checks share one grouping of a batch's type column: every row under its type,
+    ascending; a list (which may change) is grouped afresh each time, a tuple's answer is kept."""
+    expected = {kind: [i for i, k in enumerate(kinds) if k == kind] for kind in dict.fromkeys(kinds)}
+    assert columns.positions_by_kind(tuple(kinds)) == expected
+    assert columns.positions_by_kind(kinds) == expected
+    kinds.append("ipv6-addr")
+    assert columns.positions_by_kind(kinds)["ipv6-addr"] == [len(kinds) - 1]

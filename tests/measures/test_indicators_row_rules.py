@@ -107,3 +107,33 @@ def test_the_writer_keeps_no_batch_of_its_own_the_gate_refuses(make_party):
             writer.add(row, "GREEN")
             writer.finish()
     assert record_count(us) == records
+
+
+def test_a_made_batch_the_gate_refuses_rolls_back_and_leaves_the_cycle_collector_on(make_party):
+    """A batch made by the reader process lands with the cycle collector paused (docs/adr/0289): refused by the
+    gate, nothing lands and the collector is on again; landed, it is on again too."""
+    import gc
+
+    from cbm.core.canonical import encode_plain
+
+    us: Party = make_party("US")
+    records = record_count(us)
+    row: list[object] = [None] * len(R.FIELDS)
+    row[R.ID], row[R.TYPE], row[R.VALUE] = ("indicator--6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f", "domain-name",
+                                            "bad.example.com")
+    good = R.trim(list(row))
+    row[R.NAME] = "bad\x01name"
+    assert gc.isenabled()
+    with us.open() as store, pytest.raises(InputRejected, match="name holds a control character"):
+        with store.transaction():
+            writer = BatchWriter(store, ("*",))
+            body = encode_plain({"fields": list(R.FIELDS), "rows": [R.trim(row)]})
+            writer.add_made(("batch", "GREEN", body, 1, [row[R.ID]], None, 1, 0))
+    assert gc.isenabled()
+    assert record_count(us) == records
+    with us.open() as store, store.transaction():
+        writer = BatchWriter(store, ("*",))
+        writer.add_made(("batch", "GREEN", encode_plain({"fields": list(R.FIELDS), "rows": [good]}), 1,
+                         [good[R.ID]], None, 1, 0))
+    assert gc.isenabled()
+    assert record_count(us) == records + 1

@@ -16,13 +16,14 @@ import socket
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import eq, itemgetter, or_, rshift
+from itertools import chain, compress, repeat
+from operator import itemgetter, or_, rshift
 from operator import not_ as _not
 from pathlib import Path
 from typing import Any, Literal
 
 from cbm.measures.indicators import warninglists
+from cbm.measures.indicators.columns import positions_by_kind
 from cbm.measures.indicators.compiled import CompiledLists, load, load_or_compile, start
 
 ALL_ADDRESSES = "rule:all-addresses"
@@ -238,17 +239,18 @@ class Checker:
         if n < _SCREEN_FROM:
             return list(map(self.check, kinds, values))
         flags: list[list[str]] = [_UNFLAGGED] * n
-        everything = range(n)
+        groups = positions_by_kind(kinds)  # one pass, shared with the landing gate's look at the same column
         for kind, screen in ((_IPV4, self._screen_ipv4), (_DOMAIN, self._screen_names), (_URL, self._screen_urls)):
-            where = list(compress(everything, map(eq, kinds, repeat(kind))))
+            where = groups.get(kind)
             if where:
                 self._fill(flags, where, kinds, values, screen)
-        others = list(compress(everything, map(_not, map(_NOT_EXACT.__contains__, kinds))))
+        others = list(chain.from_iterable(where for kind, where in groups.items() if kind not in _NOT_EXACT))
         if others:
             self._fill(flags, others, kinds, values, self._screen_exact)
         check = self.check
-        for i in compress(everything, map(_ONE_BY_ONE.__contains__, kinds)):
-            flags[i] = check(kinds[i], values[i])
+        for kind in _ONE_BY_ONE:
+            for i in groups.get(kind, ()):
+                flags[i] = check(kinds[i], values[i])
         return flags
 
     def _fill(self, flags: list[list[str]], where: list[int], kinds: Sequence[str], values: Sequence[Any],

@@ -9,6 +9,8 @@ rows are transposed once.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Hashable, Sequence
 from itertools import zip_longest
 from typing import Any
 
@@ -45,3 +47,22 @@ def columns(body: dict[str, Any]) -> Columns | None:
 
 _IDENTITY = list(range(WIDTH))
 _LIST_ONLY = {list}
+
+
+_last_kinds: tuple[tuple[Any, ...], dict[Any, list[int]]] | None = None  # a type column, its positions by type
+
+
+def positions_by_kind(kinds: Sequence[Hashable]) -> dict[Any, list[int]]:
+    """Each type's positions in a batch's type column, ascending, the types in the order they first appear: two
+    C-level calls a row. The landing gate (which holds each type's values to their normal form) and the landing
+    checks (which screen each type's values its own way) both ask for the same column as a batch lands, so the
+    answer for the last column given as a tuple is kept (a tuple cannot change under it); treat it as read-only."""
+    global _last_kinds
+    cached = _last_kinds
+    if cached is not None and cached[0] is kinds:
+        return cached[1]
+    groups: dict[Any, list[int]] = {kind: [] for kind in dict.fromkeys(kinds)}
+    deque(map(list.append, map(groups.__getitem__, kinds), range(len(kinds))), maxlen=0)
+    if type(kinds) is tuple:
+        _last_kinds = (kinds, groups)
+    return groups

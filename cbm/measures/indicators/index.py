@@ -200,7 +200,8 @@ def _add_batch(conn: Connection, record: Record) -> None:
 
 def _fold(conn: Connection, batch: Batch) -> None:
     """Fold a batch (or part of one) of one author. Fast path: insert every row with INSERT OR IGNORE (the
-    (sid, author) key refuses ids already held) and count what landed; only when some were refused (new
+    (sid, author) key refuses ids already held) and count what landed (SQLite's count of the rows the
+    statements inserted, not a scan of them); only when some were refused (new
     versions) are the landed positions read back and the refused rows take the slow path. A fresh feed costs
     one statement per table, no per-row look-ups."""
     rows = batch.rows
@@ -208,8 +209,9 @@ def _fold(conn: Connection, batch: Batch) -> None:
         return
     author, rec, modified = rows[0][0], rows[0][2], rows[0][8]
     last_k = conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0]
+    changed = conn.total_changes
     _insert_or_ignore(conn, rows, batch.nulls)
-    if conn.execute("SELECT COUNT(*) FROM ind WHERE k > ?", (last_k,)).fetchone()[0] < len(rows):
+    if conn.total_changes - changed < len(rows):  # what landed, counted by SQLite (``ind`` has no trigger)
         landed = {pos for (pos,) in conn.execute("SELECT pos FROM ind WHERE k > ?", (last_k,))}
         _new_versions(conn, [(row, explicit) for row, explicit in zip(rows, batch.explicit, strict=True)
                              if row[3] not in landed], author)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import and_, contains
+from itertools import chain, compress, filterfalse, repeat
+from operator import contains
 from typing import Any
 
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.columns import columns as batch_columns
+from cbm.measures.indicators.columns import positions_by_kind
 
 Check = Callable[[str, Any], list[str]]  # the landing checks: (type, value) -> flags
 
@@ -205,7 +206,7 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
         confidence = [c if type(c) is int else None for c in confidence]
     sectors: Sequence[Any] = cells[R.SECTORS]
     if sectors.count(None) != n:
-        sectors = [_sector_text(s) for s in sectors]
+        sectors = [None if s is None else _sector_text(s) for s in sectors]  # a feed names few rows' sectors
     batch = Batch([], explicit, column_flags(check, kinds, values))
     revoked_text: Any = _NONES
     extras = cells[R.EXTRA]
@@ -254,12 +255,15 @@ _ADDRESS_KINDS = frozenset(("ipv4-addr", "ipv6-addr"))
 
 
 def _address_ranges(kinds: Sequence[str], values: Sequence[Any]) -> list[int]:
-    """Positions of the addresses whose value has a ``/`` (the candidates for :func:`net_range`), found in
-    C-level passes when every indicator has a value."""
-    addresses = map(_ADDRESS_KINDS.__contains__, kinds)
-    if None not in values:
-        return list(compress(range(len(values)), map(and_, addresses, map(contains, values, repeat("/")))))
-    return [i for i in compress(range(len(values)), addresses) if values[i] is not None and "/" in values[i]]
+    """Positions of the addresses whose value has a ``/`` (the candidates for :func:`net_range`), ascending:
+    the address rows (the batch's positions by type, which the gate found) whose value holds one, in C-level
+    passes when every one of them has a value."""
+    groups = positions_by_kind(kinds)
+    where = sorted(chain.from_iterable(groups.get(kind, ()) for kind in _ADDRESS_KINDS))
+    texts = list(map(values.__getitem__, where))
+    if texts and set(map(type, texts)) == _STR:
+        return list(compress(where, map(contains, texts, repeat("/"))))
+    return [i for i, value in zip(where, texts, strict=True) if isinstance(value, str) and "/" in value]
 
 
 def column_flags(check: Check, kinds: Sequence[str], values: Sequence[Any]) -> list[Sequence[str]]:
@@ -274,8 +278,8 @@ def _index_times(column: Sequence[Any], n: int) -> bool:
     """Whether every entry of ``column`` (``n`` long) is None or already a ``YYYY-MM-DDTHH:MM:SSZ`` string, the
     index's form, kept as it is: a feed's times usually are. Checked in C-level passes over the column."""
     texts = list(filter(None, column))
-    if column.count(None) + len(texts) != n:  # falsy values other than None ("" or 0): read one by one
-        return False
+    if len(texts) < n and list(filterfalse(None, column)).count(None) + len(texts) != n:
+        return False  # falsy values other than None ("" or 0): read one by one (only the falsy compared with None)
     if not texts:
         return True
     if set(map(type, texts)) != _STR or set(map(len, texts)) != {20}:
