@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS ind (
     confidence  INTEGER,
     sectors     TEXT,
     versions    INTEGER NOT NULL,
-    revoked     TEXT
+    revoked     TEXT,
+    digest      BLOB                -- the version's row_digest (docs/adr/0292); NULL: none
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ind_sid ON ind (sid, author);
 CREATE INDEX IF NOT EXISTS ind_value ON ind (value);
@@ -123,7 +124,7 @@ def _batch_rows(conn: Connection, record: Record) -> Batch:
         bulk_mode(conn)
     flagged = _CHECKED.get(record.hash)
     check = checker(conn).check if flagged is None else Found(flagged).check
-    batch = batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
+    batch = batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check, record.to)
     from cbm.measures import malformed  # loaded when indicators land (status and search never fold)
 
     skipped = malformed.left_out(record)  # rows whose value is not in normal form fold nowhere (docs/adr/0269)
@@ -341,6 +342,30 @@ def held_filters(conn: Connection, author: str, expected_rows: int) -> tuple[See
 HELD_CHUNK = 50_000  # rows of ``ind`` read at a time when seeding the filters
 
 
+def held_digests(conn: Connection, author: str) -> set[bytes]:
+    """The digests (:mod:`~cbm.measures.indicators.row_digest`) of ``author``'s current indicators that a row of
+    a cbm-made feed may match to be skipped as unchanged (docs/adr/0292). Left out, so that such rows take the
+    exact path: free patterns (one pattern, one id goes by their text, which the index does not keep) and every
+    indicator whose value an indicator of ``author`` landed before it may hold too (the exact path would keep
+    that earlier id, docs/adr/0169; a filter's false positives leave out a few more). One pass over ``ind`` in
+    landing order."""
+    held = int(conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0])  # an upper bound, at no cost
+    earlier = SeenFilter(held)
+    found: set[bytes] = set()
+    cursor = conn.execute("SELECT digest, type <> 'pattern', COALESCE(value, '') FROM ind WHERE author = ?"
+                          " ORDER BY k", (author,))
+    while chunk := cursor.fetchmany(HELD_CHUNK):
+        digests, simple, values = zip(*chunk, strict=True)
+        again = earlier.seen_before(values)
+        found.update(compress(digests, map(_first_simple, simple, again)))
+    found.discard(None)  # type: ignore[arg-type]  # a row JSON could not carry has no digest
+    return found
+
+
+def _first_simple(simple: int, again: bool) -> bool:
+    return bool(simple) and not again
+
+
 def end_bulk(conn: Connection) -> None:
     """Rebuild the suspended indexes and fold the rows held back (a no-op without a bulk landing)."""
     session = _SESSIONS.pop(id(conn), None)
@@ -356,7 +381,7 @@ def discard_bulk(conn: Connection) -> None:
     _SESSIONS.pop(id(conn), None)
 
 
-INDEX = Index(name="indicators", version=5, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
+INDEX = Index(name="indicators", version=6, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
               begin_bulk=begin_bulk, end_bulk=end_bulk, discard_bulk=discard_bulk)
 
 
