@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -324,46 +325,50 @@ def begin_bulk(conn: Connection, authors: frozenset[str], size_bytes: int) -> bo
     return True
 
 
-def held_filters(conn: Connection, author: str, expected_rows: int) -> tuple[SeenFilter, SeenFilter]:
+def held_filters(conn: Connection, author: str, expected_rows: int) -> tuple[SeenFilter, SeenFilter, list[str]]:
     """Filters of the ids and of the values (``ind.value``, ``""`` for none) of ``author``'s current indicators,
     sized for those and ``expected_rows`` more: a feed landing in bulk into a store that holds some of the
-    author's indicators takes the exact path only for the rows either filter may hold (docs/adr/0280). One pass
-    over ``ind`` in chunks (1M held: about half a second)."""
+    author's indicators takes the exact path only for the rows either filter may hold (docs/adr/0280). And the
+    values the filter may have met before, in landing order (a few false positives, and any value the author
+    holds twice): what :func:`held_digests` needs. One pass over ``ind`` in chunks (1M held: about half a
+    second)."""
     held = int(conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0])  # an upper bound, at no cost
     ids, values = SeenFilter(held + expected_rows), SeenFilter(held + expected_rows)
-    cursor = conn.execute("SELECT sid, COALESCE(value, '') FROM ind WHERE author = ?", (author,))
+    again: list[str] = []
+    cursor = conn.execute("SELECT sid, COALESCE(value, '') FROM ind WHERE author = ? ORDER BY k", (author,))
     while chunk := cursor.fetchmany(HELD_CHUNK):
         sids, texts = zip(*chunk, strict=True)
         ids.seen_before(sids)
-        values.seen_before(texts)
-    return ids, values
+        again.extend(compress(texts, values.seen_before(texts)))
+    return ids, values, again
 
 
 HELD_CHUNK = 50_000  # rows of ``ind`` read at a time when seeding the filters
 
 
-def held_digests(conn: Connection, author: str) -> set[bytes]:
+def held_digests(conn: Connection, author: str, again: Sequence[str]) -> set[bytes]:
     """The digests (:mod:`~cbm.measures.indicators.row_digest`) of ``author``'s current indicators that a row of
-    a cbm-made feed may match to be skipped as unchanged (docs/adr/0292). Left out, so that such rows take the
-    exact path: free patterns (one pattern, one id goes by their text, which the index does not keep) and every
-    indicator whose value an indicator of ``author`` landed before it may hold too (the exact path would keep
-    that earlier id, docs/adr/0169; a filter's false positives leave out a few more). One pass over ``ind`` in
-    landing order."""
-    held = int(conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0])  # an upper bound, at no cost
-    earlier = SeenFilter(held)
+    a cbm-made feed may match to be skipped as unchanged (docs/adr/0292). ``again``: the values
+    :func:`held_filters` may have met twice. Left out, so that such rows take the exact path: free patterns (one
+    pattern, one id goes by their text, which the index does not keep), and every indicator whose type and value
+    one of ``author``'s landed before it holds too (the exact path would give such a row that earlier id,
+    docs/adr/0169). One pass over ``ind``, and a look-up of ``again``."""
     found: set[bytes] = set()
-    cursor = conn.execute("SELECT digest, type <> 'pattern', COALESCE(value, '') FROM ind WHERE author = ?"
-                          " ORDER BY k", (author,))
+    cursor = conn.execute("SELECT digest FROM ind WHERE author = ? AND type <> 'pattern'", (author,))
     while chunk := cursor.fetchmany(HELD_CHUNK):
-        digests, simple, values = zip(*chunk, strict=True)
-        again = earlier.seen_before(values)
-        found.update(compress(digests, map(_first_simple, simple, again)))
+        found.update(map(itemgetter(0), chunk))
     found.discard(None)  # type: ignore[arg-type]  # a row JSON could not carry has no digest
+    values = sorted(set(again))
+    first: set[tuple[str, str]] = set()
+    for i in range(0, len(values), CHUNK):
+        chunk_values = values[i:i + CHUNK]
+        for digest, kind, value in conn.execute(
+                f"SELECT digest, type, value FROM ind WHERE author = ? AND value IN ({','.join('?' * len(chunk_values))})"
+                " ORDER BY k", (author, *chunk_values)):
+            if (kind, value) in first:
+                found.discard(digest)
+            first.add((kind, value))
     return found
-
-
-def _first_simple(simple: int, again: bool) -> bool:
-    return bool(simple) and not again
 
 
 def end_bulk(conn: Connection) -> None:

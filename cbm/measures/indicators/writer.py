@@ -119,10 +119,11 @@ class BatchWriter:
         self._seen: SeenFilter | None = None
         # in a bulk load into a store holding some of ours, the values we hold (docs/adr/0280)
         self._held_values: SeenFilter | None = None
+        self._held_twice: list[str] = []  # values the filter of values held may have met twice (held_digests)
         if not held:
             self._seen = SeenFilter(expected_rows)
         elif bulk:
-            self._seen, self._held_values = store.query(ix.held_filters, store.party, expected_rows)
+            self._seen, self._held_values, self._held_twice = store.query(ix.held_filters, store.party, expected_rows)
         # Bulk load (a large feed, docs/adr/0280): the indicator index's own indexes are suspended when the
         # first batch lands and rebuilt once at the end; rows whose id may already have been written in this
         # import or be held, and rows whose value may be held, are held back until then and take the exact path
@@ -364,7 +365,7 @@ class BatchWriter:
         """Whether each row (its id, its digest; in the order read) is skipped as unchanged; every other row's id
         is remembered as gone on to the exact path."""
         if self._held_digests is None:
-            self._held_digests = self.store.query(ix.held_digests, self.store.party)
+            self._held_digests = self.store.query(ix.held_digests, self.store.party, self._held_twice)
             self._went_on = SeenFilter(self.expected_rows)
         assert self._went_on is not None
         same = list(map(self._held_digests.__contains__, digests))
