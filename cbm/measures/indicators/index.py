@@ -357,14 +357,15 @@ def held_digests(conn: Connection, author: str, again: Sequence[str]) -> set[byt
     cursor = conn.execute("SELECT digest FROM ind WHERE author = ? AND type <> 'pattern'", (author,))
     while chunk := cursor.fetchmany(HELD_CHUNK):
         found.update(map(itemgetter(0), chunk))
-    found.discard(None)  # type: ignore[arg-type]  # a row JSON could not carry has no digest
+    found.discard(None)  # a row JSON could not carry has no digest
     values = sorted(set(again))
     first: set[tuple[str, str]] = set()
     for i in range(0, len(values), CHUNK):
         chunk_values = values[i:i + CHUNK]
+        marks = ",".join("?" * len(chunk_values))
         for digest, kind, value in conn.execute(
-                f"SELECT digest, type, value FROM ind WHERE author = ? AND value IN ({','.join('?' * len(chunk_values))})"
-                " ORDER BY k", (author, *chunk_values)):
+                f"SELECT digest, type, value FROM ind WHERE author = ? AND value IN ({marks}) ORDER BY k",
+                (author, *chunk_values)):
             if (kind, value) in first:
                 found.discard(digest)
             first.add((kind, value))

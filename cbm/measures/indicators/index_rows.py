@@ -16,8 +16,8 @@ from itertools import compress, repeat
 from operator import and_, contains
 from typing import Any
 
-from cbm.measures.indicators import rows as R
 from cbm.measures.indicators import row_digest
+from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.columns import columns as batch_columns
 
 Check = Callable[[str, Any], list[str]]  # the landing checks: (type, value) -> flags

@@ -27,8 +27,7 @@ from cbm.core.records import (
 )
 from cbm.measures import malformed
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators import queries
-from cbm.measures.indicators import row_digest
+from cbm.measures.indicators import queries, row_digest
 from cbm.measures.indicators import rows as R
 from cbm.store.db import Store
 from cbm.store.record_rows import record_from_row
