@@ -23,6 +23,7 @@ from tests.measures.test_indicators_bulk import (
     ONE_CORE_SKIP,
     bulk,
     filler,
+    import_json,
     ind_indexes,
     kill_midway,
     reaped,
@@ -106,8 +107,6 @@ def test_the_same_feed_again_is_skipped_by_digest_and_reads_no_held_version(
     both(us, plain, feed, monkeypatch)
     held_versions_read.clear()
     bulk(monkeypatch, True)
-    from tests.measures.test_indicators_bulk import import_json
-
     again = import_json(us, feed)
     assert again["unchanged"] == again["read"] == len(daily_feed()) - 1 and again["records"] == 0
     assert held_versions_read == []  # no record read back: every row was told by its digest
@@ -151,8 +150,6 @@ def test_a_row_whose_value_we_hold_under_a_sources_id_still_merges_as_the_exact_
 def test_the_index_keeps_each_versions_digest_and_a_rebuild_gives_the_same(make_party, tmp_path, monkeypatch):
     us = make_party("US")
     bulk(monkeypatch, True)
-    from tests.measures.test_indicators_bulk import import_json
-
     import_json(us, write_feed(tmp_path / "feed.csv", daily_feed()))
     with us.open() as store:
         digests = [d for (d,) in store.conn.execute("SELECT digest FROM ind")]
@@ -169,8 +166,6 @@ def test_the_index_keeps_each_versions_digest_and_a_rebuild_gives_the_same(make_
 def test_a_reimport_with_changes_killed_midway_leaves_the_store_as_before(make_party, tmp_path, monkeypatch):
     us = make_party("US")
     feed = small_rows_feed(tmp_path / "feed.csv")  # just over the real threshold: the subprocess reads in bulk
-    from tests.measures.test_indicators_bulk import import_json
-
     first = import_json(us, feed)
     lines = feed.read_text(encoding="utf-8").splitlines()
     changed = [line + ",60" if i % 10 == 1 else line for i, line in enumerate(lines)]  # a confidence given
@@ -184,3 +179,29 @@ def test_a_reimport_with_changes_killed_midway_leaves_the_store_as_before(make_p
         again = import_json(us, feed2)  # the next import is complete
         assert again["updated"] == len(range(1, len(lines), 10)) and again["created"] == 199
         assert again["unchanged"] == first["created"] - again["updated"]
+
+
+def test_a_store_holding_far_more_than_the_feed_skips_its_unchanged_rows_too(
+        make_party, tmp_path, monkeypatch, reader, held_versions_read):
+    """A store grown past four times the daily feed (no bulk load, ADR 0280) still skips the feed's unchanged
+    rows by digest, and lands the next day's changes as the exact path does."""
+    from cbm.measures.indicators import service
+
+    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
+    first = daily_feed()
+    both(us, plain, write_feed(tmp_path / "old.csv", [HEADER, *filler("10.40", 6 * len(first))]), monkeypatch)
+    both(us, plain, write_feed(tmp_path / "feed.csv", first), monkeypatch)
+    with us.open() as store:
+        assert not store.query(ix.bulk_pays, service._rows_in(str(tmp_path / "feed.csv")))
+    feed2 = write_feed(tmp_path / "feed2.csv", next_day(first))
+    bulk(monkeypatch, False)
+    held_versions_read.clear()
+    ordinary = import_json(plain, feed2)
+    exact = len(held_versions_read)
+    bulk(monkeypatch, True)
+    held_versions_read.clear()
+    loaded = import_json(us, feed2)
+    assert loaded["unchanged"] == ordinary["unchanged"] > BATCH
+    # the exact path reads back every held row's version; here only those of the rows that changed
+    assert exact > ordinary["unchanged"] > 10 * len(held_versions_read)
+    same_result(us, plain, loaded, ordinary)
