@@ -354,20 +354,21 @@ HELD_CHUNK = 50_000  # rows of ``ind`` read at a time when seeding the filters
 def held_digests(conn: Connection, author: str, again: Sequence[str] | None) -> set[bytes]:
     """The digests (:mod:`~cbm.measures.indicators.row_digest`) of ``author``'s current indicators that a row of
     a cbm-made feed may match to be skipped as unchanged (docs/adr/0292). ``again``: the values
-    :func:`held_filters` may have met twice (None: found here, by a filter of its own). Left out, so that such rows take the exact path: free patterns (one
-    pattern, one id goes by their text, which the index does not keep), and every indicator whose type and value
-    one of ``author``'s landed before it holds too (the exact path would give such a row that earlier id,
-    docs/adr/0169). One pass over ``ind``, and a look-up of ``again``."""
+    :func:`held_filters` may have met twice (None: found here, by a filter of its own). Left out, so that such
+    rows take the exact path: free patterns (one pattern, one id goes by their text, which the index does not
+    keep), and every indicator whose type and value one of ``author``'s landed before it holds too (the exact
+    path would give such a row that earlier id, docs/adr/0169). One pass over ``ind``, and a look-up of
+    ``again``."""
     found: set[bytes] = set()
     if again is None:
-        values = SeenFilter(row_bound(conn))
+        met = SeenFilter(row_bound(conn))
         twice: list[str] = []
         cursor = conn.execute("SELECT digest, type <> 'pattern', COALESCE(value, '') FROM ind WHERE author = ?"
                               " ORDER BY k", (author,))
         while chunk := cursor.fetchmany(HELD_CHUNK):
             digests, simple, texts = zip(*chunk, strict=True)
             found.update(compress(digests, simple))
-            twice.extend(compress(texts, values.seen_before(texts)))
+            twice.extend(compress(texts, met.seen_before(texts)))
         again = twice
     else:
         cursor = conn.execute("SELECT digest FROM ind WHERE author = ? AND type <> 'pattern'", (author,))
