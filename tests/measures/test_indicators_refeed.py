@@ -155,7 +155,7 @@ def test_the_index_keeps_each_versions_digest_and_a_rebuild_gives_the_same(make_
         digests = [d for (d,) in store.conn.execute("SELECT digest FROM ind")]
         held = store.query(ix.held_digests, "US", [])
     assert all(type(d) is bytes and len(d) == 16 for d in digests) and len(set(digests)) == len(digests)
-    assert held == set(digests)
+    assert len(held) == len(digests) and all(d in held for d in digests) and bytes(16) not in held
     r = us.cli("store", "rebuild")
     assert r.exit_code == 0, r.stderr
     with us.open() as store:

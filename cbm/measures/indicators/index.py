@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
+from cbm.measures.indicators import row_digest
 from cbm.measures.indicators.ind_insert import INSERT as _INSERT
 from cbm.measures.indicators.ind_insert import insert_or_ignore as _insert_or_ignore
 from cbm.measures.indicators.index_rows import Batch, Flagged, Found, batch_of
@@ -351,7 +352,7 @@ def held_filters(conn: Connection, author: str, expected_rows: int) -> tuple[See
 HELD_CHUNK = 50_000  # rows of ``ind`` read at a time when seeding the filters
 
 
-def held_digests(conn: Connection, author: str, again: Sequence[str] | None) -> set[bytes]:
+def held_digests(conn: Connection, author: str, again: Sequence[str] | None) -> row_digest.HeldDigests:
     """The digests (:mod:`~cbm.measures.indicators.row_digest`) of ``author``'s current indicators that a row of
     a cbm-made feed may match to be skipped as unchanged (docs/adr/0292). ``again``: the values
     :func:`held_filters` may have met twice (None: found here, by a filter of its own). Left out, so that such
@@ -359,7 +360,7 @@ def held_digests(conn: Connection, author: str, again: Sequence[str] | None) -> 
     keep), and every indicator whose type and value one of ``author``'s landed before it holds too (the exact
     path would give such a row that earlier id, docs/adr/0169). One pass over ``ind``, and a look-up of
     ``again``."""
-    found: set[bytes] = set()
+    found = row_digest.HeldDigests()
     if again is None:
         met = SeenFilter(row_bound(conn))
         twice: list[str] = []
@@ -367,14 +368,13 @@ def held_digests(conn: Connection, author: str, again: Sequence[str] | None) -> 
                               " ORDER BY k", (author,))
         while chunk := cursor.fetchmany(HELD_CHUNK):
             digests, simple, texts = zip(*chunk, strict=True)
-            found.update(compress(digests, simple))
+            found.add_all(compress(digests, simple))
             twice.extend(compress(texts, met.seen_before(texts)))
         again = twice
     else:
         cursor = conn.execute("SELECT digest FROM ind WHERE author = ? AND type <> 'pattern'", (author,))
         while chunk := cursor.fetchmany(HELD_CHUNK):
-            found.update(map(itemgetter(0), chunk))
-    found.discard(None)  # a row JSON could not carry has no digest
+            found.add_all(map(itemgetter(0), chunk))
     values = sorted(set(again))
     first: set[tuple[str, str]] = set()
     for i in range(0, len(values), CHUNK):

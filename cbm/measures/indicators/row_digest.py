@@ -15,7 +15,7 @@ and take the exact path, which still finds them unchanged: a digest only ever le
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from hashlib import sha256
 from operator import itemgetter
 from typing import Any
@@ -52,3 +52,58 @@ def canonical(rows: list[list[Any]]) -> list[list[Any]]:
     if not rows or (max(map(len, rows)) <= WIDTH and None not in map(_LAST, rows)):
         return rows
     return [R.trim(row[:WIDTH]) for row in rows]
+
+
+class HeldDigests:
+    """A set of digests kept in about 21 bytes each rather than a Python set's 100 (1M held: 21 MB, not 100):
+    65,536 buckets by the first two bytes, each the digests of its bucket laid end to end, searched in C. Asked
+    about a million times in a re-import of a 1M feed, at well under a microsecond each."""
+
+    def __init__(self) -> None:
+        self._buckets = [bytearray() for _ in range(1 << 16)]
+        self._count = 0
+
+    def add_all(self, digests: Iterable[bytes | None]) -> None:
+        """Add each digest of ``digests`` (None, or a value of another size, is left out)."""
+        buckets, added = self._buckets, 0
+        for digest in digests:
+            if type(digest) is bytes and len(digest) == SIZE:
+                buckets[digest[0] << 8 | digest[1]] += digest
+                added += 1
+        self._count += added
+
+    def discard(self, digest: bytes | None) -> None:
+        if digest is None or len(digest) != SIZE:
+            return
+        bucket = self._buckets[digest[0] << 8 | digest[1]]
+        while (at := _find(bucket, digest)) >= 0:  # every copy: a digest added twice is still gone
+            del bucket[at:at + SIZE]
+            self._count -= 1
+
+    def __contains__(self, digest: object) -> bool:
+        return type(digest) is bytes and len(digest) == SIZE and self.holds([digest])[0]
+
+    def holds(self, digests: Iterable[bytes | None]) -> list[bool]:
+        """Whether each of ``digests`` (each of SIZE bytes, or None: never held) is held, in one loop."""
+        buckets, size = self._buckets, SIZE
+        out: list[bool] = []
+        append = out.append
+        for digest in digests:
+            if digest is None:
+                append(False)
+                continue
+            bucket = buckets[digest[0] << 8 | digest[1]]
+            at = bucket.find(digest)
+            append(at >= 0 and (not at % size or _find(bucket, digest) >= 0))
+        return out
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def _find(bucket: bytearray, digest: bytes) -> int:
+    """Where ``digest`` starts in ``bucket`` as one of its digests (not across two), or -1."""
+    at = bucket.find(digest)
+    while at > 0 and at % SIZE:
+        at = bucket.find(digest, at + 1)
+    return at

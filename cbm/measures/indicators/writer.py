@@ -142,7 +142,7 @@ class BatchWriter:
         large = bulk if large is None else large
         self._skips_unchanged = held and large and \
             expected_rows * self.SCREEN_RATIO >= store.query(ix.row_bound)
-        self._held_digests: set[bytes] | None = None
+        self._held_digests: row_digest.HeldDigests | None = None
         self._went_on: SeenFilter | None = None
         self._replaying = False  # rows held back, landing at the end: each was screened as it was held back
         from cbm.measures.indicators.dedup import OneIdPerPattern
@@ -375,7 +375,7 @@ class BatchWriter:
             self._held_digests = self.store.query(ix.held_digests, self.store.party, self._held_twice)
             self._went_on = SeenFilter(self.expected_rows)
         assert self._went_on is not None
-        same = list(map(self._held_digests.__contains__, digests))
+        same = self._held_digests.holds(digests)
         if True in same:
             went_on = iter(self._went_on.may_hold(compress(sids, same)))
             same = [held and not next(went_on) for held in same]
