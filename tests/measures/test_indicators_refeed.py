@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators.writer import BatchWriter
 from tests.measures.test_indicators_bulk import (
@@ -153,7 +154,7 @@ def test_the_index_keeps_each_versions_digest_and_a_rebuild_gives_the_same(make_
     import_json(us, write_feed(tmp_path / "feed.csv", daily_feed()))
     with us.open() as store:
         digests = [d for (d,) in store.conn.execute("SELECT digest FROM ind")]
-        held = store.query(ix.held_digests, "US", [])
+        held = store.query(held_index.held_digests, "US", [])
     assert all(type(d) is bytes and len(d) == 16 for d in digests) and len(set(digests)) == len(digests)
     assert len(held) == len(digests) and all(d in held for d in digests) and bytes(16) not in held
     r = us.cli("store", "rebuild")

@@ -26,6 +26,7 @@ from cbm.core.records import (
     sign_record,
 )
 from cbm.measures import malformed
+from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import queries, row_digest
 from cbm.measures.indicators import rows as R
@@ -123,7 +124,8 @@ class BatchWriter:
         if not held:
             self._seen = SeenFilter(expected_rows)
         elif bulk:
-            self._seen, self._held_values, self._held_twice = store.query(ix.held_filters, store.party, expected_rows)
+            self._seen, self._held_values, self._held_twice = store.query(held_index.held_filters, store.party,
+                                                                          expected_rows)
         # Bulk load (a large feed, docs/adr/0280): the indicator index's own indexes are suspended when the
         # first batch lands and rebuilt once at the end; rows whose id may already have been written in this
         # import or be held, and rows whose value may be held, are held back until then and take the exact path
@@ -141,7 +143,7 @@ class BatchWriter:
         # unless the store holds far more than comes: loading the digests costs a pass over what we hold.
         large = bulk if large is None else large
         self._skips_unchanged = held and large and \
-            expected_rows * self.SCREEN_RATIO >= store.query(ix.row_bound)
+            expected_rows * self.SCREEN_RATIO >= store.query(held_index.row_bound)
         self._held_digests: row_digest.HeldDigests | None = None
         self._went_on: SeenFilter | None = None
         self._replaying = False  # rows held back, landing at the end: each was screened as it was held back
@@ -372,7 +374,7 @@ class BatchWriter:
         """Whether each row (its id, its digest; in the order read) is skipped as unchanged; every other row's id
         is remembered as gone on to the exact path."""
         if self._held_digests is None:
-            self._held_digests = self.store.query(ix.held_digests, self.store.party, self._held_twice)
+            self._held_digests = self.store.query(held_index.held_digests, self.store.party, self._held_twice)
             self._went_on = SeenFilter(self.expected_rows)
         assert self._went_on is not None
         same = self._held_digests.holds(digests)
