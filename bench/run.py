@@ -452,6 +452,7 @@ class Bench:
                      [*self.cbm, *self.store("US"), "indicators", "import", str(self.feeds["US"])], words=imp)
         self.stats("import", "US")
         self.second_feed_import()
+        self.same_feed_import()
         self.measure("import-peer-feed", "import the peer's own feed (RU, 5 %; setup, no target)",
                      [*self.cbm, *self.store("RU"), "indicators", "import", str(self.feeds["RU"])], words=imp)
         stix = w / "us.stix.json"
@@ -529,6 +530,26 @@ class Bench:
         finally:
             shutil.rmtree(store, ignore_errors=True)
             feed.unlink(missing_ok=True)
+
+    def same_feed_import(self) -> None:
+        """The same national feed again, into a copy of the store holding it (issue 20: the daily re-import, every
+        row unchanged, skipped by its digest, docs/adr/0292). A copy, taken untimed before each run, as for
+        import-second-feed; no target yet."""
+        if self.results.get("import") is None or self.results["import"].status != "ok":
+            return
+        store = self.work / "us-same"
+
+        def copy(run: int) -> None:
+            shutil.rmtree(store, ignore_errors=True)
+            shutil.copytree(self.work / "us", store)
+
+        try:
+            self.measure("import-same-feed", "import the same feed again into the store holding it "
+                         "(US, a copy; no target)",
+                         [*self.cbm, "--store", str(store), "indicators", "import", str(self.feeds["US"])],
+                         words=("indicators", "import"), needs=["import"], before_run=copy)
+        finally:
+            shutil.rmtree(store, ignore_errors=True)
 
     def encrypted_steps(self) -> None:
         """The same bundle as the default export makes it (encrypted: the feed is mostly above TLP:CLEAR):

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CBM_STEPS = ("import", "import-second-feed", "import-peer-feed", "export-stix", "bundle-export", "verify-quick",
-             "verify-deep", "import-peer", "bundle-export-encrypted", "verify-encrypted-outer", "import-peer-encrypted",
-             "search", "status", "status-tiny", "help", "misp-import", "misp-export")
+CBM_STEPS = ("import", "import-second-feed", "import-same-feed", "import-peer-feed", "export-stix", "bundle-export",
+             "verify-quick", "verify-deep", "import-peer", "bundle-export-encrypted", "verify-encrypted-outer",
+             "import-peer-encrypted", "search", "status", "status-tiny", "help", "misp-import", "misp-export")
 REFERENCES = ("ref-parse", "ref-minisign", "ref-signatures", "ref-sqlite", "ref-lookup", "ref-python",
               "ref-encode", "ref-stix2", "ref-checks", "ref-misp-stix")
 TARGET_ROWS = ("import", "landing checks", "export-stix", "bundle-export", "verify-quick", "verify-deep",

@@ -111,7 +111,7 @@ def test_the_index_built_by_columns_is_the_index_built_row_by_row(us, batch, tlp
             return  # kept as evidence, never folded (ADR 0116): the index never reads it
         by_columns = ix._batch_rows(store.conn, record)
         by_rows = index_rows.from_rows(R.rows_of(record.body), "US", ix._record_id(store.conn, record), tlp,
-                                       record.created, ix.checker(store.conn).check)
+                                       record.created, ix.checker(store.conn).check, record.to)
     skipped = malformed.left_out(record)  # rows whose value is not in normal form fold nowhere (ADR 0269)
     if skipped is not None:
         by_rows = by_rows.take([i for i in range(len(by_rows)) if i not in skipped.positions])

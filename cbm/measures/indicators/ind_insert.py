@@ -13,13 +13,13 @@ from cbm.measures.indicators.index_rows import IndRows
 from cbm.store.indexes import Connection
 
 _IND_COLUMNS = ("author, sid, rec, pos, type, value, tlp, created, modified, valid_from, valid_until, confidence,"
-                " sectors, versions, revoked")
-_WIDTH = _IND_COLUMNS.count(",") + 1  # the 15 values of an ``ind`` row
+                " sectors, versions, revoked, digest")
+_WIDTH = _IND_COLUMNS.count(",") + 1  # the 16 values of an ``ind`` row
 
 #: One ``ind`` row's INSERT, ``{verb}`` "" or "OR IGNORE" (a new version, a test's plain landing).
 INSERT = f"INSERT {{verb}} INTO ind ({_IND_COLUMNS}) VALUES ({', '.join('?' * _WIDTH)})"
 
-_PER_STATEMENT = 64  # rows an INSERT names (at most 5 + 64 * 10 = 645 parameters: within SQLite's limit of 999)
+_PER_STATEMENT = 64  # rows an INSERT names (at most 5 + 64 * 11 = 709 parameters: within SQLite's limit of 999)
 
 #: Positions in an ``ind`` row that every row of a batch shares (one record: author, rec, tlp, modified,
 #: versions): an INSERT binds them once, as ?1 to ?5, and each row refers to them.
@@ -32,7 +32,7 @@ def insert_or_ignore(conn: Connection, rows: Sequence[tuple[Any, ...]], nulls: f
 
     A statement binds the values every row of a batch shares (:data:`_SHARED`) once, and names the columns
     ``nulls`` says are None in every row as NULL, so only each row's own values are bound: a third less CPU a
-    row than binding all 15 (docs/adr/0237-index-rows-bind-only-their-own-values.md). What lands is the same.
+    row than binding all of them (docs/adr/0237-index-rows-bind-only-their-own-values.md). What lands is the same.
     Rows kept as columns (:class:`~cbm.measures.indicators.index_rows.IndRows`) are laid into the statements'
     parameters a column at a time, with no tuple per row (docs/adr/0249)."""
     if not rows:

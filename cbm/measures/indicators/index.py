@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS ind (
     confidence  INTEGER,
     sectors     TEXT,
     versions    INTEGER NOT NULL,
-    revoked     TEXT
+    revoked     TEXT,
+    digest      BLOB                -- the version's row_digest (docs/adr/0292); NULL: none
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ind_sid ON ind (sid, author);
 CREATE INDEX IF NOT EXISTS ind_value ON ind (value);
@@ -139,7 +140,7 @@ def _batch_rows(conn: Connection, record: Record) -> Batch:
         bulk_mode(conn)
     flagged = _CHECKED.get(record.hash)
     check = checker(conn).check if flagged is None else Found(flagged).check
-    batch = batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check)
+    batch = batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check, record.to)
     from cbm.measures import malformed  # loaded when indicators land (status and search never fold)
 
     skipped = malformed.left_out(record)  # rows whose value is not in normal form fold nowhere (docs/adr/0269)
@@ -341,24 +342,6 @@ def begin_bulk(conn: Connection, authors: frozenset[str], size_bytes: int) -> bo
     return True
 
 
-def held_filters(conn: Connection, author: str, expected_rows: int) -> tuple[SeenFilter, SeenFilter]:
-    """Filters of the ids and of the values (``ind.value``, ``""`` for none) of ``author``'s current indicators,
-    sized for those and ``expected_rows`` more: a feed landing in bulk into a store that holds some of the
-    author's indicators takes the exact path only for the rows either filter may hold (docs/adr/0280). One pass
-    over ``ind`` in chunks (1M held: about half a second)."""
-    held = int(conn.execute("SELECT COALESCE(MAX(k), 0) FROM ind").fetchone()[0])  # an upper bound, at no cost
-    ids, values = SeenFilter(held + expected_rows), SeenFilter(held + expected_rows)
-    cursor = conn.execute("SELECT sid, COALESCE(value, '') FROM ind WHERE author = ?", (author,))
-    while chunk := cursor.fetchmany(HELD_CHUNK):
-        sids, texts = zip(*chunk, strict=True)
-        ids.seen_before(sids)
-        values.seen_before(texts)
-    return ids, values
-
-
-HELD_CHUNK = 50_000  # rows of ``ind`` read at a time when seeding the filters
-
-
 def end_bulk(conn: Connection) -> None:
     """Rebuild the suspended indexes and fold the rows held back (a no-op without a bulk landing)."""
     session = _SESSIONS.pop(id(conn), None)
@@ -374,7 +357,7 @@ def discard_bulk(conn: Connection) -> None:
     _SESSIONS.pop(id(conn), None)
 
 
-INDEX = Index(name="indicators", version=5, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
+INDEX = Index(name="indicators", version=6, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
               begin_bulk=begin_bulk, end_bulk=end_bulk, discard_bulk=discard_bulk)
 
 

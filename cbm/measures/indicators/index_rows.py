@@ -16,6 +16,7 @@ from itertools import chain, compress, filterfalse, repeat
 from operator import contains
 from typing import Any
 
+from cbm.measures.indicators import row_digest
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.columns import columns as batch_columns
 from cbm.measures.indicators.columns import positions_by_kind
@@ -73,7 +74,7 @@ class Found:
 
 
 class IndRows(Sequence[tuple[Any, ...]]):
-    """A batch's ``ind`` rows kept as their columns (entry ``i`` of each is row ``i``'s value there; the 15 in
+    """A batch's ``ind`` rows kept as their columns (entry ``i`` of each is row ``i``'s value there; the 16 in
     ``ind_insert.INSERT``'s order, each as long as the batch): the index binds them column by column, with no
     tuple per row (ind_insert.insert_or_ignore), and makes the row tuples only if a row is asked for (a new
     version, a peer's row held back). Equal to any sequence of the same row tuples."""
@@ -168,22 +169,24 @@ _INT_OR_NONE = {int, _NONE}
 _STR_OR_NONE = {str, _NONE}
 
 
-def batch_of(body: dict[str, Any], author: str, rec: int, tlp: str, modified: str, check: Check) -> Batch:
-    """What batch ``body`` (record ``rec`` by ``author``, made at ``modified``) adds to the index, its flags
-    from the landing checks' ``check``: read by columns when it is laid out as ours and every row carries a
-    text id and type (the columns the malformed gate read already), else row by row."""
+def batch_of(body: dict[str, Any], author: str, rec: int, tlp: str, modified: str, check: Check,
+             to: Sequence[str] = ()) -> Batch:
+    """What batch ``body`` (record ``rec`` by ``author``, made at ``modified`` for ``to``) adds to the index,
+    its flags from the landing checks' ``check``: read by columns when it is laid out as ours and every row
+    carries a text id and type (the columns the malformed gate read already), else row by row."""
     cells = batch_columns(body)
     if cells is not None and cells[R.ID] and set(map(type, cells[R.ID])) == _STR and \
             set(map(type, cells[R.TYPE])) == _STR:
-        return from_columns(cells, author, rec, tlp, modified, check)
-    return from_rows(R.rows_of(body), author, rec, tlp, modified, check)
+        return from_columns(cells, author, rec, tlp, modified, check, body["rows"], to)
+    return from_rows(R.rows_of(body), author, rec, tlp, modified, check, to)
 
 
 def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, modified: str,
-                 check: Check) -> Batch:
-    """:func:`batch_of` for a batch in our own layout whose rows all carry a text id and type: each column
-    whole, in C-level passes where it already has the index's form (a feed's usual case), row by row where not.
-    Gives exactly what :func:`from_rows` gives for the same rows."""
+                 check: Check, signed: list[list[Any]], to: Sequence[str] = ()) -> Batch:
+    """:func:`batch_of` for a batch in our own layout whose rows all carry a text id and type (``signed``, the
+    rows as the body holds them, ``cells`` their columns): each column whole, in C-level passes where it
+    already has the index's form (a feed's usual case), row by row where not. Gives exactly what
+    :func:`from_rows` gives for the same rows."""
     n = len(cells[R.ID])
     ids, kinds = cells[R.ID], cells[R.TYPE]
     values: Sequence[Any] = cells[R.VALUE]
@@ -236,7 +239,8 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
         revoked_text = [None] * n
     # kept as columns: what would be each row's tuple is bound column by column (docs/adr/0249)
     batch.rows = IndRows((_same(author, n), ids, _same(rec, n), range(n), kinds, values, _same(tlp, n), created,
-                          _same(modified, n), starts, until, confidence, sectors, _same(1, n), revoked_text))
+                          _same(modified, n), starts, until, confidence, sectors, _same(1, n), revoked_text,
+                          row_digest.digests(row_digest.canonical(signed), tlp, to)))
     batch.nulls = frozenset(position for position, none in ((CREATED_AT, not any(explicit)),
                                                             (SECTORS_AT, sectors is cells[R.SECTORS]),
                                                             (REVOKED_AT, none_revoked)) if none)
@@ -318,10 +322,12 @@ def _pattern_parts(batch: Batch, i: int, sid: str, author: str, pattern: str, ch
     batch.flags[i] = list(dict.fromkeys(flag for k, v in found for flag in check(k, v)))
 
 
-def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: str, check: Check) -> Batch:
+def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: str, check: Check,
+              to: Sequence[str] = ()) -> Batch:
     """:func:`batch_of` row by row, for any layout (rows already mapped to FIELDS and padded by rows_of)."""
     batch = Batch([], [], [])
     made: list[tuple[Any, ...]] = []
+    digests = row_digest.digests(row_digest.canonical(rows), tlp, to)
     for pos, row in enumerate(rows):
         sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
         if not isinstance(value, str):
@@ -347,6 +353,6 @@ def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: 
                      None if created is None else index_time(created, modified), modified,
                      None if start is None else index_time(start, modified),
                      _index_until(until), confidence,
-                     _sector_text(row[R.SECTORS]), 1, "" if revoked else None))
+                     _sector_text(row[R.SECTORS]), 1, "" if revoked else None, digests[pos]))
     batch.rows = made
     return batch

@@ -209,7 +209,7 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
         def new_writer() -> BatchWriter:
             expected = _rows_in(path)
             made = BatchWriter(store, to, source=source, on_progress=on_progress, expected_rows=expected,
-                               bulk=large and store.query(ix.bulk_pays, expected))
+                               bulk=large and store.query(ix.bulk_pays, expected), large=large)
             made.trusted_rows = fmt in ("csv", "txt")
             return made
 

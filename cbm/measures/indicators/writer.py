@@ -7,6 +7,8 @@ import gc
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import compress, groupby
+from operator import itemgetter, not_
 from typing import Any
 
 import orjson
@@ -25,8 +27,9 @@ from cbm.core.records import (
     sign_record,
 )
 from cbm.measures import malformed
+from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators import queries
+from cbm.measures.indicators import queries, row_digest
 from cbm.measures.indicators import rows as R
 from cbm.store.db import Store
 from cbm.store.record_rows import record_from_row
@@ -90,7 +93,7 @@ class BatchWriter:
     def __init__(self, store: Store, to: tuple[str, ...], *, source: str | None = None,
                  objects: list[dict[str, Any]] | None = None, batch_size: int = R.MAX_ROWS,
                  on_progress: Callable[[int], None] | None = None, bulk: bool = False,
-                 expected_rows: int = 0) -> None:
+                 expected_rows: int = 0, large: bool | None = None) -> None:
         self.store = store
         self.expected_rows = expected_rows  # about how many rows the feed holds (0: unknown): sizes the id filter
         self.to = to
@@ -117,10 +120,13 @@ class BatchWriter:
         self._seen: SeenFilter | None = None
         # in a bulk load into a store holding some of ours, the values we hold (docs/adr/0280)
         self._held_values: SeenFilter | None = None
+        # values the filter of values held may have met twice (for held_digests; None: no such filter was made)
+        self._held_twice: list[str] | None = None
         if not held:
             self._seen = SeenFilter(expected_rows)
         elif bulk:
-            self._seen, self._held_values = store.query(ix.held_filters, store.party, expected_rows)
+            self._seen, self._held_values, self._held_twice = store.query(held_index.held_filters, store.party,
+                                                                          expected_rows)
         # Bulk load (a large feed, docs/adr/0280): the indicator index's own indexes are suspended when the
         # first batch lands and rebuilt once at the end; rows whose id may already have been written in this
         # import or be held, and rows whose value may be held, are held back until then and take the exact path
@@ -130,6 +136,18 @@ class BatchWriter:
         if bulk and not held:  # a fresh feed into a store without ours: every batch will land in bulk
             self._suspend()
         self._deferred: list[tuple[list[Any], str]] = []
+        # A large feed into a store holding ours (the next day's feed) skips the rows that are the version we hold
+        # by their digest, before any look-up (docs/adr/0292): the digests of what we held, loaded at the first
+        # row that needs them (after the reader process forked: it never holds a copy); the ids of this import's
+        # rows that went on to the exact path, whose later rows may no longer find the version held at the start.
+        # Worth it for a large feed (``large``: a file the bulk paths take, pipeline.large; by default ``bulk``)
+        # unless the store holds far more than comes: loading the digests costs a pass over what we hold.
+        large = bulk if large is None else large
+        self._skips_unchanged = held and large and \
+            expected_rows * self.SCREEN_RATIO >= store.query(held_index.row_bound)
+        self._held_digests: row_digest.HeldDigests | None = None
+        self._went_on: SeenFilter | None = None
+        self._replaying = False  # rows held back, landing at the end: each was screened as it was held back
         from cbm.measures.indicators.dedup import OneIdPerPattern
 
         # one pattern, one id per author, whatever ids the input brings (docs/adr/0169)
@@ -192,7 +210,7 @@ class BatchWriter:
             if self.on_progress:
                 self.on_progress(self.seen)
         elif tag == "held":
-            self._deferred.extend(message[1])
+            self._deferred.extend(self._screened_pairs(message[1]))
         elif tag == "unbulk":  # it held back too many: the bulk load ends now, checked by the ids the reader met
             assert self._seen is not None
             self._seen = SeenFilter.holding(message[1])
@@ -211,11 +229,12 @@ class BatchWriter:
     def finish(self) -> WriteReport:
         self.dedup.trusted = self.trusted_rows
         for tlp in list(self.pending):  # every id settled before the related objects are written with them
-            self.pending[tlp], repeats = self.dedup.collapse(self.pending[tlp])
+            # screened here, in the order the batches are flushed below, so the index is asked only for the rest
+            self.pending[tlp], repeats = self.dedup.collapse(self._without_unchanged(self.pending[tlp], tlp))
             self.report.repeated += repeats
         self.objects = self.dedup.rewrite(self.objects)
         for tlp in list(self.pending):
-            self._flush(tlp)
+            self._flush(tlp, screened=True)
         if self._bulk:
             self._end_bulk()  # writes what it held back: nothing is pending after it
         self.report.merged = self.dedup.merged
@@ -234,10 +253,12 @@ class BatchWriter:
             self.objects = []
         return body
 
-    def _flush(self, tlp: str) -> None:
+    def _flush(self, tlp: str, *, screened: bool = False) -> None:
         rows = self.pending.pop(tlp, {})
         if not rows:
             return
+        if not (screened or self._replaying):
+            rows = self._without_unchanged(rows, tlp)
         self.dedup.trusted = self.trusted_rows
         if self._bulk and self._held_values is not None:
             rows = self._hold_back_held_values(rows, tlp)
@@ -285,6 +306,9 @@ class BatchWriter:
 
     MAX_DEFERRED = 50_000
     OLD_RECORDS = 8
+    # A large feed skips unchanged rows by digest unless the store holds more than this many times the rows it
+    # brings: the exact path costs about 30 us a held row, loading the digests under 1 us a row held.
+    SCREEN_RATIO = 32
 
     def _hold_back_held_values(self, rows: dict[str, list[Any]], tlp: str) -> dict[str, list[Any]]:
         """``rows`` without those whose value we may hold, which are held back for the exact path (one pattern,
@@ -310,17 +334,72 @@ class BatchWriter:
             self.store.query(ix.resume_indexes)
         deferred, self._deferred = self._deferred, []
         stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
-        with self.store.query(ix.few_rows_landing):  # at most MAX_DEFERRED: SQLite's cache stays small
-            for row, tlp in deferred:
-                sid = row[R.ID]
-                for other in [t for t, rows in self.pending.items() if sid in rows]:
-                    # held back from different batches (of any TLP): each is a version of its own, landing in the
-                    # order read, as without bulk loading
-                    self._flush(other)
-                self._add(row, tlp)
-            for tlp in list(self.pending):
-                self._flush(tlp)
+        self._replaying = True  # each was screened for unchanged rows as it was held back
+        try:
+            with self.store.query(ix.few_rows_landing):  # at most MAX_DEFERRED: SQLite's cache stays small
+                for row, tlp in deferred:
+                    sid = row[R.ID]
+                    for other in [t for t, rows in self.pending.items() if sid in rows]:
+                        # held back from different batches (of any TLP): each is a version of its own, landing in
+                        # the order read, as without bulk loading
+                        self._flush(other)
+                    self._add(row, tlp)
+                for tlp in list(self.pending):
+                    self._flush(tlp)
+        finally:
+            self._replaying = False
         self.pending = stream
+
+    def _without_unchanged(self, rows: dict[str, list[Any]], tlp: str) -> dict[str, list[Any]]:
+        """``rows`` (one batch of ``tlp``, by id) without those that are certainly the version we held when this
+        import began, each counted unchanged: its digest is a held one (docs/adr/0292) and no earlier row of this
+        import with its id went on to the exact path (which may have landed another version since). The exact
+        path would skip each of them too; it takes the rest, as before. Only cbm-made rows (every id derived from
+        the pattern, so no row of this import can take another row's id) in a large import into a store holding
+        ours; the others are returned as they are."""
+        if not (self._skips_unchanged and self.trusted_rows) or not rows:
+            return rows
+        kept = [R.trim(row) if row[-1] is None else row for row in rows.values()]
+        skip = self._unchanged(list(rows), row_digest.digests(kept, tlp, self.to))
+        if True not in skip:
+            return rows
+        self.report.unchanged += sum(skip)
+        return {sid: row for (sid, row), same in zip(rows.items(), skip, strict=True) if not same}
+
+    def _screened_pairs(self, pairs: list[tuple[list[Any], str]]) -> list[tuple[list[Any], str]]:
+        """:meth:`_without_unchanged` for rows a reader process held back (``(row, tlp)`` pairs in the order its
+        batches were flushed, rows trimmed), screened as they come: only the rest is held back."""
+        if not (self._skips_unchanged and self.trusted_rows) or not pairs:
+            return pairs
+        found: list[bytes | None] = []
+        for tlp, group in groupby(pairs, key=itemgetter(1)):
+            found.extend(row_digest.digests([row for row, _ in group], tlp, self.to))
+        skip = self._unchanged([row[R.ID] for row, _ in pairs], found)
+        if True not in skip:
+            return pairs
+        self.report.unchanged += sum(skip)
+        return [pair for pair, same in zip(pairs, skip, strict=True) if not same]
+
+    def _unchanged(self, sids: list[str], digests: list[bytes | None]) -> list[bool]:
+        """Whether each row (its id, its digest; in the order read) is skipped as unchanged; every other row's id
+        is remembered as gone on to the exact path."""
+        if self._held_digests is None:
+            self._held_digests = self.store.query(held_index.held_digests, self.store.party, self._held_twice)
+            self._went_on = SeenFilter(self.expected_rows)
+        assert self._went_on is not None
+        same = self._held_digests.holds(digests)
+        if True in same:
+            went_on = iter(self._went_on.may_hold(compress(sids, same)))
+            same = [held and not next(went_on) for held in same]
+            if len(set(sids)) < len(sids):  # a reader's held rows may bring an id twice: the later after the earlier
+                gone: set[str] = set()
+                for i, sid in enumerate(sids):
+                    if same[i] and sid in gone:
+                        same[i] = False
+                    if not same[i]:
+                        gone.add(sid)
+        self._went_on.seen_before(compress(sids, map(not_, same)))
+        return same
 
     def _append_made(self, tlp: str, body: bytes, flags: dict[tuple[str, str | None], list[str]] | None) -> None:
         """Sign and land a batch record whose body's canonical bytes the reader made (and, unless None, the
