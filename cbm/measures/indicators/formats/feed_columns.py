@@ -73,7 +73,8 @@ _ID_DIGITS = list(zip([at for at, char in enumerate(_ID_TEMPLATE) if char == "x"
 
 _HOST_AT_MOST_253 = r"(?=[^:/?#\n]{1,253}[:/?#\n])"  # a URL's host: the characters before a port, path or end
 _URL_REST = model._COMMON_URL.pattern.split("://", 1)[1]
-_URL_TEXT = rf"(?:https?|ftp)://{_HOST_AT_MOST_253}{_URL_REST}"
+assert _URL_REST.startswith("(") and not _URL_REST.startswith("(?")  # the host's group: made non-capturing
+_URL_TEXT = rf"(?:https?|ftp)://{_HOST_AT_MOST_253}(?:{_URL_REST[1:]}"
 _DOMAIN_TEXT = rf"(?=[^\n]{{1,253}}\n){model._COMMON_DOMAIN_TEXT}"
 _SHAPES = {
     "ipv4-addr": model._COMMON_IPV4_TEXT,
@@ -85,10 +86,20 @@ _SHAPES = {
 }
 _RECOGNISED = ("file-md5", "file-sha1", "file-sha256", "ipv4-addr", "domain-name", "url")  # model._common's order
 _GROUPS = {kind: kind.replace("-", "_") for kind in _RECOGNISED}
-_ONE = "|".join([*(f"{re.escape(kind)}\\x00(?:{text})" for kind, text in _SHAPES.items()),
-                 "\\x00(?:" + "|".join(f"(?P<{_GROUPS[kind]}>{_SHAPES[kind]})" for kind in _RECOGNISED) + ")"])
-_LINE = re.compile(rf"(?:{_ONE})\n")
-_COLUMN = re.compile(rf"(?>(?:{_ONE})\n)*+")
+
+
+def _alternatives(named: bool) -> str:
+    """One alternative a type, on ``type\0value``, and one for a value to recognise (a group a type, named when
+    ``named``: the column's pattern has no capturing group, which Python's re cannot report inside a possessive
+    repeat)."""
+    recognised = "|".join(f"(?P<{_GROUPS[kind]}>{_SHAPES[kind]})" if named else f"(?:{_SHAPES[kind]})"
+                          for kind in _RECOGNISED)
+    return "|".join([*(f"{re.escape(kind)}\\x00(?:{text})" for kind, text in _SHAPES.items()),
+                     f"\\x00(?:{recognised})"])
+
+
+_LINE = re.compile(rf"(?:{_alternatives(True)})\n")
+_COLUMN = re.compile(rf"(?>(?:{_alternatives(False)})\n)*+")
 _KIND_OF_GROUP = {group: kind for kind, group in _GROUPS.items()}
 _PREFIX = {kind: kind + "\x00" for kind in (*model.SIMPLE_TYPES, "")}
 
@@ -96,7 +107,8 @@ _PREFIX = {kind: kind + "\x00" for kind in (*model.SIMPLE_TYPES, "")}
 def normal_kinds(kinds: list[str], values: list[str]) -> tuple[list[str], list[int]]:
     """For ``(kind, value)`` pairs (``kind`` a canonical simple type or ``""``: recognise; ``value`` one line, no
     longer than ``rows.MAX_TEXT``): the types ``model.normalise`` gives for the values it gives back as they are
-    through one of the common shapes, and the positions of the others, which need ``model.normalise`` of their
+    through one of the common shapes (an IPv6 address is not one: the socket module judges it, one at a time),
+    and the positions of the others, which need ``model.normalise`` of their
     own (another shape, a value it changes or refuses); their types are left as given. One match over the column
     runs up to each such value; a value to recognise is matched on its own, its group naming its type."""
     if not values:
