@@ -25,8 +25,15 @@ from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes
 from cbm.measures.indicators.formats import csv as csv_format
 from cbm.measures.indicators.formats.feed_columns import normal_kinds, simple_indicator_ids
 from tests.measures.test_indicators_bulk import bulk, counts, import_json, index_state, tables, twin
-from tests.measures.test_indicators_fast_paths import DEFAULTS, KINDS, VALUES, _csv_text, _exact_values, \
-    _read_all, _reference_csv
+from tests.measures.test_indicators_fast_paths import (
+    DEFAULTS,
+    KINDS,
+    VALUES,
+    _csv_text,
+    _exact_values,
+    _read_all,
+    _reference_csv,
+)
 
 ONE_LINE = [v for v in VALUES if "\n" not in v and "\r" not in v]
 
@@ -125,7 +132,8 @@ def _line(rng: random.Random, header: str, odd: float) -> str:
         kind, value = rng.choice([("ipv4-addr", f"10.{rng.randrange(256)}.{rng.randrange(256)}.1"),
                                   ("domain", f"host{rng.randrange(10**6)}.example.com"),
                                   ("url", f"https://h{rng.randrange(99)}.example.org/p?{rng.randrange(99)}"),
-                                  ("sha256", f"{rng.getrandbits(256):064x}"), ("ipv6", f"2001:db8::{rng.randrange(999):x}"),
+                                  ("sha256", f"{rng.getrandbits(256):064x}"),
+                                  ("ipv6", f"2001:db8::{rng.randrange(999):x}"),
                                   ("md5", f"{rng.getrandbits(128):032X}")])
         cells[0], cells[1] = kind, value
     line = ",".join(cells)

@@ -190,12 +190,12 @@ class BatchMaker:
                 if batch is None:
                     batch = pending[tlp] = {}
                 had = len(batch)
-                batch.update(zip(map(_ID_OF, group), group))
+                batch.update(zip(map(_ID_OF, group), group, strict=True))
                 self.repeated += had + len(group) - len(batch)
             self.read += len(rows)
             return
         read = repeated = 0
-        for at, (row, tlp) in enumerate(zip(rows, tlps)):
+        for at, (row, tlp) in enumerate(zip(rows, tlps, strict=True)):
             batch = pending.get(tlp)
             if batch is None:
                 batch = pending[tlp] = {}

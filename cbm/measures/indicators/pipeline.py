@@ -98,7 +98,7 @@ def chunks(items: Iterable[Item | RowBlock | LineError]) -> Iterator[list[tuple[
     chunk: list[tuple[Any, ...]] = []
     for item in items:
         if type(item) is RowBlock:
-            pairs = list(zip(item.rows, item.tlps))
+            pairs = list(zip(item.rows, item.tlps, strict=True))
             while pairs:
                 room = CHUNK - len(chunk)
                 chunk += pairs[:room]
@@ -118,7 +118,7 @@ def chunks(items: Iterable[Item | RowBlock | LineError]) -> Iterator[list[tuple[
         yield chunk
 
 
-def _made(items: Iterable[Item | LineError], maker: BatchMaker) -> Iterator[Any]:
+def _made(items: Iterable[Item | RowBlock | LineError], maker: BatchMaker) -> Iterator[Any]:
     """The reader's output when it makes the batches (:mod:`cbm.measures.indicators.batches`): its messages,
     and bad lines in lists of ``(line, message, where)`` as :func:`chunks` sends them, each before what was
     read after it; once the bulk load ended, the rest as :func:`chunks` sends it."""

@@ -20,9 +20,9 @@ import itertools
 import operator
 import sys
 from collections.abc import Iterator
+from functools import lru_cache
 from itertools import chain, islice, repeat
 from operator import itemgetter
-from functools import lru_cache
 from typing import IO, Any
 
 from cbm.measures.indicators import model
@@ -84,8 +84,8 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
     numbers are the file's): :func:`read_blocks`, a block's rows each an Item of its own."""
     new_item = tuple.__new__
     for item in read_blocks(stream, d, notes):
-        if type(item) is RowBlock:
-            yield from map(new_item, repeat(Item), zip(item.rows, item.tlps))
+        if isinstance(item, RowBlock):
+            yield from map(new_item, repeat(Item), zip(item.rows, item.tlps, strict=True))
         else:
             yield item
 
@@ -136,20 +136,21 @@ def read_blocks(stream: IO[str], d: Defaults, notes: ReadNotes,
                                 number = first + at + 1
                                 yield from _one_line(block[at], number, limit, rows, where, d, notes)
                                 continue
-                            made, tlps, odd = block_rows.make(cells, count, where, width, longest)
+                            block_made, tlps, odd = block_rows.make(cells, count, where, width, longest)
                             if not odd:
-                                yield RowBlock(made, tlps)
+                                yield RowBlock(block_made, tlps)
                                 continue
                             done = taken = 0  # lines of the run emitted, rows of ``made`` emitted
                             for line in odd:
                                 if line > done:
-                                    yield RowBlock(made[taken:taken + line - done], tlps[taken:taken + line - done])
+                                    yield RowBlock(block_made[taken:taken + line - done],
+                                                   tlps[taken:taken + line - done])
                                     taken += line - done
                                 number = first + at + line + 1
                                 yield from _one_line(block[at + line], number, limit, rows, where, d, notes)
                                 done = line + 1
-                            if taken < len(made):
-                                yield RowBlock(made[taken:], tlps[taken:])
+                            if taken < len(block_made):
+                                yield RowBlock(block_made[taken:], tlps[taken:])
                         number = first + len(block)
                         continue
                     source = chain(block, lines)  # a quoted cell may span lines past the block

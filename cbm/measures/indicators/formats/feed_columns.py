@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from itertools import compress, repeat
 from operator import add, delitem, is_, is_not, le, methodcaller
 from typing import Any
@@ -119,7 +118,8 @@ def normal_kinds(kinds: list[str], values: list[str]) -> tuple[list[str], list[i
     end = len(text)
     match = _COLUMN.match
     while True:
-        stop = match(text, at).end()
+        found = match(text, at)  # it matches, if only the empty string
+        stop = found.end() if found is not None else at
         if stop == end:
             break
         line += text.count("\n", at, stop)  # the lines matched; the next one is not
@@ -138,7 +138,7 @@ def normal_kinds(kinds: list[str], values: list[str]) -> tuple[list[str], list[i
 # -- the rows ----------------------------------------------------------------------------------------------------
 
 _NONE_IS_0 = {None: 0}
-_EMPTY_IS_NONE: dict[str, None] = {"": None}
+_none_if_empty: Any = {"": None}.get  # (text, text): None for "", else the text
 _TRIM_FROM = [slice(i, None) for i in range(len(R.FIELDS) + 1)]
 _LATEST = "\U0010ffff"  # after any time: a row without valid_until is never past
 
@@ -178,7 +178,7 @@ class BlockRows:
             self._parsed(column(key) if where[key] >= 0 else None, n, memo, parse, odd)
             for key, memo, parse in self._columns)
         if any(untils):  # as LineRows.csv: valid_until not after the start (or now) is the full path's
-            if any(map(le, map(_NO_END.get, untils, untils), map(self._now.get, starts, starts))):
+            if any(map(_le, map(_NO_END.get, untils, untils), map(self._now.get, starts, starts))):
                 now = self.line_rows.d.now
                 odd.update(i for i, (until, start) in enumerate(zip(untils, starts, strict=True))
                            if until is not None and until <= (start or now))
@@ -255,9 +255,9 @@ class BlockRows:
         n = len(values)
         sids = simple_indicator_ids(self.author, kinds, values)
         if not all(names):
-            names = list(map(_EMPTY_IS_NONE.get, names, names))
+            names = list(map(_none_if_empty, names, names))
         if not all(descriptions):
-            descriptions = list(map(_EMPTY_IS_NONE.get, descriptions, descriptions))
+            descriptions = list(map(_none_if_empty, descriptions, descriptions))
         none = repeat(None)
         columns: list[Any] = [sids, kinds, values, untils, confidences, _lists(sectors), names, descriptions, starts,
                               none, _lists(types), _lists(labels)]
@@ -265,7 +265,7 @@ class BlockRows:
         if any(origins) or any(asns):
             columns += [none, none, none, origins, asns]
             trailing += [none, none, none, origins, asns]
-        rows = list(map(list, zip(*columns)))
+        rows = list(map(list, zip(*columns, strict=False)))  # the constant columns repeat
         # each row's width: one past its last value (its id, type and value always hold one); the rows whose last
         # column is empty are found a column back at a time, in C-level passes over their positions
         at = list(compress(range(n), map(is_, trailing[-1], repeat(None))))
@@ -287,6 +287,7 @@ class BlockRows:
 
 
 _NO_END: dict[Any, str] = {None: _LATEST}
+_le: Any = le
 
 
 def _lists(column: list[Any]) -> Any:
