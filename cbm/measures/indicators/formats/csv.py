@@ -216,7 +216,20 @@ def read_blocks(stream: IO[str], d: Defaults, notes: ReadNotes,
                     if pick is not None:
                         break  # the data: in blocks
                     continue
-                yield from _data(cells, line, rows, where, d, notes)
+                if cells[0].lstrip().startswith("#"):
+                    if pick is not None and number >= until:
+                        break
+                    continue
+                if not all(map(str.isascii, cells)) and undecodable(cells):
+                    yield LineError(line, NOT_UTF8)
+                else:  # as _data, inline: a quoted feed's every line comes here
+                    made = rows.csv(_cells(cells, where))
+                    if made is not None:
+                        yield made
+                    else:
+                        item = _row(cells, where, line, d, notes)  # the full path decides (and says what is wrong)
+                        if item is not None:
+                            yield item
                 if pick is not None and number >= until:
                     break
             else:

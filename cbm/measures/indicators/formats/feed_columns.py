@@ -16,24 +16,24 @@ from __future__ import annotations
 import hashlib
 import re
 from itertools import compress, repeat
-from operator import add, delitem, is_, is_not, le, methodcaller
+from operator import add, delitem, is_, is_not, le
 from typing import Any
 
 from cbm.measures.indicators import model
 from cbm.measures.indicators import rows as R
 from cbm.measures.indicators.formats.feed_rows import MAX_REMEMBERED, LineRows, _remember
 
-_digest = methodcaller("digest")
 # a digest's bytes 6 and 8 as the UUID's version 4 and RFC 4122 variant set them (model.indicator_id's text)
 _VERSION_4 = bytes(0x40 | (b & 0x0F) for b in range(256))
 _VARIANT_10 = bytes(0x80 | (b & 0x3F) for b in range(256))
 
 
 def simple_indicator_ids(author: str, kinds: list[str], values: list[str]) -> list[str]:
-    """``model.simple_indicator_id(author, kind, value)`` for each pair, hashed and shaped as one column: the
-    digests' version and variant bits set in one pass over their joined bytes, and their hex digits copied into
-    the ids' text by one slice assignment a character (the same text: ids are a contract, the tests compare
-    every id)."""
+    """``model.simple_indicator_id(author, kind, value)`` for each pair, hashed and shaped as one column: each
+    hash a copy of one already fed the text up to the value (OpenSSL's set-up of a hash, a third of its cost,
+    done once a type), the digests' version and variant bits set in one pass over their joined bytes, their hex
+    digits copied into the ids' text by one slice assignment a character (the same text: ids are a contract,
+    the tests compare every id)."""
     n = len(values)
     if not n:
         return []
@@ -41,11 +41,14 @@ def simple_indicator_ids(author: str, kinds: list[str], values: list[str]) -> li
     if "'" in joined or "\\" in joined:  # a value the pattern quotes: its id the one-at-a-time way
         return list(map(model.simple_indicator_id, repeat(author), kinds, values))
     heads = _HEADS.get(author)
-    if heads is None:
-        heads = _HEADS[author] = {kind: f"cbm indicator\n{author}\n{model._PATTERN_HEADS[kind]}'"
-                                  for kind in model.SIMPLE_TYPES}
-    texts = map(add, map(heads.__getitem__, kinds), map(add, values, repeat("']")))
-    digests = bytearray(b"".join(map(_digest, map(hashlib.sha256, map(str.encode, texts)))))
+    if heads is None:  # each type's hash fed the id's text up to the value, once: a row's is a copy of it
+        heads = _HEADS[author] = {
+            kind: hashlib.sha256(f"cbm indicator\n{author}\n{model._PATTERN_HEADS[kind]}'".encode())
+            for kind in model.SIMPLE_TYPES}
+    hashes = list(map(_HASH.copy, map(heads.__getitem__, kinds)))
+    for _ in map(_HASH.update, hashes, map(str.encode, map(add, values, repeat("']")))):
+        pass
+    digests = bytearray(b"".join(map(_HASH.digest, hashes)))
     digests[6::32] = digests[6::32].translate(_VERSION_4)
     digests[8::32] = digests[8::32].translate(_VARIANT_10)
     hexes = digests.hex().encode("ascii")  # 64 digits a digest, the id takes the first 32
@@ -58,7 +61,8 @@ def simple_indicator_ids(author: str, kinds: list[str], values: list[str]) -> li
     return text.decode("ascii").split("\n")
 
 
-_HEADS: dict[str, dict[str, str]] = {}  # author -> type -> what an indicator id hashes, up to the value
+_HASH: Any = type(hashlib.sha256())
+_HEADS: dict[str, dict[str, Any]] = {}  # author -> type -> the hash of an indicator id's text up to the value
 _ID_TEMPLATE = "indicator--xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n"
 _ID_WIDTH = len(_ID_TEMPLATE)
 _ID_CONSTANT = [(at, char.encode("ascii")) for at, char in enumerate(_ID_TEMPLATE) if char != "x"]
