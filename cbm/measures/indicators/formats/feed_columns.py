@@ -141,7 +141,6 @@ def normal_kinds(kinds: list[str], values: list[str]) -> tuple[list[str], list[i
 
 # -- the rows ----------------------------------------------------------------------------------------------------
 
-_NONE_IS_0 = {None: 0}
 _none_if_empty: Any = {"": None}.get  # (text, text): None for "", else the text
 _TRIM_FROM = [slice(i, None) for i in range(len(R.FIELDS) + 1)]
 _LATEST = "\U0010ffff"  # after any time: a row without valid_until is never past
