@@ -497,20 +497,23 @@ def test_invalid_utf8_skips_only_its_own_line(us, tmp_path):
 def test_a_reader_process_that_fails_midway_is_one_error_line(us, tmp_path, monkeypatch, bulk_loads, failure):
     """The reader process (a fork: it runs the patched reader) fails after sending some rows: an I/O error it
     reports, or a crash that closes the pipe unannounced."""
+    from cbm.measures.indicators.formats import RowBlock
     from cbm.measures.indicators.formats import csv as csv_format
 
-    real_read = csv_format.read
+    real_read = csv_format.read_blocks  # what the reader process reads with (blocks of rows, docs/adr/0286)
     parent = os.getpid()
 
     def failing_read(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        for n, item in enumerate(real_read(*args, **kwargs)):
-            if n == 7000:
+        rows = 0
+        for item in real_read(*args, **kwargs):
+            rows += len(item.rows) if isinstance(item, RowBlock) else 1
+            if rows >= 7000:
                 if failure == "dies" and os.getpid() != parent:
                     os._exit(1)
                 raise OSError(5, "Input/output error")
             yield item
 
-    monkeypatch.setattr(csv_format, "read", failing_read)
+    monkeypatch.setattr(csv_format, "read_blocks", failing_read)
     feed = big_feed(tmp_path / "feed.csv")
     records = record_count(us)
     with nothing_left_running():

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from cbm.core.bloom import SeenFilter
 from cbm.core.canonical import encode_plain
 from cbm.measures.indicators import rows as R
-from cbm.measures.indicators.formats import Item
+from cbm.measures.indicators.formats import Item, RowBlock
 from cbm.measures.indicators.index_rows import Check, column_flags
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 Message = tuple[Any, ...]
 _ITEM = Item
+_BLOCK = RowBlock
+_ID_OF = itemgetter(R.ID)
 HELD_CHUNK = 2000  # rows a "held" or "rows" message carries at most (a pipeline chunk's size)
 WRITER_BEHIND = 2  # batches sent and not landed from which the reader runs the landing checks itself
 _TYPE_OF, _VALUE_OF = itemgetter(R.TYPE), itemgetter(R.VALUE)
@@ -127,6 +129,7 @@ class BatchMaker:
         self.held = 0
         self.held_rows: list[tuple[list[Any], str]] = []
         self.bulk = True
+        self.leftover: RowBlock | None = None  # the rows of a block read after the bulk load ended
         self.read = 0  # rows read since the last message
         self.repeated = 0
         # who runs the landing checks: the reader while the writer lags, else the writer (docs/adr/0259); None:
@@ -136,12 +139,22 @@ class BatchMaker:
         self.late_check: Callable[[], Check | None] | None = None
 
     def add_all(self, pairs: Iterator[Any]) -> Iterator[Message]:
-        """The messages due as each ``(row, tlp)`` pair of ``pairs`` (rows not yet trimmed) is read, in one loop
-        (a feed's million rows pass here): each row joins its TLP's pending batch, replacing a row of the same id
-        there (a repeat); a full batch is flushed. Anything else ``pairs`` yields (a bad line) is yielded as it
-        is, in order with the messages. Stops, leaving the rest of ``pairs`` unread, once the bulk load ended."""
+        """The messages due as each ``(row, tlp)`` pair of ``pairs`` (rows not yet trimmed), or each row of a
+        :class:`~cbm.measures.indicators.formats.RowBlock` (trimmed), is read, in one loop (a feed's million rows
+        pass here): each row joins its TLP's pending batch, replacing a row of the same id there (a repeat); a
+        full batch is flushed. Anything else ``pairs`` yields (a bad line) is yielded as it is, in order with the
+        messages. Stops, leaving the rest of ``pairs`` unread, once the bulk load ended (the rest of a block then
+        in :attr:`leftover`)."""
         pending, size, read = self.pending, self.batch_size, 0
         for item in pairs:
+            if type(item) is _BLOCK:
+                self.read += read
+                read = 0
+                yield from self._add_block(item)
+                if not self.bulk:
+                    return
+                pending = self.pending
+                continue
             if type(item) is not _ITEM:
                 yield item
                 continue
@@ -164,6 +177,48 @@ class BatchMaker:
                 if not self.bulk:
                     return
         self.read += read
+
+    def _add_block(self, block: RowBlock) -> Iterator[Message]:
+        """:meth:`add_all` for the rows of a block (docs/adr/0286). When no batch can fill up within the block,
+        its rows are grouped by TLP in two C-level passes and each group joins its batch in one update (a
+        repeat replaces its row in place, as one at a time; the repeats are what the batch did not grow by);
+        else a row at a time, so that batches are flushed in the order their last row was read."""
+        rows, tlps = block
+        size, pending = self.batch_size, self.pending
+        groups: dict[str, list[list[Any]]] = {tlp: [] for tlp in dict.fromkeys(tlps)}  # as first read
+        if all(len(pending.get(tlp, ())) + tlps.count(tlp) < size for tlp in groups):
+            for _ in map(list.append, map(groups.__getitem__, tlps), rows):
+                pass
+            for tlp, group in groups.items():
+                batch = pending.get(tlp)
+                if batch is None:
+                    batch = pending[tlp] = {}
+                had = len(batch)
+                batch.update(zip(map(_ID_OF, group), group, strict=True))
+                self.repeated += had + len(group) - len(batch)
+            self.read += len(rows)
+            return
+        read = repeated = 0
+        for at, (row, tlp) in enumerate(zip(rows, tlps, strict=True)):
+            batch = pending.get(tlp)
+            if batch is None:
+                batch = pending[tlp] = {}
+            sid = row[0]
+            if sid in batch:
+                repeated += 1
+            batch[sid] = row
+            read += 1
+            if len(batch) >= size:
+                self.read += read
+                self.repeated += repeated
+                read = repeated = 0
+                yield from self._flush(tlp)
+                pending = self.pending
+                if not self.bulk:
+                    self.leftover = _BLOCK(rows[at + 1:], tlps[at + 1:])
+                    return
+        self.read += read
+        self.repeated += repeated
 
     @property
     def seen(self) -> SeenFilter:

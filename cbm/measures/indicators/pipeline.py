@@ -16,6 +16,7 @@ read straight from the filter's memory (docs/adr/0252).
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import multiprocessing
 import os
@@ -28,7 +29,7 @@ from typing import Any
 
 from cbm.core.errors import MalformedInput
 from cbm.measures.indicators.batches import Backlog, BatchMaker
-from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes
+from cbm.measures.indicators.formats import Defaults, Item, LineError, ReadNotes, RowBlock
 from cbm.measures.indicators.rows import trim
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -71,7 +72,7 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: A
     send = conn.send_bytes
     try:
         with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="" if fmt == "csv" else None) as text:
-            items = csv_format.read(text, d, notes) if fmt == "csv" else plain.read(text, d, notes, kind)
+            items = csv_format.read_blocks(text, d, notes) if fmt == "csv" else plain.read(text, d, notes, kind)
             for chunk in chunks(items) if maker is None else _made(items, maker):
                 if type(chunk) is tuple and chunk[0] == "unbulk":  # the filter's bits go raw: no copy here
                     send(marshal.dumps(("unbulk", len(chunk[1]))))
@@ -91,25 +92,33 @@ def _child(path: str, fmt: str, d: Defaults, kind: str, conn: Any, parent_end: A
         conn.close()
 
 
-def chunks(items: Iterable[Item | LineError]) -> Iterator[list[tuple[Any, ...]]]:
+def chunks(items: Iterable[Item | RowBlock | LineError]) -> Iterator[list[tuple[Any, ...]]]:
     """A reader's output as the child sends it: lists of up to CHUNK ``(trimmed row, tlp)`` pairs (Item's
-    shape) and ``(line, message, where)`` triples (LineError's)."""
+    shape, a block's rows each one) and ``(line, message, where)`` triples (LineError's)."""
     chunk: list[tuple[Any, ...]] = []
-    append = chunk.append
     for item in items:
+        if type(item) is RowBlock:
+            pairs = list(zip(item.rows, item.tlps, strict=True))
+            while pairs:
+                room = CHUNK - len(chunk)
+                chunk += pairs[:room]
+                del pairs[:room]
+                if len(chunk) >= CHUNK:
+                    yield chunk
+                    chunk = []
+            continue
         if type(item) is Item:
-            append((trim(item[0]), item[1]))
+            chunk.append((trim(item[0]), item[1]))
         else:
-            append(tuple(item))
+            chunk.append(tuple(item))
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
-            append = chunk.append
     if chunk:
         yield chunk
 
 
-def _made(items: Iterable[Item | LineError], maker: BatchMaker) -> Iterator[Any]:
+def _made(items: Iterable[Item | RowBlock | LineError], maker: BatchMaker) -> Iterator[Any]:
     """The reader's output when it makes the batches (:mod:`cbm.measures.indicators.batches`): its messages,
     and bad lines in lists of ``(line, message, where)`` as :func:`chunks` sends them, each before what was
     read after it; once the bulk load ended, the rest as :func:`chunks` sends it."""
@@ -127,8 +136,8 @@ def _made(items: Iterable[Item | LineError], maker: BatchMaker) -> Iterator[Any]
         yield errors
     if maker.bulk:
         yield from maker.finish()
-    else:
-        yield from chunks(stream)
+    else:  # the rest of a block the bulk load ended in, then the rest of the feed
+        yield from chunks(stream if maker.leftover is None else itertools.chain((maker.leftover,), stream))
 
 
 def _report(conn: Any, error: Exception, kind: str = "error") -> None:

@@ -48,6 +48,15 @@ class Item(NamedTuple):
     tlp: str
 
 
+class RowBlock(NamedTuple):
+    """The Items of consecutive good lines of a text feed as two columns: their rows (trimmed of trailing nulls)
+    and their TLPs. A feed reader yields one for a run of lines whose rows it made column by column, so that the
+    batch maker takes them a block at a time (docs/adr/0286)."""
+
+    rows: list[list[Any]]
+    tlps: list[str]
+
+
 @dataclass
 class ReadNotes:
     """What a reader skipped on purpose (not errors), e.g. STIX objects it does not keep, MISP types."""

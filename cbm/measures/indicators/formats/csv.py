@@ -18,8 +18,11 @@ import csv
 import io
 import itertools
 import operator
+import sys
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import chain, islice, repeat
+from operator import itemgetter
 from typing import IO, Any
 
 from cbm.measures.indicators import model
@@ -31,6 +34,7 @@ from cbm.measures.indicators.formats import (
     Item,
     LineError,
     ReadNotes,
+    RowBlock,
     build_row,
     parse_confidence,
     parse_time,
@@ -38,6 +42,7 @@ from cbm.measures.indicators.formats import (
     tlp_of,
     undecodable,
 )
+from cbm.measures.indicators.formats.feed_columns import BlockRows
 from cbm.measures.indicators.formats.feed_rows import LineRows
 from cbm.measures.indicators.formats.list_cells import list_cell
 
@@ -71,18 +76,40 @@ def _header(cells: list[str]) -> dict[str, int]:
     return found
 
 
+BLOCK_LINES = 1024  # the lines a block of a feed's data takes at most (fewer than feed_rows.MAX_REMEMBERED)
+
+
 def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | LineError]:
     """Yield an Item per good data line, its row trimmed of trailing nulls, and a LineError per bad one (line
-    numbers are the file's).
+    numbers are the file's): :func:`read_blocks`, a block's rows each an Item of its own."""
+    new_item = tuple.__new__
+    for item in read_blocks(stream, d, notes):
+        if isinstance(item, RowBlock):
+            yield from map(new_item, repeat(Item), zip(item.rows, item.tlps, strict=True))
+        else:
+            yield item
 
-    Records are read as ``csv.reader`` reads them. A line without a double quote, a carriage return inside or an
-    oversized cell is one record of plain cells: it is split here, and a data line of the header's width in
-    ASCII has its row made at once (:class:`LineRows`). Any other line starts a record that csv.reader itself
-    reads, taking further lines from the stream as a quoted cell spans them, failing where it fails.
+
+def read_blocks(stream: IO[str], d: Defaults, notes: ReadNotes,
+                block_lines: int = BLOCK_LINES) -> Iterator[RowBlock | Item | LineError]:
+    """:func:`read`'s Items and LineErrors in order, runs of plain data lines' Items as one :class:`RowBlock`.
+
+    Records are read as ``csv.reader`` reads them. Once the header is read, the lines come in blocks of
+    ``block_lines``: a block without a double quote holds one record a line, and its plain lines (of the header's
+    width, no apostrophe, carriage return inside or oversized cell) have their rows made column by column
+    (:class:`~cbm.measures.indicators.formats.feed_columns.BlockRows`, docs/adr/0286), the others one by one. A
+    block with a double quote is read a line at a time, as the header is: a line without a double quote, a
+    carriage return inside or an oversized cell is one record of plain cells, split here, and a data line of the
+    header's width in ASCII has its row made at once (:class:`LineRows`); any other line starts a record that
+    csv.reader itself reads, taking further lines from the stream as a quoted cell spans them, failing where it
+    fails.
     """
     rows = LineRows(d)
+    block_rows = BlockRows(rows)
     limit = csv.field_size_limit()
     lines = iter(stream)
+    source: Iterator[str] = lines  # where the line-at-a-time reading takes its lines
+    until = 0  # the last line of the block read a line at a time
     number = 0  # lines read: the last line of the current record
     columns: dict[str, int] | None = None
     where: list[int] = []  # the column of each of _KEYS (-1: absent)
@@ -90,71 +117,123 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
     pick: Any = None  # a data line of the header's width, with a "" appended, to its cells in _KEYS order
     comments = False
     try:
-        for text in lines:
-            number += 1
-            if '"' not in text and "'" not in text and len(text) <= limit:
-                body = text[:-1] if text[-1:] == "\n" else text
-                if body[-1:] == "\r":
-                    body = body[:-1]
-                cells = body.split(",") if body else []
-                if pick is not None and len(cells) == width and text.isascii() and "\r" not in body \
-                        and "\n" not in body and body[:1] != "#" and not body[:1].isspace():
-                    cells.append("")  # the data line of a feed: its row at once, else by the full path below
-                    made = rows.csv(pick(cells))
+        while True:
+            if pick is not None:  # the header is read: a block of lines
+                block: list[str] = []
+                try:
+                    block.extend(islice(lines, block_lines))
+                except UnicodeDecodeError as e:  # the lines before the undecodable one, a line at a time
+                    source, until = _then_raise(block, e), sys.maxsize
+                else:
+                    if not block:
+                        break
+                    joined = "".join(block)
+                    if '"' not in joined:  # one record a line
+                        first = number
+                        longest = max(map(len, block))
+                        for cells, at, count in _runs(block, joined, width, limit, longest):
+                            if cells is None:  # a line of its own
+                                number = first + at + 1
+                                yield from _one_line(block[at], number, limit, rows, where, d, notes)
+                                continue
+                            block_made, tlps, odd = block_rows.make(cells, count, where, width, longest)
+                            if not odd:
+                                yield RowBlock(block_made, tlps)
+                                continue
+                            done = taken = 0  # lines of the run emitted, rows of ``made`` emitted
+                            for line in odd:
+                                if line > done:
+                                    yield RowBlock(block_made[taken:taken + line - done],
+                                                   tlps[taken:taken + line - done])
+                                    taken += line - done
+                                number = first + at + line + 1
+                                yield from _one_line(block[at + line], number, limit, rows, where, d, notes)
+                                done = line + 1
+                            if taken < len(block_made):
+                                yield RowBlock(block_made[taken:], tlps[taken:])
+                        number = first + len(block)
+                        continue
+                    source = chain(block, lines)  # a quoted cell may span lines past the block
+                    until = number + len(block)
+            for text in source:
+                number += 1
+                if '"' not in text and "'" not in text and len(text) <= limit:
+                    body = text[:-1] if text[-1:] == "\n" else text
+                    if body[-1:] == "\r":
+                        body = body[:-1]
+                    cells = body.split(",") if body else []
+                    if pick is not None and len(cells) == width and text.isascii() and "\r" not in body \
+                            and "\n" not in body and body[:1] != "#" and not body[:1].isspace():
+                        cells.append("")  # the data line of a feed: its row at once, else by the full path below
+                        made = rows.csv(pick(cells))
+                        if made is not None:
+                            yield made
+                        else:
+                            item = _row(cells, where, number, d, notes)
+                            if item is not None:
+                                yield item
+                        if number >= until:
+                            break
+                        continue
+                    if "\r" in body or "\n" in body:
+                        cells = _record(text, source)  # csv.reader's own error
+                else:
+                    before = number - 1
+                    reader = csv.reader(chain((text,), source))
+                    try:
+                        cells = next(reader)
+                    finally:
+                        number = before + reader.line_num
+                line = number
+                if not cells or (len(cells) == 1 and not cells[0].strip()):
+                    if pick is not None and number >= until:
+                        break
+                    continue
+                if columns is None:
+                    if cells[0].lstrip().startswith("#"):
+                        comments = True
+                        candidate = _header([cells[0].lstrip().lstrip("#")] + cells[1:])
+                        if "value" in candidate:
+                            if undecodable(cells):
+                                yield LineError(line, NOT_UTF8 + " in the header")
+                                return
+                            columns = candidate
+                            notes.ignored_columns = _unused(cells, columns)
+                            where, width, pick = _layout(columns, cells)
+                            if pick is not None:
+                                break  # the data: in blocks
+                        continue
+                    if undecodable(cells):  # a column name that cannot be read: its column cannot be trusted
+                        yield LineError(line, NOT_UTF8 + " in the header")
+                        return
+                    columns = _header(cells)
+                    if "value" not in columns:
+                        yield LineError(line, "no value column in the CSV header (expected e.g. "
+                                              "'type,value,tlp,...'; 'indicator' and 'ioc' also work)")
+                        return
+                    notes.ignored_columns = _unused(cells, columns)
+                    where, width, pick = _layout(columns, cells)
+                    if pick is not None:
+                        break  # the data: in blocks
+                    continue
+                if cells[0].lstrip().startswith("#"):
+                    if pick is not None and number >= until:
+                        break
+                    continue
+                if not all(map(str.isascii, cells)) and undecodable(cells):
+                    yield LineError(line, NOT_UTF8)
+                else:  # as _data, inline: a quoted feed's every line comes here
+                    made = rows.csv(_cells(cells, where))
                     if made is not None:
                         yield made
-                        continue
-                    item = _row(cells, where, number, d, notes)
-                    if item is not None:
-                        yield item
-                    continue
-                if "\r" in body or "\n" in body:
-                    cells = _record(text, lines)  # csv.reader's own error
+                    else:
+                        item = _row(cells, where, line, d, notes)  # the full path decides (and says what is wrong)
+                        if item is not None:
+                            yield item
+                if pick is not None and number >= until:
+                    break
             else:
-                before = number - 1
-                reader = csv.reader(itertools.chain((text,), lines))
-                try:
-                    cells = next(reader)
-                finally:
-                    number = before + reader.line_num
-            line = number
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
-            if columns is None:
-                if cells[0].lstrip().startswith("#"):
-                    comments = True
-                    candidate = _header([cells[0].lstrip().lstrip("#")] + cells[1:])
-                    if "value" in candidate:
-                        if undecodable(cells):
-                            yield LineError(line, NOT_UTF8 + " in the header")
-                            return
-                        columns = candidate
-                        notes.ignored_columns = _unused(cells, columns)
-                        where, width, pick = _layout(columns, cells)
-                    continue
-                if undecodable(cells):  # a column name that cannot be read: its column cannot be trusted
-                    yield LineError(line, NOT_UTF8 + " in the header")
-                    return
-                columns = _header(cells)
-                if "value" not in columns:
-                    yield LineError(line, "no value column in the CSV header (expected e.g. "
-                                          "'type,value,tlp,...'; 'indicator' and 'ioc' also work)")
-                    return
-                notes.ignored_columns = _unused(cells, columns)
-                where, width, pick = _layout(columns, cells)
-                continue
-            if cells[0].lstrip().startswith("#"):
-                continue
-            if not all(map(str.isascii, cells)) and undecodable(cells):
-                yield LineError(line, NOT_UTF8)
-                continue
-            made = rows.csv(_cells(cells, where))
-            if made is not None:
-                yield made
-                continue
-            item = _row(cells, where, line, d, notes)  # the full path decides (and says what is wrong)
-            if item is not None:
-                yield item
+                break  # the stream ended
     except csv.Error as e:
         yield LineError(number, f"not valid CSV: {e}")
         return
@@ -164,6 +243,88 @@ def read(stream: IO[str], d: Defaults, notes: ReadNotes) -> Iterator[Item | Line
     if columns is None:
         raise EmptyFeed("the file holds only comments: no CSV header and no indicators" if comments
                         else "the file is empty: no CSV header and no indicators")
+
+
+def _then_raise(block: list[str], error: Exception) -> Iterator[str]:
+    """The lines of ``block``, then ``error`` raised (the stream failed after them)."""
+    yield from block
+    raise error
+
+
+def _runs(block: list[str], joined: str, width: int, limit: int,
+          longest: int) -> Iterator[tuple[list[str] | None, int, int]]:
+    """A block of lines without a double quote (``joined``: its text) as runs of plain lines, each ``(cells, at,
+    count)``: the ``count`` lines from ``block[at]`` are each one record of ``width`` plain cells (ASCII, no
+    apostrophe or carriage return inside, not a comment, no cell longer than ``limit``) and ``cells`` are theirs,
+    ``width`` a line; and the others, each ``(None, at, 1)``, a line for the line-at-a-time path (``longest``:
+    the length of the longest line)."""
+    n = len(block)
+    if "'" not in joined and joined.isascii() and longest <= limit \
+            and list(map(str.count, block, repeat(","))).count(width - 1) == n \
+            and not any(first == "#" or first.isspace() for first in set(map(itemgetter(0), block))):
+        text = joined.replace("\r\n", "\n") if "\r" in joined else joined
+        if "\r" not in text:  # else a lone carriage return: a line ending of its own, or inside a line
+            yield (text if text[-1] == "\n" else text + "\n").replace("\n", ",").split(","), 0, n
+            return
+    bodies: list[str] = []
+    for at, text in enumerate(block):
+        body = _plain_body(text, width, limit)
+        if body is not None:
+            bodies.append(body)
+            continue
+        if bodies:
+            yield ",".join(bodies).split(","), at - len(bodies), len(bodies)
+            bodies = []
+        yield None, at, 1
+    if bodies:
+        yield ",".join(bodies).split(","), n - len(bodies), len(bodies)
+
+
+def _plain_body(text: str, width: int, limit: int) -> str | None:
+    """The text of a plain line of ``width`` cells without its line ending (as :func:`_runs` takes them), or
+    None."""
+    if "'" in text or len(text) > limit or not text.isascii():
+        return None
+    body = text[:-1] if text[-1:] == "\n" else text
+    if body[-1:] == "\r":
+        body = body[:-1]
+    if "\r" in body or body.count(",") != width - 1 or body[:1] == "#" or body[:1].isspace():
+        return None
+    return body
+
+
+def _one_line(text: str, line: int, limit: int, rows: LineRows, where: list[int], d: Defaults,
+          notes: ReadNotes) -> Iterator[Item | LineError]:
+    """The Item or LineError (or nothing) of one data line without a double quote: one record, as csv.reader
+    reads it; raises csv.Error where it fails."""
+    if "'" not in text and len(text) <= limit:
+        body = text[:-1] if text[-1:] == "\n" else text
+        if body[-1:] == "\r":
+            body = body[:-1]
+        cells = body.split(",") if body else []
+        if "\r" in body or "\n" in body:
+            cells = _record(text, iter(()))  # csv.reader's own error
+    else:
+        cells = next(csv.reader((text,)))
+    if cells and (len(cells) > 1 or cells[0].strip()):
+        yield from _data(cells, line, rows, where, d, notes)
+
+
+def _data(cells: list[str], line: int, rows: LineRows, where: list[int], d: Defaults,
+          notes: ReadNotes) -> Iterator[Item | LineError]:
+    """The Item or LineError (or nothing) of a data line's record ``cells``, not blank."""
+    if cells[0].lstrip().startswith("#"):
+        return
+    if not all(map(str.isascii, cells)) and undecodable(cells):
+        yield LineError(line, NOT_UTF8)
+        return
+    made = rows.csv(_cells(cells, where))
+    if made is not None:
+        yield made
+        return
+    item = _row(cells, where, line, d, notes)  # the full path decides (and says what is wrong)
+    if item is not None:
+        yield item
 
 
 def _layout(columns: dict[str, int], header: list[str]) -> tuple[list[int], int, Any]:
