@@ -19,7 +19,8 @@ def _store_like(path: Path, indexed: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA page_size = 16384")
     conn.execute("PRAGMA journal_mode = WAL")
-    for statement in ix.SCHEMA.split(";"):
+    code = "\n".join(line.split("--", 1)[0] for line in ix.SCHEMA.splitlines())  # comments may hold a ";"
+    for statement in code.split(";"):
         if statement.strip() and (indexed or " ON ind (" not in statement):
             conn.execute(statement)
     return conn

@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS ind (
     sectors     TEXT,
     versions    INTEGER NOT NULL,
     revoked     TEXT,
-    digest      BLOB                -- the version's row_digest (docs/adr/0292); NULL: none
+    digest      BLOB                -- the version's row_digest (docs/adr/0292), NULL for none
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ind_sid ON ind (sid, author);
 CREATE INDEX IF NOT EXISTS ind_value ON ind (value);
