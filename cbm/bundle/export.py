@@ -23,6 +23,7 @@ import hashlib
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -341,20 +342,8 @@ def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = 
     if minisig:  # the bundle's own place first, then the file beside it; both before writing (docs/adr/0278)
         check_output(path)
         check_output(Path(str(path) + ".minisig"))
-    side = None
-    try:
-        with written_atomically(path) as out:
-            result, signature = write_bundle(store, recipient, out, sign_minisig=minisig, **options)
-            if signature is not None:  # staged before the bundle lands: both land, or neither (docs/adr/0290)
-                side = _stage_minisig(path, signature)
-        result.output = str(path)
-        if side is not None:
-            side.land()
-            result.minisig = str(side.path)
-    finally:
-        if side is not None:
-            side.discard()
-    return result
+    return _written_with_minisig(path, lambda out: write_bundle(store, recipient, out, sign_minisig=minisig,
+                                                                **options))
 
 
 def bundle_name(sender: str, recipient: str) -> str:
@@ -400,27 +389,31 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
         snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress,
                               policy=policy, progress=progress)
         for snap in snapshots:
-            path = directory / bundle_name(store.party, snap.recipient)
-            side = None
-            try:
-                with written_atomically(path) as out:
-                    result, signature = _write_out(store, snap, written[snap.recipient], out, encrypt=encrypt,
-                                                   armored=armored, sign_minisig=minisig)
-                    if signature is not None:
-                        side = _stage_minisig(path, signature)
-                result.output = str(path)
-                if side is not None:
-                    side.land()
-                    result.minisig = str(side.path)
-            finally:
-                if side is not None:
-                    side.discard()
-            results.append(result)
+            results.append(_written_with_minisig(
+                directory / bundle_name(store.party, snap.recipient),
+                partial(_write_out, store, snap, written[snap.recipient], encrypt=encrypt, armored=armored,
+                        sign_minisig=minisig)))
             snap.body.close()  # free the disk as we go: 57 bodies of a large feed need not coexist longer
             snap.zipped.close()
     return ManyExportResult(str(directory), results, skipped)
 
 
-def _stage_minisig(path: Path, signature: bytes) -> StagedFile:
-    """``path.minisig`` written and fsync'd beside the bundle, to land right after it (docs/adr/0290)."""
-    return staged(Path(str(path) + ".minisig"), signature)
+def _written_with_minisig(path: Path,
+                          write: Callable[[IO[bytes]], tuple[ExportResult, bytes | None]]) -> ExportResult:
+    """``write(out)``'s bundle put at ``path`` atomically, and the detached signature it returns (if any) as
+    ``path.minisig``: written and fsync'd before the bundle lands, put in place right after it, so both land or
+    neither does (docs/adr/0290)."""
+    side: StagedFile | None = None
+    try:
+        with written_atomically(path) as out:
+            result, signature = write(out)
+            if signature is not None:
+                side = staged(Path(str(path) + ".minisig"), signature)
+        result.output = str(path)
+        if side is not None:
+            side.land()
+            result.minisig = str(side.path)
+    finally:
+        if side is not None:
+            side.discard()
+    return result
