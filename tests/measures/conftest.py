@@ -21,3 +21,11 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(BatchWriter, "add_made", spy)
     return tags
+
+
+@pytest.fixture(params=["reader process", "in-process reader"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test that asks for it twice: the feed read by a reader process, and read in-process."""
+    if request.param == "in-process reader":
+        monkeypatch.setenv("CBM_NO_PARALLEL", "1")
+    return str(request.param)

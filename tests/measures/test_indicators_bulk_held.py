@@ -56,13 +56,6 @@ def second_core(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
 
 
-@pytest.fixture(params=["reader process", "in-process reader"])
-def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "in-process reader":
-        monkeypatch.setenv("CBM_NO_PARALLEL", "1")
-    return str(request.param)
-
-
 @pytest.fixture
 def suspended(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many rows ``ind`` held each time its indexes were suspended (a bulk load landing its first batch)."""

@@ -59,13 +59,6 @@ def short_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "CSV_BYTES_PER_ROW", 25)
 
 
-@pytest.fixture(params=["reader process", "in-process reader"])
-def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "in-process reader":
-        monkeypatch.setenv("CBM_NO_PARALLEL", "1")
-    return str(request.param)
-
-
 @pytest.fixture
 def held_versions_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The records the writers read a held version back from (the exact path's cost for a held row)."""
