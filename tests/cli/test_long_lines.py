@@ -31,10 +31,15 @@ def _env(party: Party) -> dict[str, str]:
 
 def _on_a_terminal(party: Party, *args: str) -> list[str]:
     """The lines ``cbm ARGS`` shows on an 80-column terminal."""
+    return ANSI.sub("", _terminal_output(_env(party), *args)).splitlines()
+
+
+def _terminal_output(env: dict[str, str], *args: str) -> str:
+    """What ``cbm ARGS`` writes to a terminal (its escape codes included, line ends as ``\n``)."""
     controller, terminal = os.openpty()
     try:
         done = subprocess.run([str(CBM), *args], stdout=terminal, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                              env=_env(party), timeout=120)
+                              env=env, timeout=120)
     finally:
         os.close(terminal)
     out = b""
@@ -46,7 +51,7 @@ def _on_a_terminal(party: Party, *args: str) -> list[str]:
     finally:
         os.close(controller)
     assert done.returncode == 0, done.stderr
-    return ANSI.sub("", out.decode("utf-8")).replace("\r\n", "\n").splitlines()
+    return out.decode("utf-8").replace("\r\n", "\n")
 
 
 def _piped(party: Party, *args: str) -> list[str]:
@@ -103,24 +108,9 @@ def test_a_folded_line_keeps_its_colours(us):
     for blob in (us.root / "blobs").rglob("*"):
         if blob.is_file():
             blob.unlink()
-    controller, terminal = os.openpty()
     env = {**_env(us), "TERM": "xterm-256color"}
     env.pop("NO_COLOR")
-    try:
-        done = subprocess.run([str(CBM), "whitepaper", "show", doc], stdout=terminal, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=env, timeout=120)
-    finally:
-        os.close(terminal)
-    out = b""
-    try:
-        while chunk := os.read(controller, 65536):
-            out += chunk
-    except OSError:
-        pass
-    finally:
-        os.close(controller)
-    assert done.returncode == 0, done.stderr
-    lines = out.decode("utf-8").replace("\r\n", "\n").splitlines()
+    lines = _terminal_output(env, "whitepaper", "show", doc).splitlines()
     start = next(n for n, line in enumerate(lines) if sha in ANSI.sub("", line))
     version = lines[start - 1:start + 3]
     assert any("FILE MISSING" in ANSI.sub("", line) for line in version), lines
