@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cbm.cli.tables import Column, Table, cut_middle, fit
+from tests.cli.widths import too_wide
 from tests.conftest import Party, introduce
 
 CBM = Path(sys.executable).with_name("cbm")
@@ -85,8 +86,8 @@ def terminal_output(leader: int) -> bytes:
     return b"".join(chunks)
 
 
-def _fits(text: str, columns: int = 80) -> None:
-    too_long = [line for line in text.splitlines() if len(line) > columns]
+def _fits(text: str, columns: int = 80, whole: tuple[str, ...] = ()) -> None:
+    too_long = too_wide(text.splitlines(), columns, whole)
     assert not too_long, f"wider than {columns} columns:\n" + "\n".join(too_long)
 
 
@@ -139,5 +140,5 @@ def test_bundle_inspect_fits_80_columns_without_breaking_words_or_hashes(world):
 def test_status_table_fits_and_keeps_codes(world):
     us, _, _ = world
     shown = on_terminal(us, "status")
-    _fits(shown)
+    _fits(shown, whole=(str(us.root),))
     assert "OSCE-SEC" in shown and "OSCE Secretariat Cyber Unit" in shown
