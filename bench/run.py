@@ -44,6 +44,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402  (bench/ is not a package: it sits beside the code it measures)
+import probe  # noqa: E402
 from verdicts import FULL, Judgement, evaluate, growth, peak_mb  # noqa: E402
 
 MB = 1024 * 1024
@@ -950,6 +951,7 @@ def markdown(doc: dict[str, Any]) -> str:
              f"the rest of the machine used {doc['load']['others_cores_mean']} cores on average during the "
              "timed steps (other engineers' builds and tests share this machine), so wall times are "
              "pessimistic where that is above 0.", ""]
+    lines += probe.markdown(doc)
     if doc["size"] < FULL:
         lines += [f"Targets are for 1M indicators: throughput targets are applied pro rata ({doc['size'] / FULL:g}×) "
                   "plus the start-up of one `cbm` process (the measured `cbm --help`); latency and memory targets "
@@ -1209,6 +1211,8 @@ def main(argv: list[str] | None = None) -> int:
     before = loadavg()
     bench = Bench(args)
     growth_run: Bench | None = None
+    bench.progress("probing the machine's speed (bench/probe.py)")
+    speed_start = probe.measured(bench.python)
     try:
         if args.growth_size:
             growth_run = Bench(args, size=args.growth_size, work=args.workdir / f"growth-{args.growth_size}",
@@ -1227,6 +1231,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(args.workdir, ignore_errors=True)
         elif args.keep or not temporary:
             bench.progress(f"work directory kept: {args.workdir}")
+    bench.progress("probing the machine's speed again")
+    speed_end = probe.measured(bench.python)
     finished = dt.datetime.now(dt.UTC)
     others = [r.others_cores for r in bench.results.values() if r.others_cores is not None]
     doc: dict[str, Any] = {
@@ -1240,6 +1246,7 @@ def main(argv: list[str] | None = None) -> int:
         "invalid": invalid_reasons(args, bench.size),
         "sampling_s": SAMPLE_S,
     }
+    doc["speed"] = probe.speed(args.out, doc["machine"], speed_start, speed_end)
     if growth_run is not None:
         doc["growth_run"] = {"size": growth_run.size, "source": "this run",
                              "results": [asdict(r) for r in growth_run.results.values()]}

@@ -106,8 +106,12 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
 
     md = (out / "latest.md").read_text()
     for title in ("## Targets", "## Every step", "## Reference phases", "## Ratios to the references",
-                  "## Side by side: misp-stix", "## Growth", "**NOT A VALID RUN**", doc["machine"]["cpu_model"]):
+                  "## Side by side: misp-stix", "## Growth", "**NOT A VALID RUN**", doc["machine"]["cpu_model"],
+                  "Machine speed: the probe"):
         assert title in md
+    # the machine's speed at both ends of the run, against its best on record (a slow spell is named as one)
+    assert doc["speed"]["start"]["cpu_s"] > 0 and doc["speed"]["end"]["cpu_s"] > 0
+    assert doc["speed"]["slowdown_start"] >= 1.0 and doc["speed"]["slowdown_end"] >= 1.0
     assert "| cbm step | reference |" in proc.stdout and "NOT A VALID RUN" in proc.stdout
 
     # judged again with the stix2 reference of another report: never a valid run
