@@ -44,12 +44,17 @@ def test_sigkill_mid_write_loses_nothing_committed(make_party, eager_write_behin
         proc = subprocess.Popen([sys.executable, str(CHILD), str(us.root), str(round_no), "0", "2"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(us.root.parent), env=env)
         assert _readline(proc, 30) == b"ready\n", proc.stderr.read() if proc.stderr else b""
-        time.sleep(0.3 if round_no == 0 else rng.uniform(0.005, 0.15))  # round 0: certain progress
+        early: list[int] = []
+        if round_no == 0:  # certain progress however loaded the machine: killed once it committed past seq 30
+            while not early or early[-1] <= 30:
+                early.append(int(_readline(proc, 60)))
+        else:
+            time.sleep(rng.uniform(0.005, 0.15))
         os.kill(proc.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL, err.decode()
         assert b"Traceback" not in err, err.decode()
-        reported = [int(line) for line in out.split(b"\n")[:-1]]  # only complete lines count as reports
+        reported = early + [int(line) for line in out.split(b"\n")[:-1]]  # only complete lines count as reports
         committed.update(reported)
         highest = max([highest, *reported])
         with open_store(us.root) as store:
