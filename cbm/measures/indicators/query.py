@@ -142,6 +142,10 @@ class SearchHit(NamedTuple):
     sightings: int = 0
     origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), if given
     asn: int | None = None
+    # what `list --json` and `show --json` have under the same names, when asked for (`search --json`): the
+    # landing checks' flags and the labels as signed ([] for none; ADR 0299)
+    flags: list[str] | None = None
+    labels: list[str] | None = None
 
 
 class SearchResult(NamedTuple):
@@ -157,20 +161,25 @@ class SearchResult(NamedTuple):
 
 
 def search(store: Store, query: str, *, substring: bool = False, limit: int = 200,
-           origins: list[str] | None = None, asns: list[str] | None = None) -> SearchResult:
+           origins: list[str] | None = None, asns: list[str] | None = None,
+           with_details: bool = False) -> SearchResult:
     """Find indicators by value: exact (normalised, refanged), an IP inside a reported CIDR range, every
     address inside a CIDR query, or (``substring``) a value containing the text. Which parties reported it.
-    ``origins``/``asns`` keep only hits of those origin territories / AS numbers. Raises UsageError."""
+    ``origins``/``asns`` keep only hits of those origin territories / AS numbers; ``with_details``: each hit
+    with its flags and labels, as ``list --json`` has them (the labels read from the batch records, so only
+    for a JSON answer: the table needs neither, ADR 0256). Raises UsageError."""
     wanted = make_filter(origins=origins, asns=asns)
     text = query.strip()
     if not text:
         raise UsageError("search needs a value")
     now = clock.now_iso()
     hits: dict[tuple[str, str], SearchHit] = {}
+    rows_of: dict[tuple[str, str], IndicatorRow] = {}
 
     def take(rows: list[IndicatorRow], how: str) -> None:
         for r in rows:
             if (r.id, r.author) not in hits and len(hits) < limit:
+                rows_of[(r.id, r.author)] = r
                 listing_ = Listing.of(r, now)
                 hits[(r.id, r.author)] = SearchHit(r.id, r.author, r.type, r.value, r.tlp, r.confidence,
                                                    listing_.state, r.valid_until, how)
@@ -198,10 +207,15 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
              "substring")
     totals = store.query(queries.sighting_totals, [h.id for h in hits.values()])
     found_origins = store.query(queries.origins_of, list(hits))
+    flags = store.query(queries.flags_of, list(hits)) if with_details else {}
+    labels_of = _labels_reader(store) if with_details and hits else None
     completed = []
-    for h in hits.values():
-        origin, asn = found_origins.get((h.id, h.author), (None, None))
-        completed.append(h._replace(sightings=totals.get(h.id, 0), origin=origin, asn=asn))
+    for key, h in hits.items():
+        origin, asn = found_origins.get(key, (None, None))
+        h = h._replace(sightings=totals.get(h.id, 0), origin=origin, asn=asn)
+        if with_details:
+            h = h._replace(flags=flags.get(key, []), labels=labels_of(rows_of[key]) if labels_of else [])
+        completed.append(h)
     found = [h for h in completed if (not wanted.origins or h.origin in wanted.origins)
              and (not wanted.asns or h.asn in wanted.asns)]
     return SearchResult(query, normalised, kind, found, sorted({h.author for h in found}))
