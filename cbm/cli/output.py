@@ -199,6 +199,20 @@ def note(message: str) -> None:
         sys.stderr.write("".join(line + "\n" for line in folded_for_stderr(literal(message))))
 
 
+def note_on_success(message: str) -> None:
+    """A status line said once the command has succeeded (:func:`say_held_notes`), dropped if it fails: so that
+    a refusal comes first and alone (docs/adr/0301)."""
+    state.said_on_success.append(message)
+
+
+def say_held_notes(succeeded: bool) -> None:
+    """Say the lines :func:`note_on_success` held back when the command ``succeeded``; forget them either way.
+    Called once a command has ended, by the Typer app and the fast path."""
+    held, state.said_on_success = state.said_on_success, []
+    for message in held if succeeded else ():
+        note(message)
+
+
 def warn(message: str) -> None:
     """A warning on stderr (-q does not hide it), folded as :func:`note` folds."""
     from rich.text import Text

@@ -150,13 +150,18 @@ class CbmGroup(TyperGroup):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: Any) -> Any:
+        from cbm.cli.output import say_held_notes
+
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
         except (Exception, KeyboardInterrupt) as e:
+            say_held_notes(succeeded=isinstance(e, typer.Exit) and e.exit_code == 0)
             code = exit_code_for(e)
             if code is None:
                 raise
             raise typer.Exit(code) from None
+        say_held_notes(succeeded=True)
+        return done
 
     def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
         """Answer the shell's completion protocol (``_CBM_COMPLETE=bash_source`` or Typer's ``source_bash``)."""

@@ -91,25 +91,20 @@ def test_a_hotline_body_and_an_agenda_fit_the_terminal(us_ru, tmp_path: Path):
     assert code == 0 and "    1. " + LONG in piped
 
 
-def test_status_lines_and_errors_on_stderr_fit_the_terminal(us_ru):
-    """The notice before an index is rebuilt (~120 columns) and an error's hint, on a terminal; piped, each
-    stays one line (scripts grep ``cbm: error:``)."""
+def test_status_lines_and_errors_on_stderr_fit_the_terminal(us_ru, tmp_path: Path):
+    """A warning (a flagged indicator, ~130 columns), a status line (a meeting convened) and an error's hint, on a
+    terminal; piped, each stays one line (scripts grep ``cbm: error:`` and ``warning:``)."""
     us, _ = us_ru
-    assert us.cli("indicators", "add", "--value", "evil.example.com").exit_code == 0
-
-    def age() -> None:
-        conn = sqlite3.connect(us.root / "store.sqlite")
-        with conn:
-            conn.execute("UPDATE index_versions SET version = version - 1 WHERE name = 'indicators'")
-        conn.close()
-
-    age()
-    code, _, err = _run(us, "status", terminal="stderr")
-    assert code == 0 and err and _over(err) == [], err
-    assert "rebuilds the store's indicators index" in " ".join(err) and len(err) >= 2
-    age()
-    code, _, err = _run(us, "status", terminal="none")
-    assert code == 0 and len(err) == 1 and "rebuilds the store's indicators index" in err[0]
+    code, _, err = _run(us, "indicators", "add", "--value", "10.1.2.3", terminal="stderr")
+    assert code == 0 and len(err) >= 2 and _over(err) == [], err
+    assert err[0].startswith("warning: flagged by the landing checks") and err[1].startswith("  ")
+    code, _, err = _run(us, "indicators", "add", "--value", "10.1.2.4", terminal="none")
+    assert code == 0 and len([line for line in err if line.startswith("warning: ")]) == 1
+    assert all(not line.startswith(" ") for line in err) and any(len(line) > 80 for line in err)
+    (tmp_path / "agenda.md").write_text("1. Review\n")
+    code, _, err = _run(us, "workgroup", "meeting", "new", "--at", "2026-12-10T09:00Z", "--place", "Geneva",
+                        "--agenda-file", str(tmp_path / "agenda.md"), terminal="stderr")
+    assert code == 0 and _over(err) == [] and any("convened" in line for line in err), err
 
     code, _, err = _run(us, "indicators", "add", "1.2.3.4", "5.6.7.8", terminal="stderr")
     assert code == 2 and _over(err) == [] and err[0].startswith("cbm: error: ")
@@ -148,3 +143,56 @@ def test_an_unreachable_taxii_server_says_what_to_check(make_party):
         error, hint = r.stderr.splitlines()
         assert error == f"cbm: error: cannot talk to http://127.0.0.1:{port}: connection refused"
         assert f"127.0.0.1 port {port}" in hint and "`cbm taxii list`" in hint
+
+
+def _age(party: Party, index: str = "indicators") -> None:
+    """As if an older cbm had built ``index``: the next command refolds it."""
+    conn = sqlite3.connect(party.root / "store.sqlite")
+    with conn:
+        conn.execute("UPDATE index_versions SET version = version - 1 WHERE name = ?", (index,))
+    conn.close()
+
+
+def test_a_refusal_after_an_upgrade_comes_first_and_alone(us_ru, monkeypatch):
+    """The first command after an index version change refolds the store; when that command refuses, its error
+    is the only thing on stderr (the refold landed all the same, and is not done again)."""
+    from cbm.cli import progress
+
+    monkeypatch.setattr(progress, "NOTICE_AFTER_SECONDS", 3600.0)  # a short refold, however busy the machine
+    us, _ = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example.com").exit_code == 0
+    for refused, code in ((("indicators", "add", "--value", "not a value"), 2),
+                          (("indicators", "list", "--type", "foo"), 2),
+                          (("indicators", "show", "deadbeef"), 5),
+                          (("bundle", "export", "--to", "XX", "-o", "x.cbm"), 5),
+                          (("inquiry", "show", "99"), 2)):
+        _age(us)
+        r = us.cli(*refused)
+        assert r.exit_code == code and r.stderr.startswith("cbm: error: "), (refused, r.stderr)
+        assert "index" not in r.stderr, refused
+        assert us.cli("status").stderr == ""  # refolded all the same: nothing left to do
+    _age(us)
+    shown = _run(us, "status", terminal="none")  # the fast path, in a process of its own: said once, either way
+    assert shown[0] == 0 and len(shown[2]) == 1 and re.match(
+        r"this version of cbm rebuil(t|ds) the store's indicators index from its records, once", shown[2][0])
+    _age(us)
+    r = us.cli("indicators", "list")  # the Typer app: the line after the result
+    assert r.exit_code == 0 and "rebuilt the store's indicators index" in r.stderr
+
+
+def test_a_long_refold_says_so_while_it_runs(monkeypatch, capsys):
+    """Past the grace, the line is said during the refold (in the present tense), and nothing is held for the
+    command's end."""
+    import threading
+
+    from cbm.cli import output, progress
+    from cbm.cli.context import state
+
+    said = threading.Event()
+    monkeypatch.setattr(progress, "NOTICE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(output, "note", lambda message: (print(message, file=sys.stderr), said.set()))
+    state.reset()
+    with progress.refolding(("indicators",)):
+        assert said.wait(60)  # the refold goes on until the line is said
+    assert "rebuilds the store's indicators index from its records, once" in capsys.readouterr().err
+    assert state.said_on_success == []
