@@ -146,7 +146,8 @@ def test_a_bundle_to_a_full_standard_output_changes_nothing(us_ru):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CBM_")}
     with open("/dev/full", "wb") as full:
         done = subprocess.run([str(Path(sys.executable).parent / "cbm"), "--store", str(us.root), "bundle",
-                               "export", "--to", "RU", "-o", "-"], stdout=full, stderr=subprocess.PIPE, env=env, timeout=120)
+                               "export", "--to", "RU", "-o", "-"], stdout=full, stderr=subprocess.PIPE, env=env,
+                              timeout=120)
     assert done.returncode == 2 and done.stderr.decode().startswith("cbm: error: cannot write"), done.stderr
     assert done.stderr.decode().count("cbm: error:") == 1
     assert _everything(us) == before
