@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +35,7 @@ from cbm.bundle.recipients import recipients_of
 from cbm.bundle.streams import COPY_CHUNK, HashingWriter, temporary, temporary_directory
 from cbm.core import clock
 from cbm.core.errors import UsageError
-from cbm.core.files import StagedFile, check_output, is_special, staged, written_atomically
+from cbm.core.files import StagedFile, StagedWriter, check_output, is_special, staged
 from cbm.core.keys import KeyPair
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
@@ -151,7 +152,8 @@ class _Snapshot:
 def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: int | None, everything: bool,
               compress: bool, policy: forwarding.ForwardingPolicy,
               progress: Callable[[int, int], None] | None = None) -> list[_Snapshot]:
-    """Read every recipient's bundle from one consistent snapshot, numbered and journalled in one transaction.
+    """Read every recipient's bundle from one consistent snapshot, numbered and journalled inside the caller's
+    transaction (with the receipts it carries: docs/adr/0300).
 
     Each author's log is read once, from the lowest position any recipient still needs, and each position
     goes to every recipient that has not acknowledged it (filtered by that recipient's audience and TLP);
@@ -162,56 +164,55 @@ def _snapshot(store: Store, recipients: list[str], files: ExitStack, *, number: 
     keys = {r: store.active_key(r) for r in recipients}  # NotFound for a party we do not know
     snapshots = [_Snapshot(r, keys[r].enc_key, files.enter_context(temporary("cbm-body-")),
                            files.enter_context(temporary("cbm-gzip-")), compress) for r in recipients]
-    with store.transaction():
+    for snap in snapshots:
+        snap.writer = HashingWriter(snap.body)
+        snap.late = not everything and not policy.immediate(snap.recipient)
+        snap.sent_at = store.query(index_bundles.sent_positions, snap.recipient) if snap.late else {}
+    heads: dict[str, int] = {}
+    plan: list[tuple[str, list[tuple[_Snapshot, LogWriter]]]] = []
+    for author in store.query(index_bundles.authors):
+        writers: list[tuple[_Snapshot, LogWriter]] = []
+        third = author != store.party
+        if third:
+            head = store.head(author)
+            heads[author] = head[0] if head else 0
         for snap in snapshots:
-            snap.writer = HashingWriter(snap.body)
-            snap.late = not everything and not policy.immediate(snap.recipient)
-            snap.sent_at = store.query(index_bundles.sent_positions, snap.recipient) if snap.late else {}
-        heads: dict[str, int] = {}
-        plan: list[tuple[str, list[tuple[_Snapshot, LogWriter]]]] = []
-        for author in store.query(index_bundles.authors):
-            writers: list[tuple[_Snapshot, LogWriter]] = []
-            third = author != store.party
-            if third:
-                head = store.head(author)
-                heads[author] = head[0] if head else 0
-            for snap in snapshots:
-                if author == snap.recipient:
-                    continue
-                after = 0 if everything else store.query(index_receipts.acknowledged, snap.recipient, author)[0]
-                upto = snap.sent_at.get(author, 0) if third and snap.late else None
-                assert snap.writer is not None
-                writers.append((snap, LogWriter(snap.recipient, author, after, snap.writer, snap.wanted,
-                                                 upto=upto, forwarded=third)))
-            if writers:
-                plan.append((author, writers))
-        total = sum(max(0, (store.head(author) or (0, ""))[0] - min(w.after for _, w in writers))
-                    for author, writers in plan) if progress is not None else 0
-        done = 0
-        for author, writers in plan:
-            start = min(w.after for _, w in writers)
-            for position in positions(store, author, start):
-                carried = Carried(position)
-                for _, writer in writers:
-                    writer.add(carried)
-                if progress is not None:
-                    done += position.last - max(position.first, start + 1) + 1
-                    progress(done, total)
-            for snap, writer in writers:
-                for label, n in writer.labels.items():
-                    snap.labels[label] = snap.labels.get(label, 0) + n
-                snap.forwarded += writer.forwarded_records
-                snap.forwarded_bytes += writer.forwarded_bytes
-                snap.deferred += writer.deferred
-                log = writer.finish()
-                if log is not None:
-                    snap.logs.append(log)
-        if progress is not None:
-            progress(total, total)
-        for snap in snapshots:
-            store.query(index_bundles.record_sent_positions, snap.recipient,
-                        {a: seq for a, seq in heads.items() if a != snap.recipient})
-            _seal(store, snap, number)
+            if author == snap.recipient:
+                continue
+            after = 0 if everything else store.query(index_receipts.acknowledged, snap.recipient, author)[0]
+            upto = snap.sent_at.get(author, 0) if third and snap.late else None
+            assert snap.writer is not None
+            writers.append((snap, LogWriter(snap.recipient, author, after, snap.writer, snap.wanted,
+                                             upto=upto, forwarded=third)))
+        if writers:
+            plan.append((author, writers))
+    total = sum(max(0, (store.head(author) or (0, ""))[0] - min(w.after for _, w in writers))
+                for author, writers in plan) if progress is not None else 0
+    done = 0
+    for author, writers in plan:
+        start = min(w.after for _, w in writers)
+        for position in positions(store, author, start):
+            carried = Carried(position)
+            for _, writer in writers:
+                writer.add(carried)
+            if progress is not None:
+                done += position.last - max(position.first, start + 1) + 1
+                progress(done, total)
+        for snap, writer in writers:
+            for label, n in writer.labels.items():
+                snap.labels[label] = snap.labels.get(label, 0) + n
+            snap.forwarded += writer.forwarded_records
+            snap.forwarded_bytes += writer.forwarded_bytes
+            snap.deferred += writer.deferred
+            log = writer.finish()
+            if log is not None:
+                snap.logs.append(log)
+    if progress is not None:
+        progress(total, total)
+    for snap in snapshots:
+        store.query(index_bundles.record_sent_positions, snap.recipient,
+                    {a: seq for a, seq in heads.items() if a != snap.recipient})
+        _seal(store, snap, number)
     return snapshots
 
 
@@ -275,10 +276,16 @@ def _write_out(store: Store, snap: _Snapshot, receipt: Record | None, out: Any, 
 @cycle_collector_paused()
 def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None = None, everything: bool = False,
                  encrypt: bool | None = None, compress: bool = False, armored: bool = False,
-                 sign_minisig: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> tuple[ExportResult, bytes | None]:
+                 sign_minisig: bool = False, progress: Callable[[int, int], None] | None = None,
+                 before_commit: Callable[[bytes | None], None] | None = None) -> tuple[ExportResult, bytes | None]:
     """Write a bundle for ``recipient`` to the binary writer ``out``; journal it. Returns the result and, with
     ``sign_minisig``, the detached minisign signature of exactly the bytes written.
+
+    The receipt it carries, its number and the positions sent land in one transaction, which commits only once
+    the bundle is written (and ``before_commit(signature)`` has run: the caller fsyncs and stages its files
+    there), so a write that fails (a full disk, ``-o /dev/full``) leaves the store as it was (docs/adr/0300).
+    Only a pipe or socket is written after the commit, so a slow reader never holds the store's write lock
+    (docs/adr/0012): a failure there burns the number and keeps the receipt, both true either way.
 
     ``encrypt``: None (default) encrypts when any record carried is above TLP:CLEAR; True always; False never
     (the result says what travels readable). ``number`` overrides the bundle number (reproducibility tests);
@@ -289,16 +296,48 @@ def write_bundle(store: Store, recipient: str, out: Any, *, number: int | None =
     if recipient == store.party:
         raise UsageError("a bundle goes to a peer, not to ourselves")
     policy = forwarding.policy_of(store.config)
-    store.active_key(recipient)  # NotFound for a party we do not know, before writing a receipt
+    store.active_key(recipient)  # NotFound for a party we do not know, before the write lock
     store.signer()
-    receipt = receipts.write_receipt(store, recipient)
+    held = not is_stream(out)
     with ExitStack() as files:
         files.enter_context(temporary_directory(store.root / TEMP))
-        # a consistent snapshot, numbered and journalled in one transaction; the (possibly slow) writing to
-        # ``out`` happens after it, so a slow pipe never holds the store's write lock
-        [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress,
-                           policy=policy, progress=progress)
-        return _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored, sign_minisig=sign_minisig)
+        with store.transaction():
+            receipt = receipts.due_in_transaction(store, recipient)
+            [snap] = _snapshot(store, [recipient], files, number=number, everything=everything, compress=compress,
+                               policy=policy, progress=progress)
+            if held:
+                written = _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored,
+                                     sign_minisig=sign_minisig)
+                _flushed(out)
+                if before_commit is not None:
+                    before_commit(written[1])
+        if not held:
+            written = _write_out(store, snap, receipt, out, encrypt=encrypt, armored=armored,
+                                 sign_minisig=sign_minisig)
+            if before_commit is not None:
+                before_commit(written[1])
+        return written
+
+
+def is_stream(out: Any) -> bool:
+    """Whether ``out`` is a pipe or a socket: a reader at its other end sets the pace."""
+    try:
+        return stat.S_ISFIFO(os.fstat(out.fileno()).st_mode) or stat.S_ISSOCK(os.fstat(out.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # an in-memory buffer, a closed stream
+        return False
+
+
+def _flushed(out: Any) -> None:
+    """Flush ``out`` and, when it is a regular file (stdout redirected to one), fsync it: a full disk shows here,
+    before the transaction commits. Raises OSError (or UsageError for stdout, :mod:`cbm.core.stdio`)."""
+    if hasattr(out, "flush"):
+        out.flush()
+    try:
+        regular = stat.S_ISREG(os.fstat(out.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return
+    if regular:
+        os.fsync(out.fileno())
 
 
 def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: Store, recipient: str,
@@ -337,13 +376,52 @@ def _write_layers(header: bytes, body: IO[bytes], out: HashingWriter, *, store: 
 def export_to_path(store: Store, recipient: str, path: Path, *, minisig: bool = True,
                    **options: Any) -> ExportResult:
     """Write the bundle to ``path`` atomically (temporary file, fsync, rename) and ``path.minisig`` beside it;
-    to a device or pipe (``/dev/stdout``, a FIFO) straight, without a ``.minisig`` (there is no beside)."""
+    to a device or pipe (``/dev/stdout``, a FIFO) straight, without a ``.minisig`` (there is no beside). Both
+    are written before the store commits, and put in place after: a file that cannot be written leaves the
+    store as it was (docs/adr/0300)."""
     minisig = minisig and not is_special(path)
     if minisig:  # the bundle's own place first, then the file beside it; both before writing (docs/adr/0278)
         check_output(path)
         check_output(Path(str(path) + ".minisig"))
-    return _written_with_minisig(path, lambda out: write_bundle(store, recipient, out, sign_minisig=minisig,
-                                                                **options))
+    bundle = StagedWriter(path)
+    staging = _Staging(bundle)
+    try:
+        try:
+            result, _ = write_bundle(store, recipient, bundle.out, sign_minisig=minisig,
+                                     before_commit=staging.finish, **options)
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror}") from e
+        return staging.land(result)
+    finally:
+        staging.discard()
+
+
+class _Staging:
+    """A bundle's staged file and, once it is written, its staged ``.minisig`` (docs/adr/0290, 0300)."""
+
+    def __init__(self, bundle: StagedWriter) -> None:
+        self.bundle = bundle
+        self.side: StagedFile | None = None
+
+    def finish(self, signature: bytes | None) -> None:
+        """The bundle flushed and fsync'd, its signature staged beside it: called before the store commits."""
+        self.bundle.finish()
+        if signature is not None:
+            self.side = staged(Path(str(self.bundle.path) + ".minisig"), signature)
+
+    def land(self, result: ExportResult) -> ExportResult:
+        """Both put in place, the bundle first; ``result`` says where."""
+        self.bundle.land()
+        result.output = str(self.bundle.path)
+        if self.side is not None:
+            self.side.land()
+            result.minisig = str(self.side.path)
+        return result
+
+    def discard(self) -> None:
+        self.bundle.discard()
+        if self.side is not None:
+            self.side.discard()
 
 
 def bundle_name(sender: str, recipient: str) -> str:
@@ -366,9 +444,10 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     ``directory`` (``us-to-ru.cbm`` and its ``.minisig``), each exactly what :func:`export_to_path` would write
     for that peer alone, read from the store in one pass.
 
-    Receipts due to each recipient are written first; then one transaction reads every log once and journals
-    every bundle number; the files are written after it, each atomically. A file that cannot be written raises
-    UsageError; the bundles written before it stay (their numbers are journalled: numbers are informational).
+    One transaction signs the receipts due to each recipient, reads every log once, journals every bundle
+    number and writes (stages) every file; it commits once they are all written and fsync'd, and they are put in
+    place after it. A file that cannot be written raises UsageError and leaves the store and the directory as
+    they were (docs/adr/0300).
     Raises NotFound for an unknown peer, UsageError for ourselves, a directory that cannot be made or a
     malformed ``[forwarding]`` policy.
     ``progress(done, total)`` hears the log positions read, for all the peers at once (one pass).
@@ -382,38 +461,25 @@ def export_to_many(store: Store, to: str, directory: Path, *, minisig: bool = Tr
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a directory", hint="-o DIR/ names a folder for one file per peer")
     store.signer()
-    written = {r: receipts.write_receipt(store, r) for r in recipients}
-    results = []
+    written: list[tuple[ExportResult, _Staging]] = []
     with ExitStack() as files:
         files.enter_context(temporary_directory(store.root / TEMP))
-        snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress,
-                              policy=policy, progress=progress)
-        for snap in snapshots:
-            results.append(_written_with_minisig(
-                directory / bundle_name(store.party, snap.recipient),
-                partial(_write_out, store, snap, written[snap.recipient], encrypt=encrypt, armored=armored,
-                        sign_minisig=minisig)))
-            snap.body.close()  # free the disk as we go: 57 bodies of a large feed need not coexist longer
-            snap.zipped.close()
+        with store.transaction():
+            receipts_due = {r: receipts.due_in_transaction(store, r) for r in recipients}
+            snapshots = _snapshot(store, recipients, files, number=None, everything=everything, compress=compress,
+                                  policy=policy, progress=progress)
+            for snap in snapshots:
+                path = directory / bundle_name(store.party, snap.recipient)
+                staging = _Staging(StagedWriter(path))
+                files.callback(staging.discard)
+                try:
+                    result, signature = _write_out(store, snap, receipts_due[snap.recipient], staging.bundle.out,
+                                                   encrypt=encrypt, armored=armored, sign_minisig=minisig)
+                except OSError as e:
+                    raise UsageError(f"cannot write {path}: {e.strerror}") from e
+                staging.finish(signature)
+                written.append((result, staging))
+                snap.body.close()  # free the disk as we go: 57 bodies of a large feed need not coexist longer
+                snap.zipped.close()
+        results = [staging.land(result) for result, staging in written]
     return ManyExportResult(str(directory), results, skipped)
-
-
-def _written_with_minisig(path: Path,
-                          write: Callable[[IO[bytes]], tuple[ExportResult, bytes | None]]) -> ExportResult:
-    """``write(out)``'s bundle put at ``path`` atomically, and the detached signature it returns (if any) as
-    ``path.minisig``: written and fsync'd before the bundle lands, put in place right after it, so both land or
-    neither does (docs/adr/0290)."""
-    side: StagedFile | None = None
-    try:
-        with written_atomically(path) as out:
-            result, signature = write(out)
-            if signature is not None:
-                side = staged(Path(str(path) + ".minisig"), signature)
-        result.output = str(path)
-        if side is not None:
-            side.land()
-            result.minisig = str(side.path)
-    finally:
-        if side is not None:
-            side.discard()
-    return result

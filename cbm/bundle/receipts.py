@@ -82,10 +82,16 @@ def append_in_transaction(store: Store, to: str, body: dict[str, Any]) -> Record
 
 def write_receipt(store: Store, to: str) -> Record | None:
     """Our receipt for ``to`` if ours is stale (its own transaction). None when nothing changed."""
+    with store.transaction():
+        return due_in_transaction(store, to)
+
+
+def due_in_transaction(store: Store, to: str) -> Record | None:
+    """Our receipt for ``to`` if ours is stale, inside the caller's open transaction (an export: it lands with
+    the bundle that carries it, or not at all: docs/adr/0300). None when nothing changed."""
     if not needs_receipt(store, to):
         return None
-    with store.transaction():
-        return append_in_transaction(store, to, {"logs": holdings(store, to)})
+    return append_in_transaction(store, to, {"logs": holdings(store, to)})
 
 
 class LogAck(NamedTuple):

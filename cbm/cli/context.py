@@ -19,7 +19,7 @@ class State:
     not a dataclass: every command, ``--help`` included, imports it, and a dataclass costs about a millisecond of
     start-up to make (issue 20)."""
 
-    __slots__ = ("store", "json", "quiet", "verbose", "wide", "passphrase_file")
+    __slots__ = ("store", "json", "quiet", "verbose", "wide", "passphrase_file", "said_on_success")
 
     def __init__(self) -> None:
         self.reset()
@@ -32,6 +32,8 @@ class State:
         self.verbose = False
         self.wide = False
         self.passphrase_file: str | None = None
+        #: status lines held back until the command has succeeded (:func:`cbm.cli.output.note_on_success`)
+        self.said_on_success: list[str] = []
 
 
 state = State()

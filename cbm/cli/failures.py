@@ -19,12 +19,20 @@ INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 
 def echo_error(line: str) -> None:
     """Write one line to stderr as ``typer.echo(line, err=True)`` does: ANSI styles removed when stderr is not
-    a terminal, flushed at once."""
-    if not _isatty(sys.stderr) and "\x1b" in line:
-        import re
+    a terminal, flushed at once. On a terminal, a line wider than it is folded at spaces (a `command` in
+    backquotes kept whole), continued under its text; piped, it stays one line (scripts grep ``cbm: error:``)."""
+    if not _isatty(sys.stderr):
+        if "\x1b" in line:
+            import re
 
-        line = re.sub(r"\033\[[;?0-9]*[a-zA-Z]", "", line)  # click's strip_ansi
-    sys.stderr.write(line + "\n")
+            line = re.sub(r"\033\[[;?0-9]*[a-zA-Z]", "", line)  # click's strip_ansi
+        sys.stderr.write(line + "\n")
+    else:
+        from cbm.cli.output import fold_to
+        from cbm.cli.tables import stderr_width
+
+        lead = len(line) - len(line.lstrip(" "))
+        sys.stderr.write("".join(part + "\n" for part in fold_to(line, stderr_width(), indent=lead + 2)))
     sys.stderr.flush()
 
 

@@ -173,14 +173,27 @@ def run(invocation: Invocation) -> int:
 
     with guarded_stdio():  # the failure is reported inside too: a full or closed stderr drops it, and no more
         try:
-            return _run(invocation)
+            done = _run(invocation)
+            _held_notes(succeeded=done == 0)
+            return done
         except (Exception, KeyboardInterrupt) as e:
+            _held_notes(succeeded=False)
             from cbm.cli.failures import exit_code_for  # the error contract, shared with the Typer app
 
             code = exit_code_for(e)
             if code is None:
                 raise
             return code
+
+
+def _held_notes(succeeded: bool) -> None:
+    """The status lines held back until the command's end (a short refold's: docs/adr/0301), said or dropped;
+    nothing more is imported when there are none (``cbm --help``)."""
+    context = sys.modules.get("cbm.cli.context")  # not loaded (`cbm --help`): nothing was held
+    if context is not None and context.state.said_on_success:
+        from cbm.cli.output import say_held_notes
+
+        say_held_notes(succeeded)
 
 
 def _run(invocation: Invocation) -> int:

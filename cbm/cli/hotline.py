@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import cell, emit, note, one_line, print_folded, warn
+from cbm.cli.output import cell, emit, note, one_line, print_body, print_folded, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import MalformedInput, NotFound, UsageError, VerificationError
@@ -70,6 +70,12 @@ def _span(seconds: int) -> str:
 def _say(out: Console, text: Text) -> None:
     """One line (or a peer's text) as is: never re-wrapped or cropped to the terminal width."""
     out.print(text, soft_wrap=True)
+
+
+def _body(out: Console, text: str) -> None:
+    """A message body, a translation or a call summary (a peer's text): literal, folded to the terminal at spaces
+    like the prose around it (:func:`~cbm.cli.output.print_body`)."""
+    print_body(out, text)
 
 
 def _msg_doc(m: Message) -> dict[str, Any]:
@@ -151,11 +157,11 @@ def _print_message(out: Console, m: Message) -> None:
     print_folded(out, Text(f"written {m.created}  acknowledge by {m.deadline}  delivered {m.delivered or '-'}  "
                            f"read {m.read or '-'}"))
     _say(out, Text(""))
-    _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})", multiline=True))
+    _body(out, m.text if m.text is not None else f"(cannot be decrypted: {m.problem})")
     for t in m.translations:
         _say(out, Text(""))
         _say(out, Text(f"translation ({one_line(t.lang)}, unofficial, by {t.by}, {t.created}):", style="bold"))
-        _say(out, cell(t.text if t.text is not None else f"(cannot be decrypted: {t.problem})", multiline=True))
+        _body(out, t.text if t.text is not None else f"(cannot be decrypted: {t.problem})")
 
 
 @app.command()
@@ -211,8 +217,7 @@ def _print_call(out: Console, c: Call) -> None:
     print_folded(out, Text(f"[call] {c.by} ↔ {c.peer}  {c.start} to {c.end}  {c.id[:12]}  ", style="bold")
                  + cell(confirmed, "green" if c.confirmed else "yellow"))
     _say(out, Text("participants: ") + cell("; ".join(c.participants)))
-    _say(out, cell(c.summary if c.summary is not None else f"(cannot be decrypted: {c.problem})",
-                   multiline=True))
+    _body(out, c.summary if c.summary is not None else f"(cannot be decrypted: {c.problem})")
 
 
 def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bool) -> None:
@@ -229,11 +234,10 @@ def _print_transcript(out: Console, ts: list[transcripts.Transcript], verify: bo
             _say(out, Text(""))
             _say(out, Text(f"[{m.sender} #{m.dseq}] {m.sender} → {m.recipient}  {m.precedence}  {m.created}  "
                            f"{m.state}  {m.id[:12]}", style="bold"))
-            _say(out, cell(m.text if m.text is not None else f"(cannot be decrypted: {m.problem})", multiline=True))
+            _body(out, m.text if m.text is not None else f"(cannot be decrypted: {m.problem})")
             for tr in m.translations:
                 _say(out, Text(f"  translation ({one_line(tr.lang)}, unofficial, by {tr.by}):", style="dim"))
-                _say(out, cell(tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})",
-                               multiline=True))
+                _body(out, tr.text if tr.text is not None else f"(cannot be decrypted: {tr.problem})")
         for c in pending:
             _say(out, Text(""))
             _print_call(out, c)

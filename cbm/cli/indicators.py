@@ -366,7 +366,7 @@ def show(
             out.print(Text(f"{s.id}", style="bold"))
             out.print(Text(f"author     {s.author}   state {s.state}   TLP:{s.tlp}   to {', '.join(s.audience)}"))
             out.print(Text(f"signed     record {s.record[:16]} (seq {s.seq}, key {s.keyid}) at {s.signed}"))
-            out.print(Text(f"versions   {len(s.versions) + 1}"))
+            out.print(Text(f"versions   {s.versions}"))
             if s.origin or s.asn is not None:
                 named = f" ({s.origin_name})" if s.origin_name else ""
                 out.print(Text(f"origin     {origin_text(s.origin, s.asn)}{named}, as signed by {s.author}"))

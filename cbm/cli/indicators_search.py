@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from cbm.cli.context import open_store
+from cbm.cli.context import open_store, state
 from cbm.cli.output import emit_lines, literal, note, one_line, to_jsonable
 from cbm.cli.tables import Column, Table, terminal_width
 from cbm.core.errors import NotFound
@@ -40,7 +40,8 @@ def show_search(value: str, *, substring: bool = False, limit: int = 200, origin
 
     with open_store() as store:
         result = query.search(store, value, substring=substring, limit=limit,
-                              origins=list(origins) if origins else None, asns=list(asns) if asns else None)
+                              origins=list(origins) if origins else None, asns=list(asns) if asns else None,
+                              with_details=json_flag or state.json)
 
     def lines() -> Iterator[str]:
         if not result.hits:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cbm.cli.context import open_store
-from cbm.cli.output import cell, emit, literal, note, warn
+from cbm.cli.output import cell, emit, note, print_body, warn
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core import clock
 from cbm.core.errors import NotFound, UsageError
@@ -233,7 +233,7 @@ def show(
                 if m.get(key):
                     out.print(Text(f"   {key.replace('_', ' ')}: ") + cell(m[key]))
             if m.get("text"):
-                out.print(Text(literal(str(m["text"]).rstrip("\n"))), soft_wrap=True)
+                print_body(out, str(m["text"]).rstrip("\n"))
             for item in m.get("indicators") or []:
                 out.print(Text("   indicator ") + cell(item))
             for item in m.get("attachments") or []:

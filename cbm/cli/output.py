@@ -66,7 +66,11 @@ def fold(line: str, *, indent: int = 2, wide: bool = False) -> list[str]:
     redirected or ``--wide``: the one line as it is (scripts read whole lines)."""
     from cbm.cli.tables import terminal_width
 
-    width = terminal_width(wide)
+    return fold_to(line, terminal_width(wide), indent=indent)
+
+
+def fold_to(line: str, width: int | None, *, indent: int = 2) -> list[str]:
+    """:func:`fold` for a given ``width`` (None: no limit), e.g. stderr's (:func:`cbm.cli.tables.stderr_width`)."""
     if width is None or len(line) <= width:
         return [line]
     import textwrap
@@ -107,6 +111,23 @@ def folded(text: RichText, *, indent: int = 2) -> list[RichText]:
         found.append(Text(" " * indent, style=text.style) + piece if n else piece)
         at = start + len(words)
     return found
+
+
+def print_body(out: Console, text: object, *, indent: str = "", style: str | None = None) -> None:
+    """Multi-line text from a peer (an inquiry's text, a hotline body, an agenda, minutes) made literal
+    (:func:`literal`) and printed line by line behind ``indent``, each line wider than the terminal folded at
+    spaces as prose is (:func:`fold`): a word longer than what is left (a URL, a hash) moves to the next line
+    whole, the continuation under the line's own indentation. Piped, redirected or ``--wide``: as written."""
+    from rich.text import Text  # noqa: F811 (rich's own, not the lazy stand-in)
+
+    from cbm.cli.tables import terminal_width
+
+    width = terminal_width()
+    for line in literal(text).split("\n"):
+        shown = indent + line
+        lead = len(shown) - len(shown.lstrip(" "))
+        for part in fold_to(shown, width, indent=lead):
+            out.print(Text(part, style=style or ""), soft_wrap=True)
 
 
 def _escaped(ch: str) -> str:
@@ -171,13 +192,39 @@ def emit_lines(schema: str, data: Any, lines: Callable[[], Iterable[str]], *, js
 
 
 def note(message: str) -> None:
-    """A status line on stderr (hidden by -q)."""
+    """A status line on stderr (hidden by -q), folded to the terminal's width when stderr is one (piped or
+    redirected, each line stays whole: scripts grep them)."""
     if not state.quiet:
-        sys.stderr.write(literal(message) + "\n")  # messages quote peer text (names): never obey escapes
+        # messages quote peer text (names): never obey escapes
+        sys.stderr.write("".join(line + "\n" for line in folded_for_stderr(literal(message))))
+
+
+def note_on_success(message: str) -> None:
+    """A status line said once the command has succeeded (:func:`say_held_notes`), dropped if it fails: so that
+    a refusal comes first and alone (docs/adr/0301)."""
+    state.said_on_success.append(message)
+
+
+def say_held_notes(succeeded: bool) -> None:
+    """Say the lines :func:`note_on_success` held back when the command ``succeeded``; forget them either way.
+    Called once a command has ended, by the Typer app and the fast path."""
+    held, state.said_on_success = state.said_on_success, []
+    for message in held if succeeded else ():
+        note(message)
 
 
 def warn(message: str) -> None:
-    """A warning on stderr (-q does not hide it)."""
+    """A warning on stderr (-q does not hide it), folded as :func:`note` folds."""
     from rich.text import Text
 
-    stderr().print(Text("warning: " + literal(message), style="yellow"))
+    out = stderr()
+    for line in folded_for_stderr("warning: " + literal(message)):
+        out.print(Text(line, style="yellow"), soft_wrap=True)
+
+
+def folded_for_stderr(text: str, *, indent: int = 2) -> list[str]:
+    """Each line of ``text`` (already literal) folded to stderr's terminal width, as :func:`fold` folds prose."""
+    from cbm.cli.tables import stderr_width
+
+    width = stderr_width()
+    return [part for line in text.split("\n") for part in fold_to(line, width, indent=indent)]

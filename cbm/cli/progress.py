@@ -88,6 +88,16 @@ class Progress:
 
         return progress
 
+    def say(self, message: str) -> None:
+        """A status line above the bar (from any thread: Rich's console holds its lock while it prints)."""
+        from rich.text import Text
+
+        from cbm.cli.output import folded_for_stderr, literal
+
+        if self._bar is not None and not state.quiet:
+            for line in folded_for_stderr(literal(message)):
+                self._bar.console.print(Text(line), soft_wrap=True)
+
     def reader(self, source: BinaryIO) -> BinaryIO:
         """``source``, counting the bytes read into this bar (``source`` itself when no bar is drawn)."""
         if self._bar is None:
@@ -172,14 +182,47 @@ def estimated_lines(path: str, sample: int = 256 * 1024) -> int | None:
     return max(1, round(size * lines / len(head)))
 
 
+#: A refold still running after this many seconds says so while it runs; a shorter one once the command is done
+NOTICE_AFTER_SECONDS = 2.0
+
+
 @contextmanager
 def refolding(names: tuple[str, ...]) -> Iterator[Callable[[int, int], None] | None]:
-    """Said before the store's records are folded again into indexes an older (or newer) cbm built: once after an
-    upgrade, and about a minute for a million indicators, so the first command does not seem to hang. A status
-    line (hidden by -q) and a bar over the records (on a terminal)."""
-    from cbm.cli.output import note
+    """Around the store's records folded again into indexes an older (or newer) cbm built: once after an upgrade,
+    about a minute for a million indicators. A refold still running after two seconds says so (a status line,
+    hidden by -q), so the first command does not seem to hang, with a bar over the records (on a terminal).
+    A shorter one is said once the command has succeeded, and not at all when it refuses: a refusal comes first
+    and alone (docs/adr/0301)."""
+    import threading
 
-    note(f"this version of cbm rebuilds the store's {', '.join(names)} index from its records, once "
-         "(a store of a million indicators takes about a minute)")
+    from cbm.cli.output import note, note_on_success
+
+    which = ", ".join(names)
+    lock = threading.Lock()
+    said = [False]
     with Progress("rebuilding indexes") as bar:
-        yield bar.update if bar.drawn else None
+
+        def say() -> None:
+            with lock:
+                if said[0]:
+                    return
+                said[0] = True
+            message = (f"this version of cbm rebuilds the store's {which} index from its records, once "
+                       "(a store of a million indicators takes about a minute)")
+            if bar.drawn:
+                bar.say(message)
+            else:
+                note(message)
+
+        timer = threading.Timer(NOTICE_AFTER_SECONDS, say)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield bar.update if bar.drawn else None
+        finally:
+            timer.cancel()
+    with lock:
+        if said[0]:
+            return
+        said[0] = True
+    note_on_success(f"this version of cbm rebuilt the store's {which} index from its records, once")

@@ -150,13 +150,18 @@ class CbmGroup(TyperGroup):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: Any) -> Any:
+        from cbm.cli.output import say_held_notes
+
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
         except (Exception, KeyboardInterrupt) as e:
+            say_held_notes(succeeded=isinstance(e, typer.Exit) and e.exit_code == 0)
             code = exit_code_for(e)
             if code is None:
                 raise
             raise typer.Exit(code) from None
+        say_held_notes(succeeded=True)
+        return done
 
     def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
         """Answer the shell's completion protocol (``_CBM_COMPLETE=bash_source`` or Typer's ``source_bash``)."""
@@ -193,6 +198,9 @@ class CbmGroup(TyperGroup):
             value = "" if getattr(param, "is_flag", False) else f" {param.metavar or (param.name or 'value').upper()}"
             return f"{option} is an option of cbm itself: put it before the command (`cbm {option}{value} " \
                    f"{command.removeprefix('cbm ')} ...`)"
+        ctx = getattr(error, "ctx", None)
+        if ctx is not None and error.format_message().startswith("Got unexpected extra argument"):
+            return extra_argument_hint(ctx.command, command, error.format_message())
         return f"see `{command} --help`"
 
     def _standalone(self, args: Any, prog_name: Any, complete_var: Any, **extra: Any) -> None:
@@ -217,6 +225,31 @@ class CbmGroup(TyperGroup):
             echo_error("cbm: aborted")
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def extra_argument_hint(cmd: Any, command: str, message: str) -> str:
+    """What ``command`` wants instead of the extra arguments ``message`` names: the arguments it takes, and a line
+    that works: the value given with ``--value`` where the command has one (``cbm indicators add 1.2.3.4``), else
+    the shortest example of its help."""
+    import re
+    import shlex
+
+    from cbm.cli.output import one_line
+
+    found = re.search(r"extra argument(?:\(s\)|s)? \((.*)\)$", message)
+    extra = shlex.split(found.group(1)) if found else []
+    names = [p.human_readable_name.upper() for p in cmd.params if p.param_type_name == "argument"]
+    takes = f"takes {' '.join(names)} and options" if names else "takes options only, no argument"
+    options = {o for p in cmd.params if p.param_type_name == "option" for o in p.opts}
+    if len(extra) == 1 and not names and "--value" in options:
+        takes = "takes its value as an option"
+        example = f"{command} --value {shlex.quote(one_line(extra[0]))}"
+    else:
+        # the first example, its continuation lines (ending in a backslash) joined into one line
+        joined = re.sub(r"\\\n\s*", "", cmd.help or "")
+        examples = re.findall(r"^\s*Example:\s+(cbm [^\n]*)$", joined, re.M)
+        example = min((" ".join(e.split()) for e in examples), key=len, default="")  # the shortest fits a line
+    return f"`{command}` {takes}" + (f": e.g. `{example}`" if example else "") + f" (see `{command} --help`)"
 
 
 HELP = """Confidence-building measures for ICT: a signed store, exchanged as signed bundles.

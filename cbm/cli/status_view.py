@@ -44,7 +44,8 @@ def show_status(*, json_flag: bool = False, wide: bool = False, check: bool = Fa
         else:
             yield "no peers yet: `cbm keys import CARD --fingerprint FPR`"
         by = report.counts["by_measure"]
-        yield "records: " + (", ".join(f"{k} {v}" for k, v in sorted(by.items())) or "none")
+        # all five measures and the bundles' own records pass 80 columns: folded as prose (piped, one line)
+        yield from fold("records: " + (", ".join(f"{k} {v}" for k, v in sorted(by.items())) or "none"), wide=wide)
         if report.attention:
             yield "needs attention:"
             for item in report.attention:

@@ -89,6 +89,28 @@ def terminal_width(wide: bool = False) -> int | None:
     return shutil.get_terminal_size().columns  # $COLUMNS first, then the terminal's own size
 
 
+def stderr_width() -> int | None:
+    """The width status lines and errors must fit on stderr, or None when it is no terminal (or ``--wide``)."""
+    if state.wide or not _isatty(sys.stderr):
+        return None
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns or shutil.get_terminal_size().columns
+    except (OSError, ValueError, AttributeError):
+        return shutil.get_terminal_size().columns
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
 def _is_terminal() -> bool:
     try:
         return sys.stdout.isatty()

@@ -164,8 +164,8 @@ def list_(
         # fixed-width columns first, free text last: nothing is dropped or wrapped on a narrow terminal
         _say(out, Text(f"{'paper':<12}  {'from':<5} {'v':>3}  {'lang':<8} {'date':<10}  {'status':<9}  title / issuer"))
         for p in papers:
-            langs = p.lang + ("+" + ",".join(p.translations) if p.translations else "")
-            line = Text(f"{p.doc[:12]:<12}  {p.author:<5} {p.version:>3}  {langs:<8} {p.date:<10}  ")
+            langs = p.lang + ("+" + ",".join(p.translated_to) if p.translated_to else "")
+            line = Text(f"{p.doc[:12]:<12}  {p.author:<5} {p.current_version:>3}  {langs:<8} {p.date:<10}  ")
             line.append(f"{p.status:<9}", style="red" if p.status == "withdrawn" else "")
             _say(out, line + Text("  " + one_line(p.title) + " / " + one_line(p.issuer)))
 

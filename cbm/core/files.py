@@ -120,6 +120,43 @@ class StagedFile:
         self._temporary = None
 
 
+class StagedWriter(StagedFile):
+    """A file for ``path`` written through :attr:`out` and put in place only by :meth:`land`: like
+    :class:`StagedFile` for bytes that are produced as they are written (a bundle). :meth:`finish` flushes and
+    fsyncs them, so a full disk shows there, before what the file belongs to commits (docs/adr/0300). A device,
+    pipe or socket is written to straight. Refusals and errors as :func:`staged` has them."""
+
+    def __init__(self, path: Path) -> None:
+        check_output(path)
+        try:
+            if is_special(path):
+                super().__init__(path, None)
+                self.out: IO[bytes] = open(path, "wb")  # noqa: SIM115 (closed by finish or discard)
+                return
+            fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror}") from e
+        super().__init__(path, tmp)
+        self.out = os.fdopen(fd, "wb")
+
+    def finish(self) -> None:
+        """Flush and fsync what was written (a device: flushed); UsageError "cannot write PATH" if that fails."""
+        try:
+            self.out.flush()
+            if self._temporary is not None:
+                os.fsync(self.out.fileno())
+            self.out.close()
+        except OSError as e:
+            raise UsageError(f"cannot write {self.path}: {e.strerror}") from e
+
+    def discard(self) -> None:
+        try:
+            self.out.close()
+        except OSError:
+            pass  # what could not be written is thrown away: its error was reported where it happened
+        super().discard()
+
+
 def staged(path: Path, data: bytes) -> StagedFile:
     """``data`` written beside ``path`` in a temporary file and fsync'd, not yet in place: see :class:`StagedFile`.
     Refuses as :func:`check_output` does; a full disk is a UsageError and leaves nothing behind."""

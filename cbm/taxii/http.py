@@ -176,7 +176,7 @@ class Endpoint:
         except (ssl.SSLError, http.client.HTTPException, OSError) as e:  # TimeoutError is an OSError
             if time.monotonic() > deadline:
                 raise self._too_slow(url) from e
-            raise NetworkError(f"cannot talk to {_short(url)}: {_reason(e)}") from e
+            raise NetworkError(f"cannot talk to {_short(url)}: {_reason(e)}", hint=_unreachable_hint(url, e)) from e
         finally:
             watchdog.cancel()
             conn.close()
@@ -241,6 +241,17 @@ def _path(url: str) -> str:
 def _short(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"[:120]
+
+
+def _unreachable_hint(url: str, e: BaseException) -> str:
+    """What to check when the server could not be reached: the one line a watch officer needs at 3 a.m."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname or '?'} port {parts.port or (443 if parts.scheme == 'https' else 80)}"
+    if isinstance(e, socket.gaierror):
+        return f"the host name {parts.hostname} does not resolve here: check the source's URL " \
+               "(`cbm taxii list`) and this machine's DNS"
+    return f"check that a TAXII server runs at {where} and that a firewall or proxy lets us reach it " \
+           "(`cbm taxii list` shows each source's URL)"
 
 
 def _reason(e: BaseException) -> str:

@@ -93,3 +93,82 @@ def test_a_transcript_whose_signature_cannot_be_written_is_not_signed(us_ru, out
     r = us.cli("hotline", "transcript", "--with", "RU", "--export", str(out))
     assert r.exit_code == 0, r.stderr
     assert us.cli("hotline", "check-export", str(out)).exit_code == 0
+
+
+def _everything(party: Party) -> list[str]:
+    """Every row of every table of the store's database (records, receipts, the journal of bundles sent)."""
+    import sqlite3
+
+    conn = sqlite3.connect(party.root / paths.DATABASE)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def _news(us: Party, *peers: Party) -> None:
+    """Each peer has sent us a bundle (we hold its log), and we have news for them."""
+    for peer in peers:
+        bundle = peer.root.parent / f"{peer.code.lower()}-to-us.cbm"
+        assert peer.cli("inquiry", "open", "--to", "US", "--subject", "s", "--body", "b").exit_code == 0
+        assert peer.cli("bundle", "export", "--to", "US", "-o", str(bundle)).exit_code == 0
+        assert us.cli("bundle", "import", str(bundle)).exit_code == 0
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+
+
+def test_a_bundle_that_cannot_be_written_signs_no_receipt_and_journals_nothing(us_ru, out_dir: Path):
+    """``bundle export -o /dev/full`` signed a receipt (when one was due) and journalled a bundle number before
+    the write failed: the store now stays exactly as it was, and the next export is number 1 (docs/adr/0300)."""
+    us, ru = us_ru
+    _news(us, ru)
+    before = _everything(us)
+    _one_error(us.cli("bundle", "export", "--to", "RU", "-o", "/dev/full"), "/dev/full: ")
+    assert _everything(us) == before
+    out = out_dir / "us-to-ru.cbm"
+    os.symlink("/dev/full", str(out) + ".minisig")
+    _one_error(us.cli("bundle", "export", "--to", "RU", "-o", str(out)), f"{out}.minisig: ")
+    assert _everything(us) == before
+    os.unlink(str(out) + ".minisig")
+    done = us.cli("--json", "bundle", "export", "--to", "RU", "-o", str(out))
+    assert done.exit_code == 0, done.stderr
+    assert done.json()["number"] == 1  # no number was burnt
+    assert _everything(us) != before
+
+
+def test_a_bundle_to_a_full_standard_output_changes_nothing(us_ru):
+    """``cbm bundle export --to RU > file`` on a full disk (standard output a regular file or a device)."""
+    import subprocess
+    import sys
+
+    us, ru = us_ru
+    _news(us, ru)
+    before = _everything(us)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CBM_")}
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([str(Path(sys.executable).parent / "cbm"), "--store", str(us.root), "bundle",
+                               "export", "--to", "RU", "-o", "-"], stdout=full, stderr=subprocess.PIPE, env=env,
+                              timeout=120)
+    assert done.returncode == 2 and done.stderr.decode().startswith("cbm: error: cannot write"), done.stderr
+    assert done.stderr.decode().count("cbm: error:") == 1
+    assert _everything(us) == before
+
+
+def test_bundles_for_many_peers_land_together_or_not_at_all(three, out_dir: Path):
+    """``-o DIR/`` for every peer: one file that cannot be written leaves the store and the directory as they
+    were (no bundle of the others landed, no receipt, no number journalled)."""
+    us, ru, cn = three
+    _news(us, ru, cn)
+    before = _everything(us)
+    os.symlink("/dev/full", out_dir / "us-to-ru.cbm")
+    r = us.cli("bundle", "export", "--to", "all", "-o", f"{out_dir}/")
+    _one_error(r, f"{out_dir / 'us-to-ru.cbm'}: ")
+    assert _everything(us) == before
+    assert sorted(p.name for p in out_dir.iterdir()) == ["us-to-ru.cbm"]  # the link alone
+    os.unlink(out_dir / "us-to-ru.cbm")
+    r = us.cli("--json", "bundle", "export", "--to", "all", "-o", f"{out_dir}/")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == ["us-to-cn.cbm", "us-to-cn.cbm.minisig", "us-to-ru.cbm",
+                                                           "us-to-ru.cbm.minisig"]
+    assert [b["number"] for b in r.json()["bundles"]] == [1, 1]
+    # RU's receipt acknowledges CN's log, which we got after RU's: signed now, and not by the failed run
+    assert [bool(b["receipt"]) for b in r.json()["bundles"]] == [False, True]

@@ -61,7 +61,7 @@ def test_same_pattern_same_author_is_a_new_version_not_a_duplicate(us):
     assert changed["action"] == "updated" and changed["id"] == first["id"]
     assert records(us) == before + 1
     shown = us.cli("indicators", "show", first["id"], "--json").json()["indicators"][0]
-    assert len(shown["versions"]) == 1 and shown["stix"]["confidence"] == 90
+    assert len(shown["earlier_versions"]) == 1 and shown["stix"]["confidence"] == 90
     assert us.cli("indicators", "stats", "--json").json()["total"] == 1
 
 
@@ -377,7 +377,7 @@ def test_changing_tlp_or_audience_is_a_new_version(us_ru):
     narrowed = us.cli("indicators", "add", "--value", "192.0.2.10", "--tlp", "AMBER", "--to", "RU", "--json").json()
     assert narrowed["action"] == "updated"
     shown = us.cli("indicators", "show", first["id"], "--json").json()["indicators"][0]
-    assert shown["tlp"] == "AMBER" and shown["audience"] == ["RU"] and len(shown["versions"]) == 2
+    assert shown["tlp"] == "AMBER" and shown["audience"] == ["RU"] and len(shown["earlier_versions"]) == 2
 
 
 def test_peer_text_in_feeds_is_printed_literally(us, tmp_path):

@@ -33,13 +33,13 @@ def test_a_named_tuple_is_an_object_of_its_fields_in_order_as_a_dataclass_is():
 
 def test_a_search_result_is_the_document_scripts_read():
     hit = SearchHit("indicator--1", "RU", "domain-name", "a.example", "GREEN", 60, "active", None, "exact",
-                    sightings=2)
+                    sightings=2, flags=[], labels=["c2"])
     doc = to_jsonable(SearchResult("a.example", "a.example", "domain-name", [hit], ["RU"]))
     assert json.dumps(doc) == json.dumps({
         "query": "a.example", "normalised": "a.example", "type": "domain-name",
         "hits": [{"id": "indicator--1", "author": "RU", "type": "domain-name", "value": "a.example", "tlp": "GREEN",
                   "confidence": 60, "state": "active", "valid_until": None, "match": "exact", "sightings": 2,
-                  "origin": None, "asn": None}],
+                  "origin": None, "asn": None, "flags": [], "labels": ["c2"]}],
         "reported_by": ["RU"]})
     assert to_jsonable([Outbox("RU", 3, None, None, False)]) == [
         {"peer": "RU", "ahead": 3, "since": None, "last_sent": None, "overdue": False}]

@@ -112,7 +112,11 @@ def test_versions_translation_diff_withdraw_through_the_cli(us_ru, tmp_path):
     human = us.cli("whitepaper", "show", doc[:8])
     assert "withdrawn: superseded by 2027 edition" in human.stdout and MD2.name in human.stdout
     listing = us.cli("whitepaper", "list", "--json").json()["papers"]
-    assert [(p["status"], p["translations"]) for p in listing] == [("withdrawn", ["en"])]
+    assert [(p["status"], p["translated_to"]) for p in listing] == [("withdrawn", ["en"])]
+    # every field list and show share has one name and one meaning (docs/adr/0299)
+    shared = set(listing[0]) & set(show)
+    assert {"doc", "author", "title", "issuer", "lang", "status", "current_version"} <= shared
+    assert {k: listing[0][k] for k in shared} == {k: show[k] for k in shared}
 
 
 def test_get_writes_exact_bytes_or_streams_to_stdout(us_ru, tmp_path):

@@ -312,7 +312,7 @@ def test_three_versions_of_one_indicator_in_a_bulk_load(make_party, tmp_path, mo
     ordinary = import_json(plain, feed)
     assert (ordinary["updated"], ordinary["repeated"]) == (2, 0)
     shown = plain.cli("indicators", "show", ordinary["ids"][0], "--json").json()["indicators"][0]
-    assert shown["stix"]["description"] == "d2" and len(shown["versions"]) == 2
+    assert shown["stix"]["description"] == "d2" and len(shown["earlier_versions"]) == 2
     bulk(monkeypatch, True)
     loaded = import_json(us, feed)
     assert bulk_loads == [1]

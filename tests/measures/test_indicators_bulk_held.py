@@ -135,7 +135,7 @@ def test_a_feed_into_a_store_holding_a_few_of_ours_lands_in_bulk_as_the_exact_pa
     assert list(ordinary["notices"].values()) == [1]  # one kept under the id we hold its pattern under
     same_result(us, plain, loaded, ordinary)
     shown = us.cli("indicators", "show", STIX_ID, "--json").json()["indicators"][0]
-    assert len(shown["versions"]) == 1 and shown["stix"]["confidence"] == 70  # one earlier version
+    assert len(shown["earlier_versions"]) == 1 and shown["stix"]["confidence"] == 70  # one earlier version
     assert shown["stix"]["name"] == "from a source"  # the old field kept
 
 

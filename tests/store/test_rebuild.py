@@ -141,7 +141,8 @@ def test_an_index_an_older_cbm_built_is_rebuilt_on_first_use_and_the_user_is_tol
     age("indicators")
     r = us.cli("status")
     assert r.exit_code == 0, r.stderr
-    assert re.search(r"rebuilds the store's indicators index from its records, once", r.stderr), r.stderr
+    # said once the command is done (docs/adr/0301), or while it runs when it takes long (a busy machine)
+    assert re.search(r"rebuil(t|ds) the store's indicators index from its records, once", r.stderr), r.stderr
     assert us.cli("status").stderr == ""  # once
     with us.open() as store:
         assert _snapshot(store) == before

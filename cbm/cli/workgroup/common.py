@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
-from cbm.cli.output import literal
+from cbm.cli.output import print_body
 from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound
 from cbm.core.stdio import stdin
@@ -36,8 +35,7 @@ def short_id(record_id: str | None) -> str:
 
 
 def indent(out: Console, text: str) -> None:
-    for line in text.splitlines() or [""]:
-        out.print(Text("    " + literal(line)), soft_wrap=True)
+    print_body(out, "\n".join(text.splitlines()), indent="    ")
 
 
 def action_row(table: Table, a: Action) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cbm.core import clock
 from cbm.core.errors import UsageError
@@ -114,6 +114,68 @@ def _labels_reader(store: Store) -> Callable[[IndicatorRow], list[str]]:
     return labels_of
 
 
+#: Up to this many batch records, `search --json` reads its hits' labels with the standard library's json (a
+#: 5,000-row batch: ~10 ms); past it, through the record codec, whose import costs ~60 ms CPU (ADR 0256, 0299)
+LIGHT_LABEL_BATCHES = 6
+
+
+def _search_labels_reader(store: Store, records: set[int]) -> Callable[[IndicatorRow], list[str]]:
+    """An indicator's labels for `search --json`: from a few batch records without loading the record codec (the
+    search's start-up, ADR 0256): the stored envelope's payload decoded with json and binascii, both already
+    loaded for a JSON answer. The bytes were verified when they landed (``store verify`` re-checks them), as
+    :func:`cbm.store.record_rows.record_from_row` takes them too. Many records: :func:`_labels_reader`."""
+    if len(records) > LIGHT_LABEL_BATCHES:
+        return _labels_reader(store)
+    import binascii
+    import json
+
+    from cbm.core.errors import StoreCorrupt
+    from cbm.measures.indicators import rows as R
+
+    payloads: dict[int, bytes] = {}
+    parsed: dict[int, list[list[Any]]] = {}
+
+    def labels_of(r: IndicatorRow) -> list[str]:
+        try:
+            if r.rec not in payloads:
+                envelope, _ = store.query(queries.envelope, r.rec)
+                payloads[r.rec] = binascii.a2b_base64(json.loads(envelope)["payload"])
+            row = _one_row(payloads[r.rec], r.id) if r.rec not in parsed else None
+            if row is None:  # not found alone: the whole batch, as the record codec reads it
+                if r.rec not in parsed:
+                    parsed[r.rec] = R.rows_of(json.loads(payloads[r.rec])["body"])
+                row = parsed[r.rec][r.pos]
+        except (ValueError, KeyError, TypeError, IndexError, binascii.Error) as e:
+            raise StoreCorrupt(f"a stored record no longer parses: {e}") from e
+        return (row[R.LABELS] if len(row) > R.LABELS else None) or []
+
+    return labels_of
+
+
+def _one_row(payload: bytes, sid: str) -> list[Any] | None:
+    """The batch row of indicator ``sid`` parsed alone (a 5,000-row batch is ~1.1 MB of JSON, ~25 ms to parse
+    whole): where the batch names our FIELDS in order and exactly one array in it starts with that id; else None
+    (the caller parses the whole batch). The payload is canonical JSON (compact), so a row is ``["<sid>",...]``."""
+    import json
+
+    from cbm.measures.indicators import rows as R
+
+    text = payload.decode("utf-8")  # ~1 ms; offsets below are in characters
+    start = text.find('"fields":')  # the body's (the payload's keys are sorted: "author", then "body")
+    if start < 0:
+        return None
+    decoder = json.JSONDecoder()
+    fields, _ = decoder.raw_decode(text, start + len('"fields":'))
+    if R.column_map(fields) != list(range(len(R.FIELDS))):
+        return None
+    opening = f'["{sid}",'
+    at = text.find(opening)
+    if at < 0 or text.find(opening, at + 1) >= 0:
+        return None
+    row, _ = decoder.raw_decode(text, at)
+    return row if isinstance(row, list) and row[R.ID] == sid and isinstance(row[R.TYPE], str) else None
+
+
 _ORIGIN_CHUNK = 400  # rows whose origins are looked up in one query
 
 
@@ -142,6 +204,10 @@ class SearchHit(NamedTuple):
     sightings: int = 0
     origin: str | None = None  # the territory it appears to originate from (ISO 3166-1 alpha-2), if given
     asn: int | None = None
+    # what `list --json` and `show --json` have under the same names, when asked for (`search --json`): the
+    # landing checks' flags and the labels as signed ([] for none; ADR 0299)
+    flags: list[str] | None = None
+    labels: list[str] | None = None
 
 
 class SearchResult(NamedTuple):
@@ -157,20 +223,25 @@ class SearchResult(NamedTuple):
 
 
 def search(store: Store, query: str, *, substring: bool = False, limit: int = 200,
-           origins: list[str] | None = None, asns: list[str] | None = None) -> SearchResult:
+           origins: list[str] | None = None, asns: list[str] | None = None,
+           with_details: bool = False) -> SearchResult:
     """Find indicators by value: exact (normalised, refanged), an IP inside a reported CIDR range, every
     address inside a CIDR query, or (``substring``) a value containing the text. Which parties reported it.
-    ``origins``/``asns`` keep only hits of those origin territories / AS numbers. Raises UsageError."""
+    ``origins``/``asns`` keep only hits of those origin territories / AS numbers; ``with_details``: each hit
+    with its flags and labels, as ``list --json`` has them (the labels read from the batch records, so only
+    for a JSON answer: the table needs neither, ADR 0256). Raises UsageError."""
     wanted = make_filter(origins=origins, asns=asns)
     text = query.strip()
     if not text:
         raise UsageError("search needs a value")
     now = clock.now_iso()
     hits: dict[tuple[str, str], SearchHit] = {}
+    rows_of: dict[tuple[str, str], IndicatorRow] = {}
 
     def take(rows: list[IndicatorRow], how: str) -> None:
         for r in rows:
             if (r.id, r.author) not in hits and len(hits) < limit:
+                rows_of[(r.id, r.author)] = r
                 listing_ = Listing.of(r, now)
                 hits[(r.id, r.author)] = SearchHit(r.id, r.author, r.type, r.value, r.tlp, r.confidence,
                                                    listing_.state, r.valid_until, how)
@@ -198,10 +269,15 @@ def search(store: Store, query: str, *, substring: bool = False, limit: int = 20
              "substring")
     totals = store.query(queries.sighting_totals, [h.id for h in hits.values()])
     found_origins = store.query(queries.origins_of, list(hits))
+    flags = store.query(queries.flags_of, list(hits)) if with_details else {}
+    labels_of = _search_labels_reader(store, {r.rec for r in rows_of.values()}) if with_details and hits else None
     completed = []
-    for h in hits.values():
-        origin, asn = found_origins.get((h.id, h.author), (None, None))
-        completed.append(h._replace(sightings=totals.get(h.id, 0), origin=origin, asn=asn))
+    for key, h in hits.items():
+        origin, asn = found_origins.get(key, (None, None))
+        h = h._replace(sightings=totals.get(h.id, 0), origin=origin, asn=asn)
+        if with_details:
+            h = h._replace(flags=flags.get(key, []), labels=labels_of(rows_of[key]) if labels_of else [])
+        completed.append(h)
     found = [h for h in completed if (not wanted.origins or h.origin in wanted.origins)
              and (not wanted.asns or h.asn in wanted.asns)]
     return SearchResult(query, normalised, kind, found, sorted({h.author for h in found}))

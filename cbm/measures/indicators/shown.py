@@ -34,7 +34,7 @@ class Shown:
     keyid: str
     signed: str
     stix: dict[str, Any]
-    versions: list[Version]
+    earlier_versions: list[Version]  # the superseded versions, oldest first (``versions`` counts them all)
     sightings: list[dict[str, Any]]
     revocations: list[dict[str, str]]
     also_reported_by: list[str]
@@ -50,6 +50,7 @@ class Shown:
     valid_until: str | None = None
     sectors: list[str] = field(default_factory=list)
     modified: str = ""
+    versions: int = 1  # how many versions there are, this one included: as in `list --json` (ADR 0299)
 
 
 def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
@@ -66,10 +67,10 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
     for r in rows:
         record, batch = cache.get(r.rec)
         row = batch[r.pos]
-        versions = []
+        earlier = []
         for rec, pos, modified in store.query(queries.history, r.id, r.author):
             old_record, old_rows = cache.get(rec)
-            versions.append(Version(modified, old_record.hash,
+            earlier.append(Version(modified, old_record.hash,
                                     stix.indicator(r.author, old_record.tlp, old_rows[pos], modified, False)))
         sightings = [{"by": s.by, "count": s.count, "first_seen": s.first_seen, "last_seen": s.last_seen,
                       "reported": s.created, "record": s.record} for s in store.query(queries.sightings, r.id)]
@@ -79,9 +80,9 @@ def show(store: Store, ref: str, author: str | None = None) -> list[Shown]:
         result.append(Shown(r.id, r.author, r.tlp, list(record.to), Listing.of(r, now).state, record.hash,
                             record.seq, record.keyid, record.created,
                             stix.indicator(r.author, r.tlp, row, r.modified, r.revoked is not None),
-                            versions, sightings, revocations, others, store.query(queries.flags, r.id, r.author),
+                            earlier, sightings, revocations, others, store.query(queries.flags, r.id, r.author),
                             *_origin_shown(row), r.type, r.value, row[R.LABELS] or [], r.confidence,
-                            r.valid_from, r.valid_until, r.sector_list, r.modified))
+                            r.valid_from, r.valid_until, r.sector_list, r.modified, r.versions))
     return result
 
 

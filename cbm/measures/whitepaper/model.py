@@ -20,11 +20,11 @@ class PaperSummary:
     title: str
     issuer: str
     lang: str
-    version: int
+    current_version: int  # as `whitepaper show --json` names it (docs/adr/0299)
     status: str  # current | withdrawn
     date: str
     updated: str
-    translations: list[str] = field(default_factory=list)
+    translated_to: list[str] = field(default_factory=list)  # language tags; `show` has the translations themselves
 
 
 @dataclass
