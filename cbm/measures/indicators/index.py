@@ -375,21 +375,21 @@ def suspend_indexes(conn: Connection, party: str | None = None) -> None:
     suspended, nothing may rely on ``ind``'s unique key: the caller must land no (sid, author) already held nor
     one twice, and look nothing up by id or value, except through :func:`held_by_others` when ``party`` (whose
     feed is landing) is given: a partial index over the other parties' rows stays for it, built once over the
-    rows already held and never touched by the party's own inserts. Where no other party holds a row (a first
-    feed into a new store) there is no such index and :func:`held_by_others` knows the answer: so no empty
-    index root lies dirty in the page cache from the first statement on, to be spilled first and written again
-    when the index is dropped (any page written twice makes COMMIT re-read the WAL from there, docs/adr/0297).
+    rows already held and never touched by the party's own inserts. Where no other party holds a row, none is
+    made (its empty root, dirty from the first statement, was spilled first and written again when dropped: a
+    page written twice makes COMMIT re-read the WAL from there, docs/adr/0297); :func:`held_by_others` knows.
     """
     _NO_OTHERS.pop(id(conn), None)
-    # another party's row in ``ind`` came from a batch record of its own: the batch records (by records_kind, a
-    # few hundred for a million rows) say so without a scan of ``ind``
+    # another party's row in ``ind`` came from its own batch record: records_kind finds one without a scan
     others = party is not None and conn.execute(
-        "SELECT 1 FROM records WHERE kind = 'indicators.batch' AND author <> ? LIMIT 1", (party,)).fetchone() is not None
+        "SELECT 1 FROM records WHERE kind = 'indicators.batch' AND author <> ? LIMIT 1", (party,)).fetchone()
     for statement in _IND_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {statement.split(' ON ')[0].split()[-1]}")
-    if party is not None and not others:
+    if party is None:
+        return
+    if not others:
         _NO_OTHERS[id(conn)] = party
-    elif party is not None:
+    else:
         conn.execute(f"CREATE INDEX IF NOT EXISTS {_OTHERS_INDEX} ON ind (sid) WHERE author <> {_literal(party)}")
 
 

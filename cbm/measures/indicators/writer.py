@@ -27,9 +27,9 @@ from cbm.core.records import (
     sign_record,
 )
 from cbm.measures import malformed
+from cbm.measures.indicators import feed_cache, queries, row_digest
 from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators import feed_cache, queries, row_digest
 from cbm.measures.indicators import rows as R
 from cbm.store.db import Store
 from cbm.store.record_rows import record_from_row
