@@ -385,11 +385,9 @@ def suspend_indexes(conn: Connection, party: str | None = None) -> None:
         "SELECT 1 FROM records WHERE kind = 'indicators.batch' AND author <> ? LIMIT 1", (party,)).fetchone()
     for statement in _IND_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {statement.split(' ON ')[0].split()[-1]}")
-    if party is None:
-        return
-    if not others:
+    if party is not None and not others:
         _NO_OTHERS[id(conn)] = party
-    else:
+    elif party is not None:
         conn.execute(f"CREATE INDEX IF NOT EXISTS {_OTHERS_INDEX} ON ind (sid) WHERE author <> {_literal(party)}")
 
 
