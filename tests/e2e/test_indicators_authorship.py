@@ -156,14 +156,49 @@ def test_a_large_peer_file_lands_in_bulk_and_every_peer_id_is_still_found(three,
     assert "ind_sid_others" not in names and "ind_sid" in names
 
 
-def test_while_a_bulk_load_suspends_the_indexes_another_partys_id_is_one_index_lookup(three):
+def test_while_a_bulk_load_suspends_the_indexes_another_partys_id_is_one_index_lookup(three, tmp_path):
     from cbm.measures.indicators import index as ix
 
-    _us, ru, _cn = three
+    us, ru, _cn = three
+    assert us.cli("indicators", "add", "--value", "c2.grid-ops.example", "--tlp", "GREEN").exit_code == 0
+    ship(us, ru, tmp_path / "us-ru.cbm")
+    (us_id,) = [i["id"] for i in listed(ru).values()]
     with ru.open() as store, store.transaction():
         store.query(ix.suspend_indexes, "RU")
         plan = store.query(lambda conn: " ".join(str(row[3]) for row in conn.execute(
             "EXPLAIN QUERY PLAN SELECT 1 FROM ind WHERE sid = ? AND author <> 'RU' LIMIT 1", ("x",))))
         assert "USING COVERING INDEX ind_sid_others" in plan or "USING INDEX ind_sid_others" in plan, plan
         assert not store.query(ix.held_by_others, "indicator--x", "RU")
+        assert store.query(ix.held_by_others, us_id, "RU")
         store.query(ix.resume_indexes)
+
+
+def test_a_bulk_load_into_a_store_holding_no_other_partys_rows_makes_no_lookup_index_and_knows_none_is_held(
+        three, tmp_path):
+    """The index of the others' ids would be empty: none is made (its empty root page, dirty from the first
+    statement, was the one page written twice to the WAL, docs/adr/0297). The answer "no other party holds it"
+    holds only while that suspension lasts: after a rollback, a peer's rows landing are found again."""
+    from cbm.measures.indicators import index as ix
+
+    us, ru, _cn = three
+
+    def index_names(store) -> set[str]:
+        return set(store.query(lambda conn: [n for (n,) in conn.execute("SELECT name FROM sqlite_master")]))
+
+    with ru.open() as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.query(ix.suspend_indexes, "RU")
+            assert "ind_sid_others" not in index_names(store) and "ind_sid" not in index_names(store)
+            assert not store.query(ix.held_by_others, "indicator--x", "RU")
+            raise RuntimeError("the import fails: everything rolls back")
+        assert "ind_sid" in index_names(store)
+        assert us.cli("indicators", "add", "--value", "c2.grid-ops.example", "--tlp", "GREEN").exit_code == 0
+        ship(us, ru, tmp_path / "us-ru.cbm")
+        (us_id,) = [i["id"] for i in listed(ru).values()]
+        assert store.query(ix.held_by_others, us_id, "RU")  # the same connection: nothing stale is trusted
+        with store.transaction():  # now another party holds a row: the lookup index is made for the load
+            store.query(ix.suspend_indexes, "RU")
+            assert "ind_sid_others" in index_names(store)
+            assert store.query(ix.held_by_others, us_id, "RU")
+            store.query(ix.resume_indexes)
+        assert "ind_sid_others" not in index_names(store)

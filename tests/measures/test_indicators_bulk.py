@@ -289,6 +289,34 @@ def test_bulk_and_ordinary_imports_agree_on_counts_index_and_rebuild(
     assert r.exit_code == 0, r.stderr
 
 
+def test_a_bulk_load_lands_under_a_larger_page_cache_and_rebuilds_the_indexes_under_the_one_it_had(
+        us, tmp_path, monkeypatch, bulk_loads):
+    """The feed's batches land with 64 MiB of page cache (fewer pages written to the WAL twice and read back,
+    docs/adr/0297); the sorter that rebuilds the indexes, and everything after, gets the connection's own cache
+    back (64 MiB there is a run of that size per sorter thread)."""
+    from cbm.measures.indicators import feed_cache
+
+    seen: list[tuple[str, int]] = []  # (what, the cache it ran under), in order
+
+    def cache_size(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA cache_size").fetchone()[0])
+
+    real_fold, real_resume = ix._fold, ix.resume_indexes
+    monkeypatch.setattr(ix, "_fold", lambda conn, batch: (seen.append(("fold", cache_size(conn))),
+                                                          real_fold(conn, batch))[1])
+    monkeypatch.setattr(ix, "resume_indexes", lambda conn: (seen.append(("resume", cache_size(conn))),
+                                                            real_resume(conn))[1])
+    bulk(monkeypatch, True)
+    feed = write_feed(tmp_path / "feed.csv", [HEADER, *filler("10.40", BATCH + 10)])
+    with us.open() as store:
+        own = cache_size(store.conn)
+    assert import_json(us, feed)["created"] == BATCH + 10 and bulk_loads == [1]
+    at = seen.index(("resume", own))  # the indexes are rebuilt under the connection's own cache
+    feed_cache_size = -feed_cache.FEED_CACHE_MIB * 1024
+    assert seen[:at] == [("fold", feed_cache_size)] * at and at >= 2  # every batch of the bulk load under 64 MiB
+    assert {size for _, size in seen[at:]} == {own}  # rows held back land after, under the cache it had
+
+
 def three_versions_feed() -> list[str]:
     """One indicator three times, each in a later batch of the same TLP, each changing a different field: the
     ordinary path makes three versions, each merged with the one before (fields left empty keep their value).

@@ -375,15 +375,26 @@ def suspend_indexes(conn: Connection, party: str | None = None) -> None:
     suspended, nothing may rely on ``ind``'s unique key: the caller must land no (sid, author) already held nor
     one twice, and look nothing up by id or value, except through :func:`held_by_others` when ``party`` (whose
     feed is landing) is given: a partial index over the other parties' rows stays for it, built once over the
-    rows already held and never touched by the party's own inserts.
+    rows already held and never touched by the party's own inserts. Where no other party holds a row, none is
+    made (its empty root, dirty from the first statement, was spilled first and written again when dropped: a
+    page written twice makes COMMIT re-read the WAL from there, docs/adr/0297); :func:`held_by_others` knows.
     """
+    _NO_OTHERS.pop(id(conn), None)
+    # another party's row in ``ind`` came from its own batch record: records_kind finds one without a scan
+    others = party is not None and conn.execute(
+        "SELECT 1 FROM records WHERE kind = 'indicators.batch' AND author <> ? LIMIT 1", (party,)).fetchone()
     for statement in _IND_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {statement.split(' ON ')[0].split()[-1]}")
-    if party is not None:
+    if party is not None and not others:
+        _NO_OTHERS[id(conn)] = party
+    elif party is not None:
         conn.execute(f"CREATE INDEX IF NOT EXISTS {_OTHERS_INDEX} ON ind (sid) WHERE author <> {_literal(party)}")
 
 
 _OTHERS_INDEX = "ind_sid_others"
+#: id() of a connection whose bulk load suspended the indexes while no party but this one held a row: only its
+#: rows land until they resume. Trusted only while the schema shows the suspension (a rollback restores it).
+_NO_OTHERS: dict[int, str] = {}
 
 
 def _literal(party: str) -> str:
@@ -395,7 +406,10 @@ def _literal(party: str) -> str:
 
 def held_by_others(conn: Connection, sid: str, party: str) -> bool:
     """Whether a party other than ``party`` holds an indicator under ``sid``: one index look-up, also while a
-    bulk load of ``party``'s feed has the indexes on ``ind`` suspended (see :func:`suspend_indexes`)."""
+    bulk load of ``party``'s feed has the indexes on ``ind`` suspended (see :func:`suspend_indexes`; suspended
+    while no other party held a row, none does)."""
+    if _NO_OTHERS.get(id(conn)) == party and not _indexed(conn):
+        return False
     return conn.execute(f"SELECT 1 FROM ind WHERE sid = ? AND author <> {_literal(party)} LIMIT 1",
                         (sid,)).fetchone() is not None
 
@@ -416,6 +430,7 @@ def resume_indexes(conn: Connection) -> None:
     finally:
         conn.execute(f"PRAGMA threads = {int(before)}")
     conn.execute(f"DROP INDEX IF EXISTS {_OTHERS_INDEX}")
+    _NO_OTHERS.pop(id(conn), None)
 
 
 SORT_HELPERS_MAX = 4  # measured: the critical path shrinks little past four helpers

@@ -27,9 +27,9 @@ from cbm.core.records import (
     sign_record,
 )
 from cbm.measures import malformed
+from cbm.measures.indicators import feed_cache, queries, row_digest
 from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators import queries, row_digest
 from cbm.measures.indicators import rows as R
 from cbm.store.db import Store
 from cbm.store.record_rows import record_from_row
@@ -133,6 +133,7 @@ class BatchWriter:
         # (a few false positives of the filters, and true repeats).
         self._bulk = bulk
         self._suspended = False
+        self._cache_before = 0  # the page cache the connection had before the bulk load (feed_cache.feed_cache)
         if bulk and not held:  # a fresh feed into a store without ours: every batch will land in bulk
             self._suspend()
         self._deferred: list[tuple[list[Any], str]] = []
@@ -331,6 +332,7 @@ class BatchWriter:
         """Rebuild the suspended indexes, then write the rows held back, now checked against them."""
         self._bulk = False
         if self._suspended:
+            self.store.query(feed_cache.restore_cache, self._cache_before)  # before the sorter sizes its runs by it
             self.store.query(ix.resume_indexes)
         deferred, self._deferred = self._deferred, []
         stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
@@ -462,6 +464,7 @@ class BatchWriter:
         store holding some of ours this waits for the first batch to land in bulk: a daily re-import, whose
         first rows are all held, ends its bulk load before that and rebuilds nothing (docs/adr/0280)."""
         self.store.query(ix.suspend_indexes, self.store.party)  # other parties' ids stay findable (import_file)
+        self._cache_before = self.store.query(feed_cache.feed_cache)
         self._suspended = True
 
     def _land(self, record: Record) -> None:
