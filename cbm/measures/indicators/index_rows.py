@@ -154,9 +154,15 @@ class Batch:
         return rows.columns[1] if isinstance(rows, IndRows) else [row[1] for row in rows]
 
     def take(self, keep: Sequence[int]) -> Batch:
-        """The indicators at positions ``keep`` (ascending), as a batch of their own."""
+        """The indicators at positions ``keep`` (ascending), as a batch of their own: rows kept as columns stay
+        columns (each column picked in one C-level pass, no tuple per row), so they still land bound a column at
+        a time; a bulk landing splits most batches of a peer's feed in two (rows it holds back, the rest)."""
         where = {old: new for new, old in enumerate(keep)}
-        return Batch([self.rows[i] for i in keep], [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
+        rows = self.rows
+        taken: Sequence[tuple[Any, ...]] = (
+            IndRows([list(map(column.__getitem__, keep)) for column in rows.columns]) if isinstance(rows, IndRows)
+            else [rows[i] for i in keep])
+        return Batch(taken, [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
                       {where[i]: v for i, v in self.alts.items() if i in where},
                       {where[i]: v for i, v in self.nets.items() if i in where},
                       {where[i]: v for i, v in self.origins.items() if i in where},
