@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, filterfalse, repeat
-from operator import contains
+from operator import contains, itemgetter
 from typing import Any
 
 from cbm.measures.indicators import row_digest
@@ -155,13 +155,16 @@ class Batch:
 
     def take(self, keep: Sequence[int]) -> Batch:
         """The indicators at positions ``keep`` (ascending), as a batch of their own: rows kept as columns stay
-        columns (each column picked in one C-level pass, no tuple per row), so they still land bound a column at
+        columns (each column picked in one C-level call, no tuple per row), so they still land bound a column at
         a time; a bulk landing splits most batches of a peer's feed in two (rows it holds back, the rest)."""
         where = {old: new for new, old in enumerate(keep)}
         rows = self.rows
-        taken: Sequence[tuple[Any, ...]] = (
-            IndRows([list(map(column.__getitem__, keep)) for column in rows.columns]) if isinstance(rows, IndRows)
-            else [rows[i] for i in keep])
+        taken: Sequence[tuple[Any, ...]]
+        if isinstance(rows, IndRows) and len(keep) > 1:
+            pick = itemgetter(*keep)  # a tuple of those entries of a column, in C
+            taken = IndRows([pick(column) for column in rows.columns])
+        else:
+            taken = [rows[i] for i in keep]
         return Batch(taken, [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
                       {where[i]: v for i, v in self.alts.items() if i in where},
                       {where[i]: v for i, v in self.nets.items() if i in where},
