@@ -18,7 +18,6 @@ from tests.measures.test_indicators_bulk_held import bulk
 from tests.measures.test_indicators_refeed import (  # noqa: F401  (fixtures: the clock, two cores, short lines)
     daily_feed,
     fixed_clock,
-    held_versions_read,
     second_core,
     short_lines,
 )
@@ -84,9 +83,8 @@ def test_a_peers_row_under_one_of_our_ids_leaves_our_rows_skipped_by_digest(
     with ru.open() as store:
         ours = store.conn.execute("SELECT sid, value FROM ind WHERE value = '10.50.0.1'").fetchone()
     with us.open() as store:  # the same id and value, and one with our id and another value
-        store.append("indicators.batch", {"fields": list(R.FIELDS),
-                                          "rows": [[ours[0], "ipv4-addr", ours[1]], [ours[0], "ipv4-addr", "10.9.9.9"]]},
-                     tlp="GREEN")
+        rows = [[ours[0], "ipv4-addr", ours[1]], [ours[0], "ipv4-addr", "10.9.9.9"]]
+        store.append("indicators.batch", {"fields": list(R.FIELDS), "rows": rows}, tlp="GREEN")
     with us.open() as src, ru.open() as dst:
         deliver(src, dst)
     with ru.open() as store:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
+from cbm.measures.indicators import row_digest
 from cbm.measures.indicators.ind_insert import INSERT as _INSERT
 from cbm.measures.indicators.ind_insert import insert_or_ignore as _insert_or_ignore
-from cbm.measures.indicators import row_digest
 from cbm.measures.indicators.index_rows import Batch, Flagged, Found, batch_of
 from cbm.measures.indicators.index_shape import CHUNK
 from cbm.measures.indicators.index_shape import COLUMNS as COLUMNS  # re-exported: queries read the index's rows
