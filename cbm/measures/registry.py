@@ -88,7 +88,7 @@ def _resolve(target: str) -> Any:
 
 MEASURES: tuple[Measure, ...] = (
     Measure("indicators", ("indicators.batch", "indicators.revoke", "indicators.sighting"),
-            index="cbm.measures.indicators.index:INDEX", index_version=6,
+            index="cbm.measures.indicators.index:INDEX", index_version=7,
             attention="cbm.measures.indicators:attention",
             cli="indicators", help="CERT-to-CERT threat indicators (STIX 2.1): import, search, export."),
     Measure("inquiry", ("inquiry.open", "inquiry.ack", "inquiry.reply", "inquiry.clarify", "inquiry.close",

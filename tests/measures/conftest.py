@@ -23,6 +23,20 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return tags
 
 
+@pytest.fixture
+def held_versions_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The records the writers read a held version back from (the exact path's cost for a held row)."""
+    calls: list[int] = []
+    real = BatchWriter._old_row
+
+    def spy(self: BatchWriter, rec: int, pos: int) -> Any:
+        calls.append(rec)
+        return real(self, rec, pos)
+
+    monkeypatch.setattr(BatchWriter, "_old_row", spy)
+    return calls
+
+
 @pytest.fixture(params=["reader process", "in-process reader"])
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each test that asks for it twice: the feed read by a reader process, and read in-process."""

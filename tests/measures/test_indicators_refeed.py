@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
 
 import pytest
 
 from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
-from cbm.measures.indicators.writer import BatchWriter
 from tests.measures.test_indicators_bulk import (
     BATCH,
     HEADER,
@@ -57,20 +55,6 @@ def short_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     from cbm.measures.indicators import service
 
     monkeypatch.setattr(service, "CSV_BYTES_PER_ROW", 25)
-
-
-@pytest.fixture
-def held_versions_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The records the writers read a held version back from (the exact path's cost for a held row)."""
-    calls: list[int] = []
-    real = BatchWriter._old_row
-
-    def spy(self: BatchWriter, rec: int, pos: int) -> Any:
-        calls.append(rec)
-        return real(self, rec, pos)
-
-    monkeypatch.setattr(BatchWriter, "_old_row", spy)
-    return calls
 
 
 def daily_feed() -> list[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from cbm.core.bloom import SeenFilter
 from cbm.core.fields import is_party_code
 from cbm.core.records import Record
+from cbm.measures.indicators import row_digest
 from cbm.measures.indicators.ind_insert import INSERT as _INSERT
 from cbm.measures.indicators.ind_insert import insert_or_ignore as _insert_or_ignore
 from cbm.measures.indicators.index_rows import Batch, Flagged, Found, batch_of
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS ind (
     sectors     TEXT,
     versions    INTEGER NOT NULL,
     revoked     TEXT,
-    digest      BLOB                -- the version's row_digest (docs/adr/0292), NULL for none
+    digest      BLOB                -- the version's row_digest (docs/adr/0292), NULL for none (a peer's: 0293)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ind_sid ON ind (sid, author);
 CREATE INDEX IF NOT EXISTS ind_value ON ind (value);
@@ -140,7 +141,8 @@ def _batch_rows(conn: Connection, record: Record) -> Batch:
         bulk_mode(conn)
     flagged = _CHECKED.get(record.hash)
     check = checker(conn).check if flagged is None else Found(flagged).check
-    batch = batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check, record.to)
+    batch = batch_of(body, record.author, _record_id(conn, record), record.tlp, record.created, check, record.to,
+                     digested=row_digest.kept_for(conn, record.author))
     from cbm.measures import malformed  # loaded when indicators land (status and search never fold)
 
     skipped = malformed.left_out(record)  # rows whose value is not in normal form fold nowhere (docs/adr/0269)
@@ -357,7 +359,7 @@ def discard_bulk(conn: Connection) -> None:
     _SESSIONS.pop(id(conn), None)
 
 
-INDEX = Index(name="indicators", version=6, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
+INDEX = Index(name="indicators", version=7, kinds=("indicators.",), tables=TABLES, schema=SCHEMA, add=_add,
               begin_bulk=begin_bulk, end_bulk=end_bulk, discard_bulk=discard_bulk)
 
 

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, filterfalse, repeat
-from operator import contains
+from operator import contains, itemgetter
 from typing import Any
 
 from cbm.measures.indicators import row_digest
@@ -47,7 +47,7 @@ def net_range(kind: str, value: str) -> tuple[int, str, str] | None:
 
 
 #: Positions in an ``ind`` row (as ind_insert.INSERT takes them) of the columns :attr:`Batch.nulls` may name.
-CREATED_AT, SECTORS_AT, REVOKED_AT = 7, 12, 14
+CREATED_AT, SECTORS_AT, REVOKED_AT, DIGEST_AT = 7, 12, 14, 15
 
 
 Flagged = dict[tuple[str, str | None], list[str]]  # the landing checks' flags of a batch's flagged (type, value)
@@ -154,9 +154,18 @@ class Batch:
         return rows.columns[1] if isinstance(rows, IndRows) else [row[1] for row in rows]
 
     def take(self, keep: Sequence[int]) -> Batch:
-        """The indicators at positions ``keep`` (ascending), as a batch of their own."""
+        """The indicators at positions ``keep`` (ascending), as a batch of their own: rows kept as columns stay
+        columns (each column picked in one C-level call, no tuple per row), so they still land bound a column at
+        a time; a bulk landing splits most batches of a peer's feed in two (rows it holds back, the rest)."""
         where = {old: new for new, old in enumerate(keep)}
-        return Batch([self.rows[i] for i in keep], [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
+        rows = self.rows
+        taken: Sequence[tuple[Any, ...]]
+        if isinstance(rows, IndRows) and len(keep) > 1:
+            pick = itemgetter(*keep)  # a tuple of those entries of a column, in C
+            taken = IndRows([pick(column) for column in rows.columns])
+        else:
+            taken = [rows[i] for i in keep]
+        return Batch(taken, [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
                       {where[i]: v for i, v in self.alts.items() if i in where},
                       {where[i]: v for i, v in self.nets.items() if i in where},
                       {where[i]: v for i, v in self.origins.items() if i in where},
@@ -170,19 +179,21 @@ _STR_OR_NONE = {str, _NONE}
 
 
 def batch_of(body: dict[str, Any], author: str, rec: int, tlp: str, modified: str, check: Check,
-             to: Sequence[str] = ()) -> Batch:
+             to: Sequence[str] = (), *, digested: bool = True) -> Batch:
     """What batch ``body`` (record ``rec`` by ``author``, made at ``modified`` for ``to``) adds to the index,
     its flags from the landing checks' ``check``: read by columns when it is laid out as ours and every row
-    carries a text id and type (the columns the malformed gate read already), else row by row."""
+    carries a text id and type (the columns the malformed gate read already), else row by row. ``digested``:
+    whether its rows keep their :mod:`~cbm.measures.indicators.row_digest` (only our own party's do:
+    :func:`~cbm.measures.indicators.row_digest.kept_for`); else the column is NULL."""
     cells = batch_columns(body)
     if cells is not None and cells[R.ID] and set(map(type, cells[R.ID])) == _STR and \
             set(map(type, cells[R.TYPE])) == _STR:
-        return from_columns(cells, author, rec, tlp, modified, check, body["rows"], to)
-    return from_rows(R.rows_of(body), author, rec, tlp, modified, check, to)
+        return from_columns(cells, author, rec, tlp, modified, check, body["rows"], to, digested=digested)
+    return from_rows(R.rows_of(body), author, rec, tlp, modified, check, to, digested=digested)
 
 
 def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, modified: str,
-                 check: Check, signed: list[list[Any]], to: Sequence[str] = ()) -> Batch:
+                 check: Check, signed: list[list[Any]], to: Sequence[str] = (), *, digested: bool = True) -> Batch:
     """:func:`batch_of` for a batch in our own layout whose rows all carry a text id and type (``signed``, the
     rows as the body holds them, ``cells`` their columns): each column whole, in C-level passes where it
     already has the index's form (a feed's usual case), row by row where not. Gives exactly what
@@ -240,10 +251,11 @@ def from_columns(cells: list[tuple[Any, ...]], author: str, rec: int, tlp: str, 
     # kept as columns: what would be each row's tuple is bound column by column (docs/adr/0249)
     batch.rows = IndRows((_same(author, n), ids, _same(rec, n), range(n), kinds, values, _same(tlp, n), created,
                           _same(modified, n), starts, until, confidence, sectors, _same(1, n), revoked_text,
-                          row_digest.digests(row_digest.canonical(signed), tlp, to)))
+                          row_digest.digests(row_digest.canonical(signed), tlp, to) if digested else _same(None, n)))
     batch.nulls = frozenset(position for position, none in ((CREATED_AT, not any(explicit)),
                                                             (SECTORS_AT, sectors is cells[R.SECTORS]),
-                                                            (REVOKED_AT, none_revoked)) if none)
+                                                            (REVOKED_AT, none_revoked),
+                                                            (DIGEST_AT, not digested)) if none)
     return batch
 
 
@@ -323,11 +335,11 @@ def _pattern_parts(batch: Batch, i: int, sid: str, author: str, pattern: str, ch
 
 
 def from_rows(rows: list[list[Any]], author: str, rec: int, tlp: str, modified: str, check: Check,
-              to: Sequence[str] = ()) -> Batch:
+              to: Sequence[str] = (), *, digested: bool = True) -> Batch:
     """:func:`batch_of` row by row, for any layout (rows already mapped to FIELDS and padded by rows_of)."""
     batch = Batch([], [], [])
     made: list[tuple[Any, ...]] = []
-    digests = row_digest.digests(row_digest.canonical(rows), tlp, to)
+    digests = row_digest.digests(row_digest.canonical(rows), tlp, to) if digested else [None] * len(rows)
     for pos, row in enumerate(rows):
         sid, kind, value = row[R.ID], row[R.TYPE], row[R.VALUE]
         if not isinstance(value, str):

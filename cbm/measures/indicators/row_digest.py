@@ -11,6 +11,9 @@ The digest is SHA-256 over canonical JSON (orjson: the same bytes for the same v
 different ones), cut to 128 bits: a collision is out of reach as record hashes are, so equal digests stand for
 equal rows. Rows that are equal but spelled differently (a dict's keys in another order) get different digests
 and take the exact path, which still finds them unchanged: a digest only ever lets a row skip that path.
+
+Only our own party's rows keep one (:func:`kept_for`): a re-import is of our own feed, and only our own current
+versions are ever looked up (held.held_digests), so a peer's rows go without (docs/adr/0293).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import orjson
 
 from cbm.measures.indicators import rows as R
+from cbm.store.indexes import Connection
 
 WIDTH = len(R.FIELDS)
 SIZE = 16  # bytes kept of the SHA-256
@@ -44,6 +48,16 @@ def _one(head: bytes, row: list[Any]) -> bytes | None:
         return sha256(head + orjson.dumps(row)).digest()[:SIZE]
     except TypeError:
         return None
+
+
+def kept_for(conn: Connection, author: str) -> bool:
+    """Whether the rows ``author`` signed keep their digest in this store's index: the store's own party's do,
+    whichever key signed them and however they came (a bundle relaying them back, ``store rebuild``); a peer's
+    rows never do, since only our own feed is re-imported and looked up by digest (docs/adr/0293). A store with
+    no party of its own yet keeps every row's, as before. A function of the records and the store's own party
+    alone, so a rebuild gives the same index. One look-up a batch."""
+    own = conn.execute("SELECT party FROM parties WHERE is_self = 1").fetchone()
+    return own is None or own[0] == author
 
 
 def canonical(rows: list[list[Any]]) -> list[list[Any]]:
