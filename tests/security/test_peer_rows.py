@@ -213,6 +213,25 @@ def test_an_ipv6_zone_is_no_normal_form_and_its_row_lands_nowhere(us_ru, tmp_pat
     assert out["txt"] == "fe80::1\n"
 
 
+#: A value that is two good values on two lines: the column check of values (``normal_form.all_normal``) joined a
+#: column's values with line breaks and passed it as two good lines. The batch's control-character rule stops it
+#: first at landing; this holds that whole path, so a firewall's list never reads two entries from one row.
+TWO_LINES = [("ipv4-addr", "203.0.113.9\n0.0.0.0"), ("domain-name", "good.example\nevil.example"),
+             ("url", "https://good.example/\nhttps://evil.example/")]
+
+
+@pytest.mark.parametrize("kind, value", TWO_LINES)
+def test_a_value_holding_two_good_lines_lands_nowhere(us_ru, tmp_path, kind, value):
+    us, ru = us_ru
+    rows = [[sid(1), "ipv4-addr", "198.51.100.7"], [sid(2), kind, value], [sid(3), "domain-name", "good.example"]]
+    land(ru, us, "indicators.batch", {"fields": FIELDS, "rows": rows}, tmp_path / "two-lines.cbmb")
+    assert listed_values(us) == {}
+    status = us.cli("status", "--json").json()
+    assert status["malformed_count"] == 1 and "control character" in status["malformed"][0]["reason"], status
+    out = exports(us, tmp_path)
+    assert not any("evil.example" in text or "0.0.0.0" in text for text in out.values()), out
+
+
 @pytest.mark.parametrize("value", [*ZONED, "http://[fe80::1%25eth0]/", 'http://[fe80::1%"x]/'])
 def test_an_ipv6_zone_is_refused_where_it_is_read(us_ru, value):
     us, _ru = us_ru

@@ -59,6 +59,17 @@ def test_a_common_feed_column_takes_the_column_path() -> None:
     assert normal_form.all_normal("ipv6-addr", ["2001:db8::1", "::1"])
 
 
+@pytest.mark.parametrize("kind, column", [
+    ("ipv4-addr", ["1.2.3.4\n1.2.3.4"]), ("ipv4-addr", ["10.0.0.1", "1.2.3.4\n5.6.7.8"]),
+    ("domain-name", ["good.example\nevil.example"]), ("url", ["http://a.example/\nhttp://b.example/"]),
+])
+def test_a_value_holding_two_good_lines_never_passes_the_column_check(kind: str, column: list[str]) -> None:
+    """The column check joins the values with line breaks: a value that is two good values on two lines matched
+    as two lines, so a peer's ``"1.2.3.4\n1.2.3.4"`` passed as normal (found by the hypothesis test above)."""
+    assert not normal_form.all_normal(kind, column)
+    assert not all(normal_form.is_normal(kind, value) for value in column)
+
+
 def test_a_value_with_no_stable_normal_form_is_refused_where_it_is_read() -> None:
     """``[[.]]`` refangs to ``[.]``, which refangs again: signed as the first, a peer would leave it out."""
     with pytest.raises(model.BadValue, match="no stable normal form"):

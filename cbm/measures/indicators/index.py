@@ -378,8 +378,7 @@ def suspend_indexes(conn: Connection, party: str | None = None) -> None:
     one twice, and look nothing up by id or value, except through :func:`held_by_others` when ``party`` (whose
     feed is landing) is given: a partial index over the other parties' rows stays for it, built once over the
     rows already held and never touched by the party's own inserts. Where no other party holds a row, none is
-    made (its empty root, dirty from the first statement, was spilled first and written again when dropped: a
-    page written twice makes COMMIT re-read the WAL from there, docs/adr/0297); :func:`held_by_others` knows.
+    made (its empty root page was written twice, docs/adr/0297); :func:`held_by_others` knows.
     """
     _NO_OTHERS.pop(id(conn), None)
     # another party's row in ``ind`` came from its own batch record: records_kind finds one without a scan

@@ -30,8 +30,9 @@ def is_normal(kind: str, value: object) -> bool:
 
 
 # A peer's batch brings up to 5,000 values a record and a feed a million: landing holds each to is_normal. A
-# column of one type in a common shape is judged by one regex over its values joined by newlines (a single-line
-# column holds none), each value an atomic group so a failing column costs no backtracking across values.
+# column of one type in a common shape is judged by one regex over its values joined by newlines (a column whose
+# values hold a newline of their own is refused first: it is left to is_normal), each value an atomic group so a
+# failing column costs no backtracking across values.
 
 
 def _column_of(text: str) -> re.Pattern[str]:
@@ -72,7 +73,10 @@ def all_normal(kind: str, values: Sequence[object]) -> bool:
         except (OSError, ValueError):
             return False
     column = _COLUMNS.get(kind)
-    if column is None or column.fullmatch("\n".join(texts) + "\n") is None:
+    if column is None:
+        return False
+    joined = "\n".join(texts) + "\n"  # a value with a newline of its own would pass as two good lines
+    if joined.count("\n") != len(texts) or column.fullmatch(joined) is None:
         return False
     longest = max(map(len, texts))
     if kind == "domain-name":
