@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from cbm.measures.indicators import warninglists
+from cbm.measures.indicators.address_ranges import Ranges
 
 FORMAT = 1
 _MAGIC = b"cbm-compiled-warninglists\n"
@@ -85,10 +86,8 @@ class CompiledLists:
     @staticmethod
     def build(lists: Iterable[warninglists.WarningList], ignored: Iterable[str] = ()) -> CompiledLists:
         """Compile ``lists`` (leaving out those whose ``warninglist:<name>`` label is in ``ignored``)."""
-        from cbm.measures.indicators.checks import _Ranges
-
         skip = set(ignored)
-        ranges = _Ranges()
+        ranges = Ranges()
         names: dict[str, list[str]] = {}
         exact: dict[str, list[str]] = {}
         counts: dict[str, int] = {}
