@@ -366,3 +366,40 @@ def test_segments_alone_overlapping_nested_or_repeated_are_those_of_one_sweep(v4
     ranges.ranges[4] = [(first, first + length, label) for first, length, label in v4]
     ranges.ranges[6] = [(first, first + length, label) for first, length, label in v6]
     assert ranges.built() == _swept_whole(ranges)
+
+
+def _compiled_entry_by_entry(lists: list[warninglists.WarningList]) -> compiled.CompiledLists:
+    """The lists compiled an entry at a time, each tuple of labels numbered as it is first met: the compile's
+    reference."""
+    ranges = address_ranges.Ranges()
+    names: dict[str, list[str]] = {}
+    exact: dict[str, list[str]] = {}
+    for wl in lists:
+        label = "warninglist:" + wl.name
+        for entry in wl.entries:
+            if wl.kind == "cidr":
+                ranges.add(entry, label)
+                continue
+            key = entry.strip().lower().rstrip(".")
+            key = key[1:] if key.startswith(".") else key
+            (names if wl.kind == "hostname" else exact).setdefault(key, []).append(
+                checks.PUBLIC_SUFFIX if wl.name in compiled.SUFFIX_LISTS else label)
+    index: dict[tuple[str, ...], int] = {}
+    number = lambda found: index.setdefault(tuple(found), len(index))  # noqa: E731
+    name_index = {key: number(found) for key, found in names.items()}
+    exact_index = {key: number(found) for key, found in exact.items()}
+    segments = {version: (starts, ends, [number(labels) for labels in found])
+                for version, (starts, ends, found) in ranges.built().items()}
+    return compiled.CompiledLists(list(index), {wl.name: len(wl.entries) for wl in lists}, names=name_index,
+                                  exact=exact_index, segments=segments)
+
+
+def test_the_compiled_file_is_the_one_compiled_entry_by_entry(lists):
+    odd = [warninglists.WarningList("odd-cidr", "cidr", "1", ("8.8.8.8", " 9.9.9.9 ", "1.1.1.1", "8.8.8.8")),
+           warninglists.WarningList("mixed-cidr", "cidr", "1", ("8.8.8.8", "2001:db8::1", "10.0.0.0/8", "x",
+                                                                "1.2.3.4/33", "1.2.3.4/", "", "1.2.3.4/+8")),
+           warninglists.WarningList("odd-names", "hostname", "1", (".Example.COM.", " google.com", "..x", "",
+                                                                   "google.com", ".")),
+           warninglists.WarningList("odd-strings", "string", "1", ("D41D8CD98F00B204E9800998ECF8427E", ".co.uk"))]
+    for chosen in (lists, odd, lists + odd):
+        assert compiled.CompiledLists.build(chosen).to_bytes() == _compiled_entry_by_entry(chosen).to_bytes()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import socket
 from bisect import bisect_right
-from itertools import accumulate, chain, compress
+from collections.abc import Sequence
+from itertools import accumulate, chain, compress, repeat
 from operator import and_, gt, itemgetter
 from operator import not_ as _not
+from typing import Literal
 
 
 def parse_range(text: str) -> tuple[int, int, int] | None:
@@ -52,6 +54,21 @@ class Ranges:
         self.ranges[version].append((number, number | ((1 << (bits - prefix)) - 1), label))
         self.segments = None
         return True
+
+    def add_all(self, texts: Sequence[str], label: str) -> None:
+        """:meth:`add` each of ``texts`` (those it refuses left out); a list of single IPv4 addresses (the
+        public resolvers': 60k) in C-level passes."""
+        try:
+            numbers: list[int] | None = list(map(_from_bytes, map(socket.inet_pton, repeat(socket.AF_INET),
+                                                                   map(str.strip, texts)), repeat(_BIG)))
+        except (OSError, ValueError, TypeError):  # another shape among them (a range, IPv6): each as add takes it
+            numbers = None
+        if numbers is None:
+            for text in texts:
+                self.add(text, label)
+            return
+        self.ranges[4].extend(zip(numbers, numbers, repeat(label)))
+        self.segments = None
 
     def _build(self) -> dict[int, tuple[list[int], list[int], list[tuple[str, ...]]]]:
         """The segments of each version's ranges. Most ranges touch no other (the public resolvers' 60k single
@@ -117,3 +134,7 @@ def swept(ranges: list[tuple[int, int, str]]) -> tuple[list[int], list[int], lis
             ends.append(points[i + 1] - 1)
             labels.append(tuple(sorted(active)))
     return starts, ends, labels
+
+
+_from_bytes = int.from_bytes
+_BIG: Literal["big"] = "big"
