@@ -231,22 +231,31 @@ class Checker:
         return hits
 
     def _screen_urls(self, values: list[Any]) -> Sequence[int]:
-        """Per URL, whether :meth:`check` may flag it: its host is an address, or it names a whole site whose
-        host (without its port) the name screen cannot clear, or the store names its own infrastructure (only
-        then does a page on a named host count); raises on a value that is not text."""
+        """Per URL, whether :meth:`check` may flag it: its host (without its port) is an IPv6 address or an
+        IPv4 address the address screen cannot clear, or it names a whole site whose host the name screen cannot
+        clear, or the store names its own infrastructure (only then does a page on a named host count); raises
+        on a value that is not text."""
         if self.settings.own:
             return [True] * len(values)
         sites = list(map(str.partition, map(itemgetter(-1), map(str.split, values, repeat("://"), repeat(1))),
                          repeat("/")))
         hosts = list(map(itemgetter(2), map(str.rpartition, map(itemgetter(0), sites), repeat("@"))))
         firsts = list(map(_FIRST, hosts))
-        maybe = list(map(or_, map(str.isdigit, firsts), map("[".__eq__, firsts)))
+        numeric = list(map(str.isdigit, firsts))
+        maybe = list(map("[".__eq__, firsts))  # an IPv6 host: checked
         whole = list(map(_not, map(itemgetter(2), sites)))  # nothing after the host's "/": the site itself
-        named = list(map(_not, maybe))
-        at = list(compress(range(len(values)), map(and_, whole, named)))
-        if at:
-            names = map(itemgetter(0), map(str.rsplit, map(hosts.__getitem__, at), repeat(":"), repeat(1)))
-            for i in compress(at, self._screen_names(list(names))):
+        named = list(map(_not, map(or_, maybe, numeric)))
+        for at, screen in ((list(compress(range(len(values)), numeric)), self._screen_ipv4),
+                           (list(compress(range(len(values)), map(and_, whole, named))), self._screen_names)):
+            if not at:
+                continue
+            # each host without its port, as check takes it
+            texts = list(map(itemgetter(0), map(str.rsplit, map(hosts.__getitem__, at), repeat(":"), repeat(1))))
+            try:
+                held: Iterable[int] = compress(at, screen(texts))
+            except (TypeError, ValueError, OSError):  # a host that is no dotted quad: each of them checked
+                held = at
+            for i in held:
                 maybe[i] = True
         return maybe
 
