@@ -4,6 +4,7 @@ check needlessly, but never clear one the exact check would flag. Real package w
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from typing import Any
 
@@ -44,7 +45,9 @@ ODD: list[tuple[str, Any]] = [
     ("url", "https://"), ("url", "https://[::1]/x"), ("url", "https://1.1.1.1"), ("url", "ftp://a@b@8.8.8.8/"),
     ("url", "https://example.org"), ("url", "https://evil.example/x"), ("url", "https://٣.example/x"),
     ("file-md5", None), ("file-md5", "D41D8CD98F00B204E9800998ECF8427E"), ("pattern", "[x]"),
-    ("ipv6-addr", "::1"), ("ipv6-addr", None), ("email-addr", "a@b.test"),
+    ("ipv6-addr", "::1"), ("ipv6-addr", None), ("ipv6-addr", "2001:db8::/32"), ("ipv6-addr", "::/0"),
+    ("ipv6-addr", "8.8.8.8"), ("ipv6-addr", "2001:4860:4860::8888"), ("ipv6-addr", "fe80::1%eth0"),
+    ("email-addr", "a@b.test"),
 ]
 
 
@@ -64,6 +67,11 @@ def test_a_column_is_flagged_as_each_indicator_is(lists, own) -> None:
 
 HOSTS = st.sampled_from(["google.com", "a.example.org", "8.8.8.8", "10.0.0.1", "[2001:db8::1]", "evil.test",
                          "co.uk", "x.amazonaws.com", "1.2.3.4.5", "@", ""])
+ADDRESSES_6 = st.one_of(
+    st.sampled_from(["::1", "::", "2001:db8::1", "2001:4860:4860::8888", "2606:4700:4700::1111", "fe80::1",
+                     "::ffff:10.0.0.1", "8.8.8.8", " ::1", "fe80::1%eth0", "2001:db8::1/", "64:ff9b:1::"]),
+    st.integers(0, (1 << 128) - 1).map(lambda n: str(ipaddress.IPv6Address(n))),
+    st.integers(0, 65535).map(lambda n: f"2001:4860:{n:x}::"))
 COLUMN = st.lists(st.one_of(
     st.tuples(st.just("ipv4-addr"), st.one_of(
         st.none(), st.text(max_size=6),
@@ -72,6 +80,9 @@ COLUMN = st.lists(st.one_of(
     st.tuples(st.just("url"), st.one_of(st.none(), st.text(max_size=8), st.builds(
         lambda scheme, host, path: scheme + host + path, st.sampled_from(["", "https://", "http://u@"]), HOSTS,
         st.sampled_from(["", "/", "/x", ":80/", "/a/b?c"])))),
+    st.tuples(st.just("ipv6-addr"), st.one_of(
+        st.none(), st.text(max_size=6), ADDRESSES_6,
+        st.builds(lambda address, length: f"{address}/{length}", ADDRESSES_6, st.integers(-1, 129)))),
     st.tuples(st.sampled_from(["file-md5", "file-sha256", "pattern", "ipv6-addr"]),
               st.one_of(st.none(), st.text(max_size=8), st.just("d41d8cd98f00b204e9800998ecf8427e"))),
 ), min_size=1, max_size=40)
@@ -95,3 +106,18 @@ def _checker() -> checks.Checker:
         _CHECKERS.append(checks.Checker(settings_, warninglists.load(warninglists.package_dir(),
                                                                      settings_.lists).values()))
     return _CHECKERS[0]
+
+
+def test_the_ipv4_screen_marks_every_block_a_rule_or_a_list_touches(lists) -> None:
+    """The screen's table (one byte a /20 block) against one made segment by segment: a block left unmarked would
+    clear an address the exact check flags."""
+    settings_ = checks.Settings.of({"indicators": {"checks": {"own_infrastructure": ["8.8.4.0/22", "1.0.0.0/9"]}}})
+    checker = checks.Checker(settings_, lists)
+    expected = bytearray(1 << (32 - checks._BLOCK))
+    starts, ends, _labels = checker.ranges.built()[4]
+    first, last, _found = checker.lists.segments(4)
+    for low, high in (*zip(starts, ends, strict=True), *zip(first, last, strict=True)):
+        expected[low >> checks._BLOCK:(high >> checks._BLOCK) + 1] = b"\x01" * ((high >> checks._BLOCK) + 1 -
+                                                                               (low >> checks._BLOCK))
+    assert checker._ipv4_blocks() == expected
+    assert 0 < expected.count(1) < len(expected)

@@ -10,8 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cbm.measures.indicators import checks, compiled, warninglists
+from cbm.measures.indicators import address_ranges, checks, compiled, warninglists
 from tests.conftest import Party
 
 
@@ -31,7 +33,7 @@ def samples(lists: list[warninglists.WarningList]) -> list[tuple[str, str]]:
         picked = list(wl.entries[:50]) + rng.sample(list(wl.entries), min(150, len(wl.entries)))
         for entry in picked:
             if wl.kind == "cidr":
-                parsed = checks._parse(entry)
+                parsed = address_ranges.parse_range(entry)
                 if parsed is None:
                     continue
                 version, number, prefix = parsed
@@ -59,7 +61,7 @@ def test_compiled_lists_flag_exactly_as_the_lists_parsed(lists):
     settings = checks.Settings.of({"indicators": {"checks": {"own_infrastructure": ["8.8.4.0/24", "google.com"]}}})
     in_memory = checks.Checker(settings, lists)
     from_file = checks.Checker(settings, (), compiled.CompiledLists.from_bytes(in_memory.lists.to_bytes()))
-    reference = checks._Ranges()
+    reference = address_ranges.Ranges()
     for text, label in checks.SPECIAL_RANGES:
         if "rule:" + label not in settings.ignore:
             reference.add(text, "rule:" + label)
@@ -72,7 +74,7 @@ def test_compiled_lists_flag_exactly_as_the_lists_parsed(lists):
     for kind, value in samples(lists):
         assert from_file.check(kind, value) == in_memory.check(kind, value), (kind, value)
         if kind in ("ipv4-addr", "ipv6-addr") and "/" not in value:
-            parsed = checks._parse(value)
+            parsed = address_ranges.parse_range(value)
             assert parsed is not None
             assert in_memory._find(parsed[0], parsed[1]) == reference.find(parsed[0], parsed[1]), value
         checked += 1
@@ -334,3 +336,70 @@ def test_a_large_feed_is_read_while_a_fresh_stores_lists_compile_and_flags_as_ev
     assert order == ["reader started", "lists compiled"]
     assert compiled._UNDER_WAY == {}
     assert len(flags(fresh)) >= 3 * (n // 15000) and flags(fresh) == flags(compiled_before)
+
+
+def _swept_whole(ranges: address_ranges.Ranges) -> dict[int, tuple[list[int], list[int], list[tuple[str, ...]]]]:
+    """The segments of one sweep over every range: what the checks built before runs of ranges were told apart."""
+    return {version: address_ranges.swept(list(found)) for version, found in ranges.ranges.items()}
+
+
+def test_the_segments_of_the_real_lists_are_those_of_one_sweep_over_every_range(lists):
+    ranges = address_ranges.Ranges()
+    for text, label in checks.SPECIAL_RANGES:
+        ranges.add(text, "rule:" + label)
+    for wl in lists:
+        if wl.kind == "cidr":
+            for entry in wl.entries:
+                ranges.add(entry, "warninglist:" + wl.name)
+    assert len(ranges.ranges[4]) > 60_000  # the public resolvers' addresses, most of them a range of their own
+    assert ranges.built() == _swept_whole(ranges)
+
+
+_RANGE = st.tuples(st.integers(0, 80), st.sampled_from([0, 0, 1, 2, 7, 30]), st.sampled_from("abc"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_RANGE, max_size=40), st.lists(_RANGE, max_size=8))
+def test_segments_alone_overlapping_nested_or_repeated_are_those_of_one_sweep(v4, v6):
+    """Ranges alone, touching, overlapping, nested, repeated with the same label or another."""
+    ranges = address_ranges.Ranges()
+    ranges.ranges[4] = [(first, first + length, label) for first, length, label in v4]
+    ranges.ranges[6] = [(first, first + length, label) for first, length, label in v6]
+    assert ranges.built() == _swept_whole(ranges)
+
+
+def _compiled_entry_by_entry(lists: list[warninglists.WarningList]) -> compiled.CompiledLists:
+    """The lists compiled an entry at a time, each tuple of labels numbered as it is first met: the compile's
+    reference."""
+    ranges = address_ranges.Ranges()
+    names: dict[str, list[str]] = {}
+    exact: dict[str, list[str]] = {}
+    for wl in lists:
+        label = "warninglist:" + wl.name
+        for entry in wl.entries:
+            if wl.kind == "cidr":
+                ranges.add(entry, label)
+                continue
+            key = entry.strip().lower().rstrip(".")
+            key = key[1:] if key.startswith(".") else key
+            (names if wl.kind == "hostname" else exact).setdefault(key, []).append(
+                checks.PUBLIC_SUFFIX if wl.name in compiled.SUFFIX_LISTS else label)
+    index: dict[tuple[str, ...], int] = {}
+    number = lambda found: index.setdefault(tuple(found), len(index))  # noqa: E731
+    name_index = {key: number(found) for key, found in names.items()}
+    exact_index = {key: number(found) for key, found in exact.items()}
+    segments = {version: (starts, ends, [number(labels) for labels in found])
+                for version, (starts, ends, found) in ranges.built().items()}
+    return compiled.CompiledLists(list(index), {wl.name: len(wl.entries) for wl in lists}, names=name_index,
+                                  exact=exact_index, segments=segments)
+
+
+def test_the_compiled_file_is_the_one_compiled_entry_by_entry(lists):
+    odd = [warninglists.WarningList("odd-cidr", "cidr", "1", ("8.8.8.8", " 9.9.9.9 ", "1.1.1.1", "8.8.8.8")),
+           warninglists.WarningList("mixed-cidr", "cidr", "1", ("8.8.8.8", "2001:db8::1", "10.0.0.0/8", "x",
+                                                                "1.2.3.4/33", "1.2.3.4/", "", "1.2.3.4/+8")),
+           warninglists.WarningList("odd-names", "hostname", "1", (".Example.COM.", " google.com", "..x", "",
+                                                                   "google.com", ".")),
+           warninglists.WarningList("odd-strings", "string", "1", ("D41D8CD98F00B204E9800998ECF8427E", ".co.uk"))]
+    for chosen in (lists, odd, lists + odd):
+        assert compiled.CompiledLists.build(chosen).to_bytes() == _compiled_entry_by_entry(chosen).to_bytes()

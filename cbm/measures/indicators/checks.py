@@ -17,12 +17,13 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
-from operator import itemgetter, or_, rshift
+from operator import and_, eq, itemgetter, le, or_, rshift, sub
 from operator import not_ as _not
 from pathlib import Path
 from typing import Any, Literal
 
 from cbm.measures.indicators import warninglists
+from cbm.measures.indicators.address_ranges import Ranges, parse_range
 from cbm.measures.indicators.columns import positions_by_kind
 from cbm.measures.indicators.compiled import CompiledLists, load, load_or_compile, start
 
@@ -63,81 +64,6 @@ DEFAULT_MIN_PREFIX = {4: 16, 6: 32}  # a range broader than /16 (IPv4) or /32 (I
 DEFAULT_IGNORE: tuple[str, ...] = ()
 
 
-def _parse(text: str) -> tuple[int, int, int] | None:
-    """``(version, number, prefix length)`` of an address or CIDR range, or None."""
-    address, _, length = text.strip().partition("/")
-    for version, family, bits in ((4, socket.AF_INET, 32), (6, socket.AF_INET6, 128)):
-        try:
-            packed = socket.inet_pton(family, address)
-        except (OSError, ValueError):
-            continue
-        try:
-            prefix = int(length) if length else bits
-        except ValueError:
-            return None
-        if not 0 <= prefix <= bits:
-            return None
-        number = int.from_bytes(packed, "big")
-        return version, number >> (bits - prefix) << (bits - prefix), prefix
-    return None
-
-
-class _Ranges:
-    """Address ranges with a label each; ``find`` gives the labels of every range holding an address.
-
-    Built once into sorted, non-overlapping segments per IP version, each with the labels of the ranges that
-    cover it: a lookup is one binary search, whatever the number of ranges (70k with the public resolvers)."""
-
-    def __init__(self) -> None:
-        self.ranges: dict[int, list[tuple[int, int, str]]] = {4: [], 6: []}
-        self.segments: dict[int, tuple[list[int], list[int], list[tuple[str, ...]]]] | None = None
-
-    def add(self, text: str, label: str) -> bool:
-        parsed = _parse(text)
-        if parsed is None:
-            return False
-        version, number, prefix = parsed
-        bits = 32 if version == 4 else 128
-        self.ranges[version].append((number, number | ((1 << (bits - prefix)) - 1), label))
-        self.segments = None
-        return True
-
-    def _build(self) -> dict[int, tuple[list[int], list[int], list[tuple[str, ...]]]]:
-        built = {}
-        for version, ranges in self.ranges.items():
-            points = sorted({p for first, last, _ in ranges for p in (first, last + 1)})
-            starts: list[int] = []
-            ends: list[int] = []
-            labels: list[tuple[str, ...]] = []
-            events: dict[int, list[tuple[int, str]]] = {}
-            for first, last, label in ranges:
-                events.setdefault(first, []).append((1, label))
-                events.setdefault(last + 1, []).append((-1, label))
-            active: dict[str, int] = {}
-            for i, point in enumerate(points):
-                for delta, label in events.get(point, ()):
-                    active[label] = active.get(label, 0) + delta
-                    if not active[label]:
-                        del active[label]
-                if active and i + 1 < len(points):
-                    starts.append(point)
-                    ends.append(points[i + 1] - 1)
-                    labels.append(tuple(sorted(active)))
-            built[version] = (starts, ends, labels)
-        return built
-
-    def built(self) -> dict[int, tuple[list[int], list[int], list[tuple[str, ...]]]]:
-        """The segments, built on first use."""
-        if self.segments is None:
-            self.segments = self._build()
-        return self.segments
-
-    def find(self, version: int, number: int) -> tuple[str, ...]:
-        starts, ends, labels = (self.segments or self.built())[version]
-        i = bisect_right(starts, number) - 1
-        return labels[i] if i >= 0 and number <= ends[i] else ()
-
-
 @dataclass(frozen=True)
 class Settings:
     """What ``[indicators.checks]`` in config.toml sets."""
@@ -176,7 +102,7 @@ class Checker:
     def __init__(self, settings: Settings, lists: Iterable[warninglists.WarningList],
                  compiled: CompiledLists | None = None) -> None:
         self.settings = settings
-        self.ranges = _Ranges()
+        self.ranges = Ranges()
         self.names: dict[str, list[str]] = {}  # our own names and their subdomains (the lists': self.lists)
         ignored = set(settings.ignore)
         for text, label in SPECIAL_RANGES:
@@ -193,6 +119,7 @@ class Checker:
         self._labels = self.lists.labels
         self._blocks: bytearray | None = None
         self._keys: frozenset[str] | None = None
+        self._v6: tuple[tuple[list[int], list[int]], ...] | None = None
 
     def check(self, kind: str, value: str | None) -> list[str]:
         """The flags of an indicator of type ``kind`` with normalised ``value`` (empty: nothing matched).
@@ -226,12 +153,13 @@ class Checker:
     def check_many(self, kinds: Sequence[str], values: Sequence[Any]) -> list[list[str]]:
         """:meth:`check` for a column of indicators: entry ``i`` is ``check(kinds[i], values[i])``, exactly.
 
-        A landing batch's IPv4 addresses, domain names, URLs and hashes are first screened together in C-level
-        passes (an address by the /20 block it falls in, a name suffix by suffix against one set of names, a
-        URL by its shape, a hash against the exact values): only a value the screen cannot clear goes through
-        :meth:`check`, so a batch of which few are flagged costs a few passes over the column. IPv6 addresses
-        are checked one by one, and so is every value of a batch too small for the screens to pay. ``kinds``
-        must be text (a batch whose types are not takes the row-by-row path before it comes here).
+        A landing batch's addresses, domain names, URLs and hashes are first screened together in C-level
+        passes (an IPv4 address by the /20 block it falls in, an IPv6 address by a binary search in the ranges,
+        a name suffix by suffix against one set of names, a URL by its shape and a whole site's host as a name,
+        a hash against the exact values): only a value the screen cannot clear goes through :meth:`check`, so a
+        batch of which few are flagged costs a few passes over the column. Every value of a batch too small for
+        the screens to pay is checked one by one. ``kinds`` must be text (a batch whose types are not takes the
+        row-by-row path before it comes here).
 
         The entries of the indicators nothing flags are one shared empty list (a batch's column costs one C-level
         pass, not 5,000 list allocations): read them, never append to them."""
@@ -240,17 +168,14 @@ class Checker:
             return list(map(self.check, kinds, values))
         flags: list[list[str]] = [_UNFLAGGED] * n
         groups = positions_by_kind(kinds)  # one pass, shared with the landing gate's look at the same column
-        for kind, screen in ((_IPV4, self._screen_ipv4), (_DOMAIN, self._screen_names), (_URL, self._screen_urls)):
+        for kind, screen in ((_IPV4, self._screen_ipv4), (_DOMAIN, self._screen_names), (_URL, self._screen_urls),
+                             (_IPV6, self._screen_ipv6)):
             where = groups.get(kind)
             if where:
                 self._fill(flags, where, kinds, values, screen)
         others = list(chain.from_iterable(where for kind, where in groups.items() if kind not in _NOT_EXACT))
         if others:
             self._fill(flags, others, kinds, values, self._screen_exact)
-        check = self.check
-        for kind in _ONE_BY_ONE:
-            for i in groups.get(kind, ()):
-                flags[i] = check(kinds[i], values[i])
         return flags
 
     def _fill(self, flags: list[list[str]], where: list[int], kinds: Sequence[str], values: Sequence[Any],
@@ -280,9 +205,13 @@ class Checker:
             blocks = bytearray(1 << (32 - _BLOCK))
             starts, ends, _labels = self._rules[4]
             first, last, _found = self.lists.segments(4)
-            for low, high in (*zip(starts, ends, strict=True), *zip(first, last, strict=True)):
-                low, high = low >> _BLOCK, (high >> _BLOCK) + 1
-                blocks[low:high] = b"\x01" * (high - low)
+            lows = list(map(rshift, chain(starts, first), repeat(_BLOCK)))
+            highs = list(map(rshift, chain(ends, last), repeat(_BLOCK)))
+            within = list(map(eq, lows, highs))  # most segments (single addresses) lie within one block
+            for _ in map(blocks.__setitem__, compress(lows, within), repeat(1)):
+                pass
+            for low, high in compress(zip(lows, highs, strict=True), map(_not, within)):
+                blocks[low:high + 1] = b"\x01" * (high + 1 - low)
             self._blocks = blocks
         return self._blocks
 
@@ -302,16 +231,59 @@ class Checker:
         return hits
 
     def _screen_urls(self, values: list[Any]) -> Sequence[int]:
-        """Per URL, whether :meth:`check` may flag it: its host is an address, or it names a whole site, or
-        the store names its own infrastructure (only then does a page on a named host count); raises on a value
-        that is not text."""
+        """Per URL, whether :meth:`check` may flag it: its host (without its port) is an IPv6 address or an
+        IPv4 address the address screen cannot clear, or it names a whole site whose host the name screen cannot
+        clear, or the store names its own infrastructure (only then does a page on a named host count); raises
+        on a value that is not text."""
         if self.settings.own:
             return [True] * len(values)
         sites = list(map(str.partition, map(itemgetter(-1), map(str.split, values, repeat("://"), repeat(1))),
                          repeat("/")))
-        firsts = list(map(_FIRST, map(itemgetter(2), map(str.rpartition, map(itemgetter(0), sites), repeat("@")))))
-        pages = map(bool, map(itemgetter(2), sites))
-        return list(map(or_, map(_not, pages), map(or_, map(str.isdigit, firsts), map("[".__eq__, firsts))))
+        hosts = list(map(itemgetter(2), map(str.rpartition, map(itemgetter(0), sites), repeat("@"))))
+        firsts = list(map(_FIRST, hosts))
+        numeric = list(map(str.isdigit, firsts))
+        maybe = list(map("[".__eq__, firsts))  # an IPv6 host: checked
+        whole = list(map(_not, map(itemgetter(2), sites)))  # nothing after the host's "/": the site itself
+        named = list(map(_not, map(or_, maybe, numeric)))
+        for at, screen in ((list(compress(range(len(values)), numeric)), self._screen_ipv4),
+                           (list(compress(range(len(values)), map(and_, whole, named))), self._screen_names)):
+            if not at:
+                continue
+            # each host without its port, as check takes it
+            texts = list(map(itemgetter(0), map(str.rsplit, map(hosts.__getitem__, at), repeat(":"), repeat(1))))
+            try:
+                held: Iterable[int] = compress(at, screen(texts))
+            except (TypeError, ValueError, OSError):  # a host that is no dotted quad: each of them checked
+                held = at
+            for i in held:
+                maybe[i] = True
+        return maybe
+
+    def _screen_ipv6(self, values: list[Any]) -> Sequence[int]:
+        """Per IPv6 address, whether a rule's or a list's range holds it (one binary search in each, mapped over
+        the column); a range (``/``) always may, its prefix judged by :meth:`check` (raises on a value that is
+        not one address or range, or not text)."""
+        maybe = list(map(str.__contains__, values, repeat("/")))
+        alone = list(compress(values, map(_not, maybe))) if any(maybe) else values
+        if not alone:
+            return maybe
+        numbers = list(map(_from_bytes, map(_inet_pton, repeat(_AF_INET6), alone), repeat(_BIG)))
+        held = [False] * len(numbers)
+        for starts, ends in self._ipv6_tables():
+            # each table begins with an empty segment before every address: the search never lands before it
+            ending = map(ends.__getitem__, map(sub, map(bisect_right, repeat(starts), numbers), repeat(1)))
+            held = list(map(or_, held, map(le, numbers, ending)))
+        if alone is values:
+            return held
+        found = iter(held)
+        return [True if slashed else next(found) for slashed in maybe]
+
+    def _ipv6_tables(self) -> tuple[tuple[list[int], list[int]], ...]:
+        """The starts and ends of the rules' and the lists' IPv6 segments, each after a segment ``[-1, -1]``."""
+        if self._v6 is None:
+            rules, listed = self._rules[6], self.lists.segments(6)
+            self._v6 = tuple(([-1, *starts], [-1, *ends]) for starts, ends, _ in (rules, listed))
+        return self._v6
 
     def _name_keys(self) -> frozenset[str]:
         """Every name :meth:`_name` looks a name's suffixes up under (built on first use)."""
@@ -345,7 +317,7 @@ class Checker:
             except (OSError, ValueError):  # not an address (ValueError: a NUL in it)
                 return []
             return list(found)
-        parsed = _parse(value)
+        parsed = parse_range(value)
         if parsed is None:
             return []
         version, number, prefix = parsed
@@ -394,9 +366,9 @@ _from_bytes = int.from_bytes
 _BIG: Literal["big"] = "big"
 _BLOCK = 12  # the IPv4 screen's blocks: /20
 _SCREEN_FROM = 256  # indicators in a batch: the screens' tables cost ~60 ms to build, once per process
-_IPV4, _DOMAIN, _URL = "ipv4-addr", "domain-name", "url"
-_ONE_BY_ONE = frozenset(("ipv6-addr",))  # checked one by one, through check itself
-_NOT_EXACT = frozenset((_IPV4, _DOMAIN, _URL, *_ONE_BY_ONE))  # every other kind is an exact look-up
+_IPV4, _DOMAIN, _URL, _IPV6 = "ipv4-addr", "domain-name", "url", "ipv6-addr"
+_AF_INET6 = socket.AF_INET6
+_NOT_EXACT = frozenset((_IPV4, _DOMAIN, _URL, _IPV6))  # every other kind is an exact look-up
 _FIRST = itemgetter(slice(0, 1))
 _UNFLAGGED: list[str] = []  # check_many's entry for every indicator nothing flags: shared, never changed
 

@@ -22,10 +22,12 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from cbm.measures.indicators import warninglists
+from cbm.measures.indicators.address_ranges import Ranges
 
 FORMAT = 1
 _MAGIC = b"cbm-compiled-warninglists\n"
@@ -85,10 +87,8 @@ class CompiledLists:
     @staticmethod
     def build(lists: Iterable[warninglists.WarningList], ignored: Iterable[str] = ()) -> CompiledLists:
         """Compile ``lists`` (leaving out those whose ``warninglist:<name>`` label is in ``ignored``)."""
-        from cbm.measures.indicators.checks import _Ranges
-
         skip = set(ignored)
-        ranges = _Ranges()
+        ranges = Ranges()
         names: dict[str, list[str]] = {}
         exact: dict[str, list[str]] = {}
         counts: dict[str, int] = {}
@@ -97,26 +97,30 @@ class CompiledLists:
             if label in skip:
                 continue
             suffix_list = wl.name in SUFFIX_LISTS
-            for entry in wl.entries:
-                if wl.kind == "cidr":
-                    ranges.add(entry, label)
-                    continue
-                key = entry.strip().lower().rstrip(".")
-                if key.startswith("."):
-                    key = key[1:]
-                table = names if wl.kind == "hostname" else exact
-                table.setdefault(key, []).append(PUBLIC_SUFFIX if suffix_list else label)
+            if wl.kind == "cidr":
+                ranges.add_all(wl.entries, label)
+                counts[wl.name] = len(wl.entries)
+                continue
+            # each entry's key, as the checks look it up, in C-level passes: stripped, lower case, no dot at
+            # either end (one at the start); its labels in the order the lists name it
+            keys = list(map(str.rstrip, map(str.lower, map(str.strip, wl.entries)), repeat(".")))
+            if any(map(str.startswith, keys, repeat("."))):
+                keys = [key[1:] if key.startswith(".") else key for key in keys]
+            table = names if wl.kind == "hostname" else exact
+            for _ in map(list.append, map(table.setdefault, keys, map(list, repeat(()))),
+                         repeat(PUBLIC_SUFFIX if suffix_list else label)):
+                pass
             counts[wl.name] = len(wl.entries)
-        index: dict[tuple[str, ...], int] = {}
-
-        def label_of(found: Sequence[str]) -> int:
-            return index.setdefault(tuple(found), len(index))
-
-        name_index = {key: label_of(found) for key, found in names.items()}
-        exact_index = {key: label_of(found) for key, found in exact.items()}
-        segments: dict[int, tuple[Sequence[int], Sequence[int], Sequence[int]]] = {}
-        for version, (starts, ends, found) in ranges.built().items():
-            segments[version] = (starts, ends, [label_of(labels) for labels in found])
+        # each distinct tuple of labels numbered in the order it is first met: names, exact values, segments
+        name_found, exact_found = list(map(tuple, names.values())), list(map(tuple, exact.values()))
+        built = ranges.built()
+        met = dict.fromkeys(chain(name_found, exact_found, *(found for _starts, _ends, found in built.values())))
+        index: dict[tuple[str, ...], int] = dict(zip(met, range(len(met)), strict=True))
+        name_index = dict(zip(names, map(index.__getitem__, name_found), strict=True))
+        exact_index = dict(zip(exact, map(index.__getitem__, exact_found), strict=True))
+        segments: dict[int, tuple[Sequence[int], Sequence[int], Sequence[int]]] = {
+            version: (starts, ends, list(map(index.__getitem__, found)))
+            for version, (starts, ends, found) in built.items()}
         return CompiledLists(list(index), counts, names=name_index, exact=exact_index, segments=segments)
 
     def find(self, version: int, number: int) -> tuple[str, ...]:
