@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.terminal import run_on_terminal
 from tests.cli.widths import too_wide
 from tests.conftest import Party
 
@@ -37,22 +38,9 @@ def _on_a_terminal(party: Party, *args: str) -> list[str]:
 
 def _terminal_output(env: dict[str, str], *args: str) -> str:
     """What ``cbm ARGS`` writes to a terminal (its escape codes included, line ends as ``\n``)."""
-    controller, terminal = os.openpty()
-    try:
-        done = subprocess.run([str(CBM), *args], stdout=terminal, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                              env=env, timeout=120)
-    finally:
-        os.close(terminal)
-    out = b""
-    try:
-        while chunk := os.read(controller, 65536):
-            out += chunk
-    except OSError:  # EIO: the terminal's other side is closed and everything has been read
-        pass
-    finally:
-        os.close(controller)
+    done, out = run_on_terminal(env, *args)
     assert done.returncode == 0, done.stderr
-    return out.decode("utf-8").replace("\r\n", "\n")
+    return out
 
 
 def _piped(party: Party, *args: str) -> list[str]:

@@ -10,10 +10,10 @@ import os
 import re
 import socket
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli.terminal import run_on_terminal
 from tests.conftest import Party
 
 CBM = Path(sys.executable).parent / "cbm"
@@ -32,22 +32,8 @@ def _env(party: Party) -> dict[str, str]:
 def _run(party: Party, *args: str, terminal: str = "stdout") -> tuple[int, list[str], list[str]]:
     """Exit code, stdout lines and stderr lines of ``cbm ARGS`` with ``terminal`` ("stdout", "stderr" or "none")
     a pseudo-terminal, the other stream a pipe."""
-    controller, tty = os.openpty()
-    try:
-        done = subprocess.run([str(CBM), *args], stdin=subprocess.DEVNULL, env=_env(party), timeout=120,
-                              stdout=tty if terminal == "stdout" else subprocess.PIPE,
-                              stderr=tty if terminal == "stderr" else subprocess.PIPE)
-    finally:
-        os.close(tty)
-    shown = b""
-    try:
-        while chunk := os.read(controller, 65536):
-            shown += chunk
-    except OSError:  # EIO: the terminal's other side is closed and everything has been read
-        pass
-    finally:
-        os.close(controller)
-    on_tty = ANSI.sub("", shown.decode("utf-8").replace("\r\n", "\n")).splitlines()
+    done, shown = run_on_terminal(_env(party), *args, terminal=terminal)
+    on_tty = ANSI.sub("", shown).splitlines()
     out = on_tty if terminal == "stdout" else done.stdout.decode("utf-8").splitlines()
     err = on_tty if terminal == "stderr" else done.stderr.decode("utf-8").splitlines()
     return done.returncode, out, err
