@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cbm.measures import malformed
@@ -120,8 +120,13 @@ def test_the_index_built_by_columns_is_the_index_built_row_by_row(us, batch, tlp
     assert all(row[i] is None for row in by_columns.rows for i in by_columns.nulls)
 
 
+ONE_ROW = [["indicator--00000000-0000-4000-8000-000000000000", "ipv4-addr", "10.1.2.3"]]
+
+
 @SETTINGS
 @given(batch=rows(), keep=st.sets(st.integers(0, 12)))
+@example(batch=ONE_ROW, keep=set())  # none kept, or one: still columns (found by hypothesis)
+@example(batch=ONE_ROW, keep={0})
 def test_part_of_a_batch_read_by_columns_is_that_part_read_row_by_row(us, batch, keep) -> None:
     """A bulk landing holds back part of most batches (Batch.take): the part kept as columns, still bound a
     column at a time, is the same rows as that part of the batch read row by row."""

@@ -160,9 +160,12 @@ class Batch:
         where = {old: new for new, old in enumerate(keep)}
         rows = self.rows
         taken: Sequence[tuple[Any, ...]]
-        if isinstance(rows, IndRows) and len(keep) > 1:
-            pick = itemgetter(*keep)  # a tuple of those entries of a column, in C
-            taken = IndRows([pick(column) for column in rows.columns])
+        if isinstance(rows, IndRows):
+            if len(keep) > 1:
+                pick = itemgetter(*keep)  # a tuple of those entries of a column, in C
+                taken = IndRows([pick(column) for column in rows.columns])
+            else:  # itemgetter of one position gives the entry, not a tuple of it
+                taken = IndRows([tuple(column[i] for i in keep) for column in rows.columns])
         else:
             taken = [rows[i] for i in keep]
         return Batch(taken, [self.explicit[i] for i in keep], [self.flags[i] for i in keep],
