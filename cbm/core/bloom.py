@@ -70,6 +70,30 @@ class SeenFilter:
         return [bits[(h := hash(text) & mask) >> 3] & (1 << (h & 7)) != 0 for text in texts]
 
 
+class IndependentFilter(SeenFilter):
+    """A :class:`SeenFilter` probing with other bits of the string's hash (the upper half), so that its false
+    positives are not those of a ``SeenFilter`` of the same size: a text that collides with another in one does
+    not in the other. The filter of the ids that went on to the exact path in a re-import is asked about the ids
+    a seeded ``SeenFilter`` let through: with the same probe, each of that filter's false positives would mark
+    the very id it collided with (docs/adr/0303)."""
+
+    def seen_before(self, texts: Iterable[str]) -> list[bool]:
+        bits, mask = self.bits, self._mask
+        out: list[bool] = []
+        append = out.append
+        for text in texts:
+            h = hash(text) >> 32 & mask
+            i, bit = h >> 3, 1 << (h & 7)
+            byte = bits[i]
+            append(byte & bit != 0)
+            bits[i] = byte | bit
+        return out
+
+    def may_hold(self, texts: Iterable[str]) -> list[bool]:
+        bits, mask = self.bits, self._mask
+        return [bits[(h := hash(text) >> 32 & mask) >> 3] & (1 << (h & 7)) != 0 for text in texts]
+
+
 def _zeroed(size: int) -> mmap.mmap | bytearray:
     """``size`` zero bytes, writable, private to this process (copy-on-write in a forked child), resident only
     where written: as fast to index as a ``bytearray`` (``m[i]``, ``m[i] = byte``). A ``bytearray`` where the

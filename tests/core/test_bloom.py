@@ -1,6 +1,8 @@
 """The Bloom filter bulk loads use to tell certainly-new indicator ids from maybe-seen ones."""
 
-from cbm.core.bloom import SeenFilter
+import uuid
+
+from cbm.core.bloom import IndependentFilter, SeenFilter
 
 
 def test_an_id_seen_before_is_always_reported_and_a_batch_agrees_with_one_by_one():
@@ -80,3 +82,24 @@ def test_a_filter_made_before_a_fork_stays_private_to_each_process():
             os._exit(0)
     os.waitpid(pid, 0)
     assert not any(bytes(f.bits)) and f.seen_before(["child-1"]) == [False]
+
+
+def test_an_independent_filter_does_not_share_a_filters_false_positives():
+    """Ids that collide in a SeenFilter (one lets the other through as "maybe") do not collide in an
+    IndependentFilter of the same size: a re-import asks the filter of ids that went on to the exact path about
+    held ids the seeded filter let through, and must not mark the very id each false positive collided with."""
+    ids = [f"indicator--{uuid.UUID(int=i * 7919 + 13)}" for i in range(5000)]
+    slot: dict[int, str] = {}
+    pairs = []
+    mask = SeenFilter(1)._mask
+    for sid in ids:  # same slot in a SeenFilter of the smallest size: a collision
+        other = slot.setdefault(hash(sid) & mask, sid)
+        if other != sid:
+            pairs.append((other, sid))
+    assert pairs  # about a dozen among 5,000 ids in 2^20 bits
+    for first, second in pairs:
+        seen, independent = SeenFilter(1), IndependentFilter(1)
+        seen.seen_before([first])
+        independent.seen_before([first])
+        assert seen.may_hold([second]) == [True]
+        assert independent.may_hold([second]) == [False] and independent.may_hold([first]) == [True]

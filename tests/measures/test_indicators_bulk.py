@@ -317,6 +317,25 @@ def test_a_bulk_load_lands_under_a_larger_page_cache_and_rebuilds_the_indexes_un
     assert {size for _, size in seen[at:]} == {own}  # rows held back land after, under the cache it had
 
 
+def test_a_bulk_load_into_a_store_holding_ours_keeps_the_connections_own_page_cache(
+        us, tmp_path, monkeypatch, bulk_loads):
+    """The next day's feed into a store holding ours lands under the connection's own cache: 64 MiB bought it
+    no time and cost that much memory on top of the held digests and filters (docs/adr/0303)."""
+    sizes: list[int] = []
+    real_fold = ix._fold
+    monkeypatch.setattr(ix, "_fold", lambda conn, batch: (
+        sizes.append(int(conn.execute("PRAGMA cache_size").fetchone()[0])), real_fold(conn, batch))[1])
+    bulk(monkeypatch, False)
+    assert import_json(us, write_feed(tmp_path / "held.csv", [HEADER, *filler("10.41", 10)]))["created"] == 10
+    with us.open() as store:
+        own = int(store.conn.execute("PRAGMA cache_size").fetchone()[0])
+    sizes.clear()
+    bulk(monkeypatch, True)
+    feed = write_feed(tmp_path / "feed.csv", [HEADER, *filler("10.42", BATCH + 10)])
+    assert import_json(us, feed)["created"] == BATCH + 10 and bulk_loads == [1]
+    assert len(sizes) >= 2 and set(sizes) == {own}
+
+
 def three_versions_feed() -> list[str]:
     """One indicator three times, each in a later batch of the same TLP, each changing a different field: the
     ordinary path makes three versions, each merged with the one before (fields left empty keep their value).

@@ -183,3 +183,59 @@ def test_a_store_holding_far_more_than_the_feed_skips_its_unchanged_rows_too(
     # the exact path reads back every held row's version; here only those of the rows that changed
     assert exact > ordinary["unchanged"] > 10 * len(held_versions_read)
     same_result(us, plain, loaded, ordinary)
+
+
+@pytest.fixture
+def digest_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times an import loaded the held digests (a pass over everything we hold, ~40 MB at 1M)."""
+    loads: list[int] = []
+    real = held_index.held_digests
+
+    def spy(*args: object) -> object:
+        loads.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(held_index, "held_digests", spy)
+    return loads
+
+
+def test_a_new_feed_with_a_few_rows_we_hold_loads_no_digests_and_lands_as_the_exact_path(
+        make_party, tmp_path, monkeypatch, reader, digest_loads, held_versions_read):
+    """A new feed whose held-back rows are few (under a tenth of what is read, as the filters' false positives
+    of a new feed are): the reader process's held-back rows take the exact path, no digest is loaded (docs/adr/0303),
+    and the result is the exact path's."""
+    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
+    first = daily_feed()
+    both(us, plain, write_feed(tmp_path / "feed.csv", first), monkeypatch)
+    digest_loads.clear()
+    few = first[1:21]  # 20 rows we hold, unchanged, among 2 batches of new ones
+    feed = write_feed(tmp_path / "feed2.csv", [HEADER, *filler("10.50", BATCH), *few, *filler("10.51", BATCH)])
+    held_versions_read.clear()
+    loaded, ordinary = both(us, plain, feed, monkeypatch)
+    assert loaded["unchanged"] == ordinary["unchanged"] == 20 and loaded["created"] == 2 * BATCH
+    if reader == "reader process":
+        assert digest_loads == []
+    same_result(us, plain, loaded, ordinary)
+
+
+def test_held_rows_are_screened_once_they_are_many_the_earlier_ones_too(
+        make_party, tmp_path, monkeypatch, digest_loads, held_versions_read):
+    """The reader process's first held-back rows are a few of what it read: they wait unscreened. Then a whole
+    batch of rows we hold comes: from there the held rows are screened by digest, those that waited first, so no
+    unchanged row takes the exact path (docs/adr/0303)."""
+    from cbm.measures.indicators import batches
+
+    monkeypatch.setattr(batches, "HELD_CHUNK", 50)  # a "held" message every 50 held rows (forked: the reader too)
+    us, plain = make_party("US"), twin(tmp_path, "US", "plain")
+    green, amber = filler("10.60", 60), filler("10.61", 600, "AMBER")
+    both(us, plain, write_feed(tmp_path / "feed.csv", [HEADER, *green, *amber]), monkeypatch)
+    digest_loads.clear()
+    # the first GREEN batch: 60 held of 5,000 read (1.2 %, its own message); then 600 held AMBER rows (11.8 %)
+    feed = write_feed(tmp_path / "feed2.csv", [HEADER, *green, *filler("10.62", BATCH - 60), *amber])
+    held_versions_read.clear()
+    bulk(monkeypatch, True)
+    loaded = import_json(us, feed)
+    assert (loaded["unchanged"], loaded["created"]) == (660, BATCH - 60)
+    assert digest_loads == [1] and held_versions_read == []  # every held row told by its digest
+    bulk(monkeypatch, False)
+    same_result(us, plain, loaded, import_json(plain, feed))

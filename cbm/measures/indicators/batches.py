@@ -16,8 +16,9 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
   pattern, or when the writer keeps up with the reader, see :class:`Backlog`: the writer's process checks it);
   ``read`` and ``repeated`` count the rows read since the last message
   and those that fell onto a row of the same batch;
-- ``("held", [(row, tlp), ...])``: rows held back, for the writer's ``_deferred``, at most ``HELD_CHUNK`` a
-  message, sent as soon as that many wait (the reader keeps no more than a chunk of them);
+- ``("held", [(row, tlp), ...], read)``: rows held back, for the writer's ``_deferred``, at most ``HELD_CHUNK``
+  a message, sent as soon as that many wait (the reader keeps no more than a chunk of them); ``read``: the rows
+  read so far in all (the writer screens held-back rows once they are a share of those, docs/adr/0303);
 - ``("unbulk", filter)``: too many rows held back (``BatchWriter.MAX_DEFERRED``): the writer ends the bulk
   load now, and the reader hands every row from here on as it reads it (and the ids met so far, as the filter:
   the reader process sends its bits raw, right after this message, without copying them; docs/adr/0252);
@@ -131,6 +132,7 @@ class BatchMaker:
         self.bulk = True
         self.leftover: RowBlock | None = None  # the rows of a block read after the bulk load ended
         self.read = 0  # rows read since the last message
+        self.read_before = 0  # rows read up to the last message that counted them
         self.repeated = 0
         # who runs the landing checks: the reader while the writer lags, else the writer (docs/adr/0259); None:
         # always the reader
@@ -220,6 +222,11 @@ class BatchMaker:
         self.read += read
         self.repeated += repeated
 
+    def forget_seeded(self) -> None:
+        """In the importing process, once the reader process forked with this maker: let go of the seeded filters,
+        which only the reader's copy asks from here (docs/adr/0303)."""
+        self._seen = self._held_values = None
+
     @property
     def seen(self) -> SeenFilter:
         """The filter of the ids met (up to 16 MiB), made on first use: in the reader process, so that the
@@ -267,6 +274,7 @@ class BatchMaker:
                     flags = flags_of(fresh, self.check)
             yield ("batch", tlp, body_bytes(fresh, self.source), len(fresh), [r[R.ID] for r in fresh[:100]],
                    flags, self.read, self.repeated)
+            self.read_before += self.read
             self.read = self.repeated = 0
             if backlog is not None:
                 backlog.sent += 1
@@ -278,7 +286,7 @@ class BatchMaker:
         held, self.held_rows = self.held_rows, []
         self.held += len(held)
         for part in _chunked(held):
-            yield ("held", part)
+            yield ("held", part, self.read_before + self.read)
 
     def _handover(self) -> Iterator[Message]:
         """Rows held back, then (once the bulk load ended) the rows still pending, for the writer to group: in
@@ -291,6 +299,7 @@ class BatchMaker:
             yield ("rows", part, 0, 0)
         if parts[-1] or self.read or self.repeated:
             yield ("rows", parts[-1], self.read - len(pending), self.repeated)
+            self.read_before += self.read
             self.read = self.repeated = 0
 
 

@@ -187,6 +187,8 @@ def read(path: str, fmt: str, d: Defaults, kind: str, notes: ReadNotes,
     process = context.Process(target=_child, args=(path, fmt, d, kind, sender, receiver, maker), daemon=True)
     process.start()
     sender.close()
+    if maker is not None:
+        maker.forget_seeded()  # the reader process has its own copy
     # a made batch is a message of about a megabyte: fewer of them wait
     inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=INBOX_CHUNKS if maker is None else INBOX_BATCHES)
     drainer = threading.Thread(target=_drain, args=(receiver, inbox), daemon=True)

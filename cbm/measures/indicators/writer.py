@@ -7,8 +7,6 @@ import gc
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import compress, groupby
-from operator import itemgetter, not_
 from typing import Any
 
 import orjson
@@ -31,6 +29,7 @@ from cbm.measures.indicators import feed_cache, queries, row_digest
 from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
 from cbm.measures.indicators import rows as R
+from cbm.measures.indicators.unchanged import UnchangedScreen
 from cbm.store.db import Store
 from cbm.store.record_rows import record_from_row
 
@@ -133,21 +132,22 @@ class BatchWriter:
         # (a few false positives of the filters, and true repeats).
         self._bulk = bulk
         self._suspended = False
-        self._cache_before = 0  # the page cache the connection had before the bulk load (feed_cache.feed_cache)
+        # the page cache the connection had before the bulk load of a fresh feed enlarged it (feed_cache.feed_cache)
+        self._cache_before: int | None = None
         if bulk and not held:  # a fresh feed into a store without ours: every batch will land in bulk
             self._suspend()
+            self._cache_before = self.store.query(feed_cache.feed_cache)
         self._deferred: list[tuple[list[Any], str]] = []
         # A large feed into a store holding ours (the next day's feed) skips the rows that are the version we hold
-        # by their digest, before any look-up (docs/adr/0292): the digests of what we held, loaded at the first
-        # row that needs them (after the reader process forked: it never holds a copy); the ids of this import's
-        # rows that went on to the exact path, whose later rows may no longer find the version held at the start.
-        # Worth it for a large feed (``large``: a file the bulk paths take, pipeline.large; by default ``bulk``)
-        # unless the store holds far more than comes: loading the digests costs a pass over what we hold.
+        # by their digest, before any look-up (docs/adr/0292, unchanged.py). Worth it for a large feed (``large``:
+        # a file the bulk paths take, pipeline.large; by default ``bulk``) unless the store holds far more than
+        # comes: loading the digests costs a pass over what we hold.
         large = bulk if large is None else large
-        self._skips_unchanged = held and large and \
-            expected_rows * self.SCREEN_RATIO >= store.query(held_index.row_bound)
-        self._held_digests: row_digest.HeldDigests | None = None
-        self._went_on: SeenFilter | None = None
+        self._screen: UnchangedScreen | None = None
+        if held and large and expected_rows * self.SCREEN_RATIO >= store.query(held_index.row_bound):
+            self._screen = UnchangedScreen(to, expected_rows, self._held_digests, self._count_unchanged)
+        self._filters_handed = False  # the seeded filters went to a reader process (seeded_filters)
+        self._filters_released = False  # ... and this process let go of them (_release_seeded_filters)
         self._replaying = False  # rows held back, landing at the end: each was screened as it was held back
         from cbm.measures.indicators.dedup import OneIdPerPattern
 
@@ -178,6 +178,7 @@ class BatchWriter:
         no bulk load): the reader process that makes the batches starts from them (docs/adr/0280)."""
         if self._seen is None or self._held_values is None:
             return None
+        self._filters_handed = True
         return self._seen, self._held_values
 
     @property
@@ -190,6 +191,8 @@ class BatchWriter:
         """Take one message of a reader that makes the batches (see :mod:`cbm.measures.indicators.batches` for
         what each says), in the order sent: the records land as the rows would have landed through :meth:`add`."""
         tag = message[0]
+        if self._filters_handed:  # a message came: the reader process forked with its own copy of the filters
+            self._release_seeded_filters()
         if tag == "batch":
             _, tlp, body, count, first_ids, flags, read, repeated = message
             self.seen += read
@@ -211,9 +214,11 @@ class BatchWriter:
             if self.on_progress:
                 self.on_progress(self.seen)
         elif tag == "held":
-            self._deferred.extend(self._screened_pairs(message[1]))
+            if self._screen is not None and self.trusted_rows:
+                self._screen.hold(self._deferred, message[1], message[2])
+            else:
+                self._deferred.extend(message[1])
         elif tag == "unbulk":  # it held back too many: the bulk load ends now, checked by the ids the reader met
-            assert self._seen is not None
             self._seen = SeenFilter.holding(message[1])
             self._end_bulk()
         elif tag == "lookup":  # the feed's end: the reader met every held row's id, so each is looked up
@@ -261,6 +266,8 @@ class BatchWriter:
         if not (screened or self._replaying):
             rows = self._without_unchanged(rows, tlp)
         self.dedup.trusted = self.trusted_rows
+        if self._bulk and self._filters_released:
+            self._end_bulk()  # a reader's messages bring no such rows: should one, it lands as without bulk
         if self._bulk and self._held_values is not None:
             rows = self._hold_back_held_values(rows, tlp)
         # in a bulk load, no row left here has a value we hold: the index (its indexes suspended) is not asked
@@ -332,11 +339,15 @@ class BatchWriter:
         """Rebuild the suspended indexes, then write the rows held back, now checked against them."""
         self._bulk = False
         if self._suspended:
-            self.store.query(feed_cache.restore_cache, self._cache_before)  # before the sorter sizes its runs by it
+            if self._cache_before is not None:  # before the sorter sizes its runs by it
+                self.store.query(feed_cache.restore_cache, self._cache_before)
+                self._cache_before = None
             self.store.query(ix.resume_indexes)
         deferred, self._deferred = self._deferred, []
         stream, self.pending = self.pending, {}  # rows read after the held-back ones land after them
-        self._replaying = True  # each was screened for unchanged rows as it was held back
+        self._replaying = True  # each was screened for unchanged rows as it was held back, or by none
+        if self._screen is not None:
+            self._screen.landing()
         try:
             with self.store.query(ix.few_rows_landing):  # at most MAX_DEFERRED: SQLite's cache stays small
                 for row, tlp in deferred:
@@ -353,55 +364,24 @@ class BatchWriter:
         self.pending = stream
 
     def _without_unchanged(self, rows: dict[str, list[Any]], tlp: str) -> dict[str, list[Any]]:
-        """``rows`` (one batch of ``tlp``, by id) without those that are certainly the version we held when this
-        import began, each counted unchanged: its digest is a held one (docs/adr/0292) and no earlier row of this
-        import with its id went on to the exact path (which may have landed another version since). The exact
-        path would skip each of them too; it takes the rest, as before. Only cbm-made rows (every id derived from
-        the pattern, so no row of this import can take another row's id) in a large import into a store holding
-        ours; the others are returned as they are."""
-        if not (self._skips_unchanged and self.trusted_rows) or not rows:
-            return rows
-        kept = [R.trim(row) if row[-1] is None else row for row in rows.values()]
-        skip = self._unchanged(list(rows), row_digest.digests(kept, tlp, self.to))
-        if True not in skip:
-            return rows
-        self.report.unchanged += sum(skip)
-        return {sid: row for (sid, row), same in zip(rows.items(), skip, strict=True) if not same}
+        """``rows`` without those :class:`UnchangedScreen` skips (only cbm-made rows of a large import into a store
+        holding ours); the others are returned as they are."""
+        return rows if self._screen is None or not self.trusted_rows else self._screen.rows(rows, tlp)
 
-    def _screened_pairs(self, pairs: list[tuple[list[Any], str]]) -> list[tuple[list[Any], str]]:
-        """:meth:`_without_unchanged` for rows a reader process held back (``(row, tlp)`` pairs in the order its
-        batches were flushed, rows trimmed), screened as they come: only the rest is held back."""
-        if not (self._skips_unchanged and self.trusted_rows) or not pairs:
-            return pairs
-        found: list[bytes | None] = []
-        for tlp, group in groupby(pairs, key=itemgetter(1)):
-            found.extend(row_digest.digests([row for row, _ in group], tlp, self.to))
-        skip = self._unchanged([row[R.ID] for row, _ in pairs], found)
-        if True not in skip:
-            return pairs
-        self.report.unchanged += sum(skip)
-        return [pair for pair, same in zip(pairs, skip, strict=True) if not same]
+    def _held_digests(self) -> row_digest.HeldDigests:
+        return self.store.query(held_index.held_digests, self.store.party, self._held_twice)
 
-    def _unchanged(self, sids: list[str], digests: list[bytes | None]) -> list[bool]:
-        """Whether each row (its id, its digest; in the order read) is skipped as unchanged; every other row's id
-        is remembered as gone on to the exact path."""
-        if self._held_digests is None:
-            self._held_digests = self.store.query(held_index.held_digests, self.store.party, self._held_twice)
-            self._went_on = SeenFilter(self.expected_rows)
-        assert self._went_on is not None
-        same = self._held_digests.holds(digests)
-        if True in same:
-            went_on = iter(self._went_on.may_hold(compress(sids, same)))
-            same = [held and not next(went_on) for held in same]
-            if len(set(sids)) < len(sids):  # a reader's held rows may bring an id twice: the later after the earlier
-                gone: set[str] = set()
-                for i, sid in enumerate(sids):
-                    if same[i] and sid in gone:
-                        same[i] = False
-                    if not same[i]:
-                        gone.add(sid)
-        self._went_on.seen_before(compress(sids, map(not_, same)))
-        return same
+    def _count_unchanged(self, rows: int) -> None:
+        self.report.unchanged += rows
+
+    def _release_seeded_filters(self) -> None:
+        """Let go of the filters of what we held, once the reader process that makes the batches runs with its
+        own copy (it sets bits in every page of it, so the pages are not shared for long): only it asks them from
+        here; the bits it met come back whole with an ``unbulk`` (docs/adr/0303). Without them every row the
+        writer groups itself would be looked up, as after a ``lookup``."""
+        self._filters_handed = False
+        self._filters_released = True
+        self._seen = self._held_values = None
 
     def _append_made(self, tlp: str, body: bytes, flags: dict[tuple[str, str | None], list[str]] | None) -> None:
         """Sign and land a batch record whose body's canonical bytes the reader made (and, unless None, the
@@ -464,7 +444,6 @@ class BatchWriter:
         store holding some of ours this waits for the first batch to land in bulk: a daily re-import, whose
         first rows are all held, ends its bulk load before that and rebuilds nothing (docs/adr/0280)."""
         self.store.query(ix.suspend_indexes, self.store.party)  # other parties' ids stay findable (import_file)
-        self._cache_before = self.store.query(feed_cache.feed_cache)
         self._suspended = True
 
     def _land(self, record: Record) -> None:
