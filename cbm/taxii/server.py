@@ -10,6 +10,7 @@ against a user in config.toml (Argon2id hashes). Loopback only, unless a TLS cer
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
@@ -57,6 +58,18 @@ class ServeOptions:
     key_file: str | None = None
 
 
+def _listen_hint(errno_: int | None, host: str, port: int) -> str | None:
+    """What to do when the socket cannot be bound, for the usual reasons."""
+    if errno_ == errno.EADDRINUSE:
+        return (f"another program listens on port {port} (a `cbm taxii serve` still running?): stop it, or pick "
+                f"a free port: --bind {host}:{port + 1 if port < 65535 else 8443}")
+    if errno_ == errno.EACCES:
+        return f"ports below 1024 need privileges: pick one above, e.g. --bind {host}:8443"
+    if errno_ == errno.EADDRNOTAVAIL:
+        return f"{host} is no address of this machine: --bind 127.0.0.1:{port}, or an address of one of its interfaces"
+    return None
+
+
 def parse_bind(bind: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6). Raises UsageError."""
     host, sep, port = bind.rpartition(":")
@@ -98,7 +111,8 @@ class TaxiiServer(ThreadingHTTPServer):
         try:
             super().__init__((opts.host, opts.port), Handler)
         except OSError as e:
-            raise UsageError(f"cannot listen on {opts.host}:{opts.port}: {e.strerror}") from e
+            raise UsageError(f"cannot listen on {opts.host}:{opts.port}: {e.strerror}",
+                             hint=_listen_hint(e.errno, opts.host, opts.port)) from e
         if opts.cert_file and opts.key_file:
             try:
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import uuid
 
 import pytest
@@ -126,6 +127,28 @@ def test_serve_refuses_without_users_or_on_a_public_address(us_ru):
     assert r.exit_code == 2 and "no TAXII server users" in r.stderr
     r = us.cli("taxii", "serve", "--bind", "0.0.0.0:8443")
     assert r.exit_code == 2 and "without TLS" in r.stderr
+
+
+def test_a_port_in_use_or_an_address_not_ours_is_one_error_line_with_what_to_do(us_ru):
+    """Another program on the port (a server still running), or an address this machine does not have: exit 2,
+    one error line, and a hint naming the way out."""
+    import socket
+
+    us, _ = us_ru
+    us.cli("taxii", "user", "add", "opencti", "--password-file", str(_pw(us)))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = us.cli("taxii", "serve", "--bind", f"127.0.0.1:{port}")
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+    assert "another program listens on port" in r.stderr and f"--bind 127.0.0.1:{port + 1}" in r.stderr
+
+    from cbm.taxii.server import _listen_hint
+
+    assert "above" in (_listen_hint(errno.EACCES, "127.0.0.1", 443) or "")  # ports below 1024 without root
+    assert "no address of this machine" in (_listen_hint(errno.EADDRNOTAVAIL, "192.0.2.1", 8443) or "")
 
 
 def test_the_server_is_read_only(store_with_indicators, serve):
