@@ -63,6 +63,9 @@ def test_bad_inputs_have_clear_errors_and_exit_codes(us_ru, tmp_path):
     (tmp_path / "empty.md").write_bytes(b"")
     cases = [
         (("publish", "missing.pdf", *NEW, "--classification", "UNCLASSIFIED"), 5, "cannot read"),
+        # a mistyped name is said first, before the options are judged (no classification given here)
+        (("publish", "missing.pdf", "--title", "T"), 5, "cannot read"),
+        (("translate", "0000", "missing.pdf", "--lang", "ru"), 5, "cannot read"),
         (("publish", str(MD), "--classification", "UNCLASSIFIED"), 2, "--title"),
         (("publish", str(MD), *NEW), 2, "classification"),
         (("publish", str(MD), *NEW[:4], "--lang", "russian!", "--classification", "UNCLASSIFIED"), 2,

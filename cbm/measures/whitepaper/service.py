@@ -15,6 +15,7 @@ See docs/adr/0050-whitepaper-records.md and following.
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,9 @@ class StoredFile:
                 "filename": self.filename}
 
 
-def _store_file(store: Store, path: Path, media_type: str | None) -> StoredFile:
-    """Stream ``path`` into the blob store (checked for size first). Raises NotFound, OversizedInput."""
+def _check_file(path: Path) -> os.stat_result:
+    """``path``'s status, if it is a readable, non-empty regular file: asked first, so that a mistyped name is
+    the first thing said, before any other option is judged. Raises NotFound, UsageError, InputRejected."""
     try:
         stat = path.stat()
     except OSError as e:
@@ -130,6 +132,12 @@ def _store_file(store: Store, path: Path, media_type: str | None) -> StoredFile:
         raise UsageError(f"{path} is not a regular file")
     if stat.st_size == 0:
         raise InputRejected(f"{path} is empty")
+    return stat
+
+
+def _store_file(store: Store, path: Path, media_type: str | None) -> StoredFile:
+    """Stream ``path`` into the blob store (checked for size first). Raises NotFound, OversizedInput."""
+    stat = _check_file(path)
     limit = _max_bytes(store)
     if stat.st_size > limit:
         raise OversizedInput(f"{path} is {stat.st_size} bytes; white papers are limited to {limit} bytes",
@@ -188,6 +196,7 @@ def publish(store: Store, path: Path, *, title: str | None, issuer: str | None, 
     version it supersedes unless given. Raises InputRejected (not UNCLASSIFIED, identical bytes already
     published), IllegalTransition (not our paper, withdrawn), NotFound, UsageError, OversizedInput.
     """
+    _check_file(path)
     previous: ix.VersionRow | None = None
     previous_to: tuple[str, ...] = ("*",)
     doc: str | None = None
@@ -263,6 +272,7 @@ def translate(store: Store, ref: str, path: Path, *, lang: str, official: bool =
     Only the paper's issuer may mark a translation ``official``. Raises IllegalTransition, NotFound,
     InputRejected (bytes already published), UsageError.
     """
+    _check_file(path)
     doc = resolve_doc(store, ref)
     original = version_of(store, doc, version)
     if original.action != "publish":
