@@ -75,7 +75,8 @@ class IndependentFilter(SeenFilter):
     positives are not those of a ``SeenFilter`` of the same size: a text that collides with another in one does
     not in the other. The filter of the ids that went on to the exact path in a re-import is asked about the ids
     a seeded ``SeenFilter`` let through: with the same probe, each of that filter's false positives would mark
-    the very id it collided with (docs/adr/0303)."""
+    the very id it collided with (docs/adr/0303). Its two loops are ``SeenFilter``'s with the shift written in:
+    a shift variable in the shared loops cost every filter ~20 % per id (timeit, 5,000 ids)."""
 
     def seen_before(self, texts: Iterable[str]) -> list[bool]:
         bits, mask = self.bits, self._mask
