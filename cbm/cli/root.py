@@ -200,7 +200,7 @@ class CbmGroup(TyperGroup):
                    f"{command.removeprefix('cbm ')} ...`)"
         ctx = getattr(error, "ctx", None)
         if ctx is not None and error.format_message().startswith("Got unexpected extra argument"):
-            return extra_argument_hint(ctx.command, command, error.format_message())
+            return extra_argument_hint(ctx.command, command, error.format_message(), ctx.params)
         return f"see `{command} --help`"
 
     def _standalone(self, args: Any, prog_name: Any, complete_var: Any, **extra: Any) -> None:
@@ -227,10 +227,11 @@ class CbmGroup(TyperGroup):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def extra_argument_hint(cmd: Any, command: str, message: str) -> str:
+def extra_argument_hint(cmd: Any, command: str, message: str, given: dict[str, Any] | None = None) -> str:
     """What ``command`` wants instead of the extra arguments ``message`` names: the arguments it takes, and a line
-    that works: the value given with ``--value`` where the command has one (``cbm indicators add 1.2.3.4``), else
-    the shortest example of its help."""
+    that works: the value given with ``--value`` where the command has one (``cbm indicators add 1.2.3.4``), the
+    words given as ``--body`` where it has that (``cbm inquiry reply REF please confirm``), its own arguments as
+    given (``given``: the parsed parameters); else the shortest example of its help."""
     import re
     import shlex
 
@@ -241,9 +242,14 @@ def extra_argument_hint(cmd: Any, command: str, message: str) -> str:
     names = [p.human_readable_name.upper() for p in cmd.params if p.param_type_name == "argument"]
     takes = f"takes {' '.join(names)} and options" if names else "takes options only, no argument"
     options = {o for p in cmd.params if p.param_type_name == "option" for o in p.opts}
+    arguments = [p for p in cmd.params if p.param_type_name == "argument"]
+    as_given = [given.get(p.name) for p in arguments] if given is not None else [None] * len(arguments)
     if len(extra) == 1 and not names and "--value" in options:
         takes = "takes its value as an option"
         example = f"{command} --value {shlex.quote(one_line(extra[0]))}"
+    elif extra and arguments and "--body" in options and all(type(v) is str for v in as_given):  # a reply's text
+        example = " ".join([command, *(shlex.quote(one_line(v)) for v in as_given), "--body",
+                            shlex.quote(one_line(" ".join(extra)))])
     else:
         # the first example, its continuation lines (ending in a backslash) joined into one line
         joined = re.sub(r"\\\n\s*", "", cmd.help or "")

@@ -112,6 +112,11 @@ def test_an_extra_argument_gets_a_line_that_works(us_ru):
     r = us.cli("inquiry", "send", "REF", "extra")
     assert r.exit_code == 2 and "`cbm inquiry send` takes REF and options" in r.stderr
     assert "e.g. `cbm inquiry send " in r.stderr
+    # a reply's text given unquoted: the line puts the words in --body, after the REF as given
+    r = us.cli("inquiry", "reply", "US-RU/2026/0007", "please", "confirm")
+    assert r.exit_code == 2 and "`cbm inquiry reply US-RU/2026/0007 --body 'please confirm'`" in r.stderr
+    r = us.cli("hotline", "send", "--to", "RU", "hello")  # no argument of its own: its help's whole example
+    assert r.exit_code == 2 and "--body hello" not in r.stderr and "e.g. `cbm hotline send --to " in r.stderr
 
 
 def test_an_unreachable_taxii_server_says_what_to_check(make_party):
