@@ -18,7 +18,8 @@ The messages go through the pipe as marshal'd tuples, each tagged with its first
   and those that fell onto a row of the same batch;
 - ``("held", [(row, tlp), ...], read)``: rows held back, for the writer's ``_deferred``, at most ``HELD_CHUNK``
   a message, sent as soon as that many wait (the reader keeps no more than a chunk of them); ``read``: the rows
-  read so far in all (the writer screens held-back rows once they are a share of those, docs/adr/0303);
+  read since the last message that counted them (the writer screens held-back rows once they are a share of
+  all read, docs/adr/0303);
 - ``("unbulk", filter)``: too many rows held back (``BatchWriter.MAX_DEFERRED``): the writer ends the bulk
   load now, and the reader hands every row from here on as it reads it (and the ids met so far, as the filter:
   the reader process sends its bits raw, right after this message, without copying them; docs/adr/0252);
@@ -132,7 +133,6 @@ class BatchMaker:
         self.bulk = True
         self.leftover: RowBlock | None = None  # the rows of a block read after the bulk load ended
         self.read = 0  # rows read since the last message
-        self.read_before = 0  # rows read up to the last message that counted them
         self.repeated = 0
         # who runs the landing checks: the reader while the writer lags, else the writer (docs/adr/0259); None:
         # always the reader
@@ -274,7 +274,6 @@ class BatchMaker:
                     flags = flags_of(fresh, self.check)
             yield ("batch", tlp, body_bytes(fresh, self.source), len(fresh), [r[R.ID] for r in fresh[:100]],
                    flags, self.read, self.repeated)
-            self.read_before += self.read
             self.read = self.repeated = 0
             if backlog is not None:
                 backlog.sent += 1
@@ -286,7 +285,7 @@ class BatchMaker:
         held, self.held_rows = self.held_rows, []
         self.held += len(held)
         for part in _chunked(held):
-            yield ("held", part, self.read_before + self.read)
+            yield ("held", part, self.read)
 
     def _handover(self) -> Iterator[Message]:
         """Rows held back, then (once the bulk load ended) the rows still pending, for the writer to group: in
@@ -299,7 +298,6 @@ class BatchMaker:
             yield ("rows", part, 0, 0)
         if parts[-1] or self.read or self.repeated:
             yield ("rows", parts[-1], self.read - len(pending), self.repeated)
-            self.read_before += self.read
             self.read = self.repeated = 0
 
 
@@ -314,7 +312,7 @@ def maker_for(store: Store, writer: BatchWriter, source: str | None, checks_read
 
     maker = BatchMaker(source=source, check=store.query(index.checker).check if checks_ready else None,
                        batch_size=writer.batch_size, max_held=writer.MAX_DEFERRED,
-                       expected_rows=writer.expected_rows, seeded=writer.seeded_filters)
+                       expected_rows=writer.expected_rows, seeded=writer.hand_over_filters())
     if not checks_ready:
         maker.late_check = partial(_compiled_check, *store.query(index.checks_of)[:2])
     return maker

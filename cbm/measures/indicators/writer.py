@@ -146,8 +146,7 @@ class BatchWriter:
         self._screen: UnchangedScreen | None = None
         if held and large and expected_rows * self.SCREEN_RATIO >= store.query(held_index.row_bound):
             self._screen = UnchangedScreen(to, expected_rows, self._held_digests, self._count_unchanged)
-        self._filters_handed = False  # the seeded filters went to a reader process (seeded_filters)
-        self._filters_released = False  # ... and this process let go of them (_release_seeded_filters)
+        self._filters_handed = False  # the seeded filters went to the reader process (hand_over_filters)
         self._replaying = False  # rows held back, landing at the end: each was screened as it was held back
         from cbm.measures.indicators.dedup import OneIdPerPattern
 
@@ -172,14 +171,17 @@ class BatchWriter:
         for row, tlp in items:
             self.add(row, tlp)
 
-    @property
-    def seeded_filters(self) -> tuple[SeenFilter, SeenFilter] | None:
+    def hand_over_filters(self) -> tuple[SeenFilter, SeenFilter] | None:
         """The filters of the ids and values we held when this bulk load began (None: we held none, or this is
-        no bulk load): the reader process that makes the batches starts from them (docs/adr/0280)."""
+        no bulk load), for the reader process that makes the batches to start from (docs/adr/0280). This writer
+        keeps no reference to them: only the reader asks them from here, in its own copy (it sets bits in every
+        page of it, so the pages are not shared for long); the bits it met come back with an ``unbulk``
+        (docs/adr/0303). Without them every row the writer groups itself is looked up, as after a ``lookup``."""
         if self._seen is None or self._held_values is None:
             return None
+        handed, self._seen, self._held_values = (self._seen, self._held_values), None, None
         self._filters_handed = True
-        return self._seen, self._held_values
+        return handed
 
     @property
     def takes_made_batches(self) -> bool:
@@ -191,8 +193,6 @@ class BatchWriter:
         """Take one message of a reader that makes the batches (see :mod:`cbm.measures.indicators.batches` for
         what each says), in the order sent: the records land as the rows would have landed through :meth:`add`."""
         tag = message[0]
-        if self._filters_handed:  # a message came: the reader process forked with its own copy of the filters
-            self._release_seeded_filters()
         if tag == "batch":
             _, tlp, body, count, first_ids, flags, read, repeated = message
             self.seen += read
@@ -215,7 +215,7 @@ class BatchWriter:
                 self.on_progress(self.seen)
         elif tag == "held":
             if self._screen is not None and self.trusted_rows:
-                self._screen.hold(self._deferred, message[1], message[2])
+                self._screen.hold(self._deferred, message[1], self.seen + message[2])
             else:
                 self._deferred.extend(message[1])
         elif tag == "unbulk":  # it held back too many: the bulk load ends now, checked by the ids the reader met
@@ -266,7 +266,7 @@ class BatchWriter:
         if not (screened or self._replaying):
             rows = self._without_unchanged(rows, tlp)
         self.dedup.trusted = self.trusted_rows
-        if self._bulk and self._filters_released:
+        if self._bulk and self._filters_handed:
             self._end_bulk()  # a reader's messages bring no such rows: should one, it lands as without bulk
         if self._bulk and self._held_values is not None:
             rows = self._hold_back_held_values(rows, tlp)
@@ -373,15 +373,6 @@ class BatchWriter:
 
     def _count_unchanged(self, rows: int) -> None:
         self.report.unchanged += rows
-
-    def _release_seeded_filters(self) -> None:
-        """Let go of the filters of what we held, once the reader process that makes the batches runs with its
-        own copy (it sets bits in every page of it, so the pages are not shared for long): only it asks them from
-        here; the bits it met come back whole with an ``unbulk`` (docs/adr/0303). Without them every row the
-        writer groups itself would be looked up, as after a ``lookup``."""
-        self._filters_handed = False
-        self._filters_released = True
-        self._seen = self._held_values = None
 
     def _append_made(self, tlp: str, body: bytes, flags: dict[tuple[str, str | None], list[str]] | None) -> None:
         """Sign and land a batch record whose body's canonical bytes the reader made (and, unless None, the
