@@ -239,10 +239,10 @@ def extra_argument_hint(cmd: Any, command: str, message: str, given: dict[str, A
 
     found = re.search(r"extra argument(?:\(s\)|s)? \((.*)\)$", message)
     extra = shlex.split(found.group(1)) if found else []
-    names = [p.human_readable_name.upper() for p in cmd.params if p.param_type_name == "argument"]
+    arguments = [p for p in cmd.params if p.param_type_name == "argument"]
+    names = [p.human_readable_name.upper() for p in arguments]
     takes = f"takes {' '.join(names)} and options" if names else "takes options only, no argument"
     options = {o for p in cmd.params if p.param_type_name == "option" for o in p.opts}
-    arguments = [p for p in cmd.params if p.param_type_name == "argument"]
     as_given = [given.get(p.name) for p in arguments] if given is not None else [None] * len(arguments)
     if len(extra) == 1 and not names and "--value" in options:
         takes = "takes its value as an option"
