@@ -30,7 +30,7 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--size", "2000", "--out", str(out), "--workdir",
          str(work), "--repeat", "1", "--cbm", str(cbm), "--timeout", "120", "--misp-max", "200",
-         "--growth-size", "500"],
+         "--growth-size", "500", "--stix2-max", "500", "--validate-sample", "50"],
         capture_output=True, text=True, timeout=400, check=False)
     assert proc.returncode == 0, proc.stderr
     # stdout: the targets table only; stderr: progress
@@ -71,15 +71,18 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     # the floors that need no cbm command always run
     for name in ("ref-signatures", "ref-sqlite", "ref-lookup", "ref-python", "ref-encode", "ref-stix2"):
         assert results[name]["status"] == "ok", name
-    assert results["ref-stix2"]["detail"]["objects"] == 2000
+    assert results["ref-stix2"]["detail"]["objects"] == 500
     assert results["help"]["status"] == "ok"
     # the default export encrypts (the feed is mostly above TLP:CLEAR); the plain steps stay plain
     assert results["bundle-export-encrypted"]["detail"]["encrypted"] is True
     assert results["verify-encrypted-outer"]["detail"]["result"] == "verified-outer-only"
     assert results["verify-quick"]["detail"]["contents_checked"] is True
     assert results["import-peer-encrypted"]["detail"]["landed"] == results["import-peer"]["detail"]["landed"]
-    # the stix2 reference was measured in this run, at min(size, 100k) rows
-    assert results["ref-stix2"]["detail"]["rows"] == 2000 and "reused" not in results["ref-stix2"]["note"]
+    # the stix2 reference was measured in this run
+    assert results["ref-stix2"]["detail"]["rows"] == 500 and "reused" not in results["ref-stix2"]["note"]
+    # the export was checked by the OASIS validator, on the sample asked for (50 indicators and the other objects)
+    check = results["export-stix"]["detail"]["check"]
+    assert check["valid"] is True and 50 < check["validated_sample"] <= 250
     # the landing checks alone, over every row of the feed, with cbm's own checker
     assert results["ref-checks"]["detail"]["rows"] == 2000 and results["ref-checks"]["detail"]["lists"] > 0
     # misp-stix converted the same event cbm imported: 200 attributes, 5 % of them context (to_ids false)
@@ -88,6 +91,8 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert results["misp-import"]["detail"]["store_after"]["total"] == misp["by_type"]["indicator"]
     # every comparison carries both ratios; the judged ones say which they were judged on
     comparisons = {(c["step"], c["reference"]): c for c in doc["comparisons"]}
+    # the stix2 reference ran on its capped 500 rows and is scaled to the feed, saying so
+    assert comparisons[("import", "stix2 objects (build)")]["scaled"] == "scaled ×4 from 500 rows"
     assert ("misp-import + misp-export", "misp-stix MISPtoSTIX21Parser (whole process)") in comparisons
     for c in comparisons.values():
         assert c["wall_ratio"] > 0 and c["cpu_ratio"] > 0 and c["judged_on"] in ("", "wall", "CPU"), c
@@ -97,8 +102,9 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     growth = {g["step"]: g for g in doc["growth"]["rows"]}
     assert set(growth) == set(GROWTH_STEPS)
     assert all(g["small"] == 500 and g["large"] == 2000 and len(g["wall_us_per_row"]) == 2 for g in growth.values())
-    # a small misp event is a development option: the report says it is not a valid run
-    assert any("--misp-max" in reason for reason in doc["invalid"])
+    # a small misp event, a capped stix2 reference, a small validator sample: development options, each said
+    for option in ("--misp-max", "--stix2-max", "--validate-sample"):
+        assert any(option in reason for reason in doc["invalid"]), option
     verdicts = {v["step"]: v for v in doc["verdicts"]}
     assert set(TARGET_ROWS) <= set(verdicts)
     for v in verdicts.values():
