@@ -111,7 +111,14 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                 elif item.author not in unknown:
                     yield item
 
+        unmatched: list[receipts.OwnLogAck] = []
+
         def finish(report: IngestReport) -> None:
+            # The sender's receipt may acknowledge more of our own log than we hold (a store restored from an
+            # older copy): our receipt would then take a number the sender holds from us (docs/adr/0304).
+            unmatched.extend(receipts.own_log_unmatched(store, [manifest.sender]))
+            if unmatched:
+                return
             if receipts.needs_receipt(store, manifest.sender):
                 body = {"logs": receipts.holdings(store, manifest.sender), "bundle": opened.bundle_id,
                         "from": manifest.sender, "number": manifest.number}
@@ -133,6 +140,10 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     result.claims = list(report.claims)
     if earlier and not result.changed:
         result.already_imported = earlier[1]
-    if landed and react is not None:
+    if unmatched:  # neither our receipt nor the measures' replies: each would be a record of ours
+        result.warnings.extend(ack.describe() for ack in unmatched)
+        result.warnings.append(f"no receipt and no automatic reply written for this bundle: each would take a "
+                               f"number of our log that {manifest.sender} may already hold")
+    elif landed and react is not None:
         result.reactions = len(react(store, landed))
     return result

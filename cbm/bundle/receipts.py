@@ -134,3 +134,43 @@ def peer_status(store: Store, peer: str) -> PeerAck:
     newest = store.query(index_bundles.last_receipt_from, peer)
     return PeerAck(peer, logs, store.query(index_bundles.sent_count, peer), last[0] if last else None,
                    newest[1] if newest else None)
+
+
+class OwnLogAck(NamedTuple):
+    """A peer's newest receipt about our own log where it does not match what we hold (docs/adr/0304)."""
+
+    peer: str
+    acknowledged: int  # the position in our log that the peer's newest receipt acknowledges
+    held: int  # our own newest position
+    forked: bool  # we hold that position, but with another record (else: we hold less than that)
+    when: str | None  # when the peer wrote that receipt
+
+    def describe(self) -> str:
+        """One line for ``cbm status`` and ``bundle import``: the peer's word, never more than its word."""
+        if self.forked:
+            return (f"{self.peer} acknowledged a record #{self.acknowledged} of ours ({self.when}) that is not the "
+                    f"one this store holds: our log has forked (was this store restored from an older copy, "
+                    f"then written to?), or {self.peer}'s receipt is wrong; see `cbm bundle status`")
+        return (f"{self.peer} acknowledged our log up to #{self.acknowledged} ({self.when}), but this store "
+                f"holds it only to #{self.held}: was it restored from an older copy? Records written here would "
+                f"reuse numbers {self.peer} holds, and be taken for equivocation: restore the newest copy of "
+                f"the store, its keys file too, before writing")
+
+
+def own_log_unmatched(store: Store, peers: list[str] | None = None) -> list[OwnLogAck]:
+    """The peers (all, or ``peers``) whose newest receipt acknowledges our own log beyond our newest record, or
+    a record at a position we hold that is not ours there: the signs of a store restored from an older copy.
+
+    A receipt is its signer's word about our log, not our records: it is shown, never acted on (docs/adr/0304)."""
+    head = store.head(store.party)
+    held = head[0] if head else 0
+    found = []
+    for peer in store.peers() if peers is None else peers:
+        seq, digest, when = store.query(index_receipts.acknowledged, peer, store.party)
+        if seq > held:
+            found.append(OwnLogAck(peer, seq, held, False, when))
+        elif seq:
+            ours = store.query(index_bundles.hash_at, store.party, seq)
+            if ours is not None and ours != digest:
+                found.append(OwnLogAck(peer, seq, held, True, when))
+    return found

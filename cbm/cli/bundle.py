@@ -455,6 +455,7 @@ def status(
         for code in peers:
             store.active_key(code)  # NotFound for an unknown party
         report = [peer_status(store, code) for code in peers]
+        me = store.party
 
     def human(out: Console) -> None:
         if not report:
@@ -467,9 +468,12 @@ def status(
             table = Table([Column("log"), Column("we hold", right=True), Column("acknowledged"),
                            Column("pending", right=True), Column("since")])
             for log in p.logs:
-                ack = str(log.acknowledged) + ("" if log.hash_matches else " (DIFFERENT HASH)")
-                table.add_row(log.author, log.held, Styled(ack, None if log.hash_matches else "red"), log.pending,
-                              log.when or "")
+                # more of our own log than we hold: a store restored from an older copy? (docs/adr/0304)
+                beyond = log.author == me and log.acknowledged > log.held
+                ack = str(log.acknowledged) + ("" if log.hash_matches else " (DIFFERENT HASH)") + \
+                    (" (BEYOND OURS)" if beyond else "")
+                table.add_row(log.author, log.held, Styled(ack, None if log.hash_matches and not beyond else "red"),
+                              log.pending, log.when or "")
             if p.logs:
                 out.file.flush()
                 table.write()

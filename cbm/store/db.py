@@ -187,7 +187,7 @@ class Store:
     def signer(self) -> KeyPair:
         """Our active signing key pair."""
         row = self.conn.execute(
-            "SELECT keyid FROM party_keys WHERE party = ? AND status = 'active'", (self.party,)
+            "SELECT keyid, first_seq FROM party_keys WHERE party = ? AND status = 'active'", (self.party,)
         ).fetchone()
         if row is None:
             raise StoreCorrupt("the store has no active key for its own party")
@@ -197,7 +197,10 @@ class Store:
                     return pair
             if attempt == 0:
                 self._pairs = None  # another process may have rotated our key since we read the file
-        raise StoreCorrupt(f"the private key {row[0]} is missing from {paths.SECRET_KEYS}")
+        since = f" (our signing key since record #{row[1]} of our log)" if row[1] > 1 else ""
+        raise StoreCorrupt(f"the private key {row[0]}{since} is missing from {paths.SECRET_KEYS}",
+                           hint=f"the keys file is older than the database (restored from another copy?): put back "
+                                f"the {paths.SECRET_KEYS} saved with this store.sqlite")
 
     def trusted_key(self, keyid: str) -> TrustedKey | None:
         """The trusted key with this id, or None (implements core.records.TrustedKeyLookup)."""

@@ -1,0 +1,114 @@
+"""A store restored from an older copy (docs/adr/0304): a peer's receipt acknowledges more of our own log than
+the store holds, or another record at a position it holds. Records written there would reuse numbers the peer
+already holds from us; the store says so on import, in `cbm status` (and `--check`), and in `bundle status`.
+
+Real stores, real bundle files, a real copy of the store directory as an operator's backup.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import Party
+
+
+def send(sender: Party, recipient: Party, tmp_path: Path, name: str) -> str:
+    """``sender`` exports a plain bundle for ``recipient``, which imports it; the import's stderr."""
+    path = tmp_path / f"{name}.cbm"
+    r = sender.cli("bundle", "export", "--to", recipient.code, "-o", str(path), "--no-encrypt")
+    assert r.exit_code == 0, r.stderr
+    r = recipient.cli("bundle", "import", str(path))
+    assert r.exit_code == 0, r.stderr
+    return r.stderr
+
+
+def restored(us: Party, tmp_path: Path) -> tuple[Party, Path]:
+    """A copy of US's store directory as it is now (the backup), to be put back later."""
+    backup = tmp_path / "backup"
+    shutil.copytree(us.root, backup)
+    return us, backup
+
+
+def put_back(us: Party, backup: Path) -> None:
+    shutil.rmtree(us.root)
+    shutil.copytree(backup, us.root)
+
+
+def test_a_store_restored_from_before_records_a_peer_holds_says_so(us_ru, tmp_path):
+    us, ru = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    us, backup = restored(us, tmp_path)
+    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
+    assert us.cli("indicators", "add", "--value", "latest.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru-1")  # RU now holds US's records 1-3 and acknowledges them
+    send(ru, us, tmp_path, "ru-to-us-1")
+    assert "beyond" not in us.cli("bundle", "status").stdout.lower()
+    assert us.cli("status", "--check").exit_code == 0  # in step: nothing to say
+    shutil.copytree(us.root, tmp_path / "newest")  # the copy the operator should have restored
+
+    put_back(us, backup)  # the disk died; the operator restores last week's copy
+    assert ru.cli("indicators", "add", "--value", "ru-news.example").exit_code == 0
+    err = send(ru, us, tmp_path, "ru-to-us-2")
+    line = next(line for line in err.splitlines() if line.startswith("warning: RU acknowledged our log"))
+    assert "up to #3" in line and "holds it only to #1" in line and "restored from an older copy" in line
+
+    status = us.cli("status", "--json").json()
+    assert status["check"]["needs_attention"] is True
+    first = status["attention"][0]
+    assert first["measure"] == "store" and first["rank"] == 0 and first["ref"] == "RU"
+    assert "up to #3" in first["text"] and "only to #1" in first["text"]
+    assert us.cli("status", "--check").exit_code == 8  # a monitoring job pages on it
+
+    table = us.cli("bundle", "status", "--peer", "RU").stdout
+    row = next(line for line in table.splitlines() if line.startswith("US "))
+    assert row.split()[:3] == ["US", "1", "3"] and "(BEYOND OURS)" in row
+
+    # restoring the newest copy is the remedy: RU's receipt is then in step with the store, and all is quiet
+    put_back(us, tmp_path / "newest")
+    assert "RU acknowledged" not in send(ru, us, tmp_path, "ru-to-us-3")
+    assert us.cli("status", "--check").exit_code == 0
+
+
+def test_a_restored_store_that_wrote_again_is_told_its_log_forked(us_ru, tmp_path):
+    us, ru = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    us, backup = restored(us, tmp_path)
+    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru-1")
+    put_back(us, backup)
+    # the restored store writes #2 again, unaware: a record RU holds another version of
+    assert us.cli("indicators", "add", "--value", "other.example").exit_code == 0
+    err = send(ru, us, tmp_path, "ru-to-us-1")
+    assert "acknowledged a record #2 of ours" in err and "forked" in err
+    text = us.cli("status", "--json").json()["attention"][0]["text"]
+    assert text.startswith("RU acknowledged a record #2 of ours") and "RU's receipt is wrong" in text
+    assert "(DIFFERENT HASH)" in us.cli("bundle", "status").stdout
+
+
+def test_only_our_own_log_is_judged_beyond_what_we_hold(three, tmp_path):
+    """RU acknowledging more of CN's log than we hold is ordinary (CN sent it to RU first): no alarm."""
+    us, ru, cn = three
+    assert cn.cli("indicators", "add", "--value", "cn.example").exit_code == 0
+    assert cn.cli("indicators", "add", "--value", "cn2.example").exit_code == 0
+    send(cn, ru, tmp_path, "cn-to-ru")
+    send(ru, us, tmp_path, "ru-to-us")
+    assert us.cli("status", "--check").exit_code == 0
+    assert "BEYOND" not in us.cli("bundle", "status").stdout
+
+
+def test_a_keys_file_older_than_the_database_is_named_as_such(us_ru, tmp_path):
+    """The database restored from after a key rotation, the keys file from before it: exit 6, and why."""
+    us, _ = us_ru
+    old_keys = tmp_path / "old-keys"
+    shutil.copytree(us.root / "keys", old_keys)
+    assert us.cli("keys", "rotate", "-o", str(tmp_path / "us-new.card")).exit_code == 0
+    shutil.rmtree(us.root / "keys")
+    shutil.copytree(old_keys, us.root / "keys")
+    before = us.cli("status", "--json").json()["counts"]
+    r = us.cli("indicators", "add", "--value", "evil.example")
+    assert r.exit_code == 6 and r.stdout == ""
+    error, hint = r.stderr.splitlines()
+    assert "is missing from keys/secret.json" in error and "our signing key since record #" in error
+    assert hint.startswith("  hint: the keys file is older than the database")
+    assert us.cli("status", "--json").json()["counts"] == before
