@@ -114,9 +114,10 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         unmatched: list[receipts.OwnLogAck] = []
 
         def finish(report: IngestReport) -> None:
-            # The sender's receipt may acknowledge more of our own log than we hold (a store restored from an
-            # older copy): our receipt would then take a number the sender holds from us (docs/adr/0304).
-            unmatched.extend(receipts.own_log_unmatched(store, [manifest.sender]))
+            # A peer's receipt (this sender's, just landed, or another's) may acknowledge more of our own log
+            # than we hold (a store restored from an older copy): our receipt would then take a number that peer
+            # holds from us, whoever it goes to (docs/adr/0304).
+            unmatched.extend(receipts.own_log_unmatched(store))
             if unmatched:
                 return
             if receipts.needs_receipt(store, manifest.sender):
@@ -142,8 +143,9 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         result.already_imported = earlier[1]
     if unmatched:  # neither our receipt nor the measures' replies: each would be a record of ours
         result.warnings.extend(ack.describe() for ack in unmatched)
+        holders = " and ".join(sorted({ack.peer for ack in unmatched}))
         result.warnings.append(f"no receipt and no automatic reply written for this bundle: each would take a "
-                               f"number of our log that {manifest.sender} may already hold")
+                               f"number of our log that {holders} may already hold")
     elif landed and react is not None:
         result.reactions = len(react(store, landed))
     return result

@@ -112,3 +112,23 @@ def test_a_keys_file_older_than_the_database_is_named_as_such(us_ru, tmp_path):
     assert "is missing from keys/secret.json" in error and "our signing key since record #" in error
     assert hint.startswith("  hint: the keys file is older than the database")
     assert us.cli("status", "--json").json()["counts"] == before
+
+
+def test_a_restored_store_writes_no_receipt_to_any_peer_while_one_holds_more_of_its_log(three, tmp_path):
+    """RU holds records the restored store lost; a bundle from CN, who holds none of them, must not make the
+    store write its receipt at a number RU holds either."""
+    us, ru, cn = three
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    us, backup = restored(us, tmp_path)
+    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru")
+    send(ru, us, tmp_path, "ru-to-us")  # RU's receipt: US up to #2
+    put_back(us, backup)
+    send(ru, us, tmp_path, "ru-to-us-again")  # RU's receipt lands in the restored store
+    with us.open() as store:
+        head = store.head("US")
+    assert cn.cli("indicators", "add", "--value", "cn.example").exit_code == 0
+    err = send(cn, us, tmp_path, "cn-to-us")
+    assert "no receipt and no automatic reply written for this bundle" in err and "RU may already hold" in err
+    with us.open() as store:
+        assert store.head("US") == head  # nothing of ours written
