@@ -89,7 +89,7 @@ def write_receipt(store: Store, to: str) -> Record | None:
 def due_in_transaction(store: Store, to: str) -> Record | None:
     """Our receipt for ``to`` if ours is stale, inside the caller's open transaction (an export: it lands with
     the bundle that carries it, or not at all: docs/adr/0300). None when nothing changed."""
-    if not needs_receipt(store, to):
+    if not needs_receipt(store, to) or own_log_unmatched(store):  # a receipt would fork our log (ADR 0304)
         return None
     return append_in_transaction(store, to, {"logs": holdings(store, to)})
 

@@ -20,6 +20,10 @@ from cbm.cli.tables import Column, Styled, Table
 from cbm.core.errors import NotFound, StoreMissing, UsageError
 from cbm.core.stdio import stdin
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, spelled as cbm.cli.main does
+if TYPE_CHECKING:
+    from cbm.store.db import Store
+
 app = typer.Typer(help="Signed bundles: export for a peer, import, verify (also without a store), inspect, "
                        "and what each peer has acknowledged.", no_args_is_help=True)
 
@@ -87,6 +91,7 @@ def export(
             raise UsageError("one bundle per peer needs a directory", hint="-o outbox/ (not -o -)")
         with open_store() as store, Progress("reading records for every peer") as bar:
             many = export_to_many(store, to, Path(output), minisig=minisig, progress=bar.update, **options)
+            _warn_own_log(store)
         _report_many(many, json_flag)
         return
     with open_store() as store, Progress(f"reading records for {to.strip().upper()}") as bar:
@@ -96,6 +101,7 @@ def export(
             sys.stdout.buffer.flush()
         else:
             result = export_to_path(store, code, Path(output), minisig=minisig, progress=bar.update, **options)
+        _warn_own_log(store)
     _note_export(result)
     if output == "-":
         if json_flag:
@@ -105,6 +111,19 @@ def export(
     emit("bundle.export", result, lambda out: out.print(Text(f"{result.output}  bundle {result.number} "
                                                              f"id {result.bundle[:16]}  {_carries(result)}  {sealed}")),
          json_flag=json_flag)
+
+
+def _warn_own_log(store: Store) -> None:
+    """A peer's receipt holds more of our log than we do (a store restored from an older copy): the export
+    carried no receipt of ours, which would have forked it (docs/adr/0304)."""
+    from cbm.bundle.receipts import own_log_unmatched
+
+    unmatched = own_log_unmatched(store)
+    for ack in unmatched:
+        warn(ack.describe())
+    if unmatched:
+        warn("no receipt of ours in this bundle: it would take a number of our log that "
+             + " and ".join(sorted({ack.peer for ack in unmatched})) + " may already hold")
 
 
 def _carries(result: Any) -> str:

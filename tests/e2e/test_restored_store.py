@@ -132,3 +132,22 @@ def test_a_restored_store_writes_no_receipt_to_any_peer_while_one_holds_more_of_
     assert "no receipt and no automatic reply written for this bundle" in err and "RU may already hold" in err
     with us.open() as store:
         assert store.head("US") == head  # nothing of ours written
+
+
+def test_a_restored_store_exports_without_a_receipt_that_would_fork_its_log(us_ru, tmp_path):
+    us, ru = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    us, backup = restored(us, tmp_path)
+    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru")
+    put_back(us, backup)
+    assert ru.cli("indicators", "add", "--value", "ru-news.example").exit_code == 0
+    send(ru, us, tmp_path, "ru-to-us")  # RU's news land; RU's receipt holds US's #2
+    with us.open() as store:
+        head = store.head("US")
+    for args in (["-o", str(tmp_path / "again.cbm")], ["-o", str(tmp_path / "outbox") + "/"]):
+        r = us.cli("bundle", "export", "--to", "RU", *args, "--no-encrypt")
+        assert r.exit_code == 0, r.stderr
+        assert "no receipt of ours in this bundle" in r.stderr and "RU acknowledged our log up to #2" in r.stderr
+        with us.open() as store:
+            assert store.head("US") == head  # no receipt written: RU holds #2 from us already
