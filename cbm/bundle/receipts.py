@@ -161,11 +161,15 @@ def own_log_unmatched(store: Store, peers: list[str] | None = None) -> list[OwnL
     """The peers (all, or ``peers``) whose newest receipt acknowledges our own log beyond our newest record, or
     a record at a position we hold that is not ours there: the signs of a store restored from an older copy.
 
-    A receipt is its signer's word about our log, not our records: it is shown, never acted on (docs/adr/0304)."""
+    A receipt is its signer's word about our log, not our records: it is shown, and only holds back what we would
+    write on our own (receipts, automatic replies), never what an operator writes (docs/adr/0304). A peer whose
+    key we revoked has no word here any more."""
     head = store.head(store.party)
     held = head[0] if head else 0
     found = []
     for peer in store.peers() if peers is None else peers:
+        if not any(key.status == "active" for key in store.party_keys(peer)):
+            continue
         seq, digest, when = store.query(index_receipts.acknowledged, peer, store.party)
         if seq > held:
             found.append(OwnLogAck(peer, seq, held, False, when))

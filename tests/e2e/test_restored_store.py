@@ -151,3 +151,19 @@ def test_a_restored_store_exports_without_a_receipt_that_would_fork_its_log(us_r
         assert "no receipt of ours in this bundle" in r.stderr and "RU acknowledged our log up to #2" in r.stderr
         with us.open() as store:
             assert store.head("US") == head  # no receipt written: RU holds #2 from us already
+
+
+def test_a_peer_whose_key_we_revoked_has_no_word_on_our_log(us_ru, tmp_path):
+    """A peer that lies about our log can hold back our automatic receipts and replies; revoking its key ends
+    that, as it ends every other trust in it."""
+    us, ru = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    us, backup = restored(us, tmp_path)
+    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru")
+    put_back(us, backup)
+    send(ru, us, tmp_path, "ru-to-us")
+    assert us.cli("status", "--check").exit_code == 8
+    r = us.cli("keys", "revoke", "--party", "RU", "--reason", "lies about our log", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert us.cli("status", "--check").exit_code == 0
