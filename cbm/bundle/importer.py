@@ -142,10 +142,8 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     if earlier and not result.changed:
         result.already_imported = earlier[1]
     if unmatched:  # neither our receipt nor the measures' replies: each would be a record of ours
-        result.warnings.extend(ack.describe() for ack in unmatched)
-        holders = " and ".join(sorted({ack.peer for ack in unmatched}))
-        result.warnings.append(f"no receipt and no automatic reply written for this bundle: each would take a "
-                               f"number of our log that {holders} may already hold")
+        result.warnings.extend(receipts.own_log_warnings(
+            unmatched, "no receipt and no automatic reply written for this bundle"))
     elif landed and react is not None:
         result.reactions = len(react(store, landed))
     return result

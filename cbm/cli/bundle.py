@@ -114,16 +114,11 @@ def export(
 
 
 def _warn_own_log(store: Store) -> None:
-    """A peer's receipt holds more of our log than we do (a store restored from an older copy): the export
-    carried no receipt of ours, which would have forked it (docs/adr/0304)."""
-    from cbm.bundle.receipts import own_log_unmatched
+    """A peer's receipt holds more of our log than we do: the export carried no receipt of ours (ADR 0304)."""
+    from cbm.bundle.receipts import own_log_unmatched, own_log_warnings
 
-    unmatched = own_log_unmatched(store)
-    for ack in unmatched:
-        warn(ack.describe())
-    if unmatched:
-        warn("no receipt of ours in this bundle: it would take a number of our log that "
-             + " and ".join(sorted({ack.peer for ack in unmatched})) + " may already hold")
+    for line in own_log_warnings(own_log_unmatched(store), "no receipt of ours in this bundle"):
+        warn(line)
 
 
 def _carries(result: Any) -> str:
