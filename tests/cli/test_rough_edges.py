@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from tests.cli.terminal import run_on_terminal
+from tests.cli.widths import too_wide
 from tests.conftest import Party
 
 CBM = Path(sys.executable).parent / "cbm"
@@ -39,11 +40,6 @@ def _run(party: Party, *args: str, terminal: str = "stdout") -> tuple[int, list[
     return done.returncode, out, err
 
 
-def _over(lines: list[str], width: int = 80) -> list[str]:
-    """The lines wider than ``width`` that are more than one whole word behind an indent."""
-    return [line for line in lines if len(line) > width and len(line.split()) > 1]
-
-
 def test_an_inquirys_text_fits_the_terminal_and_stays_whole_piped(us_ru, tmp_path: Path):
     us, ru = us_ru
     (tmp_path / "incident.md").write_text(LONG + "\n\n  - a second paragraph, indented as a list item\n")
@@ -53,7 +49,8 @@ def test_an_inquirys_text_fits_the_terminal_and_stays_whole_piped(us_ru, tmp_pat
     ref = r.json()["number"]
     code, shown, _ = _run(us, "inquiry", "show", ref)
     assert code == 0
-    assert _over(shown) == [] and URL in [line.strip() for line in shown]  # the URL whole, on a line of its own
+    assert too_wide(shown, whole=[URL]) == []
+    assert URL in [line.strip() for line in shown]  # the URL whole, on a line of its own
     assert " ".join(" ".join(shown).split()).count(" ".join(LONG.split())) == 1  # every word, in order
     assert "  - a second paragraph, indented as a list item" in shown
     code, piped, _ = _run(us, "inquiry", "show", ref, terminal="none")
@@ -65,13 +62,13 @@ def test_a_hotline_body_and_an_agenda_fit_the_terminal(us_ru, tmp_path: Path):
     sent = us.cli("hotline", "send", "--to", "RU", "--precedence", "IMMEDIATE", "--body", LONG, "--json")
     assert sent.exit_code == 0, sent.stderr
     code, shown, _ = _run(us, "hotline", "read", sent.json()["id"])
-    assert code == 0 and _over(shown) == [] and URL in [line.strip() for line in shown]
+    assert code == 0 and too_wide(shown, whole=[URL]) == [] and URL in [line.strip() for line in shown]
     (tmp_path / "agenda.md").write_text("1. " + LONG + "\n")
     meeting = us.cli("workgroup", "meeting", "new", "--at", "2026-12-10T09:00Z", "--place", "Geneva",
                      "--agenda-file", str(tmp_path / "agenda.md"), "--json")
     assert meeting.exit_code == 0, meeting.stderr
     code, shown, _ = _run(us, "workgroup", "meeting", "show", meeting.json()["meeting"]["id"])
-    assert code == 0 and _over(shown) == [] and URL in [line.strip() for line in shown]
+    assert code == 0 and too_wide(shown, whole=[URL]) == [] and URL in [line.strip() for line in shown]
     assert "    1. Between 02:00" in "\n".join(shown)  # the agenda's indentation kept
     code, piped, _ = _run(us, "workgroup", "meeting", "show", meeting.json()["meeting"]["id"], terminal="none")
     assert code == 0 and "    1. " + LONG in piped
@@ -82,7 +79,7 @@ def test_status_lines_and_errors_on_stderr_fit_the_terminal(us_ru, tmp_path: Pat
     terminal; piped, each stays one line (scripts grep ``cbm: error:`` and ``warning:``)."""
     us, _ = us_ru
     code, _, err = _run(us, "indicators", "add", "--value", "10.1.2.3", terminal="stderr")
-    assert code == 0 and len(err) >= 2 and _over(err) == [], err
+    assert code == 0 and len(err) >= 2 and too_wide(err) == [], err
     assert err[0].startswith("warning: flagged by the landing checks") and err[1].startswith("  ")
     code, _, err = _run(us, "indicators", "add", "--value", "10.1.2.4", terminal="none")
     assert code == 0 and len([line for line in err if line.startswith("warning: ")]) == 1
@@ -90,10 +87,10 @@ def test_status_lines_and_errors_on_stderr_fit_the_terminal(us_ru, tmp_path: Pat
     (tmp_path / "agenda.md").write_text("1. Review\n")
     code, _, err = _run(us, "workgroup", "meeting", "new", "--at", "2026-12-10T09:00Z", "--place", "Geneva",
                         "--agenda-file", str(tmp_path / "agenda.md"), terminal="stderr")
-    assert code == 0 and _over(err) == [] and any("convened" in line for line in err), err
+    assert code == 0 and too_wide(err) == [] and any("convened" in line for line in err), err
 
     code, _, err = _run(us, "indicators", "add", "1.2.3.4", "5.6.7.8", terminal="stderr")
-    assert code == 2 and _over(err) == [] and err[0].startswith("cbm: error: ")
+    assert code == 2 and too_wide(err) == [] and err[0].startswith("cbm: error: ")
     assert "`cbm indicators add --value 198.51.100.23 --origin RU --asn 64500`" in "\n".join(err)  # whole
     code, _, err = _run(us, "indicators", "add", "1.2.3.4", "5.6.7.8", terminal="none")
     assert code == 2 and len(err) == 2 and err[1].startswith("  hint: ")
