@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cbm.core.memory import cycle_collector_paused
 from cbm.measures.indicators import checks, queries, warninglists
 from cbm.measures.indicators import index as ix
 from cbm.store.db import Store
@@ -54,6 +55,7 @@ def warninglists_in_use(store: Store) -> WarninglistsResult:
         [name for name in settings.lists if name not in found], rules, list(settings.ignore))
 
 
+@cycle_collector_paused()
 def update_warninglists(store: Store, source: Path,
                         progress: Callable[[int, int], None] | None = None) -> WarninglistsResult:
     """Install the configured warninglists from ``source`` (a copy of misp-warninglists carried across the gap)
@@ -67,6 +69,7 @@ def update_warninglists(store: Store, source: Path,
     return result
 
 
+@cycle_collector_paused()
 def recheck(store: Store, progress: Callable[[int, int], None] | None = None) -> RecheckResult:
     """Run the landing checks again over every current indicator (the signed records are not touched).
     ``progress(done, total)`` hears the indicators checked."""
