@@ -143,7 +143,8 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         result.already_imported = earlier[1]
     if unmatched:  # neither our receipt nor the measures' replies: each would be a record of ours
         result.warnings.extend(receipts.own_log_warnings(
-            unmatched, "no receipt and no automatic reply written for this bundle"))
+            unmatched, "no receipt and no automatic reply written for this bundle: either would take a number of "
+                       "our log that {holders} may already hold"))
     elif landed and react is not None:
         result.reactions = len(react(store, landed))
     return result

@@ -180,11 +180,10 @@ def own_log_unmatched(store: Store, peers: list[str] | None = None) -> list[OwnL
     return found
 
 
-def own_log_warnings(unmatched: list[OwnLogAck], held_back: str) -> list[str]:
-    """What an import or export says of ``unmatched`` (:func:`own_log_unmatched`): each finding, then
-    ``held_back`` (what it did not write) and why, naming the peers."""
+def own_log_warnings(unmatched: list[OwnLogAck], last: str) -> list[str]:
+    """What a command says of ``unmatched`` (:func:`own_log_unmatched`): each finding, then ``last`` (what it
+    held back or wrote, and why), its ``{holders}`` replaced by the peers."""
     if not unmatched:
         return []
     holders = " and ".join(sorted({ack.peer for ack in unmatched}))
-    return [ack.describe() for ack in unmatched] + [
-        f"{held_back}: it would take a number of our log that {holders} may already hold"]
+    return [ack.describe() for ack in unmatched] + [last.format(holders=holders)]

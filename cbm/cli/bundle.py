@@ -117,7 +117,8 @@ def _warn_own_log(store: Store) -> None:
     """A peer's receipt holds more of our log than we do: the export carried no receipt of ours (ADR 0304)."""
     from cbm.bundle.receipts import own_log_unmatched, own_log_warnings
 
-    for line in own_log_warnings(own_log_unmatched(store), "no receipt of ours in this bundle"):
+    for line in own_log_warnings(own_log_unmatched(store), "no receipt of ours in this bundle: it would take a "
+                                                           "number of our log that {holders} may already hold"):
         warn(line)
 
 

@@ -93,4 +93,35 @@ def open_store() -> Store:
     from cbm.app.stores import open_store as open_with_measures
     from cbm.cli.progress import refolding
 
-    return open_with_measures(store_path(), unlock_passphrase, on_refold=refolding)
+    store = open_with_measures(store_path(), unlock_passphrase, on_refold=refolding)
+    _watch_own_log(store)
+    return store
+
+
+def _watch_own_log(store: Store) -> None:
+    """When the command closes the store having written records of ours while a peer's receipt holds more of our
+    log than the store does (a store restored from an older copy), say so: those numbers may be the peer's
+    already (docs/adr/0304). Writing is not refused; one look-up at the open, more only after a write."""
+    before = store.head(store.party)
+
+    def after() -> None:
+        try:
+            now = store.head(store.party)
+            if now is None or now == before:
+                return
+            from cbm.bundle.receipts import own_log_unmatched, own_log_warnings
+        except Exception:  # closing after a failure (a damaged database): the failure speaks, not this warning
+            return
+        first = (before[0] if before else 0) + 1
+        wrote = f"record #{first}: a number" if first == now[0] else f"records #{first}-#{now[0]}: numbers"
+        try:
+            lines = own_log_warnings(own_log_unmatched(store),
+                                     f"this command wrote our {wrote} of our log that {{holders}} may already hold")
+        except Exception:
+            return
+        from cbm.cli.output import warn
+
+        for line in lines:
+            warn(line)
+
+    store.on_close.append(after)

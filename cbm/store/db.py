@@ -78,6 +78,7 @@ class Store:
         self.blobs = BlobStore(root / paths.BLOBS)
         self._on_refold: OnRefold | None = None
         self._write_behind: WriteBehind | None = None  # the open transaction's (cbm/store/write_behind.py)
+        self.on_close: list[Callable[[], None]] = []  # run, in order, just before the database closes
 
     @property
     def indexes(self) -> tuple[Index, ...]:
@@ -129,7 +130,12 @@ class Store:
         return store
 
     def close(self) -> None:
-        self.conn.close()
+        hooks, self.on_close = self.on_close, []  # each runs once, however often the store is closed
+        try:
+            for hook in hooks:
+                hook()
+        finally:
+            self.conn.close()
 
     def __enter__(self) -> Store:
         return self

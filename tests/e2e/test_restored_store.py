@@ -167,3 +167,30 @@ def test_a_peer_whose_key_we_revoked_has_no_word_on_our_log(us_ru, tmp_path):
     r = us.cli("keys", "revoke", "--party", "RU", "--reason", "lies about our log", "--yes")
     assert r.exit_code == 0, r.stderr
     assert us.cli("status", "--check").exit_code == 0
+
+
+def test_every_command_that_writes_into_a_restored_store_says_what_it_took(us_ru, tmp_path):
+    """Writing is not refused (a peer's word cannot stop us), but it is never silent."""
+    us, ru = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    us, backup = restored(us, tmp_path)
+    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
+    assert us.cli("indicators", "add", "--value", "latest.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru")
+    put_back(us, backup)
+    send(ru, us, tmp_path, "ru-to-us")
+    r = us.cli("indicators", "add", "--value", "other.example")
+    assert r.exit_code == 0 and "created indicator--" in r.stdout
+    assert "RU acknowledged our log up to #3" in r.stderr
+    assert "this command wrote our record #2: a number of our log that RU may already hold" in r.stderr
+    r = us.cli("indicators", "list")  # reading says nothing: `cbm status` does
+    assert r.exit_code == 0 and "RU acknowledged" not in r.stderr
+
+
+def test_a_store_in_step_with_its_peers_writes_without_a_word(us_ru, tmp_path):
+    us, ru = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru")
+    send(ru, us, tmp_path, "ru-to-us")
+    r = us.cli("indicators", "add", "--value", "other.example")
+    assert r.exit_code == 0 and "acknowledged" not in r.stderr and "this command wrote" not in r.stderr
