@@ -194,3 +194,25 @@ def test_a_store_in_step_with_its_peers_writes_without_a_word(us_ru, tmp_path):
     send(ru, us, tmp_path, "ru-to-us")
     r = us.cli("indicators", "add", "--value", "other.example")
     assert r.exit_code == 0 and "acknowledged" not in r.stderr and "this command wrote" not in r.stderr
+
+
+def test_a_peer_lying_about_our_log_is_shown_as_its_word_and_stops_no_operator(us_ru, tmp_path, monkeypatch):
+    """RU signs a receipt claiming our log reaches #1,000,000,000,000 with a made-up hash: US shows it as RU's
+    word, holds back its automatic receipt, records nothing against anyone, and its operator still writes."""
+    from cbm.bundle import receipts
+
+    us, ru = us_ru
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru")
+    send(ru, us, tmp_path, "ru-to-us")  # RU's true receipt: US up to #1
+    with ru.open() as store:  # then RU's newest receipt lies; one more, malformed, says nothing of a position
+        store.append("bundle.receipt", {"logs": {"US": {"seq": 10**12, "hash": "0" * 64}}}, to=("US",))
+        store.append("bundle.receipt", {"logs": {"US": {"seq": "lots", "hash": None}}}, to=("US",))
+    with monkeypatch.context() as lying:  # RU's own cbm would put a true receipt after it: a liar's does not
+        lying.setattr(receipts, "needs_receipt", lambda store, peer: False)
+        err = send(ru, us, tmp_path, "ru-to-us-2")
+    assert "RU acknowledged our log up to #1000000000000" in err and "holds it only to #1" in err
+    status = us.cli("status", "--json").json()
+    assert status["attention"][0]["ref"] == "RU" and status["claims"] == []
+    r = us.cli("indicators", "add", "--value", "still.example")
+    assert r.exit_code == 0 and "this command wrote our record #2" in r.stderr
