@@ -23,11 +23,16 @@ def send(sender: Party, recipient: Party, tmp_path: Path, name: str) -> str:
     return r.stderr
 
 
-def restored(us: Party, tmp_path: Path) -> tuple[Party, Path]:
-    """A copy of US's store directory as it is now (the backup), to be put back later."""
+def backup_then_sent(us: Party, ru: Party, tmp_path: Path, *later: str) -> Path:
+    """US writes one indicator and copies its store directory (the operator's backup), then writes one indicator
+    for each of ``later`` and sends all it wrote to RU, who holds them from then on. Returns the copy."""
+    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
     backup = tmp_path / "backup"
     shutil.copytree(us.root, backup)
-    return us, backup
+    for value in later:
+        assert us.cli("indicators", "add", "--value", value).exit_code == 0
+    send(us, ru, tmp_path, "us-to-ru")
+    return backup
 
 
 def put_back(us: Party, backup: Path) -> None:
@@ -37,11 +42,7 @@ def put_back(us: Party, backup: Path) -> None:
 
 def test_a_store_restored_from_before_records_a_peer_holds_says_so(us_ru, tmp_path):
     us, ru = us_ru
-    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
-    us, backup = restored(us, tmp_path)
-    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
-    assert us.cli("indicators", "add", "--value", "latest.example").exit_code == 0
-    send(us, ru, tmp_path, "us-to-ru-1")  # RU now holds US's records 1-3 and acknowledges them
+    backup = backup_then_sent(us, ru, tmp_path, "later.example", "latest.example")  # RU holds US's 1-3
     send(ru, us, tmp_path, "ru-to-us-1")
     assert "beyond" not in us.cli("bundle", "status").stdout.lower()
     assert us.cli("status", "--check").exit_code == 0  # in step: nothing to say
@@ -72,10 +73,7 @@ def test_a_store_restored_from_before_records_a_peer_holds_says_so(us_ru, tmp_pa
 
 def test_a_restored_store_that_wrote_again_is_told_its_log_forked(us_ru, tmp_path):
     us, ru = us_ru
-    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
-    us, backup = restored(us, tmp_path)
-    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
-    send(us, ru, tmp_path, "us-to-ru-1")
+    backup = backup_then_sent(us, ru, tmp_path, "later.example")
     put_back(us, backup)
     # the restored store writes #2 again, unaware: a record RU holds another version of
     assert us.cli("indicators", "add", "--value", "other.example").exit_code == 0
@@ -118,10 +116,7 @@ def test_a_restored_store_writes_no_receipt_to_any_peer_while_one_holds_more_of_
     """RU holds records the restored store lost; a bundle from CN, who holds none of them, must not make the
     store write its receipt at a number RU holds either."""
     us, ru, cn = three
-    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
-    us, backup = restored(us, tmp_path)
-    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
-    send(us, ru, tmp_path, "us-to-ru")
+    backup = backup_then_sent(us, ru, tmp_path, "later.example")
     send(ru, us, tmp_path, "ru-to-us")  # RU's receipt: US up to #2
     put_back(us, backup)
     send(ru, us, tmp_path, "ru-to-us-again")  # RU's receipt lands in the restored store
@@ -136,10 +131,7 @@ def test_a_restored_store_writes_no_receipt_to_any_peer_while_one_holds_more_of_
 
 def test_a_restored_store_exports_without_a_receipt_that_would_fork_its_log(us_ru, tmp_path):
     us, ru = us_ru
-    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
-    us, backup = restored(us, tmp_path)
-    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
-    send(us, ru, tmp_path, "us-to-ru")
+    backup = backup_then_sent(us, ru, tmp_path, "later.example")
     put_back(us, backup)
     assert ru.cli("indicators", "add", "--value", "ru-news.example").exit_code == 0
     send(ru, us, tmp_path, "ru-to-us")  # RU's news land; RU's receipt holds US's #2
@@ -157,10 +149,7 @@ def test_a_peer_whose_key_we_revoked_has_no_word_on_our_log(us_ru, tmp_path):
     """A peer that lies about our log can hold back our automatic receipts and replies; revoking its key ends
     that, as it ends every other trust in it."""
     us, ru = us_ru
-    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
-    us, backup = restored(us, tmp_path)
-    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
-    send(us, ru, tmp_path, "us-to-ru")
+    backup = backup_then_sent(us, ru, tmp_path, "later.example")
     put_back(us, backup)
     send(ru, us, tmp_path, "ru-to-us")
     assert us.cli("status", "--check").exit_code == 8
@@ -172,11 +161,7 @@ def test_a_peer_whose_key_we_revoked_has_no_word_on_our_log(us_ru, tmp_path):
 def test_every_command_that_writes_into_a_restored_store_says_what_it_took(us_ru, tmp_path):
     """Writing is not refused (a peer's word cannot stop us), but it is never silent."""
     us, ru = us_ru
-    assert us.cli("indicators", "add", "--value", "evil.example").exit_code == 0
-    us, backup = restored(us, tmp_path)
-    assert us.cli("indicators", "add", "--value", "later.example").exit_code == 0
-    assert us.cli("indicators", "add", "--value", "latest.example").exit_code == 0
-    send(us, ru, tmp_path, "us-to-ru")
+    backup = backup_then_sent(us, ru, tmp_path, "later.example", "latest.example")
     put_back(us, backup)
     send(ru, us, tmp_path, "ru-to-us")
     r = us.cli("indicators", "add", "--value", "other.example")
