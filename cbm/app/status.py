@@ -105,10 +105,11 @@ def collect(store: Store) -> StatusReport:
     for author, (first, last) in missing.items():
         items.insert(0, Attention("store", 0, f"{author} records {first}-{last} are missing; later ones are held",
                                   ref=author))
-    if store.peers():  # a peer's receipt acknowledging more of our log than we hold (docs/adr/0304)
+    peer_codes = store.peers()
+    if peer_codes:  # a peer's receipt acknowledging more of our log than we hold (docs/adr/0304)
         from cbm.bundle.receipts import own_log_unmatched
 
-        for ack in reversed(own_log_unmatched(store)):
+        for ack in reversed(own_log_unmatched(store, peer_codes)):
             items.insert(0, Attention("store", 0, ack.describe(), ref=ack.peer))
     if counts["equivocations"]:
         items.insert(0, Attention("store", 0, f"{counts['equivocations']} equivocating record(s) kept as "

@@ -110,14 +110,12 @@ def _watch_own_log(store: Store) -> None:
             if now is None or now == before:
                 return
             from cbm.bundle.receipts import own_log_unmatched, own_log_warnings
-        except Exception:  # closing after a failure (a damaged database): the failure speaks, not this warning
-            return
-        first = (before[0] if before else 0) + 1
-        wrote = f"record #{first}: a number" if first == now[0] else f"records #{first}-#{now[0]}: numbers"
-        try:
+
+            first = (before[0] if before else 0) + 1
+            wrote = f"record #{first}: a number" if first == now[0] else f"records #{first}-#{now[0]}: numbers"
             lines = own_log_warnings(own_log_unmatched(store),
                                      f"this command wrote our {wrote} of our log that {{holders}} may already hold")
-        except Exception:
+        except Exception:  # closing after a failure (a damaged database): the failure speaks, not this warning
             return
         from cbm.cli.output import warn
 
