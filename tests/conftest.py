@@ -129,3 +129,17 @@ def three(make_party: Callable[..., Party]) -> tuple[Party, Party, Party]:
     us, ru, cn = make_party("US"), make_party("RU"), make_party("CN")
     introduce(us, ru, cn)
     return us, ru, cn
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    """A list that gains a 1 at each call of ``owner.name`` made in this process from now on (a forked child's
+    calls stay in the child); each call still goes to the real function."""
+    calls: list[int] = []
+    real = getattr(owner, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls

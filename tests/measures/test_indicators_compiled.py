@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbm.measures.indicators import address_ranges, checks, compiled, warninglists
-from tests.conftest import Party
+from tests.conftest import Party, count_calls
 
 
 @pytest.fixture(scope="module")
@@ -155,15 +155,7 @@ def test_an_offline_update_compiles_the_new_lists(make_party: type, tmp_path: Pa
 
 def _counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the lists' JSON parses made in this process (a child's count stays in the child)."""
-    parsed: list[int] = []
-    load = warninglists.load
-
-    def counted(*args: object) -> object:
-        parsed.append(1)
-        return load(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(warninglists, "load", counted)
-    return parsed
+    return count_calls(monkeypatch, warninglists, "load")
 
 
 def test_a_child_process_compiles_the_lists_so_the_importer_never_holds_their_parse(monkeypatch):

@@ -15,6 +15,7 @@ import pytest
 
 from cbm.measures.indicators import held as held_index
 from cbm.measures.indicators import index as ix
+from tests.conftest import count_calls
 from tests.measures.test_indicators_bulk import (
     BATCH,
     HEADER,
@@ -188,15 +189,7 @@ def test_a_store_holding_far_more_than_the_feed_skips_its_unchanged_rows_too(
 @pytest.fixture
 def digest_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times an import loaded the held digests (a pass over everything we hold, ~40 MB at 1M)."""
-    loads: list[int] = []
-    real = held_index.held_digests
-
-    def spy(*args: object) -> object:
-        loads.append(1)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(held_index, "held_digests", spy)
-    return loads
+    return count_calls(monkeypatch, held_index, "held_digests")
 
 
 def test_a_new_feed_with_a_few_rows_we_hold_loads_no_digests_and_lands_as_the_exact_path(
