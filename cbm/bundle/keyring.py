@@ -57,6 +57,9 @@ def load_keyring(directory: str | None = None, card_files: list[str] | None = No
     cards: list[PartyCard] = []
     if directory is not None:
         folder = Path(directory)
+        if os.path.isfile(folder):  # a card given where a folder goes: say which option takes it
+            raise UsageError(f"keyring {directory} is a file, not a folder",
+                             hint=f"trust one card file with --key {directory}")
         if not os.path.isdir(folder):
             raise NotFound(f"keyring folder {directory} does not exist")
         for path in sorted(folder.iterdir()):

@@ -75,6 +75,9 @@ def make_card(party: str, name: str, pair: KeyPair, *, serial: int = 1, first_se
     return parse_card(envelope)
 
 
+_CARD_HINT = "a party card is the file `cbm keys export -o FILE` writes at its party's store"
+
+
 def parse_card(data: bytes) -> PartyCard:
     """Verify a card's self-signature, then parse it. Raises MalformedInput / BadSignature.
 
@@ -84,9 +87,12 @@ def parse_card(data: bytes) -> PartyCard:
     data = data.strip()
     if not data:  # say so, rather than "not valid JSON ... (char 0)"
         raise MalformedInput("the party card is empty")
-    envelope = dsse.parse(data)
+    try:
+        envelope = dsse.parse(data)
+    except MalformedInput as e:  # name what was expected: "envelope needs payloadType ..." alone says little
+        raise MalformedInput(f"not a party card: {e}", hint=_CARD_HINT) from e
     if envelope.payload_type != CARD_TYPE:
-        raise MalformedInput(f"not a party card (payload type {envelope.payload_type!r})")
+        raise MalformedInput(f"not a party card (payload type {envelope.payload_type!r})", hint=_CARD_HINT)
     doc = loads(envelope.payload)
     try:
         if doc["type"] != "cbm.party-card" or doc["v"] != 1:

@@ -67,7 +67,10 @@ CASES: list[Case] = [
     (3, "card signed by another key", lambda us, ru, d: us.cli(
         "keys", "import", str(d / "stranger.card"), "--fingerprint", ru.fingerprint()), "signed by no trusted key"),
     (4, "garbage card", lambda us, ru, d: us.cli("keys", "import", str(d / "garbage.card"), "--fingerprint",
-                                                 "0" * 40), "not valid JSON"),
+                                                 "0" * 40), "not a party card: not valid JSON"),
+    # regression: a JSON file that is no envelope said only "envelope needs payloadType, payload and signatures"
+    (4, "JSON that is no card", lambda us, ru, d: us.cli("keys", "import", str(d / "notes.json"), "--fingerprint",
+                                                         "0" * 40), "not a party card: envelope needs"),
     # regressions: an empty or blank card file said "not valid JSON: Expecting value: line 1 column 1 (char 0)"
     (4, "empty card", lambda us, ru, d: us.cli("keys", "import", str(d / "empty.card"), "--fingerprint",
                                                "0" * 40), "empty.card is empty"),
@@ -79,6 +82,9 @@ CASES: list[Case] = [
                                                  us.fingerprint()), "our own party card"),
     (4, "oversized card", lambda us, ru, d: us.cli("keys", "import", str(d / "huge.card"), "--fingerprint",
                                                    "0" * 40), "larger than a party card"),  # regression: read whole
+    # regression: a card file given as --keyring said the folder "does not exist"
+    (2, "keyring given a card file", lambda us, ru, d: us.cli("bundle", "verify", str(d / "ru.card"), "--keyring",
+                                                              str(d / "ru.card")), "is a file, not a folder"),
     (5, "card file missing", lambda us, ru, d: us.cli("keys", "import", str(d / "missing.card")), "cannot read"),
     (5, "unknown peer", lambda us, ru, d: us.cli("keys", "export", "--party", "CN"), "unknown party CN"),
     (6, "no store", lambda us, ru, d: run_cli("--store", str(d / "nowhere"), "status"), "no cbm store"),
@@ -104,6 +110,7 @@ def pair(make_party, tmp_path: Path) -> tuple[Party, Party, Path]:
     (d / "us.card").write_bytes(us.card())
     (d / "stranger.card").write_bytes(_stranger_signed_card(ru))
     (d / "garbage.card").write_bytes(b"{not json")
+    (d / "notes.json").write_text('{"party": "RU"}')
     (d / "empty.card").write_bytes(b"")
     (d / "blank.card").write_bytes(b"  \n\t\r\n")
     (d / "huge.card").write_bytes(b" " * (1024 * 1024))
