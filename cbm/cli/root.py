@@ -201,6 +201,9 @@ class CbmGroup(TyperGroup):
         ctx = getattr(error, "ctx", None)
         if ctx is not None and error.format_message().startswith("Got unexpected extra argument"):
             return extra_argument_hint(ctx.command, command, error.format_message(), ctx.params)
+        if ctx is not None and error.format_message().startswith("No such command") and \
+                "Did you mean" not in error.format_message():
+            return unknown_command_hint(ctx, command, error.format_message())
         return f"see `{command} --help`"
 
     def _standalone(self, args: Any, prog_name: Any, complete_var: Any, **extra: Any) -> None:
@@ -225,6 +228,31 @@ class CbmGroup(TyperGroup):
             echo_error("cbm: aborted")
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+#: Words a user may try for a command a group names otherwise, with the commands that do it, likeliest first
+#: (`cbm hotline list` -> inbox; `cbm workgroup meeting convene` -> new; `cbm whitepaper add` -> publish).
+_LIKELY: dict[str, tuple[str, ...]] = {}
+for _words, _commands in ((("list", "ls", "messages", "received"), ("list", "inbox", "calls", "status")),
+                          (("new", "create", "convene", "add", "start"), ("new", "open", "add", "publish", "send")),
+                          (("show", "view", "get", "cat", "display"), ("show", "read", "get")),
+                          (("delete", "remove", "rm", "cancel"), ("revoke", "withdraw"))):
+    for _word in _words:
+        _LIKELY[_word] = _commands
+
+
+def unknown_command_hint(ctx: Any, command: str, message: str) -> str:
+    """For ``cbm GROUP WORD`` where GROUP has no command WORD (and click found no close spelling): the group's
+    command that does what WORD usually means, if it has one, and its commands."""
+    import re
+
+    found = re.search(r"No such command '(.*)'", message)
+    word = found.group(1).lower() if found else ""
+    names = [name for name in ctx.command.list_commands(ctx)
+             if not getattr(ctx.command.get_command(ctx, name), "hidden", False)]
+    likely = next((name for name in _LIKELY.get(word, ()) if name in names and name != word), None)
+    guess = f"did you mean `{command} {likely}`? " if likely else ""
+    return f"{guess}`{command}` has: {', '.join(names)} (see `{command} --help`)"
 
 
 def extra_argument_hint(cmd: Any, command: str, message: str, given: dict[str, Any] | None = None) -> str:

@@ -110,3 +110,33 @@ def test_an_option_of_cbm_itself_after_a_command_says_where_it_goes(make_party):
     assert us.cli("-q", "bundle", "status").exit_code == 0
     other = us.cli("bundle", "status", "--bogus")
     assert other.exit_code == 2 and other.stderr.splitlines()[1] == "  hint: see `cbm bundle status --help`"
+
+
+def test_a_command_a_group_lacks_gets_the_one_that_does_it_and_the_groups_commands(make_party):
+    """``cbm hotline list`` (the messages are its inbox) and other likely words for a command a group names
+    otherwise: the hint names the group's command that does it, and lists the group's commands, each real."""
+    us = make_party("US")
+    cases = [(["hotline", "list"], "cbm hotline inbox"),
+             (["workgroup", "meeting", "convene"], "cbm workgroup meeting new"),
+             (["whitepaper", "add"], "cbm whitepaper publish"),
+             (["inquiry", "create"], "cbm inquiry open"),
+             (["indicators", "delete"], "cbm indicators revoke"),
+             (["frobnicate"], None), (["hotline", "lst"], None)]
+    for args, likely in cases:
+        r = us.cli(*args)
+        assert r.exit_code == 2 and r.stdout == "", (args, r.stderr)
+        error, hint = r.stderr.splitlines()
+        assert error == f"cbm: error: No such command '{args[-1]}'.", r.stderr
+        group = " ".join(["cbm", *args[:-1]])
+        listed = re.search(rf"`{group}` has: ([a-z, -]+) \(see `{group} --help`\)$", hint)
+        assert listed, hint
+        names = listed.group(1).split(", ")
+        assert len(names) >= 4 and not [n for n in names if _unknown_command([*args[:-1], n])], hint
+        if likely is None:
+            assert "did you mean" not in hint, hint
+        else:
+            assert hint.startswith(f"  hint: did you mean `{likely}`? "), hint
+            assert not _unknown_command(likely.split()[1:])
+    # a close spelling keeps click's own suggestion and the plain hint
+    r = us.cli("hotlne")
+    assert "Did you mean 'hotline'?" in r.stderr and r.stderr.splitlines()[1] == "  hint: see `cbm --help`"
