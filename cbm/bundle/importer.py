@@ -22,6 +22,7 @@ from cbm.core.errors import InputRejected, WrongRecipient
 from cbm.core.memory import cycle_collector_paused
 from cbm.core.records import Record
 from cbm.store import index_bundles
+from cbm.store.blobs import StagedBlobs
 from cbm.store.claims import Claim
 from cbm.store.db import Store
 from cbm.store.ingest import IngestReport, ReadRecord, WithheldRange, ingest
@@ -84,7 +85,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
     except EncryptedOnly as e:
         raise WrongRecipient(f"this bundle is encrypted for {', '.join(e.header.recipients)}, not for "
                              f"{store.party}", hint="import it at the store of the party it names") from e
-    with opened:
+    with opened, StagedBlobs(store.blobs) as staged:
         manifest = opened.manifest
         result = ImportResult(manifest.sender, manifest.number, opened.bundle_id, opened.layers)
         earlier = store.query(index_bundles.receipt_for_bundle, store.party, opened.bundle_id)
@@ -96,8 +97,7 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
         def blob_sink(entry: BlobEntry, chunks: Iterator[bytes]) -> None:
             if entry.sha256 not in wanted or store.blobs.has(entry.sha256):
                 return
-            store.blobs.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)
-            result.blobs += 1
+            staged.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)
 
         def feed() -> Iterator[ReadRecord | WithheldRange]:
             item: Item
@@ -110,6 +110,9 @@ def import_bundle(store: Store, source: BinaryIO, *, source_name: str | None = N
                     yield ReadRecord(item.envelope, item.parsed(), item.hash)  # read once, verified at landing
                 elif item.author not in unknown:
                     yield item
+            # the whole bundle verified, to its last byte: its attachments take their names (a refused bundle
+            # leaves none behind, docs/adr/0305), before the records that list them commit
+            result.blobs = staged.publish()
 
         unmatched: list[receipts.OwnLogAck] = []
 

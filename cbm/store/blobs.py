@@ -35,10 +35,19 @@ class BlobStore:
 
         With ``expected``, refuses (TamperedContent) content whose hash differs, storing nothing.
         """
+        tmp, digest, size = self._written(source, expected, max_bytes)
+        try:
+            self._publish(tmp, digest)
+        except BaseException:
+            _remove(tmp)
+            raise
+        return digest, size
+
+    def _written(self, source: BinaryIO, expected: str | None, max_bytes: int | None) -> tuple[str, str, int]:
+        """``source`` written whole to a temporary file beside the blobs, fsync'd and its hash checked: (its path,
+        sha256 hex, size). Nothing is left behind on any error."""
         import hashlib  # OpenSSL: where a blob is written or read, not for every command that opens a store
         import tempfile  # tempfile and the durable rename: for writers only, not every command that opens a store
-
-        from cbm.core.files import replace_durably
 
         self.root.mkdir(parents=True, exist_ok=True)
         hasher, size = hashlib.sha256(), 0
@@ -56,14 +65,18 @@ class BlobStore:
             digest = hasher.hexdigest()
             if expected is not None and digest != expected:
                 raise TamperedContent(f"attachment content does not match its hash {expected[:12]}")
-            final = self.path(digest)
-            final.parent.mkdir(exist_ok=True)
-            replace_durably(tmp, final)
-            return digest, size
+            return tmp, digest, size
         except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            _remove(tmp)
             raise
+
+    def _publish(self, tmp: str, digest: str) -> None:
+        """The written file ``tmp`` under its name ``digest``, durably (the rename survives a power loss)."""
+        from cbm.core.files import replace_durably
+
+        final = self.path(digest)
+        final.parent.mkdir(exist_ok=True)
+        replace_durably(tmp, final)
 
     def put_file(self, path: Path) -> tuple[str, int]:
         try:
@@ -86,3 +99,45 @@ class BlobStore:
                 yield chunk
         if hasher.hexdigest() != digest:
             raise TamperedContent(f"stored attachment {digest[:12]} has been altered on disk")
+
+
+class StagedBlobs:
+    """Blobs written and hash-checked, not yet under their names: :meth:`publish` gives them their names once
+    what brought them (a bundle) has been verified whole; leaving the ``with`` block removes whatever was not
+    published. So a refused bundle leaves no attachment behind, even one that checked out before a later part of
+    the bundle failed: refused bundles cannot fill a store's disk (docs/adr/0305)."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+        self._waiting: dict[str, str] = {}  # sha256 hex -> its temporary file
+
+    def __enter__(self) -> StagedBlobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for tmp in self._waiting.values():
+            _remove(tmp)
+        self._waiting.clear()
+
+    def put(self, source: BinaryIO, expected: str, max_bytes: int) -> None:
+        """Write ``source`` (whose hash must be ``expected``) aside until :meth:`publish`."""
+        if expected in self._waiting:
+            return
+        tmp, digest, _size = self.blobs._written(source, expected, max_bytes)
+        self._waiting[digest] = tmp
+
+    def publish(self) -> int:
+        """Give every blob written aside its name in the store; how many."""
+        count = 0
+        for digest, tmp in list(self._waiting.items()):
+            self.blobs._publish(tmp, digest)
+            del self._waiting[digest]
+            count += 1
+        return count
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
