@@ -176,6 +176,22 @@ def test_a_claimed_range_of_our_own_log_is_never_kept(trio: Trio):
     assert_held_against_us(trio, forged, author="RU")
 
 
+def test_a_claimed_range_of_our_own_log_ending_at_a_record_we_hold_is_held_against_its_sender(trio: Trio):
+    """US claims RU's record 1 is withheld with a hash RU never signed for it: not kept, recorded against US with
+    the hash RU does hold named; the same claim with RU's true hash says nothing false and is not recorded."""
+    own = write(trio.ru, n=1)[0]
+    forged = trio.forged("RU", 1, 1)
+    assert trio.import_(trio.ru, forged)["withheld_new"] == 0
+    assert_held_against_us(trio, forged, author="RU")
+    problem = trio.status()["claims"][0]["problem"]
+    assert problem == f"claimed a withheld range of our own log; our record 1 has hash {own.hash[:12]}", problem
+    true = trio.forged("RU", 1, 1, own.hash)
+    assert trio.import_(trio.ru, true)["withheld_new"] == 0
+    assert len(trio.status()["claims"]) == 1  # only the false one
+    with trio.ru.open() as store:
+        assert [r.hash for r in store.log("RU")][0] == own.hash
+
+
 def _poison(trio: Trio) -> Path:
     """RU as the code before this rule left it: US's forged claim stored as the truth for CN seq 1 (no claimant
     columns, no claims table), and CN's genuine record 1 kept as 'equivocation evidence' after the refused
