@@ -204,10 +204,10 @@ def import_(
                                      skip_invalid=skip_invalid, kind=kind, on_progress=_progress_writer(bar),
                                      progress=bar.update if bar.drawn and _json_feed(file, fmt) else None)
     except svc.BadLines as e:
-        for error in e.errors:
+        for error in e.errors if e.unit != "file" else ():  # the file as a whole: the error line says it all
             typer.echo(f"cbm: {literal(file)}: {literal(error)}", err=True)
         if e.total > len(e.errors):
-            typer.echo(f"cbm: ... and {e.total - len(e.errors)} more bad lines", err=True)
+            typer.echo(f"cbm: ... and {e.total - len(e.errors)} more bad {e.unit}s", err=True)
         raise
     for message in result.errors:
         warn(f"skipped {literal(message)}")

@@ -233,6 +233,33 @@ def test_stix_with_a_bad_pattern_is_rejected(us, tmp_path):
     assert r.exit_code == 4 and "not valid JSON" in r.stderr
 
 
+def test_bad_input_is_counted_in_what_the_format_holds_and_a_bad_file_said_once(us, tmp_path):
+    """A STIX bundle's bad objects are "bad object(s)", a MISP event's "bad attribute(s)" (not lines); a file
+    that is wrong as a whole (no bundle, no event) is one error line, with no --skip-invalid to offer."""
+    before = records(us)
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+                                "objects": [{"type": "indicator"}, {"type": "indicator", "id": "x"}]}))
+    r = us.cli("indicators", "import", str(path), "--format", "stix")
+    assert r.exit_code == 4 and r.stdout == ""
+    assert "2 bad object(s); nothing imported (first: object 1: " in r.stderr, r.stderr
+    assert "import the good objects only" in r.stderr
+    for doc, fmt, reason in (({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d"}, "stix",
+                              "the bundle has no objects list"),
+                             ({"event": "lowercase"}, "misp", "not a MISP event")):
+        path.write_text(json.dumps(doc))
+        r = us.cli("indicators", "import", str(path), "--format", fmt)
+        assert r.exit_code == 4 and r.stdout == ""
+        error, hint = r.stderr.splitlines()
+        assert error.startswith(f"cbm: error: nothing imported: {reason}"), r.stderr
+        assert hint == "  hint: is it the file you meant, and its --format?", r.stderr
+    event = {"Event": {"info": "x", "Attribute": [{"type": "ip-dst", "value": "198.51.100.7"}, {"type": "ip-dst"}]}}
+    path.write_text(json.dumps(event))
+    r = us.cli("indicators", "import", str(path), "--format", "misp")
+    assert r.exit_code == 4 and "1 bad attribute(s); nothing imported (first: attribute 2: " in r.stderr, r.stderr
+    assert records(us) == before
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in (DATA / "stix21").glob("*/*.json")))
 def test_every_oasis_example_imports(us, name):
     [path] = list((DATA / "stix21").glob(f"*/{name}"))

@@ -45,9 +45,16 @@ class BadLines(MalformedInput):
     """An import found bad lines; nothing was imported. ``errors`` lists every one."""
 
     def __init__(self, errors: list[LineError], total: int) -> None:
-        first = f" (first: {errors[0]})" if errors else ""
-        super().__init__(f"{total} bad line(s); nothing imported{first}",
-                         hint="fix them, or pass --skip-invalid to import the good lines only")
+        units = {error.where for error in errors}  # a CSV's lines, a STIX bundle's objects, a MISP event's attributes
+        #: what was bad: "line", "object", "attribute", "item" (several kinds), or "file" (the file as a whole)
+        self.unit = units.pop() if len(units) == 1 else "item"
+        if self.unit == "file":  # not JSON, no objects list, not an event: no good part to keep
+            super().__init__(f"nothing imported: {errors[0].message}",
+                             hint="is it the file you meant, and its --format?")
+        else:
+            first = f" (first: {errors[0]})" if errors else ""
+            super().__init__(f"{total} bad {self.unit}(s); nothing imported{first}",
+                             hint=f"fix them, or pass --skip-invalid to import the good {self.unit}s only")
         self.errors = errors
         self.total = total
 

@@ -30,6 +30,8 @@ class LineError(NamedTuple):
     where: str = "line"
 
     def __str__(self) -> str:
+        if self.where == "file":  # the file as a whole: no position to give
+            return self.message
         return f"{self.where} {self.line}: {self.message}"
 
 
