@@ -34,9 +34,17 @@ def test_forwarded_record_with_a_bad_copy_beside_the_good_signature_passes_deep_
     for party in (us, ru):
         (keyring / f"{party.code}.card").write_bytes(party.card())
     bundle = tmp_path / "us-to-cn.cbm"
-    assert us.cli("bundle", "export", "--to", "CN", "-o", str(bundle)).exit_code == 0
+    # plain: a keyring cannot open a bundle encrypted to CN, and would check only its outer signature; the
+    # second bundle: a third party's record goes one bundle late (docs/adr/0173)
+    for _ in range(2):
+        assert us.cli("bundle", "export", "--to", "CN", "-o", str(bundle), "--no-encrypt").exit_code == 0
+    forwarded = [line for line in bundle.read_bytes().splitlines() if b"vnd.cbm.inquiry" in line]
+    assert len(forwarded) == 1 and len(json.loads(forwarded[0])["signatures"]) == 2  # the bad copy travels
     r = us.cli("bundle", "verify", str(bundle), "--keyring", str(keyring), "--deep", "--json")
     assert r.exit_code == 0, r.stdout + r.stderr
-    assert r.json()["ok"] is True
+    report = r.json()
+    assert report["ok"] is True and report["contents_checked"] is True and "record-signatures" in report["checks"]
+    assert {log["author"]: log["records"] for log in report["logs"]}["RU"] == 1
     # and the recipient, which checks the same way on import, lands it
-    assert cn.cli("bundle", "import", str(bundle)).exit_code == 0
+    r = cn.cli("bundle", "import", str(bundle), "--json")
+    assert r.exit_code == 0 and r.json()["landed"].get("RU") == 1, r.stdout + r.stderr
