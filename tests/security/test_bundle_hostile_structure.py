@@ -142,6 +142,32 @@ def _(w: World) -> bytes:
     return resign(w.good, [signer(w.us)], body=join_lines(lines))
 
 
+def _record_signature_flipped(w: World) -> bytes:
+    """Record 2 as US signed it, one bit of its signature flipped: its payload, hash and chain link unchanged."""
+    lines = body_lines(w.good)
+    doc = json.loads(lines[1])
+    sig = bytearray(dsse.unb64(doc["signatures"][0]["sig"], "sig"))
+    sig[10] ^= 0x01
+    doc["signatures"][0]["sig"] = dsse.b64(bytes(sig))
+    lines[1] = json.dumps(doc, separators=(",", ":")).encode()
+    return resign(w.good, [signer(w.us)], body=join_lines(lines))
+
+
+attack("record_whose_own_signature_does_not_verify", 1, "signature does not verify")(_record_signature_flipped)
+
+
+def test_only_the_deep_check_reads_a_records_own_signature(shared_world: World, tmp_path: Path):
+    """The quick check (manifest signature, hashes, chain links) passes a record whose own signature is bad, as
+    documented; ``--deep`` refuses it (exit 1), naming the record, in its JSON report too."""
+    path = tmp_path / "bad-record-signature.cbm"
+    path.write_bytes(_record_signature_flipped(shared_world))
+    quick = shared_world.ru.cli("bundle", "verify", str(path), "--json")
+    assert quick.exit_code == 0 and "record-signatures" not in quick.json()["checks"], quick.stderr
+    deep = shared_world.ru.cli("bundle", "verify", str(path), "--deep", "--json")
+    assert deep.exit_code == 1, deep.stderr
+    assert deep.json()["ok"] is False and "US record 2 has a signature that does not verify" in deep.stderr
+
+
 # -- a compressed body that is signed as it is, but does not decompress ---------------------------------------
 
 @attack("gzip_body_cut_short_under_a_fresh_signature", 1, "compressed bundle is truncated")
