@@ -24,6 +24,7 @@ from cbm.core import dsse
 from cbm.core.canonical import canonical_bytes
 from cbm.core.records import sign_record
 from tests.bundle.forge import body_lines, join_lines, resign, signer, snapshot, split
+from tests.bundle.helpers import write
 from tests.security.test_bundle_hostile import World, _make_world
 
 # name -> (exit code of import and of verify --deep, message fragment, how to build it)
@@ -294,3 +295,56 @@ def test_the_rewriting_itself_makes_bundles_that_import(tmp_path: Path):
         r = world.ru.cli("bundle", "import", str(path))
         assert r.exit_code == 0, (i, r.stderr)
 
+
+
+def _last_record_of(lines: list[bytes], author: str) -> int:
+    """The position among ``lines`` of ``author``'s last record (its log's records come in seq order)."""
+    return max(i for i, line in enumerate(lines)
+               if line.startswith(b'{"payload"') and json.loads(dsse.parse(line).payload)["author"] == author)
+
+
+def test_the_deep_check_refuses_a_record_signed_by_a_key_past_its_rotation(tmp_path: Path):
+    """A record US wrote after rotating its key, signed instead with the key it rotated out (as whoever stole
+    that key would sign it), in a bundle whose manifest US's current key signs: the import refuses it (exit 3),
+    and so does ``bundle verify --deep``, the check CI runs (no test held it to this before)."""
+    w = _make_world(tmp_path / "world")
+    old = signer(w.us)
+    assert w.us.cli("keys", "rotate", "-o", str(tmp_path / "us2.card")).exit_code == 0
+    assert w.ru.cli("keys", "import", str(tmp_path / "us2.card")).exit_code == 0
+    write(w.us, n=1)
+    data = w.bundle()
+    lines = body_lines(data)
+    at = _last_record_of(lines, "US")
+    payload = dsse.parse(lines[at]).payload
+    lines[at] = sign_record(payload, json.loads(payload)["kind"], old)
+    path = tmp_path / "old-key.cbm"
+    path.write_bytes(resign(data, [signer(w.us)], body=join_lines(lines)))
+    before = snapshot(w.ru)
+    r = w.ru.cli("bundle", "import", str(path))
+    assert r.exit_code == 3 and "rotated out" in r.stderr, r.stderr
+    assert snapshot(w.ru) == before
+    deep = w.ru.cli("bundle", "verify", str(path), "--deep")
+    assert deep.exit_code == 3 and "not valid for that seq (rotated)" in deep.stderr, deep.stderr
+    assert w.ru.cli("bundle", "verify", str(path)).exit_code == 0  # the quick check reads no record signature
+
+
+def test_the_deep_check_refuses_a_forwarded_record_whose_author_we_revoked(tmp_path: Path):
+    """US forwards CN's record to RU; RU revoked CN's key while it held none of CN's records (so the key is
+    valid for no seq at RU): both the import and ``bundle verify --deep`` refuse the record (exit 3)."""
+    w = _make_world(tmp_path / "world")
+    write(w.cn, n=1)
+    from_cn = tmp_path / "cn-us.cbm"
+    assert w.cn.cli("bundle", "export", "--to", "US", "-o", str(from_cn)).exit_code == 0
+    assert w.us.cli("bundle", "import", str(from_cn)).exit_code == 0
+    for _ in range(2):  # a third party's records go one bundle late (docs/adr/0173)
+        data = w.bundle()
+    assert _last_record_of(body_lines(data), "CN") >= 0
+    path = tmp_path / "forwarded.cbm"
+    path.write_bytes(data)
+    assert w.ru.cli("keys", "revoke", "--party", "CN", "--reason", "key stolen", "--yes").exit_code == 0
+    before = snapshot(w.ru)
+    r = w.ru.cli("bundle", "import", str(path))
+    assert r.exit_code == 3 and "revoked" in r.stderr, r.stderr
+    assert snapshot(w.ru) == before
+    deep = w.ru.cli("bundle", "verify", str(path), "--deep")
+    assert deep.exit_code == 3 and "CN record 1" in deep.stderr and "revoked" in deep.stderr, deep.stderr
