@@ -68,6 +68,29 @@ def test_two_party_adoption_needs_both_signatures_on_the_same_digest(us_ru):
     assert fingerprints == {"US": us.fingerprint(), "RU": ru.fingerprint()}
 
 
+def test_a_signature_over_another_text_does_not_count_for_the_revision_it_names(us_ru):
+    """RU signs a record naming the current revision but carrying the digest of another text (its own doctored
+    copy, or a stale one): it says nothing about the text proposed, so the proposal is not adopted and the record
+    is skipped; RU's signature on the right digest then adopts it."""
+    us, ru = us_ru
+    pid = propose(us)
+    with us.open() as s:
+        rev = wg.sign_proposal(s, pid).revision
+    sync(us, ru)
+    with ru.open() as s:  # signed with RU's real key, as a peer's own cbm (or another tool) could write it
+        s.append("workgroup.sign", {"ref": pid, "revision": rev.record, "digest": hashlib.sha256(TEXT2).hexdigest()},
+                 to=("US",), tlp="GREEN")
+    sync(us, ru)
+    for party in (us, ru):
+        found = state(party, pid)
+        assert found.proposal.state == "proposed" and found.proposal.awaiting == ["RU"]
+        assert [sig.party for sig in found.proposal.signatures] == ["US"]
+        with party.open() as s:
+            assert wg.load(s).skipped == 1
+    with ru.open() as s:
+        assert wg.sign_proposal(s, pid).proposal.state == "adopted"
+
+
 def test_text_changed_after_one_signature_is_a_new_revision_and_not_adopted(us_ru):
     us, ru = us_ru
     pid = propose(us)
