@@ -430,6 +430,29 @@ def test_state_survives_an_index_rebuild(us_ru):
         (before.number, before.state, before.delivered, [m.hash for m in before.messages], before.draft.hash)
 
 
+def test_only_the_recipient_names_its_own_reference_for_an_inquiry(us_ru):
+    """US, the sender, signs an acknowledgement of its own inquiry giving it the reference "RU-US/2026/0099" (a
+    number of RU's own series): neither store lets that resolve to US's inquiry, since only the recipient's own
+    acknowledgement names its reference; RU's acknowledgement with that reference then does."""
+    us, ru = us_ru
+    with at(T0):
+        opened = _open(us)
+        with us.open() as store:  # signed with US's real key, as a peer's other tool could write it
+            store.append("inquiry.ack", {"ref": opened.open.hash, "number": opened.number,
+                                         "after": opened.open.hash, "own_ref": "RU-US/2026/0099"},
+                         to=("RU",), tlp="AMBER")
+        exchange(us, ru)
+        assert _thread(ru, opened.number).state == "delivered"  # nor is the sender's word an acknowledgement
+        for party in (us, ru):
+            with party.open() as store, pytest.raises(NotFound):
+                lib.resolve(store, "RU-US/2026/0099")
+        with ru.open() as store:
+            lib.acknowledge(store, opened.number, own_ref="RU-US/2026/0099")
+        exchange(ru, us)
+        for party in (us, ru):
+            assert _thread(party, "RU-US/2026/0099").number == opened.number
+
+
 def test_ack_own_ref_that_already_names_another_inquiry_is_refused(us_ru):
     us, ru = us_ru
     with at(T0):
