@@ -69,6 +69,37 @@ def test_delivered_and_read_receipts_flow_back(us_ru):
     assert carry(us, ru) == []
 
 
+def test_a_receipt_from_the_sender_is_no_evidence_that_the_recipient_read(us_ru):
+    """US, the sender, signs "delivered" and "read" receipts for its own message to RU: only RU's own signature
+    says RU got or read it, so the message shows neither on either side until RU's own receipts arrive, and both
+    sides list US's receipts as anomalies."""
+    us, ru = us_ru
+    with at("2026-11-23T05:00:00Z"):
+        mid = send(us, "RU", "first", "FLASH")
+        with us.open() as store:  # signed with US's real key, as another tool of US's could write it
+            for kind in ("delivered", "read"):
+                store.append("hotline.receipt", {"ref": mid, "type": kind}, to=("RU",), tlp="RED")
+
+    def shown(party):
+        found = conversation(party, "US" if party is ru else "RU")
+        forged = sum(a.kind == "receipt" and "is not from its recipient RU" in a.text for a in found.anomalies)
+        m = found.messages[0]
+        return m.state, m.delivered, m.read, forged
+
+    assert shown(us) == ("sent", None, None, 2)
+    with at("2026-11-23T05:01:00Z"):
+        assert [r.body["type"] for r in carry(us, ru)] == ["delivered"]  # RU's own, on import
+    assert shown(ru)[2:] == (None, 2)
+    with at("2026-11-23T05:02:00Z"):
+        carry(ru, us)
+    assert shown(us) == ("delivered", "2026-11-23T05:01:00Z", None, 2)
+    with at("2026-11-23T05:05:00Z"):
+        with ru.open() as store:
+            hotline.read(store, mid)
+        carry(ru, us)
+    assert shown(us) == ("read", "2026-11-23T05:01:00Z", "2026-11-23T05:05:00Z", 2)
+
+
 def test_per_direction_sequence_and_peer_seen_give_one_order_on_both_sides(us_ru):
     us, ru = us_ru
     with at("2026-11-23T05:00:00Z"):
