@@ -234,6 +234,23 @@ def test_translation_is_sealed_linked_and_unofficial_on_both_sides(us_ru):
         ("ru", "RU", "Пожалуйста, подтвердите получение.", True)]
 
 
+def test_a_translation_signed_by_a_third_party_is_not_part_of_the_conversation(three):
+    """CN replays RU's translation of US's message to RU under its own signature: only the two parties of a
+    conversation translate in it, so US lists RU's translation and not CN's."""
+    us, ru, cn = three
+    mid = send(us, "RU", "Please confirm receipt.")
+    carry(us, ru)
+    with ru.open() as store:
+        body = store.get(hotline.translate(store, mid, "Пожалуйста, подтвердите получение.", lang="ru").id).body
+    with cn.open() as store:  # signed with CN's real key
+        store.append("hotline.translation", body, to=("US",), tlp="RED")
+    carry(ru, us)
+    carry(cn, us)
+    with us.open() as store:
+        m = hotline.read(store, mid).message
+    assert [(tr.by, tr.lang) for tr in m.translations] == [("RU", "ru")]
+
+
 def test_bad_inputs_are_refused_and_leave_the_store_unchanged(three):
     us, ru, cn = three
     before = record_count(us)
