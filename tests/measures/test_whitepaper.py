@@ -15,6 +15,7 @@ from cbm.core.errors import IllegalTransition, InputRejected, NotFound, Tampered
 from cbm.measures import malformed
 from cbm.measures.whitepaper import diff as wp_diff
 from cbm.measures.whitepaper import files as wp_files
+from cbm.measures.whitepaper import index as wp_index
 from cbm.measures.whitepaper import reactions as wp_reactions
 from cbm.measures.whitepaper import service as wp
 from cbm.store.ingest import ingest
@@ -132,6 +133,25 @@ def test_only_the_issuer_versions_or_withdraws(us_ru):
                        supersedes=v1.hash)
         with pytest.raises(IllegalTransition, match="only its issuer"):
             wp.withdraw(store, v1.hash, "not yours")
+
+
+def test_a_peers_new_version_of_another_authors_paper_is_kept_but_ignored(us_ru):
+    """US signs a version 2 of RU's paper (bypassing `publish`, which refuses it): only RU versions RU's papers, so
+    at RU the paper stays at RU's version 1 and US's record is listed as not folded in, kept as signed evidence."""
+    us, ru = us_ru
+    v1 = pub(ru)
+    deliver(ru, us)
+    with us.open() as store:
+        body = dict(store.get(v1.hash).body)
+        body.update(version=2, ref=v1.hash, supersedes=v1.hash, title="Information security strategy (amended)")
+        forged = store.append("whitepaper.publish", body, to=("*",), tlp="CLEAR")
+    deliver(us, ru)
+    with ru.open() as store:
+        [paper] = wp.list_papers(store)
+        assert (paper.current_version, paper.author, paper.title) == (1, "RU", "Information security strategy")
+        [(digest, author, _kind, reason)] = store.query(wp_index.invalid)  # listed for `cbm status`
+        assert (digest, author) == (forged.hash, "US") and "supersedes does not name version 1" in reason
+        assert store.get(forged.hash).hash == forged.hash  # kept as signed evidence
 
 
 def test_translations_link_to_the_version_they_translate(us_ru, tmp_path):
