@@ -179,6 +179,24 @@ def test_translations_link_to_the_version_they_translate(us_ru, tmp_path):
             wp_files.choose_file(store, v1.hash, lang="fr")
 
 
+def test_a_peers_official_translation_of_another_authors_paper_is_kept_but_ignored(us_ru, tmp_path):
+    """US signs a translation of RU's paper marked official (bypassing `translate`, which refuses it): only RU
+    issues official translations of RU's papers, so at RU the paper lists none, and US's record is listed as not
+    folded in."""
+    us, ru = us_ru
+    v1 = pub(ru)
+    deliver(ru, us)
+    (tmp_path / "us-en.txt").write_text("Our own rendering\n")
+    with us.open() as store:
+        courtesy = wp.translate(store, v1.hash, tmp_path / "us-en.txt", lang="en")
+        forged = store.append("whitepaper.translate", dict(courtesy.body, official=True), to=("*",), tlp="CLEAR")
+    deliver(us, ru)
+    with ru.open() as store:
+        assert [(t.by, t.official) for t in wp.describe(store, v1.hash).translations] == [("US", False)]
+        [(digest, author, _kind, reason)] = store.query(wp_index.invalid)
+        assert (digest, author) == (forged.hash, "US") and "only the document's author" in reason
+
+
 def test_import_acknowledges_each_version_once_and_issuer_sees_it(us_ru):
     us, ru = us_ru
     v1 = pub(ru)
