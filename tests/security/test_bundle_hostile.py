@@ -340,23 +340,30 @@ def _(w: World) -> bytes:
 IMPORT_ONLY = {"addressed_to_another_party", "our_own_bundle"}
 
 
-@pytest.mark.parametrize("name", sorted(ATTACKS))
-def test_hostile_bundle_is_refused_and_store_unchanged(shared_world: World, name: str, tmp_path: Path):
-    world = shared_world
-    exit_code, message, build = ATTACKS[name]
-    path = tmp_path / f"{name}.cbm"
-    path.write_bytes(build(world))
+def refused(world: World, path: Path, data: bytes, exit_code: int, verify_code: int) -> tuple[str, str]:
+    """Import the bundle ``data`` (written to ``path``) at RU: refused with ``exit_code``, nothing on stdout, RU's
+    store exactly as before; ``bundle verify --deep`` with RU's trusted keys exits ``verify_code``. Returns the
+    import's and the deep check's stderr, for the caller's check of their messages."""
+    path.write_bytes(data)
     before = snapshot(world.ru)
     r = world.ru.cli("bundle", "import", str(path))
-    assert r.exit_code == exit_code, (name, r.stderr)
+    assert r.exit_code == exit_code, (path.name, r.stderr)
     assert r.stdout == ""
     assert r.stderr.startswith("cbm: error: ") and "Traceback" not in r.stderr
-    assert message.lower() in r.stderr.lower(), r.stderr
     assert snapshot(world.ru) == before
+    v = world.ru.cli("bundle", "verify", str(path), "--deep")
+    assert v.exit_code == verify_code, (path.name, v.stderr)
+    return r.stderr, v.stderr
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_hostile_bundle_is_refused_and_store_unchanged(shared_world: World, name: str, tmp_path: Path):
+    exit_code, message, build = ATTACKS[name]
     # verify (with RU's trusted keys) refuses it with the same exit code; a sound bundle for someone else
     # verifies (CI checks bundles it is not the recipient of)
-    v = world.ru.cli("bundle", "verify", str(path), "--deep")
-    assert v.exit_code == (0 if name in IMPORT_ONLY else exit_code), (name, v.stderr)
+    stderr, _ = refused(shared_world, tmp_path / f"{name}.cbm", build(shared_world), exit_code,
+                        0 if name in IMPORT_ONLY else exit_code)
+    assert message.lower() in stderr.lower(), stderr
 
 
 def test_the_good_bundle_beside_them_imports(world: World, tmp_path: Path):
