@@ -232,13 +232,13 @@ class CbmGroup(TyperGroup):
 
 #: Words a user may try for a command a group names otherwise, with the commands that do it, likeliest first
 #: (`cbm hotline list` -> inbox; `cbm workgroup meeting convene` -> new; `cbm whitepaper add` -> publish).
-_LIKELY: dict[str, tuple[str, ...]] = {}
-for _words, _commands in ((("list", "ls", "messages", "received"), ("list", "inbox", "calls", "status")),
-                          (("new", "create", "convene", "add", "start"), ("new", "open", "add", "publish", "send")),
-                          (("show", "view", "get", "cat", "display"), ("show", "read", "get")),
-                          (("delete", "remove", "rm", "cancel"), ("revoke", "withdraw"))):
-    for _word in _words:
-        _LIKELY[_word] = _commands
+_LIKELY: dict[str, tuple[str, ...]] = {
+    word: commands
+    for words, commands in ((("list", "ls", "messages", "received"), ("list", "inbox", "calls", "status")),
+                            (("new", "create", "convene", "add", "start"), ("new", "open", "add", "publish", "send")),
+                            (("show", "view", "get", "cat", "display"), ("show", "read", "get")),
+                            (("delete", "remove", "rm", "cancel"), ("revoke", "withdraw")))
+    for word in words}
 
 
 def unknown_command_hint(ctx: Any, command: str, message: str) -> str:
