@@ -181,8 +181,8 @@ def test_translations_link_to_the_version_they_translate(us_ru, tmp_path):
 
 def test_a_peers_official_translation_of_another_authors_paper_is_kept_but_ignored(us_ru, tmp_path):
     """US signs a translation of RU's paper marked official (bypassing `translate`, which refuses it): only RU
-    issues official translations of RU's papers, so at RU the paper lists none, and US's record is listed as not
-    folded in."""
+    issues official translations of RU's papers, so at RU the paper lists only US's unofficial one, and the
+    forged record is listed as not folded in."""
     us, ru = us_ru
     v1 = pub(ru)
     deliver(ru, us)
