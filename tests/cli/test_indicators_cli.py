@@ -253,6 +253,8 @@ def test_bad_input_is_counted_in_what_the_format_holds_and_a_bad_file_said_once(
         error, hint = r.stderr.splitlines()
         assert error.startswith(f"cbm: error: nothing imported: {reason}"), r.stderr
         assert hint == "  hint: is it the file you meant, and its --format?", r.stderr
+        r = us.cli("indicators", "import", str(path), "--format", fmt, "--skip-invalid")
+        assert f"skipped the file: {reason}" in r.stderr, r.stderr
     event = {"Event": {"info": "x", "Attribute": [{"type": "ip-dst", "value": "198.51.100.7"}, {"type": "ip-dst"}]}}
     path.write_text(json.dumps(event))
     r = us.cli("indicators", "import", str(path), "--format", "misp")

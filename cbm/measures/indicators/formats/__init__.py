@@ -31,7 +31,7 @@ class LineError(NamedTuple):
 
     def __str__(self) -> str:
         if self.where == "file":  # the file as a whole: no position to give
-            return self.message
+            return f"the file: {self.message}"
         return f"{self.where} {self.line}: {self.message}"
 
 
