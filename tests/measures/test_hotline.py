@@ -178,6 +178,29 @@ def test_link_test_is_answered_on_import_and_round_trip_time_derived(us_ru):
         assert hotline.status(store)[0].answered_for_peer == 1
 
 
+def test_a_link_test_answered_by_a_third_party_stays_pending(three):
+    """CN holds US's link test to RU and signs an answer to it with its own real key: only the tested peer's
+    answer shows the line to RU works, so US's test stays pending until RU's own answer lands."""
+    us, ru, cn = three
+    with at("2026-11-23T06:00:00Z"), us.open() as store:
+        test = hotline.link_test(store, "RU")
+    carry(us, cn, everything=True)
+    with at("2026-11-23T06:01:00Z"), cn.open() as store:
+        store.append("hotline.test_reply", {"ref": test.id}, to=("US",), tlp="RED")
+    with at("2026-11-23T06:02:00Z"):
+        carry(cn, us)
+    with at("2026-11-23T06:03:00Z"), us.open() as store:
+        (peer,) = [p for p in hotline.status(store) if p.peer == "RU"]
+        assert (peer.tests[0].status, peer.tests[0].answered) == ("pending", None)
+    with at("2026-11-23T06:04:00Z"):
+        carry(us, ru)
+    with at("2026-11-23T06:05:00Z"):
+        carry(ru, us)
+    with at("2026-11-23T06:06:00Z"), us.open() as store:
+        (peer,) = [p for p in hotline.status(store) if p.peer == "RU"]
+        assert (peer.tests[0].status, peer.tests[0].answered) == ("answered", "2026-11-23T06:04:00Z")
+
+
 def test_unanswered_link_test_fails_after_timeout_and_raises_attention(us_ru):
     us, ru = us_ru
     with at("2026-11-23T06:00:00Z"), us.open() as store:
