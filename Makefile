@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 CBM     := $(VENV)/bin/cbm
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup test lint demo bench clean tools fuzz fuzz-replay fuzz-seeds root-help
+.PHONY: setup test lint demo bench bench-smoke clean tools fuzz fuzz-replay fuzz-seeds root-help
 
 $(STAMP): pyproject.toml
 	@echo "setup: creating $(VENV) and installing cbm with its dependencies (first run only, a minute or two)" >&2
@@ -25,9 +25,13 @@ tools:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq minisign openssl >/dev/null; }
 
 # The suite runs on every core (pytest-xdist; docs/adr/0302): TEST_WORKERS=0 runs it in one process.
+# The benchmark's own end-to-end runs (marked bench) are `make bench-smoke`, which CI runs too (docs/adr/0306).
 TEST_WORKERS ?= auto
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not bench"
+
+bench-smoke: setup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m bench tests/bench
 
 lint: setup
 	$(VENV)/bin/ruff check .

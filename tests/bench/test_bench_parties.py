@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.bench
 def test_parties_simulation_runs_a_full_round_and_reports_growth(tmp_path: Path) -> None:
     out = tmp_path / "results"
     proc = subprocess.run(
@@ -45,6 +48,7 @@ def test_parties_option_refuses_nonsense(tmp_path: Path) -> None:
         assert proc.returncode == 2 and "--parties" in proc.stderr and proc.stdout == ""
 
 
+@pytest.mark.bench
 def test_hub_topology_routes_every_day_through_the_hub(tmp_path: Path) -> None:
     """4 parties through a hub: 3 spokes send to the hub, the hub relays to all; everyone ends with every
     signature (the proposal adopted everywhere), with 2(N-1) bundles a round instead of N(N-1)."""

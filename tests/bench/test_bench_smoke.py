@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 CBM_STEPS = ("import", "import-second-feed", "import-same-feed", "import-peer-feed", "export-stix", "bundle-export",
              "verify-quick", "verify-deep", "import-peer", "bundle-export-encrypted", "verify-encrypted-outer",
@@ -24,6 +26,7 @@ TARGET_ROWS = ("import", "landing checks", "export-stix", "bundle-export", "veri
 GROWTH_STEPS = ("import", "export-stix", "bundle-export", "verify-quick", "verify-deep", "import-peer")
 
 
+@pytest.mark.bench
 def test_bench_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     out, work = tmp_path / "results", tmp_path / "work"
     cbm = Path(sys.executable).with_name("cbm")

@@ -34,13 +34,30 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CBM_NOW", "2026-11-23T06:00:00Z")
 
 
+def _import_all(party: Party, stalkerware: Path) -> Party:
+    for path in (OASIS / "poisonivy.json", OASIS / "apt1.json", stalkerware, SAMPLES / "feed.csv"):
+        r = party.cli("indicators", "import", str(path))
+        assert r.exit_code == 0, (path, r.stderr)
+    return party
+
+
 @pytest.fixture
 def us(make_party) -> Party:
-    us = make_party("US")
-    for path in (OASIS / "poisonivy.json", OASIS / "apt1.json", STALKERWARE, SAMPLES / "feed.csv"):
-        r = us.cli("indicators", "import", str(path))
-        assert r.exit_code == 0, (path, r.stderr)
-    return us
+    return _import_all(make_party("US"), STALKERWARE)
+
+
+@pytest.fixture
+def us_fewer_apps(make_party, tmp_path) -> Party:
+    """As ``us``, with the stalkerware event's first 40 of its 1,692 android-app objects: every kind of attribute
+    they carry (sha256, sha1, domain; text as context) at a 40th of misp-stix's time (stix2 objects built one by
+    one, each pattern run through its validator)."""
+    event = json.loads(STALKERWARE.read_text())
+    event["Object"] = event["Object"][:40]
+    kinds = {a["type"] for o in event["Object"] for a in o["Attribute"]}
+    assert kinds == {"sha256", "sha1", "domain", "text"}, kinds
+    path = tmp_path / "stalkerware-first-40.json"
+    path.write_text(json.dumps(event))
+    return _import_all(make_party("US"), path)
 
 
 def export_misp(party: Party, tmp_path: Path, *args: str) -> dict[str, Any]:
@@ -67,8 +84,8 @@ def test_export_loads_in_pymisp_strict_mode(us, tmp_path):
     assert patterns and {a["category"] for a in patterns} <= {"Network activity", "Payload installation"}
 
 
-def test_export_converts_with_misp_stix_and_keeps_malware_context(us, tmp_path):
-    doc = export_misp(us, tmp_path)
+def test_export_converts_with_misp_stix_and_keeps_malware_context(us_fewer_apps, tmp_path):
+    doc = export_misp(us_fewer_apps, tmp_path)
     parser = MISPtoSTIX21Parser()
     parser.parse_misp_event(doc)
     assert not parser.errors and not parser.warnings, (parser.errors, parser.warnings)
