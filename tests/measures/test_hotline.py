@@ -12,11 +12,13 @@ import pytest
 from cbm.app.reactions import attention as all_attention
 from cbm.core.errors import NotFound, OversizedInput, UsageError, WrongRecipient
 from cbm.core.sealed import open_sealed
+from cbm.measures.hotline import calls
 from cbm.measures.hotline import service as hotline
 from cbm.measures.hotline import transcript as transcripts
 from cbm.measures.hotline.model import load
 from cbm.store.trust import rotate
 from tests.measures.test_hotline_support import at, carry, exchange, record_count, send, store_bytes
+from tests.measures.transport import deliver
 
 SECRET = "Unusual scanning of the grid operator from AS 64500; we are not behind it."
 
@@ -308,6 +310,63 @@ def test_bad_inputs_are_refused_and_leave_the_store_unchanged(three):
         with pytest.raises(NotFound, match="no encryption key"):
             hotline.send(store, "RU", "x")
     assert record_count(us) == before + 1  # only the inquiry note
+
+
+def test_a_call_confirmed_by_a_third_party_stays_unconfirmed(three):
+    """CN holds US's record of a call with RU and signs a confirmation of it with its own real key: only the
+    other side of a call confirms it, so the call stays unconfirmed at US and CN's record is shown as an
+    anomaly; RU's own confirmation then counts."""
+    us, ru, cn = three
+    with at("2026-11-23T07:30:00Z"), us.open() as store:
+        call = calls.record_call(store, "RU", start="2026-11-23T07:00Z", end="2026-11-23T07:20Z",
+                                 participants=["US coordinator"], summary="Agreed to isolate the substations.")
+    carry(us, cn, everything=True)
+    with at("2026-11-23T07:40:00Z"), cn.open() as store:
+        store.append("hotline.call_confirm", {"ref": call.id}, to=("US",), tlp="RED")
+    carry(cn, us)
+
+    def shown():
+        with at("2026-11-23T08:00:00Z"), us.open() as store:
+            (found,) = calls.calls(store)
+        return found.confirmed, sum(a.kind == "confirm" and "CN" in a.text for a in conversation(us, "RU").anomalies
+                                    + conversation(us, "CN").anomalies)
+
+    assert shown() == (None, 1)
+    carry(us, ru)
+    with at("2026-11-23T07:50:00Z"), ru.open() as store:
+        calls.confirm_call(store, call.id)
+    carry(ru, us)
+    assert shown() == ("2026-11-23T07:50:00Z", 1)
+
+
+def test_a_receipt_of_unknown_type_from_the_recipient_counts_for_nothing(us_ru):
+    """RU's own tool signs a receipt of a type cbm does not know ("seen"): it says neither delivered nor read, so
+    US's message stays sent, with the receipt listed as an anomaly."""
+    us, ru = us_ru
+    with at("2026-11-23T05:00:00Z"):
+        mid = send(us, "RU", "first", "FLASH")
+    with us.open() as s, ru.open() as d:
+        deliver(s, d)  # no import hook: RU's cbm writes no delivered receipt of its own
+    with at("2026-11-23T05:01:00Z"), ru.open() as store:
+        store.append("hotline.receipt", {"ref": mid, "type": "seen"}, to=("US",), tlp="RED")
+    carry(ru, us)
+    found = conversation(us, "RU")
+    m = found.messages[0]
+    assert (m.state, m.delivered, m.read) == ("sent", None, None)
+    assert [a.kind for a in found.anomalies if "has an unknown type" in a.text] == ["receipt"]
+
+
+def test_a_message_addressed_to_two_parties_is_flagged(three):
+    """A hotline message goes to one peer: RU's tool addressing one to US and CN at once is shown to US as
+    malformed, not silently taken as a bilateral message."""
+    us, ru, cn = three
+    with ru.open() as store:
+        body = {"dseq": 1, "peer_seen": 0, "precedence": "ROUTINE", "lang": "ru",
+                "sealed": hotline._seal(store, "US", "x", hotline.message_context(1))}
+        store.append("hotline.message", body, to=("US", "CN"), tlp="RED")
+    carry(ru, us)
+    texts = [a.text for a in conversation(us, "RU").anomalies if a.kind == "malformed"]
+    assert len(texts) == 1 and "is addressed to more than one party" in texts[0], texts
 
 
 def test_third_party_holding_the_records_cannot_read_or_answer(three):

@@ -240,6 +240,20 @@ def test_a_third_party_never_sees_a_bilateral_inquiry(three):
         _thread(cn, t.number)
 
 
+def test_an_inquiry_withdrawn_or_closed_before_it_reached_the_recipient_was_never_delivered(us_ru):
+    """Only the recipient's own record shows it got an inquiry: the sender's withdrawal or closing of one the
+    recipient never received leaves it undelivered (a recipient's acknowledgement would show delivery)."""
+    us, ru = us_ru
+    with at(T0):
+        withdrawn, closed = _open(us), _open(us)
+    with at("2026-11-23T06:10:00Z"), us.open() as store:
+        lib.withdraw(store, withdrawn.number, reason="sent in error")
+        lib.close(store, closed.number, outcome="satisfied")
+    for number, state in ((withdrawn.number, "withdrawn"), (closed.number, "closed")):
+        thread = _thread(us, number)
+        assert (thread.state, thread.delivered) == (state, None)
+
+
 def test_a_peer_cannot_move_our_inquiry_with_a_message_it_may_not_send(us_ru):
     us, ru = us_ru
     number = _reach("delivered", us, ru)
