@@ -197,6 +197,37 @@ def test_a_peers_official_translation_of_another_authors_paper_is_kept_but_ignor
         assert (digest, author) == (forged.hash, "US") and "only the document's author" in reason
 
 
+def test_a_withdrawn_paper_takes_no_new_version_and_its_withdrawal_no_translation(us_ru, tmp_path):
+    """RU withdraws its paper; then RU's own tool signs a version 3 superseding the withdrawal, and US's signs a
+    translation "of" the withdrawal record (the CLI refuses both). A withdrawal is final and has no text to
+    translate: at both stores the paper stays withdrawn at version 2 with no translation, and both records are
+    listed as not folded in."""
+    us, ru = us_ru
+    v1 = pub(ru)
+    with ru.open() as store:
+        withdrawal = wp.withdraw(store, v1.hash, "superseded by the 2027 strategy")
+        body = dict(store.get(v1.hash).body)
+        body.update(version=3, ref=v1.hash, supersedes=withdrawal.hash, title="Information security strategy (back)")
+        revived = store.append("whitepaper.publish", body, to=("*",), tlp="CLEAR")
+    deliver(ru, us)
+    (tmp_path / "us-en.txt").write_text("Our own rendering\n")
+    with us.open() as store:
+        courtesy = wp.translate(store, v1.hash, tmp_path / "us-en.txt", lang="en")
+        of_withdrawal = store.append("whitepaper.translate", dict(courtesy.body, of=withdrawal.hash), to=("*",),
+                                     tlp="CLEAR")
+    deliver(us, ru)
+    for party in (us, ru):
+        with party.open() as store:
+            [paper] = wp.list_papers(store)
+            assert (paper.current_version, paper.status, paper.title) == (2, "withdrawn",
+                                                                          "Information security strategy")
+            assert [(t.by, t.of_version) for t in wp.describe(store, v1.hash).translations] == [("US", 1)]
+            invalid = {digest: reason for digest, _author, _kind, reason in store.query(wp_index.invalid)}
+        assert set(invalid) == {revived.hash, of_withdrawal.hash}, party.code
+        assert "already withdrawn" in invalid[revived.hash]
+        assert "of does not name a published version" in invalid[of_withdrawal.hash]
+
+
 def test_import_acknowledges_each_version_once_and_issuer_sees_it(us_ru):
     us, ru = us_ru
     v1 = pub(ru)
