@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 CBM     := $(VENV)/bin/cbm
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup test lint demo bench bench-smoke clean tools fuzz fuzz-replay fuzz-seeds root-help
+.PHONY: setup test lint demo bench bench-smoke mutants clean tools fuzz fuzz-replay fuzz-seeds root-help
 
 $(STAMP): pyproject.toml
 	@echo "setup: creating $(VENV) and installing cbm with its dependencies (first run only, a minute or two)" >&2
@@ -32,6 +32,11 @@ test: setup
 
 bench-smoke: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m bench tests/bench
+
+# Each check that keeps a peer from speaking for another party, weakened in a copy of the tree, must fail the
+# tests named for it (mutants/checks.py; docs/adr/0307). About 1.5 min on 2 cores.
+mutants: setup
+	$(PY) -m mutants.run $(MUTANTS_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
