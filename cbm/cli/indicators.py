@@ -190,6 +190,7 @@ def import_(
     """Import a feed (CSV, plain list, STIX 2.1 bundle, MISP event), all or nothing.
 
     Every bad line is reported with its number; with any, nothing is imported unless --skip-invalid.
+    A file that is no feed as a whole (not JSON, no objects list, no event) is refused even then.
     Unchanged indicators are skipped; changed ones become new versions.
 
     Example:  cbm indicators import feed.csv --tlp AMBER --to RU --sector energy

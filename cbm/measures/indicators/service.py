@@ -230,6 +230,8 @@ def import_file(store: Store, path: str, opts: Options, *, fmt: str | None = Non
                                           maker_for(store, writer, source, checks_ready))
                 for item in items:
                     if isinstance(item, LineError):
+                        if item.where == "file":  # no good part to keep: --skip-invalid does not pass over it
+                            raise BadLines([item], 1)
                         invalid += 1
                         if len(errors) < MAX_REPORTED_ERRORS:
                             errors.append(item)
