@@ -73,6 +73,21 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("store-verify-chain", "`store verify` checks each record's link to the one before",
            "cbm/store/verify.py", "                elif expected != prev:", "                elif False:",
            ("tests/security/test_records_store_tamper.py::test_resigned_with_the_right_key_breaks_the_chain",)),
+    Mutant("key-revoke-own", "a peer's revocation record revokes only that peer's own key", "cbm/store/trust.py",
+           "WHERE keyid = ? AND party = ?\",\n            (record.seq, str(record.body.get(\"reason\", \"\")), "
+           "record.body.get(\"keyid\"), record.author))",
+           "WHERE keyid = ?\",\n"
+           "            (record.seq, str(record.body.get(\"reason\", \"\")), record.body.get(\"keyid\")))",
+           ("tests/security/test_records_tamper.py::test_peer_revocation_record_cannot_revoke_another_partys_key",)),
+    Mutant("key-rotate-own-card", "a peer's rotation record brings a card of that peer only (held since 2026-12-08)",
+           "cbm/store/trust.py",
+           "        if card.party != record.author or card.first_seq != record.seq + 1:",
+           "        if card.first_seq != record.seq + 1:",
+           ("tests/security/test_records_tamper.py::test_a_rotation_record_brings_only_its_authors_next_key",)),
+    Mutant("key-rotate-supersedes-signer", "a rotation's new card supersedes the key that signed the rotation "
+           "(held since 2026-12-08)",
+           "cbm/store/trust.py", "        if old is None or card.supersedes != old.keyid:", "        if old is None:",
+           ("tests/security/test_records_tamper.py::test_a_rotation_record_brings_only_its_authors_next_key",)),
     # -- bundles
     Mutant("bundle-sender-is-signer", "a bundle's sender is the party of the key that signed it",
            "cbm/bundle/signing.py", "    if header.key.party != sender:", "    if False:",
@@ -124,6 +139,19 @@ MUTANTS: tuple[Mutant, ...] = (
            "cbm/measures/indicators/export.py", "            f = f._replace(flagged=False)\n", "            pass\n",
            ("tests/measures/test_indicators_export_equivalence.py::"
             "test_every_format_and_filter_writes_the_same_bytes_and_counts_as_before",)),
+    # -- indicators: an id and its revocation belong to the author
+    Mutant("indicator-revoke-author", "a revocation revokes only its author's own indicators",
+           "cbm/measures/indicators/index.py",
+           "    conn.executemany(\"UPDATE ind SET revoked = ? WHERE sid = ? AND author = ? AND modified <= ?\",\n"
+           "                     [(reason, sid, record.author, record.created) for sid in wanted])",
+           "    conn.executemany(\"UPDATE ind SET revoked = ? WHERE sid = ? AND modified <= ?\",\n"
+           "                     [(reason, sid, record.created) for sid in wanted])",
+           ("tests/e2e/test_indicators_e2e.py::test_a_peer_cannot_revoke_our_indicator_even_with_a_forged_record",)),
+    Mutant("indicator-id-belongs-to-author", "an imported indicator under another party's id is re-authored "
+           "under an id of ours", "cbm/measures/indicators/service.py",
+           "    if not _held_by_another(store, item[0][R.ID]):\n        return item",
+           "    if True:\n        return item",
+           ("tests/e2e/test_indicators_authorship.py::test_another_partys_id_without_a_creator_is_reauthored_too",)),
     # -- the working group: adopted only when every member signs the same text
     _wg("wg-adoption-every-member", "a proposal is adopted only when every member signed",
         "    complete = not current.draft and all(m in signed for m in p.members)",

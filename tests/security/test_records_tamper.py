@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from cbm.core import dsse
+from cbm.core.canonical import canonical_bytes
+from cbm.core.cards import CARD_TYPE, card_payload
 from cbm.core.errors import (
     BadSignature,
     CbmError,
@@ -308,6 +310,32 @@ def test_peer_revocation_record_cannot_revoke_another_partys_key(three):
         conn = sqlite3.connect(us.root / "store.sqlite")
         assert conn.execute("SELECT status FROM party_keys WHERE party = 'CN'").fetchall() == [("active",)]
         conn.close()
+
+
+def _rotation_card(party: str, new: KeyPair, signers: list[KeyPair], supersedes: str) -> str:
+    """A card for ``new`` naming ``party`` and ``supersedes``, signed by each of ``signers``."""
+    payload = canonical_bytes(card_payload(party, party, 2, 4, new.verify_key, new.public_enc_key, CREATED,
+                                           supersedes))
+    return dsse.sign(CARD_TYPE, payload, [(k.keyid, k.signing) for k in signers]).to_json_bytes().decode("ascii")
+
+
+def test_a_rotation_record_brings_only_its_authors_next_key(world):
+    """RU signs ``keys.rotate`` records a peer's own tool could write: a new card that names CN (RU would then
+    hold a key that signs as CN), or RU's own new card claiming to supersede a key other than the one that signed
+    the rotation (cross-signed by RU's real key all the same). Both are refused and US's keys stay as they were;
+    RU's real third record then lands."""
+    us, ru, store, envelopes, pair = world
+    head = store.head("RU")
+    assert head is not None
+    new, other = KeyPair.generate(CREATED), KeyPair.generate(CREATED)
+    for card, what in ((_rotation_card("CN", new, [new, pair], pair.keyid), "inconsistent card"),
+                       (_rotation_card("RU", new, [new, pair, other], other.keyid), "does not supersede its signer")):
+        rotation = forge(pair, seq=3, prev=head[1], kind="keys.rotate", body={"card": card, "keyid": pair.keyid},
+                         to=("*",))
+        refused(store, [rotation], MalformedInput, 4, match=what)
+        assert store.trusted_key(new.keyid) is None
+        assert [(k.party, k.status) for k in store.party_keys("CN")] == []
+    lands(store, [envelopes[2]])
 
 
 @pytest.mark.parametrize("body", [{}, {"card": 5}, {"card": "ключ"}, {"card": "{}"}])
