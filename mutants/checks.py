@@ -119,7 +119,24 @@ MUTANTS: tuple[Mutant, ...] = (
            "            staged.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)",
            "            store.blobs.put(stream_of(chunks), expected=entry.sha256, max_bytes=entry.size)",
            (f"{STRUCTURE}::test_a_well_signed_bundle_that_does_not_hold_together_is_refused",)),
+    Mutant("receipt-peer-own-word", "a peer's own log counts in our receipts only up to a range another party "
+           "claimed withheld", "cbm/bundle/receipts.py",
+           "        if head is not None and author == peer:\n            head = _by_own_word(store, author, head)",
+           "        if False:\n            head = _by_own_word(store, author, head)",
+           ("tests/security/test_bundle_third_party_claims.py::"
+            "test_forged_future_position_is_overridden_by_the_authors_own_records",)),
+    Mutant("receipt-matches-our-log", "a peer's receipt naming another hash than ours for a seq does not count as "
+           "acknowledged", "cbm/bundle/receipts.py",
+           "seq == 0 or ours is None or ours == digest, when))", "True, when))",
+           ("tests/e2e/test_restored_store.py::test_a_restored_store_that_wrote_again_is_told_its_log_forked",)),
     # -- TAXII
+    Mutant("taxii-serve-tlp-max", "`taxii serve` offers nothing above its TLP maximum", "cbm/taxii/server.py",
+           "        self.labels = [t for t in TLP_LABELS if tlp_rank(t) <= tlp_rank(opts.tlp_max)]",
+           "        self.labels = list(TLP_LABELS)",
+           ("tests/taxii/test_serve.py::test_tlp_max_and_auth",)),
+    Mutant("taxii-push-tlp-max", "`indicators push` sends nothing above its TLP maximum", "cbm/taxii/push.py",
+           "tlps=tuple(t for t in TLP_LABELS if tlp_rank(t) <= tlp_rank(top))", "tlps=TLP_LABELS",
+           ("tests/taxii/test_pull_push.py::test_push_filters_by_author_and_tlp",)),
     Mutant("taxii-password", "the TAXII server checks a client's password", "cbm/taxii/config.py",
            "        return bool(nacl.pwhash.verify(hashed.encode(\"ascii\"), password.encode()))",
            "        return True", ("tests/taxii/test_serve.py::test_tlp_max_and_auth",)),
