@@ -34,7 +34,7 @@ bench-smoke: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m bench tests/bench
 
 # Each check that keeps a peer from speaking for another party, weakened in a copy of the tree, must fail the
-# tests named for it (mutants/checks.py; docs/adr/0307). About 1.5 min on 2 cores.
+# tests named for it (mutants/checks.py; docs/adr/0307). About 2 min on 2 cores.
 mutants: setup
 	$(PY) -m mutants.run $(MUTANTS_ARGS)
 
