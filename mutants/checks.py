@@ -259,6 +259,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "first.author == thread.recipient else None", "True else None",
            ("tests/measures/test_inquiry.py::"
             "test_an_inquiry_withdrawn_or_closed_before_it_reached_the_recipient_was_never_delivered",)),
+    Mutant("inquiry-ack-shows-delivery", "the recipient's acknowledgement shows delivery before any receipt "
+           "(held since 2026-12-08)", "cbm/measures/inquiry/model.py",
+           "first.author == thread.recipient else None", "False else None",
+           ("tests/measures/test_inquiry.py::"
+            "test_an_inquiry_withdrawn_or_closed_before_it_reached_the_recipient_was_never_delivered",)),
     Mutant("inquiry-reference-by-recipient", "only the recipient names its own reference for an inquiry "
            "(held since 2026-12-07)", "cbm/measures/inquiry/index.py",
            "            if isinstance(alias, str) and alias.strip() and row is not None and row[0] == r.author:",

@@ -242,16 +242,24 @@ def test_a_third_party_never_sees_a_bilateral_inquiry(three):
 
 def test_an_inquiry_withdrawn_or_closed_before_it_reached_the_recipient_was_never_delivered(us_ru):
     """Only the recipient's own record shows it got an inquiry: the sender's withdrawal or closing of one the
-    recipient never received leaves it undelivered (a recipient's acknowledgement would show delivery)."""
+    recipient never received leaves it undelivered, while the recipient's acknowledgement, arriving before any
+    receipt, shows delivery no later than itself."""
     us, ru = us_ru
     with at(T0):
-        withdrawn, closed = _open(us), _open(us)
+        withdrawn, closed, acknowledged = _open(us), _open(us), _open(us)
+    with at("2026-11-23T06:05:00Z"):
+        carry(us, ru, receipt=False)
     with at("2026-11-23T06:10:00Z"), us.open() as store:
         lib.withdraw(store, withdrawn.number, reason="sent in error")
         lib.close(store, closed.number, outcome="satisfied")
-    for number, state in ((withdrawn.number, "withdrawn"), (closed.number, "closed")):
-        thread = _thread(us, number)
-        assert (thread.state, thread.delivered) == (state, None)
+    with at("2026-11-23T06:20:00Z"), ru.open() as store:
+        lib.acknowledge(store, acknowledged.number)
+    carry(ru, us, receipt=False)
+    with at("2026-11-23T06:30:00Z"):
+        assert [(t.state, t.delivered) for t in (_thread(us, withdrawn.number), _thread(us, closed.number))] == \
+            [("withdrawn", None), ("closed", None)]
+        thread = _thread(us, acknowledged.number)
+        assert (thread.state, thread.delivered) == ("acknowledged", "2026-11-23T06:20:00Z")
 
 
 def test_a_peer_cannot_move_our_inquiry_with_a_message_it_may_not_send(us_ru):
