@@ -85,6 +85,8 @@ def view(party: Party) -> tuple[Workgroup, int]:
 Forgery = tuple[str, str, Callable[[World], dict[str, Any]], int]
 
 FORGERIES: dict[str, Forgery] = {
+    "a roll-call answer from a party that is no member of the meeting": (
+        "CN", "workgroup.attend", lambda w: {"ref": w.meeting, "names": ["Li Wei"], "present": True}, 1),
     "a meeting whose convener is not among its members": (
         "CN", "workgroup.meeting", lambda w: {
             "at": "2026-12-20T09:00:00Z", "place": "Beijing", "title": "", "agenda": AGENDA.decode(),
