@@ -163,7 +163,9 @@ def table(outcomes: list[Outcome]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mutants.run", description=__doc__.split("\n\n")[0])
+    summary, examples = __doc__.split("\n\n")[:2]
+    parser = argparse.ArgumentParser(prog="python -m mutants.run", description=summary, epilog="examples:\n" + examples,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", default=[], metavar="ID", help="this mutant only (repeatable)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="copies judged at once")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
